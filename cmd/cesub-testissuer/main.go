@@ -1,0 +1,194 @@
+// Command cesub-testissuer runs cesub's loopback-only test token issuer and
+// mints test tokens. It is testbed infrastructure (scripts/testbed/issuer).
+//
+//	cesub-testissuer genkey -key FILE [-type ec|rsa]
+//	cesub-testissuer serve -issuer URL -listen ADDR[,ADDR] -cert F -key-file F -signkey F -client ID:SECRET[:scopes]
+//	cesub-testissuer mint -signkey F -issuer URL [-aud A,B] [-scope S] [-groups G] [-lifetime D] ...
+//	cesub-testissuer mint-rt -signkey F -client-id ID -sub S -scope S
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cesub/cesub/internal/testissuer"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: cesub-testissuer genkey|serve|mint|mint-rt [flags]")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "genkey":
+		err = genkey(os.Args[2:])
+	case "serve":
+		err = serve(os.Args[2:])
+	case "mint":
+		err = mint(os.Args[2:])
+	case "mint-rt":
+		err = mintRT(os.Args[2:])
+	default:
+		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cesub-testissuer:", err)
+		os.Exit(1)
+	}
+}
+
+func genkey(args []string) error {
+	fs := flag.NewFlagSet("genkey", flag.ExitOnError)
+	path := fs.String("key", "", "signing key file to write (PKCS#8 PEM, 0600)")
+	kind := fs.String("type", "ec", "ec (ES256) or rsa (RS256)")
+	_ = fs.Parse(args)
+	k, err := testissuer.GenerateKey(*kind)
+	if err != nil {
+		return err
+	}
+	return k.WriteKeyFile(*path)
+}
+
+func list(s string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
+		out = append(out, f)
+	}
+	return out
+}
+
+func serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	issuer := fs.String("issuer", "https://localhost:8443", "issuer URL (iss claim), no trailing slash")
+	listen := fs.String("listen", "127.0.0.1:8443", "comma-separated loopback listen addresses")
+	cert := fs.String("cert", "", "TLS certificate (PEM)")
+	keyFile := fs.String("key-file", "", "TLS key (PEM)")
+	signkey := fs.String("signkey", "", "token signing key (from genkey)")
+	var clients multi
+	fs.Var(&clients, "client", "ID:SECRET[:scope scope...[:sub[:group,group]]] (repeatable)")
+	lifetime := fs.Duration("lifetime", 20*time.Minute, "access token lifetime")
+	defAud := fs.String("default-aud", testissuer.AnyAudience, "audience when none is requested (comma-separated)")
+	quiet := fs.Bool("quiet", false, "no request log")
+	_ = fs.Parse(args)
+
+	k, err := testissuer.LoadKeyFile(*signkey)
+	if err != nil {
+		return err
+	}
+	srv := &testissuer.Server{Issuer: strings.TrimSuffix(*issuer, "/"), Key: k, Lifetime: *lifetime, DefaultAud: list(*defAud)}
+	if !*quiet {
+		srv.Logger = log.New(os.Stderr, "", log.LstdFlags)
+	}
+	for _, c := range clients {
+		p := strings.SplitN(c, ":", 5)
+		if len(p) < 2 {
+			return fmt.Errorf("-client %q: want ID:SECRET[:scopes[:sub[:groups]]]", c)
+		}
+		cl := testissuer.Client{ID: p[0], Secret: p[1]}
+		if len(p) > 2 {
+			cl.Scopes = strings.Fields(p[2])
+		}
+		if len(p) > 3 {
+			cl.Subject = p[3]
+		}
+		if len(p) > 4 {
+			cl.Groups = list(p[4])
+		}
+		srv.Clients = append(srv.Clients, cl)
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 4)
+	for _, addr := range list(*listen) {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return fmt.Errorf("listen address %q: %w", addr, err)
+		}
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+			return fmt.Errorf("listen address %q is not a loopback IP: the test issuer serves loopback only", addr)
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return err
+		}
+		go func() { errc <- hs.ServeTLS(ln, *cert, *keyFile) }()
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	select {
+	case err := <-errc:
+		return err
+	case <-sig:
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := hs.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	}
+}
+
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, ",") }
+func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
+
+func mint(args []string) error {
+	fs := flag.NewFlagSet("mint", flag.ExitOnError)
+	signkey := fs.String("signkey", "", "token signing key")
+	issuer := fs.String("issuer", "https://localhost:8443", "iss claim (a trailing slash is kept)")
+	sub := fs.String("sub", "cesub-test-user", "sub claim")
+	aud := fs.String("aud", "", "audience(s), comma-separated; one -> string, several -> array; empty -> WLCG any")
+	scope := fs.String("scope", "compute.create compute.read compute.modify compute.cancel", "scope claim")
+	scopeArray := fs.Bool("scope-array", false, "render scope as a JSON array")
+	groups := fs.String("groups", "/wlcg/pilots", "wlcg.groups, comma-separated (empty: none)")
+	lifetime := fs.Duration("lifetime", time.Hour, "lifetime (negative: already expired)")
+	nbf := fs.Duration("nbf-offset", 0, "nbf relative to now")
+	noExp := fs.Bool("no-exp", false, "omit exp")
+	ver := fs.String("ver", "1.0", "wlcg.ver ('-' omits it)")
+	kid := fs.String("kid", "", "header kid override")
+	_ = fs.Parse(args)
+	k, err := testissuer.LoadKeyFile(*signkey)
+	if err != nil {
+		return err
+	}
+	tok, err := k.Mint(testissuer.Claims{Issuer: *issuer, Subject: *sub, Audience: list(*aud), Scope: *scope,
+		ScopeArray: *scopeArray, Groups: list(*groups), Lifetime: *lifetime, NotBefore: *nbf, NoExp: *noExp,
+		Version: *ver, KID: *kid})
+	if err != nil {
+		return err
+	}
+	fmt.Println(tok)
+	return nil
+}
+
+func mintRT(args []string) error {
+	fs := flag.NewFlagSet("mint-rt", flag.ExitOnError)
+	signkey := fs.String("signkey", "", "token signing key")
+	clientID := fs.String("client-id", "", "client the refresh token is bound to")
+	sub := fs.String("sub", "cesub-test-user", "subject")
+	scope := fs.String("scope", "openid offline_access compute.create compute.read compute.modify compute.cancel", "granted scope")
+	groups := fs.String("groups", "/wlcg/pilots", "wlcg.groups, comma-separated")
+	life := fs.Duration("lifetime", 30*24*time.Hour, "refresh token lifetime")
+	_ = fs.Parse(args)
+	k, err := testissuer.LoadKeyFile(*signkey)
+	if err != nil {
+		return err
+	}
+	rt, err := k.MintRefreshToken(*clientID, *sub, *scope, list(*groups), *life)
+	if err != nil {
+		return err
+	}
+	fmt.Println(rt)
+	return nil
+}

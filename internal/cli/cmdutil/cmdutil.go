@@ -1,0 +1,110 @@
+// Package cmdutil holds what every cesub command shares: the Factory that
+// injects dependencies, IO streams, exit codes, output formatting, and the
+// HTTP client built from the TLS settings. It contains no protocol code.
+package cmdutil
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/cesub/cesub/internal/config"
+	"github.com/cesub/cesub/pkg/token"
+	"golang.org/x/term"
+)
+
+// Exit codes, documented in docs/exit-codes.md.
+const (
+	ExitOK      = 0
+	ExitError   = 1
+	ExitUsage   = 2
+	ExitPartial = 3
+	ExitAuth    = 4
+)
+
+// ExitError carries an exit code. A nil Err means the command already said
+// everything and only the code remains.
+type ExitErr struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitErr) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit %d", e.Code)
+	}
+	return e.Err.Error()
+}
+func (e *ExitErr) Unwrap() error { return e.Err }
+
+// AuthError marks an authentication/authorization failure (exit 4).
+func AuthError(err error) error { return &ExitErr{Code: ExitAuth, Err: err} }
+
+// UsageError marks bad invocation (exit 2).
+func UsageError(err error) error { return &ExitErr{Code: ExitUsage, Err: err} }
+
+// Silent is an exit code with nothing more to print.
+func Silent(code int) error { return &ExitErr{Code: code} }
+
+// CodeOf maps an error to its exit code.
+func CodeOf(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ee *ExitErr
+	if errors.As(err, &ee) {
+		return ee.Code
+	}
+	var de *token.DiscoveryError
+	var ae *token.AgentError
+	if errors.Is(err, token.ErrNotFound) || errors.As(err, &de) || errors.As(err, &ae) ||
+		errors.Is(err, token.ErrCannotRefresh) || errors.Is(err, token.ErrMalformed) {
+		return ExitAuth
+	}
+	return ExitError
+}
+
+// IOStreams are a command's standard streams.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+	// OutTTY is true when Out is a terminal (progress and colour only then).
+	OutTTY bool
+}
+
+// System returns the process's streams.
+func System() *IOStreams {
+	return &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, OutTTY: term.IsTerminal(int(os.Stdout.Fd()))}
+}
+
+// Factory carries the dependencies commands use, so tests can swap them.
+type Factory struct {
+	IO      *IOStreams
+	Env     token.Env
+	Now     func() time.Time
+	Version string
+	// Config is resolved after flags are parsed (set by the root command).
+	Config *config.Config
+	// Debugf prints a debug line when --debug is on.
+	Debugf func(format string, args ...any)
+}
+
+// Warnf prints a warning line to stderr.
+func (f *Factory) Warnf(format string, args ...any) {
+	fmt.Fprintf(f.IO.ErrOut, "warning: "+format+"\n", args...)
+}
+
+// JSON reports whether -o json was asked for.
+func (f *Factory) JSON() bool { return config.Get(f.Config, config.Output) == "json" }
+
+// PrintJSON writes v as indented JSON to stdout.
+func (f *Factory) PrintJSON(v any) error {
+	enc := json.NewEncoder(f.IO.Out)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}

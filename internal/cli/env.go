@@ -1,0 +1,5 @@
+package cli
+
+import "github.com/cesub/cesub/pkg/token"
+
+func tokenEnv() token.Env { return token.OSEnv() }

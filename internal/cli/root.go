@@ -1,0 +1,134 @@
+// Package cli builds cesub's cobra command tree. Each command lives in its
+// own package with an options struct, NewCmdX(f, runF) and xRun(opts); this
+// package wires them under the root and maps errors to exit codes.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/cesub/cesub/internal/cli/cmdutil"
+	"github.com/cesub/cesub/internal/cli/docscmd"
+	"github.com/cesub/cesub/internal/cli/tokencmd"
+	"github.com/cesub/cesub/internal/cli/versioncmd"
+	"github.com/cesub/cesub/internal/config"
+	"github.com/spf13/cobra"
+)
+
+// NewCmdRoot builds the command tree.
+func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
+	var configFile string
+	var verbose int
+	cmd := &cobra.Command{
+		Use:   "cesub",
+		Short: "Submit and manage grid jobs on ARC CEs and HTCondor-CEs, token first",
+		Long: `cesub submits and manages jobs on WLCG computing elements: ARC CEs (REST,
+EMI-ES) and HTCondor-CEs (CEDAR with SciTokens). It finds or fetches a WLCG
+bearer token (token discovery, oidc-agent, OAuth2 client credentials), checks
+it against what the CE needs before contacting it, and can delegate an X.509
+proxy. One static binary replaces arcsub/arcstat/arcget/arckill/arcproxy and
+condor_submit -remote/condor_q/condor_rm/condor_ping.
+
+Settings come from flags, then CESUB_* environment variables, then
+$XDG_CONFIG_HOME/cesub/config.yaml, then defaults (which honour X509_CERT_DIR,
+X509_USER_PROXY and ~/.arc/client.conf [common]).
+
+Exit codes: 0 ok, 1 error, 2 usage, 3 partial (some jobs failed),
+4 authentication or authorization.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			home, _ := os.UserHomeDir()
+			cfg, err := config.Load(config.Options{ConfigFile: configFile, Getenv: f.Env.Getenv, Home: home})
+			if err != nil {
+				return cmdutil.UsageError(err)
+			}
+			cfg.BindFlags(cmd.Flags())
+			f.Config = cfg
+			if o := config.Get(cfg, config.Output); o != "text" && o != "json" {
+				return cmdutil.UsageError(fmt.Errorf("--output %q: want text or json", o))
+			}
+			if config.Get(cfg, config.Debug) {
+				f.Debugf = func(format string, args ...any) {
+					fmt.Fprintf(f.IO.ErrOut, "debug: "+format+"\n", args...)
+				}
+				if p := cfg.FileUsed(); p != "" {
+					f.Debugf("config file %s", p)
+				}
+				if p := cfg.ClientConfUsed(); p != "" {
+					f.Debugf("ARC client config %s", p)
+				}
+			}
+			_ = verbose
+			return nil
+		},
+	}
+	pf := cmd.PersistentFlags()
+	config.AddFlag(pf, config.Output)
+	config.AddFlag(pf, config.Debug)
+	config.AddFlag(pf, config.Timeout)
+	config.AddFlag(pf, config.CADir)
+	config.AddFlag(pf, config.Insecure)
+	pf.CountVarP(&verbose, "verbose", "v", "more output (repeatable)")
+	pf.StringVar(&configFile, "config", "", "config file (default $XDG_CONFIG_HOME/cesub/config.yaml)")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+
+	cmd.AddCommand(tokencmd.NewCmdToken(f))
+	cmd.AddCommand(versioncmd.NewCmdVersion(f, nil))
+	cmd.AddCommand(docscmd.NewCmdDocs(f))
+	cmd.CompletionOptions.HiddenDefaultCmd = false
+	return cmd
+}
+
+// Main runs cesub with the process's arguments and returns the exit code.
+func Main(version string) int {
+	f := &cmdutil.Factory{IO: cmdutil.System(), Version: version, Now: time.Now}
+	f.Env = tokenEnv()
+	f.Debugf = func(string, ...any) {}
+	return Run(context.Background(), f, os.Args[1:])
+}
+
+// Run executes args against factory f; exported for tests.
+func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
+	if f.Debugf == nil {
+		f.Debugf = func(string, ...any) {}
+	}
+	if f.Now == nil {
+		f.Now = time.Now
+	}
+	cmd := NewCmdRoot(f)
+	cmd.SetArgs(args)
+	cmd.SetIn(f.IO.In)
+	cmd.SetOut(f.IO.Out)
+	cmd.SetErr(f.IO.ErrOut)
+	err := cmd.ExecuteContext(ctx)
+	if err == nil {
+		return cmdutil.ExitOK
+	}
+	code := cmdutil.CodeOf(err)
+	var ee *cmdutil.ExitErr
+	if errors.As(err, &ee) && ee.Err == nil {
+		return code
+	}
+	if code == cmdutil.ExitError && isUsage(err) {
+		code = cmdutil.ExitUsage
+	}
+	fmt.Fprintln(f.IO.ErrOut, "cesub: "+err.Error())
+	return code
+}
+
+// isUsage recognises cobra's own argument and flag errors.
+func isUsage(err error) bool {
+	s := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument",
+		"invalid argument", "accepts ", "requires at least", "requires at most", "if any flags in the group"} {
+		if strings.Contains(s, p) {
+			return true
+		}
+	}
+	return false
+}

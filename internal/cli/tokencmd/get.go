@@ -1,0 +1,171 @@
+package tokencmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/cesub/cesub/internal/cli/cmdutil"
+	"github.com/cesub/cesub/internal/config"
+	"github.com/cesub/cesub/pkg/token"
+	"github.com/spf13/cobra"
+)
+
+// GetOptions of `cesub token get`.
+type GetOptions struct {
+	F                 *cmdutil.Factory
+	AgentAccount      string
+	AgentIssuer       string
+	ClientCredentials bool
+	Scopes            []string
+	Audiences         []string
+	MinValid          time.Duration
+	Write             bool
+	WritePath         string
+}
+
+// GetJSON is the schema of `token get -o json` (docs/json.md).
+type GetJSON struct {
+	Schema  string     `json:"schema"`
+	Source  string     `json:"source"`
+	Expires *time.Time `json:"expires,omitempty"`
+	Path    string     `json:"path,omitempty"`  // with --write
+	Token   string     `json:"token,omitempty"` // without --write
+}
+
+// NewCmdGet builds `token get`.
+func NewCmdGet(f *cmdutil.Factory, runF func(*GetOptions) error) *cobra.Command {
+	opts := &GetOptions{F: f}
+	cmd := &cobra.Command{
+		Use:   "get",
+		Short: "Fetch a token from oidc-agent or by OAuth2 client credentials",
+		Long: `Fetch a fresh access token and print it (for $(...) use), or store it with
+--write, atomically and with mode 0600, where token discovery finds it:
+$BEARER_TOKEN_FILE if set, else $XDG_RUNTIME_DIR/bt_u<euid>, else /tmp/bt_u<euid>.
+
+Sources:
+  --oidc-agent ACCOUNT     a running oidc-agent ($OIDC_SOCK), by account short name
+  --oidc-issuer URL        a running oidc-agent, by issuer URL
+  --client-credentials     the OAuth2 client-credentials grant at --issuer with
+                           --client-id; the secret from --client-secret-file or
+                           $CESUB_CLIENT_SECRET (never a flag value: ps shows those)`,
+		Example: `  cesub token get --oidc-agent wlcg --scope compute.create --scope compute.read --audience https://ce.example.org:443 --write
+  export BEARER_TOKEN=$(cesub token get --client-credentials --issuer https://iam.example.org/ --client-id pilot --client-secret-file ~/.secret)`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			n := 0
+			for _, b := range []bool{opts.AgentAccount != "", opts.AgentIssuer != "", opts.ClientCredentials} {
+				if b {
+					n++
+				}
+			}
+			if n != 1 {
+				return cmdutil.UsageError(errors.New("give exactly one of --oidc-agent ACCOUNT, --oidc-issuer URL, --client-credentials"))
+			}
+			opts.Write = c.Flags().Changed("write") || opts.Write
+			if runF != nil {
+				return runF(opts)
+			}
+			return getRun(c.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.AgentAccount, "oidc-agent", "", "oidc-agent account short name")
+	fl.StringVar(&opts.AgentIssuer, "oidc-issuer", "", "ask oidc-agent for an account of this issuer")
+	fl.BoolVar(&opts.ClientCredentials, "client-credentials", false, "use the OAuth2 client-credentials grant")
+	fl.StringSliceVar(&opts.Scopes, "scope", nil, "scope to request (repeatable, or space/comma separated)")
+	fl.StringSliceVar(&opts.Audiences, "audience", nil, "audience to request (repeatable)")
+	fl.DurationVar(&opts.MinValid, "min-valid", 5*time.Minute, "minimum validity the token must have")
+	fl.BoolVar(&opts.Write, "write", false, "store the token where discovery finds it instead of printing it")
+	fl.StringVar(&opts.WritePath, "write-path", "", "with --write: store here instead")
+	config.AddFlag(fl, config.OIDCSock)
+	config.AddFlag(fl, config.Issuer)
+	config.AddFlag(fl, config.ClientID)
+	config.AddFlag(fl, config.ClientSecretFile)
+	return cmd
+}
+
+func splitList(v []string) []string {
+	var out []string
+	for _, s := range v {
+		out = append(out, strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' })...)
+	}
+	return out
+}
+
+// Source builds the token source the options describe.
+func (o *GetOptions) Source() (token.Source, error) {
+	f := o.F
+	scopes, auds := splitList(o.Scopes), splitList(o.Audiences)
+	if o.ClientCredentials {
+		secret := config.Get(f.Config, config.ClientSecret)
+		if p := config.Get(f.Config, config.ClientSecretFile); p != "" {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return nil, fmt.Errorf("client secret: %w", err)
+			}
+			secret = token.TrimSpace(string(b))
+		}
+		hc, err := f.HTTPClient()
+		if err != nil {
+			return nil, err
+		}
+		return token.NewClientCredentialsSource(&token.ClientCredentials{Issuer: config.Get(f.Config, config.Issuer),
+			ClientID: config.Get(f.Config, config.ClientID), ClientSecret: secret, Scopes: scopes, Audiences: auds,
+			HTTPClient: hc}), nil
+	}
+	ac := &token.AgentClient{Socket: config.Get(f.Config, config.OIDCSock)}
+	return token.NewAgentSource(ac, token.AgentRequest{Account: o.AgentAccount, Issuer: o.AgentIssuer,
+		Scopes: scopes, Audiences: auds, ApplicationHint: "cesub"}), nil
+}
+
+func getRun(ctx context.Context, opts *GetOptions) error {
+	f := opts.F
+	src, err := opts.Source()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, config.Get(f.Config, config.Timeout))
+	defer cancel()
+	f.Debugf("fetching a token from %s", src.Name())
+	is, err := src.Token(ctx, opts.MinValid)
+	if err != nil {
+		return cmdutil.AuthError(err)
+	}
+	out := GetJSON{Schema: "cesub.token.get/v1", Source: is.Source}
+	if !is.Expiry.IsZero() {
+		e := is.Expiry
+		out.Expires = &e
+		if left := time.Until(e); left < opts.MinValid {
+			f.Warnf("the token is valid for only %s, less than --min-valid %s", left.Round(time.Second), opts.MinValid)
+		}
+	}
+	if opts.Write {
+		path := opts.WritePath
+		if path == "" {
+			path = token.WritePath(f.Env)
+		}
+		if err := token.WriteFile(path, is.Token); err != nil {
+			return err
+		}
+		out.Path = path
+		if f.JSON() {
+			return f.PrintJSON(out)
+		}
+		fmt.Fprintf(f.IO.ErrOut, "token from %s written to %s", is.Source, path)
+		if out.Expires != nil {
+			fmt.Fprintf(f.IO.ErrOut, " (valid until %s)", out.Expires.Local().Format(time.RFC3339))
+		}
+		fmt.Fprintln(f.IO.ErrOut)
+		return nil
+	}
+	if f.JSON() {
+		out.Token = is.Token.Reveal()
+		return f.PrintJSON(out)
+	}
+	fmt.Fprintln(f.IO.Out, is.Token.Reveal())
+	return nil
+}

@@ -1,0 +1,58 @@
+// Package versioncmd implements `cesub version`.
+package versioncmd
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/cesub/cesub/internal/cli/cmdutil"
+	"github.com/spf13/cobra"
+)
+
+// Options of `cesub version`.
+type Options struct {
+	F *cmdutil.Factory
+}
+
+// Info is the JSON schema of `cesub version -o json` (docs/json.md).
+type Info struct {
+	Schema    string `json:"schema"`
+	Version   string `json:"version"`
+	Commit    string `json:"commit,omitempty"`
+	GoVersion string `json:"go_version"`
+	Platform  string `json:"platform"`
+}
+
+// NewCmdVersion builds the command; runF replaces the run function in tests.
+func NewCmdVersion(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{F: f}
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print cesub's version",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return versionRun(opts)
+		},
+	}
+}
+
+func versionRun(opts *Options) error {
+	info := Info{Schema: "cesub.version/v1", Version: opts.F.Version, GoVersion: runtime.Version(),
+		Platform: runtime.GOOS + "/" + runtime.GOARCH}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				info.Commit = s.Value
+			}
+		}
+	}
+	if opts.F.JSON() {
+		return opts.F.PrintJSON(info)
+	}
+	fmt.Fprintf(opts.F.IO.Out, "cesub %s (%s, %s)\n", info.Version, info.GoVersion, info.Platform)
+	return nil
+}

@@ -1,0 +1,58 @@
+package config
+
+import "time"
+
+// The declared settings. Commands read them only through these keys.
+var (
+	Output = declare[string](Param{Name: "output", Short: "o", Kind: String, Default: "text",
+		Help: "output format: text or json"})
+	Debug = declare[bool](Param{Name: "debug", Kind: Bool, Default: false,
+		Help: "print protocol-level debug output to stderr (secrets are always redacted)"})
+	Timeout = declare[time.Duration](Param{Name: "timeout", Kind: Duration, Default: 20 * time.Second,
+		Help: "time limit for each network operation", ClientConf: "timeout"})
+	CADir = declare[string](Param{Name: "ca-dir", Kind: String, Default: "/etc/grid-security/certificates",
+		Help:    "grid CA directory (*.0, *.pem), used with the system roots",
+		GridEnv: []string{"X509_CERT_DIR"}, ClientConf: "cacertificatesdirectory"})
+	Insecure = declare[bool](Param{Name: "insecure", Kind: Bool, Default: false,
+		Help: "do not verify TLS certificates (warns on every use; tests only)"})
+	ProxyPath = declare[string](Param{Name: "proxy", Kind: String, Default: "",
+		Help: "X.509 proxy file (default /tmp/x509up_u<uid>)", GridEnv: []string{"X509_USER_PROXY"}, ClientConf: "proxypath"})
+	CertPath = declare[string](Param{Name: "cert", Kind: String, Default: "",
+		Help: "user certificate (default ~/.globus/usercert.pem)", GridEnv: []string{"X509_USER_CERT"}, ClientConf: "certificatepath"})
+	KeyPath = declare[string](Param{Name: "key", Kind: String, Default: "",
+		Help: "user key (default ~/.globus/userkey.pem)", GridEnv: []string{"X509_USER_KEY"}, ClientConf: "keypath"})
+
+	TokenFile = declare[string](Param{Name: "token-file", Kind: String, Default: "",
+		Help: "read the bearer token from this file instead of token discovery"})
+	OIDCSock = declare[string](Param{Name: "oidc-sock", Kind: String, Default: "",
+		Help: "oidc-agent socket", GridEnv: []string{"OIDC_SOCK"}})
+	Issuer = declare[string](Param{Name: "issuer", Kind: String, Default: "",
+		Help: "OAuth2 issuer URL for the client-credentials grant (discovery via /.well-known/openid-configuration)"})
+	ClientID = declare[string](Param{Name: "client-id", Kind: String, Default: "",
+		Help: "OAuth2 client id for the client-credentials grant"})
+	ClientSecretFile = declare[string](Param{Name: "client-secret-file", Kind: String, Default: "",
+		Help: "file holding the OAuth2 client secret (or set CESUB_CLIENT_SECRET)"})
+	ClientSecret = declare[string](Param{Name: "client-secret", Kind: String, Default: "", NoFlag: true,
+		Help: "OAuth2 client secret; environment or config file only, never a flag (it would show in ps)"})
+)
+
+var registry []*Param
+
+func declare[T any](p Param) Key[T] {
+	pp := &p
+	registry = append(registry, pp)
+	return Key[T]{p: pp}
+}
+
+// All lists every declared parameter, in declaration order.
+func All() []*Param { return registry }
+
+// Lookup finds a parameter by name.
+func Lookup(name string) *Param {
+	for _, p := range registry {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}

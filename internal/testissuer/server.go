@@ -1,0 +1,182 @@
+package testissuer
+
+import (
+	"encoding/json"
+	"fmt"
+	"log"
+	"net/http"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Client is an OAuth2 client registered at the issuer.
+type Client struct {
+	ID     string
+	Secret string
+	// Subject is the sub of client_credentials tokens (default "client:<ID>").
+	Subject string
+	// Scopes the client may request; empty allows any scope.
+	Scopes []string
+	// Groups put in wlcg.groups of every token the client gets.
+	Groups []string
+}
+
+// Server is the issuer's HTTP handler.
+type Server struct {
+	Issuer     string // iss claim and base URL, no trailing slash
+	Key        *Key
+	Clients    []Client
+	Lifetime   time.Duration // access token lifetime (default 20m)
+	DefaultAud []string      // audience when none is requested (default: WLCG any)
+	Logger     *log.Logger   // nil: no request log
+
+	tokenRequests atomic.Int64
+}
+
+// DefaultScopes is what scopes_supported lists; oidc-agent requires the list.
+var DefaultScopes = []string{"openid", "offline_access", "compute.create", "compute.read", "compute.modify",
+	"compute.cancel", "storage.read:/", "storage.modify:/", "storage.create:/", "wlcg", "wlcg.groups"}
+
+// TokenRequests counts requests to the token endpoint.
+func (s *Server) TokenRequests() int64 { return s.tokenRequests.Load() }
+
+// Handler returns the issuer's routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /.well-known/openid-configuration", s.discovery)
+	mux.HandleFunc("GET /jwks", s.jwks)
+	mux.HandleFunc("POST /token", s.token)
+	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, 200, map[string]any{"token_requests": s.TokenRequests()})
+	})
+	return mux
+}
+
+func (s *Server) discovery(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, 200, map[string]any{
+		"issuer":                                s.Issuer,
+		"jwks_uri":                              s.Issuer + "/jwks",
+		"token_endpoint":                        s.Issuer + "/token",
+		"grant_types_supported":                 []string{"client_credentials", "refresh_token"},
+		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
+		"response_types_supported":              []string{"token"},
+		"subject_types_supported":               []string{"public"},
+		"id_token_signing_alg_values_supported": []string{s.Key.Alg()},
+		"scopes_supported":                      DefaultScopes,
+		"claims_supported":                      []string{"sub", "iss", "aud", "exp", "iat", "nbf", "jti", "scope", "wlcg.ver", "wlcg.groups"},
+	})
+}
+
+func (s *Server) jwks(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, 200, map[string]any{"keys": []any{s.Key.JWK()}})
+}
+
+func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	s.tokenRequests.Add(1)
+	if err := r.ParseForm(); err != nil {
+		s.oauthError(w, r, 400, "invalid_request", "cannot parse form")
+		return
+	}
+	cl := s.authenticate(r)
+	if cl == nil {
+		s.oauthError(w, r, 401, "invalid_client", "client authentication failed")
+		return
+	}
+	grant := r.PostForm.Get("grant_type")
+	var sub, granted string
+	var groups []string
+	switch grant {
+	case "client_credentials":
+		sub = cl.Subject
+		if sub == "" {
+			sub = "client:" + cl.ID
+		}
+		granted = strings.Join(cl.Scopes, " ")
+		groups = cl.Groups
+	case "refresh_token":
+		rt, err := s.Key.parseRefreshToken(r.PostForm.Get("refresh_token"))
+		if err != nil {
+			s.oauthError(w, r, 400, "invalid_grant", err.Error())
+			return
+		}
+		if rt.ClientID != cl.ID {
+			s.oauthError(w, r, 400, "invalid_grant", "refresh token was issued to another client")
+			return
+		}
+		sub, granted, groups = rt.Subject, rt.Scope, rt.Groups
+	default:
+		s.oauthError(w, r, 400, "unsupported_grant_type", fmt.Sprintf("grant_type %q not supported", grant))
+		return
+	}
+	scope := strings.Join(strings.Fields(r.PostForm.Get("scope")), " ")
+	if scope == "" {
+		scope = granted
+	} else if granted != "" {
+		have := strings.Fields(granted)
+		for _, sc := range strings.Fields(scope) {
+			if !slices.Contains(have, sc) {
+				s.oauthError(w, r, 400, "invalid_scope", fmt.Sprintf("scope '%s' was not granted to this client", sc))
+				return
+			}
+		}
+	}
+	// oidc-agent always adds these two to the account scope; they are not access-token scopes.
+	var atScope []string
+	for _, sc := range strings.Fields(scope) {
+		if sc != "openid" && sc != "offline_access" {
+			atScope = append(atScope, sc)
+		}
+	}
+	aud := strings.Fields(r.PostForm.Get("audience"))
+	if len(aud) == 0 {
+		aud = s.DefaultAud
+	}
+	life := s.Lifetime
+	if life == 0 {
+		life = 20 * time.Minute
+	}
+	tok, err := s.Key.Mint(Claims{Issuer: s.Issuer, Subject: sub, Audience: aud, Scope: strings.Join(atScope, " "),
+		Groups: groups, Lifetime: life, ClientID: cl.ID})
+	if err != nil {
+		s.oauthError(w, r, 500, "server_error", err.Error())
+		return
+	}
+	s.logf("POST /token grant=%s client=%s scope=%q audience=%q -> 200", grant, cl.ID, scope, strings.Join(aud, " "))
+	writeJSON(w, 200, map[string]any{"access_token": tok, "token_type": "Bearer",
+		"expires_in": int64(life / time.Second), "scope": strings.Join(atScope, " ")})
+}
+
+func (s *Server) authenticate(r *http.Request) *Client {
+	id, secret, ok := r.BasicAuth()
+	if !ok {
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	for i := range s.Clients {
+		if s.Clients[i].ID == id && s.Clients[i].Secret == secret && id != "" {
+			return &s.Clients[i]
+		}
+	}
+	return nil
+}
+
+func (s *Server) oauthError(w http.ResponseWriter, r *http.Request, code int, kind, desc string) {
+	s.logf("%s %s -> %d %s: %s", r.Method, r.URL.Path, code, kind, desc)
+	// oidc-agent pastes error_description into JSON unescaped: keep it free of quotes.
+	desc = strings.NewReplacer(`"`, "'", `\`, "/").Replace(desc)
+	writeJSON(w, code, map[string]string{"error": kind, "error_description": desc})
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.Logger != nil {
+		s.Logger.Printf(format, args...)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
