@@ -5,6 +5,7 @@
 //	cesub-testissuer serve -issuer URL -listen ADDR[,ADDR] -cert F -key-file F -signkey F -client ID:SECRET[:scopes]
 //	cesub-testissuer mint -signkey F -issuer URL [-aud A,B] [-scope S] [-groups G] [-lifetime D] ...
 //	cesub-testissuer mint-rt -signkey F -client-id ID -sub S -scope S
+//	cesub-testissuer agent-probe -sock PATH   (lists oidc-agent's loaded accounts; readiness probe)
 package main
 
 import (
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/cesub/cesub/internal/testissuer"
+	"github.com/cesub/cesub/pkg/token"
 )
 
 func main() {
@@ -39,6 +41,8 @@ func main() {
 		err = mint(os.Args[2:])
 	case "mint-rt":
 		err = mintRT(os.Args[2:])
+	case "agent-probe":
+		err = agentProbe(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
 	}
@@ -76,7 +80,10 @@ func serve(args []string) error {
 	keyFile := fs.String("key-file", "", "TLS key (PEM)")
 	signkey := fs.String("signkey", "", "token signing key (from genkey)")
 	var clients multi
-	fs.Var(&clients, "client", "ID:SECRET[:scope scope...[:sub[:group,group]]] (repeatable)")
+	fs.Var(&clients, "client", "ID:SECRET of a registered client (repeatable)")
+	clientScopes := fs.String("client-scopes", "", "scopes clients may request (space-separated; empty: any)")
+	clientSub := fs.String("client-sub", "", "sub of client_credentials tokens (default client:<ID>)")
+	clientGroups := fs.String("client-groups", "", "wlcg.groups of client_credentials tokens (comma-separated)")
 	lifetime := fs.Duration("lifetime", 20*time.Minute, "access token lifetime")
 	defAud := fs.String("default-aud", testissuer.AnyAudience, "audience when none is requested (comma-separated)")
 	quiet := fs.Bool("quiet", false, "no request log")
@@ -91,21 +98,12 @@ func serve(args []string) error {
 		srv.Logger = log.New(os.Stderr, "", log.LstdFlags)
 	}
 	for _, c := range clients {
-		p := strings.SplitN(c, ":", 5)
-		if len(p) < 2 {
-			return fmt.Errorf("-client %q: want ID:SECRET[:scopes[:sub[:groups]]]", c)
+		id, secret, ok := strings.Cut(c, ":")
+		if !ok || id == "" {
+			return fmt.Errorf("-client %q: want ID:SECRET", c)
 		}
-		cl := testissuer.Client{ID: p[0], Secret: p[1]}
-		if len(p) > 2 {
-			cl.Scopes = strings.Fields(p[2])
-		}
-		if len(p) > 3 {
-			cl.Subject = p[3]
-		}
-		if len(p) > 4 {
-			cl.Groups = list(p[4])
-		}
-		srv.Clients = append(srv.Clients, cl)
+		srv.Clients = append(srv.Clients, testissuer.Client{ID: id, Secret: secret, Scopes: strings.Fields(*clientScopes),
+			Subject: *clientSub, Groups: list(*clientGroups)})
 	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 4)
@@ -190,5 +188,20 @@ func mintRT(args []string) error {
 		return err
 	}
 	fmt.Println(rt)
+	return nil
+}
+
+func agentProbe(args []string) error {
+	fs := flag.NewFlagSet("agent-probe", flag.ExitOnError)
+	sock := fs.String("sock", os.Getenv("OIDC_SOCK"), "oidc-agent socket")
+	timeout := fs.Duration("timeout", time.Second, "time limit")
+	_ = fs.Parse(args)
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	acc, err := (&token.AgentClient{Socket: *sock}).LoadedAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Println(strings.Join(acc, " "))
 	return nil
 }
