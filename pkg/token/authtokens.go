@@ -251,59 +251,91 @@ func (ac *ArcConf) Evaluate(c *Claims, now time.Time) *ArcVerdict {
 	return v
 }
 
+// ruleResult mirrors A-REX's AuthResult.
+type ruleResult int
+
+const (
+	noMatch ruleResult = iota
+	positive
+	negative
+)
+
+// evalGroup follows A-REX's AuthUser::evaluate on "key value": an optional
+// sign before the key ('-' swaps positive and negative, '+' is the default),
+// then an optional '!' that turns no-match into a positive match and a match
+// into no-match. The first rule that does not give no-match decides, and only
+// a positive result makes the user a member.
 func evalGroup(name string, b ConfBlock, c *Claims, member map[string]bool) GroupResult {
 	gr := GroupResult{Name: name, Reason: "no rule matched"}
 	var misses []string
 	for _, l := range b.Lines {
-		val := l.Value
-		positive := true
-		if strings.HasPrefix(val, "+") || strings.HasPrefix(val, "-") {
-			positive = val[0] == '+'
-			val = strings.TrimSpace(val[1:])
+		key := l.Key
+		negate := false
+		switch {
+		case strings.HasPrefix(key, "-"):
+			negate, key = true, key[1:]
+		case strings.HasPrefix(key, "+"):
+			key = key[1:]
 		}
-		invert := false
-		if strings.HasPrefix(val, "!") {
-			invert = true
-			val = strings.TrimSpace(val[1:])
+		complement := false
+		if strings.HasPrefix(key, "!") {
+			complement, key = true, key[1:]
 		}
-		var matched bool
-		switch l.Key {
+		res := noMatch
+		switch key {
 		case "authtokens":
-			r, err := ParseAuthTokensRule(val)
+			r, err := ParseAuthTokensRule(l.Value)
 			if err != nil {
 				misses = append(misses, fmt.Sprintf("line %d: %v", l.Line, err))
 				continue
 			}
-			var why string
-			matched, why = r.Match(c)
-			if !matched {
+			ok, why := r.Match(c)
+			if ok {
+				res = positive
+			} else {
 				misses = append(misses, fmt.Sprintf("line %d: %s", l.Line, why))
 			}
 		case "authgroup":
-			names, _ := splitConfigWords(val)
+			names, _ := splitConfigWords(l.Value)
 			for _, n := range names {
-				if member[n] {
-					matched = true
+				if member[n] { // only groups defined earlier can be members already
+					res = positive
 				}
 			}
 		case "all":
-			matched = val == "yes"
-		default: // subject, file, voms, userlist, plugin: X.509 or external; a token alone does not match
+			if l.Value == "yes" {
+				res = positive
+			}
+		case "name":
+			continue
+		default: // subject, file, voms, userlist, plugin: X.509 or external rules a token alone does not match
+		}
+		if complement {
+			if res == noMatch {
+				res = positive
+			} else {
+				res = noMatch
+			}
+		}
+		if negate {
+			switch res {
+			case positive:
+				res = negative
+			case negative:
+				res = positive
+			}
+		}
+		if res == noMatch {
 			continue
 		}
-		if invert {
-			matched = !matched
+		gr.Member = res == positive
+		gr.Rule = l.Key + " = " + l.Value
+		gr.Line = l.Line
+		gr.Reason = ""
+		if !gr.Member {
+			gr.Reason = fmt.Sprintf("negative rule at line %d matched", l.Line)
 		}
-		if matched {
-			gr.Member = positive
-			gr.Rule = l.Key + " = " + l.Value
-			gr.Line = l.Line
-			gr.Reason = ""
-			if !positive {
-				gr.Reason = "negative rule matched"
-			}
-			return gr
-		}
+		return gr
 	}
 	if len(misses) > 0 {
 		gr.Reason = strings.Join(misses, "; ")

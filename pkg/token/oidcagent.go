@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"time"
 )
@@ -94,6 +95,9 @@ func (c *AgentClient) do(ctx context.Context, req map[string]any) (*agentReply, 
 func ctxErr(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("%w (timed out waiting for the agent)", ctx.Err())
+	}
+	if os.IsTimeout(err) {
+		return fmt.Errorf("%w (timed out waiting for the agent)", context.DeadlineExceeded)
 	}
 	return err
 }
