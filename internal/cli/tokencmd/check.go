@@ -98,18 +98,7 @@ needed. Exit 0 when all pass, 4 when any fails.`,
 
 func checkRun(opts *CheckOptions) error {
 	f := opts.F
-	found, err := opts.Static.find(f)
-	if err != nil {
-		return err
-	}
-	j, err := token.Decode(found.Token.Reveal())
-	if err != nil {
-		return cmdutil.AuthError(fmt.Errorf("token from %s: %w", found.Source, err))
-	}
-	c := &j.Claims
-	now := f.Now()
-	out := CheckJSON{Schema: "cesub.token.check/v1", Source: found.Source, Identity: c.Issuer + "/" + c.Subject}
-
+	var err error
 	var rules []token.AuthTokensRule
 	for _, r := range opts.AuthTokens {
 		rule, err := token.ParseAuthTokensRule(r)
@@ -125,6 +114,18 @@ func checkRun(opts *CheckOptions) error {
 			return cmdutil.UsageError(err)
 		}
 	}
+	found, err := opts.Static.find(f)
+	if err != nil {
+		return err
+	}
+	j, err := token.Decode(found.Token.Reveal())
+	if err != nil {
+		return cmdutil.AuthError(fmt.Errorf("token from %s: %w", found.Source, err))
+	}
+	c := &j.Claims
+	now := f.Now()
+	out := CheckJSON{Schema: "cesub.token.check/v1", Source: found.Source, Identity: c.Issuer + "/" + c.Subject}
+
 	haveRules := len(rules) > 0 || conf != nil
 
 	req := token.Requirements{Now: now, Skew: opts.Skew, MinValid: opts.MinValid, RequireVersion: true}

@@ -1,0 +1,292 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/pem"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cesub/cesub/internal/cli/cmdutil"
+	"github.com/cesub/cesub/internal/testissuer"
+	"github.com/cesub/cesub/pkg/token"
+)
+
+type result struct {
+	out, err string
+	code     int
+}
+
+// run executes cesub with a controlled environment (no real $HOME config).
+func run(t *testing.T, vars map[string]string, args ...string) result {
+	t.Helper()
+	home := t.TempDir()
+	if vars == nil {
+		vars = map[string]string{}
+	}
+	if _, ok := vars["XDG_CONFIG_HOME"]; !ok {
+		vars["XDG_CONFIG_HOME"] = filepath.Join(home, "cfg")
+	}
+	var out, errb bytes.Buffer
+	f := &cmdutil.Factory{
+		IO:      &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errb},
+		Env:     token.Env{Getenv: func(k string) string { return vars[k] }, ReadFile: os.ReadFile, Stat: os.Stat, EUID: 4242},
+		Version: "test",
+	}
+	code := Run(context.Background(), f, args)
+	return result{out.String(), errb.String(), code}
+}
+
+func mintKey(t *testing.T) *testissuer.Key {
+	t.Helper()
+	k, err := testissuer.GenerateKey("ec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func mint(t *testing.T, k *testissuer.Key, c testissuer.Claims) string {
+	t.Helper()
+	if c.Issuer == "" {
+		c.Issuer = "https://iss.example"
+	}
+	if c.Subject == "" {
+		c.Subject = "user1"
+	}
+	tok, err := k.Mint(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func TestVersionJSON(t *testing.T) {
+	r := run(t, nil, "version", "-o", "json")
+	var v map[string]any
+	if r.code != 0 || json.Unmarshal([]byte(r.out), &v) != nil || v["schema"] != "cesub.version/v1" || v["version"] != "test" {
+		t.Fatalf("version -o json: %+v", r)
+	}
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	for _, args := range [][]string{
+		{"--output", "yaml", "version"},
+		{"token", "show", "--no-such-flag"},
+		{"nosuchcommand"},
+		{"token", "check", "--authtokens", "* * *", "--token", "a.b.c"},
+		{"token", "get"},
+		{"token", "get", "--oidc-agent", "a", "--client-credentials"},
+		{"version", "extra"},
+	} {
+		if r := run(t, nil, args...); r.code != 2 {
+			t.Errorf("%v: exit %d, want 2 (stderr %q)", args, r.code, r.err)
+		}
+	}
+}
+
+func TestTokenShow(t *testing.T) {
+	k := mintKey(t)
+	tok := mint(t, k, testissuer.Claims{Audience: []string{"https://ce:443", "x"}, Scope: "compute.read", Groups: []string{"/vo"}, Lifetime: time.Hour})
+	r := run(t, map[string]string{"BEARER_TOKEN": tok}, "token", "show")
+	if r.code != 0 {
+		t.Fatalf("token show: %+v", r)
+	}
+	for _, want := range []string{"source:", "BEARER_TOKEN", "iss:", "https://iss.example", "aud:", "[https://ce:443, x]", "compute.read", "/vo", "wlcg.ver:", "1.0", "left)"} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("token show lacks %q:\n%s", want, r.out)
+		}
+	}
+	if strings.Contains(r.out, tok) {
+		t.Error("token show printed the raw token without --raw")
+	}
+	r = run(t, map[string]string{"BEARER_TOKEN": tok}, "token", "show", "-o", "json")
+	var js map[string]any
+	if err := json.Unmarshal([]byte(r.out), &js); err != nil || js["schema"] != "cesub.token.show/v1" || js["source"] != "BEARER_TOKEN" {
+		t.Fatalf("json: %v %s", err, r.out)
+	}
+	if js["seconds_left"].(float64) < 3500 || js["claims"].(map[string]any)["sub"] != "user1" {
+		t.Errorf("json content: %v", js)
+	}
+	if r = run(t, map[string]string{"BEARER_TOKEN": tok}, "token", "show", "--raw"); !strings.Contains(r.out, tok) {
+		t.Error("--raw did not print the token")
+	}
+}
+
+func TestTokenShowErrors(t *testing.T) {
+	dir := t.TempDir()
+	loose := filepath.Join(dir, "tok")
+	k := mintKey(t)
+	if err := os.WriteFile(loose, []byte(mint(t, k, testissuer.Claims{})+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		vars map[string]string
+		args []string
+		code int
+		err  string
+	}{
+		{"nothing found", map[string]string{"XDG_RUNTIME_DIR": dir}, nil, 4, "no bearer token found"},
+		{"not a JWT", map[string]string{"BEARER_TOKEN": "abc"}, nil, 4, "malformed JWT: 1 dot-separated parts"},
+		{"invalid chars", map[string]string{"BEARER_TOKEN": "a;b"}, nil, 4, "BEARER_TOKEN: invalid character ';'"},
+		{"missing --token-file", nil, []string{"--token-file", filepath.Join(dir, "none")}, 4, "cannot read token file"},
+		{"loose permissions warn", map[string]string{"BEARER_TOKEN_FILE": loose}, nil, 0, "warning: token file " + loose + " has mode 0644"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, tt.vars, append([]string{"token", "show"}, tt.args...)...)
+			if r.code != tt.code || !strings.Contains(r.err, tt.err) {
+				t.Fatalf("exit %d stderr %q, want %d %q", r.code, r.err, tt.code, tt.err)
+			}
+			if tt.code != 0 && strings.Count(strings.TrimSpace(r.err), "\n") != 0 {
+				t.Errorf("want one error line, got %q", r.err)
+			}
+		})
+	}
+}
+
+func TestTokenCheckExitCodes(t *testing.T) {
+	k := mintKey(t)
+	good := mint(t, k, testissuer.Claims{Audience: []string{"https://ce.example.org:443"}, Scope: "compute.create compute.read compute.cancel compute.modify", Lifetime: time.Hour})
+	expired := mint(t, k, testissuer.Claims{Audience: []string{"https://ce.example.org:443"}, Lifetime: -time.Minute})
+	readOnly := mint(t, k, testissuer.Claims{Audience: []string{"ce.example.org:9619"}, Scope: "compute.read", Lifetime: time.Hour})
+	tests := []struct {
+		name string
+		tok  string
+		args []string
+		code int
+		want []string
+	}{
+		{"good ARC", good, []string{"--ce", "https://ce.example.org/arex"}, 0, []string{"ok   aud", "ok   scope:upload", "all checks passed"}},
+		{"expired", expired, []string{"--ce", "ce.example.org"}, 4, []string{"FAIL exp", "expired", "pre-flight FAILED"}},
+		{"HTCondor read-only", readOnly, []string{"--ce", "condor://ce.example.org:9619"}, 4, []string{"ok   scope:status", "FAIL scope:submit", "missing compute.create, compute.modify, compute.cancel"}},
+		{"HTCondor wrong audience for ARC", readOnly, []string{"--ce", "https://ce.example.org:443/arex", "--op", "status"}, 4, []string{"FAIL aud", `seen "ce.example.org:9619"`}},
+		{"authtokens rule", good, []string{"--authtokens", "* https://iss.example * * *"}, 0, []string{"matches"}},
+		{"authtokens rule, trailing slash", good, []string{"--authtokens", "* https://iss.example/ * * *"}, 4, []string{"a trailing slash matters"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, map[string]string{"BEARER_TOKEN": tt.tok}, append([]string{"token", "check"}, tt.args...)...)
+			if r.code != tt.code {
+				t.Fatalf("exit %d, want %d\n%s%s", r.code, tt.code, r.out, r.err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(r.out, w) {
+					t.Errorf("output lacks %q:\n%s", w, r.out)
+				}
+			}
+		})
+	}
+	r := run(t, map[string]string{"BEARER_TOKEN": expired}, "token", "check", "-o", "json")
+	var js struct {
+		Schema string
+		OK     bool
+		Checks []token.Check
+	}
+	if err := json.Unmarshal([]byte(r.out), &js); err != nil || js.OK || js.Schema != "cesub.token.check/v1" || r.code != 4 {
+		t.Fatalf("json: %v %+v code %d", err, js, r.code)
+	}
+}
+
+// TestDebugNeverPrintsToken runs every command with --debug and checks that
+// the token appears nowhere in stdout or stderr (except where printing it is
+// the command's job: `token get` without --write and `token show --raw`).
+func TestDebugNeverPrintsToken(t *testing.T) {
+	k := mintKey(t)
+	srv := &testissuer.Server{Key: k, Clients: []testissuer.Client{{ID: "c", Secret: "topsecret"}}}
+	ts := httptest.NewTLSServer(srv.Handler())
+	defer ts.Close()
+	srv.Issuer = ts.URL
+	caDir := t.TempDir()
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw})
+	if err := os.WriteFile(filepath.Join(caDir, "test.pem"), certPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	secretFile := filepath.Join(caDir, "secret")
+	_ = os.WriteFile(secretFile, []byte("topsecret\n"), 0o600)
+	tok := mint(t, k, testissuer.Claims{Audience: []string{"https://ce:443"}, Lifetime: time.Hour})
+	conf := filepath.Join(caDir, "arc.conf")
+	_ = os.WriteFile(conf, []byte("[authtokens]\n[authgroup:g]\nauthtokens = * * * * *\n[mapping]\nmap_to_user = g nobody\n"), 0o644)
+	runDir := t.TempDir()
+	vars := map[string]string{"BEARER_TOKEN": tok, "XDG_RUNTIME_DIR": runDir}
+	cc := []string{"--client-credentials", "--issuer", ts.URL, "--client-id", "c", "--client-secret-file", secretFile, "--ca-dir", caDir}
+	cmds := [][]string{
+		{"version"},
+		{"token", "show"},
+		{"token", "show", "-o", "json"},
+		{"token", "check", "--ce", "https://ce:443/arex", "--arc-conf", conf},
+		{"token", "check", "-o", "json", "--authtokens", "* * * * *"},
+		append([]string{"token", "get", "--write", "--write-path", filepath.Join(runDir, "w")}, cc...),
+		append([]string{"token", "get", "--write", "-o", "json", "--write-path", filepath.Join(runDir, "w2")}, cc...),
+		append([]string{"token", "get"}, cc...), // prints a (fresh) token on stdout by design
+		{"token", "get", "--oidc-agent", "x", "--oidc-sock", filepath.Join(runDir, "nosock")},
+		{"token", "check", "--token", tok},
+	}
+	for _, args := range cmds {
+		r := run(t, vars, append([]string{"--debug"}, args...)...)
+		if !strings.Contains(r.err, "debug:") && args[0] != "version" {
+			t.Errorf("%v: no debug output at all; the test would prove nothing", args)
+		}
+		if strings.Contains(r.err, tok) || strings.Contains(r.out, tok) {
+			t.Errorf("%v: the token appears in the output", args)
+		}
+		if strings.Contains(r.err+r.out, "topsecret") {
+			t.Errorf("%v: the client secret appears in the output", args)
+		}
+		fresh := strings.TrimSpace(r.out)
+		if len(args) > 2 && args[1] == "get" && !contains(args, "--write") && r.code == 0 {
+			if strings.Contains(r.err, fresh) {
+				t.Errorf("%v: the fetched token leaked into stderr", args)
+			}
+		}
+		for _, name := range []string{"w", "w2"} {
+			if b, err := os.ReadFile(filepath.Join(runDir, name)); err == nil && strings.Contains(r.err+r.out, strings.TrimSpace(string(b))) {
+				t.Errorf("%v: the written token appears in the output", args)
+			}
+		}
+	}
+	fi, err := os.Stat(filepath.Join(runDir, "w"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("--write file: %v %v", err, fi)
+	}
+}
+
+func contains(v []string, s string) bool {
+	for _, x := range v {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestHelpReadsWell(t *testing.T) {
+	r := run(t, nil, "--help")
+	for _, w := range []string{"token", "version", "completion", "Exit codes", "--output", "--timeout", "--ca-dir", "--insecure"} {
+		if !strings.Contains(r.out, w) {
+			t.Errorf("cesub --help lacks %q", w)
+		}
+	}
+	r = run(t, nil, "token", "--help")
+	for _, w := range []string{"show", "get", "check", "BEARER_TOKEN_FILE"} {
+		if !strings.Contains(r.out, w) {
+			t.Errorf("cesub token --help lacks %q", w)
+		}
+	}
+	if r = run(t, nil, "completion", "bash"); r.code != 0 || !strings.Contains(r.out, "bash completion") {
+		t.Errorf("completion bash: %d", r.code)
+	}
+	dir := t.TempDir()
+	if r = run(t, nil, "docs", "man", dir); r.code != 0 {
+		t.Fatalf("docs man: %+v", r)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "cesub-token-check.1")); err != nil {
+		t.Errorf("man page missing: %v", err)
+	}
+}

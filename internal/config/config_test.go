@@ -1,0 +1,106 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+func write(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPrecedence(t *testing.T) {
+	home := t.TempDir()
+	xdg := filepath.Join(home, "xdg")
+	write(t, filepath.Join(home, ".arc", "client.conf"), "[common]\ntimeout = 45\ncacertificatesdirectory = /from/clientconf\nproxypath=/cc/proxy\n")
+	vars := map[string]string{"XDG_CONFIG_HOME": xdg}
+	getenv := func(k string) string { return vars[k] }
+	load := func(flags ...string) *Config {
+		t.Helper()
+		c, err := Load(Options{Getenv: getenv, Home: home})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+		AddFlag(fs, Timeout)
+		AddFlag(fs, CADir)
+		if err := fs.Parse(flags); err != nil {
+			t.Fatal(err)
+		}
+		c.BindFlags(fs)
+		return c
+	}
+	// client.conf gives defaults (timeout in seconds)
+	c := load()
+	if Get(c, Timeout) != 45*time.Second || Get(c, CADir) != "/from/clientconf" || Get(c, ProxyPath) != "/cc/proxy" {
+		t.Fatalf("client.conf defaults: %v %q %q", Get(c, Timeout), Get(c, CADir), Get(c, ProxyPath))
+	}
+	// a grid variable beats client.conf
+	vars["X509_CERT_DIR"] = "/from/x509env"
+	vars["X509_USER_PROXY"] = "/env/proxy"
+	if c = load(); Get(c, CADir) != "/from/x509env" || Get(c, ProxyPath) != "/env/proxy" {
+		t.Fatalf("X509_CERT_DIR: %q", Get(c, CADir))
+	}
+	// the config file beats defaults
+	write(t, filepath.Join(xdg, "cesub", "config.yaml"), "timeout: 7s\nca-dir: /from/file\n")
+	if c = load(); Get(c, Timeout) != 7*time.Second || Get(c, CADir) != "/from/file" || c.FileUsed() == "" {
+		t.Fatalf("config file: %v %q", Get(c, Timeout), Get(c, CADir))
+	}
+	// CESUB_* beats the file
+	vars["CESUB_TIMEOUT"] = "9s"
+	if c = load(); Get(c, Timeout) != 9*time.Second || Get(c, CADir) != "/from/file" {
+		t.Fatalf("env: %v", Get(c, Timeout))
+	}
+	if c.Source(Timeout.Param()) != "CESUB_TIMEOUT" {
+		t.Errorf("source = %q", c.Source(Timeout.Param()))
+	}
+	// flags beat everything
+	if c = load("--timeout", "3s", "--ca-dir", "/flag"); Get(c, Timeout) != 3*time.Second || Get(c, CADir) != "/flag" {
+		t.Fatalf("flags: %v %q", Get(c, Timeout), Get(c, CADir))
+	}
+}
+
+func TestBuiltinDefaultsAndErrors(t *testing.T) {
+	home := t.TempDir()
+	c, err := Load(Options{Getenv: func(string) string { return "" }, Home: home})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if Get(c, Timeout) != 20*time.Second || Get(c, CADir) != "/etc/grid-security/certificates" || Get(c, Output) != "text" {
+		t.Fatalf("defaults: %v %q %q", Get(c, Timeout), Get(c, CADir), Get(c, Output))
+	}
+	if _, err := Load(Options{ConfigFile: filepath.Join(home, "missing.yaml"), Home: home}); err == nil {
+		t.Error("an explicit missing --config must fail")
+	}
+	bad := filepath.Join(home, "bad.yaml")
+	write(t, bad, "timeout: [1,\n")
+	if _, err := Load(Options{ConfigFile: bad, Home: home}); err == nil {
+		t.Error("a malformed config file must fail")
+	}
+}
+
+func TestEveryParamDeclaredOnce(t *testing.T) {
+	seen := map[string]bool{}
+	for _, p := range All() {
+		if seen[p.Name] {
+			t.Errorf("%s declared twice", p.Name)
+		}
+		seen[p.Name] = true
+		if p.Help == "" {
+			t.Errorf("%s has no help", p.Name)
+		}
+		if Lookup(p.Name) != p {
+			t.Errorf("Lookup(%s) broken", p.Name)
+		}
+	}
+}
