@@ -1,0 +1,22 @@
+# Convenience targets; scripts/test.sh is the one test command.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+export CGO_ENABLED := 0
+
+.PHONY: build install test man docs snapshot testbed-up testbed-down
+build:
+	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/cesub ./cmd/cesub
+install:
+	go install -trimpath -ldflags '$(LDFLAGS)' ./cmd/cesub
+test:
+	scripts/test.sh
+man: build
+	bin/cesub docs man man/
+docs: build
+	bin/cesub docs config > docs/configuration.md
+snapshot:
+	goreleaser release --snapshot --clean
+testbed-up:
+	scripts/testbed/all up
+testbed-down:
+	scripts/testbed/all down

@@ -1,0 +1,48 @@
+#!/bin/bash
+# scripts/test.sh — the one test command (README; .ci/run calls it).
+# gofmt, go vet, all Go tests, short fuzz runs, and the README demo. As root on
+# Debian (and always under CI=true) the real testbed is brought up first, so the
+# integration tests run against the real issuer, A-REX and oidc-agent; elsewhere
+# they skip with a one-line reason.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+[ -x /usr/local/go/bin/go ] && export PATH=/usr/local/go/bin:$PATH
+command -v go >/dev/null || { echo "scripts/test.sh: Go >= 1.24 is needed (put it on PATH or in /usr/local/go)" >&2; exit 1; }
+FUZZTIME=${CESUB_FUZZTIME:-5s}
+t0=$(date +%s)
+step() { printf '\n== %s (%ss)\n' "$*" "$(( $(date +%s) - t0 ))"; }
+
+step "gofmt"
+bad=$(gofmt -l $(find . -name '*.go' -not -path './.git/*'))
+[ -z "$bad" ] || { echo "gofmt would change:"; echo "$bad"; exit 1; }
+
+step "go vet"
+go vet ./...
+
+testbed=no
+if [ "$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then
+  step "testbed up (issuer, A-REX 6.17, oidc-agent)"
+  scripts/testbed/all up
+  testbed=yes
+elif [ "${CI:-}" = true ]; then
+  echo "CI=true: the integration tests must run, and they need root on Debian" >&2; exit 1
+else
+  echo "integration tests will skip: not root on Debian"
+fi
+
+step "go test"
+go test -count=1 -timeout 30m ./...
+
+step "fuzz (short runs; docs/testing.md says how to run them for long)"
+for target in $(grep -rhoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' . | sed 's/^func //' | sort -u); do
+  pkg=$(dirname "$(grep -rlE "^func $target\(" --include='*_test.go' . | head -1)")
+  go test -run '^$' -fuzz "^$target\$" -fuzztime "$FUZZTIME" "$pkg" >/dev/null || { echo "fuzz $target in $pkg failed"; go test -run '^$' -fuzz "^$target\$" -fuzztime 1s "$pkg"; exit 1; }
+  echo "fuzz $target ($pkg): ok"
+done
+
+if [ "$testbed" = yes ]; then
+  step "README demo"
+  scripts/demo.sh >/dev/null
+  echo "demo: ok"
+fi
+step "all tests passed"
