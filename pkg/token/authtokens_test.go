@@ -145,3 +145,46 @@ func TestParseArcConfErrors(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseArcConf(f *testing.F) {
+	f.Add(testConf)
+	f.Add("[a]\nb=c\n")
+	f.Add("[authgroup:x]\n-!authtokens = \"a b\" * * * *\n[mapping]\nmap_to_user = x u\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		conf, err := ParseArcConf(strings.NewReader(s), "fuzz")
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "fuzz") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		v := conf.Evaluate(&Claims{Issuer: "i", Subject: "s", Groups: []string{"/g"}}, time.Unix(0, 0))
+		if v.Admitted && (!v.TokensEnabled || v.MappedTo == "") {
+			t.Fatalf("admitted without tokens or mapping: %+v", v)
+		}
+	})
+}
+
+func FuzzParseAuthTokensRule(f *testing.F) {
+	f.Add("* https://iss aud * /g")
+	f.Add(`"a b" * * * *`)
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseAuthTokensRule(s)
+		if err != nil {
+			return
+		}
+		// a rule whose fields hold no blanks or quotes re-parses from its String form to itself
+		plain := true
+		for _, fld := range []string{r.Subject, r.Issuer, r.Audience, r.Scope, r.Group} {
+			if fld == "" || strings.ContainsAny(fld, "\" \t") {
+				plain = false
+			}
+		}
+		if plain {
+			r2, err := ParseAuthTokensRule(r.String())
+			if err != nil || r2 != r {
+				t.Fatalf("round trip %q -> %q: %v", s, r.String(), err)
+			}
+		}
+	})
+}
