@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -288,5 +291,96 @@ func TestHelpReadsWell(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "cesub-token-check.1")); err != nil {
 		t.Errorf("man page missing: %v", err)
+	}
+}
+
+// TestBadInputExitCodes: each bad input gives one clear line and a documented
+// exit code, and nothing outlives --timeout. The broken servers here are fault
+// injectors; the real issuer and agent are tested in integration/.
+func TestBadInputExitCodes(t *testing.T) {
+	k := mintKey(t)
+	srv := &testissuer.Server{Key: k, Clients: []testissuer.Client{{ID: "c", Secret: "s", Scopes: []string{"compute.read"}}}}
+	good := httptest.NewTLSServer(srv.Handler())
+	defer good.Close()
+	srv.Issuer = good.URL
+	html := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte("<!doctype html><p>maintenance</p>"))
+	}))
+	defer html.Close()
+	down := httptest.NewTLSServer(http.NotFoundHandler())
+	downURL := down.URL
+	down.Close()
+	hang := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
+	}))
+	defer hang.Close()
+
+	dir := t.TempDir()
+	caDir := filepath.Join(dir, "ca")
+	_ = os.Mkdir(caDir, 0o755)
+	for i, s := range []*httptest.Server{good, html, hang} {
+		b := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate().Raw})
+		_ = os.WriteFile(filepath.Join(caDir, fmt.Sprintf("s%d.pem", i)), b, 0o644)
+	}
+	sock := filepath.Join(dir, "a.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // accepts and never answers
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	cc := func(issuer, secret string, extra ...string) []string {
+		return append([]string{"token", "get", "--client-credentials", "--issuer", issuer, "--client-id", "c", "--ca-dir", caDir, "--timeout", "1s"}, extra...)
+	}
+	vars := map[string]string{"CESUB_CLIENT_SECRET": "s"}
+	tests := []struct {
+		name string
+		vars map[string]string
+		args []string
+		code int
+		want string
+	}{
+		{"agent hangs", nil, []string{"token", "get", "--oidc-agent", "a", "--oidc-sock", sock, "--timeout", "1s"}, 1, "timed out waiting for the agent"},
+		{"agent socket missing", nil, []string{"token", "get", "--oidc-agent", "a", "--oidc-sock", filepath.Join(dir, "none")}, 1, "cannot connect"},
+		{"no OIDC_SOCK", nil, []string{"token", "get", "--oidc-agent", "a"}, 1, "OIDC_SOCK is not set"},
+		{"issuer down", vars, cc(downURL, "s"), 1, "connection refused"},
+		{"issuer answers HTML", vars, cc(html.URL, "s"), 1, "did not return JSON (text/html)"},
+		{"issuer hangs", vars, cc(hang.URL, "s"), 1, "did not answer in time (raise --timeout?)"},
+		{"wrong secret", map[string]string{"CESUB_CLIENT_SECRET": "x"}, cc(good.URL, "x"), 4, "401 Unauthorized: invalid_client"},
+		{"scope not granted", vars, cc(good.URL, "s", "--scope", "compute.create"), 4, "invalid_scope"},
+		{"plain http issuer", vars, cc("http://localhost:1", "s"), 1, "only https issuers are allowed"},
+		{"unknown CA", vars, []string{"token", "get", "--client-credentials", "--issuer", good.URL, "--client-id", "c", "--ca-dir", dir}, 1, "certificate signed by unknown authority"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t0 := time.Now()
+			r := run(t, tt.vars, tt.args...)
+			if r.code != tt.code || !strings.Contains(r.err, tt.want) {
+				t.Fatalf("exit %d stderr %q; want %d and %q", r.code, r.err, tt.code, tt.want)
+			}
+			if n := strings.Count(strings.TrimSpace(r.err), "\n"); n != 0 {
+				t.Errorf("want one line, got %d:\n%s", n+1, r.err)
+			}
+			if d := time.Since(t0); d > 4*time.Second {
+				t.Errorf("took %s with --timeout 1s", d)
+			}
+		})
+	}
+	// --insecure works but warns
+	r := run(t, vars, "token", "get", "--client-credentials", "--issuer", good.URL, "--client-id", "c", "--insecure")
+	if r.code != 0 || !strings.Contains(r.err, "warning: --insecure") {
+		t.Fatalf("--insecure: %d %q", r.code, r.err)
 	}
 }

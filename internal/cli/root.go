@@ -52,7 +52,12 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 partial (some jobs failed),
 			if o := config.Get(cfg, config.Output); o != "text" && o != "json" {
 				return cmdutil.UsageError(fmt.Errorf("--output %q: want text or json", o))
 			}
-			if config.Get(cfg, config.Debug) {
+			if verbose >= 1 {
+				f.Infof = func(format string, args ...any) {
+					fmt.Fprintf(f.IO.ErrOut, format+"\n", args...)
+				}
+			}
+			if config.Get(cfg, config.Debug) || verbose >= 2 {
 				f.Debugf = func(format string, args ...any) {
 					fmt.Fprintf(f.IO.ErrOut, "debug: "+format+"\n", args...)
 				}
@@ -63,7 +68,6 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 partial (some jobs failed),
 					f.Debugf("ARC client config %s", p)
 				}
 			}
-			_ = verbose
 			return nil
 		},
 	}
@@ -73,7 +77,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 partial (some jobs failed),
 	config.AddFlag(pf, config.Timeout)
 	config.AddFlag(pf, config.CADir)
 	config.AddFlag(pf, config.Insecure)
-	pf.CountVarP(&verbose, "verbose", "v", "more output (repeatable)")
+	pf.CountVarP(&verbose, "verbose", "v", "say more on stderr (-v: which credentials and endpoints are used; -vv: as --debug)")
 	pf.StringVar(&configFile, "config", "", "config file (default $XDG_CONFIG_HOME/cesub/config.yaml)")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 
@@ -88,7 +92,6 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 partial (some jobs failed),
 func Main(version string) int {
 	f := &cmdutil.Factory{IO: cmdutil.System(), Version: version, Now: time.Now}
 	f.Env = tokenEnv()
-	f.Debugf = func(string, ...any) {}
 	return Run(context.Background(), f, os.Args[1:])
 }
 
@@ -96,6 +99,9 @@ func Main(version string) int {
 func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	if f.Debugf == nil {
 		f.Debugf = func(string, ...any) {}
+	}
+	if f.Infof == nil {
+		f.Infof = func(string, ...any) {}
 	}
 	if f.Now == nil {
 		f.Now = time.Now

@@ -218,10 +218,7 @@ func (c *Config) Source(p *Param) string {
 // AddFlag registers a declared parameter as a flag on fs.
 func AddFlag[T any](fs *pflag.FlagSet, k Key[T]) {
 	p := k.p
-	help := p.Help
-	if p.Kind != Bool {
-		help += " (env " + p.Env() + ")"
-	}
+	help := p.Help + " (env " + p.Env() + ")"
 	switch p.Kind {
 	case String:
 		d, _ := p.Default.(string)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -28,9 +29,14 @@ type IssuerMetadata struct {
 // a short, printable excerpt of the body.
 type HTTPError struct {
 	URL     string
+	Code    int
 	Status  string
 	Excerpt string
 }
+
+// Refused reports an answer that rejects the credentials or the request
+// (400, 401, 403), as opposed to an unavailable issuer (404, 5xx).
+func (e *HTTPError) Refused() bool { return e.Code == 400 || e.Code == 401 || e.Code == 403 }
 
 func (e *HTTPError) Error() string {
 	s := e.URL + ": " + e.Status
@@ -57,7 +63,7 @@ func DiscoverIssuer(ctx context.Context, hc *http.Client, issuer string) (*Issue
 	req.Header.Set("Accept", "application/json")
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("issuer discovery: %w", err)
+		return nil, fmt.Errorf("issuer discovery: %w", netError(wk, err))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -65,7 +71,7 @@ func DiscoverIssuer(ctx context.Context, hc *http.Client, issuer string) (*Issue
 		return nil, fmt.Errorf("issuer discovery: read %s: %w", wk, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("issuer discovery: %w", &HTTPError{URL: wk, Status: resp.Status, Excerpt: excerpt(resp.Header, body)})
+		return nil, fmt.Errorf("issuer discovery: %w", &HTTPError{URL: wk, Code: resp.StatusCode, Status: resp.Status, Excerpt: excerpt(resp.Header, body)})
 	}
 	var md IssuerMetadata
 	if err := json.Unmarshal(body, &md); err != nil {
@@ -150,7 +156,7 @@ func (cc *ClientCredentials) Fetch(ctx context.Context) (*Issued, error) {
 	}
 	t, err := conf.Token(context.WithValue(ctx, oauth2.HTTPClient, hc))
 	if err != nil {
-		return nil, fmt.Errorf("client credentials grant at %s: %w", tokenURL, describeOAuthError(err))
+		return nil, fmt.Errorf("client credentials grant at %s: %w", tokenURL, netError(tokenURL, describeOAuthError(err)))
 	}
 	if err := ValidB64Token(t.AccessToken); err != nil {
 		return nil, fmt.Errorf("client credentials grant at %s: returned token: %w", tokenURL, err)
@@ -162,10 +168,19 @@ func (cc *ClientCredentials) Fetch(ctx context.Context) (*Issued, error) {
 	return is, nil
 }
 
+// netError words a timeout for a person; other errors pass through.
+func netError(url string, err error) error {
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Errorf("%s did not answer in time (raise --timeout?): %w", url, context.DeadlineExceeded)
+	}
+	return err
+}
+
 func describeOAuthError(err error) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) && re.Response != nil {
-		return &HTTPError{URL: re.Response.Request.URL.String(), Status: re.Response.Status, Excerpt: excerpt(re.Response.Header, re.Body)}
+		return &HTTPError{URL: re.Response.Request.URL.String(), Code: re.Response.StatusCode, Status: re.Response.Status, Excerpt: excerpt(re.Response.Header, re.Body)}
 	}
 	return err
 }

@@ -86,6 +86,12 @@ func Discover(env Env) (*Found, error) {
 		if path == "" {
 			content = env.Getenv(label)
 		} else {
+			if err := regularFile(env, path); err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					continue
+				}
+				return nil, &DiscoveryError{Source: sourceLabel(label, path), Err: err}
+			}
 			b, err := env.ReadFile(path)
 			if errors.Is(err, fs.ErrNotExist) {
 				continue
@@ -121,6 +127,25 @@ func Discover(env Env) (*Found, error) {
 	return nil, ErrNotFound
 }
 
+// regularFile refuses FIFOs, devices and directories: reading a FIFO would
+// block forever, past any --timeout.
+func regularFile(env Env, path string) error {
+	if env.Stat == nil {
+		return nil
+	}
+	fi, err := env.Stat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil // let ReadFile report it
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file (%s)", path, fi.Mode().Type())
+	}
+	return nil
+}
+
 func sourceLabel(label, path string) string {
 	if path != "" && label != path && label != "/tmp/"+filepath.Base(path) {
 		return label + " (" + path + ")"
@@ -145,6 +170,9 @@ func permissionWarning(env Env, path string) string {
 // FromFile reads an explicit token file (--token-file), with the same trimming
 // and validation as discovery but no fall-through.
 func FromFile(env Env, path string) (*Found, error) {
+	if err := regularFile(env, path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, &DiscoveryError{Source: "--token-file " + path, Err: err}
+	}
 	b, err := env.ReadFile(path)
 	if err != nil {
 		return nil, &DiscoveryError{Source: "--token-file " + path, Err: fmt.Errorf("cannot read token file: %w", err)}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fakeEnv builds an Env over a map of variables and a map of files; a file
@@ -242,5 +243,33 @@ func TestWritePath(t *testing.T) {
 		if got := WritePath(fakeEnv(c.vars, nil, nil)); got != c.want {
 			t.Errorf("WritePath(%v) = %q, want %q", c.vars, got, c.want)
 		}
+	}
+}
+
+func TestDiscoverRefusesFIFO(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "bt")
+	if err := syscallMkfifo(fifo); err != nil {
+		t.Skip("mkfifo:", err)
+	}
+	env := OSEnv()
+	env.Getenv = func(k string) string {
+		if k == "BEARER_TOKEN_FILE" {
+			return fifo
+		}
+		return ""
+	}
+	done := make(chan error, 1)
+	go func() { _, err := Discover(env); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "is not a regular file") {
+			t.Fatalf("FIFO: %v", err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("discovery blocked on a FIFO")
+	}
+	if _, err := FromFile(env, fifo); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("--token-file FIFO: %v", err)
 	}
 }

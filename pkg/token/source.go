@@ -119,3 +119,20 @@ func (c *Caching) Token(ctx context.Context, minValid time.Duration) (*Issued, e
 	c.last = is
 	return is, nil
 }
+
+// IsRefusal reports whether err means the credentials themselves were refused
+// (wrong client secret, scope not granted, agent account not loaded, token
+// unusable) rather than a source being unreachable: scripts retry the latter
+// and need new credentials for the former.
+func IsRefusal(err error) bool {
+	var ae *AgentError
+	var he *HTTPError
+	var de *DiscoveryError
+	switch {
+	case errors.As(err, &ae), errors.As(err, &de):
+		return true
+	case errors.As(err, &he):
+		return he.Refused()
+	}
+	return errors.Is(err, ErrNotFound) || errors.Is(err, ErrCannotRefresh) || errors.Is(err, ErrMalformed)
+}

@@ -58,10 +58,7 @@ func CodeOf(err error) int {
 	if errors.As(err, &ee) {
 		return ee.Code
 	}
-	var de *token.DiscoveryError
-	var ae *token.AgentError
-	if errors.Is(err, token.ErrNotFound) || errors.As(err, &de) || errors.As(err, &ae) ||
-		errors.Is(err, token.ErrCannotRefresh) || errors.Is(err, token.ErrMalformed) {
+	if token.IsRefusal(err) {
 		return ExitAuth
 	}
 	return ExitError
@@ -89,8 +86,10 @@ type Factory struct {
 	Version string
 	// Config is resolved after flags are parsed (set by the root command).
 	Config *config.Config
-	// Debugf prints a debug line when --debug is on.
+	// Debugf prints a debug line when --debug (or -vv) is on.
 	Debugf func(format string, args ...any)
+	// Infof prints an informational line with -v.
+	Infof func(format string, args ...any)
 }
 
 // Warnf prints a warning line to stderr.

@@ -131,9 +131,13 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 	ctx, cancel := context.WithTimeout(ctx, config.Get(f.Config, config.Timeout))
 	defer cancel()
 	f.Debugf("fetching a token from %s", src.Name())
+	f.Infof("fetching a token from %s", src.Name())
 	is, err := src.Token(ctx, opts.MinValid)
 	if err != nil {
-		return cmdutil.AuthError(err)
+		if token.IsRefusal(err) {
+			return cmdutil.AuthError(err)
+		}
+		return err
 	}
 	out := GetJSON{Schema: "cesub.token.get/v1", Source: is.Source}
 	if !is.Expiry.IsZero() {

@@ -71,6 +71,7 @@ func (s *staticFlags) find(f *cmdutil.Factory) (*token.Found, error) {
 		return nil, err
 	}
 	f.Debugf("token from %s", found.Source)
+	f.Infof("using the token from %s", found.Source)
 	for _, w := range found.Warnings {
 		f.Warnf("%s", w)
 	}
