@@ -216,20 +216,13 @@ func TestCheckPredictsAREX(t *testing.T) {
 				t.Fatalf("token check exit %d: %s", r.code, r.err)
 			}
 			predicted := r.code == 0
-			req, _ := http.NewRequest(http.MethodGet, jobs, nil)
-			req.Header.Set("Authorization", "Bearer "+tok)
-			req.Header.Set("Accept", "application/json")
-			resp, err := hc.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			server := resp.StatusCode == http.StatusOK
+			code := getWithToken(t, hc, jobs, tok)
+			server := code == http.StatusOK
 			if predicted != server {
-				t.Errorf("cesub predicts admitted=%v, A-REX answered %s\n%s", predicted, resp.Status, r.out)
+				t.Errorf("cesub predicts admitted=%v, A-REX answered %d\n%s", predicted, code, r.out)
 			}
 			if server != tc.admitted {
-				t.Errorf("A-REX answered %s; the case expects admitted=%v", resp.Status, tc.admitted)
+				t.Errorf("A-REX answered %d; the case expects admitted=%v", code, tc.admitted)
 			}
 			if !predicted && !strings.Contains(r.out, "FAIL") {
 				t.Errorf("a refusal must name the failing check:\n%s", r.out)
@@ -288,17 +281,7 @@ func TestAREXBindsTokenToConnection(t *testing.T) {
 	bad, _ := key.Mint(c)
 	pool, _, _ := cmdutil.CertPool(tb.Get(t, "X509_CERT_DIR"))
 	jobs := tb.Get(t, "CESUB_TESTBED_AREX_URL") + "/rest/1.0/jobs"
-	status := func(hc *http.Client, tok string) int {
-		req, _ := http.NewRequest(http.MethodGet, jobs, nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Accept", "application/json")
-		resp, err := hc.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	status := func(hc *http.Client, tok string) int { return getWithToken(t, hc, jobs, tok) }
 	keep := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, MaxConnsPerHost: 1}}
 	first, second := status(keep, good), status(keep, bad)
 	fresh := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, DisableKeepAlives: true}}
@@ -309,4 +292,21 @@ func TestAREXBindsTokenToConnection(t *testing.T) {
 	if second != 200 {
 		t.Logf("A-REX no longer binds the token to the connection (bad token after good on one connection: %d)", second)
 	}
+}
+
+// getWithToken GETs url as A-REX wants it (JSON) with a bearer token and returns the status.
+func getWithToken(t *testing.T, hc *http.Client, url, tok string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Accept", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

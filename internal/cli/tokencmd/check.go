@@ -114,13 +114,9 @@ func checkRun(opts *CheckOptions) error {
 			return cmdutil.UsageError(err)
 		}
 	}
-	found, err := opts.Static.find(f)
+	found, j, err := opts.Static.decoded(f)
 	if err != nil {
 		return err
-	}
-	j, err := token.Decode(found.Token.Reveal())
-	if err != nil {
-		return cmdutil.AuthError(fmt.Errorf("token from %s: %w", found.Source, err))
 	}
 	c := &j.Claims
 	now := f.Now()

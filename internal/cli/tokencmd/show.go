@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/cesub/cesub/internal/cli/cmdutil"
-	"github.com/cesub/cesub/pkg/token"
 	"github.com/spf13/cobra"
 )
 
@@ -56,13 +55,9 @@ is not verified; the CE does that. The raw token is printed only with --raw.`,
 
 func showRun(opts *ShowOptions) error {
 	f := opts.F
-	found, err := opts.Static.find(f)
+	found, j, err := opts.Static.decoded(f)
 	if err != nil {
 		return err
-	}
-	j, err := token.Decode(found.Token.Reveal())
-	if err != nil {
-		return cmdutil.AuthError(fmt.Errorf("token from %s: %w", found.Source, err))
 	}
 	now := f.Now()
 	out := ShowJSON{Schema: "cesub.token.show/v1", Source: found.Source, Header: j.Header, Claims: j.RawClaims}

@@ -78,6 +78,20 @@ func (s *staticFlags) find(f *cmdutil.Factory) (*token.Found, error) {
 	return found, nil
 }
 
+// decoded finds the token and decodes it; a token that is not a JWT is an
+// authentication error naming where it came from.
+func (s *staticFlags) decoded(f *cmdutil.Factory) (*token.Found, *token.JWT, error) {
+	found, err := s.find(f)
+	if err != nil {
+		return nil, nil, err
+	}
+	j, err := token.Decode(found.Token.Reveal())
+	if err != nil {
+		return nil, nil, cmdutil.AuthError(fmt.Errorf("token from %s: %w", found.Source, err))
+	}
+	return found, j, nil
+}
+
 func joinOr(v []string, empty string) string {
 	if len(v) == 0 {
 		return empty
