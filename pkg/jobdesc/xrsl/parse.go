@@ -1,0 +1,377 @@
+package xrsl
+
+import (
+	"fmt"
+	"strings"
+)
+
+// special ends an unquoted literal (ARC's RSLParser::ParseString).
+const special = "+&|()=<>!\"'^#$ \t\n\v\f\r"
+
+// invalidName are characters an attribute or variable name may not contain.
+const invalidName = "+&|()=<>!\"'^#$"
+
+type parser struct {
+	file string
+	s    string
+	n    int
+	// line starts, for positions
+	lines []int
+}
+
+// ParseTree parses RSL text into its tree, without evaluating variables.
+// file names the source in errors.
+func ParseTree(file string, src []byte) (Node, error) {
+	p := &parser{file: file, s: string(src)}
+	p.lines = append(p.lines, 0)
+	for i := 0; i < len(p.s); i++ {
+		if p.s[i] == '\n' {
+			p.lines = append(p.lines, i+1)
+		}
+	}
+	if err := p.skip(); err != nil {
+		return nil, err
+	}
+	if p.n >= len(p.s) {
+		return nil, p.errAt(p.n, "empty description: expected '&', '|' or '+'")
+	}
+	if !strings.ContainsRune("&|+", rune(p.s[p.n])) {
+		return nil, p.errAt(p.n, fmt.Sprintf("expected '&', '|' or '+' at the start of the description, found %s", p.show(p.n)))
+	}
+	node, err := p.rsl(true)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.skip(); err != nil {
+		return nil, err
+	}
+	if p.n < len(p.s) {
+		return nil, p.errAt(p.n, fmt.Sprintf("junk at end of RSL: %s", p.show(p.n)))
+	}
+	return node, nil
+}
+
+func (p *parser) pos(off int) Pos {
+	lo, hi := 0, len(p.lines)-1
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if p.lines[mid] <= off {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return Pos{Line: lo + 1, Col: off - p.lines[lo] + 1}
+}
+
+func (p *parser) errAt(off int, msg string) *Error {
+	return &Error{File: p.file, Pos: p.pos(off), Msg: msg}
+}
+
+// show describes what is at off, for messages.
+func (p *parser) show(off int) string {
+	if off >= len(p.s) {
+		return "end of input"
+	}
+	r := p.s[off:]
+	if i := strings.IndexAny(r, "\n"); i >= 0 {
+		r = r[:i]
+	}
+	if len(r) > 20 {
+		r = r[:20] + "…"
+	}
+	return fmt.Sprintf("%q", r)
+}
+
+// skip passes blanks and (* comments *) (not nested).
+func (p *parser) skip() error {
+	for p.n < len(p.s) {
+		c := p.s[p.n]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f':
+			p.n++
+		case c == '(' && p.n+1 < len(p.s) && p.s[p.n+1] == '*':
+			end := strings.Index(p.s[p.n+2:], "*)")
+			if end < 0 {
+				return p.errAt(p.n, "comment '(*' is not closed by '*)'")
+			}
+			p.n += 2 + end + 2
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+func (p *parser) rsl(top bool) (Node, error) {
+	if err := p.skip(); err != nil {
+		return nil, err
+	}
+	start := p.n
+	if p.n < len(p.s) && strings.ContainsRune("&|+", rune(p.s[p.n])) {
+		op := p.s[p.n]
+		if op == '+' && !top {
+			return nil, p.errAt(start, "'+' (multi-request) is allowed only at the top level")
+		}
+		p.n++
+		b := &Boolean{Op: op, Pos: p.pos(start)}
+		if err := p.skip(); err != nil {
+			return nil, err
+		}
+		for {
+			if p.n >= len(p.s) || p.s[p.n] != '(' {
+				if len(b.Children) > 0 {
+					break
+				}
+				return nil, p.errAt(p.n, fmt.Sprintf("expected '(' after '%c', found %s", op, p.show(p.n)))
+			}
+			open := p.n
+			p.n++
+			child, err := p.rsl(false)
+			if err != nil {
+				return nil, err
+			}
+			if err := p.skip(); err != nil {
+				return nil, err
+			}
+			if p.n >= len(p.s) || p.s[p.n] != ')' {
+				return nil, p.errAt(p.n, fmt.Sprintf("expected ')' to close the '(' at %s, found %s", p.pos(open), p.show(p.n)))
+			}
+			p.n++
+			b.Children = append(b.Children, child)
+			if err := p.skip(); err != nil {
+				return nil, err
+			}
+		}
+		return b, nil
+	}
+	return p.relation()
+}
+
+func (p *parser) relation() (Node, error) {
+	start := p.n
+	name, status, err := p.str()
+	if err != nil {
+		return nil, err
+	}
+	if status == 0 {
+		return nil, p.errAt(start, fmt.Sprintf("expected an attribute name, found %s", p.show(start)))
+	}
+	if strings.ContainsAny(name.Text, invalidName) {
+		return nil, p.errAt(start, fmt.Sprintf("attribute name %q contains a character of %q", name.Text, invalidName))
+	}
+	if name.Text == "" {
+		return nil, p.errAt(start, "empty attribute name")
+	}
+	if err := p.skip(); err != nil {
+		return nil, err
+	}
+	opStart := p.n
+	op := p.relop()
+	if op == "" {
+		return nil, p.errAt(opStart, fmt.Sprintf("expected a relation (=, !=, <, <=, >, >=) after %q, found %s", name.Text, p.show(opStart)))
+	}
+	vals, err := p.list()
+	if err != nil {
+		return nil, err
+	}
+	if len(vals) == 0 {
+		return nil, p.errAt(p.n, fmt.Sprintf("attribute %q has no value", name.Text))
+	}
+	return &Relation{Attr: name.Text, Name: NormalizeName(name.Text), Pos: p.pos(start), Op: op, OpPos: p.pos(opStart), Values: vals}, nil
+}
+
+func (p *parser) relop() string {
+	if p.n >= len(p.s) {
+		return ""
+	}
+	two := ""
+	if p.n+1 < len(p.s) {
+		two = p.s[p.n : p.n+2]
+	}
+	switch {
+	case two == "!=" || two == "<=" || two == ">=":
+		p.n += 2
+		return two
+	case p.s[p.n] == '=' || p.s[p.n] == '<' || p.s[p.n] == '>':
+		p.n++
+		return p.s[p.n-1 : p.n]
+	}
+	return ""
+}
+
+// str reads one string: quoted, ^-delimited, or bare. status 0: none here.
+func (p *parser) str() (*Literal, int, error) {
+	if p.n >= len(p.s) {
+		return nil, 0, nil
+	}
+	start := p.n
+	c := p.s[p.n]
+	switch c {
+	case '"', '\'':
+		text, err := p.quoted(c, start)
+		if err != nil {
+			return nil, -1, err
+		}
+		return &Literal{Text: text, Quote: c, Pos: p.pos(start)}, 1, nil
+	case '^':
+		if p.n+1 >= len(p.s) {
+			return nil, -1, p.errAt(start, "'^' must be followed by a delimiter character")
+		}
+		d := p.s[p.n+1]
+		p.n++
+		text, err := p.quoted(d, start)
+		if err != nil {
+			return nil, -1, err
+		}
+		return &Literal{Text: text, Quote: '^', Delim: d, Pos: p.pos(start)}, 1, nil
+	}
+	end := p.n
+	for end < len(p.s) && !strings.ContainsRune(special, rune(p.s[end])) {
+		end++
+	}
+	if end == p.n {
+		return nil, 0, nil
+	}
+	p.n = end
+	return &Literal{Text: p.s[start:end], Pos: p.pos(start)}, 1, nil
+}
+
+// quoted reads from the delimiter at p.n to its closing twin; a doubled delimiter is a literal one.
+func (p *parser) quoted(d byte, start int) (string, error) {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(p.s[p.n+1:], d)
+		if i < 0 {
+			what := "double-quoted"
+			switch {
+			case d == '\'' && p.s[start] != '^':
+				what = "single-quoted"
+			case p.s[start] == '^':
+				what = fmt.Sprintf("^%c-delimited", d)
+			}
+			return "", p.errAt(start, fmt.Sprintf("unterminated %s string", what))
+		}
+		b.WriteString(p.s[p.n+1 : p.n+1+i])
+		p.n += 1 + i + 1
+		if p.n < len(p.s) && p.s[p.n] == d {
+			b.WriteByte(d)
+			continue
+		}
+		return b.String(), nil
+	}
+}
+
+// list reads values until ')' (ARC's RSLParser::ParseList, including its
+// concatenation rules: `#` is explicit; a value directly after a variable, or
+// a variable directly after a value, with no blank between, is implicit).
+func (p *parser) list() ([]Value, error) {
+	var out []Value
+	var left Value
+	concat := 0 // 0 none, 1 explicit, 2 implicit (adjacent)
+	var concatPos int
+	for {
+		save := p.n
+		if err := p.skip(); err != nil {
+			return nil, err
+		}
+		if p.n != save {
+			concat = 0
+		}
+		if p.n < len(p.s) && p.s[p.n] == '#' {
+			concatPos = p.n
+			p.n++
+			if err := p.skip(); err != nil {
+				return nil, err
+			}
+			concat = 1
+		} else if concat == 2 {
+			concatPos = p.n
+		}
+		var right Value
+		next := 0
+		switch {
+		case p.n < len(p.s) && p.s[p.n] == '(':
+			open := p.n
+			p.n++
+			seq, err := p.list()
+			if err != nil {
+				return nil, err
+			}
+			if err := p.skip(); err != nil {
+				return nil, err
+			}
+			if p.n >= len(p.s) || p.s[p.n] != ')' {
+				return nil, p.errAt(p.n, fmt.Sprintf("expected ')' to close the list opened at %s, found %s", p.pos(open), p.show(p.n)))
+			}
+			p.n++
+			right = &Sequence{Values: seq, Pos: p.pos(open)}
+		case p.n < len(p.s) && p.s[p.n] == '$':
+			dollar := p.n
+			p.n++
+			if err := p.skip(); err != nil {
+				return nil, err
+			}
+			if p.n >= len(p.s) || p.s[p.n] != '(' {
+				return nil, p.errAt(p.n, fmt.Sprintf("expected '(' after '$', found %s", p.show(p.n)))
+			}
+			p.n++
+			if err := p.skip(); err != nil {
+				return nil, err
+			}
+			name, status, err := p.str()
+			if err != nil {
+				return nil, err
+			}
+			if status != 1 || name.Text == "" {
+				return nil, p.errAt(p.n, "expected a variable name in $( )")
+			}
+			if strings.ContainsAny(name.Text, invalidName) {
+				return nil, p.errAt(dollar, fmt.Sprintf("variable name %q contains a character of %q", name.Text, invalidName))
+			}
+			if err := p.skip(); err != nil {
+				return nil, err
+			}
+			if p.n >= len(p.s) || p.s[p.n] != ')' {
+				return nil, p.errAt(p.n, fmt.Sprintf("expected ')' to close $( at %s, found %s", p.pos(dollar), p.show(p.n)))
+			}
+			p.n++
+			right = &Variable{Name: name.Text, Pos: p.pos(dollar)}
+			next = 2
+		default:
+			lit, status, err := p.str()
+			if err != nil {
+				return nil, err
+			}
+			if status == 1 {
+				right = lit
+				next = 2
+			}
+		}
+		switch concat {
+		case 0:
+			if left != nil {
+				out = append(out, left)
+			}
+			left = right
+		case 1:
+			if left == nil {
+				return nil, p.errAt(concatPos, "'#' has no left operand")
+			}
+			if right == nil {
+				return nil, p.errAt(concatPos, "'#' has no right operand")
+			}
+			left = &Concat{Left: left, Right: right, Explicit: true, Pos: p.pos(concatPos)}
+		case 2:
+			if left != nil && right != nil {
+				left = &Concat{Left: left, Right: right, Pos: p.pos(concatPos)}
+			} else if left == nil {
+				left = right
+			}
+		}
+		concat = next
+		if left == nil && right == nil {
+			return out, nil
+		}
+	}
+}
