@@ -361,6 +361,17 @@ func (d *decoder) relation(r *Relation, dr *draft) {
 			j.DelegationID = v
 		}
 	case "queue":
+		if r.Op == "!=" { // several queue!= are fine
+			if vs, ok := d.literals(r); ok && len(vs) == 1 {
+				j.Resources.RejectQueues = append(j.Resources.RejectQueues, vs[0])
+			} else if ok {
+				d.errf(r.Pos, "attribute \"queue\" takes a single value, found %d", len(vs))
+			}
+			if d.dialect == GridManager {
+				d.errf(r.OpPos, "attribute \"queue\" allows only '=' in A-REX's dialect, found %q", r.Op)
+			}
+			return
+		}
 		v, ok := d.single(r, dr)
 		if !ok {
 			return
@@ -372,9 +383,6 @@ func (d *decoder) relation(r *Relation, dr *draft) {
 		switch r.Op {
 		case "=":
 			j.Resources.Queue = v
-		case "!=":
-			j.Resources.RejectQueues = append(j.Resources.RejectQueues, v)
-			delete(dr.set, r.Name) // several queue!= are fine
 		default:
 			d.errf(r.OpPos, "attribute \"queue\" allows '=' or '!=', found %q", r.Op)
 		}

@@ -196,7 +196,8 @@ func printValue(b *strings.Builder, v Value) {
 func Quote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 func quoteIfNeeded(s string) string {
-	if s == "" || strings.ContainsAny(s, special) || strings.Contains(s, "(*") {
+	// a leading '*' would follow a '(' and open a comment
+	if s == "" || strings.ContainsAny(s, special) || strings.HasPrefix(s, "*") {
 		return Quote(s)
 	}
 	return s

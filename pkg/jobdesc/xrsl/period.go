@@ -69,6 +69,7 @@ func parseISO(s string) (time.Duration, error) {
 	var total time.Duration
 	inTime := false
 	num := ""
+	parts := 0
 	for i := 1; i < len(s); i++ {
 		c := s[i]
 		switch {
@@ -105,9 +106,10 @@ func parseISO(s string) (time.Duration, error) {
 				return 0, bad
 			}
 			total += time.Duration(n) * u
+			parts++
 		}
 	}
-	if num != "" || len(s) == 1 {
+	if num != "" || parts == 0 {
 		return 0, bad
 	}
 	return total, nil
