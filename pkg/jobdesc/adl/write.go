@@ -1,0 +1,321 @@
+package adl
+
+import (
+	"bytes"
+	"encoding/xml"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cesub/cesub/pkg/jobdesc"
+)
+
+// node builds output XML.
+type node struct {
+	name  string
+	attrs []xml.Attr
+	text  string
+	kids  []*node
+}
+
+func (n *node) add(name string) *node {
+	c := &node{name: name}
+	n.kids = append(n.kids, c)
+	return c
+}
+
+func (n *node) val(name, text string) {
+	if text != "" {
+		n.add(name).text = text
+	}
+}
+
+func (n *node) encode(e *xml.Encoder) error {
+	start := xml.StartElement{Name: xml.Name{Local: n.name}, Attr: n.attrs}
+	if err := e.EncodeToken(start); err != nil {
+		return err
+	}
+	if n.text != "" {
+		if err := e.EncodeToken(xml.CharData(n.text)); err != nil {
+			return err
+		}
+	}
+	for _, k := range n.kids {
+		if err := k.encode(e); err != nil {
+			return err
+		}
+	}
+	return e.EncodeToken(start.End())
+}
+
+func secs(d time.Duration) string { return strconv.FormatInt(int64(d/time.Second), 10) }
+
+func bytesOf(mb int64) string { return strconv.FormatInt(mb*1024*1024, 10) }
+
+// isoDuration writes a duration as ISO 8601 (PnDTnHnMnS).
+func isoDuration(d time.Duration) string {
+	s := int64(d / time.Second)
+	days := s / 86400
+	s %= 86400
+	var b strings.Builder
+	b.WriteString("P")
+	if days > 0 {
+		b.WriteString(strconv.FormatInt(days, 10) + "D")
+	}
+	if s > 0 || days == 0 {
+		b.WriteString("T" + strconv.FormatInt(s, 10) + "S")
+	}
+	return b.String()
+}
+
+func writeExecutable(n *node, x jobdesc.Executable) {
+	n.val("Path", x.Path)
+	for _, a := range x.Args {
+		n.add("Argument").text = a
+	}
+	if x.SuccessExitCode != nil {
+		n.val("FailIfExitCodeNotEqualTo", strconv.Itoa(*x.SuccessExitCode))
+	}
+}
+
+func writeLocation(n *node, l jobdesc.Location, output bool) {
+	n.val("URI", l.URL)
+	for _, x := range l.Locations {
+		opt := n.add("Option")
+		opt.val("Name", "location")
+		opt.val("Value", x.URL)
+	}
+	for _, o := range l.Options {
+		opt := n.add("Option")
+		opt.val("Name", o.Name)
+		opt.val("Value", o.Value)
+	}
+	n.val("DelegationID", l.DelegationID)
+	if output {
+		flag := func(name string, b *bool) {
+			if b != nil {
+				n.val(name, strconv.FormatBool(*b))
+			}
+		}
+		flag("Mandatory", l.Mandatory)
+		flag("UseIfFailure", l.UseIfFailure)
+		flag("UseIfCancel", l.UseIfCancel)
+		flag("UseIfSuccess", l.UseIfSuccess)
+	}
+}
+
+// description builds one ActivityDescription; what ADL cannot express is
+// returned as warnings naming the attribute.
+func description(j jobdesc.Job) (*node, []jobdesc.Warning) {
+	var warns []jobdesc.Warning
+	warn := func(attr, msg string) { warns = append(warns, jobdesc.Warning{Attribute: attr, Message: msg}) }
+	root := &node{name: "ActivityDescription", attrs: []xml.Attr{
+		{Name: xml.Name{Local: "xmlns"}, Value: NS},
+		{Name: xml.Name{Local: "xmlns:nordugrid-adl"}, Value: NSNordugrid},
+		{Name: xml.Name{Local: "xmlns:emiestypes"}, Value: NSTypes},
+	}}
+	if j.Name != "" || j.Description != "" || j.Type != "" || len(j.Annotations) > 0 || len(j.ActivityOldIDs) > 0 {
+		id := root.add("ActivityIdentification")
+		id.val("Name", j.Name)
+		id.val("Description", j.Description)
+		id.val("Type", j.Type)
+		for _, a := range j.Annotations {
+			id.add("Annotation").text = a
+		}
+		for _, a := range j.ActivityOldIDs {
+			id.add("nordugrid-adl:ActivityOldID").text = a
+		}
+	}
+	app := root.add("Application")
+	writeExecutable(app.add("Executable"), j.Executable)
+	app.val("Input", j.Stdin)
+	app.val("Output", j.Stdout)
+	app.val("Error", j.Stderr)
+	for _, e := range j.Environment {
+		env := app.add("Environment")
+		env.add("Name").text = e.Name
+		env.add("Value").text = e.Value
+	}
+	for _, x := range j.PreExecutables {
+		writeExecutable(app.add("PreExecutable"), x)
+	}
+	for _, x := range j.PostExecutables {
+		writeExecutable(app.add("PostExecutable"), x)
+	}
+	app.val("nordugrid-adl:LoggingDirectory", j.LogDir)
+	for _, r := range j.RemoteLogging {
+		rl := app.add("RemoteLogging")
+		rl.val("ServiceType", r.Type)
+		rl.val("URL", r.URL)
+		if r.Optional {
+			rl.attrs = []xml.Attr{{Name: xml.Name{Local: "optional"}, Value: "true"}}
+		}
+	}
+	app.val("ExpirationTime", j.ExpirationTime)
+	if j.Lifetime != 0 {
+		app.val("WipeTime", isoDuration(j.Lifetime))
+	}
+	for _, nt := range j.Notifications {
+		n := app.add("Notification")
+		n.val("Protocol", "email")
+		n.val("Recipient", nt.Email)
+		for _, s := range nt.States {
+			n.add("OnState").text = s
+		}
+	}
+	if j.Rerun != 0 {
+		app.val("nordugrid-adl:Rerun", strconv.Itoa(j.Rerun))
+	}
+	if j.Priority != 0 {
+		app.val("nordugrid-adl:Priority", strconv.Itoa(j.Priority))
+	}
+	app.val("nordugrid-adl:StartTime", j.StartTime)
+	app.val("nordugrid-adl:AccessControl", j.AccessControl)
+	app.val("nordugrid-adl:CredentialService", j.CredentialServer)
+	if j.DryRun {
+		app.val("nordugrid-adl:DryRun", "true")
+	}
+
+	r := j.Resources
+	res := &node{name: "Resources"}
+	for _, s := range r.OperatingSystem {
+		os := res.add("OperatingSystem")
+		os.val("Name", s.Name)
+	}
+	res.val("Platform", r.Architecture)
+	for _, s := range r.RuntimeEnvironments {
+		if s.Relation != "" && s.Relation != "=" {
+			warn("runtimeenvironment", "ADL has no relation for RuntimeEnvironment; "+s.Relation+" "+s.Name+" is written as an exact requirement")
+		}
+		rte := res.add("RuntimeEnvironment")
+		name, version := s.Name, ""
+		for i := 0; i+1 < len(s.Name); i++ {
+			if s.Name[i] == '-' && s.Name[i+1] >= '0' && s.Name[i+1] <= '9' {
+				name, version = s.Name[:i], s.Name[i+1:]
+				break
+			}
+		}
+		rte.val("Name", name)
+		rte.val("Version", version)
+		for _, o := range s.Options {
+			rte.add("Option").text = o
+		}
+	}
+	if len(r.Middleware) > 0 {
+		warn("middleware", "ADL has no middleware requirement; not written")
+	}
+	switch {
+	case r.NodeAccessInbound && r.NodeAccessOutbound:
+		res.val("NodeAccess", "inoutbound")
+	case r.NodeAccessInbound:
+		res.val("NodeAccess", "inbound")
+	case r.NodeAccessOutbound:
+		res.val("NodeAccess", "outbound")
+	}
+	if r.MemoryMB != 0 {
+		res.val("IndividualPhysicalMemory", bytesOf(r.MemoryMB))
+	}
+	if r.VirtualMemoryMB != 0 {
+		res.val("IndividualVirtualMemory", bytesOf(r.VirtualMemoryMB))
+	}
+	if r.DiskMB != 0 {
+		res.val("DiskSpaceRequirement", bytesOf(r.DiskMB))
+	}
+	if r.Slots != 0 || r.SlotsPerHost != 0 || r.Exclusive != nil {
+		sr := res.add("SlotRequirement")
+		if r.Slots != 0 {
+			sr.val("NumberOfSlots", strconv.Itoa(r.Slots))
+		}
+		if r.SlotsPerHost != 0 {
+			sr.val("SlotsPerHost", strconv.Itoa(r.SlotsPerHost))
+		}
+		if r.Exclusive != nil {
+			sr.val("ExclusiveExecution", strconv.FormatBool(*r.Exclusive))
+		}
+	}
+	res.val("QueueName", r.Queue)
+	if len(r.RejectQueues) > 0 {
+		warn("queue", "queue != is a brokering hint; ADL cannot carry it")
+	}
+	if r.IndividualCPUTime != 0 {
+		res.val("IndividualCPUTime", secs(r.IndividualCPUTime))
+	}
+	if r.CPUTime != 0 {
+		res.val("TotalCPUTime", secs(r.CPUTime))
+	}
+	if r.WallTime != 0 {
+		res.val("WallTime", secs(r.WallTime))
+	}
+	if r.Benchmark != nil && r.Benchmark.Name != "clock rate" {
+		b := res.add("Benchmark")
+		b.val("BenchmarkType", r.Benchmark.Name)
+		b.val("BenchmarkValue", strconv.FormatFloat(r.Benchmark.Value, 'g', -1, 64))
+	}
+	if r.GPUs != 0 {
+		warn("gpus", "ADL has no GPU request; not written")
+	}
+	if len(res.kids) > 0 {
+		root.kids = append(root.kids, res)
+	}
+
+	ds := &node{name: "DataStaging"}
+	for _, f := range j.Inputs {
+		in := ds.add("InputFile")
+		in.val("Name", f.Name)
+		for _, s := range f.Sources {
+			writeLocation(in.add("Source"), s, false)
+		}
+		if f.IsExecutable {
+			in.val("IsExecutable", "true")
+		}
+	}
+	for _, f := range j.Outputs {
+		out := ds.add("OutputFile")
+		out.val("Name", f.Name)
+		for _, t := range f.Targets {
+			writeLocation(out.add("Target"), t, true)
+		}
+	}
+	ds.val("nordugrid-adl:DelegationID", j.DelegationID)
+	if len(ds.kids) > 0 {
+		root.kids = append(root.kids, ds)
+	}
+	for _, a := range j.Extra {
+		if !strings.HasPrefix(a.Name, "adl:") {
+			warn(a.Name, "attribute "+a.Name+" has no ADL equivalent; not written")
+		}
+	}
+	return root, warns
+}
+
+// Write renders jobs as ADL: one ActivityDescription, or an
+// ActivityDescriptions bulk document for several. It returns warnings for
+// what ADL cannot express.
+func Write(jobs ...jobdesc.Job) ([]byte, []jobdesc.Warning, error) {
+	var buf bytes.Buffer
+	buf.WriteString(xml.Header)
+	e := xml.NewEncoder(&buf)
+	e.Indent("", "  ")
+	var warns []jobdesc.Warning
+	var top *node
+	if len(jobs) == 1 {
+		var w []jobdesc.Warning
+		top, w = description(jobs[0])
+		warns = append(warns, w...)
+	} else {
+		top = &node{name: "ActivityDescriptions"}
+		for _, j := range jobs {
+			d, w := description(j)
+			top.kids = append(top.kids, d)
+			warns = append(warns, w...)
+		}
+	}
+	if err := top.encode(e); err != nil {
+		return nil, nil, err
+	}
+	if err := e.Flush(); err != nil {
+		return nil, nil, err
+	}
+	buf.WriteByte('\n')
+	return buf.Bytes(), warns, nil
+}
