@@ -51,3 +51,6 @@ func (a *Ad) Long() string {
 	}
 	return b.String()
 }
+
+// Has reports whether the ad has an attribute.
+func (a *Ad) Has(name string) bool { _, ok := a.Get(name); return ok }

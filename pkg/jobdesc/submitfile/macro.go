@@ -1,0 +1,456 @@
+package submitfile
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/cesub/cesub/pkg/classad"
+)
+
+// macros is the submit language's table of (lazy) assignments.
+type macros struct {
+	vals   map[string]string // lower-case name -> raw value
+	getenv func(string) string
+	dir    string
+	rnd    *rand.Rand
+}
+
+func newMacros(getenv func(string) string, dir string) *macros {
+	return &macros{vals: map[string]string{}, getenv: getenv, dir: dir, rnd: rand.New(rand.NewSource(1))}
+}
+
+func (m *macros) set(name, value string) {
+	key := strings.ToLower(name)
+	// a self-reference refers to the previous value: X = $(X) more appends
+	if old, ok := m.vals[key]; ok {
+		value = replaceSelf(value, name, old)
+	} else {
+		value = replaceSelf(value, name, "")
+	}
+	m.vals[key] = value
+}
+
+func replaceSelf(value, name, old string) string {
+	low := strings.ToLower(value)
+	pat := "$(" + strings.ToLower(name) + ")"
+	if !strings.Contains(low, pat) {
+		return value
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(strings.ToLower(value), pat)
+		if i < 0 {
+			b.WriteString(value)
+			return b.String()
+		}
+		b.WriteString(value[:i] + old)
+		value = value[i+len(pat):]
+	}
+}
+
+func (m *macros) lookup(name string) (string, bool) {
+	v, ok := m.vals[strings.ToLower(name)]
+	return v, ok
+}
+
+// maxExpandDepth bounds macro recursion (a = $(b), b = $(a)).
+const maxExpandDepth = 64
+
+// expand substitutes macros in s; overlay (per-proc built-ins and queue
+// variables) takes precedence. $$(attr) is kept for match time. Undefined
+// macros expand to "" (as condor_submit does) with a warning.
+func (m *macros) expand(s string, overlay map[string]string) (string, []string) {
+	var warns []string
+	out, err := m.expandDepth(s, overlay, 0, &warns)
+	if err != nil {
+		warns = append(warns, err.Error())
+	}
+	return out, warns
+}
+
+func (m *macros) get(name string, overlay map[string]string) (string, bool) {
+	if v, ok := overlay[strings.ToLower(name)]; ok {
+		return v, true
+	}
+	return m.lookup(name)
+}
+
+func (m *macros) expandDepth(s string, overlay map[string]string, depth int, warns *[]string) (string, error) {
+	if depth > maxExpandDepth {
+		return s, fmt.Errorf("macro expansion nested deeper than %d (a macro refers to itself?)", maxExpandDepth)
+	}
+	if !strings.Contains(s, "$") {
+		return s, nil
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c != '$' || i+1 >= len(s) {
+			b.WriteByte(c)
+			i++
+			continue
+		}
+		// $$(attr): left for the match (job-time) substitution
+		if s[i+1] == '$' && i+2 < len(s) && s[i+2] == '(' {
+			end := matchParen(s, i+2)
+			if end < 0 {
+				b.WriteString(s[i:])
+				break
+			}
+			b.WriteString(s[i : end+1])
+			i = end + 1
+			continue
+		}
+		if s[i+1] == '(' {
+			end := matchParen(s, i+1)
+			if end < 0 {
+				return "", fmt.Errorf("unclosed $( in %q", clip(s[i:]))
+			}
+			inner, err := m.expandDepth(s[i+2:end], overlay, depth+1, warns)
+			if err != nil {
+				return "", err
+			}
+			name, def, hasDef := strings.Cut(inner, ":")
+			name = strings.TrimSpace(name)
+			if v, ok := m.get(name, overlay); ok {
+				ev, err := m.expandDepth(v, overlay, depth+1, warns)
+				if err != nil {
+					return "", err
+				}
+				b.WriteString(ev)
+			} else if hasDef {
+				b.WriteString(def)
+			} else {
+				*warns = append(*warns, fmt.Sprintf("macro $(%s) is not defined; it expands to nothing", name))
+			}
+			i = end + 1
+			continue
+		}
+		// $FUNC(args)
+		j := i + 1
+		for j < len(s) && (s[j] >= 'A' && s[j] <= 'Z' || s[j] >= 'a' && s[j] <= 'z' || s[j] == '_') {
+			j++
+		}
+		if j > i+1 && j < len(s) && s[j] == '(' {
+			end := matchParen(s, j)
+			if end < 0 {
+				return "", fmt.Errorf("unclosed $%s( in %q", s[i+1:j], clip(s[i:]))
+			}
+			v, handled, err := m.function(s[i+1:j], s[j+1:end], overlay, depth, warns)
+			if err != nil {
+				return "", err
+			}
+			if handled {
+				b.WriteString(v)
+				i = end + 1
+				continue
+			}
+		}
+		b.WriteByte(c)
+		i++
+	}
+	return b.String(), nil
+}
+
+// matchParen returns the index of the ')' matching the '(' at open.
+func matchParen(s string, open int) int {
+	depth := 0
+	for i := open; i < len(s); i++ {
+		switch s[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// splitArgs splits function arguments at top-level commas.
+func splitArgs(s string) []string {
+	var out []string
+	depth, start := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case ',':
+			if depth == 0 {
+				out = append(out, strings.TrimSpace(s[start:i]))
+				start = i + 1
+			}
+		}
+	}
+	return append(out, strings.TrimSpace(s[start:]))
+}
+
+func (m *macros) function(name, args string, overlay map[string]string, depth int, warns *[]string) (string, bool, error) {
+	exp := func(s string) (string, error) { return m.expandDepth(s, overlay, depth+1, warns) }
+	// value of a macro name, or the text itself
+	valueOf := func(s string) (string, error) {
+		if v, ok := m.get(strings.TrimSpace(s), overlay); ok {
+			return exp(v)
+		}
+		return exp(s)
+	}
+	switch {
+	case name == "ENV":
+		a, err := exp(args)
+		if err != nil {
+			return "", true, err
+		}
+		vname, def, hasDef := strings.Cut(a, ":")
+		v := m.getenv(strings.TrimSpace(vname))
+		if v == "" && hasDef {
+			v = def
+		}
+		return v, true, nil
+	case name == "INT" || name == "REAL":
+		parts := splitArgs(args)
+		v, err := valueOf(parts[0])
+		if err != nil {
+			return "", true, err
+		}
+		f, err := evalArith(v)
+		if err != nil {
+			return "", true, fmt.Errorf("$%s(%s): %v", name, args, err)
+		}
+		format := "%d"
+		if name == "REAL" {
+			format = "%16G"
+		}
+		if len(parts) > 1 && parts[1] != "" {
+			format = parts[1]
+		}
+		if name == "INT" || strings.ContainsAny(format[len(format)-1:], "dxXoc") {
+			return cFormat(format, int64(f)), true, nil
+		}
+		return strings.TrimSpace(cFormat(format, f)), true, nil
+	case name == "CHOICE":
+		parts := splitArgs(args)
+		idxS, err := valueOf(parts[0])
+		if err != nil {
+			return "", true, err
+		}
+		idx, err := strconv.Atoi(strings.TrimSpace(idxS))
+		if err != nil {
+			return "", true, fmt.Errorf("$CHOICE: index %q is not an integer", idxS)
+		}
+		items := parts[1:]
+		if len(items) == 1 {
+			if v, ok := m.get(items[0], overlay); ok {
+				ev, _ := exp(v)
+				items = splitArgs(ev)
+			}
+		}
+		if idx < 0 || idx >= len(items) {
+			return "", true, fmt.Errorf("$CHOICE: index %d is out of range (0..%d)", idx, len(items)-1)
+		}
+		v, err := exp(items[idx])
+		return v, true, err
+	case name == "RANDOM_CHOICE":
+		items := splitArgs(args)
+		v, err := exp(items[m.rnd.Intn(len(items))])
+		return v, true, err
+	case name == "RANDOM_INTEGER":
+		p := splitArgs(args)
+		var lo, hi, step int
+		lo, _ = strconv.Atoi(p[0])
+		if len(p) > 1 {
+			hi, _ = strconv.Atoi(p[1])
+		}
+		step = 1
+		if len(p) > 2 {
+			step, _ = strconv.Atoi(p[2])
+		}
+		if hi < lo || step < 1 {
+			return "", true, fmt.Errorf("$RANDOM_INTEGER(%s): bad range", args)
+		}
+		return strconv.Itoa(lo + step*m.rnd.Intn((hi-lo)/step+1)), true, nil
+	case name == "SUBSTR":
+		p := splitArgs(args)
+		v, err := valueOf(p[0])
+		if err != nil {
+			return "", true, err
+		}
+		start, _ := strconv.Atoi(p[1%len(p)])
+		if start < 0 {
+			start = max(len(v)+start, 0)
+		}
+		if start > len(v) {
+			return "", true, nil
+		}
+		v = v[start:]
+		if len(p) > 2 {
+			n, _ := strconv.Atoi(p[2])
+			if n < 0 {
+				n = len(v) + n
+			}
+			if n < 0 {
+				n = 0
+			}
+			if n < len(v) {
+				v = v[:n]
+			}
+		}
+		return v, true, nil
+	case name == "BASENAME":
+		v, err := valueOf(args)
+		return fileParts("nx", v, m.dir), true, err
+	case name == "DIRNAME":
+		v, err := valueOf(args)
+		return fileParts("p", v, m.dir), true, err
+	case len(name) > 1 && (name[0] == 'F') && strings.Trim(strings.ToLower(name[1:]), "fpduwnxbqa") == "":
+		v, err := valueOf(args)
+		return fileParts(strings.ToLower(name[1:]), v, m.dir), true, err
+	}
+	return "", false, nil
+}
+
+// fileParts implements $F[fpduwnxbqa](path).
+func fileParts(letters, path, cwd string) string {
+	has := func(c byte) bool { return strings.IndexByte(letters, c) >= 0 }
+	p := path
+	if has('f') && !filepath.IsAbs(p) {
+		p = filepath.Join(cwd, p)
+		if strings.HasSuffix(path, "/") {
+			p += "/"
+		}
+	}
+	if has('w') {
+		p = strings.ReplaceAll(p, "/", "\\")
+	}
+	if has('u') {
+		p = strings.ReplaceAll(p, "\\", "/")
+	}
+	sep := "/"
+	if strings.Contains(p, "\\") && !strings.Contains(p, "/") {
+		sep = "\\"
+	}
+	dir, file := "", p
+	if i := strings.LastIndexAny(p, "/\\"); i >= 0 {
+		dir, file = p[:i+1], p[i+1:]
+	}
+	if !strings.ContainsAny(letters, "pdnx") {
+		return quoteIf(letters, p)
+	}
+	var out string
+	if has('p') {
+		out += dir
+	} else if has('d') {
+		d := strings.TrimRight(dir, "/\\")
+		if i := strings.LastIndexAny(d, "/\\"); i >= 0 {
+			d = d[i+1:]
+		}
+		if d != "" {
+			out += d
+			if !has('b') {
+				out += sep
+			}
+		}
+	}
+	base, ext := file, ""
+	if i := strings.LastIndexByte(file, '.'); i > 0 {
+		base, ext = file[:i], file[i:]
+	}
+	if has('n') {
+		out += base
+	}
+	if has('x') {
+		if has('b') && !has('d') {
+			ext = strings.TrimPrefix(ext, ".")
+		}
+		out += ext
+	}
+	return quoteIf(letters, out)
+}
+
+func quoteIf(letters, s string) string {
+	if strings.IndexByte(letters, 'q') < 0 {
+		return s
+	}
+	if strings.IndexByte(letters, 'a') >= 0 {
+		return "'" + s + "'"
+	}
+	return `"` + s + `"`
+}
+
+// evalArith evaluates a numeric ClassAd expression (+ - * / % and parentheses).
+func evalArith(s string) (float64, error) {
+	e, err := classad.ParseExpr(strings.TrimSpace(s), classad.Old)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not an arithmetic expression: %v", s, err)
+	}
+	return arith(e)
+}
+
+func arith(e classad.Expr) (float64, error) {
+	switch x := e.(type) {
+	case classad.Int:
+		return float64(x), nil
+	case classad.Real:
+		return float64(x), nil
+	case classad.Bool:
+		if x {
+			return 1, nil
+		}
+		return 0, nil
+	case classad.Paren:
+		return arith(x.X)
+	case classad.Unary:
+		v, err := arith(x.X)
+		if err != nil {
+			return 0, err
+		}
+		switch x.Op {
+		case "-":
+			return -v, nil
+		case "+":
+			return v, nil
+		}
+	case classad.Binary:
+		a, err := arith(x.X)
+		if err != nil {
+			return 0, err
+		}
+		b, err := arith(x.Y)
+		if err != nil {
+			return 0, err
+		}
+		switch x.Op {
+		case "+":
+			return a + b, nil
+		case "-":
+			return a - b, nil
+		case "*":
+			return a * b, nil
+		case "/":
+			if b == 0 {
+				return 0, fmt.Errorf("division by zero")
+			}
+			return a / b, nil
+		case "%":
+			if b == 0 {
+				return 0, fmt.Errorf("division by zero")
+			}
+			return math.Mod(a, b), nil
+		}
+	}
+	return 0, fmt.Errorf("%q is not arithmetic", classad.Unparse(e))
+}
+
+// cFormat applies a C printf format with one argument (%i and length
+// modifiers such as %ld are accepted as C allows them).
+func cFormat(format string, v any) string {
+	f := strings.NewReplacer("%i", "%d", "%ld", "%d", "%lld", "%d", "%lf", "%f", "%lg", "%g", "%lG", "%G").Replace(format)
+	return fmt.Sprintf(f, v)
+}

@@ -1,0 +1,498 @@
+// Package submitfile reads HTCondor submit description files: `key = value`
+// (case-insensitive keys), `#` comments, `\` continuations, `@=tag` blocks,
+// lazy macros `$(name)` and `$(name:default)` with HTCondor's built-ins and
+// functions ($ENV, $INT, $REAL, $F[pdnxqba], $RANDOM_CHOICE, $CHOICE,
+// $SUBSTR…), `if/elif/else/endif`, `include : file` and `include : cmd |`,
+// and every `queue` form (count, `in`, `matching`, `from` file/inline/command,
+// slices). It produces, per proc, the job ClassAd condor_submit would send for
+// the attributes a CE needs (see ad.go).
+package submitfile
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Pos is a place in a submit file.
+type Pos struct {
+	File      string
+	Line, Col int
+}
+
+func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) }
+
+// Error is a syntax or semantic error at a position.
+type Error struct {
+	Pos Pos
+	Msg string
+}
+
+func (e *Error) Error() string { return e.Pos.String() + ": " + e.Msg }
+
+// Options control reading.
+type Options struct {
+	// Dir is where relative paths (include, queue from, matching) resolve;
+	// default: the submit file's directory.
+	Dir string
+	// Env is the environment for $ENV(); default os.Getenv.
+	Env func(string) string
+	// Vars are command-line assignments (condor_submit NAME=value), applied first.
+	Vars map[string]string
+	// AllowCommands permits `include : cmd |` and `queue … from cmd |`.
+	AllowCommands bool
+	// CommandTimeout bounds those commands (default 30 s).
+	CommandTimeout time.Duration
+	// Now is the submit time (default time.Now).
+	Now time.Time
+	// Stdin feeds `queue … from -` (condor_submit reads item data from standard input).
+	Stdin io.Reader
+}
+
+// Statement is one assignment or queue, in file order.
+type statement struct {
+	pos   Pos
+	key   string // as written; "" for queue
+	value string
+	queue *queueSpec
+}
+
+type reader struct {
+	opts    Options
+	stmts   []statement
+	vars    *macros // for if-conditions and includes, evaluated eagerly at read time
+	stack   []string
+	warns   []Warning
+	maxLine int
+}
+
+// Warning is something accepted with doubt.
+type Warning struct {
+	Pos Pos
+	Msg string
+}
+
+func (w Warning) String() string { return w.Pos.String() + ": warning: " + w.Msg }
+
+// maxIncludeDepth bounds include nesting.
+const maxIncludeDepth = 20
+
+// rawLine is a logical line with its position.
+type rawLine struct {
+	pos   Pos
+	text  string
+	block bool // from key @=tag … @tag: the value keeps its newlines
+}
+
+// logicalLines joins continuations and drops comments and blank lines.
+func logicalLines(file string, src []byte) ([]rawLine, error) {
+	var out []rawLine
+	sc := bufio.NewScanner(bytes.NewReader(src))
+	sc.Buffer(make([]byte, 64*1024), 16<<20)
+	n := 0
+	var cur strings.Builder
+	var start Pos
+	cont := false
+	var block struct {
+		tag  string
+		line rawLine
+	}
+	for sc.Scan() {
+		n++
+		line := strings.TrimRight(sc.Text(), "\r")
+		if block.tag != "" { // inside key @=tag … @tag
+			if strings.TrimSpace(line) == "@"+block.tag {
+				block.line.text = strings.TrimSuffix(block.line.text, "\n")
+				out = append(out, block.line)
+				block.tag = ""
+				continue
+			}
+			block.line.text += line + "\n"
+			continue
+		}
+		trimmed := strings.TrimSpace(line)
+		if !cont {
+			if trimmed == "" || strings.HasPrefix(trimmed, "#") {
+				continue
+			}
+			start = Pos{File: file, Line: n, Col: len(line) - len(strings.TrimLeft(line, " \t")) + 1}
+		} else if strings.HasPrefix(trimmed, "#") {
+			continue // a comment inside a continued line is skipped
+		}
+		if strings.HasSuffix(line, "\\") {
+			cur.WriteString(strings.TrimSuffix(line, "\\"))
+			cont = true
+			continue
+		}
+		cur.WriteString(line)
+		text := cur.String()
+		cur.Reset()
+		cont = false
+		if i := strings.Index(text, "@="); i > 0 && !strings.Contains(text[:i], "=") {
+			tag := strings.TrimSpace(text[i+2:])
+			if tag != "" && !strings.ContainsAny(tag, " \t") {
+				block.tag = tag
+				block.line = rawLine{pos: start, text: strings.TrimSpace(text[:i]) + " = ", block: true}
+				continue
+			}
+		}
+		out = append(out, rawLine{pos: start, text: strings.TrimSpace(text)})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, &Error{Pos: Pos{File: file, Line: n}, Msg: err.Error()}
+	}
+	if block.tag != "" {
+		return nil, &Error{Pos: block.line.pos, Msg: fmt.Sprintf("block %q is not closed by @%s", block.tag, block.tag)}
+	}
+	if cont {
+		return nil, &Error{Pos: start, Msg: "the last line ends with '\\' but nothing follows"}
+	}
+	return out, nil
+}
+
+// read processes a file's statements into r.stmts.
+func (r *reader) read(file string, src []byte) error {
+	for _, s := range r.stack {
+		if s == file {
+			return fmt.Errorf("include loop: %s includes itself (via %s)", file, strings.Join(r.stack, " -> "))
+		}
+	}
+	if len(r.stack) >= maxIncludeDepth {
+		return fmt.Errorf("includes nested deeper than %d", maxIncludeDepth)
+	}
+	r.stack = append(r.stack, file)
+	defer func() { r.stack = r.stack[:len(r.stack)-1] }()
+	lines, err := logicalLines(file, src)
+	if err != nil {
+		return err
+	}
+	type cond struct {
+		active, taken, sawElse bool
+		pos                    Pos
+	}
+	var conds []cond
+	activeUpTo := func(n int) bool { // all enclosing levels below n active
+		for _, c := range conds[:n] {
+			if !c.active {
+				return false
+			}
+		}
+		return true
+	}
+	active := func() bool { return activeUpTo(len(conds)) }
+	for li := 0; li < len(lines); li++ {
+		l := lines[li]
+		word, rest := firstWord(l.text)
+		lw := strings.ToLower(word)
+		switch lw {
+		case "if":
+			parent := active()
+			v, err := r.condition(l.pos, rest, parent)
+			if err != nil {
+				return err
+			}
+			conds = append(conds, cond{active: parent && v, taken: v, pos: l.pos})
+			if !parent {
+				conds[len(conds)-1].taken = true
+			}
+			continue
+		case "elif":
+			if len(conds) == 0 {
+				return &Error{Pos: l.pos, Msg: "'elif' without 'if'"}
+			}
+			c := &conds[len(conds)-1]
+			if c.sawElse {
+				return &Error{Pos: l.pos, Msg: "'elif' after 'else'"}
+			}
+			parent := activeUpTo(len(conds) - 1)
+			v := false
+			if !c.taken && parent {
+				v, err = r.condition(l.pos, rest, true)
+				if err != nil {
+					return err
+				}
+			}
+			c.active = !c.taken && v
+			c.taken = c.taken || v
+			continue
+		case "else":
+			if len(conds) == 0 {
+				return &Error{Pos: l.pos, Msg: "'else' without 'if'"}
+			}
+			c := &conds[len(conds)-1]
+			if c.sawElse {
+				return &Error{Pos: l.pos, Msg: "second 'else' for the same 'if'"}
+			}
+			c.sawElse = true
+			c.active = !c.taken && activeUpTo(len(conds)-1)
+			c.taken = true
+			continue
+		case "endif":
+			if len(conds) == 0 {
+				return &Error{Pos: l.pos, Msg: "'endif' without 'if'"}
+			}
+			conds = conds[:len(conds)-1]
+			continue
+		}
+		if !active() {
+			continue
+		}
+		if lw == "include" && strings.HasPrefix(strings.TrimSpace(rest), ":") || strings.HasPrefix(lw, "include:") {
+			spec := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(strings.TrimPrefix(l.text, word)), ":"))
+			if strings.HasPrefix(lw, "include:") {
+				spec = strings.TrimSpace(l.text[len("include:"):])
+			}
+			if err := r.include(l.pos, spec); err != nil {
+				return err
+			}
+			continue
+		}
+		if lw == "queue" {
+			q, err := parseQueue(l.pos, rest)
+			if err != nil {
+				return err
+			}
+			if q.multiline { // the list runs on until a line starting with ')'
+				closed := false
+				for li+1 < len(lines) {
+					li++
+					t := lines[li].text
+					if strings.HasPrefix(t, ")") {
+						closed = true
+						break
+					}
+					q.inline = append(q.inline, listItems(t, q.mode)...)
+				}
+				if !closed {
+					return &Error{Pos: l.pos, Msg: "queue list '(' is not closed by ')'"}
+				}
+			}
+			r.stmts = append(r.stmts, statement{pos: l.pos, queue: q})
+			continue
+		}
+		key, value, ok := splitAssign(l.text)
+		if !ok {
+			return &Error{Pos: l.pos, Msg: fmt.Sprintf("expected 'name = value', 'queue …', 'if …' or 'include : …', found %q", clip(l.text))}
+		}
+		if l.block {
+			value = l.text[strings.Index(l.text, "=")+2:]
+		}
+		r.stmts = append(r.stmts, statement{pos: l.pos, key: key, value: value})
+		r.vars.set(key, value)
+	}
+	if len(conds) > 0 {
+		return &Error{Pos: conds[len(conds)-1].pos, Msg: "'if' without 'endif'"}
+	}
+	return nil
+}
+
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
+
+func firstWord(s string) (string, string) {
+	s = strings.TrimSpace(s)
+	i := strings.IndexAny(s, " \t")
+	if i < 0 {
+		return s, ""
+	}
+	return s[:i], strings.TrimSpace(s[i:])
+}
+
+// splitAssign splits `key = value` (also `+Key = v`, `MY.Key = v`).
+func splitAssign(s string) (string, string, bool) {
+	i := strings.IndexByte(s, '=')
+	if i <= 0 {
+		return "", "", false
+	}
+	key := strings.TrimSpace(s[:i])
+	if key == "" || strings.ContainsAny(key, " \t") {
+		return "", "", false
+	}
+	return key, strings.TrimSpace(s[i+1:]), true
+}
+
+// condition evaluates an if/elif expression: `defined NAME`, `version OP x.y[.z]`,
+// true/false/yes/no, numbers, `$(macro)` (empty = false), with `!` negation.
+func (r *reader) condition(pos Pos, expr string, eval bool) (bool, error) {
+	if !eval {
+		return false, nil
+	}
+	e := strings.TrimSpace(expr)
+	neg := false
+	for strings.HasPrefix(e, "!") {
+		neg = !neg
+		e = strings.TrimSpace(e[1:])
+	}
+	w, rest := firstWord(e)
+	var v bool
+	switch strings.ToLower(w) {
+	case "":
+		return false, &Error{Pos: pos, Msg: "'if' needs a condition"}
+	case "defined":
+		name, extra := firstWord(rest)
+		if name == "" || extra != "" {
+			return false, &Error{Pos: pos, Msg: fmt.Sprintf("'defined' takes one name, found %q", rest)}
+		}
+		if strings.Contains(name, "$") {
+			// defined $(x): true when the expansion is not empty
+			exp, _ := r.vars.expand(name, nil)
+			v = strings.TrimSpace(exp) != ""
+		} else {
+			_, v = r.vars.lookup(name)
+		}
+	case "version":
+		rest, warns := r.vars.expand(rest, nil)
+		for _, w := range warns {
+			r.warns = append(r.warns, Warning{Pos: pos, Msg: w})
+		}
+		ok, err := versionCompare(rest)
+		if err != nil {
+			return false, &Error{Pos: pos, Msg: err.Error()}
+		}
+		v = ok
+	default:
+		exp, warn := r.vars.expand(e, nil)
+		for _, w := range warn {
+			r.warns = append(r.warns, Warning{Pos: pos, Msg: w})
+		}
+		b, ok := truth(exp)
+		if !ok {
+			return false, &Error{Pos: pos, Msg: fmt.Sprintf("condition %q is not true/false/yes/no, a number, 'defined NAME' or 'version OP X.Y'", expr)}
+		}
+		v = b
+	}
+	return v != neg, nil
+}
+
+func truth(s string) (bool, bool) {
+	s = strings.TrimSpace(s)
+	switch strings.ToLower(s) {
+	case "", "false", "no":
+		return false, true
+	case "true", "yes":
+		return true, true
+	}
+	var f float64
+	if _, err := fmt.Sscan(s, &f); err == nil && fmt.Sprint(f) != "" {
+		if _, err2 := fmt.Sscanf(s, "%g", &f); err2 == nil {
+			return f != 0, true
+		}
+	}
+	return false, false
+}
+
+// Version is the HTCondor version cesub's submit language follows, for `if version`.
+const Version = "24.0.0"
+
+func versionCompare(s string) (bool, error) {
+	f := strings.Fields(s)
+	if len(f) != 2 {
+		return false, fmt.Errorf("'version' wants an operator and a version, e.g. 'version >= 9.0', found %q", s)
+	}
+	parse := func(v string) ([3]int, int, error) {
+		var out [3]int
+		parts := strings.Split(v, ".")
+		if len(parts) < 2 || len(parts) > 3 {
+			return out, 0, fmt.Errorf("version %q: want x.y or x.y.z", v)
+		}
+		for i, p := range parts {
+			if _, err := fmt.Sscan(p, &out[i]); err != nil {
+				return out, 0, fmt.Errorf("version %q: %q is not a number", v, p)
+			}
+		}
+		return out, len(parts), nil
+	}
+	mine, _, _ := parse(Version)
+	want, n, err := parse(f[1])
+	if err != nil {
+		return false, err
+	}
+	cmp := 0
+	for i := 0; i < n && cmp == 0; i++ {
+		switch {
+		case mine[i] < want[i]:
+			cmp = -1
+		case mine[i] > want[i]:
+			cmp = 1
+		}
+	}
+	switch f[0] {
+	case "==":
+		return cmp == 0, nil
+	case "!=":
+		return cmp != 0, nil
+	case "<":
+		return cmp < 0, nil
+	case "<=":
+		return cmp <= 0, nil
+	case ">":
+		return cmp > 0, nil
+	case ">=":
+		return cmp >= 0, nil
+	}
+	return false, fmt.Errorf("'version' operator %q is not one of == != < <= > >=", f[0])
+}
+
+func (r *reader) include(pos Pos, spec string) error {
+	spec, warns := r.vars.expand(spec, nil)
+	for _, w := range warns {
+		r.warns = append(r.warns, Warning{Pos: pos, Msg: w})
+	}
+	if spec == "" {
+		return &Error{Pos: pos, Msg: "include needs a file name or a command ending in '|'"}
+	}
+	if strings.HasSuffix(spec, "|") {
+		out, err := r.runCommand(pos, strings.TrimSpace(strings.TrimSuffix(spec, "|")))
+		if err != nil {
+			return err
+		}
+		return r.read(pos.String()+" (include command)", out)
+	}
+	path := spec
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(r.opts.Dir, path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return &Error{Pos: pos, Msg: fmt.Sprintf("include: %v", err)}
+	}
+	if err := r.read(path, b); err != nil {
+		if _, ok := err.(*Error); ok {
+			return err
+		}
+		return &Error{Pos: pos, Msg: err.Error()}
+	}
+	return nil
+}
+
+func (r *reader) runCommand(pos Pos, cmd string) ([]byte, error) {
+	if !r.opts.AllowCommands {
+		return nil, &Error{Pos: pos, Msg: fmt.Sprintf("running %q is not allowed (pass --allow-commands to run commands named in the submit file)", cmd)}
+	}
+	t := r.opts.CommandTimeout
+	if t == 0 {
+		t = 30 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), t)
+	defer cancel()
+	c := exec.CommandContext(ctx, "/bin/sh", "-c", cmd)
+	c.Dir = r.opts.Dir
+	var stderr bytes.Buffer
+	c.Stderr = &stderr
+	out, err := c.Output()
+	if err != nil {
+		return nil, &Error{Pos: pos, Msg: fmt.Sprintf("command %q failed: %v %s", cmd, err, strings.TrimSpace(stderr.String()))}
+	}
+	return out, nil
+}
