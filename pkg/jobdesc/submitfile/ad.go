@@ -50,6 +50,10 @@ type ParseOptions struct {
 	Arch, OpSys string
 	// MaxProcs bounds the number of procs (default 1,000,000).
 	MaxProcs int
+	// Queue is a queue statement (without the word queue) run after the file, as condor_submit -queue does.
+	Queue string
+	// AllowNoQueue returns a file without a queue statement (zero procs, a warning) instead of failing.
+	AllowNoQueue bool
 }
 
 // Parse reads a submit description and produces its procs.
@@ -110,8 +114,23 @@ func Parse(file string, src []byte, o ParseOptions) (*File, error) {
 			return nil, err
 		}
 	}
+	if o.Queue != "" { // condor_submit -queue: a queue statement given on the command line
+		q, err := parseQueue(Pos{File: "--queue"}, o.Queue)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.queue(q, f); err != nil {
+			return nil, err
+		}
+		sawQueue = true
+	}
+	if !sawQueue && o.AllowNoQueue {
+		f.Warnings = append(r.warns, s.warns...)
+		f.Warnings = append(f.Warnings, Warning{Pos: Pos{File: file}, Msg: "no 'queue' statement: nothing would be submitted (give one with --queue)"})
+		return f, nil
+	}
 	if !sawQueue {
-		return nil, &Error{Pos: Pos{File: file}, Msg: "no 'queue' statement: nothing would be submitted"}
+		return nil, &Error{Pos: Pos{File: file}, Msg: "no 'queue' statement: nothing would be submitted (give one with --queue)"}
 	}
 	f.Warnings = append(r.warns, s.warns...)
 	return f, nil
@@ -363,8 +382,10 @@ func (s *session) makeProc(q *queueSpec, ov map[string]string) (Proc, error) {
 	}
 	stf := "YES"
 	if v, ok := val("should_transfer_files"); ok && v != "" {
-		stf = strings.ToUpper(v)
-		if stf != "YES" && stf != "NO" && stf != "IF_NEEDED" {
+		// HTCondor's own table (enum_utils.cpp)
+		stf, ok = map[string]string{"YES": "YES", "TRUE": "YES", "ALWAYS": "YES", "NO": "NO", "FALSE": "NO",
+			"NEVER": "NO", "IF_NEEDED": "IF_NEEDED", "AUTO": "IF_NEEDED"}[strings.ToUpper(strings.TrimSpace(v))]
+		if !ok {
 			return p, &Error{Pos: q.pos, Msg: fmt.Sprintf("should_transfer_files %q is not YES, NO or IF_NEEDED", v)}
 		}
 	}

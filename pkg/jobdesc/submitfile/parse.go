@@ -27,7 +27,12 @@ type Pos struct {
 	Line, Col int
 }
 
-func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) }
+func (p Pos) String() string {
+	if p.Line == 0 {
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
 
 // Error is a syntax or semantic error at a position.
 type Error struct {
@@ -48,6 +53,10 @@ type Options struct {
 	Vars map[string]string
 	// AllowCommands permits `include : cmd |` and `queue … from cmd |`.
 	AllowCommands bool
+	// SkipCommands, when commands are not allowed, skips them with a warning
+	// (an include adds nothing, a queue from a command queues nothing)
+	// instead of failing: for inspecting a file without running anything.
+	SkipCommands bool
 	// CommandTimeout bounds those commands (default 30 s).
 	CommandTimeout time.Duration
 	// Now is the submit time (default time.Now).
@@ -477,6 +486,10 @@ func (r *reader) include(pos Pos, spec string) error {
 }
 
 func (r *reader) runCommand(pos Pos, cmd string) ([]byte, error) {
+	if !r.opts.AllowCommands && r.opts.SkipCommands {
+		r.warns = append(r.warns, Warning{Pos: pos, Msg: fmt.Sprintf("command %q not run (commands are not allowed); it contributes nothing", cmd)})
+		return nil, nil
+	}
 	if !r.opts.AllowCommands {
 		return nil, &Error{Pos: pos, Msg: fmt.Sprintf("running %q is not allowed (pass --allow-commands to run commands named in the submit file)", cmd)}
 	}
