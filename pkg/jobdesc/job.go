@@ -89,9 +89,9 @@ type Notification struct {
 
 // Resources is what the job asks of the CE.
 type Resources struct {
-	CPUTime           time.Duration `json:"cpu_time,omitempty"`            // total, all slots
-	IndividualCPUTime time.Duration `json:"individual_cpu_time,omitempty"` // per slot (ADL)
-	WallTime          time.Duration `json:"wall_time,omitempty"`
+	CPUTime           time.Duration `json:"-"` // total, all slots (JSON: cpu_time_s)
+	IndividualCPUTime time.Duration `json:"-"` // per slot (ADL; JSON: individual_cpu_time_s)
+	WallTime          time.Duration `json:"-"` // JSON: wall_time_s
 	// Benchmark scales CPUTime/WallTime (xRSL gridtime: "clock rate" 2800).
 	Benchmark           *Benchmark `json:"benchmark,omitempty"`
 	MemoryMB            int64      `json:"memory_mb,omitempty"`         // per slot, physical

@@ -202,6 +202,17 @@ func (m *macros) function(name, args string, overlay map[string]string, depth in
 		}
 		return exp(s)
 	}
+	// the argument names a macro; an undefined one is empty ($Fn(undefined) is "")
+	macroArg := func(s string) (string, error) {
+		name := strings.TrimSpace(s)
+		if v, ok := m.get(name, overlay); ok {
+			return exp(v)
+		}
+		if isIdent(name) {
+			return "", nil
+		}
+		return exp(s)
+	}
 	switch {
 	case name == "ENV":
 		a, err := exp(args)
@@ -278,7 +289,7 @@ func (m *macros) function(name, args string, overlay map[string]string, depth in
 		return strconv.Itoa(lo + step*m.rnd.Intn((hi-lo)/step+1)), true, nil
 	case name == "SUBSTR":
 		p := splitArgs(args)
-		v, err := valueOf(p[0])
+		v, err := macroArg(p[0])
 		if err != nil {
 			return "", true, err
 		}
@@ -304,13 +315,13 @@ func (m *macros) function(name, args string, overlay map[string]string, depth in
 		}
 		return v, true, nil
 	case name == "BASENAME":
-		v, err := valueOf(args)
+		v, err := macroArg(args)
 		return fileParts("nx", v, m.dir), true, err
 	case name == "DIRNAME":
-		v, err := valueOf(args)
+		v, err := macroArg(args)
 		return fileParts("p", v, m.dir), true, err
 	case len(name) > 1 && (name[0] == 'F') && strings.Trim(strings.ToLower(name[1:]), "fpduwnxbqa") == "":
-		v, err := valueOf(args)
+		v, err := macroArg(args)
 		return fileParts(strings.ToLower(name[1:]), v, m.dir), true, err
 	}
 	return "", false, nil
@@ -453,4 +464,16 @@ func arith(e classad.Expr) (float64, error) {
 func cFormat(format string, v any) string {
 	f := strings.NewReplacer("%i", "%d", "%ld", "%d", "%lld", "%d", "%lf", "%f", "%lg", "%g", "%lG", "%G").Replace(format)
 	return fmt.Sprintf(f, v)
+}
+
+func isIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		if !(c == '_' || c == '.' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }

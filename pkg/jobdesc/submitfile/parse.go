@@ -168,15 +168,19 @@ func logicalLines(file string, src []byte) ([]rawLine, error) {
 
 // read processes a file's statements into r.stmts.
 func (r *reader) read(file string, src []byte) error {
+	key := file
+	if !filepath.IsAbs(key) && !strings.Contains(key, "(include command)") {
+		key = filepath.Join(r.opts.Dir, key)
+	}
 	for _, s := range r.stack {
-		if s == file {
-			return fmt.Errorf("include loop: %s includes itself (via %s)", file, strings.Join(r.stack, " -> "))
+		if s == key {
+			return fmt.Errorf("include loop: %s includes itself again", file)
 		}
 	}
 	if len(r.stack) >= maxIncludeDepth {
 		return fmt.Errorf("includes nested deeper than %d", maxIncludeDepth)
 	}
-	r.stack = append(r.stack, file)
+	r.stack = append(r.stack, key)
 	defer func() { r.stack = r.stack[:len(r.stack)-1] }()
 	lines, err := logicalLines(file, src)
 	if err != nil {
