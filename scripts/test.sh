@@ -34,9 +34,10 @@ step "go test"
 go test -count=1 -timeout 30m ./...
 
 step "fuzz (short runs; docs/testing.md says how to run them for long)"
-for target in $(grep -rhoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' . | sed 's/^func //' | sort -u); do
-  file=$(grep -rlE "^func $target\(" --include='*_test.go' . || true)
-  pkg=$(dirname "${file%%$'\n'*}")
+for pair in $(grep -rlE '^func Fuzz[A-Za-z0-9_]+\(' --include='*_test.go' . | while read -r file; do
+      for t in $(grep -hoE '^func Fuzz[A-Za-z0-9_]+' "$file" | sed 's/^func //'); do echo "$(dirname "$file")@$t"; done
+    done | sort -u); do
+  pkg=${pair%@*}; target=${pair#*@}
   log=$(mktemp)
   for attempt in 1 2; do
     before=$(find "$pkg/testdata/fuzz/$target" -type f 2>/dev/null | sort || true)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cesub/cesub/internal/cli/cmdutil"
+	"github.com/cesub/cesub/internal/cli/describecmd"
 	"github.com/cesub/cesub/internal/cli/docscmd"
 	"github.com/cesub/cesub/internal/cli/tokencmd"
 	"github.com/cesub/cesub/internal/cli/versioncmd"
@@ -82,6 +83,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 partial (some jobs failed),
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 
 	cmd.AddCommand(tokencmd.NewCmdToken(f))
+	cmd.AddCommand(describecmd.NewCmdDescribe(f, nil))
 	cmd.AddCommand(versioncmd.NewCmdVersion(f, nil))
 	cmd.AddCommand(docscmd.NewCmdDocs(f))
 	cmd.CompletionOptions.HiddenDefaultCmd = false

@@ -52,8 +52,9 @@ type ParseOptions struct {
 	MaxProcs int
 	// Queue is a queue statement (without the word queue) run after the file, as condor_submit -queue does.
 	Queue string
-	// AllowNoQueue returns a file without a queue statement (zero procs, a warning) instead of failing.
-	AllowNoQueue bool
+	// Inspect reads a file for display rather than submission: no queue
+	// statement gives zero procs and a missing executable a warning, instead of errors.
+	Inspect bool
 }
 
 // Parse reads a submit description and produces its procs.
@@ -124,7 +125,7 @@ func Parse(file string, src []byte, o ParseOptions) (*File, error) {
 		}
 		sawQueue = true
 	}
-	if !sawQueue && o.AllowNoQueue {
+	if !sawQueue && o.Inspect {
 		f.Warnings = append(r.warns, s.warns...)
 		f.Warnings = append(f.Warnings, Warning{Pos: Pos{File: file}, Msg: "no 'queue' statement: nothing would be submitted (give one with --queue)"})
 		return f, nil
@@ -280,7 +281,10 @@ func (s *session) makeProc(q *queueSpec, ov map[string]string) (Proc, error) {
 	} else if universe == "docker" || dockerImage != "" || containerImage != "" {
 		str("Cmd", "") // the image's entry point
 	} else if universe != "grid" {
-		return p, &Error{Pos: q.pos, Msg: "no executable given before this queue statement"}
+		if !s.opts.Inspect {
+			return p, &Error{Pos: q.pos, Msg: "no executable given before this queue statement"}
+		}
+		s.warns = append(s.warns, Warning{Pos: q.pos, Msg: "no executable given before this queue statement"})
 	}
 	switch {
 	case dockerImage != "" && containerImage != "":
@@ -540,6 +544,18 @@ func transferInputs(ad *classad.Ad) []string {
 	return strings.Split(string(s), ",")
 }
 
+func urlScheme(s string) bool {
+	if s == "" || !(s[0] >= 'A' && s[0] <= 'Z') {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
 // commaList normalises a file list as condor_submit stores it: comma-separated, no blanks around commas.
 func commaList(v string) string {
 	parts := strings.Split(v, ",")
@@ -572,7 +588,10 @@ func (s *session) requirements(val func(string) (string, bool), f reqFlags) (cla
 		return user, nil
 	}
 	parse := func(s string) classad.Expr {
-		e, _ := classad.ParseExpr(s, classad.Old)
+		e, err := classad.ParseExpr(s, classad.Old)
+		if err != nil { // only constant texts and --arch/--opsys reach here
+			return classad.Paren{X: classad.String(s)}
+		}
 		return e
 	}
 	var clauses []classad.Expr
@@ -603,19 +622,19 @@ func (s *session) requirements(val func(string) (string, bool), f reqFlags) (cla
 	switch {
 	case f.transfer && !strings.Contains(userText, "hasfiletransfer"):
 		// URL inputs need a transfer plugin for their scheme on the execute side
-		var plugins []string
+		var x classad.Expr = classad.AttrRef{Scope: "TARGET", Name: "HasFileTransfer"}
 		seen := map[string]bool{}
 		for _, in := range f.inputs {
-			if scheme, _, ok := strings.Cut(strings.TrimSpace(in), "://"); ok && !seen[strings.ToUpper(scheme)] {
-				seen[strings.ToUpper(scheme)] = true
-				plugins = append(plugins, `stringListIMember("`+strings.ToUpper(scheme)+`",TARGET.HasFileTransferPluginMethods)`)
+			scheme, _, ok := strings.Cut(strings.TrimSpace(in), "://")
+			scheme = strings.ToUpper(scheme)
+			if !ok || !urlScheme(scheme) || seen[scheme] {
+				continue
 			}
+			seen[scheme] = true
+			x = classad.Binary{Op: "&&", X: x, Y: classad.Call{Name: "stringListIMember",
+				Args: []classad.Expr{classad.String(scheme), classad.AttrRef{Scope: "TARGET", Name: "HasFileTransferPluginMethods"}}}}
 		}
-		if len(plugins) == 0 {
-			clauses = append(clauses, parse("(TARGET.HasFileTransfer)"))
-		} else {
-			clauses = append(clauses, parse("(TARGET.HasFileTransfer && "+strings.Join(plugins, " && ")+")"))
-		}
+		clauses = append(clauses, classad.Paren{X: x})
 	case !f.transfer && !strings.Contains(userText, "filesystemdomain"):
 		clauses = append(clauses, parse("(TARGET.FileSystemDomain == MY.FileSystemDomain)"))
 	}

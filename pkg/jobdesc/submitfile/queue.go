@@ -37,26 +37,29 @@ type queueSpec struct {
 // parseQueue reads `queue [N] [vars] [in|matching|from [slice] list]`.
 func parseQueue(pos Pos, rest string) (*queueSpec, error) {
 	q := &queueSpec{pos: pos}
-	low := " " + strings.ToLower(rest) + " "
+	// find the first word that is in/matching/from (ASCII case-insensitive,
+	// offsets in bytes of rest)
 	kw, at := "", -1
-	for _, k := range []string{" in ", " matching ", " from "} {
-		if i := strings.Index(low, k); i >= 0 && (at < 0 || i < at) {
-			kw, at = strings.TrimSpace(k), i
+	for i := 0; i < len(rest) && at < 0; {
+		for i < len(rest) && (rest[i] == ' ' || rest[i] == '\t') {
+			i++
 		}
-	}
-	// "queue in (a b)" has the keyword first
-	for _, k := range []string{"in", "matching", "from"} {
-		if strings.HasPrefix(strings.ToLower(rest), k+" ") || strings.HasPrefix(strings.ToLower(rest), k+"(") || strings.ToLower(rest) == k {
-			kw, at = k, 0
+		start := i
+		for i < len(rest) && rest[i] != ' ' && rest[i] != '\t' && rest[i] != '(' && rest[i] != '[' {
+			i++
+		}
+		switch w := asciiLower(rest[start:i]); w {
+		case "in", "matching", "from":
+			kw, at = w, start
+		}
+		if i == start {
+			i++
 		}
 	}
 	head, tail := rest, ""
 	if at >= 0 {
 		head = strings.TrimSpace(rest[:at])
 		tail = strings.TrimSpace(rest[at+len(kw):])
-		if at == 0 {
-			tail = strings.TrimSpace(rest[len(kw):])
-		}
 	}
 	// head: [count] [var[,var…]]
 	fields := strings.FieldsFunc(head, func(r rune) bool { return r == ' ' || r == '\t' || r == ',' })
@@ -141,6 +144,16 @@ func parseQueue(pos Pos, rest string) (*queueSpec, error) {
 		q.source = tail
 	}
 	return q, nil
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 32
+		}
+	}
+	return string(b)
 }
 
 func isNumber(s string) bool {
@@ -247,6 +260,10 @@ func (s *session) items(q *queueSpec) ([]rowItem, int, error) {
 	if q.count != "" {
 		c, warns := s.m.expand(q.count, s.static)
 		s.warnAll(q.pos, warns)
+		if strings.TrimSpace(c) == "" && s.opts.Inspect { // an unset macro: shown as a bare queue
+			c = "1"
+			s.warns = append(s.warns, Warning{Pos: q.pos, Msg: fmt.Sprintf("queue count %q is empty; queueing 1", q.count)})
+		}
 		n, err := strconv.Atoi(strings.TrimSpace(c))
 		if err != nil || n < 0 {
 			return nil, 0, &Error{Pos: q.pos, Msg: fmt.Sprintf("queue count %q (from %q) is not a non-negative integer", c, q.count)}
@@ -320,7 +337,9 @@ func (s *session) items(q *queueSpec) ([]rowItem, int, error) {
 	}
 	all := make([]string, len(raw))
 	copy(all, raw)
-	sliced, err := applySlice(q.pos, q.slice, indexStrings(len(all)))
+	slice, warns := s.m.expand(q.slice, s.static)
+	s.warnAll(q.pos, warns)
+	sliced, err := applySlice(q.pos, slice, indexStrings(len(all)))
 	if err != nil {
 		return nil, 0, err
 	}
@@ -329,7 +348,7 @@ func (s *session) items(q *queueSpec) ([]rowItem, int, error) {
 		vars = strings.FieldsFunc(all[0], func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
 		q.vars = vars
 		all = all[1:]
-		if sliced, err = applySlice(q.pos, q.slice, indexStrings(len(all))); err != nil {
+		if sliced, err = applySlice(q.pos, slice, indexStrings(len(all))); err != nil {
 			return nil, 0, err
 		}
 	}
