@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cesub/cesub/internal/testbed"
+	"github.com/cesub/cesub/internal/corpus"
 )
 
 // TestDescribeEveryCorpusFile runs `cesub describe -o json` on every file of
@@ -16,14 +16,7 @@ import (
 // description its source states invalid (or an incomplete fragment), which
 // exits 2 with file:line:column.
 func TestDescribeEveryCorpusFile(t *testing.T) {
-	root, _ := testbed.RepoRoot()
-	dir := filepath.Join(root, "..", "shared", "corpus")
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("corpus missing under CI")
-		}
-		t.Skip("corpus: ../shared/corpus is absent")
-	}
+	dir := corpus.Dir(t)
 	var files []string
 	for _, sub := range []string{"xrsl", "submit", "xrsl-cases", "adl-cases", "submit-cases"} {
 		all, _ := filepath.Glob(filepath.Join(dir, sub, "*"))

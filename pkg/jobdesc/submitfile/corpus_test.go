@@ -12,25 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cesub/cesub/internal/testbed"
+	"github.com/cesub/cesub/internal/corpus"
 	"github.com/cesub/cesub/pkg/classad"
 )
 
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	root, err := testbed.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(root, "..", "shared", "corpus")
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("corpus missing under CI: %v", err)
-		}
-		t.Skip("corpus: ../shared/corpus is absent")
-	}
-	return dir
-}
+func corpusDir(t testing.TB) string { return corpus.Dir(t) }
 
 type caseSpec struct {
 	ParseOK        *bool               `json:"parse_ok"`

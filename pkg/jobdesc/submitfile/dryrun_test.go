@@ -3,12 +3,11 @@ package submitfile
 import (
 	"bufio"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/cesub/cesub/internal/testbed"
+	"github.com/cesub/cesub/internal/corpus"
 	"github.com/cesub/cesub/pkg/classad"
 )
 
@@ -19,14 +18,9 @@ import (
 // 100 MB, one input, a custom attribute, cluster.process outputs, queue 2,
 // submitted from /home/alice/sub with -spool).
 func TestRecordedDryRun(t *testing.T) {
-	root, _ := testbed.RepoRoot()
-	path := filepath.Join(root, "..", "shared", "reference", "htcondor-ce", "dryrun-job-ads.txt")
-	b, err := os.ReadFile(path)
+	b, err := os.ReadFile(corpus.Reference(t, "htcondor-ce", "dryrun-job-ads.txt"))
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip("reference dry-run ads absent")
+		t.Fatal(err)
 	}
 	// recorded ads: cluster attributes, then per proc the differing ones
 	var procs []map[string]string

@@ -10,26 +10,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cesub/cesub/internal/testbed"
+	"github.com/cesub/cesub/internal/corpus"
 	"github.com/cesub/cesub/pkg/jobdesc/internal/arccheck"
 )
 
-// corpusDir is ../shared/corpus from the project root (read, never copied).
-func corpusDir(t *testing.T) string {
-	t.Helper()
-	root, err := testbed.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(root, "..", "shared", "corpus")
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("corpus missing under CI: %v", err)
-		}
-		t.Skip("corpus: ../shared/corpus is absent")
-	}
-	return dir
-}
+func corpusDir(t *testing.T) string { return corpus.Dir(t) }
 
 type expected struct {
 	Source struct {
