@@ -22,7 +22,7 @@ func FuzzParse(f *testing.F) {
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, b []byte) {
 		file, err := Parse("f.sub", b, ParseOptions{Options: Options{Dir: dir, Env: func(string) string { return "" },
-			Now: time.Unix(0, 0), CommandTimeout: time.Second}, MaxProcs: 1000, Inspect: true})
+			Now: time.Unix(0, 0), CommandTimeout: time.Second}, MaxProcs: 50, Inspect: true})
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "f.sub") && !strings.HasPrefix(err.Error(), "--queue") {
 				t.Fatalf("error without the file name: %v", err)
