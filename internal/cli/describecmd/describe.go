@@ -196,9 +196,12 @@ func describeRun(opts *Options) error {
 	if err != nil {
 		return parseError(err)
 	}
-	for _, j := range jobs {
-		for _, w := range j.Warnings {
-			out.Warnings = append(out.Warnings, w.String())
+	// a submit file shown as its own ClassAds involves no translation
+	if !(format == "submit" && opts.To == "classad") {
+		for _, j := range jobs {
+			for _, w := range j.Warnings {
+				out.Warnings = append(out.Warnings, w.String())
+			}
 		}
 	}
 	out.Jobs = jobs
