@@ -70,7 +70,11 @@ func Write(j jobdesc.Job) (string, error) {
 	var ins [][]string
 	var execs []string
 	for _, f := range j.Inputs {
-		e := []string{f.Name, f.LocalPath}
+		local := f.LocalPath
+		if local == f.Name {
+			local = "" // uploaded from the file of the same name
+		}
+		e := []string{f.Name, local}
 		if len(f.Sources) > 0 {
 			e = append([]string{f.Name}, locationValues(f.Sources[0])...)
 		}
