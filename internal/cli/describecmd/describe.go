@@ -29,6 +29,7 @@ type Options struct {
 	Vars          []string
 	AllowCommands bool
 	GMDialect     bool
+	Strict        bool
 }
 
 // JSON is the schema of `describe -o json` (docs/json.md).
@@ -90,6 +91,7 @@ A description that does not parse exits 2 with file:line:column.`,
 	fl.StringArrayVar(&opts.Vars, "var", nil, "submit files: NAME=VALUE set before the file is read (repeatable)")
 	fl.BoolVar(&opts.AllowCommands, "allow-commands", false, "submit files: run the commands in 'include : cmd |' and 'queue … from cmd |'")
 	fl.BoolVar(&opts.GMDialect, "gm", false, "xRSL: read A-REX's internal dialect (times in seconds)")
+	fl.BoolVar(&opts.Strict, "strict", false, "submit files: an undefined $(macro) is an error (condor_submit expands it to nothing)")
 	_ = cmd.RegisterFlagCompletionFunc("from", cobra.FixedCompletions(fromFormats, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("to", cobra.FixedCompletions(toFormats, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
@@ -182,7 +184,7 @@ func describeRun(opts *Options) error {
 		var file *submitfile.File
 		file, err = submitfile.Parse(name, src, submitfile.ParseOptions{Options: submitfile.Options{Dir: dir, Vars: vars,
 			AllowCommands: opts.AllowCommands, SkipCommands: !opts.AllowCommands, Stdin: f.IO.In},
-			Queue: opts.Queue, Inspect: true})
+			Queue: opts.Queue, Inspect: true, StrictMacros: opts.Strict})
 		if err == nil {
 			procs = file.Procs
 			for _, w := range file.Warnings {

@@ -52,6 +52,8 @@ type ParseOptions struct {
 	MaxProcs int
 	// Queue is a queue statement (without the word queue) run after the file, as condor_submit -queue does.
 	Queue string
+	// StrictMacros makes an undefined $(macro) an error (condor_submit expands it to nothing).
+	StrictMacros bool
 	// Inspect reads a file for display rather than submission: no queue
 	// statement gives zero procs and a missing executable a warning, instead of errors.
 	Inspect bool
@@ -98,7 +100,7 @@ func Parse(file string, src []byte, o ParseOptions) (*File, error) {
 		}
 		return nil, &Error{Pos: Pos{File: file}, Msg: err.Error()}
 	}
-	s := &session{r: r, m: newMacros(o.Env, o.Dir), static: static, opts: o}
+	s := &session{r: r, m: newMacros(o.Env, o.Dir), static: static, opts: o, keyPos: map[string]Pos{}}
 	for k, v := range static {
 		s.m.vals[k] = v
 	}
@@ -108,6 +110,7 @@ func Parse(file string, src []byte, o ParseOptions) (*File, error) {
 		if st.queue == nil {
 			s.m.set(st.key, st.value)
 			s.noteKey(st.key)
+			s.keyPos[strings.ToLower(st.key)] = st.pos
 			continue
 		}
 		sawQueue = true
@@ -156,7 +159,8 @@ type session struct {
 	warns   []Warning
 	cluster int
 	proc    int
-	lastCmd string
+	keyPos  map[string]Pos // where each command was last assigned
+	strict  error          // first undefined macro under StrictMacros
 }
 
 func (s *session) noteKey(k string) {
@@ -172,7 +176,14 @@ func (s *session) noteKey(k string) {
 
 func (s *session) warnAll(p Pos, msgs []string) {
 	for _, m := range msgs {
-		s.warns = append(s.warns, Warning{Pos: p, Msg: m})
+		w := Warning{Pos: p, Msg: m}
+		dup := false
+		for _, x := range s.warns {
+			dup = dup || x == w
+		}
+		if !dup {
+			s.warns = append(s.warns, w)
+		}
 	}
 }
 
@@ -235,12 +246,22 @@ func (s *session) makeProc(q *queueSpec, ov map[string]string) (Proc, error) {
 			return "", false
 		}
 		v, warns := s.m.expand(raw, ov)
-		s.warnAll(q.pos, warns)
+		at := q.pos
+		if kp, ok := s.keyPos[strings.ToLower(key)]; ok {
+			at = kp // name the line that uses the macro
+		}
+		s.warnAll(at, warns)
+		if len(warns) > 0 && s.opts.StrictMacros && s.strict == nil {
+			s.strict = &Error{Pos: at, Msg: key + ": " + warns[0]}
+		}
 		return v, true
 	}
 	for _, k := range s.keys {
 		v, _ := val(k)
 		p.Macros[k] = v
+	}
+	if s.strict != nil {
+		return p, s.strict
 	}
 	ad := &p.Ad
 	set := func(name string, e classad.Expr) { ad.Set(name, e) }

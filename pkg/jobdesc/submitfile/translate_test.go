@@ -182,6 +182,21 @@ queue 1 n, word from (
 	}
 }
 
+func TestUndefinedMacro(t *testing.T) {
+	src := []byte("executable = x\narguments = a $(nosuch) b\nqueue 3\n")
+	f, err := Parse("u.sub", src, ParseOptions{Options: Options{Dir: t.TempDir()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Warnings) != 1 || f.Warnings[0].String() != "u.sub:2:1: warning: macro $(nosuch) is not defined; it expands to nothing" {
+		t.Errorf("warnings: %v", f.Warnings)
+	}
+	_, err = Parse("u.sub", src, ParseOptions{Options: Options{Dir: t.TempDir()}, StrictMacros: true})
+	if err == nil || err.Error() != "u.sub:2:1: arguments: macro $(nosuch) is not defined; it expands to nothing" {
+		t.Errorf("strict: %v", err)
+	}
+}
+
 func TestApplySlice(t *testing.T) {
 	items := []string{"This", "is", "a", "Test"}
 	for slice, want := range map[string]string{"[1::2]": "is,Test", "[-1::]": "Test", "[1:-1:]": "is,a", "[:100:]": "This,is,a,Test",
