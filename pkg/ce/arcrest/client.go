@@ -1,0 +1,217 @@
+// Package arcrest is the ARC CE (A-REX) REST backend: version discovery
+// (1.1 when offered, else 1.0), submission of ADL (bulk in one request),
+// upload of client-side inputs, status, kill, clean, restart, listing, session
+// file access and recursive download. One keep-alive client per CE; since
+// A-REX binds a token's identity to the TLS connection, a changed token gets
+// a fresh connection. It registers itself as flavour "arc".
+package arcrest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cesub/cesub/pkg/ce"
+	"github.com/cesub/cesub/pkg/token"
+	"github.com/go-resty/resty/v2"
+)
+
+func init() { ce.Backends.Register(ce.ARC, New) }
+
+// Client talks to one A-REX.
+type Client struct {
+	addr     ce.Address
+	endpoint string // https://host:port/arex
+	rc       *resty.Client
+	src      token.Source
+	debugf   func(string, ...any)
+
+	mu       sync.Mutex
+	version  string // negotiated REST version
+	lastTok  string
+	minValid time.Duration
+}
+
+// New builds a client for cfg.Address (flavour arc).
+func New(cfg ce.Config) (ce.Backend, error) { return NewClient(cfg) }
+
+// NewClient is New with the concrete type.
+func NewClient(cfg ce.Config) (*Client, error) {
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{}
+	}
+	debugf := cfg.Debugf
+	if debugf == nil {
+		debugf = func(string, ...any) {}
+	}
+	c := &Client{addr: cfg.Address, endpoint: "https://" + cfg.Address.HostPort() + cfg.Address.Path, src: cfg.Token,
+		debugf: debugf, minValid: time.Minute}
+	c.rc = resty.NewWithClient(hc)
+	if cfg.Timeout > 0 {
+		c.rc.SetTimeout(cfg.Timeout)
+	}
+	c.rc.SetHeader("Accept", "application/json")
+	c.rc.SetRetryCount(0)
+	c.rc.OnBeforeRequest(func(_ *resty.Client, r *resty.Request) error { return c.authorize(r) })
+	return c, nil
+}
+
+// authorize adds the bearer token. A-REX binds the first token's identity to
+// a keep-alive connection, so a new token must not reuse an old connection.
+func (c *Client) authorize(r *resty.Request) error {
+	if !strings.HasPrefix(r.URL, "https://") {
+		return fmt.Errorf("refusing to send a request to %s: only https is allowed", r.URL)
+	}
+	if c.src == nil {
+		return nil
+	}
+	ctx := r.Context()
+	is, err := c.src.Token(ctx, c.minValid)
+	if err != nil {
+		return &AuthError{Op: "token", Err: err}
+	}
+	tok := is.Token.Reveal()
+	c.mu.Lock()
+	changed := c.lastTok != "" && c.lastTok != tok
+	c.lastTok = tok
+	c.mu.Unlock()
+	if changed {
+		c.debugf("token changed: closing idle connections (A-REX binds a token to its connection)")
+		c.rc.GetClient().CloseIdleConnections()
+	}
+	r.SetHeader("Authorization", "Bearer "+tok)
+	return nil
+}
+
+// AuthError is a refusal by the CE (or a token that cannot be had): exit 4.
+type AuthError struct {
+	Op  string
+	Err error
+}
+
+func (e *AuthError) Error() string { return e.Op + ": " + e.Err.Error() }
+func (e *AuthError) Unwrap() error { return e.Err }
+
+// HTTPError is an unexpected answer, with A-REX's reason phrase.
+type HTTPError struct {
+	Op     string
+	URL    string
+	Status string
+	Body   string
+}
+
+func (e *HTTPError) Error() string {
+	s := fmt.Sprintf("%s: %s answered %s", e.Op, e.URL, e.Status)
+	if e.Body != "" {
+		s += ": " + e.Body
+	}
+	return s
+}
+
+// check turns a non-success response into an error.
+func check(op string, resp *resty.Response, err error, ok ...int) error {
+	if err != nil {
+		var ae *AuthError
+		if errors.As(err, &ae) {
+			return err
+		}
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	for _, code := range ok {
+		if resp.StatusCode() == code {
+			return nil
+		}
+	}
+	body := strings.TrimSpace(string(resp.Body()))
+	if strings.HasPrefix(body, "<") && strings.Contains(strings.ToLower(resp.Header().Get("Content-Type")), "html") {
+		body = "(an HTML page)"
+	}
+	if len(body) > 300 {
+		body = body[:300] + "…"
+	}
+	he := &HTTPError{Op: op, URL: resp.Request.URL, Status: resp.Status(), Body: body}
+	if resp.StatusCode() == http.StatusForbidden || resp.StatusCode() == http.StatusUnauthorized {
+		return &AuthError{Op: op, Err: fmt.Errorf("%s answered %s (the CE refused this identity; check `cesub token check --ce %s`)", resp.Request.URL, resp.Status(), hostOf(resp.Request.URL))}
+	}
+	return he
+}
+
+func hostOf(u string) string {
+	rest := strings.TrimPrefix(u, "https://")
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		rest = rest[:i]
+	}
+	return rest
+}
+
+// Version returns the REST version to use: 1.1 when offered, else 1.0.
+func (c *Client) Version(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	v := c.version
+	c.mu.Unlock()
+	if v != "" {
+		return v, nil
+	}
+	resp, err := c.rc.R().SetContext(ctx).Get(c.endpoint + "/rest")
+	if err := check("version discovery", resp, err, http.StatusOK); err != nil {
+		return "", err
+	}
+	var vr versionsResponse
+	if err := jsonUnmarshal(resp.Body(), &vr); err != nil {
+		return "", fmt.Errorf("version discovery: %s did not answer JSON: %w", c.endpoint+"/rest", err)
+	}
+	v = ""
+	for _, x := range vr.Version {
+		if x == "1.1" || x == "1.0" && v == "" {
+			v = x
+		}
+	}
+	if v == "" {
+		return "", fmt.Errorf("version discovery: %s offers %v; cesub speaks 1.0 and 1.1", c.endpoint, []string(vr.Version))
+	}
+	c.SetVersion(v)
+	return v, nil
+}
+
+// SetVersion records a known version (remembered per CE), saving a request.
+func (c *Client) SetVersion(v string) {
+	c.mu.Lock()
+	c.version = v
+	c.mu.Unlock()
+}
+
+func (c *Client) base(ctx context.Context) (string, error) {
+	v, err := c.Version(ctx)
+	if err != nil {
+		return "", err
+	}
+	return c.endpoint + "/rest/" + v, nil
+}
+
+// JobID implements ce.Backend: ARC's REST job id URL.
+func (c *Client) JobID(localID string) string {
+	v := c.version
+	if v == "" {
+		v = "1.0"
+	}
+	return c.endpoint + "/rest/" + v + "/jobs/" + localID
+}
+
+// ParseJobID splits an ARC REST job id URL into CE endpoint and local id.
+func ParseJobID(id string) (endpoint, local string, ok bool) {
+	i := strings.Index(id, "/rest/")
+	if i < 0 || !strings.HasPrefix(id, "https://") {
+		return "", "", false
+	}
+	rest := id[i+len("/rest/"):]
+	_, after, found := strings.Cut(rest, "/jobs/")
+	if !found || after == "" || strings.Contains(after, "/") {
+		return "", "", false
+	}
+	return id[:i], after, true
+}

@@ -1,0 +1,394 @@
+package arcrest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cesub/cesub/pkg/ce"
+	"github.com/cesub/cesub/pkg/jobdesc"
+	"github.com/cesub/cesub/pkg/jobdesc/adl"
+)
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// upload is one client-side input file.
+type upload struct {
+	job, name, path string
+	size            int64
+}
+
+// localInputs lists the files the client must upload for a job; a missing
+// file is an error before anything is submitted.
+func localInputs(j jobdesc.Job, baseDir string) ([]upload, error) {
+	var out []upload
+	for _, f := range j.Inputs {
+		if len(f.Sources) > 0 {
+			continue
+		}
+		p := f.LocalPath
+		if p == "" {
+			p = f.Name
+		}
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(baseDir, p)
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("input file %q: %w (nothing was submitted)", f.Name, err)
+		}
+		if fi.IsDir() {
+			return nil, fmt.Errorf("input file %q: %s is a directory (nothing was submitted)", f.Name, p)
+		}
+		out = append(out, upload{name: f.Name, path: p, size: fi.Size()})
+	}
+	return out, nil
+}
+
+// Submit implements ce.Backend: the jobs go as one ADL document (bulk
+// ActivityDescriptions for several), then their inputs are uploaded with
+// bounded concurrency. A job the CE accepted is returned even if its upload
+// failed, so that it is recorded and never submitted twice.
+func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitOptions) ([]ce.Result, error) {
+	if len(jobs) == 0 {
+		return nil, nil
+	}
+	prepared := make([]jobdesc.Job, len(jobs))
+	uploads := make([][]upload, len(jobs))
+	for i, j := range jobs {
+		prepared[i] = jobdesc.PrepareForARC(j)
+		if opts.DelegationID != "" && prepared[i].DelegationID == "" {
+			prepared[i].DelegationID = opts.DelegationID
+		}
+		u, err := localInputs(prepared[i], opts.BaseDir)
+		if err != nil {
+			return nil, err
+		}
+		uploads[i] = u
+	}
+	doc, _, err := adl.Write(prepared...)
+	if err != nil {
+		return nil, err
+	}
+	base, err := c.base(ctx)
+	if err != nil {
+		return nil, err
+	}
+	req := c.rc.R().SetContext(ctx).SetHeader("Content-Type", "application/xml").SetBody(doc).SetQueryParam("action", "new")
+	if opts.Instances > 1 {
+		if c.version != "1.1" {
+			return nil, fmt.Errorf("--instances needs ARC REST 1.1 (ARC 7); %s speaks %s", c.endpoint, c.version)
+		}
+		req.SetQueryParam("instances", strconv.Itoa(opts.Instances))
+	}
+	resp, err := req.Post(base + "/jobs")
+	if err := check("submit", resp, err, http.StatusCreated); err != nil {
+		return nil, err
+	}
+	entries, err := decodeJobs(resp.Body())
+	if err != nil {
+		return nil, fmt.Errorf("submit: cannot read A-REX's answer: %w", err)
+	}
+	want := len(jobs)
+	if opts.Instances > 1 {
+		want = len(jobs) * opts.Instances
+	}
+	if len(entries) != want {
+		return nil, fmt.Errorf("submit: A-REX answered %d entries for %d jobs", len(entries), want)
+	}
+	now := time.Now().UTC()
+	results := make([]ce.Result, len(entries))
+	var work []upload
+	for i, e := range entries {
+		if e.StatusCode != http.StatusCreated || e.ID == "" {
+			results[i] = ce.Result{Err: fmt.Errorf("A-REX refused job %d: %d %s", i+1, e.StatusCode, e.Reason)}
+			continue
+		}
+		jobIndex := i
+		if opts.Instances > 1 {
+			jobIndex = i / opts.Instances
+		}
+		results[i] = ce.Result{ID: c.JobID(e.ID), Job: &ce.Job{ID: c.JobID(e.ID), LocalID: e.ID, CE: c.endpoint,
+			Flavour: ce.ARC, Name: jobs[jobIndex].Name, State: mapState(e.State), RawState: e.State, Submitted: &now}}
+		for _, u := range uploads[jobIndex] {
+			u.job = e.ID
+			work = append(work, u)
+		}
+	}
+	if errs := c.uploadAll(ctx, base, work, opts.Progress); len(errs) > 0 {
+		for i := range results {
+			if results[i].Job != nil {
+				if err := errs[results[i].Job.LocalID]; err != nil {
+					results[i].Err = fmt.Errorf("job %s was created but an input upload failed (it will fail at the CE; clean it with `cesub clean`): %w", results[i].ID, err)
+				}
+			}
+		}
+	}
+	return results, nil
+}
+
+// uploadConcurrency bounds parallel uploads.
+const uploadConcurrency = 4
+
+func (c *Client) uploadAll(ctx context.Context, base string, work []upload, progress func(string, string, int64, int64)) map[string]error {
+	errs := map[string]error{}
+	var mu sync.Mutex
+	sem := make(chan struct{}, uploadConcurrency)
+	var wg sync.WaitGroup
+	for _, u := range work {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(u upload) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := c.uploadOne(ctx, base, u); err != nil {
+				mu.Lock()
+				if errs[u.job] == nil {
+					errs[u.job] = err
+				}
+				mu.Unlock()
+				return
+			}
+			if progress != nil {
+				progress(u.job, u.name, u.size, u.size)
+			}
+		}(u)
+	}
+	wg.Wait()
+	return errs
+}
+
+func (c *Client) uploadOne(ctx context.Context, base string, u upload) error {
+	f, err := os.Open(u.path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	resp, err := c.rc.R().SetContext(ctx).SetHeader("Content-Type", "application/octet-stream").
+		SetContentLength(true).SetBody(f).Put(base + "/jobs/" + u.job + "/session/" + escapePath(u.name))
+	return check("upload "+u.name, resp, err, http.StatusOK, http.StatusCreated, http.StatusNoContent)
+}
+
+func escapePath(p string) string {
+	parts := strings.Split(p, "/")
+	for i, s := range parts {
+		parts[i] = urlPathEscape(s)
+	}
+	return strings.Join(parts, "/")
+}
+
+// mapState maps A-REX REST states to the common ones.
+func mapState(s string) ce.State {
+	switch strings.ToUpper(s) {
+	case "ACCEPTING", "ACCEPTED":
+		return ce.StateAccepted
+	case "PREPARING", "PREPARED":
+		return ce.StatePreparing
+	case "SUBMITTING", "QUEUING":
+		return ce.StateQueuing
+	case "RUNNING", "EXITINGLRMS", "EXECUTED":
+		return ce.StateRunning
+	case "FINISHING":
+		return ce.StateFinishing
+	case "FINISHED":
+		return ce.StateFinished
+	case "FAILED":
+		return ce.StateFailed
+	case "KILLING":
+		return ce.StateRunning
+	case "KILLED":
+		return ce.StateKilled
+	case "WIPED", "DELETED":
+		return ce.StateDeleted
+	case "HELD":
+		return ce.StateHeld
+	}
+	return ce.StateUnknown
+}
+
+// mapGMState maps the grid manager's raw state (diagnose/status).
+func mapGMState(s string) ce.State {
+	switch strings.ToUpper(strings.TrimSpace(s)) {
+	case "ACCEPTED":
+		return ce.StateAccepted
+	case "PREPARING":
+		return ce.StatePreparing
+	case "SUBMIT":
+		return ce.StateQueuing
+	case "INLRMS", "CANCELING":
+		return ce.StateRunning
+	case "FINISHING":
+		return ce.StateFinishing
+	case "FINISHED":
+		return ce.StateFinished
+	case "DELETED":
+		return ce.StateDeleted
+	}
+	return ce.StateUnknown
+}
+
+// batchSize bounds the ids sent in one action request.
+const batchSize = 500
+
+// act posts an action for ids in batches and returns per-job results in order.
+func (c *Client) act(ctx context.Context, action string, ids []string, okCodes ...int) ([]ce.Result, error) {
+	base, err := c.base(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var results []ce.Result
+	for start := 0; start < len(ids); start += batchSize {
+		end := min(start+batchSize, len(ids))
+		body := idRequest{}
+		for _, id := range ids[start:end] {
+			body.Job = append(body.Job, idEntry{ID: id})
+		}
+		resp, err := c.rc.R().SetContext(ctx).SetHeader("Content-Type", "application/json").SetBody(body).
+			SetQueryParam("action", action).Post(base + "/jobs")
+		if err := check(action, resp, err, http.StatusCreated, http.StatusOK); err != nil {
+			return results, err
+		}
+		entries, err := decodeJobs(resp.Body())
+		if err != nil {
+			return results, fmt.Errorf("%s: cannot read A-REX's answer: %w", action, err)
+		}
+		byID := map[string]jobEntry{}
+		for _, e := range entries {
+			byID[e.ID] = e
+		}
+		for _, id := range ids[start:end] {
+			e, ok := byID[id]
+			r := ce.Result{ID: c.JobID(id)}
+			switch {
+			case !ok:
+				r.Err = fmt.Errorf("%s: A-REX did not answer for job %s", action, id)
+			case e.StatusCode == http.StatusNotFound:
+				r.Err = fmt.Errorf("job %s not found on %s", id, c.endpoint)
+			case !contains(okCodes, int(e.StatusCode)):
+				r.Err = fmt.Errorf("%s of job %s: %d %s", action, id, e.StatusCode, e.Reason)
+			default:
+				r.Job = &ce.Job{ID: c.JobID(id), LocalID: id, CE: c.endpoint, Flavour: ce.ARC, State: mapState(e.State), RawState: e.State}
+			}
+			results = append(results, r)
+		}
+	}
+	return results, nil
+}
+
+func contains(v []int, x int) bool {
+	for _, y := range v {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// Status implements ce.Backend. action=status can be a minute stale on A-REX
+// 6.17/7, so jobs it reports as unfinished are checked against the live
+// listing (GET jobs?state=…) in one more request.
+func (c *Client) Status(ctx context.Context, ids []string) ([]ce.Result, error) {
+	results, err := c.act(ctx, "status", ids, http.StatusOK)
+	if err != nil {
+		return results, err
+	}
+	pending := false
+	for _, r := range results {
+		if r.Job != nil && !r.Job.State.Terminal() {
+			pending = true
+		}
+	}
+	if !pending {
+		return results, nil
+	}
+	live, err := c.listStates(ctx, "ACCEPTING,ACCEPTED,PREPARING,PREPARED,SUBMITTING,QUEUING,RUNNING,HELD,EXITINGLRMS,OTHER,EXECUTED,FINISHING,FINISHED,FAILED,KILLING,KILLED,WIPED")
+	if err != nil {
+		c.debugf("live state listing failed (%v); keeping action=status answers", err)
+		return results, nil
+	}
+	for i := range results {
+		if j := results[i].Job; j != nil {
+			if s, ok := live[j.LocalID]; ok && s != "" {
+				j.RawState, j.State = s, mapState(s)
+			}
+		}
+	}
+	return results, nil
+}
+
+func (c *Client) listStates(ctx context.Context, states string) (map[string]string, error) {
+	base, err := c.base(ctx)
+	if err != nil {
+		return nil, err
+	}
+	req := c.rc.R().SetContext(ctx)
+	if states != "" {
+		req.SetQueryParam("state", states)
+	}
+	resp, err := req.Get(base + "/jobs")
+	if err := check("list jobs", resp, err, http.StatusOK); err != nil {
+		return nil, err
+	}
+	entries, err := decodeJobs(resp.Body())
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: cannot read A-REX's answer: %w", err)
+	}
+	out := map[string]string{}
+	for _, e := range entries {
+		out[e.ID] = e.State
+	}
+	return out, nil
+}
+
+// LiveState reads the grid manager's current state of one job (diagnose/status).
+func (c *Client) LiveState(ctx context.Context, id string) (ce.State, string, error) {
+	base, err := c.base(ctx)
+	if err != nil {
+		return ce.StateUnknown, "", err
+	}
+	resp, err := c.rc.R().SetContext(ctx).SetHeader("Accept", "text/plain").Get(base + "/jobs/" + id + "/diagnose/status")
+	if err := check("live status", resp, err, http.StatusOK); err != nil {
+		return ce.StateUnknown, "", err
+	}
+	raw := strings.TrimSpace(string(resp.Body()))
+	return mapGMState(raw), raw, nil
+}
+
+// Kill implements ce.Backend.
+func (c *Client) Kill(ctx context.Context, ids []string) ([]ce.Result, error) {
+	return c.act(ctx, "kill", ids, http.StatusAccepted, http.StatusOK)
+}
+
+// Clean implements ce.Backend.
+func (c *Client) Clean(ctx context.Context, ids []string) ([]ce.Result, error) {
+	return c.act(ctx, "clean", ids, http.StatusAccepted, http.StatusOK)
+}
+
+// Restart implements ce.Backend.
+func (c *Client) Restart(ctx context.Context, ids []string) ([]ce.Result, error) {
+	return c.act(ctx, "restart", ids, http.StatusAccepted, http.StatusOK)
+}
+
+// List implements ce.Backend (with live states).
+func (c *Client) List(ctx context.Context) ([]ce.Job, error) {
+	m, err := c.listStates(ctx, "ACCEPTING,ACCEPTED,PREPARING,PREPARED,SUBMITTING,QUEUING,RUNNING,HELD,EXITINGLRMS,OTHER,EXECUTED,FINISHING,FINISHED,FAILED,KILLING,KILLED,WIPED")
+	if err != nil {
+		return nil, err
+	}
+	var out []ce.Job
+	for id, s := range m {
+		out = append(out, ce.Job{ID: c.JobID(id), LocalID: id, CE: c.endpoint, Flavour: ce.ARC, State: mapState(s), RawState: s})
+	}
+	return out, nil
+}
+
+// ErrNotFound is a missing job or session file.
+var ErrNotFound = errors.New("not found")

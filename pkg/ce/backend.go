@@ -1,0 +1,181 @@
+package ce
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/cesub/cesub/pkg/jobdesc"
+	"github.com/cesub/cesub/pkg/token"
+)
+
+// State is a job state common to all flavours.
+type State string
+
+// Common job states.
+const (
+	StateAccepted  State = "ACCEPTED"  // known to the CE, not yet staged
+	StatePreparing State = "PREPARING" // inputs being staged
+	StateQueuing   State = "QUEUING"   // waiting in the batch system
+	StateRunning   State = "RUNNING"
+	StateFinishing State = "FINISHING" // outputs being staged
+	StateFinished  State = "FINISHED"  // done (exit code may still be non-zero)
+	StateFailed    State = "FAILED"
+	StateKilled    State = "KILLED"
+	StateDeleted   State = "DELETED" // cleaned/wiped on the CE
+	StateHeld      State = "HELD"
+	StateUnknown   State = "UNKNOWN"
+)
+
+// Terminal reports whether a state will not change any more.
+func (s State) Terminal() bool {
+	return s == StateFinished || s == StateFailed || s == StateKilled || s == StateDeleted
+}
+
+// Job is a job as a CE reports it.
+type Job struct {
+	ID        string     `json:"id"`       // the user-facing job id (a URL for ARC)
+	LocalID   string     `json:"local_id"` // the id on the CE
+	CE        string     `json:"ce"`       // the CE endpoint URL
+	Flavour   Flavour    `json:"flavour"`
+	Name      string     `json:"name,omitempty"`
+	State     State      `json:"state"`
+	RawState  string     `json:"specific_state,omitempty"` // the CE's own state name
+	ExitCode  *int       `json:"exit_code,omitempty"`
+	Errors    []string   `json:"job_error,omitempty"`
+	Submitted *time.Time `json:"submitted,omitempty"`
+}
+
+// Result is the outcome of an operation on one job of a bulk request.
+type Result struct {
+	Job *Job // set on success (and for status)
+	ID  string
+	Err error
+}
+
+// SubmitOptions tune a submission.
+type SubmitOptions struct {
+	// BaseDir resolves relative local input files.
+	BaseDir string
+	// Instances asks the CE to create N copies (ARC REST 1.1).
+	Instances int
+	// DelegationID attaches an existing delegation.
+	DelegationID string
+	// Progress is told about uploads (may be nil).
+	Progress func(job string, file string, done, total int64)
+}
+
+// GetOptions tune a download.
+type GetOptions struct {
+	Dir         string // destination directory (created)
+	Concurrency int    // parallel file downloads (default 4)
+}
+
+// GetResult summarises a download.
+type GetResult struct {
+	Files int    `json:"files"`
+	Bytes int64  `json:"bytes"`
+	Dir   string `json:"dir"`
+}
+
+// Info is a short summary of a CE.
+type Info struct {
+	Endpoint            string   `json:"endpoint"`
+	Implementation      string   `json:"implementation,omitempty"`
+	Version             string   `json:"version,omitempty"`
+	APIVersions         []string `json:"api_versions,omitempty"`
+	Queues              []Queue  `json:"queues,omitempty"`
+	RuntimeEnvironments []string `json:"runtime_environments,omitempty"`
+}
+
+// Queue is a CE queue (share).
+type Queue struct {
+	Name         string `json:"name"`
+	MaxWallTime  int64  `json:"max_wall_time_s,omitempty"`
+	MaxCPUTime   int64  `json:"max_cpu_time_s,omitempty"`
+	MaxMemoryMB  int64  `json:"max_memory_mb,omitempty"`
+	RunningJobs  int    `json:"running_jobs,omitempty"`
+	WaitingJobs  int    `json:"waiting_jobs,omitempty"`
+	ServingState string `json:"serving_state,omitempty"`
+}
+
+// Backend is what every CE flavour implements.
+type Backend interface {
+	// Submit sends jobs (as one request where the CE allows) and uploads their client-side inputs.
+	Submit(ctx context.Context, jobs []jobdesc.Job, opts SubmitOptions) ([]Result, error)
+	// Status returns the state of each job.
+	Status(ctx context.Context, localIDs []string) ([]Result, error)
+	// Kill, Clean and Restart act on jobs.
+	Kill(ctx context.Context, localIDs []string) ([]Result, error)
+	Clean(ctx context.Context, localIDs []string) ([]Result, error)
+	Restart(ctx context.Context, localIDs []string) ([]Result, error)
+	// List returns the jobs of the authenticated identity on the CE.
+	List(ctx context.Context) ([]Job, error)
+	// Cat copies one file of a job's session (stdout, a log…) to w.
+	Cat(ctx context.Context, localID, path string, w io.Writer) error
+	// Get downloads a job's session directory.
+	Get(ctx context.Context, localID string, opts GetOptions) (*GetResult, error)
+	// Info summarises the CE.
+	Info(ctx context.Context) (*Info, error)
+	// JobID turns a CE-local id into the user-facing id; ParseJobID the reverse.
+	JobID(localID string) string
+}
+
+// Config is what a backend is built from.
+type Config struct {
+	Address    Address
+	Token      token.Source // nil: X.509 only
+	HTTPClient *http.Client // TLS settings (CA dir, client certificate)
+	Timeout    time.Duration
+	Debugf     func(format string, args ...any)
+}
+
+// Factory builds a backend.
+type Factory func(Config) (Backend, error)
+
+// Registry maps flavours to backends. Each flavour package registers itself
+// from its init function (one line), like rclone's backends.
+type Registry struct {
+	mu sync.RWMutex
+	m  map[Flavour]Factory
+}
+
+// Register adds a flavour.
+func (r *Registry) Register(f Flavour, fn Factory) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil {
+		r.m = map[Flavour]Factory{}
+	}
+	r.m[f] = fn
+}
+
+// New builds the backend for cfg.Address.Flavour.
+func (r *Registry) New(cfg Config) (Backend, error) {
+	r.mu.RLock()
+	fn, ok := r.m[cfg.Address.Flavour]
+	r.mu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("CE flavour %q is not supported by this build (have %v)", cfg.Address.Flavour, r.Flavours())
+	}
+	return fn(cfg)
+}
+
+// Flavours lists the registered flavours.
+func (r *Registry) Flavours() []Flavour {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var out []Flavour
+	for f := range r.m {
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// Backends is the registry the flavour packages register into.
+var Backends = &Registry{}
