@@ -22,6 +22,8 @@ var (
 	KeyPath = declare[string](Param{Name: "key", Kind: String, Default: "",
 		Help: "user key (default ~/.globus/userkey.pem)", GridEnv: []string{"X509_USER_KEY"}, ClientConf: "keypath"})
 
+	JobList = declare[string](Param{Name: "joblist", Short: "j", Kind: String, Default: "",
+		Help: "job list database (default $XDG_DATA_HOME/cesub/jobs.db)"})
 	TokenFile = declare[string](Param{Name: "token-file", Kind: String, Default: "",
 		Help: "read the bearer token from this file instead of token discovery"})
 	OIDCSock = declare[string](Param{Name: "oidc-sock", Kind: String, Default: "",

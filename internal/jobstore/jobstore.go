@@ -1,0 +1,223 @@
+// Package jobstore is cesub's local job list: an SQLite database (pure Go)
+// in WAL mode with a busy timeout, so that many cesub processes can record
+// and update jobs at once. A job is recorded exactly once (its id is the
+// primary key); what a CE offers (its API version) is remembered per CE.
+package jobstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+)
+
+// Job is one recorded job.
+type Job struct {
+	ID           string    `json:"id"`
+	LocalID      string    `json:"local_id"`
+	CE           string    `json:"ce"`
+	Flavour      string    `json:"flavour"`
+	Name         string    `json:"name,omitempty"`
+	Submitted    time.Time `json:"submitted"`
+	Description  string    `json:"-"` // the job model as JSON
+	DelegationID string    `json:"delegation_id,omitempty"`
+	State        string    `json:"state,omitempty"`
+	ExitCode     *int      `json:"exit_code,omitempty"`
+	Updated      time.Time `json:"updated"`
+}
+
+// Store is an open job list.
+type Store struct {
+	db   *sql.DB
+	path string
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS jobs (
+  id TEXT PRIMARY KEY,
+  local_id TEXT NOT NULL,
+  ce TEXT NOT NULL,
+  flavour TEXT NOT NULL,
+  name TEXT NOT NULL DEFAULT '',
+  submitted INTEGER NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  delegation_id TEXT NOT NULL DEFAULT '',
+  state TEXT NOT NULL DEFAULT '',
+  exit_code INTEGER,
+  updated INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_ce ON jobs(ce);
+CREATE TABLE IF NOT EXISTS ces (
+  endpoint TEXT PRIMARY KEY,
+  flavour TEXT NOT NULL,
+  api_version TEXT NOT NULL,
+  updated INTEGER NOT NULL
+);`
+
+// DefaultPath is $XDG_DATA_HOME/cesub/jobs.db (~/.local/share/cesub/jobs.db).
+func DefaultPath(getenv func(string) string, home string) string {
+	if d := getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "cesub", "jobs.db")
+	}
+	return filepath.Join(home, ".local", "share", "cesub", "jobs.db")
+}
+
+// Open opens (creating) the job list at path.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("job list %s: %w", path, err)
+	}
+	dsn := "file:" + path + "?_pragma=busy_timeout(15000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("job list %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1) // one connection per process; processes share the file through SQLite's locks
+	if _, err := db.ExecContext(ctx, schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("job list %s: %w", path, err)
+	}
+	_ = os.Chmod(path, 0o600)
+	return &Store{db: db, path: path}, nil
+}
+
+// Close closes the store.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+// Add records jobs in one transaction; a job already recorded is left as it
+// is (never recorded twice). It returns how many were new.
+func (s *Store) Add(ctx context.Context, jobs ...Job) (int, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("job list: %w", err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO jobs
+	  (id, local_id, ce, flavour, name, submitted, description, delegation_id, state, exit_code, updated)
+	  VALUES (?,?,?,?,?,?,?,?,?,?,?)`)
+	if err != nil {
+		return 0, fmt.Errorf("job list: %w", err)
+	}
+	defer stmt.Close()
+	n := 0
+	now := time.Now().Unix()
+	for _, j := range jobs {
+		if j.ID == "" || j.CE == "" {
+			return 0, errors.New("job list: a job needs an id and a CE")
+		}
+		r, err := stmt.ExecContext(ctx, j.ID, j.LocalID, j.CE, j.Flavour, j.Name, j.Submitted.Unix(), j.Description,
+			j.DelegationID, j.State, j.ExitCode, now)
+		if err != nil {
+			return 0, fmt.Errorf("job list: record %s: %w", j.ID, err)
+		}
+		if k, _ := r.RowsAffected(); k > 0 {
+			n++
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("job list: %w", err)
+	}
+	return n, nil
+}
+
+// Filter selects jobs; zero fields match everything.
+type Filter struct {
+	IDs    []string
+	CE     string
+	States []string
+}
+
+// List returns matching jobs, oldest first.
+func (s *Store) List(ctx context.Context, f Filter) ([]Job, error) {
+	q := `SELECT id, local_id, ce, flavour, name, submitted, description, delegation_id, state, exit_code, updated FROM jobs`
+	var where []string
+	var args []any
+	if len(f.IDs) > 0 {
+		where = append(where, "id IN ("+strings.TrimSuffix(strings.Repeat("?,", len(f.IDs)), ",")+")")
+		for _, id := range f.IDs {
+			args = append(args, id)
+		}
+	}
+	if f.CE != "" {
+		where = append(where, "ce = ?")
+		args = append(args, f.CE)
+	}
+	if len(f.States) > 0 {
+		where = append(where, "state IN ("+strings.TrimSuffix(strings.Repeat("?,", len(f.States)), ",")+")")
+		for _, st := range f.States {
+			args = append(args, st)
+		}
+	}
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY submitted, id"
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("job list: %w", err)
+	}
+	defer rows.Close()
+	var out []Job
+	for rows.Next() {
+		var j Job
+		var sub, upd int64
+		var exit sql.NullInt64
+		if err := rows.Scan(&j.ID, &j.LocalID, &j.CE, &j.Flavour, &j.Name, &sub, &j.Description, &j.DelegationID, &j.State, &exit, &upd); err != nil {
+			return nil, fmt.Errorf("job list: %w", err)
+		}
+		j.Submitted, j.Updated = time.Unix(sub, 0).UTC(), time.Unix(upd, 0).UTC()
+		if exit.Valid {
+			e := int(exit.Int64)
+			j.ExitCode = &e
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+// UpdateState records a job's last known state.
+func (s *Store) UpdateState(ctx context.Context, id, state string, exit *int) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE jobs SET state = ?, exit_code = COALESCE(?, exit_code), updated = ? WHERE id = ?`,
+		state, exit, time.Now().Unix(), id)
+	if err != nil {
+		return fmt.Errorf("job list: update %s: %w", id, err)
+	}
+	return nil
+}
+
+// Remove drops jobs from the list.
+func (s *Store) Remove(ctx context.Context, ids ...string) error {
+	for _, id := range ids {
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM jobs WHERE id = ?`, id); err != nil {
+			return fmt.Errorf("job list: remove %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// CEVersion returns the remembered API version of a CE endpoint.
+func (s *Store) CEVersion(ctx context.Context, endpoint string) (string, bool) {
+	var v string
+	err := s.db.QueryRowContext(ctx, `SELECT api_version FROM ces WHERE endpoint = ?`, endpoint).Scan(&v)
+	return v, err == nil
+}
+
+// SetCEVersion remembers a CE's API version.
+func (s *Store) SetCEVersion(ctx context.Context, endpoint, flavour, version string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO ces (endpoint, flavour, api_version, updated) VALUES (?,?,?,?)
+	  ON CONFLICT(endpoint) DO UPDATE SET api_version = excluded.api_version, updated = excluded.updated`,
+		endpoint, flavour, version, time.Now().Unix())
+	if err != nil {
+		return fmt.Errorf("job list: %w", err)
+	}
+	return nil
+}

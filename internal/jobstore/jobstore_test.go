@@ -1,0 +1,95 @@
+package jobstore
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestAddListUpdateRemove(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "sub", "jobs.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	now := time.Now()
+	j := Job{ID: "https://ce/arex/rest/1.0/jobs/a", LocalID: "a", CE: "https://ce/arex", Flavour: "arc", Name: "n", Submitted: now, State: "ACCEPTED"}
+	if n, err := s.Add(ctx, j, Job{ID: "x2", LocalID: "b", CE: "https://other", Flavour: "arc", Submitted: now}); err != nil || n != 2 {
+		t.Fatalf("add: %d %v", n, err)
+	}
+	if n, err := s.Add(ctx, j); err != nil || n != 0 {
+		t.Fatalf("second add of the same job recorded it again: %d %v", n, err)
+	}
+	exit := 3
+	if err := s.UpdateState(ctx, j.ID, "FINISHED", &exit); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.List(ctx, Filter{CE: "https://ce/arex"})
+	if err != nil || len(got) != 1 || got[0].State != "FINISHED" || *got[0].ExitCode != 3 || got[0].Name != "n" {
+		t.Fatalf("list: %v %+v", err, got)
+	}
+	if got, _ := s.List(ctx, Filter{States: []string{"FINISHED"}, IDs: []string{j.ID, "x2"}}); len(got) != 1 {
+		t.Fatalf("state filter: %+v", got)
+	}
+	if err := s.Remove(ctx, j.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.List(ctx, Filter{}); len(got) != 1 {
+		t.Fatalf("after remove: %+v", got)
+	}
+	if err := s.SetCEVersion(ctx, "https://ce/arex", "arc", "1.1"); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := s.CEVersion(ctx, "https://ce/arex"); !ok || v != "1.1" {
+		t.Fatalf("ce version %q %v", v, ok)
+	}
+}
+
+// TestConcurrentWriters: 20 writers, each with its own connection (as 20
+// cesub processes would be), add jobs at once; every job is recorded once.
+func TestConcurrentWriters(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "jobs.db")
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for w := 0; w < 20; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			s, err := Open(ctx, path)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer s.Close()
+			for i := 0; i < 25; i++ {
+				id := fmt.Sprintf("job-%d-%d", w, i)
+				// each job twice: a retry must not record it again
+				for k := 0; k < 2; k++ {
+					if _, err := s.Add(ctx, Job{ID: id, LocalID: id, CE: "https://ce", Flavour: "arc", Submitted: time.Now()}); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := s.List(ctx, Filter{})
+	if err != nil || len(got) != 500 {
+		t.Fatalf("%d jobs recorded, want 500 (%v)", len(got), err)
+	}
+}
