@@ -58,7 +58,8 @@ func CodeOf(err error) int {
 	if errors.As(err, &ee) {
 		return ee.Code
 	}
-	if token.IsRefusal(err) {
+	var af interface{ AuthFailure() bool }
+	if token.IsRefusal(err) || errors.As(err, &af) && af.AuthFailure() {
 		return ExitAuth
 	}
 	return ExitError

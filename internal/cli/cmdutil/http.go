@@ -99,3 +99,11 @@ func (d *debugTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	d.f.Debugf("< %s (%s, %s)", resp.Status, resp.Header.Get("Content-Type"), time.Since(t0).Round(time.Millisecond))
 	return resp, nil
 }
+
+// CloseIdleConnections lets http.Client.CloseIdleConnections reach the
+// transport (backends call it when a token changes).
+func (d *debugTransport) CloseIdleConnections() {
+	if c, ok := d.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}

@@ -97,6 +97,9 @@ type AuthError struct {
 func (e *AuthError) Error() string { return e.Op + ": " + e.Err.Error() }
 func (e *AuthError) Unwrap() error { return e.Err }
 
+// AuthFailure marks the error as an authentication/authorization failure.
+func (e *AuthError) AuthFailure() bool { return true }
+
 // HTTPError is an unexpected answer, with A-REX's reason phrase.
 type HTTPError struct {
 	Op     string

@@ -1,0 +1,109 @@
+package cmdutil
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/cesub/cesub/internal/config"
+	"github.com/cesub/cesub/internal/jobstore"
+	"github.com/cesub/cesub/pkg/ce"
+	"github.com/cesub/cesub/pkg/token"
+)
+
+// JobList opens the job list named by --joblist / CESUB_JOBLIST or the default.
+func (f *Factory) JobList(ctx context.Context) (*jobstore.Store, error) {
+	path := config.Get(f.Config, config.JobList)
+	if path == "" {
+		home, _ := os.UserHomeDir()
+		path = jobstore.DefaultPath(f.Env.Getenv, home)
+	}
+	f.Debugf("job list %s", path)
+	return jobstore.Open(ctx, path)
+}
+
+// TokenSource finds the token CE commands use: --token-file or discovery. A
+// missing token is not an error here (X.509-only use); nil is returned.
+func (f *Factory) TokenSource() (token.Source, error) {
+	var found *token.Found
+	var err error
+	if p := config.Get(f.Config, config.TokenFile); p != "" {
+		found, err = token.FromFile(f.Env, p)
+	} else {
+		found, err = token.Discover(f.Env)
+		if errors.Is(err, token.ErrNotFound) {
+			f.Debugf("no bearer token found; using X.509 only")
+			return nil, nil
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range found.Warnings {
+		f.Warnf("%s", w)
+	}
+	f.Infof("using the token from %s", found.Source)
+	return &token.Static{Found: found, Now: f.Now}, nil
+}
+
+// Backend builds the backend for a CE address, with the token source, TLS
+// settings and the API version remembered in the job list.
+func (f *Factory) Backend(ctx context.Context, addr ce.Address, src token.Source, store *jobstore.Store) (ce.Backend, error) {
+	hc, err := f.HTTPClient()
+	if err != nil {
+		return nil, err
+	}
+	b, err := ce.Backends.New(ce.Config{Address: addr, Token: src, HTTPClient: hc, Timeout: config.Get(f.Config, config.Timeout),
+		Debugf: f.Debugf})
+	if err != nil {
+		return nil, err
+	}
+	if vr, ok := b.(interface{ SetVersion(string) }); ok && store != nil {
+		if v, ok := store.CEVersion(ctx, addr.URL()); ok {
+			f.Debugf("%s speaks REST %s (remembered)", addr.URL(), v)
+			vr.SetVersion(v)
+		}
+	}
+	return b, nil
+}
+
+// RememberVersion stores what a backend negotiated, so the next command to the CE saves a request.
+func (f *Factory) RememberVersion(ctx context.Context, store *jobstore.Store, addr ce.Address, b ce.Backend) {
+	if vr, ok := b.(interface {
+		Version(context.Context) (string, error)
+	}); ok && store != nil {
+		if v, err := vr.Version(ctx); err == nil {
+			_ = store.SetCEVersion(ctx, addr.URL(), string(addr.Flavour), v)
+		}
+	}
+}
+
+// Deadline is the context for one command's network work.
+func (f *Factory) Deadline(ctx context.Context, scale int) (context.Context, context.CancelFunc) {
+	t := config.Get(f.Config, config.Timeout)
+	if scale > 1 {
+		t *= time.Duration(scale)
+	}
+	return context.WithTimeout(ctx, t)
+}
+
+// ResultCode is the exit status of a bulk operation: 0 all ok, 3 some failed,
+// 4 all failed for authentication, 1 all failed otherwise.
+func ResultCode(ok, failed int, authFailed bool) error {
+	switch {
+	case failed == 0:
+		return nil
+	case ok > 0:
+		return Silent(ExitPartial)
+	case authFailed:
+		return Silent(ExitAuth)
+	}
+	return Silent(ExitError)
+}
+
+// Errorf prints one error line for an item of a bulk operation.
+func (f *Factory) Errorf(format string, args ...any) {
+	fmt.Fprintf(f.IO.ErrOut, "cesub: "+format+"\n", args...)
+}

@@ -1,0 +1,552 @@
+package jobcmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cesub/cesub/internal/cli/cmdutil"
+	"github.com/cesub/cesub/internal/jobstore"
+	"github.com/cesub/cesub/pkg/ce"
+	"github.com/cesub/cesub/pkg/ce/arcrest"
+	"github.com/cesub/cesub/pkg/jobdesc"
+	"github.com/cesub/cesub/pkg/token"
+	"github.com/spf13/cobra"
+)
+
+// Selection says which jobs a command works on.
+type Selection struct {
+	IDs    []string
+	All    bool
+	CE     string
+	States []string
+}
+
+func (s *Selection) add(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.BoolVarP(&s.All, "all", "a", false, "all jobs in the job list (narrowed by -C and --state)")
+	fl.StringVarP(&s.CE, "ce", "C", "", "only jobs on this CE")
+	fl.StringSliceVar(&s.States, "state", nil, "only jobs in these last known states (e.g. FINISHED,FAILED)")
+}
+
+// resolve picks jobs from the job list; an ARC job id URL not in the list is used as given.
+func (s *Selection) resolve(ctx context.Context, store *jobstore.Store) ([]jobstore.Job, error) {
+	if len(s.IDs) == 0 && !s.All {
+		return nil, cmdutil.UsageError(errors.New("give job ids, or -a/--all"))
+	}
+	filter := jobstore.Filter{IDs: s.IDs, States: s.States}
+	if s.CE != "" {
+		addr, err := ce.ParseAddress(s.CE, "")
+		if err != nil {
+			return nil, cmdutil.UsageError(err)
+		}
+		filter.CE = strings.TrimSuffix(addr.URL(), "/")
+	}
+	jobs, err := store.List(ctx, filter)
+	if err != nil {
+		return nil, err
+	}
+	known := map[string]bool{}
+	for _, j := range jobs {
+		known[j.ID] = true
+	}
+	for _, id := range s.IDs {
+		if known[id] {
+			continue
+		}
+		endpoint, local, ok := arcrest.ParseJobID(id)
+		if !ok {
+			return nil, cmdutil.UsageError(fmt.Errorf("job %q is not in the job list %s and is not an ARC job URL", id, store.Path()))
+		}
+		jobs = append(jobs, jobstore.Job{ID: id, LocalID: local, CE: endpoint, Flavour: string(ce.ARC)})
+	}
+	return jobs, nil
+}
+
+// byCE groups jobs by CE endpoint, in first-seen order.
+func byCE(jobs []jobstore.Job) ([]string, map[string][]jobstore.Job) {
+	var order []string
+	m := map[string][]jobstore.Job{}
+	for _, j := range jobs {
+		if _, ok := m[j.CE]; !ok {
+			order = append(order, j.CE)
+		}
+		m[j.CE] = append(m[j.CE], j)
+	}
+	return order, m
+}
+
+// env is what the job commands share.
+type env struct {
+	f     *cmdutil.Factory
+	store *jobstore.Store
+	src   token.Source
+}
+
+func open(ctx context.Context, f *cmdutil.Factory) (*env, error) {
+	store, err := f.JobList(ctx)
+	if err != nil {
+		return nil, err
+	}
+	src, err := f.TokenSource()
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	return &env{f: f, store: store, src: src}, nil
+}
+
+func (e *env) backend(ctx context.Context, endpoint, flavour string) (ce.Backend, ce.Address, error) {
+	addr, err := ce.ParseAddress(endpoint, ce.Flavour(flavour))
+	if err != nil {
+		return nil, addr, err
+	}
+	b, err := e.f.Backend(ctx, addr, e.src, e.store)
+	return b, addr, err
+}
+
+// forEachCE runs op on the jobs of each CE and collects per-job results.
+func (e *env) forEachCE(ctx context.Context, jobs []jobstore.Job, op func(ce.Backend, []jobstore.Job) ([]ce.Result, error)) ([]ce.Result, bool) {
+	order, groups := byCE(jobs)
+	var all []ce.Result
+	authFailed := false
+	for _, endpoint := range order {
+		group := groups[endpoint]
+		b, addr, err := e.backend(ctx, endpoint, group[0].Flavour)
+		if err == nil {
+			var res []ce.Result
+			res, err = op(b, group)
+			if err == nil {
+				all = append(all, res...)
+				e.f.RememberVersion(ctx, e.store, addr, b)
+				continue
+			}
+		}
+		var af interface{ AuthFailure() bool }
+		if errors.As(err, &af) {
+			authFailed = true
+		}
+		for _, j := range group {
+			all = append(all, ce.Result{ID: j.ID, Err: err})
+		}
+	}
+	return all, authFailed
+}
+
+func localIDs(jobs []jobstore.Job) []string {
+	out := make([]string, len(jobs))
+	for i, j := range jobs {
+		out[i] = j.LocalID
+	}
+	return out
+}
+
+// StatusOptions of `cesub status`.
+type StatusOptions struct {
+	F   *cmdutil.Factory
+	Sel Selection
+}
+
+// NewCmdStatus builds `cesub status`.
+func NewCmdStatus(f *cmdutil.Factory, runF func(*StatusOptions) error) *cobra.Command {
+	opts := &StatusOptions{F: f}
+	cmd := &cobra.Command{
+		Use:   "status [JOB…]",
+		Short: "Show the state of jobs (one request per CE and batch)",
+		Long: `Ask the CEs for the state of jobs and record it in the job list. Jobs are
+given by id, or -a/--all (narrowed by -C and --state). JSON uses arcstat's field
+names. Exit 3 when some jobs could not be queried.`,
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Sel.IDs = args
+			if runF != nil {
+				return runF(opts)
+			}
+			return statusRun(c.Context(), opts)
+		},
+	}
+	opts.Sel.add(cmd)
+	return cmd
+}
+
+func statusRun(ctx context.Context, opts *StatusOptions) error {
+	f := opts.F
+	e, err := open(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer e.store.Close()
+	jobs, err := opts.Sel.resolve(ctx, e.store)
+	if err != nil {
+		return err
+	}
+	cctx, cancel := f.Deadline(ctx, 3)
+	defer cancel()
+	results, authFailed := e.forEachCE(cctx, jobs, func(b ce.Backend, g []jobstore.Job) ([]ce.Result, error) {
+		return b.Status(cctx, localIDs(g))
+	})
+	names := map[string]jobstore.Job{}
+	for _, j := range jobs {
+		names[j.ID] = j
+	}
+	out := ListJSON{Schema: "cesub.status/v1"}
+	ok, failed := 0, 0
+	for _, r := range results {
+		rec := names[r.ID]
+		jj := JobJSON{ID: r.ID, Name: rec.Name, CE: rec.CE}
+		if !rec.Submitted.IsZero() {
+			jj.Submitted = rec.Submitted.Format(time.RFC3339)
+		}
+		if r.Err != nil {
+			failed++
+			jj.Error = r.Err.Error()
+			f.Errorf("%v", r.Err)
+		} else {
+			ok++
+			jj.State, jj.SpecificState, jj.ExitCode = string(r.Job.State), r.Job.RawState, r.Job.ExitCode
+			_ = e.store.UpdateState(ctx, r.ID, string(r.Job.State), r.Job.ExitCode)
+		}
+		out.Jobs = append(out.Jobs, jj)
+	}
+	if f.JSON() {
+		if err := f.PrintJSON(out); err != nil {
+			return err
+		}
+	} else {
+		w := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "JOB\tNAME\tSTATE\tCE STATE")
+		for _, j := range out.Jobs {
+			if j.Error == "" {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", j.ID, j.Name, j.State, j.SpecificState)
+			}
+		}
+		_ = w.Flush()
+	}
+	return cmdutil.ResultCode(ok, failed, authFailed)
+}
+
+// ActionOptions of kill, clean and resume.
+type ActionOptions struct {
+	F      *cmdutil.Factory
+	Sel    Selection
+	Action string
+	Keep   bool
+}
+
+// NewCmdAction builds `cesub kill|clean|resume`.
+func NewCmdAction(f *cmdutil.Factory, action string, runF func(*ActionOptions) error) *cobra.Command {
+	opts := &ActionOptions{F: f, Action: action}
+	short := map[string]string{
+		"kill":   "Cancel jobs",
+		"clean":  "Remove jobs and their files from the CE (and from the job list)",
+		"resume": "Restart failed jobs from where they failed",
+	}[action]
+	cmd := &cobra.Command{
+		Use:   action + " [JOB…]",
+		Short: short,
+		Long:  short + ". Jobs are given by id, or -a/--all (narrowed by -C and --state). Exit 3 when some jobs failed.",
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Sel.IDs = args
+			if runF != nil {
+				return runF(opts)
+			}
+			return actionRun(c.Context(), opts)
+		},
+	}
+	opts.Sel.add(cmd)
+	return cmd
+}
+
+func actionRun(ctx context.Context, opts *ActionOptions) error {
+	f := opts.F
+	e, err := open(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer e.store.Close()
+	jobs, err := opts.Sel.resolve(ctx, e.store)
+	if err != nil {
+		return err
+	}
+	cctx, cancel := f.Deadline(ctx, 3)
+	defer cancel()
+	results, authFailed := e.forEachCE(cctx, jobs, func(b ce.Backend, g []jobstore.Job) ([]ce.Result, error) {
+		switch opts.Action {
+		case "kill":
+			return b.Kill(cctx, localIDs(g))
+		case "clean":
+			return b.Clean(cctx, localIDs(g))
+		default:
+			return b.Restart(cctx, localIDs(g))
+		}
+	})
+	out := ListJSON{Schema: "cesub." + opts.Action + "/v1"}
+	ok, failed := 0, 0
+	for _, r := range results {
+		jj := JobJSON{ID: r.ID}
+		if r.Err != nil {
+			failed++
+			jj.Error = r.Err.Error()
+			f.Errorf("%v", r.Err)
+		} else {
+			ok++
+			switch opts.Action {
+			case "clean":
+				_ = e.store.Remove(ctx, r.ID)
+				jj.State = string(ce.StateDeleted)
+			case "kill":
+				_ = e.store.UpdateState(ctx, r.ID, "KILLING", nil)
+				jj.State = "KILLING"
+			default:
+				_ = e.store.UpdateState(ctx, r.ID, string(ce.StateAccepted), nil)
+				jj.State = string(ce.StateAccepted)
+			}
+		}
+		out.Jobs = append(out.Jobs, jj)
+	}
+	if f.JSON() {
+		if err := f.PrintJSON(out); err != nil {
+			return err
+		}
+	} else {
+		for _, j := range out.Jobs {
+			if j.Error == "" {
+				fmt.Fprintf(f.IO.ErrOut, "%s: %s\n", j.ID, strings.ToLower(j.State))
+			}
+		}
+	}
+	return cmdutil.ResultCode(ok, failed, authFailed)
+}
+
+// CatOptions of `cesub cat`.
+type CatOptions struct {
+	F      *cmdutil.Factory
+	Job    string
+	Stderr bool
+	File   string
+}
+
+// NewCmdCat builds `cesub cat`.
+func NewCmdCat(f *cmdutil.Factory, runF func(*CatOptions) error) *cobra.Command {
+	opts := &CatOptions{F: f}
+	cmd := &cobra.Command{
+		Use:   "cat JOB",
+		Short: "Print a job's stdout (or stderr, or any session file)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Job = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return catRun(c.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVarP(&opts.Stderr, "stderr", "e", false, "print stderr instead of stdout")
+	cmd.Flags().StringVar(&opts.File, "file", "", "print this file of the job's session directory")
+	return cmd
+}
+
+func catRun(ctx context.Context, opts *CatOptions) error {
+	f := opts.F
+	e, err := open(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer e.store.Close()
+	sel := Selection{IDs: []string{opts.Job}}
+	jobs, err := sel.resolve(ctx, e.store)
+	if err != nil {
+		return err
+	}
+	j := jobs[0]
+	path := opts.File
+	if path == "" {
+		var d jobdesc.Job
+		_ = json.Unmarshal([]byte(j.Description), &d)
+		path = d.Stdout
+		if opts.Stderr {
+			path = d.Stderr
+		}
+		if path == "" {
+			what := "stdout"
+			if opts.Stderr {
+				what = "stderr"
+			}
+			return fmt.Errorf("cat: the description of %s names no %s; give --file", j.ID, what)
+		}
+	}
+	b, _, err := e.backend(ctx, j.CE, j.Flavour)
+	if err != nil {
+		return err
+	}
+	cctx, cancel := f.Deadline(ctx, 3)
+	defer cancel()
+	return b.Cat(cctx, j.LocalID, path, f.IO.Out)
+}
+
+// GetOptions of `cesub get`.
+type GetOptions struct {
+	F    *cmdutil.Factory
+	Sel  Selection
+	Dir  string
+	Keep bool
+}
+
+// NewCmdGet builds `cesub get`.
+func NewCmdGet(f *cmdutil.Factory, runF func(*GetOptions) error) *cobra.Command {
+	opts := &GetOptions{F: f}
+	cmd := &cobra.Command{
+		Use:   "get [JOB…]",
+		Short: "Download the outputs of finished jobs, then clean them from the CE",
+		Long: `Download each job's session directory into DIR/<job local id> (files in
+parallel; an interrupted download resumes), then clean the job from the CE and the
+job list unless --keep. Exit 3 when some jobs failed.`,
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Sel.IDs = args
+			if runF != nil {
+				return runF(opts)
+			}
+			return getRun(c.Context(), opts)
+		},
+	}
+	opts.Sel.add(cmd)
+	cmd.Flags().StringVarP(&opts.Dir, "dir", "D", ".", "download directory")
+	cmd.Flags().BoolVarP(&opts.Keep, "keep", "k", false, "keep the job on the CE after downloading")
+	return cmd
+}
+
+func getRun(ctx context.Context, opts *GetOptions) error {
+	f := opts.F
+	e, err := open(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer e.store.Close()
+	jobs, err := opts.Sel.resolve(ctx, e.store)
+	if err != nil {
+		return err
+	}
+	type got struct {
+		JobJSON
+		Dir   string `json:"dir,omitempty"`
+		Files int    `json:"files,omitempty"`
+		Bytes int64  `json:"bytes,omitempty"`
+	}
+	out := struct {
+		Schema string `json:"schema"`
+		Jobs   []got  `json:"jobs"`
+	}{Schema: "cesub.get/v1"}
+	ok, failed, authFailed := 0, 0, false
+	for _, j := range jobs {
+		g := got{JobJSON: JobJSON{ID: j.ID, Name: j.Name}}
+		b, _, err := e.backend(ctx, j.CE, j.Flavour)
+		if err == nil {
+			cctx, cancel := f.Deadline(ctx, 30)
+			var res *ce.GetResult
+			res, err = b.Get(cctx, j.LocalID, ce.GetOptions{Dir: filepath.Join(opts.Dir, j.LocalID)})
+			if err == nil {
+				g.Dir, g.Files, g.Bytes = res.Dir, res.Files, res.Bytes
+				if !opts.Keep {
+					var cr []ce.Result
+					cr, err = b.Clean(cctx, []string{j.LocalID})
+					if err == nil && len(cr) == 1 && cr[0].Err != nil {
+						err = fmt.Errorf("downloaded, but cleaning failed: %w", cr[0].Err)
+					}
+					if err == nil {
+						_ = e.store.Remove(ctx, j.ID)
+					}
+				}
+			}
+			cancel()
+		}
+		if err != nil {
+			var af interface{ AuthFailure() bool }
+			authFailed = authFailed || errors.As(err, &af)
+			failed++
+			g.Error = err.Error()
+			f.Errorf("%s: %v", j.ID, err)
+		} else {
+			ok++
+			if !f.JSON() {
+				fmt.Fprintf(f.IO.ErrOut, "%s: %d files, %d bytes in %s\n", j.ID, g.Files, g.Bytes, g.Dir)
+			}
+		}
+		out.Jobs = append(out.Jobs, g)
+	}
+	if f.JSON() {
+		if err := f.PrintJSON(out); err != nil {
+			return err
+		}
+	}
+	return cmdutil.ResultCode(ok, failed, authFailed)
+}
+
+// InfoOptions of `cesub info`.
+type InfoOptions struct {
+	F       *cmdutil.Factory
+	CE      string
+	Flavour string
+}
+
+// NewCmdInfo builds `cesub info`.
+func NewCmdInfo(f *cmdutil.Factory, runF func(*InfoOptions) error) *cobra.Command {
+	opts := &InfoOptions{F: f}
+	cmd := &cobra.Command{
+		Use:   "info -C CE",
+		Short: "Summarise a CE: implementation, API versions, queues, runtime environments",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if opts.CE == "" {
+				return cmdutil.UsageError(errors.New("give the CE with -C/--ce"))
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return infoRun(c.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.CE, "ce", "C", "", "CE address")
+	cmd.Flags().StringVar(&opts.Flavour, "flavour", "", "CE flavour (default: from the address)")
+	return cmd
+}
+
+func infoRun(ctx context.Context, opts *InfoOptions) error {
+	f := opts.F
+	e, err := open(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer e.store.Close()
+	b, _, err := e.backend(ctx, opts.CE, opts.Flavour)
+	if err != nil {
+		return cmdutil.UsageError(err)
+	}
+	cctx, cancel := f.Deadline(ctx, 2)
+	defer cancel()
+	info, err := b.Info(cctx)
+	if err != nil {
+		return err
+	}
+	if f.JSON() {
+		return f.PrintJSON(struct {
+			Schema string `json:"schema"`
+			*ce.Info
+		}{"cesub.info/v1", info})
+	}
+	w := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "endpoint:\t%s\n", info.Endpoint)
+	fmt.Fprintf(w, "implementation:\t%s %s\n", info.Implementation, info.Version)
+	fmt.Fprintf(w, "api versions:\t%s\n", strings.Join(info.APIVersions, " "))
+	for _, q := range info.Queues {
+		fmt.Fprintf(w, "queue:\t%s (%s, %d running, %d waiting, max wall %ds, max memory %d MB)\n", q.Name, q.ServingState,
+			q.RunningJobs, q.WaitingJobs, q.MaxWallTime, q.MaxMemoryMB)
+	}
+	if len(info.RuntimeEnvironments) > 0 {
+		fmt.Fprintf(w, "runtime environments:\t%s\n", strings.Join(info.RuntimeEnvironments, " "))
+	}
+	return w.Flush()
+}

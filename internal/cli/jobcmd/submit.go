@@ -1,0 +1,237 @@
+// Package jobcmd implements the job commands: submit, status, cat, get,
+// kill, clean, resume and info. They work on any registered CE flavour
+// through pkg/ce and record jobs in the local job list.
+package jobcmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/cesub/cesub/internal/cli/cmdutil"
+	"github.com/cesub/cesub/internal/cli/describecmd"
+	"github.com/cesub/cesub/internal/jobstore"
+	"github.com/cesub/cesub/pkg/ce"
+	_ "github.com/cesub/cesub/pkg/ce/arcrest" // registers flavour arc
+	"github.com/cesub/cesub/pkg/jobdesc"
+	"github.com/cesub/cesub/pkg/jobdesc/adl"
+	"github.com/cesub/cesub/pkg/jobdesc/submitfile"
+	"github.com/cesub/cesub/pkg/jobdesc/xrsl"
+	"github.com/spf13/cobra"
+)
+
+// SubmitOptions of `cesub submit`.
+type SubmitOptions struct {
+	F         *cmdutil.Factory
+	CE        string
+	Flavour   string
+	Files     []string
+	Inline    []string
+	Instances int
+	DryRun    bool
+}
+
+// JobJSON is one job in the JSON of submit/status/kill/clean (arcstat names where they exist).
+type JobJSON struct {
+	ID            string   `json:"id"`
+	Name          string   `json:"name,omitempty"`
+	CE            string   `json:"ce,omitempty"`
+	State         string   `json:"state,omitempty"`
+	SpecificState string   `json:"specificState,omitempty"`
+	ExitCode      *int     `json:"exitCode,omitempty"`
+	Submitted     string   `json:"submitted,omitempty"`
+	JobError      []string `json:"jobError,omitempty"`
+	Error         string   `json:"error,omitempty"`
+}
+
+// ListJSON is the schema of the job commands' -o json.
+type ListJSON struct {
+	Schema string    `json:"schema"`
+	Jobs   []JobJSON `json:"jobs"`
+}
+
+// NewCmdSubmit builds `cesub submit`.
+func NewCmdSubmit(f *cmdutil.Factory, runF func(*SubmitOptions) error) *cobra.Command {
+	opts := &SubmitOptions{F: f}
+	cmd := &cobra.Command{
+		Use:   "submit -C CE (-f FILE… | -e DESCRIPTION)",
+		Short: "Submit jobs (xRSL, ADL or HTCondor submit files) to a CE",
+		Long: `Submit jobs to a CE. Descriptions are xRSL, ADL or HTCondor submit files
+(format from the name or content). All jobs of one command go to the CE in one
+request where the CE allows it; client-side input files are uploaded after it
+accepts them. Every accepted job is recorded in the job list and its id printed;
+a job is never submitted twice. Input files that do not exist stop the command
+before anything is sent.
+
+Exit: 0 all submitted, 3 some failed, 4 refused (authentication), 1 otherwise.`,
+		Example: `  cesub submit -C https://ce.example.org/arex -f job.xrsl
+  cesub submit -C ce.example.org -e '&(executable=/bin/hostname)(stdout=out.txt)'
+  cesub submit -C ce.example.org -f pilot.sub -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if opts.CE == "" {
+				return cmdutil.UsageError(errors.New("give the CE with -C/--ce"))
+			}
+			if len(opts.Files) == 0 && len(opts.Inline) == 0 {
+				return cmdutil.UsageError(errors.New("give descriptions with -f FILE or -e DESCRIPTION"))
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return submitRun(c.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&opts.CE, "ce", "C", "", "CE address (host, host:port or URL)")
+	fl.StringVar(&opts.Flavour, "flavour", "", "CE flavour (default: from the address)")
+	fl.StringArrayVarP(&opts.Files, "file", "f", nil, "job description file (repeatable)")
+	fl.StringArrayVarP(&opts.Inline, "description", "e", nil, "job description text (repeatable)")
+	fl.IntVar(&opts.Instances, "instances", 0, "ask the CE for N copies of each job (ARC REST 1.1)")
+	fl.BoolVar(&opts.DryRun, "dry-run", false, "read and check everything, show what would be sent, submit nothing")
+	return cmd
+}
+
+// readJobs parses a description in any format.
+func readJobs(name string, src []byte) ([]jobdesc.Job, error) {
+	switch describecmd.Guess(name, src) {
+	case "xrsl":
+		return xrsl.Parse(name, src)
+	case "adl":
+		return adl.Parse(name, src)
+	default:
+		file, err := submitfile.Parse(name, src, submitfile.ParseOptions{Options: submitfile.Options{Dir: filepath.Dir(name)}})
+		if err != nil {
+			return nil, err
+		}
+		var out []jobdesc.Job
+		for _, p := range file.Procs {
+			out = append(out, submitfile.ToJob(p))
+		}
+		return out, nil
+	}
+}
+
+type batch struct {
+	jobs []jobdesc.Job
+	dir  string
+}
+
+func submitRun(ctx context.Context, opts *SubmitOptions) error {
+	f := opts.F
+	addr, err := ce.ParseAddress(opts.CE, ce.Flavour(opts.Flavour))
+	if err != nil {
+		return cmdutil.UsageError(err)
+	}
+	var batches []batch
+	for _, name := range opts.Files {
+		src, err := os.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("read description: %w", err)
+		}
+		jobs, err := readJobs(name, src)
+		if err != nil {
+			return &cmdutil.ExitErr{Code: cmdutil.ExitUsage, Err: err}
+		}
+		batches = append(batches, batch{jobs: jobs, dir: filepath.Dir(name)})
+	}
+	for i, text := range opts.Inline {
+		jobs, err := readJobs(fmt.Sprintf("-e #%d", i+1), []byte(text))
+		if err != nil {
+			return &cmdutil.ExitErr{Code: cmdutil.ExitUsage, Err: err}
+		}
+		batches = append(batches, batch{jobs: jobs, dir: "."})
+	}
+	for _, b := range batches {
+		for _, j := range b.jobs {
+			for _, w := range j.Warnings {
+				f.Warnf("%s", strings.TrimPrefix(w.String(), w.File+": warning: "))
+			}
+		}
+	}
+	if opts.DryRun {
+		for _, b := range batches {
+			prepared := make([]jobdesc.Job, len(b.jobs))
+			for i, j := range b.jobs {
+				prepared[i] = jobdesc.PrepareForARC(j)
+			}
+			doc, _, err := adl.Write(prepared...)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(f.IO.Out, "POST %s/rest/<version>/jobs?action=new\nAuthorization: Bearer [REDACTED]\nContent-Type: application/xml\n\n%s\n", addr.URL(), doc)
+		}
+		return nil
+	}
+	src, err := f.TokenSource()
+	if err != nil {
+		return err
+	}
+	store, err := f.JobList(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	b, err := f.Backend(ctx, addr, src, store)
+	if err != nil {
+		return err
+	}
+	cctx, cancel := f.Deadline(ctx, 10)
+	defer cancel()
+	out := ListJSON{Schema: "cesub.submit/v1"}
+	ok, failed, authFailed := 0, 0, false
+	for _, bt := range batches {
+		results, err := b.Submit(cctx, bt.jobs, ce.SubmitOptions{BaseDir: bt.dir, Instances: opts.Instances})
+		if err != nil {
+			var af interface{ AuthFailure() bool }
+			if errors.As(err, &af) {
+				authFailed = true
+			}
+			failed += len(bt.jobs)
+			f.Errorf("%v", err)
+			out.Jobs = append(out.Jobs, JobJSON{Error: err.Error()})
+			continue
+		}
+		var rec []jobstore.Job
+		for i, r := range results {
+			jj := JobJSON{ID: r.ID}
+			if r.Job != nil { // accepted by the CE: record it even if an upload failed
+				desc, _ := json.Marshal(bt.jobs[min(i/max(1, opts.Instances), len(bt.jobs)-1)])
+				rec = append(rec, jobstore.Job{ID: r.Job.ID, LocalID: r.Job.LocalID, CE: r.Job.CE, Flavour: string(r.Job.Flavour),
+					Name: r.Job.Name, Submitted: *r.Job.Submitted, Description: string(desc), State: string(r.Job.State)})
+				jj.Name, jj.CE, jj.State, jj.SpecificState = r.Job.Name, r.Job.CE, string(r.Job.State), r.Job.RawState
+			}
+			if r.Err != nil {
+				failed++
+				jj.Error = r.Err.Error()
+				f.Errorf("%v", r.Err)
+			} else {
+				ok++
+			}
+			out.Jobs = append(out.Jobs, jj)
+		}
+		if _, err := store.Add(ctx, rec...); err != nil {
+			// the jobs exist on the CE: say so loudly, with their ids
+			for _, j := range rec {
+				fmt.Fprintln(f.IO.ErrOut, "cesub: submitted but NOT recorded:", j.ID)
+			}
+			return err
+		}
+	}
+	f.RememberVersion(ctx, store, addr, b)
+	if f.JSON() {
+		if err := f.PrintJSON(out); err != nil {
+			return err
+		}
+	} else {
+		for _, j := range out.Jobs {
+			if j.ID != "" {
+				fmt.Fprintln(f.IO.Out, j.ID)
+			}
+		}
+	}
+	return cmdutil.ResultCode(ok, failed, authFailed)
+}
