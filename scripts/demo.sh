@@ -1,8 +1,9 @@
 #!/bin/bash
 # scripts/demo.sh — the README's one-command demo on a fresh Debian bookworm machine (root):
 # bring up the local testbed, build cesub, fetch a token from the project's issuer by OAuth2
-# client credentials, pre-flight it against the running A-REX's arc.conf, show it, and let the
-# real A-REX confirm the verdict. Later work extends this to submit/fetch a job.
+# client credentials, pre-flight it against the running A-REX's arc.conf, show it, let the
+# real A-REX confirm the verdict, then run a real job: submit with an uploaded input file,
+# wait for it, print its stdout and download its outputs.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 [ -x /usr/local/go/bin/go ] && export PATH=/usr/local/go/bin:$PATH
@@ -31,3 +32,26 @@ code=$(curl -sS -o /dev/null -w '%{http_code}' --capath "$X509_CERT_DIR" -H 'Acc
   -H "Authorization: Bearer $(cat "$XDG_RUNTIME_DIR/bt_u$(id -u)")" "$CESUB_TESTBED_AREX_URL/rest/1.0/jobs")
 echo "A-REX answered HTTP $code"
 [ "$code" = 200 ]
+
+work=$(mktemp -d)
+export CESUB_JOBLIST=$work/jobs.db
+printf '#!/bin/sh\necho "hello from $(hostname), input says: $(cat input.txt)"\n' > "$work/hello.sh"
+echo "a file uploaded by cesub" > "$work/input.txt"
+cat > "$work/hello.xrsl" <<'EOT'
+&(executable="hello.sh")(stdout="hello.out")(inputfiles=("input.txt" ""))(jobname="cesub-demo")
+EOT
+say cesub submit -C "$CESUB_TESTBED_AREX_URL" -f hello.xrsl
+job=$(bin/cesub submit -C "$CESUB_TESTBED_AREX_URL" -f "$work/hello.xrsl")
+echo "$job"
+say "cesub status $job   (until FINISHED)"
+for _ in $(seq 90); do
+  state=$(bin/cesub status "$job" -o json | sed -n 's/.*"state": "\([A-Z]*\)".*/\1/p')
+  case "$state" in FINISHED) break;; FAILED|KILLED) echo "job ended $state" >&2; exit 1;; esac
+  sleep 2
+done
+bin/cesub status "$job"
+say cesub cat "$job"
+bin/cesub cat "$job"
+say cesub get "$job" -D "$work/out"
+bin/cesub get "$job" -D "$work/out"
+ls -R "$work/out"
