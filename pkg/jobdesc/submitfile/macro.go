@@ -35,14 +35,13 @@ func (m *macros) set(name, value string) {
 }
 
 func replaceSelf(value, name, old string) string {
-	low := strings.ToLower(value)
-	pat := "$(" + strings.ToLower(name) + ")"
-	if !strings.Contains(low, pat) {
+	pat := "$(" + name + ")"
+	if indexFoldASCII(value, pat) < 0 {
 		return value
 	}
 	var b strings.Builder
 	for {
-		i := strings.Index(strings.ToLower(value), pat)
+		i := indexFoldASCII(value, pat)
 		if i < 0 {
 			b.WriteString(value)
 			return b.String()
@@ -50,6 +49,28 @@ func replaceSelf(value, name, old string) string {
 		b.WriteString(value[:i] + old)
 		value = value[i+len(pat):]
 	}
+}
+
+// indexFoldASCII is strings.Index ignoring ASCII case. Byte offsets stay
+// those of s (strings.ToLower would change them for invalid UTF-8).
+func indexFoldASCII(s, pat string) int {
+	for i := 0; i+len(pat) <= len(s); i++ {
+		j := 0
+		for j < len(pat) && lowerASCII(s[i+j]) == lowerASCII(pat[j]) {
+			j++
+		}
+		if j == len(pat) {
+			return i
+		}
+	}
+	return -1
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 func (m *macros) lookup(name string) (string, bool) {
