@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"github.com/cesub/cesub/pkg/x509proxy"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cesub/cesub/internal/cli/cmdutil"
 	"github.com/cesub/cesub/internal/testbed"
 	"github.com/cesub/cesub/internal/testissuer"
 	"github.com/cesub/cesub/pkg/ce"
@@ -33,7 +33,7 @@ func arcClient(t *testing.T, tb *testbed.Env) *arcrest.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool, _, err := cmdutil.CertPool(tb.Get(t, "X509_CERT_DIR"))
+	pool, _, err := x509proxy.CertPool(tb.Get(t, "X509_CERT_DIR"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,28 +51,99 @@ func jobEnv(t *testing.T, tb *testbed.Env, joblist string) map[string]string {
 func TestCLIJobLifecycle(t *testing.T) {
 	tb := testbed.Require(t)
 	dir := t.TempDir()
+	runLifecycle(t, tb, dir, jobEnv(t, tb, filepath.Join(dir, "jobs.db")), "")
+}
+
+// TestCLIJobLifecycleTokenAndX509Delegation: token authentication, and an
+// X.509 proxy delegated to the job (A-REX writes it next to the job).
+func TestCLIJobLifecycleTokenAndX509Delegation(t *testing.T) {
+	tb := testbed.Require(t)
+	dir := t.TempDir()
 	env := jobEnv(t, tb, filepath.Join(dir, "jobs.db"))
+	env["X509_USER_PROXY"] = makeProxy(t, tb, dir)
+	runLifecycle(t, tb, dir, env, "x509")
+}
+
+// TestCLIJobLifecycleProxyOnly: no token anywhere; the proxy is the TLS
+// client certificate and (--delegate auto) is delegated to the job.
+func TestCLIJobLifecycleProxyOnly(t *testing.T) {
+	tb := testbed.Require(t)
+	dir := t.TempDir()
+	env := map[string]string{"CESUB_JOBLIST": filepath.Join(dir, "jobs.db"), "XDG_RUNTIME_DIR": t.TempDir(),
+		"X509_USER_PROXY": makeProxy(t, tb, dir)}
+	runLifecycle(t, tb, dir, env, "auto")
+}
+
+// makeProxy makes a proxy of the testbed user with `cesub proxy init`.
+func makeProxy(t *testing.T, tb *testbed.Env, dir string) string {
+	t.Helper()
+	p := filepath.Join(dir, "x509up")
+	r := cesub(t, tb, map[string]string{"X509_USER_PROXY": p}, "proxy", "init", "--validity", "2h",
+		"--cert", tb.Get(t, "CESUB_TESTBED_USERCERT"), "--key", tb.Get(t, "CESUB_TESTBED_USERKEY"))
+	if r.code != 0 {
+		t.Fatalf("proxy init: %d %s", r.code, r.err)
+	}
+	return p
+}
+
+// runLifecycle: submit with an uploaded input -> FINISHED -> cat stdout and
+// stderr -> get (outputs with a subdirectory; get cleans) -> gone from the
+// list. delegate "" means none is expected; otherwise the job must have a
+// delegated proxy on the CE that verifies against the test CA.
+func runLifecycle(t *testing.T, tb *testbed.Env, dir string, env map[string]string, delegate string) {
+	t.Helper()
 	_ = os.WriteFile(filepath.Join(dir, "run.sh"), []byte("#!/bin/sh\necho \"hi $(cat in.txt)\"\necho oops >&2\nmkdir -p sub && echo s > sub/f\n"), 0o755)
 	_ = os.WriteFile(filepath.Join(dir, "in.txt"), []byte("there"), 0o644)
 	desc := filepath.Join(dir, "job.xrsl")
 	_ = os.WriteFile(desc, []byte(`&(executable="run.sh")(stdout="out.txt")(stderr="err.txt")(inputfiles=("in.txt" ""))(outputfiles=("sub/" ""))(jobname="cli-it")`), 0o644)
-	r := cesub(t, tb, env, "--debug", "submit", "-C", tb.Get(t, "CESUB_TESTBED_AREX_URL"), "-f", desc, "-o", "json")
+	args := []string{"--debug", "submit", "-C", tb.Get(t, "CESUB_TESTBED_AREX_URL"), "-f", desc, "-o", "json"}
+	if delegate != "" {
+		args = append(args, "--delegate", delegate)
+	}
+	r := cesub(t, tb, env, args...)
 	if r.code != 0 {
 		t.Fatalf("submit: %d %s", r.code, r.err)
 	}
-	tok, _ := os.ReadFile(tb.Get(t, "CESUB_TESTBED_TOKEN_FILE"))
-	if strings.Contains(r.out+r.err, strings.TrimSpace(string(tok))) || !strings.Contains(r.err, "Authorization: Bearer [REDACTED]") {
-		t.Fatalf("--debug output leaks the token or does not show the redacted header")
+	if env["BEARER_TOKEN_FILE"] != "" {
+		tok, _ := os.ReadFile(tb.Get(t, "CESUB_TESTBED_TOKEN_FILE"))
+		if strings.Contains(r.out+r.err, strings.TrimSpace(string(tok))) || !strings.Contains(r.err, "Authorization: Bearer [REDACTED]") {
+			t.Fatalf("--debug output leaks the token or does not show the redacted header")
+		}
+	} else if strings.Contains(r.err, "Authorization:") {
+		t.Fatalf("proxy-only submit sent an Authorization header: %s", r.err)
 	}
-	var sub struct{ Jobs []struct{ ID, Name, Error string } }
+	if p := env["X509_USER_PROXY"]; p != "" {
+		key, _ := os.ReadFile(p)
+		if i := strings.Index(string(key), "PRIVATE KEY-----\n"); i > 0 && strings.Contains(r.out+r.err, string(key[i+17:i+80])) {
+			t.Fatalf("--debug output leaks the proxy key")
+		}
+	}
+	var sub struct {
+		Jobs []struct{ ID, Name, Error string }
+	}
 	if err := json.Unmarshal([]byte(r.out), &sub); err != nil || len(sub.Jobs) != 1 || sub.Jobs[0].ID == "" {
 		t.Fatalf("submit JSON: %v %s", err, r.out)
 	}
 	id := sub.Jobs[0].ID
+	local := id[strings.LastIndex(id, "/")+1:]
+	proxyFile := filepath.Join("/var/spool/arc/jobstatus", "job."+local+".proxy")
+	if delegate == "" {
+		if _, err := os.Stat(proxyFile); err == nil {
+			t.Errorf("a job submitted without delegation has a proxy on the CE")
+		}
+	} else {
+		out, err := exec.Command("openssl", "verify", "-allow_proxy_certs", "-CApath", tb.Get(t, "X509_CERT_DIR"),
+			"-untrusted", proxyFile, proxyFile).CombinedOutput()
+		if err != nil {
+			t.Fatalf("the delegated proxy A-REX stored does not verify: %v %s", err, out)
+		}
+	}
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		r = cesub(t, tb, env, "status", id, "-o", "json")
-		var st struct{ Jobs []struct{ State, SpecificState string } }
+		var st struct {
+			Jobs []struct{ State, SpecificState string }
+		}
 		if r.code != 0 || json.Unmarshal([]byte(r.out), &st) != nil || len(st.Jobs) != 1 {
 			t.Fatalf("status: %d %s %s", r.code, r.out, r.err)
 		}
@@ -94,7 +165,6 @@ func TestCLIJobLifecycle(t *testing.T) {
 	if r = cesub(t, tb, env, "get", id, "-D", dl, "-o", "json"); r.code != 0 {
 		t.Fatalf("get: %d %s", r.code, r.err)
 	}
-	local := id[strings.LastIndex(id, "/")+1:]
 	for f, want := range map[string]string{"out.txt": "hi there\n", "err.txt": "oops\n", "sub/f": "s\n"} {
 		if b, err := os.ReadFile(filepath.Join(dl, local, f)); err != nil || string(b) != want {
 			t.Errorf("%s: %v %q", f, err, b)
@@ -102,6 +172,10 @@ func TestCLIJobLifecycle(t *testing.T) {
 	}
 	if r = cesub(t, tb, env, "status", "-a", "-o", "json"); !strings.Contains(r.out, `"jobs": null`) && !strings.Contains(r.out, `"jobs": []`) {
 		t.Errorf("job list not empty after get: %s", r.out)
+	}
+	// get cleaned the job on the CE too
+	if r = cesub(t, tb, env, "status", id); r.code != 1 || !strings.Contains(r.err, "not found") {
+		t.Errorf("job still on the CE after get: %d %s %s", r.code, r.out, r.err)
 	}
 	// an unknown job on the CE: per-job error, exit 1
 	if r = cesub(t, tb, env, "status", strings.Replace(id, local, "nosuchjob", 1)); r.code != 1 || !strings.Contains(r.err, "not found") {

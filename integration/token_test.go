@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"github.com/cesub/cesub/pkg/x509proxy"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -190,7 +191,7 @@ func TestCheckPredictsAREX(t *testing.T) {
 		{"issuer with trailing slash", with(func(c *testissuer.Claims) { c.Issuer = iss + "/" }), false},
 		{"no compute scope (A-REX 6 does not enforce scopes)", with(func(c *testissuer.Claims) { c.Scope = "storage.read:/" }), true},
 	}
-	pool, _, err := cmdutil.CertPool(tb.Get(t, "X509_CERT_DIR"))
+	pool, _, err := x509proxy.CertPool(tb.Get(t, "X509_CERT_DIR"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +280,7 @@ func TestAREXBindsTokenToConnection(t *testing.T) {
 	good, _ := key.Mint(c)
 	c.Audience = []string{"https://wrong.example"}
 	bad, _ := key.Mint(c)
-	pool, _, _ := cmdutil.CertPool(tb.Get(t, "X509_CERT_DIR"))
+	pool, _, _ := x509proxy.CertPool(tb.Get(t, "X509_CERT_DIR"))
 	jobs := tb.Get(t, "CESUB_TESTBED_AREX_URL") + "/rest/1.0/jobs"
 	status := func(hc *http.Client, tok string) int { return getWithToken(t, hc, jobs, tok) }
 	keep := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, MaxConnsPerHost: 1}}

@@ -15,6 +15,7 @@ import (
 	"github.com/cesub/cesub/internal/cli/describecmd"
 	"github.com/cesub/cesub/internal/cli/docscmd"
 	"github.com/cesub/cesub/internal/cli/jobcmd"
+	"github.com/cesub/cesub/internal/cli/proxycmd"
 	"github.com/cesub/cesub/internal/cli/tokencmd"
 	"github.com/cesub/cesub/internal/cli/versioncmd"
 	"github.com/cesub/cesub/internal/config"
@@ -80,11 +81,14 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 partial (some jobs failed),
 	config.AddFlag(pf, config.CADir)
 	config.AddFlag(pf, config.Insecure)
 	config.AddFlag(pf, config.JobList)
+	config.AddFlag(pf, config.Auth)
+	config.AddFlag(pf, config.ProxyPath)
 	pf.CountVarP(&verbose, "verbose", "v", "say more on stderr (-v: which credentials and endpoints are used; -vv: as --debug)")
 	pf.StringVar(&configFile, "config", "", "config file (default $XDG_CONFIG_HOME/cesub/config.yaml)")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 
 	cmd.AddCommand(tokencmd.NewCmdToken(f))
+	cmd.AddCommand(proxycmd.NewCmdProxy(f))
 	cmd.AddCommand(describecmd.NewCmdDescribe(f, nil))
 	cmd.AddCommand(jobcmd.NewCmdSubmit(f, nil), jobcmd.NewCmdStatus(f, nil), jobcmd.NewCmdCat(f, nil), jobcmd.NewCmdGet(f, nil),
 		jobcmd.NewCmdAction(f, "kill", nil), jobcmd.NewCmdAction(f, "clean", nil), jobcmd.NewCmdAction(f, "resume", nil),

@@ -22,6 +22,9 @@ var (
 	KeyPath = declare[string](Param{Name: "key", Kind: String, Default: "",
 		Help: "user key (default ~/.globus/userkey.pem)", GridEnv: []string{"X509_USER_KEY"}, ClientConf: "keypath"})
 
+	Auth = declare[string](Param{Name: "auth", Kind: String, Default: "auto",
+		Help: "credential shown to CEs: auto (the bearer token when one is found, else the X.509 proxy), token, x509"})
+
 	JobList = declare[string](Param{Name: "joblist", Short: "j", Kind: String, Default: "",
 		Help: "job list database (default $XDG_DATA_HOME/cesub/jobs.db)"})
 	TokenFile = declare[string](Param{Name: "token-file", Kind: String, Default: "",

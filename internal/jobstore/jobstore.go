@@ -58,6 +58,15 @@ CREATE TABLE IF NOT EXISTS ces (
   flavour TEXT NOT NULL,
   api_version TEXT NOT NULL,
   updated INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS delegations (
+  ce TEXT NOT NULL,
+  identity TEXT NOT NULL,
+  type TEXT NOT NULL,
+  id TEXT NOT NULL,
+  not_after INTEGER NOT NULL,
+  updated INTEGER NOT NULL,
+  PRIMARY KEY (ce, identity, type)
 );`
 
 // DefaultPath is $XDG_DATA_HOME/cesub/jobs.db (~/.local/share/cesub/jobs.db).
@@ -218,6 +227,48 @@ func (s *Store) SetCEVersion(ctx context.Context, endpoint, flavour, version str
 		endpoint, flavour, version, time.Now().Unix())
 	if err != nil {
 		return fmt.Errorf("job list: %w", err)
+	}
+	return nil
+}
+
+// Delegation is a credential stored on a CE, remembered so that one
+// delegation per CE, identity and type is reused and renewed in place.
+type Delegation struct {
+	CE       string
+	Identity string // who authenticated and whose credential was delegated
+	Type     string // x509 or token
+	ID       string
+	NotAfter time.Time
+}
+
+// Delegation returns the remembered delegation for a CE, identity and type.
+func (s *Store) Delegation(ctx context.Context, ce, identity, typ string) (Delegation, bool) {
+	d := Delegation{CE: ce, Identity: identity, Type: typ}
+	var na int64
+	err := s.db.QueryRowContext(ctx, `SELECT id, not_after FROM delegations WHERE ce = ? AND identity = ? AND type = ?`,
+		ce, identity, typ).Scan(&d.ID, &na)
+	if err != nil {
+		return d, false
+	}
+	d.NotAfter = time.Unix(na, 0)
+	return d, true
+}
+
+// SetDelegation remembers a delegation (replacing the previous one).
+func (s *Store) SetDelegation(ctx context.Context, d Delegation) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO delegations (ce, identity, type, id, not_after, updated) VALUES (?,?,?,?,?,?)
+	  ON CONFLICT(ce, identity, type) DO UPDATE SET id = excluded.id, not_after = excluded.not_after, updated = excluded.updated`,
+		d.CE, d.Identity, d.Type, d.ID, d.NotAfter.Unix(), time.Now().Unix())
+	if err != nil {
+		return fmt.Errorf("job list: remember delegation: %w", err)
+	}
+	return nil
+}
+
+// ForgetDelegation drops a remembered delegation (the CE no longer has it).
+func (s *Store) ForgetDelegation(ctx context.Context, ce, identity, typ string) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM delegations WHERE ce = ? AND identity = ? AND type = ?`, ce, identity, typ); err != nil {
+		return fmt.Errorf("job list: forget delegation: %w", err)
 	}
 	return nil
 }

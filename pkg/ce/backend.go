@@ -123,6 +123,50 @@ type Backend interface {
 	Info(ctx context.Context) (*Info, error)
 	// JobID turns a CE-local id into the user-facing id; ParseJobID the reverse.
 	JobID(localID string) string
+	// Delegate stores a credential on the CE for jobs to use (new, or
+	// renewed in place when RenewID is set).
+	Delegate(ctx context.Context, req DelegateRequest) (*Delegation, error)
+	// Ping checks reachability, TLS, the protocol versions and whether the
+	// credential is admitted.
+	Ping(ctx context.Context) (*PingResult, error)
+}
+
+// Delegation kinds.
+const (
+	DelegateX509  = "x509"
+	DelegateToken = "token"
+)
+
+// Signer signs a CE's certificate request (PEM) and returns the proxy
+// certificate followed by its chain, as PEM.
+type Signer func(csrPEM []byte) ([]byte, error)
+
+// DelegateRequest asks for a delegation.
+type DelegateRequest struct {
+	Type    string // DelegateX509 or DelegateToken
+	Sign    Signer // for X.509
+	RenewID string // renew this delegation in place instead of making a new one
+}
+
+// Delegation is a credential stored on a CE.
+type Delegation struct {
+	ID   string `json:"id"`
+	Type string `json:"type"`
+}
+
+// PingResult is what a ping found out.
+type PingResult struct {
+	Endpoint       string        `json:"endpoint"`
+	Reachable      bool          `json:"reachable"`
+	TLS            string        `json:"tls,omitempty"` // protocol version and server certificate subject
+	APIVersions    []string      `json:"apiVersions,omitempty"`
+	Implementation string        `json:"implementation,omitempty"`
+	Version        string        `json:"version,omitempty"`
+	Admitted       bool          `json:"admitted"`
+	Identity       string        `json:"identity,omitempty"` // token or X.509
+	Problem        string        `json:"problem,omitempty"`
+	Hint           string        `json:"hint,omitempty"`
+	Latency        time.Duration `json:"-"`
 }
 
 // Config is what a backend is built from.

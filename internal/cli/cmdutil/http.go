@@ -2,63 +2,32 @@ package cmdutil
 
 import (
 	"crypto/tls"
-	"crypto/x509"
-	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/cesub/cesub/internal/config"
+	"github.com/cesub/cesub/pkg/x509proxy"
 )
-
-// CertPool is the system roots plus every certificate in the grid CA
-// directory (*.0 and *.pem files; private keys and other blocks are skipped).
-// A missing directory is not an error: the system roots remain.
-func CertPool(dir string) (*x509.CertPool, int, error) {
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
-	if dir == "" {
-		return pool, 0, nil
-	}
-	entries, err := os.ReadDir(dir)
-	if os.IsNotExist(err) {
-		return pool, 0, nil
-	}
-	if err != nil {
-		return nil, 0, fmt.Errorf("CA directory %s: %w", dir, err)
-	}
-	n := 0
-	for _, e := range entries {
-		name := e.Name()
-		if !strings.HasSuffix(name, ".0") && !strings.HasSuffix(name, ".pem") || strings.HasSuffix(name, "-key.pem") {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			continue // dangling links and unreadable files are common in CA dirs
-		}
-		if pool.AppendCertsFromPEM(b) {
-			n++
-		}
-	}
-	return pool, n, nil
-}
 
 // HTTPClient builds the client every network call uses: grid CA directory
 // plus system roots, --insecure with a warning, --timeout per request, and a
 // debug log of requests with credentials redacted.
-func (f *Factory) HTTPClient() (*http.Client, error) {
+func (f *Factory) HTTPClient() (*http.Client, error) { return f.HTTPClientWith(nil) }
+
+// HTTPClientWith is HTTPClient presenting cert (if not nil) as the TLS
+// client certificate.
+func (f *Factory) HTTPClientWith(cert *tls.Certificate) (*http.Client, error) {
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cert != nil {
+		tlsConf.Certificates = []tls.Certificate{*cert}
+	}
 	if config.Get(f.Config, config.Insecure) {
 		f.Warnf("--insecure: TLS certificates are NOT verified; anyone on the path can read your token")
 		tlsConf.InsecureSkipVerify = true
 	} else {
 		dir := config.Get(f.Config, config.CADir)
-		pool, n, err := CertPool(dir)
+		pool, n, err := x509proxy.CertPool(dir)
 		if err != nil {
 			return nil, err
 		}

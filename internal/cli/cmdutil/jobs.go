@@ -2,6 +2,7 @@ package cmdutil
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"os"
@@ -25,14 +26,26 @@ func (f *Factory) JobList(ctx context.Context) (*jobstore.Store, error) {
 }
 
 // TokenSource finds the token CE commands use: --token-file or discovery. A
-// missing token is not an error here (X.509-only use); nil is returned.
+// missing token is not an error under --auth auto (X.509-only use); nil is
+// returned, as always under --auth x509.
 func (f *Factory) TokenSource() (token.Source, error) {
 	var found *token.Found
 	var err error
+	mode := config.Get(f.Config, config.Auth)
+	switch mode {
+	case "auto", "token":
+	case "x509":
+		return nil, nil
+	default:
+		return nil, UsageError(fmt.Errorf("--auth %q: want auto, token or x509", mode))
+	}
 	if p := config.Get(f.Config, config.TokenFile); p != "" {
 		found, err = token.FromFile(f.Env, p)
 	} else {
 		found, err = token.Discover(f.Env)
+		if errors.Is(err, token.ErrNotFound) && mode == "token" {
+			return nil, AuthError(err)
+		}
 		if errors.Is(err, token.ErrNotFound) {
 			f.Debugf("no bearer token found; using X.509 only")
 			return nil, nil
@@ -50,8 +63,21 @@ func (f *Factory) TokenSource() (token.Source, error) {
 
 // Backend builds the backend for a CE address, with the token source, TLS
 // settings and the API version remembered in the job list.
+// Without a token the X.509 proxy is the TLS client certificate.
 func (f *Factory) Backend(ctx context.Context, addr ce.Address, src token.Source, store *jobstore.Store) (ce.Backend, error) {
-	hc, err := f.HTTPClient()
+	var cert *tls.Certificate
+	if src == nil {
+		cred, err := f.Proxy()
+		if err != nil {
+			if config.Get(f.Config, config.Auth) == "auto" {
+				return nil, AuthError(fmt.Errorf("no credentials: no bearer token was found (see `cesub token show`) and %w", errors.Unwrap(err)))
+			}
+			return nil, err
+		}
+		tc := cred.TLSCertificate()
+		cert = &tc
+	}
+	hc, err := f.HTTPClientWith(cert)
 	if err != nil {
 		return nil, err
 	}

@@ -33,6 +33,7 @@ type SubmitOptions struct {
 	Inline    []string
 	Instances int
 	DryRun    bool
+	Delegate  string
 }
 
 // JobJSON is one job in the JSON of submit/status/kill/clean (arcstat names where they exist).
@@ -91,6 +92,7 @@ Exit: 0 all submitted, 3 some failed, 4 refused (authentication), 1 otherwise.`,
 	fl.StringArrayVarP(&opts.Files, "file", "f", nil, "job description file (repeatable)")
 	fl.StringArrayVarP(&opts.Inline, "description", "e", nil, "job description text (repeatable)")
 	fl.IntVar(&opts.Instances, "instances", 0, "ask the CE for N copies of each job (ARC REST 1.1)")
+	fl.StringVar(&opts.Delegate, "delegate", "auto", "delegate a credential for the jobs: auto (x509 when using the proxy, none with a token), none, x509, token (ARC REST 1.1)")
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "read and check everything, show what would be sent, submit nothing")
 	return cmd
 }
@@ -170,6 +172,10 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 	if err != nil {
 		return err
 	}
+	delegate, err := cmdutil.ResolveDelegate(opts.Delegate, src)
+	if err != nil {
+		return err
+	}
 	store, err := f.JobList(ctx)
 	if err != nil {
 		return err
@@ -181,10 +187,14 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 	}
 	cctx, cancel := f.Deadline(ctx, 10)
 	defer cancel()
+	delegationID, err := f.EnsureDelegation(cctx, store, addr, b, delegate, src)
+	if err != nil {
+		return err
+	}
 	out := ListJSON{Schema: "cesub.submit/v1"}
 	ok, failed, authFailed := 0, 0, false
 	for _, bt := range batches {
-		results, err := b.Submit(cctx, bt.jobs, ce.SubmitOptions{BaseDir: bt.dir, Instances: opts.Instances})
+		results, err := b.Submit(cctx, bt.jobs, ce.SubmitOptions{BaseDir: bt.dir, Instances: opts.Instances, DelegationID: delegationID})
 		if err != nil {
 			var af interface{ AuthFailure() bool }
 			if errors.As(err, &af) {
@@ -201,7 +211,7 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 			if r.Job != nil { // accepted by the CE: record it even if an upload failed
 				desc, _ := json.Marshal(bt.jobs[min(i/max(1, opts.Instances), len(bt.jobs)-1)])
 				rec = append(rec, jobstore.Job{ID: r.Job.ID, LocalID: r.Job.LocalID, CE: r.Job.CE, Flavour: string(r.Job.Flavour),
-					Name: r.Job.Name, Submitted: *r.Job.Submitted, Description: string(desc), State: string(r.Job.State)})
+					Name: r.Job.Name, Submitted: *r.Job.Submitted, Description: string(desc), State: string(r.Job.State), DelegationID: delegationID})
 				jj.Name, jj.CE, jj.State, jj.SpecificState = r.Job.Name, r.Job.CE, string(r.Job.State), r.Job.RawState
 			}
 			if r.Err != nil {

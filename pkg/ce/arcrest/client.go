@@ -138,6 +138,13 @@ func check(op string, resp *resty.Response, err error, ok ...int) error {
 		body = body[:300] + "…"
 	}
 	he := &HTTPError{Op: op, URL: resp.Request.URL, Status: resp.Status(), Body: body}
+	// ARC 7 answers an identity it cannot map with 500 "User can't be assigned configuration".
+	if resp.StatusCode() == http.StatusInternalServerError && strings.Contains(resp.Status()+body, "can't be assigned configuration") {
+		return &AuthError{Op: op, Err: fmt.Errorf("%s answered %s (the CE does not admit this identity; check `cesub token check --ce %s`)", resp.Request.URL, resp.Status(), hostOf(resp.Request.URL))}
+	}
+	if resp.StatusCode() == http.StatusForbidden && strings.Contains(body, "scopes do not match") {
+		return &AuthError{Op: op, Err: fmt.Errorf("%s answered %s: %s (the token lacks the scope this operation needs)", resp.Request.URL, resp.Status(), body)}
+	}
 	if resp.StatusCode() == http.StatusForbidden || resp.StatusCode() == http.StatusUnauthorized {
 		return &AuthError{Op: op, Err: fmt.Errorf("%s answered %s (the CE refused this identity; check `cesub token check --ce %s`)", resp.Request.URL, resp.Status(), hostOf(resp.Request.URL))}
 	}

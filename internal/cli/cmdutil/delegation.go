@@ -1,0 +1,116 @@
+package cmdutil
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cesub/cesub/internal/jobstore"
+	"github.com/cesub/cesub/pkg/ce"
+	"github.com/cesub/cesub/pkg/token"
+	"github.com/cesub/cesub/pkg/x509proxy"
+)
+
+// Delegation modes of `submit --delegate`.
+const (
+	DelegateAuto  = "auto"
+	DelegateNone  = "none"
+	DelegateX509  = ce.DelegateX509
+	DelegateToken = ce.DelegateToken
+)
+
+// ResolveDelegate turns --delegate auto into a concrete mode: X.509 when the
+// CE is reached with the proxy (as arcsub does), none with a token.
+func ResolveDelegate(mode string, src token.Source) (string, error) {
+	switch mode {
+	case DelegateNone, DelegateX509, DelegateToken:
+		return mode, nil
+	case DelegateAuto, "":
+		if src == nil {
+			return DelegateX509, nil
+		}
+		return DelegateNone, nil
+	}
+	return "", UsageError(fmt.Errorf("--delegate %q: want auto, none, x509 or token", mode))
+}
+
+// renewMargin: a remembered X.509 delegation with less than this left is
+// renewed even if the local proxy is no newer.
+const renewMargin = 30 * time.Minute
+
+// EnsureDelegation returns the id of a delegation on the CE for this
+// identity, reusing the remembered one while it is good, renewing it in place
+// (same id, so running jobs get the new credential) when the local proxy is
+// newer or it runs short, and making a new one otherwise.
+func (f *Factory) EnsureDelegation(ctx context.Context, store *jobstore.Store, addr ce.Address, b ce.Backend, mode string, src token.Source) (string, error) {
+	switch mode {
+	case DelegateNone:
+		return "", nil
+	case DelegateToken:
+		d, err := b.Delegate(ctx, ce.DelegateRequest{Type: ce.DelegateToken})
+		if err != nil {
+			return "", err
+		}
+		f.Infof("token delegation %s", d.ID)
+		return d.ID, nil
+	}
+	cred, err := f.Proxy()
+	if err != nil {
+		return "", fmt.Errorf("X.509 delegation: %w", err)
+	}
+	who, err := authIdentity(ctx, src, cred)
+	if err != nil {
+		return "", err
+	}
+	key := who + " delegating " + cred.Identity()
+	now := f.Now()
+	sign := func(csr []byte) ([]byte, error) {
+		return x509proxy.SignRequest(cred, csr, x509proxy.Options{Lifetime: cred.TimeLeft(now), Now: f.Now})
+	}
+	rec, known := store.Delegation(ctx, addr.URL(), key, ce.DelegateX509)
+	if known && !rec.NotAfter.Before(cred.NotAfter().Add(-time.Minute)) && rec.NotAfter.Sub(now) > renewMargin {
+		f.Debugf("reusing delegation %s (valid until %s)", rec.ID, rec.NotAfter.UTC().Format(time.RFC3339))
+		return rec.ID, nil
+	}
+	var d *ce.Delegation
+	if known {
+		d, err = b.Delegate(ctx, ce.DelegateRequest{Type: ce.DelegateX509, Sign: sign, RenewID: rec.ID})
+		var af interface{ AuthFailure() bool }
+		if err != nil && !errors.As(err, &af) {
+			f.Debugf("renewing delegation %s failed (%v); making a new one", rec.ID, err)
+			d = nil
+		} else if err != nil {
+			return "", err
+		} else {
+			f.Infof("renewed delegation %s", d.ID)
+		}
+	}
+	if d == nil {
+		d, err = b.Delegate(ctx, ce.DelegateRequest{Type: ce.DelegateX509, Sign: sign})
+		if err != nil {
+			return "", err
+		}
+		f.Infof("new delegation %s", d.ID)
+	}
+	if err := store.SetDelegation(ctx, jobstore.Delegation{CE: addr.URL(), Identity: key, Type: ce.DelegateX509, ID: d.ID, NotAfter: cred.NotAfter()}); err != nil {
+		f.Warnf("%v", err)
+	}
+	return d.ID, nil
+}
+
+// authIdentity names who the CE sees: the token's issuer and subject, or the proxy's identity.
+func authIdentity(ctx context.Context, src token.Source, cred *x509proxy.Credential) (string, error) {
+	if src == nil {
+		return "x509:" + cred.Identity(), nil
+	}
+	is, err := src.Token(ctx, 0)
+	if err != nil {
+		return "", err
+	}
+	j, err := token.Decode(is.Token.Reveal())
+	if err != nil {
+		return "token:" + src.Name(), nil
+	}
+	return "token:" + j.Claims.Issuer + " " + j.Claims.Subject, nil
+}
