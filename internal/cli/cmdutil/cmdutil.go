@@ -40,6 +40,9 @@ func (e *ExitErr) Error() string {
 }
 func (e *ExitErr) Unwrap() error { return e.Err }
 
+// AuthFailure lets bulk operations see an authentication failure (exit 4).
+func (e *ExitErr) AuthFailure() bool { return e.Code == ExitAuth }
+
 // AuthError marks an authentication/authorization failure (exit 4).
 func AuthError(err error) error { return &ExitErr{Code: ExitAuth, Err: err} }
 

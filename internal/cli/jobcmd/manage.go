@@ -104,7 +104,7 @@ func open(ctx context.Context, f *cmdutil.Factory) (*env, error) {
 func (e *env) backend(ctx context.Context, endpoint, flavour string) (ce.Backend, ce.Address, error) {
 	addr, err := ce.ParseAddress(endpoint, ce.Flavour(flavour))
 	if err != nil {
-		return nil, addr, err
+		return nil, addr, cmdutil.UsageError(err)
 	}
 	b, err := e.f.Backend(ctx, addr, e.src, e.store)
 	return b, addr, err
@@ -523,7 +523,7 @@ func infoRun(ctx context.Context, opts *InfoOptions) error {
 	defer e.store.Close()
 	b, _, err := e.backend(ctx, opts.CE, opts.Flavour)
 	if err != nil {
-		return cmdutil.UsageError(err)
+		return err
 	}
 	cctx, cancel := f.Deadline(ctx, 2)
 	defer cancel()

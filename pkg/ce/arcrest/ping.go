@@ -14,6 +14,7 @@ import (
 
 	"github.com/cesub/cesub/pkg/ce"
 	"github.com/cesub/cesub/pkg/token"
+	"github.com/cesub/cesub/pkg/x509proxy"
 )
 
 // Ping implements ce.Backend: TLS and reachability (GET /rest, which also
@@ -38,7 +39,7 @@ func (c *Client) Ping(ctx context.Context) (*ce.PingResult, error) {
 	if st := resp.RawResponse.TLS; st != nil {
 		r.TLS = tls.VersionName(st.Version)
 		if len(st.PeerCertificates) > 0 {
-			r.TLS += ", server certificate " + st.PeerCertificates[0].Subject.String()
+			r.TLS += ", server certificate " + x509proxy.GridName(st.PeerCertificates[0].RawSubject)
 		}
 	}
 	if c.src != nil {

@@ -1,0 +1,77 @@
+package integration
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cesub/cesub/internal/testbed"
+	"github.com/cesub/cesub/internal/testissuer"
+)
+
+// TestPingAgainstAREX: admitted with the token and with a proxy, refused
+// (exit 4, with a hint) with a token for another audience, and not reached
+// (exit 1, with the cause) for a closed port and a name the certificate
+// does not cover.
+func TestPingAgainstAREX(t *testing.T) {
+	tb := testbed.Require(t)
+	dir := t.TempDir()
+	arex := tb.Get(t, "CESUB_TESTBED_AREX_URL")
+	key, err := testissuer.LoadKeyFile(tb.Get(t, "CESUB_TESTBED_SIGNKEY"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrongAud, err := key.Mint(testissuer.Claims{Issuer: tb.Get(t, "CESUB_TESTBED_ISSUER"), Subject: "cesub-test-user",
+		Audience: []string{"https://other.example"}, Scope: "compute.read", Groups: []string{"/wlcg/pilots"}, Lifetime: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrongFile := filepath.Join(dir, "wrong")
+	_ = os.WriteFile(wrongFile, []byte(wrongAud), 0o600)
+	token := map[string]string{"BEARER_TOKEN_FILE": tb.Get(t, "CESUB_TESTBED_TOKEN_FILE"), "CESUB_JOBLIST": filepath.Join(dir, "j.db")}
+	proxy := map[string]string{"X509_USER_PROXY": makeProxy(t, tb, dir), "CESUB_JOBLIST": filepath.Join(dir, "j.db")}
+	wrong := map[string]string{"BEARER_TOKEN_FILE": wrongFile, "CESUB_JOBLIST": filepath.Join(dir, "j.db")}
+	for _, tc := range []struct {
+		name     string
+		env      map[string]string
+		ce       string
+		code     int
+		admitted bool
+		want     string
+	}{
+		{"token", token, arex, 0, true, "nordugrid-arc"},
+		{"proxy", proxy, arex, 0, true, "X.509"},
+		{"token for another audience", wrong, arex, 4, false, "cesub token check --ce localhost:"},
+		{"closed port", token, "https://localhost:1/arex", 1, false, "nothing listens"},
+		{"name not in the certificate", token, strings.Replace(arex, "localhost", "127.0.0.1", 1), 1, false, "not for the name you used"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := cesub(t, tb, tc.env, "ping", "-C", tc.ce, "-o", "json")
+			if r.code != tc.code {
+				t.Fatalf("exit %d, want %d: %s %s", r.code, tc.code, r.out, r.err)
+			}
+			var p struct {
+				Schema                        string
+				Admitted, Reachable           bool
+				Implementation, Hint, Problem string
+				Identity                      string
+				APIVersions                   []string
+			}
+			if err := json.Unmarshal([]byte(r.out), &p); err != nil || p.Schema != "cesub.ping/v1" {
+				t.Fatalf("JSON: %v %s", err, r.out)
+			}
+			if p.Admitted != tc.admitted || !strings.Contains(r.out, tc.want) {
+				t.Errorf("admitted=%v, want %v; want %q in %s", p.Admitted, tc.admitted, tc.want, r.out)
+			}
+			if tc.admitted && (len(p.APIVersions) == 0 || p.Implementation == "") {
+				t.Errorf("admitted but no versions/implementation: %s", r.out)
+			}
+			if !tc.admitted && p.Hint == "" {
+				t.Errorf("a failure without a hint: %s", r.out)
+			}
+		})
+	}
+}

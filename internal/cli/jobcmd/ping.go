@@ -1,0 +1,124 @@
+package jobcmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cesub/cesub/internal/cli/cmdutil"
+	"github.com/cesub/cesub/pkg/ce"
+	"github.com/spf13/cobra"
+)
+
+// PingOptions of `cesub ping`.
+type PingOptions struct {
+	F       *cmdutil.Factory
+	CE      string
+	Flavour string
+}
+
+// PingJSON is the schema of `ping -o json` (docs/json.md).
+type PingJSON struct {
+	Schema string `json:"schema"`
+	ce.PingResult
+	LatencyMS float64 `json:"latencyMs"`
+}
+
+// NewCmdPing builds `cesub ping`.
+func NewCmdPing(f *cmdutil.Factory, runF func(*PingOptions) error) *cobra.Command {
+	opts := &PingOptions{F: f}
+	cmd := &cobra.Command{
+		Use:   "ping -C CE",
+		Short: "Check a CE: reachability, TLS, API versions, implementation, and whether your credential is admitted",
+		Long: `Check a CE step by step: can it be reached, does its TLS certificate verify,
+which API versions it offers, which implementation and version it runs, and
+whether it admits your credential (token or proxy). A failure names the step
+and, where cesub can tell, the likely cause: an unknown CA, a certificate for
+another host, nothing listening, or a token the CE's rules refuse (including
+ARC 7's scope-claim pitfalls).
+
+Exit: 0 admitted, 4 reached but refused, 1 not reached.`,
+		Example: `  cesub ping -C ce.example.org
+  cesub ping -C https://localhost:8444/arex -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if opts.CE == "" {
+				return cmdutil.UsageError(errors.New("give the CE with -C/--ce"))
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return pingRun(c.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.CE, "ce", "C", "", "CE address")
+	cmd.Flags().StringVar(&opts.Flavour, "flavour", "", "CE flavour (default: from the address)")
+	return cmd
+}
+
+func pingRun(ctx context.Context, opts *PingOptions) error {
+	f := opts.F
+	e, err := open(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer e.store.Close()
+	b, addr, err := e.backend(ctx, opts.CE, opts.Flavour)
+	if err != nil {
+		return err
+	}
+	cctx, cancel := f.Deadline(ctx, 1)
+	defer cancel()
+	r, err := b.Ping(cctx)
+	if err != nil {
+		return err
+	}
+	if r.Admitted {
+		f.RememberVersion(ctx, e.store, addr, b)
+	}
+	if f.JSON() {
+		if err := f.PrintJSON(PingJSON{Schema: "cesub.ping/v1", PingResult: *r, LatencyMS: float64(r.Latency.Microseconds()) / 1000}); err != nil {
+			return err
+		}
+	} else {
+		w := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+		fmt.Fprintf(w, "CE:\t%s\n", r.Endpoint)
+		if r.Reachable {
+			fmt.Fprintf(w, "reachable:\tyes (%s)\n", r.Latency.Round(time.Millisecond))
+			fmt.Fprintf(w, "TLS:\t%s\n", r.TLS)
+		} else {
+			fmt.Fprintf(w, "reachable:\tNO\n")
+		}
+		if len(r.APIVersions) > 0 {
+			fmt.Fprintf(w, "API versions:\t%v\n", r.APIVersions)
+		}
+		if r.Implementation != "" {
+			fmt.Fprintf(w, "implementation:\t%s %s\n", r.Implementation, r.Version)
+		}
+		if r.Reachable {
+			verdict := "ADMITTED"
+			if !r.Admitted {
+				verdict = "REFUSED"
+			}
+			fmt.Fprintf(w, "credential:\t%s: %s\n", r.Identity, verdict)
+		}
+		if r.Problem != "" {
+			fmt.Fprintf(w, "problem:\t%s\n", r.Problem)
+		}
+		if r.Hint != "" {
+			fmt.Fprintf(w, "hint:\t%s\n", r.Hint)
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+	}
+	switch {
+	case r.Admitted:
+		return nil
+	case r.Reachable:
+		return cmdutil.Silent(cmdutil.ExitAuth)
+	}
+	return cmdutil.Silent(cmdutil.ExitError)
+}
