@@ -207,7 +207,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 			f.Errorf("%v", r.Err)
 		} else {
 			ok++
-			jj.State, jj.SpecificState, jj.ExitCode = string(r.Job.State), r.Job.RawState, r.Job.ExitCode
+			jj.State, jj.SpecificState, jj.ExitCode, jj.JobError = string(r.Job.State), r.Job.RawState, r.Job.ExitCode, r.Job.Errors
 			_ = e.store.UpdateState(ctx, r.ID, string(r.Job.State), r.Job.ExitCode)
 		}
 		out.Jobs = append(out.Jobs, jj)
@@ -218,10 +218,18 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		}
 	} else {
 		w := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "JOB\tNAME\tSTATE\tCE STATE")
+		fmt.Fprintln(w, "JOB\tNAME\tSTATE\tCE STATE\tEXIT")
 		for _, j := range out.Jobs {
-			if j.Error == "" {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", j.ID, j.Name, j.State, j.SpecificState)
+			if j.Error != "" {
+				continue
+			}
+			exit := ""
+			if j.ExitCode != nil {
+				exit = fmt.Sprint(*j.ExitCode)
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", j.ID, j.Name, j.State, j.SpecificState, exit)
+			for _, e := range j.JobError {
+				fmt.Fprintf(w, "  error: %s\t\t\t\t\n", e)
 			}
 		}
 		_ = w.Flush()

@@ -306,22 +306,95 @@ func (c *Client) Status(ctx context.Context, ids []string) ([]ce.Result, error) 
 			pending = true
 		}
 	}
-	if !pending {
-		return results, nil
-	}
-	live, err := c.listStates(ctx, "ACCEPTING,ACCEPTED,PREPARING,PREPARED,SUBMITTING,QUEUING,RUNNING,HELD,EXITINGLRMS,OTHER,EXECUTED,FINISHING,FINISHED,FAILED,KILLING,KILLED,WIPED")
-	if err != nil {
-		c.debugf("live state listing failed (%v); keeping action=status answers", err)
-		return results, nil
-	}
-	for i := range results {
-		if j := results[i].Job; j != nil {
-			if s, ok := live[j.LocalID]; ok && s != "" {
-				j.RawState, j.State = s, mapState(s)
+	if pending {
+		live, err := c.listStates(ctx, "ACCEPTING,ACCEPTED,PREPARING,PREPARED,SUBMITTING,QUEUING,RUNNING,HELD,EXITINGLRMS,OTHER,EXECUTED,FINISHING,FINISHED,FAILED,KILLING,KILLED,WIPED")
+		if err != nil {
+			c.debugf("live state listing failed (%v); keeping action=status answers", err)
+		}
+		for i := range results {
+			if j := results[i].Job; j != nil && !j.State.Terminal() {
+				if s, ok := live[j.LocalID]; ok && s != "" {
+					j.RawState, j.State = s, mapState(s)
+				}
 			}
 		}
 	}
+	var failed []*ce.Job
+	for i := range results {
+		if j := results[i].Job; j != nil && j.State == ce.StateFailed && len(j.Errors) == 0 && len(failed) < maxExplain {
+			failed = append(failed, j)
+		}
+	}
+	c.explainFailures(ctx, failed)
 	return results, nil
+}
+
+// maxExplain bounds the diagnose/failed requests of one status call.
+const maxExplain = 200
+
+// explainFailures reads diagnose/failed of jobs the live listing calls
+// FAILED: a job killed by request is FAILED there until the info provider
+// runs (up to a minute), so "canceled by external request" makes it KILLED
+// at once; any other reason becomes the job's error.
+func (c *Client) explainFailures(ctx context.Context, jobs []*ce.Job) {
+	base, err := c.base(ctx)
+	if err != nil || len(jobs) == 0 {
+		return
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for _, j := range jobs {
+		wg.Add(1)
+		go func(j *ce.Job) {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			resp, err := c.rc.R().SetContext(ctx).SetHeader("Accept", "text/plain").Get(base + "/jobs/" + j.LocalID + "/diagnose/failed")
+			if err != nil || resp.StatusCode() != http.StatusOK {
+				return
+			}
+			reason := strings.TrimSpace(string(resp.Body()))
+			low := strings.ToLower(reason)
+			if strings.Contains(low, "canceled by external request") || strings.Contains(low, "cancelled by external request") {
+				j.State, j.RawState = ce.StateKilled, "KILLED"
+				return
+			}
+			if reason != "" && !containsString(j.Errors, reason) {
+				j.Errors = append(j.Errors, reason)
+			}
+			if j.ExitCode == nil {
+				if code, ok := exitFromReason(reason); ok {
+					j.ExitCode = &code
+				}
+			}
+		}(j)
+	}
+	wg.Wait()
+}
+
+// exitFromReason reads the exit code from A-REX's "LRMS error: (1) Job
+// finished with wrong exit code - 1 != 0".
+func exitFromReason(reason string) (int, bool) {
+	const marker = "wrong exit code - "
+	i := strings.Index(reason, marker)
+	if i < 0 {
+		return 0, false
+	}
+	rest := reason[i+len(marker):]
+	if j := strings.IndexByte(rest, ' '); j >= 0 {
+		rest = rest[:j]
+	}
+	n, err := strconv.Atoi(rest)
+	return n, err == nil
+}
+
+func containsString(v []string, s string) bool {
+	for _, x := range v {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *Client) listStates(ctx context.Context, states string) (map[string]string, error) {
