@@ -58,7 +58,7 @@ func TestPingAgainstAREX(t *testing.T) {
 				Admitted, Reachable           bool
 				Implementation, Hint, Problem string
 				Identity                      string
-				APIVersions                   []string
+				APIVersions                   []string `json:"api_versions"`
 			}
 			if err := json.Unmarshal([]byte(r.out), &p); err != nil || p.Schema != "cesub.ping/v1" {
 				t.Fatalf("JSON: %v %s", err, r.out)
@@ -74,4 +74,52 @@ func TestPingAgainstAREX(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSubmitDryRun: --dry-run sends nothing that changes the CE, redacts the
+// token, and shows the same submit URL a real submit then uses.
+func TestSubmitDryRun(t *testing.T) {
+	tb := testbed.Require(t)
+	dir := t.TempDir()
+	env := jobEnv(t, tb, filepath.Join(dir, "jobs.db"))
+	_ = os.WriteFile(filepath.Join(dir, "in.txt"), []byte("x"), 0o644)
+	desc := filepath.Join(dir, "j.xrsl")
+	_ = os.WriteFile(desc, []byte(`&(executable="/bin/cat")(arguments="in.txt")(inputfiles=("in.txt" ""))(jobname="dry")`), 0o644)
+	arex := tb.Get(t, "CESUB_TESTBED_AREX_URL")
+	if r := cesub(t, tb, env, "ping", "-C", arex); r.code != 0 { // remember the version
+		t.Fatalf("ping: %d %s", r.code, r.err)
+	}
+	r := cesub(t, tb, env, "--debug", "submit", "-C", arex, "-f", desc, "--dry-run", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("dry run: %d %s", r.code, r.err)
+	}
+	if strings.Contains(r.err, "> POST") || strings.Contains(r.err, "> PUT") {
+		t.Fatalf("a dry run sent requests:\n%s", r.err)
+	}
+	tok, _ := os.ReadFile(tb.Get(t, "CESUB_TESTBED_TOKEN_FILE"))
+	if strings.Contains(r.out, strings.TrimSpace(string(tok))) {
+		t.Fatal("dry run prints the token")
+	}
+	var plan struct {
+		Schema   string
+		Requests []struct{ Method, URL, Body string }
+	}
+	if err := json.Unmarshal([]byte(r.out), &plan); err != nil || plan.Schema != "cesub.submit.dryrun/v1" || len(plan.Requests) != 2 {
+		t.Fatalf("plan: %v %s", err, r.out)
+	}
+	if plan.Requests[0].Method != "POST" || !strings.Contains(plan.Requests[0].Body, "<Path>/bin/cat</Path>") ||
+		plan.Requests[1].Method != "PUT" || !strings.HasSuffix(plan.Requests[1].URL, "/session/in.txt") {
+		t.Fatalf("plan: %+v", plan.Requests)
+	}
+	if r := cesub(t, tb, env, "status", "-a", "-o", "json"); !strings.Contains(r.out, `"jobs": null`) && !strings.Contains(r.out, `"jobs": []`) {
+		t.Fatalf("a dry run recorded jobs: %s", r.out)
+	}
+	real := cesub(t, tb, env, "--debug", "submit", "-C", arex, "-f", desc)
+	if real.code != 0 {
+		t.Fatalf("submit: %d %s", real.code, real.err)
+	}
+	if !strings.Contains(real.err, "> POST "+plan.Requests[0].URL) {
+		t.Errorf("the dry run showed POST %s; the submit sent:\n%s", plan.Requests[0].URL, real.err)
+	}
+	_ = cesub(t, tb, env, "clean", "-a")
 }

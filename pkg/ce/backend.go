@@ -131,6 +131,21 @@ type Backend interface {
 	Ping(ctx context.Context) (*PingResult, error)
 }
 
+// Request is one HTTP request a dry run shows (credentials redacted).
+type Request struct {
+	Method string   `json:"method"`
+	URL    string   `json:"url"`
+	Header []string `json:"header,omitempty"` // "Name: value"
+	Body   string   `json:"body,omitempty"`
+	Note   string   `json:"note,omitempty"`
+}
+
+// Planner is implemented by flavours that can show, without sending
+// anything, the requests a submission would make.
+type Planner interface {
+	PlanSubmit(jobs []jobdesc.Job, opts SubmitOptions) ([]Request, error)
+}
+
 // Delegation kinds.
 const (
 	DelegateX509  = "x509"
@@ -159,7 +174,7 @@ type PingResult struct {
 	Endpoint       string        `json:"endpoint"`
 	Reachable      bool          `json:"reachable"`
 	TLS            string        `json:"tls,omitempty"` // protocol version and server certificate subject
-	APIVersions    []string      `json:"apiVersions,omitempty"`
+	APIVersions    []string      `json:"api_versions,omitempty"`
 	Implementation string        `json:"implementation,omitempty"`
 	Version        string        `json:"version,omitempty"`
 	Admitted       bool          `json:"admitted"`

@@ -99,6 +99,25 @@ func (f *Factory) EnsureDelegation(ctx context.Context, store *jobstore.Store, a
 	return d.ID, nil
 }
 
+// ReusableDelegation reports the remembered X.509 delegation EnsureDelegation
+// would reuse without any request (for dry runs).
+func (f *Factory) ReusableDelegation(ctx context.Context, store *jobstore.Store, addr ce.Address) (string, bool) {
+	cred, err := f.Proxy()
+	if err != nil {
+		return "", false
+	}
+	src, _ := f.TokenSource()
+	who, err := authIdentity(ctx, src, cred)
+	if err != nil {
+		return "", false
+	}
+	rec, known := store.Delegation(ctx, addr.URL(), who+" delegating "+cred.Identity(), ce.DelegateX509)
+	if known && !rec.NotAfter.Before(cred.NotAfter().Add(-time.Minute)) && rec.NotAfter.Sub(f.Now()) > renewMargin {
+		return rec.ID, true
+	}
+	return "", false
+}
+
 // authIdentity names who the CE sees: the token's issuer and subject, or the proxy's identity.
 func authIdentity(ctx context.Context, src token.Source, cred *x509proxy.Credential) (string, error) {
 	if src == nil {

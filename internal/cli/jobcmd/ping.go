@@ -23,7 +23,7 @@ type PingOptions struct {
 type PingJSON struct {
 	Schema string `json:"schema"`
 	ce.PingResult
-	LatencyMS float64 `json:"latencyMs"`
+	LatencyMS float64 `json:"latency_ms"`
 }
 
 // NewCmdPing builds `cesub ping`.

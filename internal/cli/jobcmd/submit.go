@@ -154,20 +154,6 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 			}
 		}
 	}
-	if opts.DryRun {
-		for _, b := range batches {
-			prepared := make([]jobdesc.Job, len(b.jobs))
-			for i, j := range b.jobs {
-				prepared[i] = jobdesc.PrepareForARC(j)
-			}
-			doc, _, err := adl.Write(prepared...)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(f.IO.Out, "POST %s/rest/<version>/jobs?action=new\nAuthorization: Bearer [REDACTED]\nContent-Type: application/xml\n\n%s\n", addr.URL(), doc)
-		}
-		return nil
-	}
 	src, err := f.TokenSource()
 	if err != nil {
 		return err
@@ -184,6 +170,9 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 	b, err := f.Backend(ctx, addr, src, store)
 	if err != nil {
 		return err
+	}
+	if opts.DryRun {
+		return dryRun(ctx, f, store, addr, b, batches, delegate, opts.Instances, src != nil)
 	}
 	cctx, cancel := f.Deadline(ctx, 10)
 	defer cancel()
@@ -244,4 +233,71 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 		}
 	}
 	return cmdutil.ResultCode(ok, failed, authFailed)
+}
+
+// dryRun prints the requests a submission would send, credentials redacted.
+func dryRun(ctx context.Context, f *cmdutil.Factory, store *jobstore.Store, addr ce.Address, b ce.Backend, batches []batch,
+	delegate string, instances int, bearer bool) error {
+	p, ok := b.(ce.Planner)
+	if !ok {
+		return fmt.Errorf("--dry-run is not supported for flavour %s", addr.Flavour)
+	}
+	var reqs []ce.Request
+	delegationID := ""
+	var auth []string
+	if bearer {
+		auth = []string{"Authorization: Bearer [REDACTED]"}
+	}
+	version := "<version>"
+	if v, ok := store.CEVersion(ctx, addr.URL()); ok {
+		version = v
+	}
+	switch delegate {
+	case cmdutil.DelegateX509:
+		delegationID = "<delegation-id>"
+		if id, reuse := f.ReusableDelegation(ctx, store, addr); reuse {
+			delegationID = id
+			reqs = append(reqs, ce.Request{Note: "reuses X.509 delegation " + id + " (no request)"})
+		} else {
+			reqs = append(reqs,
+				ce.Request{Method: "POST", URL: addr.URL() + "/rest/" + version + "/delegations?action=new", Header: auth,
+					Note: "the CE answers a certificate request"},
+				ce.Request{Method: "PUT", URL: addr.URL() + "/rest/" + version + "/delegations/<delegation-id>",
+					Header: append(append([]string{}, auth...), "Content-Type: application/x-pem-file"),
+					Note:   "body: a proxy signed by the local proxy from that request, with its chain"})
+		}
+	case cmdutil.DelegateToken:
+		delegationID = "<delegation-id>"
+		reqs = append(reqs, ce.Request{Method: "POST", URL: addr.URL() + "/rest/1.1/delegations?action=new&type=jwt",
+			Header: append(append([]string{}, auth...), "X-Token-Delegation: [REDACTED]")})
+	}
+	for _, bt := range batches {
+		r, err := p.PlanSubmit(bt.jobs, ce.SubmitOptions{BaseDir: bt.dir, Instances: instances, DelegationID: delegationID})
+		if err != nil {
+			return err
+		}
+		reqs = append(reqs, r...)
+	}
+	if f.JSON() {
+		return f.PrintJSON(struct {
+			Schema   string       `json:"schema"`
+			Requests []ce.Request `json:"requests"`
+		}{"cesub.submit.dryrun/v1", reqs})
+	}
+	for _, r := range reqs {
+		if r.Method != "" {
+			fmt.Fprintf(f.IO.Out, "%s %s\n", r.Method, r.URL)
+		}
+		for _, h := range r.Header {
+			fmt.Fprintln(f.IO.Out, h)
+		}
+		if r.Note != "" {
+			fmt.Fprintf(f.IO.Out, "# %s\n", r.Note)
+		}
+		if r.Body != "" {
+			fmt.Fprintf(f.IO.Out, "\n%s\n", r.Body)
+		}
+		fmt.Fprintln(f.IO.Out)
+	}
+	return nil
 }

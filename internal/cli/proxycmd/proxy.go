@@ -41,11 +41,11 @@ type JSON struct {
 	Issuer      string    `json:"issuer"`
 	Identity    string    `json:"identity"`
 	Type        string    `json:"type"`
-	KeyBits     int       `json:"keyBits"`
-	ChainLength int       `json:"chainLength"`
-	NotBefore   time.Time `json:"notBefore"`
-	NotAfter    time.Time `json:"notAfter"`
-	SecondsLeft int64     `json:"secondsLeft"`
+	KeyBits     int       `json:"key_bits"`
+	ChainLength int       `json:"chain_length"`
+	NotBefore   time.Time `json:"not_before"`
+	NotAfter    time.Time `json:"not_after"`
+	SecondsLeft int64     `json:"seconds_left"`
 	Valid       bool      `json:"valid"`
 	Problem     string    `json:"problem,omitempty"`
 }
