@@ -8,8 +8,11 @@ package arcrest
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -56,7 +59,23 @@ func NewClient(cfg ce.Config) (*Client, error) {
 		c.rc.SetTimeout(cfg.Timeout)
 	}
 	c.rc.SetHeader("Accept", "application/json")
-	c.rc.SetRetryCount(0)
+	// One retry, only where it cannot duplicate anything: a connection that
+	// failed before the request was sent (dial, TLS handshake; A-REX 6.17
+	// now and then fails a handshake under load), or any transport error
+	// of a GET/HEAD.
+	c.rc.SetRetryCount(1).SetRetryWaitTime(200 * time.Millisecond).SetRetryMaxWaitTime(time.Second)
+	c.rc.AddRetryCondition(func(r *resty.Response, err error) bool {
+		if err == nil || r == nil || r.Request == nil {
+			return false
+		}
+		if m := r.Request.Method; m == http.MethodGet || m == http.MethodHead {
+			return true
+		}
+		if _, isReader := r.Request.Body.(io.Reader); isReader {
+			return false // a consumed file body cannot be sent again
+		}
+		return notSent(err)
+	})
 	c.rc.OnBeforeRequest(func(_ *resty.Client, r *resty.Request) error { return c.authorize(r) })
 	return c, nil
 }
@@ -86,6 +105,22 @@ func (c *Client) authorize(r *resty.Request) error {
 	}
 	r.SetHeader("Authorization", "Bearer "+tok)
 	return nil
+}
+
+// notSent reports errors that happen before any byte of the request is
+// written: dialing and the TLS handshake.
+func notSent(err error) bool {
+	var rh tls.RecordHeaderError
+	var op *net.OpError
+	switch {
+	case errors.As(err, &rh):
+		return true
+	case errors.As(err, &op) && op.Op == "dial":
+		return true
+	case strings.Contains(err.Error(), "tls: handshake failure"), strings.Contains(err.Error(), "remote error: tls"):
+		return true
+	}
+	return false
 }
 
 // AuthError is a refusal by the CE (or a token that cannot be had): exit 4.
