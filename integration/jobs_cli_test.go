@@ -51,7 +51,31 @@ func jobEnv(t *testing.T, tb *testbed.Env, joblist string) map[string]string {
 func TestCLIJobLifecycle(t *testing.T) {
 	tb := testbed.Require(t)
 	dir := t.TempDir()
-	runLifecycle(t, tb, dir, jobEnv(t, tb, filepath.Join(dir, "jobs.db")), "")
+	runLifecycle(t, tb, dir, jobEnv(t, tb, filepath.Join(dir, "jobs.db")), "", arex6(t, tb))
+}
+
+// ceTarget is an A-REX under test: its URL and where its control files are.
+type ceTarget struct {
+	url     string
+	control func(local, name string) string
+}
+
+func arex6(t *testing.T, tb *testbed.Env) ceTarget {
+	return ceTarget{url: tb.Get(t, "CESUB_TESTBED_AREX_URL"), control: func(local, name string) string {
+		return filepath.Join("/var/spool/arc/jobstatus", "job."+local+"."+name)
+	}}
+}
+
+// arex7: ARC 7 keeps control files in jobs/abc/def/ghi/jkl/ of its chroot.
+func arex7(t *testing.T, tb *testbed.Env) ceTarget {
+	root := tb.Get(t, "CESUB_TESTBED_ARC7_ROOT")
+	return ceTarget{url: tb.Get(t, "CESUB_TESTBED_ARC7_URL"), control: func(local, name string) string {
+		p := filepath.Join(root, "var/spool/arc/jobstatus/jobs")
+		for i := 0; i < len(local); i += 3 {
+			p = filepath.Join(p, local[i:min(i+3, len(local))])
+		}
+		return filepath.Join(p, name)
+	}}
 }
 
 // TestCLIJobLifecycleTokenAndX509Delegation: token authentication, and an
@@ -61,7 +85,7 @@ func TestCLIJobLifecycleTokenAndX509Delegation(t *testing.T) {
 	dir := t.TempDir()
 	env := jobEnv(t, tb, filepath.Join(dir, "jobs.db"))
 	env["X509_USER_PROXY"] = makeProxy(t, tb, dir)
-	runLifecycle(t, tb, dir, env, "x509")
+	runLifecycle(t, tb, dir, env, "x509", arex6(t, tb))
 }
 
 // TestCLIJobLifecycleProxyOnly: no token anywhere; the proxy is the TLS
@@ -71,7 +95,7 @@ func TestCLIJobLifecycleProxyOnly(t *testing.T) {
 	dir := t.TempDir()
 	env := map[string]string{"CESUB_JOBLIST": filepath.Join(dir, "jobs.db"), "XDG_RUNTIME_DIR": t.TempDir(),
 		"X509_USER_PROXY": makeProxy(t, tb, dir)}
-	runLifecycle(t, tb, dir, env, "auto")
+	runLifecycle(t, tb, dir, env, "auto", arex6(t, tb))
 }
 
 // makeProxy makes a proxy of the testbed user with `cesub proxy init`.
@@ -90,13 +114,13 @@ func makeProxy(t *testing.T, tb *testbed.Env, dir string) string {
 // stderr -> get (outputs with a subdirectory; get cleans) -> gone from the
 // list. delegate "" means none is expected; otherwise the job must have a
 // delegated proxy on the CE that verifies against the test CA.
-func runLifecycle(t *testing.T, tb *testbed.Env, dir string, env map[string]string, delegate string) {
+func runLifecycle(t *testing.T, tb *testbed.Env, dir string, env map[string]string, delegate string, target ceTarget) {
 	t.Helper()
 	_ = os.WriteFile(filepath.Join(dir, "run.sh"), []byte("#!/bin/sh\necho \"hi $(cat in.txt)\"\necho oops >&2\nmkdir -p sub && echo s > sub/f\n"), 0o755)
 	_ = os.WriteFile(filepath.Join(dir, "in.txt"), []byte("there"), 0o644)
 	desc := filepath.Join(dir, "job.xrsl")
 	_ = os.WriteFile(desc, []byte(`&(executable="run.sh")(stdout="out.txt")(stderr="err.txt")(inputfiles=("in.txt" ""))(outputfiles=("sub/" ""))(jobname="cli-it")`), 0o644)
-	args := []string{"--debug", "submit", "-C", tb.Get(t, "CESUB_TESTBED_AREX_URL"), "-f", desc, "-o", "json"}
+	args := []string{"--debug", "submit", "-C", target.url, "-f", desc, "-o", "json"}
 	if delegate != "" {
 		args = append(args, "--delegate", delegate)
 	}
@@ -105,7 +129,7 @@ func runLifecycle(t *testing.T, tb *testbed.Env, dir string, env map[string]stri
 		t.Fatalf("submit: %d %s", r.code, r.err)
 	}
 	if env["BEARER_TOKEN_FILE"] != "" {
-		tok, _ := os.ReadFile(tb.Get(t, "CESUB_TESTBED_TOKEN_FILE"))
+		tok, _ := os.ReadFile(env["BEARER_TOKEN_FILE"])
 		if strings.Contains(r.out+r.err, strings.TrimSpace(string(tok))) || !strings.Contains(r.err, "Authorization: Bearer [REDACTED]") {
 			t.Fatalf("--debug output leaks the token or does not show the redacted header")
 		}
@@ -126,12 +150,21 @@ func runLifecycle(t *testing.T, tb *testbed.Env, dir string, env map[string]stri
 	}
 	id := sub.Jobs[0].ID
 	local := id[strings.LastIndex(id, "/")+1:]
-	proxyFile := filepath.Join("/var/spool/arc/jobstatus", "job."+local+".proxy")
-	if delegate == "" {
+	proxyFile := target.control(local, "proxy")
+	localFile, _ := os.ReadFile(target.control(local, "local"))
+	switch delegate {
+	case "":
 		if _, err := os.Stat(proxyFile); err == nil {
 			t.Errorf("a job submitted without delegation has a proxy on the CE")
 		}
-	} else {
+		if strings.Contains(string(localFile), "delegationid=") {
+			t.Errorf("a job submitted without delegation has a delegation id")
+		}
+	case "token":
+		if !strings.Contains(string(localFile), "delegationid=") {
+			t.Errorf("the token-delegated job has no delegation id on the CE: %q", localFile)
+		}
+	default:
 		out, err := exec.Command("openssl", "verify", "-allow_proxy_certs", "-CApath", tb.Get(t, "X509_CERT_DIR"),
 			"-untrusted", proxyFile, proxyFile).CombinedOutput()
 		if err != nil {

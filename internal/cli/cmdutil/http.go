@@ -53,8 +53,7 @@ func (d *debugTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	d.f.Debugf("> %s %s", r.Method, r.URL.Redacted())
 	for k, v := range r.Header {
 		if secretHeaders[k] {
-			scheme, _, _ := strings.Cut(strings.Join(v, ","), " ")
-			d.f.Debugf(">   %s: %s [REDACTED]", k, scheme)
+			d.f.Debugf(">   %s: %s", k, redactHeader(strings.Join(v, ",")))
 			continue
 		}
 		d.f.Debugf(">   %s: %s", k, strings.Join(v, ", "))
@@ -67,6 +66,20 @@ func (d *debugTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	d.f.Debugf("< %s (%s, %s)", resp.Status, resp.Header.Get("Content-Type"), time.Since(t0).Round(time.Millisecond))
 	return resp, nil
+}
+
+// redactHeader keeps only an authorization scheme ("Bearer", "Basic") of a
+// secret header value; a bare secret (a token in X-Token-Delegation) is
+// replaced whole.
+func redactHeader(v string) string {
+	scheme, _, found := strings.Cut(v, " ")
+	switch strings.ToLower(scheme) {
+	case "bearer", "basic", "digest", "negotiate", "dpop":
+		if found {
+			return scheme + " [REDACTED]"
+		}
+	}
+	return "[REDACTED]"
 }
 
 // CloseIdleConnections lets http.Client.CloseIdleConnections reach the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -95,7 +96,7 @@ func pingRun(ctx context.Context, opts *PingOptions) error {
 			fmt.Fprintf(w, "API versions:\t%v\n", r.APIVersions)
 		}
 		if r.Implementation != "" {
-			fmt.Fprintf(w, "implementation:\t%s %s\n", r.Implementation, r.Version)
+			fmt.Fprintf(w, "implementation:\t%s\n", strings.TrimSpace(r.Implementation+" "+r.Version))
 		}
 		if r.Reachable {
 			verdict := "ADMITTED"
