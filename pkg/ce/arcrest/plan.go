@@ -52,7 +52,7 @@ func (c *Client) PlanSubmit(jobs []jobdesc.Job, opts ce.SubmitOptions) ([]ce.Req
 	for _, u := range uploads {
 		out = append(out, ce.Request{Method: "PUT", URL: base + "/jobs/" + u.job + "/session/" + escapePath(u.name),
 			Header: append(auth, "Content-Type: application/octet-stream", "Content-Length: "+strconv.FormatInt(u.size, 10)),
-			Note: "body: " + u.path})
+			Note:   "body: " + u.path})
 	}
 	return out, nil
 }
