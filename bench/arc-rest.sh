@@ -1,28 +1,24 @@
 #!/bin/bash
-# bench/arc-rest.sh [N] — cesub vs arcsub/arcstat vs curl on the same A-REX, same run.
+# bench/arc-rest.sh [N] — cesub vs arcsub/arcstat vs curl on the same A-REX, in the same run:
+# A-REX 6.17 (host) against arcsub 6.17, and ARC 7 (the testbed's chroot) against arcsub 7 in
+# that chroot. Needs the testbed (scripts/testbed/all up; root, Debian).
 #
-# Needs the testbed (scripts/testbed/all up; root, Debian). Prints median times
-# and ratios for: one submit with a token; 100 jobs (one cesub bulk submit vs a
-# loop of 100 arcsub calls); status of 100 jobs. Each case runs N times
-# (default 7) except the arcsub loop (once: it is 100 processes already).
-# Every call is a fresh process with fresh TLS connections, as users run them.
+# Per CE: one submit with a token (median of N, default 7); 100 jobs (one cesub bulk submit,
+# median of 3, vs a loop of 100 arcsub calls, once); status of 100 jobs (median of N).
+# Every call is a fresh process with fresh TLS connections, as users and pilot factories run them.
+# CESUB_BENCH_ONLY=6|7 runs one CE only.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 N=${1:-7}
-eval "$("$ROOT/scripts/testbed/arex" env)"
+eval "$("$ROOT/scripts/testbed/all" env)"
 WORK=$(mktemp -d /tmp/cesub-bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
-export CESUB_JOBLIST=$WORK/cesub.db XDG_CONFIG_HOME=$WORK/config X509_USER_PROXY=$WORK/x509up
+export XDG_CONFIG_HOME=$WORK/config X509_USER_PROXY=$WORK/x509up
 CESUB=$WORK/cesub
 ( cd "$ROOT" && CGO_ENABLED=0 go build -o "$CESUB" ./cmd/cesub )
-AREX=$CESUB_TESTBED_AREX_URL
-REST=$AREX/rest/1.0
-TOKEN=$(cat "$BEARER_TOKEN_FILE")
-ARCJOBS=$WORK/arc-jobs.dat
 XRSL='&(executable="/bin/echo")(arguments="hello")(stdout="out.txt")(jobname="bench")'
+{ printf '+'; for i in $(seq -w 1 100); do printf '(&(executable="/bin/echo")(arguments="%s")(stdout="out.txt")(jobname="bench-%s"))' "$i" "$i"; done; } > "$WORK/100.xrsl"
 command -v arcsub >/dev/null || { echo "arcsub not installed (nordugrid-arc-client)" >&2; exit 1; }
-# arcsub needs an X.509 credential even with a token: a cesub-made proxy (also shows ARC reads it)
-"$CESUB" proxy init --cert "$CESUB_TESTBED_USERCERT" --key "$CESUB_TESTBED_USERKEY" --validity 2h >/dev/null
 
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
@@ -36,53 +32,67 @@ timeit() {
   done
   median < "$f"
 }
-ratio() { echo "scale=2; $1 / $2" | bc -l; }
-row() { printf '%-52s %9.3f s\n' "$1" "$2"; }
+ratio() { echo "scale=2; $1 / $2" | bc -l | sed 's/^\./0./'; }
+row() { printf '%-56s %8.3f s\n' "$1" "$2"; }
 
-"$CESUB" ping -C "$AREX" >/dev/null   # remembers the API version: later submits are one request
+# bench_ce LABEL URL TOKENFILE ARCSUB-PREFIX... : ARCSUB-PREFIX runs arc* commands (host or chroot)
+bench_ce() {
+  local label=$1 url=$2 tokfile=$3; shift 3
+  local arc=("$@") rest token jobs=/tmp/cesub-bench-arcjobs-$label-$$.dat   # host /tmp or the chroot's
+  token=$(cat "$tokfile"); rest=$url/rest/$(curl -sS --capath "$X509_CERT_DIR" -H "Authorization: Bearer $token" "$url/rest" | grep -q '"1.1"' && echo 1.1 || echo 1.0)
+  export CESUB_JOBLIST=$WORK/cesub-$label.db BEARER_TOKEN_FILE=$tokfile
+  "$CESUB" ping -C "$url" >/dev/null   # remembers the API version: later submits are one request
+  echo; echo "## $label: one submit, token"
+  local t_c t_curl t_a t_b t_loop t_s t_scurl t_as
+  t_c=$(timeit "$N" "$CESUB" submit -C "$url" -e "$XRSL")
+  t_curl=$(timeit "$N" curl -sSf --capath "$X509_CERT_DIR" -H "Authorization: Bearer $token" -H 'Accept: application/json' --data-binary "$XRSL" "$rest/jobs?action=new")
+  t_a=$(timeit "$N" "${arc[@]}" arcsub -j "$jobs" -C "$url" -T arcrest -Q NONE -e "$XRSL")
+  row "cesub submit" "$t_c"
+  row "curl POST jobs?action=new" "$t_curl"
+  row "arcsub -T arcrest -Q NONE (its fastest mode)" "$t_a"
+  echo "ratio cesub/curl:        $(ratio "$t_c" "$t_curl")"
+  echo "ratio arcsub/cesub:      $(ratio "$t_a" "$t_c")"
+  "$CESUB" clean -a >/dev/null 2>&1 || true
 
-echo "# bench/arc-rest.sh $(date -u +%FT%TZ) N=$N host=$(hostname) cores=$(nproc)"
-echo "# A-REX $(dpkg-query -W -f='${Version}' nordugrid-arc-arex), arcsub $(dpkg-query -W -f='${Version}' nordugrid-arc-client), cesub $("$CESUB" version 2>/dev/null | head -1)"
-echo
-echo "## one submit, token"
-t_cesub=$(timeit "$N" "$CESUB" submit -C "$AREX" -e "$XRSL")
-t_curl=$(timeit "$N" curl -sSf --capath "$X509_CERT_DIR" -H "Authorization: Bearer $TOKEN" -H 'Accept: application/json' --data-binary "$XRSL" "$REST/jobs?action=new")
-t_arcsub=$(timeit "$N" arcsub -j "$ARCJOBS" -C "$AREX" -T arcrest -e "$XRSL")
-t_arcsubq=$(timeit "$N" arcsub -j "$ARCJOBS" -C "$AREX" -T arcrest -Q NONE -e "$XRSL")
-row "cesub submit" "$t_cesub"
-row "curl POST jobs?action=new" "$t_curl"
-row "arcsub -T arcrest (token + proxy)" "$t_arcsub"
-row "arcsub -T arcrest -Q NONE" "$t_arcsubq"
-echo "ratio cesub/curl:              $(ratio "$t_cesub" "$t_curl")   (target <= 1.15)"
-echo "ratio arcsub/cesub:            $(ratio "$t_arcsub" "$t_cesub")   (target >= 5)"
-echo "ratio arcsub -Q NONE/cesub:    $(ratio "$t_arcsubq" "$t_cesub")"
-"$CESUB" clean -a >/dev/null 2>&1 || true
-arcclean -j "$ARCJOBS" -a -f >/dev/null 2>&1 || true
-rm -f "$ARCJOBS"*
+  echo; echo "## $label: 100 jobs"
+  t_b=$(timeit 3 "$CESUB" submit -C "$url" -f "$WORK/100.xrsl")
+  loop() { for _ in $(seq 100); do "${arc[@]}" arcsub -j "$jobs" -C "$url" -T arcrest -Q NONE -e "$XRSL" || return 1; done; }
+  t_loop=$(timeit 1 loop)
+  row "cesub submit -f (100 jobs, one request)" "$t_b"
+  row "arcsub -Q NONE loop (100 processes)" "$t_loop"
+  echo "ratio arcsub loop/cesub: $(ratio "$t_loop" "$t_b")"
 
-echo
-echo "## 100 jobs"
-{ printf '+'; for i in $(seq -w 1 100); do printf '(&(executable="/bin/echo")(arguments="%s")(stdout="out.txt")(jobname="bench-%s"))' "$i" "$i"; done; } > "$WORK/100.xrsl"
-t_bulk=$(timeit 3 "$CESUB" submit -C "$AREX" -f "$WORK/100.xrsl")
-loop() { for i in $(seq 100); do arcsub -j "$ARCJOBS" -C "$AREX" -T arcrest -e "$XRSL" || return 1; done; }
-t_loop=$(timeit 1 loop)
-row "cesub submit -f (100 jobs, one request)" "$t_bulk"
-row "arcsub loop (100 processes)" "$t_loop"
-echo "ratio arcsub loop/cesub bulk:  $(ratio "$t_loop" "$t_bulk")   (target >= 20)"
+  echo; echo "## $label: status of 100 jobs"
+  "$CESUB" clean -a >/dev/null 2>&1 || true
+  "$CESUB" submit -C "$url" -f "$WORK/100.xrsl" > "$WORK/ids"
+  local ids; ids=$(awk -F/ 'BEGIN{printf "{\"job\":["} {printf "%s{\"id\":\"%s\"}", (NR>1?",":""), $NF} END{printf "]}"}' "$WORK/ids")
+  t_s=$(timeit "$N" "$CESUB" status --all)
+  t_scurl=$(timeit "$N" curl -sSf --capath "$X509_CERT_DIR" -H "Authorization: Bearer $token" -H 'Accept: application/json' -H 'Content-Type: application/json' --data-binary "$ids" "$rest/jobs?action=status")
+  t_as=$(timeit "$N" "${arc[@]}" arcstat -j "$jobs" -a)
+  row "cesub status --all (100 jobs)" "$t_s"
+  row "curl POST jobs?action=status (100 ids)" "$t_scurl"
+  row "arcstat -a (100 jobs, its own job list)" "$t_as"
+  echo "ratio cesub/curl:        $(ratio "$t_s" "$t_scurl")"
+  echo "ratio arcstat/cesub:     $(ratio "$t_as" "$t_s")"
+  "$CESUB" clean -a >/dev/null 2>&1 || true
+  "${arc[@]}" arcclean -j "$jobs" -a -f >/dev/null 2>&1 || true
+  "${arc[@]}" sh -c "rm -f $jobs*"
+}
 
-echo
-echo "## status of 100 jobs"
-"$CESUB" clean -a >/dev/null 2>&1 || true
-"$CESUB" submit -C "$AREX" -f "$WORK/100.xrsl" > "$WORK/ids"
-ids_json=$(awk -F/ 'BEGIN{printf "{\"job\":["} {printf "%s{\"id\":\"%s\"}", (NR>1?",":""), $NF} END{printf "]}"}' "$WORK/ids")
-t_st=$(timeit "$N" "$CESUB" status --all)
-t_stcurl=$(timeit "$N" curl -sSf --capath "$X509_CERT_DIR" -H "Authorization: Bearer $TOKEN" -H 'Accept: application/json' -H 'Content-Type: application/json' --data-binary "$ids_json" "$REST/jobs?action=status")
-t_arcstat=$(timeit "$N" arcstat -j "$ARCJOBS" -a)
-row "cesub status --all (100 jobs)" "$t_st"
-row "curl POST jobs?action=status (100 ids)" "$t_stcurl"
-row "arcstat -a (100 jobs)" "$t_arcstat"
-echo "ratio cesub/curl:              $(ratio "$t_st" "$t_stcurl")"
-echo "ratio arcstat/cesub:           $(ratio "$t_arcstat" "$t_st")"
-
-"$CESUB" clean -a >/dev/null 2>&1 || true
-arcclean -j "$ARCJOBS" -a -f >/dev/null 2>&1 || true
+echo "# bench/arc-rest.sh $(date -u +%FT%TZ) N=$N host=$(hostname) cores=$(nproc) cesub $("$CESUB" version | head -1)"
+if [ "${CESUB_BENCH_ONLY:-6}" != 7 ]; then
+  # arcsub 6.17 needs an X.509 credential even with a token: a cesub-made proxy (ARC reads it too)
+  "$CESUB" proxy init --cert "$CESUB_TESTBED_USERCERT" --key "$CESUB_TESTBED_USERKEY" --validity 2h >/dev/null
+  echo "# A-REX 6.17 $(dpkg-query -W -f='${Version}' nordugrid-arc-arex), arcsub $(dpkg-query -W -f='${Version}' nordugrid-arc-client) on the host"
+  bench_ce "ARC-6.17" "$CESUB_TESTBED_AREX_URL" "$CESUB_TESTBED_TOKEN_FILE" env
+fi
+if [ "${CESUB_BENCH_ONLY:-7}" != 6 ]; then
+  R=$CESUB_TESTBED_ARC7_ROOT
+  # arcsub 7 runs in its chroot with only the token (copied in), its own job list under /tmp there
+  install -m 600 "$CESUB_TESTBED_ARC7_TOKEN_FILE" "$R/tmp/cesub-bench-token"
+  A7=(chroot "$R" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8
+      BEARER_TOKEN_FILE=/tmp/cesub-bench-token X509_CERT_DIR=/etc/grid-security/certificates)
+  echo "# ARC 7 $(chroot "$R" dpkg-query -W -f='${Version}' nordugrid-arc-arex) ($CESUB_TESTBED_ARC7_SUITE chroot), arcsub $(chroot "$R" dpkg-query -W -f='${Version}' nordugrid-arc-client) in the chroot"
+  bench_ce "ARC-7" "$CESUB_TESTBED_ARC7_URL" "$CESUB_TESTBED_ARC7_TOKEN_FILE" "${A7[@]}"
+  rm -f "$R/tmp/cesub-bench-token"
+fi

@@ -195,10 +195,39 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Job, error) {
 
 // UpdateState records a job's last known state.
 func (s *Store) UpdateState(ctx context.Context, id, state string, exit *int) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE jobs SET state = ?, exit_code = COALESCE(?, exit_code), updated = ? WHERE id = ?`,
-		state, exit, time.Now().Unix(), id)
+	return s.UpdateStates(ctx, []StateUpdate{{ID: id, State: state, ExitCode: exit}})
+}
+
+// StateUpdate is a job's newly seen state.
+type StateUpdate struct {
+	ID       string
+	State    string
+	ExitCode *int
+}
+
+// UpdateStates records many jobs' states in one transaction.
+func (s *Store) UpdateStates(ctx context.Context, ups []StateUpdate) error {
+	if len(ups) == 0 {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("job list: update %s: %w", id, err)
+		return fmt.Errorf("job list: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	st, err := tx.PrepareContext(ctx, `UPDATE jobs SET state = ?, exit_code = COALESCE(?, exit_code), updated = ? WHERE id = ?`)
+	if err != nil {
+		return fmt.Errorf("job list: %w", err)
+	}
+	defer st.Close()
+	now := time.Now().Unix()
+	for _, u := range ups {
+		if _, err := st.ExecContext(ctx, u.State, u.ExitCode, now, u.ID); err != nil {
+			return fmt.Errorf("job list: update %s: %w", u.ID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("job list: %w", err)
 	}
 	return nil
 }

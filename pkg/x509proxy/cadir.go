@@ -12,20 +12,36 @@ import (
 // directory (*.0 … *.9 hash links and *.pem files; keys and other PEM
 // blocks are skipped). A missing directory is not an error: the system
 // roots remain. The count is the number of files that added a certificate.
+// Clients should prefer LoadRoots, which reads the system roots only when
+// needed.
 func CertPool(dir string) (*x509.CertPool, int, error) {
 	pool, err := x509.SystemCertPool()
 	if err != nil || pool == nil {
 		pool = x509.NewCertPool()
 	}
+	n, err := appendCAFiles(pool, dir)
+	if err != nil {
+		return nil, 0, err
+	}
+	return pool, n, nil
+}
+
+func gridPool(dir string) (*x509.CertPool, int, error) {
+	pool := x509.NewCertPool()
+	n, err := appendCAFiles(pool, dir)
+	return pool, n, err
+}
+
+func appendCAFiles(pool *x509.CertPool, dir string) (int, error) {
 	if dir == "" {
-		return pool, 0, nil
+		return 0, nil
 	}
 	entries, err := os.ReadDir(dir)
 	if os.IsNotExist(err) {
-		return pool, 0, nil
+		return 0, nil
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("CA directory %s: %w", dir, err)
+		return 0, fmt.Errorf("CA directory %s: %w", dir, err)
 	}
 	n := 0
 	for _, e := range entries {
@@ -40,7 +56,7 @@ func CertPool(dir string) (*x509.CertPool, int, error) {
 			n++
 		}
 	}
-	return pool, n, nil
+	return n, nil
 }
 
 func isCAFile(name string) bool {

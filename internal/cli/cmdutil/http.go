@@ -18,21 +18,21 @@ func (f *Factory) HTTPClient() (*http.Client, error) { return f.HTTPClientWith(n
 // HTTPClientWith is HTTPClient presenting cert (if not nil) as the TLS
 // client certificate.
 func (f *Factory) HTTPClientWith(cert *tls.Certificate) (*http.Client, error) {
-	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
-	if cert != nil {
-		tlsConf.Certificates = []tls.Certificate{*cert}
-	}
+	var tlsConf *tls.Config
 	if config.Get(f.Config, config.Insecure) {
 		f.Warnf("--insecure: TLS certificates are NOT verified; anyone on the path can read your token")
-		tlsConf.InsecureSkipVerify = true
+		tlsConf = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: true}
 	} else {
 		dir := config.Get(f.Config, config.CADir)
-		pool, n, err := x509proxy.CertPool(dir)
+		roots, err := x509proxy.LoadRoots(dir)
 		if err != nil {
 			return nil, err
 		}
-		f.Debugf("TLS trust: system roots + %d CA files from %s", n, dir)
-		tlsConf.RootCAs = pool
+		f.Debugf("TLS trust: %d CA files from %s, then the system roots", roots.GridN, dir)
+		tlsConf = roots.ClientConfig()
+	}
+	if cert != nil {
+		tlsConf.Certificates = []tls.Certificate{*cert}
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tlsConf

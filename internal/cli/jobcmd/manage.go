@@ -195,6 +195,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	}
 	out := ListJSON{Schema: "cesub.status/v1"}
 	ok, failed := 0, 0
+	var ups []jobstore.StateUpdate
 	for _, r := range results {
 		rec := names[r.ID]
 		jj := JobJSON{ID: r.ID, Name: rec.Name, CE: rec.CE}
@@ -208,9 +209,12 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		} else {
 			ok++
 			jj.State, jj.SpecificState, jj.ExitCode, jj.JobError = string(r.Job.State), r.Job.RawState, r.Job.ExitCode, r.Job.Errors
-			_ = e.store.UpdateState(ctx, r.ID, string(r.Job.State), r.Job.ExitCode)
+			ups = append(ups, jobstore.StateUpdate{ID: r.ID, State: string(r.Job.State), ExitCode: r.Job.ExitCode})
 		}
 		out.Jobs = append(out.Jobs, jj)
+	}
+	if err := e.store.UpdateStates(ctx, ups); err != nil {
+		f.Warnf("%v", err)
 	}
 	if f.JSON() {
 		if err := f.PrintJSON(out); err != nil {

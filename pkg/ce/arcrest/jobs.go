@@ -292,10 +292,17 @@ func contains(v []int, x int) bool {
 	return false
 }
 
-// Status implements ce.Backend. action=status can be a minute stale on A-REX
-// 6.17/7, so jobs it reports as unfinished are checked against the live
-// listing (GET jobs?state=…) in one more request.
+// Status implements ce.Backend. A-REX's action=status can be a minute
+// stale (it reads what the info provider last wrote); the job listing
+// GET jobs?state=… is computed live. For many jobs one live listing answers
+// all of them in one request, and only jobs missing from it are asked for
+// with action=status (which says "not found" per job). For a few jobs,
+// action=status goes first (cheap on a CE with many jobs) and the listing
+// corrects the unfinished ones.
 func (c *Client) Status(ctx context.Context, ids []string) ([]ce.Result, error) {
+	if len(ids) >= listingFirst {
+		return c.statusByListing(ctx, ids)
+	}
 	results, err := c.act(ctx, "status", ids, http.StatusOK)
 	if err != nil {
 		return results, err
@@ -307,7 +314,7 @@ func (c *Client) Status(ctx context.Context, ids []string) ([]ce.Result, error) 
 		}
 	}
 	if pending {
-		live, err := c.listStates(ctx, "ACCEPTING,ACCEPTED,PREPARING,PREPARED,SUBMITTING,QUEUING,RUNNING,HELD,EXITINGLRMS,OTHER,EXECUTED,FINISHING,FINISHED,FAILED,KILLING,KILLED,WIPED")
+		live, err := c.listStates(ctx, allStates)
 		if err != nil {
 			c.debugf("live state listing failed (%v); keeping action=status answers", err)
 		}
@@ -319,6 +326,50 @@ func (c *Client) Status(ctx context.Context, ids []string) ([]ce.Result, error) 
 			}
 		}
 	}
+	c.explainFailed(ctx, results)
+	return results, nil
+}
+
+// listingFirst is the batch size from which one live listing beats
+// action=status plus a listing.
+const listingFirst = 10
+
+const allStates = "ACCEPTING,ACCEPTED,PREPARING,PREPARED,SUBMITTING,QUEUING,RUNNING,HELD,EXITINGLRMS,OTHER,EXECUTED,FINISHING,FINISHED,FAILED,KILLING,KILLED,WIPED"
+
+func (c *Client) statusByListing(ctx context.Context, ids []string) ([]ce.Result, error) {
+	live, err := c.listStates(ctx, allStates)
+	if err != nil {
+		c.debugf("live state listing failed (%v); asking with action=status", err)
+		live = nil
+	}
+	results := make([]ce.Result, len(ids))
+	var missing []string
+	where := map[string]int{}
+	for i, id := range ids {
+		if st, ok := live[id]; ok && st != "" {
+			results[i] = ce.Result{ID: c.JobID(id), Job: &ce.Job{ID: c.JobID(id), LocalID: id, CE: c.endpoint, Flavour: ce.ARC,
+				State: mapState(st), RawState: st}}
+			continue
+		}
+		missing = append(missing, id)
+		where[id] = i
+	}
+	if len(missing) > 0 {
+		rest, err := c.act(ctx, "status", missing, http.StatusOK)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rest {
+			_, local, _ := ParseJobID(r.ID)
+			results[where[local]] = r
+		}
+	}
+	c.explainFailed(ctx, results)
+	return results, nil
+}
+
+// explainFailed reads the reasons of FAILED jobs that have none yet.
+func (c *Client) explainFailed(ctx context.Context, results []ce.Result) {
 	var failed []*ce.Job
 	for i := range results {
 		if j := results[i].Job; j != nil && j.State == ce.StateFailed && len(j.Errors) == 0 && len(failed) < maxExplain {
@@ -326,7 +377,6 @@ func (c *Client) Status(ctx context.Context, ids []string) ([]ce.Result, error) 
 		}
 	}
 	c.explainFailures(ctx, failed)
-	return results, nil
 }
 
 // maxExplain bounds the diagnose/failed requests of one status call.
