@@ -129,3 +129,51 @@ func TestARC7PerOperationScopes(t *testing.T) {
 		t.Fatalf("ping with a %v-form scope: exit %d, want 4 with a scope-form hint: %s %s", wrongForm.ScopeArray, r.code, r.out, r.err)
 	}
 }
+
+// TestARC7LifecycleProxyOnly: no token anywhere; ARC 7 admits the proxy over TLS.
+func TestARC7LifecycleProxyOnly(t *testing.T) {
+	tb := testbed.Require(t)
+	dir := t.TempDir()
+	env := map[string]string{"CESUB_JOBLIST": filepath.Join(dir, "jobs.db"), "XDG_RUNTIME_DIR": t.TempDir(),
+		"X509_USER_PROXY": makeProxy(t, tb, dir)}
+	runLifecycle(t, tb, dir, env, "auto", arex7(t, tb))
+}
+
+// TestSyncRebuildsJobList: a job submitted with one job list is found by
+// `sync` into an empty one, once, however often sync runs.
+func TestSyncRebuildsJobList(t *testing.T) {
+	tb := testbed.Require(t)
+	dir := t.TempDir()
+	env := arc7Env(t, tb, dir)
+	url := tb.Get(t, "CESUB_TESTBED_ARC7_URL")
+	r := cesub(t, tb, env, "submit", "-C", url, "-e", `&(executable="/bin/true")(jobname="sync")`)
+	if r.code != 0 {
+		t.Fatalf("submit: %d %s", r.code, r.err)
+	}
+	id := strings.TrimSpace(r.out)
+	fresh := arc7Env(t, tb, t.TempDir())
+	for i := 0; i < 2; i++ {
+		r = cesub(t, tb, fresh, "sync", "-C", url, "-o", "json")
+		var s struct {
+			CEs []struct {
+				Found, Added int
+				Error        string
+			}
+		}
+		if r.code != 0 || json.Unmarshal([]byte(r.out), &s) != nil || len(s.CEs) != 1 || s.CEs[0].Found < 1 {
+			t.Fatalf("sync %d: %d %s %s", i, r.code, r.out, r.err)
+		}
+		if i == 1 && s.CEs[0].Added != 0 {
+			t.Errorf("a second sync added %d jobs again", s.CEs[0].Added)
+		}
+	}
+	r = cesub(t, tb, fresh, "status", "-a", "-o", "json")
+	if !strings.Contains(r.out, id) {
+		t.Errorf("synced job list lacks %s: %s", id, r.out)
+	}
+	// a CE that refuses: exit 4 from sync
+	if r = cesub(t, tb, jobEnv(t, tb, filepath.Join(dir, "other.db")), "sync", "-C", url); r.code != 4 {
+		t.Errorf("sync with a token for another CE: exit %d, want 4: %s", r.code, r.err)
+	}
+	cleanEventually(t, tb, env)
+}

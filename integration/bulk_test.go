@@ -72,6 +72,11 @@ func TestBulk50(t *testing.T) {
 		}
 	}
 	wait(sleeper, "RUNNING", 2*time.Minute)
+	// get refuses a running job (and so does not clean it away)
+	if r = cesub(t, tb, env, "get", sleeper, "-D", t.TempDir()); r.code != 1 || !strings.Contains(r.err, "get fetches finished jobs") {
+		t.Errorf("get of a running job: %d %s", r.code, r.err)
+	}
+	wait(sleeper, "RUNNING", time.Minute)
 	if r = cesub(t, tb, env, "kill", sleeper); r.code != 0 {
 		t.Fatalf("kill: %d %s", r.code, r.err)
 	}

@@ -67,14 +67,33 @@ func (r *Roots) Verify(serverName string, chain []*x509.Certificate) error {
 	return nil
 }
 
-// ClientConfig is a TLS client configuration verifying servers with r. Go's
-// own verification is replaced (not skipped): VerifyConnection runs for every
-// connection, resumed ones included.
+// ConfigFor is a TLS client configuration for one server, verifying its
+// certificate for host (a name or an IP address) with r. Go's own
+// verification is replaced, not skipped: VerifyConnection runs for every
+// connection, resumed ones included. Use it from a dialer that knows the host.
+func (r *Roots) ConfigFor(host string) *tls.Config {
+	return &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		ServerName:         host,
+		InsecureSkipVerify: true, // verified in VerifyConnection below
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			return r.Verify(host, cs.PeerCertificates)
+		},
+	}
+}
+
+// ClientConfig is a TLS client configuration for code paths that cannot
+// name the host per connection (an HTTP proxy's CONNECT tunnel): it checks
+// against the SNI name and refuses servers reached by IP address, whose
+// name it could not check.
 func (r *Roots) ClientConfig() *tls.Config {
 	return &tls.Config{
 		MinVersion:         tls.VersionTLS12,
 		InsecureSkipVerify: true, // verified in VerifyConnection below
 		VerifyConnection: func(cs tls.ConnectionState) error {
+			if cs.ServerName == "" {
+				return errors.New("tls: cannot verify the server's name (reached by IP address through a proxy)")
+			}
 			return r.Verify(cs.ServerName, cs.PeerCertificates)
 		},
 	}

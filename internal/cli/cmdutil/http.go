@@ -1,7 +1,9 @@
 package cmdutil
 
 import (
+	"context"
 	"crypto/tls"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -18,10 +20,15 @@ func (f *Factory) HTTPClient() (*http.Client, error) { return f.HTTPClientWith(n
 // HTTPClientWith is HTTPClient presenting cert (if not nil) as the TLS
 // client certificate.
 func (f *Factory) HTTPClientWith(cert *tls.Certificate) (*http.Client, error) {
-	var tlsConf *tls.Config
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.ForceAttemptHTTP2 = false
+	var certs []tls.Certificate
+	if cert != nil {
+		certs = []tls.Certificate{*cert}
+	}
 	if config.Get(f.Config, config.Insecure) {
 		f.Warnf("--insecure: TLS certificates are NOT verified; anyone on the path can read your token")
-		tlsConf = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: true}
+		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: true, Certificates: certs}
 	} else {
 		dir := config.Get(f.Config, config.CADir)
 		roots, err := x509proxy.LoadRoots(dir)
@@ -29,14 +36,19 @@ func (f *Factory) HTTPClientWith(cert *tls.Certificate) (*http.Client, error) {
 			return nil, err
 		}
 		f.Debugf("TLS trust: %d CA files from %s, then the system roots", roots.GridN, dir)
-		tlsConf = roots.ClientConfig()
+		tr.TLSClientConfig = roots.ClientConfig() // used only through HTTP proxies
+		tr.TLSClientConfig.Certificates = certs
+		dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+		tr.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			host, _, err := net.SplitHostPort(addr)
+			if err != nil {
+				host = addr
+			}
+			cfg := roots.ConfigFor(host)
+			cfg.Certificates = certs
+			return (&tls.Dialer{NetDialer: dialer, Config: cfg}).DialContext(ctx, network, addr)
+		}
 	}
-	if cert != nil {
-		tlsConf.Certificates = []tls.Certificate{*cert}
-	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = tlsConf
-	tr.ForceAttemptHTTP2 = false
 	return &http.Client{Transport: &debugTransport{next: tr, f: f}, Timeout: config.Get(f.Config, config.Timeout)}, nil
 }
 

@@ -148,8 +148,10 @@ func localIDs(jobs []jobstore.Job) []string {
 
 // StatusOptions of `cesub status`.
 type StatusOptions struct {
-	F   *cmdutil.Factory
-	Sel Selection
+	F        *cmdutil.Factory
+	Sel      Selection
+	Watch    bool
+	Interval time.Duration
 }
 
 // NewCmdStatus builds `cesub status`.
@@ -166,10 +168,15 @@ names. Exit 3 when some jobs could not be queried.`,
 			if runF != nil {
 				return runF(opts)
 			}
+			if opts.Watch && opts.Interval < time.Second {
+				return cmdutil.UsageError(fmt.Errorf("--interval %s: at least 1s", opts.Interval))
+			}
 			return statusRun(c.Context(), opts)
 		},
 	}
 	opts.Sel.add(cmd)
+	cmd.Flags().BoolVarP(&opts.Watch, "watch", "w", false, "poll until every job has ended; print state changes (JSON: the final states)")
+	cmd.Flags().DurationVar(&opts.Interval, "interval", 30*time.Second, "time between polls with --watch")
 	return cmd
 }
 
@@ -184,6 +191,68 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	if err != nil {
 		return err
 	}
+	out, ok, failed, authFailed := queryStatus(ctx, e, jobs, !opts.Watch)
+	if opts.Watch {
+		seen := map[string]string{}
+		for _, j := range out.Jobs {
+			seen[j.ID] = j.State
+		}
+		if !f.JSON() {
+			printStatusTable(f, out)
+		}
+		for !allDone(out) {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(opts.Interval):
+			}
+			out, ok, failed, authFailed = queryStatus(ctx, e, jobs, false)
+			for _, j := range out.Jobs {
+				if j.Error == "" && seen[j.ID] != j.State {
+					if !f.JSON() {
+						fmt.Fprintf(f.IO.Out, "%s  %s  %s -> %s\n", f.Now().Format("15:04:05"), j.ID, orDash(seen[j.ID]), j.State)
+					}
+					seen[j.ID] = j.State
+				}
+			}
+		}
+		if f.JSON() {
+			if err := f.PrintJSON(out); err != nil {
+				return err
+			}
+		}
+		return cmdutil.ResultCode(ok, failed, authFailed)
+	}
+	if f.JSON() {
+		if err := f.PrintJSON(out); err != nil {
+			return err
+		}
+	} else {
+		printStatusTable(f, out)
+	}
+	return cmdutil.ResultCode(ok, failed, authFailed)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// allDone: every job is terminal or could not be queried.
+func allDone(out ListJSON) bool {
+	for _, j := range out.Jobs {
+		if j.Error == "" && !ce.State(j.State).Terminal() {
+			return false
+		}
+	}
+	return true
+}
+
+// queryStatus asks the CEs once and records what they said.
+func queryStatus(ctx context.Context, e *env, jobs []jobstore.Job, reportErrors bool) (ListJSON, int, int, bool) {
+	f := e.f
 	cctx, cancel := f.Deadline(ctx, 3)
 	defer cancel()
 	results, authFailed := e.forEachCE(cctx, jobs, func(b ce.Backend, g []jobstore.Job) ([]ce.Result, error) {
@@ -205,7 +274,9 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		if r.Err != nil {
 			failed++
 			jj.Error = r.Err.Error()
-			f.Errorf("%v", r.Err)
+			if reportErrors {
+				f.Errorf("%v", r.Err)
+			}
 		} else {
 			ok++
 			jj.State, jj.SpecificState, jj.ExitCode, jj.JobError = string(r.Job.State), r.Job.RawState, r.Job.ExitCode, r.Job.Errors
@@ -216,29 +287,26 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	if err := e.store.UpdateStates(ctx, ups); err != nil {
 		f.Warnf("%v", err)
 	}
-	if f.JSON() {
-		if err := f.PrintJSON(out); err != nil {
-			return err
+	return out, ok, failed, authFailed
+}
+
+func printStatusTable(f *cmdutil.Factory, out ListJSON) {
+	w := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "JOB\tNAME\tSTATE\tCE STATE\tEXIT")
+	for _, j := range out.Jobs {
+		if j.Error != "" {
+			continue
 		}
-	} else {
-		w := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "JOB\tNAME\tSTATE\tCE STATE\tEXIT")
-		for _, j := range out.Jobs {
-			if j.Error != "" {
-				continue
-			}
-			exit := ""
-			if j.ExitCode != nil {
-				exit = fmt.Sprint(*j.ExitCode)
-			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", j.ID, j.Name, j.State, j.SpecificState, exit)
-			for _, e := range j.JobError {
-				fmt.Fprintf(w, "  error: %s\t\t\t\t\n", e)
-			}
+		exit := ""
+		if j.ExitCode != nil {
+			exit = fmt.Sprint(*j.ExitCode)
 		}
-		_ = w.Flush()
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", j.ID, j.Name, j.State, j.SpecificState, exit)
+		for _, e := range j.JobError {
+			fmt.Fprintf(w, "  error: %s\t\t\t\t\n", e)
+		}
 	}
-	return cmdutil.ResultCode(ok, failed, authFailed)
+	_ = w.Flush()
 }
 
 // ActionOptions of kill, clean and resume.
@@ -453,9 +521,35 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 		Jobs   []got  `json:"jobs"`
 	}{Schema: "cesub.get/v1"}
 	ok, failed, authFailed := 0, 0, false
+	// only finished jobs are fetched (and then cleaned): a running job's outputs are not there yet
+	sctx, scancel := f.Deadline(ctx, 3)
+	states, _ := e.forEachCE(sctx, jobs, func(b ce.Backend, g []jobstore.Job) ([]ce.Result, error) {
+		return b.Status(sctx, localIDs(g))
+	})
+	scancel()
+	stateOf := map[string]ce.Result{}
+	for _, r := range states {
+		stateOf[r.ID] = r
+	}
 	for _, j := range jobs {
 		g := got{JobJSON: JobJSON{ID: j.ID, Name: j.Name}}
-		b, _, err := e.backend(ctx, j.CE, j.Flavour)
+		st, known := stateOf[j.ID]
+		var err error
+		switch {
+		case !known:
+			err = fmt.Errorf("no state from the CE")
+		case st.Err != nil:
+			err = st.Err
+		case !st.Job.State.Terminal():
+			err = fmt.Errorf("the job is %s: get fetches finished jobs (look at a running job's files with `cesub cat`)", st.Job.State)
+		}
+		if st.Job != nil {
+			g.State, g.SpecificState = string(st.Job.State), st.Job.RawState
+		}
+		var b ce.Backend
+		if err == nil {
+			b, _, err = e.backend(ctx, j.CE, j.Flavour)
+		}
 		if err == nil {
 			cctx, cancel := f.Deadline(ctx, 30)
 			var res *ce.GetResult

@@ -64,8 +64,12 @@ func NewClient(cfg ce.Config) (*Client, error) {
 	// now and then fails a handshake under load), or any transport error
 	// of a GET/HEAD.
 	c.rc.SetRetryCount(1).SetRetryWaitTime(200 * time.Millisecond).SetRetryMaxWaitTime(time.Second)
+	c.rc.SetLogger(restyLogger{debugf})
 	c.rc.AddRetryCondition(func(r *resty.Response, err error) bool {
 		if err == nil || r == nil || r.Request == nil {
+			return false
+		}
+		if permanent(err) {
 			return false
 		}
 		if m := r.Request.Method; m == http.MethodGet || m == http.MethodHead {
@@ -107,6 +111,14 @@ func (c *Client) authorize(r *resty.Request) error {
 	return nil
 }
 
+// permanent reports errors a retry cannot cure: certificate verification,
+// cancellation, timeouts.
+func permanent(err error) bool {
+	var cv *tls.CertificateVerificationError
+	return errors.As(err, &cv) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		strings.Contains(err.Error(), "failed to verify certificate")
+}
+
 // notSent reports errors that happen before any byte of the request is
 // written: dialing and the TLS handshake.
 func notSent(err error) bool {
@@ -122,6 +134,13 @@ func notSent(err error) bool {
 	}
 	return false
 }
+
+// restyLogger sends resty's own messages (retries) to the debug output.
+type restyLogger struct{ debugf func(string, ...any) }
+
+func (l restyLogger) Errorf(format string, v ...any) { l.debugf("resty: "+format, v...) }
+func (l restyLogger) Warnf(format string, v ...any)  { l.debugf("resty: "+format, v...) }
+func (l restyLogger) Debugf(format string, v ...any) { l.debugf("resty: "+format, v...) }
 
 // AuthError is a refusal by the CE (or a token that cannot be had): exit 4.
 type AuthError struct {
@@ -166,24 +185,33 @@ func check(op string, resp *resty.Response, err error, ok ...int) error {
 		}
 	}
 	body := strings.TrimSpace(string(resp.Body()))
+	url := shortURL(resp.Request.URL)
 	if strings.HasPrefix(body, "<") && strings.Contains(strings.ToLower(resp.Header().Get("Content-Type")), "html") {
 		body = "(an HTML page)"
 	}
 	if len(body) > 300 {
 		body = body[:300] + "…"
 	}
-	he := &HTTPError{Op: op, URL: resp.Request.URL, Status: resp.Status(), Body: body}
+	he := &HTTPError{Op: op, URL: url, Status: resp.Status(), Body: body}
 	// ARC 7 answers an identity it cannot map with 500 "User can't be assigned configuration".
 	if resp.StatusCode() == http.StatusInternalServerError && strings.Contains(resp.Status()+body, "can't be assigned configuration") {
-		return &AuthError{Op: op, Err: fmt.Errorf("%s answered %s (the CE does not admit this identity; check `cesub token check --ce %s`)", resp.Request.URL, resp.Status(), hostOf(resp.Request.URL))}
+		return &AuthError{Op: op, Err: fmt.Errorf("%s answered %s (the CE does not admit this identity; check `cesub token check --ce %s`)", url, resp.Status(), hostOf(url))}
 	}
 	if resp.StatusCode() == http.StatusForbidden && strings.Contains(body, "scopes do not match") {
-		return &AuthError{Op: op, Err: fmt.Errorf("%s answered %s: %s (the token lacks the scope this operation needs)", resp.Request.URL, resp.Status(), body)}
+		return &AuthError{Op: op, Err: fmt.Errorf("%s answered %s: %s (the token lacks the scope this operation needs)", url, resp.Status(), body)}
 	}
 	if resp.StatusCode() == http.StatusForbidden || resp.StatusCode() == http.StatusUnauthorized {
-		return &AuthError{Op: op, Err: fmt.Errorf("%s answered %s (the CE refused this identity; check `cesub token check --ce %s`)", resp.Request.URL, resp.Status(), hostOf(resp.Request.URL))}
+		return &AuthError{Op: op, Err: fmt.Errorf("%s answered %s (the CE refused this identity; check `cesub token check --ce %s`)", url, resp.Status(), hostOf(url))}
 	}
 	return he
+}
+
+// shortURL drops a long query string from a URL shown in a message.
+func shortURL(u string) string {
+	if i := strings.IndexByte(u, '?'); i >= 0 && len(u)-i > 40 {
+		return u[:i] + "?…"
+	}
+	return u
 }
 
 func hostOf(u string) string {

@@ -502,7 +502,7 @@ func (c *Client) Restart(ctx context.Context, ids []string) ([]ce.Result, error)
 
 // List implements ce.Backend (with live states).
 func (c *Client) List(ctx context.Context) ([]ce.Job, error) {
-	m, err := c.listStates(ctx, "ACCEPTING,ACCEPTED,PREPARING,PREPARED,SUBMITTING,QUEUING,RUNNING,HELD,EXITINGLRMS,OTHER,EXECUTED,FINISHING,FINISHED,FAILED,KILLING,KILLED,WIPED")
+	m, err := c.listStates(ctx, allStates)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,126 @@
+package jobcmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/cesub/cesub/internal/cli/cmdutil"
+	"github.com/cesub/cesub/internal/jobstore"
+	"github.com/spf13/cobra"
+)
+
+// SyncOptions of `cesub sync`.
+type SyncOptions struct {
+	F       *cmdutil.Factory
+	CEs     []string
+	Flavour string
+}
+
+// SyncJSON is the schema of `sync -o json`.
+type SyncJSON struct {
+	Schema string       `json:"schema"`
+	CEs    []SyncCEJSON `json:"ces"`
+}
+
+// SyncCEJSON is one CE's part of a sync.
+type SyncCEJSON struct {
+	CE    string `json:"ce"`
+	Found int    `json:"found"`
+	Added int    `json:"added"`
+	Error string `json:"error,omitempty"`
+}
+
+// NewCmdSync builds `cesub sync`.
+func NewCmdSync(f *cmdutil.Factory, runF func(*SyncOptions) error) *cobra.Command {
+	opts := &SyncOptions{F: f}
+	cmd := &cobra.Command{
+		Use:   "sync -C CE…",
+		Short: "Add the jobs a CE has for you to the job list (like arcsync)",
+		Long: `Ask each CE for the jobs of your identity (token or proxy) and add those the
+job list does not have, with their current state. Jobs already listed are left
+as they are; nothing is removed. Use it after losing the job list, or to see
+jobs submitted from another machine.
+
+Exit: 0 all CEs answered, 3 some did not, 4/1 none did.`,
+		Example: `  cesub sync -C https://ce1.example.org/arex -C ce2.example.org`,
+		Args:    cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if len(opts.CEs) == 0 {
+				return cmdutil.UsageError(errors.New("give at least one CE with -C/--ce"))
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return syncRun(c.Context(), opts)
+		},
+	}
+	cmd.Flags().StringArrayVarP(&opts.CEs, "ce", "C", nil, "CE address (repeatable)")
+	cmd.Flags().StringVar(&opts.Flavour, "flavour", "", "CE flavour (default: from the address)")
+	return cmd
+}
+
+func syncRun(ctx context.Context, opts *SyncOptions) error {
+	f := opts.F
+	e, err := open(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer e.store.Close()
+	out := SyncJSON{Schema: "cesub.sync/v1"}
+	ok, failed, authFailed := 0, 0, false
+	for _, addrText := range opts.CEs {
+		r := SyncCEJSON{CE: addrText}
+		err := func() error {
+			b, addr, err := e.backend(ctx, addrText, opts.Flavour)
+			if err != nil {
+				return err
+			}
+			r.CE = addr.URL()
+			cctx, cancel := f.Deadline(ctx, 3)
+			defer cancel()
+			jobs, err := b.List(cctx)
+			if err != nil {
+				return err
+			}
+			sort.Slice(jobs, func(i, j int) bool { return jobs[i].LocalID < jobs[j].LocalID })
+			rec := make([]jobstore.Job, 0, len(jobs))
+			for _, j := range jobs {
+				sub := time.Time{}
+				if j.Submitted != nil {
+					sub = *j.Submitted
+				}
+				rec = append(rec, jobstore.Job{ID: j.ID, LocalID: j.LocalID, CE: j.CE, Flavour: string(j.Flavour), Name: j.Name,
+					Submitted: sub, State: string(j.State), ExitCode: j.ExitCode})
+			}
+			r.Found = len(jobs)
+			r.Added, err = e.store.Add(ctx, rec...)
+			f.RememberVersion(ctx, e.store, addr, b)
+			return err
+		}()
+		if err != nil {
+			var af interface{ AuthFailure() bool }
+			authFailed = authFailed || errors.As(err, &af)
+			failed++
+			r.Error = err.Error()
+			f.Errorf("%s: %v", addrText, err)
+		} else {
+			ok++
+		}
+		out.CEs = append(out.CEs, r)
+	}
+	if f.JSON() {
+		if err := f.PrintJSON(out); err != nil {
+			return err
+		}
+	} else {
+		for _, r := range out.CEs {
+			if r.Error == "" {
+				fmt.Fprintf(f.IO.Out, "%s: %d jobs, %d new in %s\n", r.CE, r.Found, r.Added, e.store.Path())
+			}
+		}
+	}
+	return cmdutil.ResultCode(ok, failed, authFailed)
+}
