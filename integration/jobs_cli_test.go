@@ -194,6 +194,9 @@ func runLifecycle(t *testing.T, tb *testbed.Env, dir string, env map[string]stri
 	if r = cesub(t, tb, env, "cat", "--stderr", id); r.code != 0 || strings.TrimSpace(r.out) != "oops" {
 		t.Fatalf("cat --stderr: %d %q %s", r.code, r.out, r.err)
 	}
+	if r = cesub(t, tb, env, "cat", "--log", id); r.code != 0 || !strings.Contains(r.out, "Job state change") {
+		t.Errorf("cat --log: %d %.200q %s", r.code, r.out, r.err)
+	}
 	dl := filepath.Join(dir, "dl")
 	if r = cesub(t, tb, env, "get", id, "-D", dl, "-o", "json"); r.code != 0 {
 		t.Fatalf("get: %d %s", r.code, r.err)

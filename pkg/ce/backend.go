@@ -146,6 +146,11 @@ type Planner interface {
 	PlanSubmit(jobs []jobdesc.Job, opts SubmitOptions) ([]Request, error)
 }
 
+// LogReader is implemented by flavours that keep a log of each job on the CE.
+type LogReader interface {
+	JobLog(ctx context.Context, localID string, w io.Writer) error
+}
+
 // Delegation kinds.
 const (
 	DelegateX509  = "x509"

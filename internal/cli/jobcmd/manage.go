@@ -408,6 +408,7 @@ type CatOptions struct {
 	Job    string
 	Stderr bool
 	File   string
+	Log    bool
 }
 
 // NewCmdCat builds `cesub cat`.
@@ -427,6 +428,7 @@ func NewCmdCat(f *cmdutil.Factory, runF func(*CatOptions) error) *cobra.Command 
 	}
 	cmd.Flags().BoolVarP(&opts.Stderr, "stderr", "e", false, "print stderr instead of stdout")
 	cmd.Flags().StringVar(&opts.File, "file", "", "print this file of the job's session directory")
+	cmd.Flags().BoolVarP(&opts.Log, "log", "l", false, "print the CE's log of the job (A-REX: the grid manager's errors file, like arccat -l)")
 	return cmd
 }
 
@@ -443,6 +445,19 @@ func catRun(ctx context.Context, opts *CatOptions) error {
 		return err
 	}
 	j := jobs[0]
+	if opts.Log {
+		b, _, err := e.backend(ctx, j.CE, j.Flavour)
+		if err != nil {
+			return err
+		}
+		lr, ok := b.(ce.LogReader)
+		if !ok {
+			return fmt.Errorf("cat --log: flavour %s has no job log", j.Flavour)
+		}
+		cctx, cancel := f.Deadline(ctx, 3)
+		defer cancel()
+		return lr.JobLog(cctx, j.LocalID, f.IO.Out)
+	}
 	path := opts.File
 	if path == "" {
 		var d jobdesc.Job

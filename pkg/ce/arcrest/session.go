@@ -47,6 +47,25 @@ func (c *Client) Cat(ctx context.Context, id, p string, w io.Writer) error {
 	return nil
 }
 
+// JobLog implements ce.LogReader: the grid manager's log of the job
+// (diagnose/errors: staging, LRMS submission and exit, as arccat -l shows).
+func (c *Client) JobLog(ctx context.Context, id string, w io.Writer) error {
+	base, err := c.base(ctx)
+	if err != nil {
+		return err
+	}
+	resp, err := c.rc.R().SetContext(ctx).SetHeader("Accept", "text/plain").Get(base + "/jobs/" + id + "/diagnose/errors")
+	if err := check("job log", resp, err, http.StatusOK); err != nil {
+		var he *HTTPError
+		if errors.As(err, &he) && resp.StatusCode() == http.StatusNotFound {
+			return fmt.Errorf("job log: %s has no log (yet): %w", c.JobID(id), ErrNotFound)
+		}
+		return err
+	}
+	_, err = w.Write(resp.Body())
+	return err
+}
+
 // listing is A-REX's XML directory listing (the JSON form loses sizes).
 type listing struct {
 	Files []struct {
