@@ -46,7 +46,16 @@ func (f *Factory) HTTPClientWith(cert *tls.Certificate) (*http.Client, error) {
 			}
 			cfg := roots.ConfigFor(host)
 			cfg.Certificates = certs
-			return (&tls.Dialer{NetDialer: dialer, Config: cfg}).DialContext(ctx, network, addr)
+			raw, err := dialer.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			conn := tls.Client(withQuickAck(raw), cfg)
+			if err := conn.HandshakeContext(ctx); err != nil {
+				raw.Close()
+				return nil, err
+			}
+			return conn, nil
 		}
 	}
 	return &http.Client{Transport: &debugTransport{next: tr, f: f}, Timeout: config.Get(f.Config, config.Timeout)}, nil
