@@ -13,6 +13,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/cesub/cesub/internal/tcpopt"
 	"log"
 	"net"
 	"net/http"
@@ -119,7 +120,7 @@ func serve(args []string) error {
 		if err != nil {
 			return err
 		}
-		go func() { errc <- hs.ServeTLS(ln, *cert, *keyFile) }()
+		go func() { errc <- hs.ServeTLS(tcpopt.Listener{Listener: ln}, *cert, *keyFile) }()
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)

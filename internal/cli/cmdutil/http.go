@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cesub/cesub/internal/config"
+	"github.com/cesub/cesub/internal/tcpopt"
 	"github.com/cesub/cesub/pkg/x509proxy"
 )
 
@@ -50,7 +51,7 @@ func (f *Factory) HTTPClientWith(cert *tls.Certificate) (*http.Client, error) {
 			if err != nil {
 				return nil, err
 			}
-			conn := tls.Client(withQuickAck(raw), cfg)
+			conn := tls.Client(tcpopt.QuickAck(raw), cfg)
 			if err := conn.HandshakeContext(ctx); err != nil {
 				raw.Close()
 				return nil, err

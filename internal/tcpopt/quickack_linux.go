@@ -1,6 +1,6 @@
 //go:build linux
 
-package cmdutil
+package tcpopt
 
 import (
 	"net"
@@ -18,7 +18,9 @@ type quickAckConn struct {
 	raw syscall.RawConn
 }
 
-func withQuickAck(c net.Conn) net.Conn {
+// QuickAck wraps a TCP connection so that it acknowledges at once (other
+// connections are returned as they are).
+func QuickAck(c net.Conn) net.Conn {
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
 		return c
