@@ -88,6 +88,52 @@ type env struct {
 	src   token.Source
 }
 
+// ceFlags are -C/--ce and --flavour of the commands that address one CE.
+type ceFlags struct {
+	CE      string
+	Flavour string
+}
+
+func (c *ceFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&c.CE, "ce", "C", "", "CE address")
+	cmd.Flags().StringVar(&c.Flavour, "flavour", "", "CE flavour (default: from the address)")
+}
+
+func (c *ceFlags) check() error {
+	if c.CE == "" {
+		return cmdutil.UsageError(errors.New("give the CE with -C/--ce"))
+	}
+	return nil
+}
+
+// openCE opens the job list and the backend of one CE.
+func openCE(ctx context.Context, f *cmdutil.Factory, c ceFlags) (*env, ce.Backend, ce.Address, error) {
+	e, err := open(ctx, f)
+	if err != nil {
+		return nil, nil, ce.Address{}, err
+	}
+	b, addr, err := e.backend(ctx, c.CE, c.Flavour)
+	if err != nil {
+		e.store.Close()
+		return nil, nil, addr, err
+	}
+	return e, b, addr, nil
+}
+
+// openSelected opens the job list and resolves a selection in it.
+func openSelected(ctx context.Context, f *cmdutil.Factory, sel Selection) (*env, []jobstore.Job, error) {
+	e, err := open(ctx, f)
+	if err != nil {
+		return nil, nil, err
+	}
+	jobs, err := sel.resolve(ctx, e.store)
+	if err != nil {
+		e.store.Close()
+		return nil, nil, err
+	}
+	return e, jobs, nil
+}
+
 func open(ctx context.Context, f *cmdutil.Factory) (*env, error) {
 	store, err := f.JobList(ctx)
 	if err != nil {
@@ -182,15 +228,11 @@ names. Exit 3 when some jobs could not be queried.`,
 
 func statusRun(ctx context.Context, opts *StatusOptions) error {
 	f := opts.F
-	e, err := open(ctx, f)
+	e, jobs, err := openSelected(ctx, f, opts.Sel)
 	if err != nil {
 		return err
 	}
 	defer e.store.Close()
-	jobs, err := opts.Sel.resolve(ctx, e.store)
-	if err != nil {
-		return err
-	}
 	out, ok, failed, authFailed := queryStatus(ctx, e, jobs, !opts.Watch)
 	if opts.Watch {
 		seen := map[string]string{}
@@ -343,15 +385,11 @@ func NewCmdAction(f *cmdutil.Factory, action string, runF func(*ActionOptions) e
 
 func actionRun(ctx context.Context, opts *ActionOptions) error {
 	f := opts.F
-	e, err := open(ctx, f)
+	e, jobs, err := openSelected(ctx, f, opts.Sel)
 	if err != nil {
 		return err
 	}
 	defer e.store.Close()
-	jobs, err := opts.Sel.resolve(ctx, e.store)
-	if err != nil {
-		return err
-	}
 	cctx, cancel := f.Deadline(ctx, 3)
 	defer cancel()
 	results, authFailed := e.forEachCE(cctx, jobs, func(b ce.Backend, g []jobstore.Job) ([]ce.Result, error) {
@@ -434,16 +472,11 @@ func NewCmdCat(f *cmdutil.Factory, runF func(*CatOptions) error) *cobra.Command 
 
 func catRun(ctx context.Context, opts *CatOptions) error {
 	f := opts.F
-	e, err := open(ctx, f)
+	e, jobs, err := openSelected(ctx, f, Selection{IDs: []string{opts.Job}})
 	if err != nil {
 		return err
 	}
 	defer e.store.Close()
-	sel := Selection{IDs: []string{opts.Job}}
-	jobs, err := sel.resolve(ctx, e.store)
-	if err != nil {
-		return err
-	}
 	j := jobs[0]
 	if opts.Log {
 		b, _, err := e.backend(ctx, j.CE, j.Flavour)
@@ -516,15 +549,11 @@ job list unless --keep. Exit 3 when some jobs failed.`,
 
 func getRun(ctx context.Context, opts *GetOptions) error {
 	f := opts.F
-	e, err := open(ctx, f)
+	e, jobs, err := openSelected(ctx, f, opts.Sel)
 	if err != nil {
 		return err
 	}
 	defer e.store.Close()
-	jobs, err := opts.Sel.resolve(ctx, e.store)
-	if err != nil {
-		return err
-	}
 	type got struct {
 		JobJSON
 		Dir   string `json:"dir,omitempty"`
@@ -608,9 +637,8 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 
 // InfoOptions of `cesub info`.
 type InfoOptions struct {
-	F       *cmdutil.Factory
-	CE      string
-	Flavour string
+	F *cmdutil.Factory
+	ceFlags
 }
 
 // NewCmdInfo builds `cesub info`.
@@ -621,8 +649,8 @@ func NewCmdInfo(f *cmdutil.Factory, runF func(*InfoOptions) error) *cobra.Comman
 		Short: "Summarise a CE: implementation, API versions, queues, runtime environments",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if opts.CE == "" {
-				return cmdutil.UsageError(errors.New("give the CE with -C/--ce"))
+			if err := opts.check(); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(opts)
@@ -630,22 +658,17 @@ func NewCmdInfo(f *cmdutil.Factory, runF func(*InfoOptions) error) *cobra.Comman
 			return infoRun(c.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.CE, "ce", "C", "", "CE address")
-	cmd.Flags().StringVar(&opts.Flavour, "flavour", "", "CE flavour (default: from the address)")
+	opts.add(cmd)
 	return cmd
 }
 
 func infoRun(ctx context.Context, opts *InfoOptions) error {
 	f := opts.F
-	e, err := open(ctx, f)
+	e, b, _, err := openCE(ctx, f, opts.ceFlags)
 	if err != nil {
 		return err
 	}
 	defer e.store.Close()
-	b, _, err := e.backend(ctx, opts.CE, opts.Flavour)
-	if err != nil {
-		return err
-	}
 	cctx, cancel := f.Deadline(ctx, 2)
 	defer cancel()
 	info, err := b.Info(cctx)

@@ -2,7 +2,6 @@ package jobcmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -15,9 +14,8 @@ import (
 
 // PingOptions of `cesub ping`.
 type PingOptions struct {
-	F       *cmdutil.Factory
-	CE      string
-	Flavour string
+	F *cmdutil.Factory
+	ceFlags
 }
 
 // PingJSON is the schema of `ping -o json` (docs/json.md).
@@ -45,8 +43,8 @@ Exit: 0 admitted, 4 reached but refused, 1 not reached.`,
   cesub ping -C https://localhost:8444/arex -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if opts.CE == "" {
-				return cmdutil.UsageError(errors.New("give the CE with -C/--ce"))
+			if err := opts.check(); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(opts)
@@ -54,22 +52,17 @@ Exit: 0 admitted, 4 reached but refused, 1 not reached.`,
 			return pingRun(c.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.CE, "ce", "C", "", "CE address")
-	cmd.Flags().StringVar(&opts.Flavour, "flavour", "", "CE flavour (default: from the address)")
+	opts.add(cmd)
 	return cmd
 }
 
 func pingRun(ctx context.Context, opts *PingOptions) error {
 	f := opts.F
-	e, err := open(ctx, f)
+	e, b, addr, err := openCE(ctx, f, opts.ceFlags)
 	if err != nil {
 		return err
 	}
 	defer e.store.Close()
-	b, addr, err := e.backend(ctx, opts.CE, opts.Flavour)
-	if err != nil {
-		return err
-	}
 	cctx, cancel := f.Deadline(ctx, 1)
 	defer cancel()
 	r, err := b.Ping(cctx)
