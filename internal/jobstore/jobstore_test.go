@@ -93,3 +93,74 @@ func TestConcurrentWriters(t *testing.T) {
 		t.Fatalf("%d jobs recorded, want 500 (%v)", len(got), err)
 	}
 }
+
+func TestDelegationsRemembered(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "jobs.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Delegation(ctx, "https://ce/arex", "me", "x509"); ok {
+		t.Fatal("a delegation in an empty list")
+	}
+	end := time.Now().Add(time.Hour).Truncate(time.Second)
+	if err := s.SetDelegation(ctx, Delegation{CE: "https://ce/arex", Identity: "me", Type: "x509", ID: "d1", NotAfter: end}); err != nil {
+		t.Fatal(err)
+	}
+	// replaced, not added: one per CE, identity and type
+	if err := s.SetDelegation(ctx, Delegation{CE: "https://ce/arex", Identity: "me", Type: "x509", ID: "d2", NotAfter: end.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.SetDelegation(ctx, Delegation{CE: "https://ce/arex", Identity: "other", Type: "x509", ID: "o1", NotAfter: end})
+	s.Close()
+	s, err = Open(ctx, path) // survives reopening
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	d, ok := s.Delegation(ctx, "https://ce/arex", "me", "x509")
+	if !ok || d.ID != "d2" || !d.NotAfter.Equal(end.Add(time.Hour)) {
+		t.Fatalf("got %+v %v", d, ok)
+	}
+	if d, ok := s.Delegation(ctx, "https://ce/arex", "other", "x509"); !ok || d.ID != "o1" {
+		t.Fatalf("other identity: %+v %v", d, ok)
+	}
+	if err := s.ForgetDelegation(ctx, "https://ce/arex", "me", "x509"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Delegation(ctx, "https://ce/arex", "me", "x509"); ok {
+		t.Fatal("forgotten delegation still there")
+	}
+}
+
+func TestUpdateStatesInOneTransaction(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "jobs.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var jobs []Job
+	for _, id := range []string{"a", "b", "c"} {
+		jobs = append(jobs, Job{ID: id, LocalID: id, CE: "https://ce/arex", Flavour: "arc", Submitted: time.Now(), State: "ACCEPTED"})
+	}
+	if _, err := s.Add(ctx, jobs...); err != nil {
+		t.Fatal(err)
+	}
+	one := 1
+	if err := s.UpdateStates(ctx, []StateUpdate{{ID: "a", State: "FINISHED"}, {ID: "b", State: "FAILED", ExitCode: &one}, {ID: "nosuch", State: "RUNNING"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.List(ctx, Filter{})
+	states := map[string]string{}
+	for _, j := range got {
+		states[j.ID] = j.State
+		if j.ID == "b" && (j.ExitCode == nil || *j.ExitCode != 1) {
+			t.Errorf("exit code of b: %v", j.ExitCode)
+		}
+	}
+	if states["a"] != "FINISHED" || states["b"] != "FAILED" || states["c"] != "ACCEPTED" || len(got) != 3 {
+		t.Fatalf("states %v (%d jobs)", states, len(got))
+	}
+}
