@@ -73,6 +73,8 @@ type SubmitOptions struct {
 type GetOptions struct {
 	Dir         string // destination directory (created)
 	Concurrency int    // parallel file downloads (default 4)
+	// Progress is told about each finished file (may be nil).
+	Progress func(file string, bytes int64)
 }
 
 // GetResult summarises a download.

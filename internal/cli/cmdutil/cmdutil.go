@@ -75,11 +75,14 @@ type IOStreams struct {
 	ErrOut io.Writer
 	// OutTTY is true when Out is a terminal (progress and colour only then).
 	OutTTY bool
+	// ErrTTY is true when ErrOut is a terminal: progress lines go there.
+	ErrTTY bool
 }
 
 // System returns the process's streams.
 func System() *IOStreams {
-	return &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, OutTTY: term.IsTerminal(int(os.Stdout.Fd()))}
+	return &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, OutTTY: term.IsTerminal(int(os.Stdout.Fd())),
+		ErrTTY: term.IsTerminal(int(os.Stderr.Fd()))}
 }
 
 // Factory carries the dependencies commands use, so tests can swap them.

@@ -597,7 +597,10 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 		if err == nil {
 			cctx, cancel := f.Deadline(ctx, 30)
 			var res *ce.GetResult
-			res, err = b.Get(cctx, j.LocalID, ce.GetOptions{Dir: filepath.Join(opts.Dir, j.LocalID)})
+			prog := f.NewProgress("downloading "+j.LocalID, 0)
+			res, err = b.Get(cctx, j.LocalID, ce.GetOptions{Dir: filepath.Join(opts.Dir, j.LocalID),
+				Progress: func(_ string, n int64) { prog.Add(n) }})
+			prog.Done()
 			if err == nil {
 				g.Dir, g.Files, g.Bytes = res.Dir, res.Files, res.Bytes
 				if !opts.Keep {

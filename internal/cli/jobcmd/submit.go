@@ -183,7 +183,10 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 	out := ListJSON{Schema: "cesub.submit/v1"}
 	ok, failed, authFailed := 0, 0, false
 	for _, bt := range batches {
-		results, err := b.Submit(cctx, bt.jobs, ce.SubmitOptions{BaseDir: bt.dir, Instances: opts.Instances, DelegationID: delegationID})
+		prog := f.NewProgress("uploading inputs", 0)
+		results, err := b.Submit(cctx, bt.jobs, ce.SubmitOptions{BaseDir: bt.dir, Instances: opts.Instances, DelegationID: delegationID,
+			Progress: func(_, _ string, done, _ int64) { prog.Add(done) }})
+		prog.Done()
 		if err != nil {
 			var af interface{ AuthFailure() bool }
 			if errors.As(err, &af) {

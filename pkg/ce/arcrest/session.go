@@ -168,6 +168,9 @@ func (c *Client) Get(ctx context.Context, id string, opts ce.GetOptions) (*ce.Ge
 			if err == nil {
 				res.Files++
 				res.Bytes += n
+				if opts.Progress != nil {
+					opts.Progress(f.path, n)
+				}
 			}
 		}(f)
 	}
