@@ -209,9 +209,16 @@ func runLifecycle(t *testing.T, tb *testbed.Env, dir string, env map[string]stri
 	if r = cesub(t, tb, env, "status", "-a", "-o", "json"); !strings.Contains(r.out, `"jobs": null`) && !strings.Contains(r.out, `"jobs": []`) {
 		t.Errorf("job list not empty after get: %s", r.out)
 	}
-	// get cleaned the job on the CE too
-	if r = cesub(t, tb, env, "status", id); r.code != 1 || !strings.Contains(r.err, "not found") {
-		t.Errorf("job still on the CE after get: %d %s %s", r.code, r.out, r.err)
+	// get cleaned the job on the CE too (the grid manager wipes it on its next pass)
+	for deadline := time.Now().Add(45 * time.Second); ; time.Sleep(2 * time.Second) {
+		r = cesub(t, tb, env, "status", id)
+		if r.code == 1 && strings.Contains(r.err, "not found") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("job still on the CE 45 s after get: %d %s %s", r.code, r.out, r.err)
+			break
+		}
 	}
 	// an unknown job on the CE: per-job error, exit 1
 	if r = cesub(t, tb, env, "status", strings.Replace(id, local, "nosuchjob", 1)); r.code != 1 || !strings.Contains(r.err, "not found") {

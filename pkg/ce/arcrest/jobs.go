@@ -319,15 +319,32 @@ func (c *Client) Status(ctx context.Context, ids []string) ([]ce.Result, error) 
 			c.debugf("live state listing failed (%v); keeping action=status answers", err)
 		}
 		for i := range results {
-			if j := results[i].Job; j != nil && !j.State.Terminal() {
-				if s, ok := live[j.LocalID]; ok && s != "" {
-					j.RawState, j.State = s, mapState(s)
-				}
+			j := results[i].Job
+			if j == nil || j.State.Terminal() {
+				continue
+			}
+			if s, ok := live[j.LocalID]; ok && s != "" {
+				j.RawState, j.State = s, mapState(s)
+			} else if err == nil {
+				// not in the live listing: being cleaned, or gone; ask the grid manager itself
+				c.liveOrGone(ctx, &results[i])
 			}
 		}
 	}
 	c.explainFailed(ctx, results)
 	return results, nil
+}
+
+// liveOrGone replaces a stale answer by the grid manager's own state, or by
+// "not found" when the job no longer exists.
+func (c *Client) liveOrGone(ctx context.Context, r *ce.Result) {
+	st, raw, err := c.LiveState(ctx, r.Job.LocalID)
+	switch {
+	case err == nil && raw != "":
+		r.Job.State, r.Job.RawState = st, raw
+	case err != nil && strings.Contains(err.Error(), "404"):
+		r.Err, r.Job = fmt.Errorf("job %s not found on %s", r.Job.LocalID, c.endpoint), nil
+	}
 }
 
 // listingFirst is the batch size from which one live listing beats
@@ -361,6 +378,9 @@ func (c *Client) statusByListing(ctx context.Context, ids []string) ([]ce.Result
 		}
 		for _, r := range rest {
 			_, local, _ := ParseJobID(r.ID)
+			if live != nil && r.Job != nil && !r.Job.State.Terminal() {
+				c.liveOrGone(ctx, &r) // listed by action=status but not live: stale
+			}
 			results[where[local]] = r
 		}
 	}
