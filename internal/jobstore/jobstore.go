@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,12 +89,37 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("job list %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(1) // one connection per process; processes share the file through SQLite's locks
-	if _, err := db.ExecContext(ctx, schema); err != nil {
+	if err := initSchema(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("job list %s: %w", path, err)
 	}
 	_ = os.Chmod(path, 0o600)
 	return &Store{db: db, path: path}, nil
+}
+
+// initSchema creates the tables. When many processes open a new job list at
+// once, switching it to WAL and creating the schema can fail with
+// SQLITE_BUSY without SQLite's busy handler being asked; that is retried
+// with a jittered pause for up to the busy timeout.
+func initSchema(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for attempt := 0; ; attempt++ {
+		_, err := db.ExecContext(ctx, schema)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		pause := time.Duration(10+rand.IntN(40)) * time.Millisecond
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+	}
+}
+
+func isBusy(err error) bool {
+	m := err.Error()
+	return strings.Contains(m, "SQLITE_BUSY") || strings.Contains(m, "database is locked")
 }
 
 // Close closes the store.
