@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/cesub/cesub/internal/config"
 	"github.com/cesub/cesub/pkg/token"
+	"github.com/cesub/cesub/pkg/x509proxy"
 	"golang.org/x/term"
 )
 
@@ -97,6 +99,10 @@ type Factory struct {
 	Debugf func(format string, args ...any)
 	// Infof prints an informational line with -v.
 	Infof func(format string, args ...any)
+
+	proxyOnce sync.Once // the proxy is read and checked once per command
+	proxy     *x509proxy.Credential
+	proxyErr  error
 }
 
 // Warnf prints a warning line to stderr.

@@ -59,17 +59,16 @@ func (f *Factory) EnsureDelegation(ctx context.Context, store *jobstore.Store, a
 	if err != nil {
 		return "", fmt.Errorf("X.509 delegation: %w", err)
 	}
-	who, err := authIdentity(ctx, src, cred)
+	key, err := delegationKey(ctx, src, cred)
 	if err != nil {
 		return "", err
 	}
-	key := who + " delegating " + cred.Identity()
 	now := f.Now()
 	sign := func(csr []byte) ([]byte, error) {
 		return x509proxy.SignRequest(cred, csr, x509proxy.Options{Lifetime: cred.TimeLeft(now), Now: f.Now})
 	}
 	rec, known := store.Delegation(ctx, addr.URL(), key, ce.DelegateX509)
-	if known && !rec.NotAfter.Before(cred.NotAfter().Add(-time.Minute)) && rec.NotAfter.Sub(now) > renewMargin {
+	if known && reusable(rec, cred, now) {
 		f.Debugf("reusing delegation %s (valid until %s)", rec.ID, rec.NotAfter.UTC().Format(time.RFC3339))
 		return rec.ID, nil
 	}
@@ -101,21 +100,35 @@ func (f *Factory) EnsureDelegation(ctx context.Context, store *jobstore.Store, a
 
 // ReusableDelegation reports the remembered X.509 delegation EnsureDelegation
 // would reuse without any request (for dry runs).
-func (f *Factory) ReusableDelegation(ctx context.Context, store *jobstore.Store, addr ce.Address) (string, bool) {
+func (f *Factory) ReusableDelegation(ctx context.Context, store *jobstore.Store, addr ce.Address, src token.Source) (string, bool) {
 	cred, err := f.Proxy()
 	if err != nil {
 		return "", false
 	}
-	src, _ := f.TokenSource()
-	who, err := authIdentity(ctx, src, cred)
+	key, err := delegationKey(ctx, src, cred)
 	if err != nil {
 		return "", false
 	}
-	rec, known := store.Delegation(ctx, addr.URL(), who+" delegating "+cred.Identity(), ce.DelegateX509)
-	if known && !rec.NotAfter.Before(cred.NotAfter().Add(-time.Minute)) && rec.NotAfter.Sub(f.Now()) > renewMargin {
+	rec, known := store.Delegation(ctx, addr.URL(), key, ce.DelegateX509)
+	if known && reusable(rec, cred, f.Now()) {
 		return rec.ID, true
 	}
 	return "", false
+}
+
+// reusable: the stored delegation is at least as new as the local proxy
+// and has more than renewMargin left.
+func reusable(rec jobstore.Delegation, cred *x509proxy.Credential, now time.Time) bool {
+	return !rec.NotAfter.Before(cred.NotAfter().Add(-time.Minute)) && rec.NotAfter.Sub(now) > renewMargin
+}
+
+// delegationKey names the delegation slot: who authenticates, delegating whose credential.
+func delegationKey(ctx context.Context, src token.Source, cred *x509proxy.Credential) (string, error) {
+	who, err := authIdentity(ctx, src, cred)
+	if err != nil {
+		return "", err
+	}
+	return who + " delegating " + cred.Identity(), nil
 }
 
 // authIdentity names who the CE sees: the token's issuer and subject, or the proxy's identity.

@@ -46,6 +46,11 @@ func (f *Factory) UserCertPaths() (cert, key string) {
 // Proxy loads and checks the proxy for CE calls. A missing, broken or
 // expired proxy is an authentication error (exit 4) saying how to fix it.
 func (f *Factory) Proxy() (*x509proxy.Credential, error) {
+	f.proxyOnce.Do(func() { f.proxy, f.proxyErr = f.loadProxy() })
+	return f.proxy, f.proxyErr
+}
+
+func (f *Factory) loadProxy() (*x509proxy.Credential, error) {
 	path := f.ProxyPath()
 	cred, err := x509proxy.LoadProxy(path)
 	if errors.Is(err, fs.ErrNotExist) {

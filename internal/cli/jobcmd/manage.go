@@ -83,9 +83,15 @@ func byCE(jobs []jobstore.Job) ([]string, map[string][]jobstore.Job) {
 
 // env is what the job commands share.
 type env struct {
-	f     *cmdutil.Factory
-	store *jobstore.Store
-	src   token.Source
+	f        *cmdutil.Factory
+	store    *jobstore.Store
+	src      token.Source
+	backends map[string]openBackend // one per CE for the whole command (keep-alive, one TLS setup)
+}
+
+type openBackend struct {
+	b    ce.Backend
+	addr ce.Address
 }
 
 // ceFlags are -C/--ce and --flavour of the commands that address one CE.
@@ -152,8 +158,19 @@ func (e *env) backend(ctx context.Context, endpoint, flavour string) (ce.Backend
 	if err != nil {
 		return nil, addr, cmdutil.UsageError(err)
 	}
+	key := string(addr.Flavour) + " " + addr.URL()
+	if ob, ok := e.backends[key]; ok {
+		return ob.b, ob.addr, nil
+	}
 	b, err := e.f.Backend(ctx, addr, e.src, e.store)
-	return b, addr, err
+	if err != nil {
+		return nil, addr, err
+	}
+	if e.backends == nil {
+		e.backends = map[string]openBackend{}
+	}
+	e.backends[key] = openBackend{b, addr}
+	return b, addr, nil
 }
 
 // forEachCE runs op on the jobs of each CE and collects per-job results.

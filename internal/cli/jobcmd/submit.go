@@ -21,6 +21,7 @@ import (
 	"github.com/cesub/cesub/pkg/jobdesc/adl"
 	"github.com/cesub/cesub/pkg/jobdesc/submitfile"
 	"github.com/cesub/cesub/pkg/jobdesc/xrsl"
+	"github.com/cesub/cesub/pkg/token"
 	"github.com/spf13/cobra"
 )
 
@@ -172,7 +173,7 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 		return err
 	}
 	if opts.DryRun {
-		return dryRun(ctx, f, store, addr, b, batches, delegate, opts.Instances, src != nil)
+		return dryRun(ctx, f, store, addr, b, batches, delegate, opts.Instances, src)
 	}
 	cctx, cancel := f.Deadline(ctx, 10)
 	defer cancel()
@@ -240,7 +241,7 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 
 // dryRun prints the requests a submission would send, credentials redacted.
 func dryRun(ctx context.Context, f *cmdutil.Factory, store *jobstore.Store, addr ce.Address, b ce.Backend, batches []batch,
-	delegate string, instances int, bearer bool) error {
+	delegate string, instances int, src token.Source) error {
 	p, ok := b.(ce.Planner)
 	if !ok {
 		return fmt.Errorf("--dry-run is not supported for flavour %s", addr.Flavour)
@@ -248,7 +249,7 @@ func dryRun(ctx context.Context, f *cmdutil.Factory, store *jobstore.Store, addr
 	var reqs []ce.Request
 	delegationID := ""
 	var auth []string
-	if bearer {
+	if src != nil {
 		auth = []string{"Authorization: Bearer [REDACTED]"}
 	}
 	version := "<version>"
@@ -258,7 +259,7 @@ func dryRun(ctx context.Context, f *cmdutil.Factory, store *jobstore.Store, addr
 	switch delegate {
 	case cmdutil.DelegateX509:
 		delegationID = "<delegation-id>"
-		if id, reuse := f.ReusableDelegation(ctx, store, addr); reuse {
+		if id, reuse := f.ReusableDelegation(ctx, store, addr, src); reuse {
 			delegationID = id
 			reqs = append(reqs, ce.Request{Note: "reuses X.509 delegation " + id + " (no request)"})
 		} else {

@@ -119,7 +119,6 @@ func initRun(opts *InitOptions) error {
 		return err
 	}
 	j := describe(path, proxy, now)
-	j.Schema = "cesub.proxy/v1"
 	if f.JSON() {
 		return f.PrintJSON(j)
 	}

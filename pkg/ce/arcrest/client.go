@@ -158,6 +158,7 @@ func (e *AuthError) AuthFailure() bool { return true }
 type HTTPError struct {
 	Op     string
 	URL    string
+	Code   int
 	Status string
 	Body   string
 }
@@ -192,7 +193,7 @@ func check(op string, resp *resty.Response, err error, ok ...int) error {
 	if len(body) > 300 {
 		body = body[:300] + "…"
 	}
-	he := &HTTPError{Op: op, URL: url, Status: resp.Status(), Body: body}
+	he := &HTTPError{Op: op, URL: url, Code: resp.StatusCode(), Status: resp.Status(), Body: body}
 	// ARC 7 answers an identity it cannot map with 500 "User can't be assigned configuration".
 	if resp.StatusCode() == http.StatusInternalServerError && strings.Contains(resp.Status()+body, "can't be assigned configuration") {
 		return &AuthError{Op: op, Err: fmt.Errorf("%s answered %s (the CE does not admit this identity; check `cesub token check --ce %s`)", url, resp.Status(), hostOf(url))}

@@ -342,7 +342,7 @@ func (c *Client) liveOrGone(ctx context.Context, r *ce.Result) {
 	switch {
 	case err == nil && raw != "":
 		r.Job.State, r.Job.RawState = st, raw
-	case err != nil && strings.Contains(err.Error(), "404"):
+	case isNotFound(err):
 		r.Err, r.Job = fmt.Errorf("job %s not found on %s", r.Job.LocalID, c.endpoint), nil
 	}
 }
@@ -456,6 +456,11 @@ func exitFromReason(reason string) (int, bool) {
 	}
 	n, err := strconv.Atoi(rest)
 	return n, err == nil
+}
+
+func isNotFound(err error) bool {
+	var he *HTTPError
+	return errors.As(err, &he) && he.Code == http.StatusNotFound
 }
 
 func containsString(v []string, s string) bool {

@@ -56,8 +56,7 @@ func (c *Client) JobLog(ctx context.Context, id string, w io.Writer) error {
 	}
 	resp, err := c.rc.R().SetContext(ctx).SetHeader("Accept", "text/plain").Get(base + "/jobs/" + id + "/diagnose/errors")
 	if err := check("job log", resp, err, http.StatusOK); err != nil {
-		var he *HTTPError
-		if errors.As(err, &he) && resp.StatusCode() == http.StatusNotFound {
+		if isNotFound(err) {
 			return fmt.Errorf("job log: %s has no log (yet): %w", c.JobID(id), ErrNotFound)
 		}
 		return err
