@@ -203,32 +203,57 @@ type Config struct {
 // Factory builds a backend.
 type Factory func(Config) (Backend, error)
 
+// RegInfo describes a flavour to the registry.
+type RegInfo struct {
+	Flavour Flavour
+	New     Factory
+	// ParseJobID recognises a job id of this flavour written by hand (not
+	// in the job list) and splits it into CE endpoint and local id.
+	ParseJobID func(id string) (endpoint, local string, ok bool)
+}
+
 // Registry maps flavours to backends. Each flavour package registers itself
 // from its init function (one line), like rclone's backends.
 type Registry struct {
 	mu sync.RWMutex
-	m  map[Flavour]Factory
+	m  map[Flavour]RegInfo
 }
 
 // Register adds a flavour.
-func (r *Registry) Register(f Flavour, fn Factory) {
+func (r *Registry) Register(info RegInfo) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.m == nil {
-		r.m = map[Flavour]Factory{}
+		r.m = map[Flavour]RegInfo{}
 	}
-	r.m[f] = fn
+	r.m[info.Flavour] = info
 }
 
 // New builds the backend for cfg.Address.Flavour.
 func (r *Registry) New(cfg Config) (Backend, error) {
 	r.mu.RLock()
-	fn, ok := r.m[cfg.Address.Flavour]
+	info, ok := r.m[cfg.Address.Flavour]
 	r.mu.RUnlock()
 	if !ok {
 		return nil, fmt.Errorf("CE flavour %q is not supported by this build (have %v)", cfg.Address.Flavour, r.Flavours())
 	}
-	return fn(cfg)
+	return info.New(cfg)
+}
+
+// ParseJobID finds the flavour whose job id syntax id is written in.
+func (r *Registry) ParseJobID(id string) (f Flavour, endpoint, local string, ok bool) {
+	for _, fl := range r.Flavours() {
+		r.mu.RLock()
+		info := r.m[fl]
+		r.mu.RUnlock()
+		if info.ParseJobID == nil {
+			continue
+		}
+		if endpoint, local, ok := info.ParseJobID(id); ok {
+			return fl, endpoint, local, true
+		}
+	}
+	return "", "", "", false
 }
 
 // Flavours lists the registered flavours.

@@ -13,7 +13,6 @@ import (
 	"github.com/cesub/cesub/internal/cli/cmdutil"
 	"github.com/cesub/cesub/internal/jobstore"
 	"github.com/cesub/cesub/pkg/ce"
-	"github.com/cesub/cesub/pkg/ce/arcrest"
 	"github.com/cesub/cesub/pkg/jobdesc"
 	"github.com/cesub/cesub/pkg/token"
 	"github.com/spf13/cobra"
@@ -59,24 +58,26 @@ func (s *Selection) resolve(ctx context.Context, store *jobstore.Store) ([]jobst
 		if known[id] {
 			continue
 		}
-		endpoint, local, ok := arcrest.ParseJobID(id)
+		flavour, endpoint, local, ok := ce.Backends.ParseJobID(id)
 		if !ok {
-			return nil, cmdutil.UsageError(fmt.Errorf("job %q is not in the job list %s and is not an ARC job URL", id, store.Path()))
+			return nil, cmdutil.UsageError(fmt.Errorf("job %q is not in the job list %s and is not a job id URL of a known flavour", id, store.Path()))
 		}
-		jobs = append(jobs, jobstore.Job{ID: id, LocalID: local, CE: endpoint, Flavour: string(ce.ARC)})
+		jobs = append(jobs, jobstore.Job{ID: id, LocalID: local, CE: endpoint, Flavour: string(flavour)})
 	}
 	return jobs, nil
 }
 
-// byCE groups jobs by CE endpoint, in first-seen order.
+// byCE groups jobs by CE endpoint and flavour (one A-REX can be reached
+// over REST and EMI-ES), in first-seen order.
 func byCE(jobs []jobstore.Job) ([]string, map[string][]jobstore.Job) {
 	var order []string
 	m := map[string][]jobstore.Job{}
 	for _, j := range jobs {
-		if _, ok := m[j.CE]; !ok {
-			order = append(order, j.CE)
+		key := j.Flavour + " " + j.CE
+		if _, ok := m[key]; !ok {
+			order = append(order, key)
 		}
-		m[j.CE] = append(m[j.CE], j)
+		m[key] = append(m[key], j)
 	}
 	return order, m
 }
@@ -178,9 +179,9 @@ func (e *env) forEachCE(ctx context.Context, jobs []jobstore.Job, op func(ce.Bac
 	order, groups := byCE(jobs)
 	var all []ce.Result
 	authFailed := false
-	for _, endpoint := range order {
-		group := groups[endpoint]
-		b, addr, err := e.backend(ctx, endpoint, group[0].Flavour)
+	for _, key := range order {
+		group := groups[key]
+		b, addr, err := e.backend(ctx, group[0].CE, group[0].Flavour)
 		if err == nil {
 			var res []ce.Result
 			res, err = op(b, group)

@@ -16,7 +16,6 @@ import (
 	"github.com/cesub/cesub/internal/cli/describecmd"
 	"github.com/cesub/cesub/internal/jobstore"
 	"github.com/cesub/cesub/pkg/ce"
-	_ "github.com/cesub/cesub/pkg/ce/arcrest" // registers flavour arc
 	"github.com/cesub/cesub/pkg/jobdesc"
 	"github.com/cesub/cesub/pkg/jobdesc/adl"
 	"github.com/cesub/cesub/pkg/jobdesc/submitfile"

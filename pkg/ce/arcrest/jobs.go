@@ -3,55 +3,20 @@ package arcrest
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/cesub/cesub/pkg/ce"
+	"github.com/cesub/cesub/pkg/ce/arexhttp"
 	"github.com/cesub/cesub/pkg/jobdesc"
 	"github.com/cesub/cesub/pkg/jobdesc/adl"
 )
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
-
-// upload is one client-side input file.
-type upload struct {
-	job, name, path string
-	size            int64
-}
-
-// localInputs lists the files the client must upload for a job; a missing
-// file is an error before anything is submitted.
-func localInputs(j jobdesc.Job, baseDir string) ([]upload, error) {
-	var out []upload
-	for _, f := range j.Inputs {
-		if len(f.Sources) > 0 {
-			continue
-		}
-		p := f.LocalPath
-		if p == "" {
-			p = f.Name
-		}
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(baseDir, p)
-		}
-		fi, err := os.Stat(p)
-		if err != nil {
-			return nil, fmt.Errorf("input file %q: %w (nothing was submitted)", f.Name, err)
-		}
-		if fi.IsDir() {
-			return nil, fmt.Errorf("input file %q: %s is a directory (nothing was submitted)", f.Name, p)
-		}
-		out = append(out, upload{name: f.Name, path: p, size: fi.Size()})
-	}
-	return out, nil
-}
 
 // Submit implements ce.Backend: the jobs go as one ADL document (bulk
 // ActivityDescriptions for several), then their inputs are uploaded with
@@ -62,13 +27,13 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 		return nil, nil
 	}
 	prepared := make([]jobdesc.Job, len(jobs))
-	uploads := make([][]upload, len(jobs))
+	uploads := make([][]arexhttp.Upload, len(jobs))
 	for i, j := range jobs {
 		prepared[i] = jobdesc.PrepareForARC(j)
 		if opts.DelegationID != "" && prepared[i].DelegationID == "" {
 			prepared[i].DelegationID = opts.DelegationID
 		}
-		u, err := localInputs(prepared[i], opts.BaseDir)
+		u, err := arexhttp.LocalInputs(prepared[i], opts.BaseDir)
 		if err != nil {
 			return nil, err
 		}
@@ -106,7 +71,7 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 	}
 	now := time.Now().UTC()
 	results := make([]ce.Result, len(entries))
-	var work []upload
+	var work []arexhttp.Upload
 	for i, e := range entries {
 		if e.StatusCode != http.StatusCreated || e.ID == "" {
 			results[i] = ce.Result{Err: fmt.Errorf("A-REX refused job %d: %d %s", i+1, e.StatusCode, e.Reason)}
@@ -119,11 +84,12 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 		results[i] = ce.Result{ID: c.JobID(e.ID), Job: &ce.Job{ID: c.JobID(e.ID), LocalID: e.ID, CE: c.endpoint,
 			Flavour: ce.ARC, Name: jobs[jobIndex].Name, State: mapState(e.State), RawState: e.State, Submitted: &now}}
 		for _, u := range uploads[jobIndex] {
-			u.job = e.ID
+			u.Job = e.ID
 			work = append(work, u)
 		}
 	}
-	if errs := c.uploadAll(ctx, base, work, opts.Progress); len(errs) > 0 {
+	sessionURL := func(job, name string) string { return base + "/jobs/" + job + "/session/" + escapePath(name) }
+	if errs := c.h.UploadAll(ctx, work, sessionURL, opts.Progress); len(errs) > 0 {
 		for i := range results {
 			if results[i].Job != nil {
 				if err := errs[results[i].Job.LocalID]; err != nil {
@@ -133,56 +99,6 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 		}
 	}
 	return results, nil
-}
-
-// uploadConcurrency bounds parallel uploads.
-const uploadConcurrency = 4
-
-func (c *Client) uploadAll(ctx context.Context, base string, work []upload, progress func(string, string, int64, int64)) map[string]error {
-	errs := map[string]error{}
-	var mu sync.Mutex
-	sem := make(chan struct{}, uploadConcurrency)
-	var wg sync.WaitGroup
-	for _, u := range work {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(u upload) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if err := c.uploadOne(ctx, base, u); err != nil {
-				mu.Lock()
-				if errs[u.job] == nil {
-					errs[u.job] = err
-				}
-				mu.Unlock()
-				return
-			}
-			if progress != nil {
-				progress(u.job, u.name, u.size, u.size)
-			}
-		}(u)
-	}
-	wg.Wait()
-	return errs
-}
-
-func (c *Client) uploadOne(ctx context.Context, base string, u upload) error {
-	f, err := os.Open(u.path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	resp, err := c.rc.R().SetContext(ctx).SetHeader("Content-Type", "application/octet-stream").
-		SetContentLength(true).SetBody(f).Put(base + "/jobs/" + u.job + "/session/" + escapePath(u.name))
-	return check("upload "+u.name, resp, err, http.StatusOK, http.StatusCreated, http.StatusNoContent)
-}
-
-func escapePath(p string) string {
-	parts := strings.Split(p, "/")
-	for i, s := range parts {
-		parts[i] = urlPathEscape(s)
-	}
-	return strings.Join(parts, "/")
 }
 
 // mapState maps A-REX REST states to the common ones.
@@ -458,11 +374,6 @@ func exitFromReason(reason string) (int, bool) {
 	return n, err == nil
 }
 
-func isNotFound(err error) bool {
-	var he *HTTPError
-	return errors.As(err, &he) && he.Code == http.StatusNotFound
-}
-
 func containsString(v []string, s string) bool {
 	for _, x := range v {
 		if x == s {
@@ -537,6 +448,3 @@ func (c *Client) List(ctx context.Context) ([]ce.Job, error) {
 	}
 	return out, nil
 }
-
-// ErrNotFound is a missing job or session file.
-var ErrNotFound = errors.New("not found")

@@ -3,16 +3,14 @@ package arcrest
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/cesub/cesub/pkg/ce"
+	"github.com/cesub/cesub/pkg/ce/arexhttp"
 	"github.com/cesub/cesub/pkg/token"
 	"github.com/cesub/cesub/pkg/x509proxy"
 )
@@ -32,7 +30,7 @@ func (c *Client) Ping(ctx context.Context) (*ce.PingResult, error) {
 		if errors.As(err, &ae) {
 			return nil, err
 		}
-		r.Problem, r.Hint = err.Error(), connectHint(err, c.addr.HostPort())
+		r.Problem, r.Hint = err.Error(), arexhttp.ConnectHint(err, c.addr.HostPort())
 		return r, nil
 	}
 	r.Reachable = true
@@ -67,7 +65,7 @@ func (c *Client) Ping(ctx context.Context) (*ce.PingResult, error) {
 		if err = check("admission", pr, perr, http.StatusOK); err == nil {
 			r.Admitted = true
 		} else if probe == nil {
-			r.Problem, r.Hint = err.Error(), connectHint(err, c.addr.HostPort())
+			r.Problem, r.Hint = err.Error(), arexhttp.ConnectHint(err, c.addr.HostPort())
 			return r, nil
 		}
 	}
@@ -80,36 +78,6 @@ func (c *Client) Ping(ctx context.Context) (*ce.PingResult, error) {
 		r.Implementation, r.Version = info.Implementation, info.Version
 	}
 	return r, nil
-}
-
-// connectHint explains the usual network and TLS failures.
-func connectHint(err error, hostPort string) string {
-	var ua x509.UnknownAuthorityError
-	var he x509.HostnameError
-	var ie x509.CertificateInvalidError
-	var oe *net.OpError
-	switch {
-	case errors.As(err, &ua):
-		return "the CE's certificate is signed by a CA that is not trusted here: install the CA (the IGTF bundle " +
-			"in /etc/grid-security/certificates) or point --ca-dir / X509_CERT_DIR at it"
-	case errors.As(err, &he):
-		return fmt.Sprintf("the CE's certificate is for %s, not for the name you used (%s): use the CE's real host name",
-			strings.Join(append(he.Certificate.DNSNames, he.Certificate.Subject.CommonName), ", "), hostPort)
-	case errors.As(err, &ie):
-		if ie.Reason == x509.Expired {
-			return "the CE's certificate has expired (or this machine's clock is wrong)"
-		}
-		return "the CE's certificate is not valid for TLS server use"
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "nothing listens on " + hostPort + ": the CE is down or the port is wrong (A-REX: 443 or 8443, HTCondor-CE: 9619)"
-	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &oe) && oe.Timeout():
-		return "no answer in time: a firewall may drop the traffic, or the CE is overloaded (raise --timeout to wait longer)"
-	case strings.Contains(err.Error(), "no such host"):
-		return "the host name does not resolve"
-	case strings.Contains(err.Error(), "first record does not look like a TLS handshake"):
-		return "the port speaks plain HTTP, not HTTPS"
-	}
-	return ""
 }
 
 // refusalHint explains a refusal from what cesub can see: the token's claims.

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/cesub/cesub/pkg/ce"
+	"github.com/cesub/cesub/pkg/ce/arexhttp"
 	"github.com/cesub/cesub/pkg/jobdesc"
 	"github.com/cesub/cesub/pkg/jobdesc/adl"
 )
@@ -24,18 +25,18 @@ func (c *Client) PlanSubmit(jobs []jobdesc.Job, opts ce.SubmitOptions) ([]ce.Req
 	}
 	base := c.endpoint + "/rest/" + v
 	prepared := make([]jobdesc.Job, len(jobs))
-	var uploads []upload
+	var uploads []arexhttp.Upload
 	for i, j := range jobs {
 		prepared[i] = jobdesc.PrepareForARC(j)
 		if opts.DelegationID != "" && prepared[i].DelegationID == "" {
 			prepared[i].DelegationID = opts.DelegationID
 		}
-		u, err := localInputs(prepared[i], opts.BaseDir)
+		u, err := arexhttp.LocalInputs(prepared[i], opts.BaseDir)
 		if err != nil {
 			return nil, err
 		}
 		for k := range u {
-			u[k].job = fmt.Sprintf("<id of job %d>", i+1)
+			u[k].Job = fmt.Sprintf("<id of job %d>", i+1)
 		}
 		uploads = append(uploads, u...)
 	}
@@ -50,9 +51,9 @@ func (c *Client) PlanSubmit(jobs []jobdesc.Job, opts ce.SubmitOptions) ([]ce.Req
 	out = append(out, ce.Request{Method: "POST", URL: url,
 		Header: append(auth, "Content-Type: application/xml", "Accept: application/json"), Body: string(doc)})
 	for _, u := range uploads {
-		out = append(out, ce.Request{Method: "PUT", URL: base + "/jobs/" + u.job + "/session/" + escapePath(u.name),
-			Header: append(auth, "Content-Type: application/octet-stream", "Content-Length: "+strconv.FormatInt(u.size, 10)),
-			Note:   "body: " + u.path})
+		out = append(out, ce.Request{Method: "PUT", URL: base + "/jobs/" + u.Job + "/session/" + escapePath(u.Name),
+			Header: append(auth, "Content-Type: application/octet-stream", "Content-Length: "+strconv.FormatInt(u.Size, 10)),
+			Note:   "body: " + u.Path})
 	}
 	return out, nil
 }

@@ -319,3 +319,35 @@ func Write(jobs ...jobdesc.Job) ([]byte, []jobdesc.Warning, error) {
 	buf.WriteByte('\n')
 	return buf.Bytes(), warns, nil
 }
+
+// WriteElements appends jobs to buf as bare ActivityDescription elements, no
+// XML declaration and no wrapper, as EMI-ES CreateActivity carries them.
+// When clientPush(i) is true, job i gets DataStaging/ClientDataPush=true: the
+// CE waits for the client's "client-datapush-done" before staging inputs.
+func WriteElements(buf *bytes.Buffer, jobs []jobdesc.Job, clientPush func(i int) bool) ([]jobdesc.Warning, error) {
+	e := xml.NewEncoder(buf)
+	var warns []jobdesc.Warning
+	for i, j := range jobs {
+		d, w := description(j)
+		warns = append(warns, w...)
+		if clientPush != nil && clientPush(i) {
+			var ds *node
+			for _, k := range d.kids {
+				if k.name == "DataStaging" {
+					ds = k
+				}
+			}
+			if ds == nil {
+				ds = d.add("DataStaging")
+			}
+			ds.kids = append([]*node{{name: "ClientDataPush", text: "true"}}, ds.kids...)
+		}
+		if err := d.encode(e); err != nil {
+			return nil, err
+		}
+	}
+	if err := e.Flush(); err != nil {
+		return nil, err
+	}
+	return warns, nil
+}

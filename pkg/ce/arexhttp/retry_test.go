@@ -1,4 +1,4 @@
-package arcrest
+package arexhttp
 
 import (
 	"crypto/tls"
@@ -20,7 +20,7 @@ func TestNotSent(t *testing.T) {
 		{&net.OpError{Op: "read", Err: syscall.ECONNRESET}, false}, // the request may have arrived
 		{errors.New("unexpected EOF"), false},
 	} {
-		if got := notSent(tc.err); got != tc.want {
+		if got := NotSent(tc.err); got != tc.want {
 			t.Errorf("%v: %v, want %v", tc.err, got, tc.want)
 		}
 	}

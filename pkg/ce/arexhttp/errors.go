@@ -1,0 +1,101 @@
+package arexhttp
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/go-resty/resty/v2"
+)
+
+// ErrNotFound marks a job or file the CE does not have.
+var ErrNotFound = errors.New("not found")
+
+// AuthError is a refusal by the CE (or a token that cannot be had): exit 4.
+type AuthError struct {
+	Op  string
+	Err error
+}
+
+func (e *AuthError) Error() string { return e.Op + ": " + e.Err.Error() }
+func (e *AuthError) Unwrap() error { return e.Err }
+
+// AuthFailure marks the error as an authentication/authorization failure.
+func (e *AuthError) AuthFailure() bool { return true }
+
+// HTTPError is an unexpected answer, with A-REX's reason phrase.
+type HTTPError struct {
+	Op     string
+	URL    string
+	Code   int
+	Status string
+	Body   string
+}
+
+func (e *HTTPError) Error() string {
+	s := fmt.Sprintf("%s: %s answered %s", e.Op, e.URL, e.Status)
+	if e.Body != "" {
+		s += ": " + e.Body
+	}
+	return s
+}
+
+// IsNotFound reports an HTTP 404 answer.
+func IsNotFound(err error) bool {
+	var he *HTTPError
+	return errors.As(err, &he) && he.Code == http.StatusNotFound
+}
+
+// Check turns a transport error or a status outside ok into an error.
+func Check(op string, resp *resty.Response, err error, ok ...int) error {
+	if err != nil {
+		var ae *AuthError
+		if errors.As(err, &ae) {
+			return err
+		}
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	for _, code := range ok {
+		if resp.StatusCode() == code {
+			return nil
+		}
+	}
+	body := strings.TrimSpace(string(resp.Body()))
+	url := ShortURL(resp.Request.URL)
+	if strings.HasPrefix(body, "<") && strings.Contains(strings.ToLower(resp.Header().Get("Content-Type")), "html") {
+		body = "(an HTML page)"
+	}
+	if len(body) > 300 {
+		body = body[:300] + "…"
+	}
+	he := &HTTPError{Op: op, URL: url, Code: resp.StatusCode(), Status: resp.Status(), Body: body}
+	// ARC 7 answers an identity it cannot map with 500 "User can't be assigned configuration".
+	if resp.StatusCode() == http.StatusInternalServerError && strings.Contains(resp.Status()+body, "can't be assigned configuration") {
+		return &AuthError{Op: op, Err: fmt.Errorf("%s answered %s (the CE does not admit this identity; check `cesub token check --ce %s`)", url, resp.Status(), HostOf(url))}
+	}
+	if resp.StatusCode() == http.StatusForbidden && strings.Contains(body, "scopes do not match") {
+		return &AuthError{Op: op, Err: fmt.Errorf("%s answered %s: %s (the token lacks the scope this operation needs)", url, resp.Status(), body)}
+	}
+	if resp.StatusCode() == http.StatusForbidden || resp.StatusCode() == http.StatusUnauthorized {
+		return &AuthError{Op: op, Err: fmt.Errorf("%s answered %s (the CE refused this identity; check `cesub token check --ce %s`)", url, resp.Status(), HostOf(url))}
+	}
+	return he
+}
+
+// ShortURL drops a long query string from a URL shown in a message.
+func ShortURL(u string) string {
+	if i := strings.IndexByte(u, '?'); i >= 0 && len(u)-i > 40 {
+		return u[:i] + "?…"
+	}
+	return u
+}
+
+// HostOf is the host:port of an https URL.
+func HostOf(u string) string {
+	rest := strings.TrimPrefix(u, "https://")
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		rest = rest[:i]
+	}
+	return rest
+}

@@ -1,0 +1,272 @@
+package arexhttp
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/cesub/cesub/pkg/ce"
+	"github.com/cesub/cesub/pkg/jobdesc"
+)
+
+// EscapePath escapes each segment of a slash-separated path.
+func EscapePath(p string) string {
+	parts := strings.Split(p, "/")
+	for i, s := range parts {
+		parts[i] = url.PathEscape(s)
+	}
+	return strings.Join(parts, "/")
+}
+
+// SafeName refuses names that would escape the download directory.
+func SafeName(n string) bool {
+	return n != "" && n != "." && n != ".." && !strings.ContainsAny(n, "/\\\x00")
+}
+
+// Upload is one client-side input file of a job.
+type Upload struct {
+	Job, Name, Path string
+	Size            int64
+}
+
+// UploadConcurrency bounds parallel uploads.
+const UploadConcurrency = 4
+
+// UploadAll PUTs files with bounded concurrency to urlOf(job, name) and
+// returns the first error per job.
+func (c *Client) UploadAll(ctx context.Context, work []Upload, urlOf func(job, name string) string, progress func(string, string, int64, int64)) map[string]error {
+	errs := map[string]error{}
+	var mu sync.Mutex
+	sem := make(chan struct{}, UploadConcurrency)
+	var wg sync.WaitGroup
+	for _, u := range work {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(u Upload) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := c.uploadOne(ctx, u, urlOf(u.Job, u.Name)); err != nil {
+				mu.Lock()
+				if errs[u.Job] == nil {
+					errs[u.Job] = err
+				}
+				mu.Unlock()
+				return
+			}
+			if progress != nil {
+				progress(u.Job, u.Name, u.Size, u.Size)
+			}
+		}(u)
+	}
+	wg.Wait()
+	return errs
+}
+
+func (c *Client) uploadOne(ctx context.Context, u Upload, to string) error {
+	f, err := os.Open(u.Path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	resp, err := c.RC.R().SetContext(ctx).SetHeader("Content-Type", "application/octet-stream").
+		SetContentLength(true).SetBody(f).Put(to)
+	return Check("upload "+u.Name, resp, err, http.StatusOK, http.StatusCreated, http.StatusNoContent)
+}
+
+// Cat streams the file at u to w; a 404 becomes notFound (wrapping ErrNotFound).
+func (c *Client) Cat(ctx context.Context, op, u string, w io.Writer, notFound func() error) error {
+	resp, err := c.RC.R().SetContext(ctx).SetDoNotParseResponse(true).SetHeader("Accept", "*/*").Get(u)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	body := resp.RawBody()
+	defer body.Close()
+	if resp.StatusCode() == http.StatusNotFound && notFound != nil {
+		return notFound()
+	}
+	if resp.StatusCode() != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(body, 512))
+		resp.SetBody(b)
+		return Check(op, resp, nil, http.StatusOK)
+	}
+	if _, err := io.Copy(w, body); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return nil
+}
+
+// RemoteFile is a file of a session directory.
+type RemoteFile struct {
+	Path string // relative to the session root
+	Size int64
+}
+
+// Lister lists one directory of a session (dir "" is the root): file names
+// with sizes, and subdirectory names.
+type Lister func(ctx context.Context, dir string) (files []RemoteFile, dirs []string, err error)
+
+// Walk lists a session directory recursively, refusing unsafe names.
+func Walk(ctx context.Context, list Lister, dir string, depth int) ([]RemoteFile, error) {
+	if depth > 32 {
+		return nil, fmt.Errorf("session directory nested deeper than 32 levels")
+	}
+	files, dirs, err := list(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []RemoteFile
+	for _, f := range files {
+		if !SafeName(f.Path) {
+			return nil, fmt.Errorf("list session: unsafe file name %q", f.Path)
+		}
+		out = append(out, RemoteFile{Path: path.Join(dir, f.Path), Size: f.Size})
+	}
+	for _, d := range dirs {
+		if !SafeName(d) {
+			return nil, fmt.Errorf("list session: unsafe directory name %q", d)
+		}
+		sub, err := Walk(ctx, list, path.Join(dir, d), depth+1)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sub...)
+	}
+	return out, nil
+}
+
+// GetAll downloads a whole session directory into opts.Dir (default
+// defaultDir), files in parallel, resuming a partial local file with a Range
+// request; urlOf gives a file's URL from its session path.
+func (c *Client) GetAll(ctx context.Context, list Lister, urlOf func(p string) string, defaultDir string, opts ce.GetOptions) (*ce.GetResult, error) {
+	files, err := Walk(ctx, list, "", 0)
+	if err != nil {
+		return nil, err
+	}
+	dir := opts.Dir
+	if dir == "" {
+		dir = defaultDir
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("get: %w", err)
+	}
+	conc := opts.Concurrency
+	if conc < 1 {
+		conc = 4
+	}
+	res := &ce.GetResult{Dir: dir}
+	var mu sync.Mutex
+	var firstErr error
+	sem := make(chan struct{}, conc)
+	var wg sync.WaitGroup
+	for _, f := range files {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(f RemoteFile) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			n, err := c.download(ctx, urlOf(f.Path), f, filepath.Join(dir, filepath.FromSlash(f.Path)))
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			if err == nil {
+				res.Files++
+				res.Bytes += n
+				if opts.Progress != nil {
+					opts.Progress(f.Path, n)
+				}
+			}
+		}(f)
+	}
+	wg.Wait()
+	return res, firstErr
+}
+
+func (c *Client) download(ctx context.Context, from string, f RemoteFile, dst string) (int64, error) {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return 0, fmt.Errorf("get %s: %w", f.Path, err)
+	}
+	var have int64
+	if fi, err := os.Stat(dst); err == nil {
+		have = fi.Size()
+		if have == f.Size {
+			return f.Size, nil // already complete
+		}
+		if have > f.Size {
+			have = 0 // the remote file changed; start again
+		}
+	}
+	req := c.RC.R().SetContext(ctx).SetDoNotParseResponse(true).SetHeader("Accept", "*/*")
+	if have > 0 {
+		req.SetHeader("Range", "bytes="+strconv.FormatInt(have, 10)+"-")
+	}
+	resp, err := req.Get(from)
+	if err != nil {
+		return 0, fmt.Errorf("get %s: %w", f.Path, err)
+	}
+	body := resp.RawBody()
+	defer body.Close()
+	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	switch resp.StatusCode() {
+	case http.StatusOK:
+		have = 0
+	case http.StatusPartialContent:
+		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	default:
+		b, _ := io.ReadAll(io.LimitReader(body, 512))
+		resp.SetBody(b)
+		return 0, Check("get "+f.Path, resp, nil, http.StatusOK)
+	}
+	out, err := os.OpenFile(dst, flags, 0o644)
+	if err != nil {
+		return 0, fmt.Errorf("get %s: %w", f.Path, err)
+	}
+	n, err := io.Copy(out, body)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, fmt.Errorf("get %s: writing %s: %w", f.Path, dst, err)
+	}
+	if have+n != f.Size && f.Size > 0 {
+		return 0, fmt.Errorf("get %s: got %d of %d bytes", f.Path, have+n, f.Size)
+	}
+	return have + n, nil
+}
+
+// LocalInputs lists the files the client must upload for a job (inputs
+// without a remote source); a missing file is an error before anything is
+// submitted.
+func LocalInputs(j jobdesc.Job, baseDir string) ([]Upload, error) {
+	var out []Upload
+	for _, f := range j.Inputs {
+		if len(f.Sources) > 0 {
+			continue
+		}
+		p := f.LocalPath
+		if p == "" {
+			p = f.Name
+		}
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(baseDir, p)
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("input file %q: %w (nothing was submitted)", f.Name, err)
+		}
+		if fi.IsDir() {
+			return nil, fmt.Errorf("input file %q: %s is a directory (nothing was submitted)", f.Name, p)
+		}
+		out = append(out, Upload{Name: f.Name, Path: p, Size: fi.Size()})
+	}
+	return out, nil
+}

@@ -1,0 +1,52 @@
+package emies
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/cesub/cesub/pkg/ce"
+)
+
+// Delegate implements ce.Backend with EMI-ES delegation: InitDelegation
+// (RFC 3820; RenewalID to renew in place) returns the CE's certificate
+// request, which is signed locally and sent back with PutDelegation. EMI-ES
+// has no token delegation.
+func (c *Client) Delegate(ctx context.Context, req ce.DelegateRequest) (*ce.Delegation, error) {
+	if req.Type != ce.DelegateX509 {
+		return nil, fmt.Errorf("EMI-ES delegates X.509 proxies only (token delegation needs ARC REST 1.1)")
+	}
+	if req.Sign == nil {
+		return nil, fmt.Errorf("EMI-ES delegation: no signer")
+	}
+	init := "<esdeleg:InitDelegation>" + elem("esdeleg:CredentialType", "RFC3820")
+	if req.RenewID != "" {
+		init += elem("esdeleg:RenewalID", req.RenewID)
+	}
+	init += "</esdeleg:InitDelegation>"
+	resp, err := c.call(ctx, "InitDelegation", envelope(init))
+	if err != nil {
+		return nil, err
+	}
+	id, csr := resp.text("DelegationID"), resp.text("CSR")
+	if id == "" || csr == "" {
+		return nil, fmt.Errorf("EMI-ES InitDelegation: the CE answered no delegation id or no certificate request")
+	}
+	if !strings.Contains(csr, "-----BEGIN") {
+		csr = "-----BEGIN CERTIFICATE REQUEST-----\n" + csr + "\n-----END CERTIFICATE REQUEST-----\n"
+	}
+	signed, err := req.Sign([]byte(csr))
+	if err != nil {
+		return nil, fmt.Errorf("EMI-ES delegation %s: signing the CE's request: %w", id, err)
+	}
+	// A-REX reads DelegationId (lower-case d) in PutDelegation.
+	put := "<esdeleg:PutDelegation>" + elem("esdeleg:DelegationId", id) + elem("esdeleg:Credential", string(signed)) + "</esdeleg:PutDelegation>"
+	resp, err = c.call(ctx, "PutDelegation", envelope(put))
+	if err != nil {
+		return nil, err
+	}
+	if got := strings.TrimSpace(resp.Text); got != "SUCCESS" {
+		return nil, fmt.Errorf("EMI-ES PutDelegation %s: the CE answered %q, not SUCCESS", id, got)
+	}
+	return &ce.Delegation{ID: id, Type: ce.DelegateX509}, nil
+}

@@ -1,0 +1,92 @@
+package emies
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/cesub/cesub/pkg/ce"
+	"github.com/cesub/cesub/pkg/ce/arexhttp"
+	"github.com/cesub/cesub/pkg/x509proxy"
+)
+
+// resourceInfo is the GetResourceInfo answer: GLUE2 services.
+type resourceInfo struct {
+	Services []arexhttp.GLUE2Service `xml:"Body>GetResourceInfoResponse>Services>ComputingService"`
+}
+
+// Info implements ce.Backend: a summary of GetResourceInfo's GLUE2.
+func (c *Client) Info(ctx context.Context) (*ce.Info, error) {
+	resp, err := c.h.RC.R().SetContext(ctx).SetHeader("Content-Type", "text/xml; charset=utf-8").
+		SetBody(envelope("<esrinfo:GetResourceInfo/>")).Post(c.endpoint)
+	if err := arexhttp.Check("EMI-ES GetResourceInfo", resp, err, http.StatusOK); err != nil {
+		if _, ferr := c.call(ctx, "GetResourceInfo", envelope("<esrinfo:GetResourceInfo/>")); ferr != nil {
+			return nil, ferr // the SOAP fault says more than the status line
+		}
+		return nil, err
+	}
+	var ri resourceInfo
+	if err := xml.Unmarshal(resp.Body(), &ri); err != nil {
+		return nil, fmt.Errorf("EMI-ES GetResourceInfo: cannot read the GLUE2 document: %w", err)
+	}
+	info := arexhttp.SummariseGLUE2(c.endpoint, ri.Services, "org.ogf.glue.emies.activitycreation")
+	for _, s := range ri.Services {
+		for _, e := range s.Endpoints {
+			if e.InterfaceName == "org.ogf.glue.emies.activitycreation" {
+				info.APIVersions = append(info.APIVersions, e.InterfaceVersion...)
+			}
+		}
+	}
+	return info, nil
+}
+
+// Ping implements ce.Backend: TLS and the SOAP service (an empty
+// ListActivities window, which needs an identity the CE maps, so it also
+// tells whether the credential is admitted), then the implementation from
+// GetResourceInfo. A refusal is a result with Problem and Hint set.
+func (c *Client) Ping(ctx context.Context) (*ce.PingResult, error) {
+	r := &ce.PingResult{Endpoint: c.endpoint, Identity: "X.509 (TLS client certificate)"}
+	if c.h.UsesToken() {
+		r.Identity = "bearer token from " + c.h.Token().Name()
+	}
+	t0 := time.Now()
+	epoch := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	op := "<esainfo:ListActivities>" + elem("esainfo:FromDate", epoch.Format("2006-01-02T15:04:05Z")) +
+		elem("esainfo:ToDate", epoch.Format("2006-01-02T15:04:05Z")) + elem("esainfo:Limit", "1") + "</esainfo:ListActivities>"
+	resp, err := c.h.RC.R().SetContext(ctx).SetHeader("Content-Type", "text/xml; charset=utf-8").SetBody(envelope(op)).Post(c.endpoint)
+	r.Latency = time.Since(t0)
+	if err != nil {
+		var ae *arexhttp.AuthError
+		if errors.As(err, &ae) {
+			return nil, err
+		}
+		r.Problem, r.Hint = err.Error(), arexhttp.ConnectHint(err, c.addr.HostPort())
+		return r, nil
+	}
+	r.Reachable = true
+	if st := resp.RawResponse.TLS; st != nil {
+		r.TLS = tls.VersionName(st.Version)
+		if len(st.PeerCertificates) > 0 {
+			r.TLS += ", server certificate " + x509proxy.GridName(st.PeerCertificates[0].RawSubject)
+		}
+	}
+	if _, err := c.call(ctx, "ListActivities", envelope(op)); err != nil {
+		var ae *arexhttp.AuthError
+		r.Problem = err.Error()
+		if errors.As(err, &ae) {
+			r.Hint = fmt.Sprintf("compare the credential with the CE's rules: `cesub token check --ce %s` (tokens) or ask the site to admit the proxy's subject", c.addr.HostPort())
+		} else if isFault(err, "") || resp.StatusCode() == http.StatusInternalServerError {
+			r.Hint = "the endpoint does not serve EMI-ES (ARC 7 dropped it): use the REST interface (-C https://" + c.addr.HostPort() + c.addr.Path + ")"
+		}
+		return r, nil
+	}
+	r.Admitted = true
+	if info, err := c.Info(ctx); err == nil {
+		r.Implementation, r.Version, r.APIVersions = info.Implementation, info.Version, info.APIVersions
+	}
+	return r, nil
+}
