@@ -248,7 +248,7 @@ func exitCode(diag string) (int, bool) {
 	code, ok := 0, false
 	for _, line := range strings.Split(diag, "\n") {
 		k, v, found := strings.Cut(strings.TrimSpace(line), "=")
-		if found && strings.EqualFold(k, "exitcode") {
+		if found && strings.EqualFold(strings.TrimSpace(k), "exitcode") {
 			if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
 				code, ok = n, true
 			}

@@ -1,0 +1,142 @@
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cesub/cesub/internal/testbed"
+)
+
+// emies6 is the testbed's A-REX 6.17 addressed over EMI-ES.
+func emies6(t *testing.T, tb *testbed.Env) ceTarget {
+	target := arex6(t, tb)
+	target.url = "emies://" + strings.TrimPrefix(target.url, "https://")
+	return target
+}
+
+// TestEMIESLifecycleToken: the whole lifecycle over EMI-ES with a token only.
+func TestEMIESLifecycleToken(t *testing.T) {
+	tb := testbed.Require(t)
+	dir := t.TempDir()
+	runLifecycle(t, tb, dir, jobEnv(t, tb, filepath.Join(dir, "jobs.db")), "", emies6(t, tb))
+}
+
+// TestEMIESLifecycleProxyOnly: no token; the proxy authenticates and is
+// delegated with EMI-ES InitDelegation/PutDelegation.
+func TestEMIESLifecycleProxyOnly(t *testing.T) {
+	tb := testbed.Require(t)
+	dir := t.TempDir()
+	env := map[string]string{"CESUB_JOBLIST": filepath.Join(dir, "jobs.db"), "XDG_RUNTIME_DIR": t.TempDir(),
+		"X509_USER_PROXY": makeProxy(t, tb, dir)}
+	runLifecycle(t, tb, dir, env, "auto", emies6(t, tb))
+}
+
+// TestEMIESBulkKillAndREST: 12 jobs in CreateActivity calls of at most 10
+// (A-REX's limit); the running one is killed and reaches KILLED; a job
+// submitted over EMI-ES is the same job over REST (same identity); clean -a
+// wipes them all.
+func TestEMIESBulkKillAndREST(t *testing.T) {
+	tb := testbed.Require(t)
+	dir := t.TempDir()
+	env := jobEnv(t, tb, filepath.Join(dir, "jobs.db"))
+	target := emies6(t, tb)
+	var b strings.Builder
+	b.WriteString("+")
+	fmt.Fprintf(&b, `(&(executable="/bin/sleep")(arguments="300")(jobname="es-00"))`)
+	for i := 1; i < 12; i++ {
+		fmt.Fprintf(&b, `(&(executable="/bin/echo")(arguments="%d")(stdout="out")(jobname="es-%02d"))`, i, i)
+	}
+	desc := filepath.Join(dir, "bulk.xrsl")
+	_ = os.WriteFile(desc, []byte(b.String()), 0o644)
+
+	r := cesub(t, tb, env, "--debug", "submit", "-C", target.url, "-f", desc, "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("submit: %d %s", r.code, r.err)
+	}
+	if n := len(regexp.MustCompile(`> POST https://localhost:8444/arex\s`).FindAllString(r.err, -1)); n != 2 {
+		t.Errorf("12 jobs took %d CreateActivity requests, want 2 (10 + 2)", n)
+	}
+	var sub struct{ Jobs []struct{ ID, Name string } }
+	if err := json.Unmarshal([]byte(r.out), &sub); err != nil || len(sub.Jobs) != 12 {
+		t.Fatalf("submit JSON: %v, %d jobs: %s", err, len(sub.Jobs), r.out)
+	}
+	seen := map[string]bool{}
+	for i, j := range sub.Jobs {
+		if !strings.HasPrefix(j.ID, "https://localhost:8444/arex/") || seen[j.ID] || j.Name != fmt.Sprintf("es-%02d", i) {
+			t.Fatalf("job %d: %+v (bad id, duplicate or out of order)", i, j)
+		}
+		seen[j.ID] = true
+	}
+	sleeper, echo := sub.Jobs[0].ID, sub.Jobs[1].ID
+	restID := func(id string) string {
+		return strings.Replace(id, "/arex/", "/arex/rest/1.0/jobs/", 1)
+	}
+	state := func(id string) (string, string) {
+		t.Helper()
+		r := cesub(t, tb, env, "status", id, "-o", "json")
+		var st struct{ Jobs []struct{ State, SpecificState string } }
+		if r.code != 0 || json.Unmarshal([]byte(r.out), &st) != nil || len(st.Jobs) != 1 {
+			t.Fatalf("status %s: %d %s %s", id, r.code, r.out, r.err)
+		}
+		return st.Jobs[0].State, st.Jobs[0].SpecificState
+	}
+	wait := func(id, want string, limit time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(limit)
+		for {
+			got, raw := state(id)
+			if got == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: state %s (%s), want %s", id, got, raw, want)
+			}
+			time.Sleep(2 * time.Second)
+		}
+	}
+	wait(sleeper, "RUNNING", 90*time.Second)
+	wait(echo, "FINISHED", 90*time.Second)
+	// The same job over REST (an id not in the job list is used as given).
+	if got, _ := state(restID(echo)); got != "FINISHED" {
+		t.Errorf("the EMI-ES job over REST: %s, want FINISHED", got)
+	}
+	if r = cesub(t, tb, env, "kill", sleeper); r.code != 0 {
+		t.Fatalf("kill: %d %s", r.code, r.err)
+	}
+	wait(sleeper, "KILLED", 90*time.Second)
+	if got, _ := state(restID(sleeper)); got != "KILLED" {
+		t.Errorf("the killed EMI-ES job over REST: %s, want KILLED", got)
+	}
+	// A fresh job list learns the jobs from the CE (ListActivities).
+	env2 := jobEnv(t, tb, filepath.Join(dir, "jobs2.db"))
+	if r = cesub(t, tb, env2, "sync", "-C", target.url, "-o", "json"); r.code != 0 {
+		t.Fatalf("sync: %d %s", r.code, r.err)
+	}
+	r = cesub(t, tb, env2, "status", "-a", "-o", "json")
+	for id := range seen {
+		if !strings.Contains(r.out, `"`+id+`"`) {
+			t.Errorf("sync did not find %s", id)
+		}
+	}
+	if r = cesub(t, tb, env, "--debug", "clean", "-a"); r.code != 0 {
+		t.Fatalf("clean -a: %d %s", r.code, r.err)
+	}
+	if n := len(regexp.MustCompile(`> POST https://localhost:8444/arex\s`).FindAllString(r.err, -1)); n != 1 {
+		t.Errorf("clean of 12 jobs took %d WipeActivity requests, want 1", n)
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(2 * time.Second) {
+		r = cesub(t, tb, env2, "status", sleeper)
+		if r.code == 1 && strings.Contains(r.err, "not found") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job still on the CE 60 s after clean: %d %s %s", r.code, r.out, r.err)
+		}
+	}
+}
