@@ -80,7 +80,9 @@ func TestEMIESBulkKillAndREST(t *testing.T) {
 	state := func(id string) (string, string) {
 		t.Helper()
 		r := cesub(t, tb, env, "status", id, "-o", "json")
-		var st struct{ Jobs []struct{ State, SpecificState string } }
+		var st struct {
+			Jobs []struct{ State, SpecificState string }
+		}
 		if r.code != 0 || json.Unmarshal([]byte(r.out), &st) != nil || len(st.Jobs) != 1 {
 			t.Fatalf("status %s: %d %s %s", id, r.code, r.out, r.err)
 		}
