@@ -20,6 +20,7 @@ func TestPingAgainstAREX(t *testing.T) {
 	tb := testbed.Require(t)
 	dir := t.TempDir()
 	arex := tb.Get(t, "CESUB_TESTBED_AREX_URL")
+	es := "emies://" + strings.TrimPrefix(arex, "https://")
 	key, err := testissuer.LoadKeyFile(tb.Get(t, "CESUB_TESTBED_SIGNKEY"))
 	if err != nil {
 		t.Fatal(err)
@@ -47,6 +48,10 @@ func TestPingAgainstAREX(t *testing.T) {
 		{"token for another audience", wrong, arex, 4, false, "cesub token check --ce localhost:"},
 		{"closed port", token, "https://localhost:1/arex", 1, false, "nothing listens"},
 		{"name not in the certificate", token, strings.Replace(arex, "localhost", "127.0.0.1", 1), 1, false, "not for the name you used"},
+		{"EMI-ES token", token, es, 0, true, `"1.16"`},
+		{"EMI-ES proxy", proxy, es, 0, true, "X.509"},
+		{"EMI-ES token for another audience", wrong, es, 4, false, "cesub token check --ce localhost:"},
+		{"EMI-ES on ARC 7 (which dropped it)", token, "emies://" + strings.TrimPrefix(tb.Get(t, "CESUB_TESTBED_ARC7_URL"), "https://"), 1, false, `"unsupported": true`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := cesub(t, tb, tc.env, "ping", "-C", tc.ce, "-o", "json")

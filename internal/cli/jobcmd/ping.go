@@ -93,7 +93,10 @@ func pingRun(ctx context.Context, opts *PingOptions) error {
 		}
 		if r.Reachable {
 			verdict := "ADMITTED"
-			if !r.Admitted {
+			switch {
+			case r.Unsupported:
+				verdict = "not checked"
+			case !r.Admitted:
 				verdict = "REFUSED"
 			}
 			fmt.Fprintf(w, "credential:\t%s: %s\n", r.Identity, verdict)
@@ -111,7 +114,7 @@ func pingRun(ctx context.Context, opts *PingOptions) error {
 	switch {
 	case r.Admitted:
 		return nil
-	case r.Reachable:
+	case r.Reachable && !r.Unsupported:
 		return cmdutil.Silent(cmdutil.ExitAuth)
 	}
 	return cmdutil.Silent(cmdutil.ExitError)

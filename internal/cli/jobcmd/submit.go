@@ -59,21 +59,22 @@ type ListJSON struct {
 func NewCmdSubmit(f *cmdutil.Factory, runF func(*SubmitOptions) error) *cobra.Command {
 	opts := &SubmitOptions{F: f}
 	cmd := &cobra.Command{
-		Use:   "submit -C CE (-f FILE… | -e DESCRIPTION)",
+		Use:   "submit -C CE (-f FILE… | -e DESCRIPTION | FILE…)",
 		Short: "Submit jobs (xRSL, ADL or HTCondor submit files) to a CE",
 		Long: `Submit jobs to a CE. Descriptions are xRSL, ADL or HTCondor submit files
 (format from the name or content). All jobs of one command go to the CE in one
 request where the CE allows it; client-side input files are uploaded after it
 accepts them. Every accepted job is recorded in the job list and its id printed;
 a job is never submitted twice. Input files that do not exist stop the command
-before anything is sent.
+before anything is sent. Files may also be given as arguments (as arcsub takes them).
 
 Exit: 0 all submitted, 3 some failed, 4 refused (authentication), 1 otherwise.`,
 		Example: `  cesub submit -C https://ce.example.org/arex -f job.xrsl
   cesub submit -C ce.example.org -e '&(executable=/bin/hostname)(stdout=out.txt)'
   cesub submit -C ce.example.org -f pilot.sub -o json`,
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
+		Args: cobra.ArbitraryArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Files = append(opts.Files, args...)
 			if opts.CE == "" {
 				return cmdutil.UsageError(errors.New("give the CE with -C/--ce"))
 			}

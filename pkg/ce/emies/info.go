@@ -79,7 +79,8 @@ func (c *Client) Ping(ctx context.Context) (*ce.PingResult, error) {
 		r.Problem = err.Error()
 		if errors.As(err, &ae) {
 			r.Hint = fmt.Sprintf("compare the credential with the CE's rules: `cesub token check --ce %s` (tokens) or ask the site to admit the proxy's subject", c.addr.HostPort())
-		} else if isFault(err, "") || resp.StatusCode() == http.StatusInternalServerError {
+		} else if isFault(err, "") || resp.StatusCode() == http.StatusInternalServerError || resp.StatusCode() == http.StatusNotFound {
+			r.Unsupported = true
 			r.Hint = "the endpoint does not serve EMI-ES (ARC 7 dropped it): use the REST interface (-C https://" + c.addr.HostPort() + c.addr.Path + ")"
 		}
 		return r, nil
