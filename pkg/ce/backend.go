@@ -186,7 +186,7 @@ type PingResult struct {
 	Version        string        `json:"version,omitempty"`
 	Admitted       bool          `json:"admitted"`
 	Unsupported    bool          `json:"unsupported,omitempty"` // reached, but the protocol is not served (credential not checked)
-	Identity       string        `json:"identity,omitempty"` // token or X.509
+	Identity       string        `json:"identity,omitempty"`    // token or X.509
 	Problem        string        `json:"problem,omitempty"`
 	Hint           string        `json:"hint,omitempty"`
 	Latency        time.Duration `json:"-"`
