@@ -1,0 +1,345 @@
+package cedar
+
+import (
+	"context"
+	"crypto/ecdh"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/cesub/cesub/pkg/classad"
+)
+
+// Command numbers (condor_commands.h).
+const (
+	CmdQueryScheddAds    = 6
+	CmdSharedPortConnect = 75
+	CmdActOnJobs         = 478
+	CmdSpoolJobFilesPerm = 488
+	CmdTransferDataPerm  = 489
+	CmdQueryJobAds       = 516
+	CmdQmgmtReadCmd      = 1111
+	CmdQmgmtWriteCmd     = 1112
+	CmdDCAuthenticate    = 60010
+	CmdDCNopRead         = 60020
+	CmdDCNopWrite        = 60021
+	CmdDCSecQuery        = 60040
+)
+
+// Authentication method bits (CAUTH_*).
+const (
+	MethodSSL       = 256
+	MethodSciTokens = 4096
+)
+
+var methodBits = map[string]int{"SSL": MethodSSL, "SCITOKENS": MethodSciTokens}
+
+// MethodName names a method bit.
+func MethodName(bit int) string {
+	for n, b := range methodBits {
+		if b == bit {
+			return n
+		}
+	}
+	return fmt.Sprintf("method %d", bit)
+}
+
+// Version is the CondorVersion string this client advertises.
+const Version = "$CondorVersion: 23.9.6 2024-01-01 PackageID: cesub $"
+
+// AuthConfig says how to authenticate.
+type AuthConfig struct {
+	// Methods in preference order: "SCITOKENS" (needs Token), "SSL" (needs a
+	// client certificate in TLS).
+	Methods []string
+	Token   string
+	// TLS has the trusted roots (and the client certificate for SSL); its
+	// ServerName is set per connection from the daemon's alias.
+	TLS    *tls.Config
+	Debugf func(string, ...any)
+}
+
+// AuthError is an authentication or authorization failure (exit 4).
+type AuthError struct {
+	// Stage is "authentication" (who you are was not accepted) or
+	// "authorization" (you are known but not allowed this).
+	Stage  string
+	Method string
+	User   string
+	Msg    string
+}
+
+func (e *AuthError) Error() string {
+	s := e.Stage + " failed"
+	if e.Method != "" {
+		s += " (" + e.Method + ")"
+	}
+	if e.User != "" {
+		s += " for " + e.User
+	}
+	return s + ": " + e.Msg
+}
+
+// AuthFailure marks the error for exit code 4.
+func (e *AuthError) AuthFailure() bool { return true }
+
+// Session is the outcome of a successful handshake.
+type Session struct {
+	User          string // the identity the daemon mapped us to
+	Method        string // the authentication method used
+	Crypto        string // the encryption method
+	ReturnCode    string
+	ValidCommands string
+	PostAuth      *classad.Ad
+}
+
+// StartCommand runs HTCondor's DC_AUTHENTICATE exchange for cmd on c (after
+// any shared-port connect): security negotiation with an ECDH key, the
+// method handshake and authentication, AES-GCM from then on, and the
+// post-authentication answer. For DC_SEC_QUERY, authCmd is the command
+// whose authorization is asked about. Afterwards the command's payload
+// follows on c.
+func (c *Conn) StartCommand(ctx context.Context, cmd, authCmd int, target *Sinful, cfg AuthConfig) (*Session, error) {
+	debugf := cfg.Debugf
+	if debugf == nil {
+		debugf = func(string, ...any) {}
+	}
+	priv, err := ecdh.P256().GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	var methods []string
+	for _, m := range cfg.Methods {
+		if _, ok := methodBits[m]; ok {
+			methods = append(methods, m)
+		}
+	}
+	if len(methods) == 0 {
+		return nil, errors.New("no usable authentication method (SCITOKENS needs a token, SSL a certificate)")
+	}
+	ad := &classad.Ad{}
+	if cmd == CmdDCSecQuery {
+		ad.SetInt("AuthCommand", int64(authCmd))
+	}
+	ad.SetString("AuthMethods", strings.Join(methods, ","))
+	ad.SetString("Authentication", "REQUIRED")
+	ad.SetInt("Command", int64(cmd))
+	if target != nil {
+		ad.SetString("ConnectSinful", target.Raw)
+	}
+	ad.SetString("CryptoMethods", "AES")
+	ad.SetString("ECDHPublicKey", base64.StdEncoding.EncodeToString(priv.PublicKey().Bytes()))
+	ad.SetString("Enact", "NO")
+	ad.SetString("Encryption", "REQUIRED")
+	ad.SetString("Integrity", "REQUIRED")
+	ad.SetBool("NegotiatedSession", true)
+	ad.SetString("NewSession", "YES")
+	ad.SetString("OutgoingNegotiation", "REQUIRED")
+	ad.SetString("RemoteVersion", Version)
+	ad.SetInt("ServerPid", int64(os.Getpid()))
+	ad.SetString("SessionDuration", "60")
+	ad.SetInt("SessionLease", 3600)
+	ad.SetString("Subsystem", "TOOL")
+	c.PutInt(CmdDCAuthenticate)
+	c.PutAd(ad)
+	if err := c.EndMessage(); err != nil {
+		return nil, err
+	}
+	srv, err := c.GetAd()
+	if err != nil {
+		return nil, fmt.Errorf("security negotiation with %s: %w (the daemon may not know command %d)", c.peer, err, cmd)
+	}
+	if err := c.FinishMessage(); err != nil {
+		return nil, err
+	}
+	debugf("CEDAR %s: server policy %s", c.peer, oneLine(srv))
+	if rc, ok := srv.Str("ReturnCode"); ok && rc != "" && rc != "AUTHORIZED" {
+		return nil, &AuthError{Stage: "authorization", Msg: fmt.Sprintf("%s refused the security negotiation (%s)", c.peer, rc)}
+	}
+	sess := &Session{}
+	if crypto, _ := srv.Str("CryptoMethods"); crypto != "" {
+		sess.Crypto = crypto
+	}
+	if a, _ := srv.Str("Authentication"); strings.EqualFold(a, "YES") {
+		offered, _ := srv.Str("AuthMethodsList")
+		if offered == "" {
+			offered, _ = srv.Str("AuthMethods")
+		}
+		var common []string
+		for _, m := range methods {
+			for _, o := range strings.Split(offered, ",") {
+				if strings.EqualFold(strings.TrimSpace(o), m) {
+					common = append(common, m)
+				}
+			}
+		}
+		if len(common) == 0 {
+			return nil, &AuthError{Stage: "authentication", Msg: fmt.Sprintf("%s accepts %s; cesub offered %s", c.peer, offered, strings.Join(methods, ","))}
+		}
+		used, err := c.authenticate(ctx, common, target, cfg, debugf)
+		if err != nil {
+			return nil, err
+		}
+		sess.Method = used
+		// exchangeKey: 0 when the key comes from ECDH
+		hasKey, err := c.GetInt()
+		if err != nil {
+			return nil, err
+		}
+		if err := c.FinishMessage(); err != nil {
+			return nil, err
+		}
+		if hasKey != 0 {
+			return nil, protoErr("%s sent a legacy session key; cesub needs ECDH (HTCondor 9 or later)", c.peer)
+		}
+	}
+	if enc, _ := srv.Str("Encryption"); strings.EqualFold(enc, "YES") {
+		if !strings.EqualFold(sess.Crypto, "AES") {
+			return nil, fmt.Errorf("%s chose encryption %q; cesub speaks AES only", c.peer, sess.Crypto)
+		}
+		pubB64, _ := srv.Str("ECDHPublicKey")
+		pubRaw, err := base64.StdEncoding.DecodeString(pubB64)
+		if err != nil {
+			return nil, protoErr("server ECDH key is not base64: %v", err)
+		}
+		pub, err := ecdh.P256().NewPublicKey(pubRaw)
+		if err != nil {
+			return nil, protoErr("server ECDH key: %v", err)
+		}
+		secret, err := priv.ECDH(pub)
+		if err != nil {
+			return nil, err
+		}
+		key, err := hkdf.Key(sha256.New, secret, []byte("htcondor"), "keygen", 32)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.EnableAES(key); err != nil {
+			return nil, err
+		}
+	} else {
+		return nil, fmt.Errorf("%s did not agree to encryption; cesub requires it", c.peer)
+	}
+	post, err := c.GetAd()
+	if err != nil {
+		return nil, fmt.Errorf("reading the post-authentication answer from %s: %w", c.peer, err)
+	}
+	if err := c.FinishMessage(); err != nil {
+		return nil, err
+	}
+	sess.PostAuth = post
+	sess.User, _ = post.Str("User")
+	sess.ReturnCode, _ = post.Str("ReturnCode")
+	sess.ValidCommands, _ = post.Str("ValidCommands")
+	debugf("CEDAR %s: authenticated as %s with %s, %s", c.peer, sess.User, sess.Method, sess.ReturnCode)
+	if sess.ReturnCode != "AUTHORIZED" {
+		return sess, &AuthError{Stage: "authorization", Method: sess.Method, User: sess.User,
+			Msg: fmt.Sprintf("%s answered %s for command %d", c.peer, orDash(sess.ReturnCode), cmd)}
+	}
+	return sess, nil
+}
+
+// authenticate runs the method handshake, trying methods in order.
+func (c *Conn) authenticate(ctx context.Context, methods []string, target *Sinful, cfg AuthConfig, debugf func(string, ...any)) (string, error) {
+	var failures []string
+	for len(methods) > 0 {
+		mask := 0
+		for _, m := range methods {
+			mask |= methodBits[m]
+		}
+		c.PutInt(int64(mask))
+		if err := c.EndMessage(); err != nil {
+			return "", err
+		}
+		chosen, err := c.GetInt32()
+		if err != nil {
+			return "", fmt.Errorf("authentication method handshake with %s: %w", c.peer, err)
+		}
+		if err := c.FinishMessage(); err != nil {
+			return "", err
+		}
+		name := MethodName(chosen)
+		if chosen == 0 || mask&chosen == 0 {
+			break
+		}
+		debugf("CEDAR %s: authenticating with %s", c.peer, name)
+		tcfg := cfg.TLS.Clone()
+		if tcfg.MinVersion == 0 {
+			tcfg.MinVersion = tls.VersionTLS12
+		}
+		if target != nil {
+			if target.Alias != "" {
+				tcfg.ServerName = target.Alias
+			} else if tcfg.ServerName == "" {
+				tcfg.ServerName = target.Host
+			}
+		}
+		tok := ""
+		if chosen == MethodSciTokens {
+			tok = cfg.Token
+		}
+		err = c.sslAuthenticate(ctx, tcfg, tok)
+		if err == nil {
+			return name, nil
+		}
+		var pe *ProtocolError
+		if errors.As(err, &pe) || ctx.Err() != nil {
+			return "", err
+		}
+		failures = append(failures, name+": "+err.Error())
+		var rest []string
+		for _, m := range methods {
+			if m != name {
+				rest = append(rest, m)
+			}
+		}
+		methods = rest
+		if len(methods) == 0 {
+			break
+		}
+	}
+	msg := "no method succeeded"
+	if len(failures) > 0 {
+		msg = strings.Join(failures, "; ")
+	}
+	return "", &AuthError{Stage: "authentication", Msg: msg}
+}
+
+func oneLine(ad *classad.Ad) string {
+	var parts []string
+	for _, a := range ad.Attrs {
+		if a.Name == "ECDHPublicKey" {
+			continue
+		}
+		parts = append(parts, a.Name+"="+classad.Unparse(a.Expr))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "nothing"
+	}
+	return s
+}
+
+// SharedPortConnect asks condor_shared_port to hand the connection to the
+// daemon whose endpoint id is sock; the transcript digests restart after it.
+func (c *Conn) SharedPortConnect(sock, clientName string) error {
+	c.PutInt(CmdSharedPortConnect)
+	c.PutString(sock)
+	c.PutString(clientName)
+	c.PutInt(-1) // no deadline
+	c.PutInt(0)  // no more arguments
+	if err := c.EndMessage(); err != nil {
+		return err
+	}
+	c.ResetDigests()
+	return nil
+}

@@ -1,0 +1,346 @@
+// Package cedar speaks HTCondor's CEDAR wire protocol as a client: framing
+// (packets of one end flag and a 4-byte length, messages ended by the last
+// packet), the integer/string/bytes codec, ClassAds in their wire form, the
+// SHA-256 transcript digests, AES-256-GCM packets (the first one in each
+// direction carrying the IV and, as additional data, both transcript
+// digests), shared-port connects, and the DC_AUTHENTICATE security
+// handshake with ECDH key exchange and the SCITOKENS and SSL methods. It
+// uses the Go standard library only; HTCondor's source is its specification.
+package cedar
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net"
+	"time"
+)
+
+const (
+	headerSize = 5
+	// MaxPacket is the largest packet accepted (HTCondor rejects bigger ones too).
+	MaxPacket = 1024 * 1024
+	// sendPacket is the largest payload this side puts in one packet.
+	sendPacket = 64 * 1024
+	// digestLimit: transcript digests stop counting after this many bytes.
+	digestLimit = 1024 * 1024
+	ivSize      = 16
+	tagSize     = 16
+)
+
+// ProtocolError is a malformed or unexpected frame from the peer.
+type ProtocolError struct{ Msg string }
+
+func (e *ProtocolError) Error() string { return "CEDAR protocol error: " + e.Msg }
+
+func protoErr(format string, args ...any) error { return &ProtocolError{Msg: fmt.Sprintf(format, args...)} }
+
+// Conn is one CEDAR connection (HTCondor's ReliSock) used by one goroutine.
+type Conn struct {
+	nc   net.Conn
+	peer string
+
+	out []byte // the message being built (plain text)
+
+	in    []byte // received, not yet consumed bytes of the current message
+	inEOM bool   // the current message's last packet has been read
+	inAny bool   // at least one packet of the current message has been read
+
+	// transcript digests (HTCondor's header MDs)
+	sendMD, recvMD         hash.Hash
+	sent, recvd            int64
+	finishedSend, finRecv  bool
+	finalSend, finalRecv   []byte
+	finalSendOK, finRecvOK bool
+
+	// AES-256-GCM once the session key is set
+	gcm            cipher.AEAD
+	encIV, decIV   [ivSize]byte
+	ctrEnc, ctrDec uint32
+
+	ctx  context.Context
+	stop func() bool
+}
+
+// NewConn wraps a connected stream (for tests and custom dialers).
+func NewConn(nc net.Conn) *Conn {
+	return &Conn{nc: nc, peer: nc.RemoteAddr().String(), sendMD: sha256.New(), recvMD: sha256.New(), ctx: context.Background()}
+}
+
+// Dial connects to addr (host:port) with the context's deadline.
+func Dial(ctx context.Context, addr string) (*Conn, error) {
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+	}
+	c := NewConn(nc)
+	c.peer = addr
+	c.SetContext(ctx)
+	return c, nil
+}
+
+// SetContext makes ctx govern the connection's I/O: its deadline applies,
+// and cancelling it interrupts a blocked read or write.
+func (c *Conn) SetContext(ctx context.Context) {
+	c.ctx = ctx
+	if dl, ok := ctx.Deadline(); ok {
+		_ = c.nc.SetDeadline(dl)
+	} else {
+		_ = c.nc.SetDeadline(time.Time{})
+	}
+	if c.stop != nil {
+		c.stop()
+		c.stop = nil
+	}
+	if ctx.Done() != nil {
+		c.stop = context.AfterFunc(ctx, func() { _ = c.nc.SetDeadline(time.Unix(1, 0)) })
+	}
+}
+
+// Close closes the connection.
+func (c *Conn) Close() error {
+	if c.stop != nil {
+		c.stop()
+	}
+	return c.nc.Close()
+}
+
+// Peer is the address dialled.
+func (c *Conn) Peer() string { return c.peer }
+
+// Encrypted reports whether AES-GCM is on.
+func (c *Conn) Encrypted() bool { return c.gcm != nil }
+
+// ioErr adds the context's reason to an I/O error.
+func (c *Conn) ioErr(op string, err error) error {
+	if cerr := c.ctx.Err(); cerr != nil {
+		return fmt.Errorf("%s %s: %w", op, c.peer, cerr)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Errorf("%s %s: no answer in time: %w", op, c.peer, context.DeadlineExceeded)
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%s %s: the peer closed the connection", op, c.peer)
+	}
+	return fmt.Errorf("%s %s: %w", op, c.peer, err)
+}
+
+// ResetDigests restarts the transcript digests (after a shared-port connect).
+func (c *Conn) ResetDigests() {
+	c.sendMD, c.recvMD = sha256.New(), sha256.New()
+	c.finishedSend, c.finRecv = false, false
+	c.finalSendOK, c.finRecvOK = false, false
+	c.finalSend, c.finalRecv = nil, nil
+}
+
+// EnableAES turns on AES-256-GCM for both directions with a 32-byte key.
+func (c *Conn) EnableAES(key []byte) error {
+	if len(key) != 32 {
+		return fmt.Errorf("AES-GCM key must be 32 bytes, not %d", len(key))
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return err
+	}
+	gcm, err := cipher.NewGCMWithNonceSize(block, ivSize)
+	if err != nil {
+		return err
+	}
+	if _, err := rand.Read(c.encIV[:]); err != nil {
+		return err
+	}
+	c.gcm, c.ctrEnc, c.ctrDec = gcm, 0, 0
+	return nil
+}
+
+// digests returns the final transcript digests, computing them once: what
+// this side sent and what it received before encryption (zeros if nothing).
+func (c *Conn) digests() (sent, recvd []byte) {
+	if !c.finalSendOK {
+		c.finalSend = c.sendMD.Sum(nil)
+		c.finalSendOK = true
+	}
+	if !c.finRecvOK {
+		c.finalRecv = c.recvMD.Sum(nil)
+		c.finRecvOK = true
+	}
+	return c.finalSend, c.finalRecv
+}
+
+func packetIV(base [ivSize]byte, ctr uint32) []byte {
+	iv := base
+	binary.BigEndian.PutUint32(iv[:4], binary.BigEndian.Uint32(base[:4])+ctr)
+	return iv[:]
+}
+
+// writePacket sends one packet of the current message.
+func (c *Conn) writePacket(payload []byte, last bool) error {
+	var hdr [headerSize]byte
+	if last {
+		hdr[0] = 1
+	}
+	body := payload
+	if c.gcm != nil {
+		if c.ctrEnc == 0xffffffff {
+			return errors.New("CEDAR: too many packets on one connection")
+		}
+		first := c.ctrEnc == 0
+		n := len(payload) + tagSize
+		if first {
+			n += ivSize
+		}
+		binary.BigEndian.PutUint32(hdr[1:], uint32(n))
+		aad := hdr[:]
+		if !c.finishedSend {
+			c.finishedSend = true
+			s, r := c.digests()
+			aad = append(append(append([]byte{}, s...), r...), hdr[:]...)
+		}
+		iv := packetIV(c.encIV, c.ctrEnc)
+		body = make([]byte, 0, n)
+		if first {
+			body = append(body, iv...)
+		}
+		body = c.gcm.Seal(body, iv, payload, aad)
+		c.ctrEnc++
+	} else {
+		binary.BigEndian.PutUint32(hdr[1:], uint32(len(payload)))
+		if !c.finishedSend && c.sent < digestLimit {
+			c.sendMD.Write(hdr[:])
+			c.sendMD.Write(payload)
+		}
+	}
+	buf := make([]byte, 0, headerSize+len(body))
+	buf = append(append(buf, hdr[:]...), body...)
+	if _, err := c.nc.Write(buf); err != nil {
+		return c.ioErr("send to", err)
+	}
+	c.sent += int64(len(buf))
+	return nil
+}
+
+// readPacket reads one packet and appends its plain text to c.in.
+func (c *Conn) readPacket() error {
+	var hdr [headerSize]byte
+	if _, err := io.ReadFull(c.nc, hdr[:]); err != nil {
+		return c.ioErr("read from", err)
+	}
+	end := hdr[0]
+	n := int(int32(binary.BigEndian.Uint32(hdr[1:])))
+	if end > 10 {
+		return protoErr("bad packet header % x from %s (not a CEDAR peer?)", hdr, c.peer)
+	}
+	if n <= 0 || n > MaxPacket {
+		return protoErr("packet of %d bytes from %s (limit %d)", n, c.peer, MaxPacket)
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(c.nc, body); err != nil {
+		return c.ioErr("read from", err)
+	}
+	if c.gcm != nil {
+		first := c.ctrDec == 0
+		if first {
+			if n < ivSize+tagSize {
+				return protoErr("encrypted packet of %d bytes is too short", n)
+			}
+			copy(c.decIV[:], body[:ivSize])
+			body = body[ivSize:]
+		} else if n < tagSize {
+			return protoErr("encrypted packet of %d bytes is too short", n)
+		}
+		aad := hdr[:]
+		if !c.finRecv {
+			c.finRecv = true
+			s, r := c.digests()
+			aad = append(append(append([]byte{}, r...), s...), hdr[:]...)
+		}
+		plain, err := c.gcm.Open(body[:0], packetIV(c.decIV, c.ctrDec), body, aad)
+		if err != nil {
+			return protoErr("AES-GCM authentication of a packet from %s failed (tampered, or the session keys differ)", c.peer)
+		}
+		c.ctrDec++
+		body = plain
+	} else if !c.finRecv && c.recvd < digestLimit {
+		c.recvMD.Write(hdr[:])
+		c.recvMD.Write(body)
+	}
+	c.recvd += int64(headerSize + n)
+	c.in = append(c.in, body...)
+	c.inAny = true
+	if end != 0 {
+		c.inEOM = true
+	}
+	return nil
+}
+
+// need makes n bytes of the current message available.
+func (c *Conn) need(n int) error {
+	for len(c.in) < n {
+		if c.inEOM {
+			return protoErr("message from %s ended early (wanted %d more bytes)", c.peer, n-len(c.in))
+		}
+		if err := c.readPacket(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EndMessage sends the message built so far (nothing if it is empty).
+func (c *Conn) EndMessage() error {
+	if len(c.out) == 0 {
+		return nil
+	}
+	out := c.out
+	c.out = c.out[:0]
+	for len(out) > sendPacket {
+		if err := c.writePacket(out[:sendPacket], false); err != nil {
+			return err
+		}
+		out = out[sendPacket:]
+	}
+	return c.writePacket(out, true)
+}
+
+// FinishMessage ends the received message: it reads up to its last packet
+// and fails if unread data remains (the peer sent more than expected).
+func (c *Conn) FinishMessage() error {
+	if !c.inAny {
+		// an empty message is never sent; nothing to finish
+		return nil
+	}
+	for !c.inEOM {
+		if err := c.readPacket(); err != nil {
+			return err
+		}
+	}
+	left := len(c.in)
+	c.in, c.inEOM, c.inAny = c.in[:0], false, false
+	if left > 0 {
+		return protoErr("%d unread bytes at the end of a message from %s", left, c.peer)
+	}
+	return nil
+}
+
+// SkipMessage discards the rest of the received message.
+func (c *Conn) SkipMessage() error {
+	for c.inAny && !c.inEOM {
+		if err := c.readPacket(); err != nil {
+			return err
+		}
+	}
+	c.in, c.inEOM, c.inAny = c.in[:0], false, false
+	return nil
+}
