@@ -40,7 +40,9 @@ type ProtocolError struct{ Msg string }
 
 func (e *ProtocolError) Error() string { return "CEDAR protocol error: " + e.Msg }
 
-func protoErr(format string, args ...any) error { return &ProtocolError{Msg: fmt.Sprintf(format, args...)} }
+func protoErr(format string, args ...any) error {
+	return &ProtocolError{Msg: fmt.Sprintf(format, args...)}
+}
 
 // Conn is one CEDAR connection (HTCondor's ReliSock) used by one goroutine.
 type Conn struct {
