@@ -2,6 +2,7 @@ package ce
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -63,6 +64,8 @@ type SubmitOptions struct {
 	BaseDir string
 	// Instances asks the CE to create N copies (ARC REST 1.1).
 	Instances int
+	// ProxyFile is an X.509 proxy sent with the jobs (HTCondor x509userproxy).
+	ProxyFile string
 	// DelegationID attaches an existing delegation.
 	DelegationID string
 	// Progress is told about uploads (may be nil).
@@ -178,18 +181,21 @@ type Delegation struct {
 
 // PingResult is what a ping found out.
 type PingResult struct {
-	Endpoint       string        `json:"endpoint"`
-	Reachable      bool          `json:"reachable"`
-	TLS            string        `json:"tls,omitempty"` // protocol version and server certificate subject
-	APIVersions    []string      `json:"api_versions,omitempty"`
-	Implementation string        `json:"implementation,omitempty"`
-	Version        string        `json:"version,omitempty"`
-	Admitted       bool          `json:"admitted"`
-	Unsupported    bool          `json:"unsupported,omitempty"` // reached, but the protocol is not served (credential not checked)
-	Identity       string        `json:"identity,omitempty"`    // token or X.509
-	Problem        string        `json:"problem,omitempty"`
-	Hint           string        `json:"hint,omitempty"`
-	Latency        time.Duration `json:"-"`
+	Endpoint       string   `json:"endpoint"`
+	Reachable      bool     `json:"reachable"`
+	TLS            string   `json:"tls,omitempty"` // protocol version and server certificate subject
+	APIVersions    []string `json:"api_versions,omitempty"`
+	Implementation string   `json:"implementation,omitempty"`
+	Version        string   `json:"version,omitempty"`
+	Admitted       bool     `json:"admitted"`
+	Unsupported    bool     `json:"unsupported,omitempty"` // reached, but the protocol is not served (credential not checked)
+	Identity       string   `json:"identity,omitempty"`    // token or X.509
+	User           string   `json:"user,omitempty"`        // the identity the CE mapped the credential to
+	// Authorizations per level where the CE reports them (HTCondor: READ, WRITE -> ALLOW or DENIED).
+	Authorizations map[string]string `json:"authorizations,omitempty"`
+	Problem        string            `json:"problem,omitempty"`
+	Hint           string            `json:"hint,omitempty"`
+	Latency        time.Duration     `json:"-"`
 }
 
 // Config is what a backend is built from.
@@ -197,8 +203,12 @@ type Config struct {
 	Address    Address
 	Token      token.Source // nil: X.509 only
 	HTTPClient *http.Client // TLS settings (CA dir, client certificate)
-	Timeout    time.Duration
-	Debugf     func(format string, args ...any)
+	// TLSFor gives the TLS client configuration for a server name (trust
+	// roots, host name check, client certificate): for flavours that do
+	// not speak HTTP.
+	TLSFor  func(host string) *tls.Config
+	Timeout time.Duration
+	Debugf  func(format string, args ...any)
 }
 
 // Factory builds a backend.

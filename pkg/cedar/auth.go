@@ -59,9 +59,9 @@ type AuthConfig struct {
 	// client certificate in TLS).
 	Methods []string
 	Token   string
-	// TLS has the trusted roots (and the client certificate for SSL); its
-	// ServerName is set per connection from the daemon's alias.
-	TLS    *tls.Config
+	// TLSFor gives the TLS configuration for the daemon's host name (trusted
+	// roots, host check, the client certificate for SSL).
+	TLSFor func(host string) *tls.Config
 	Debugf func(string, ...any)
 }
 
@@ -269,16 +269,19 @@ func (c *Conn) authenticate(ctx context.Context, methods []string, target *Sinfu
 			break
 		}
 		debugf("CEDAR %s: authenticating with %s", c.peer, name)
-		tcfg := cfg.TLS.Clone()
+		host := ""
+		if target != nil {
+			host = target.Alias
+			if host == "" {
+				host = target.Host
+			}
+		}
+		if cfg.TLSFor == nil {
+			return "", errors.New("no TLS configuration")
+		}
+		tcfg := cfg.TLSFor(host)
 		if tcfg.MinVersion == 0 {
 			tcfg.MinVersion = tls.VersionTLS12
-		}
-		if target != nil {
-			if target.Alias != "" {
-				tcfg.ServerName = target.Alias
-			} else if tcfg.ServerName == "" {
-				tcfg.ServerName = target.Host
-			}
 		}
 		tok := ""
 		if chosen == MethodSciTokens {

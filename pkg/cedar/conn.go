@@ -346,3 +346,14 @@ func (c *Conn) SkipMessage() error {
 	c.in, c.inEOM, c.inAny = c.in[:0], false, false
 	return nil
 }
+
+// PeekEOM reports whether the received message has no data left (reading
+// its next packet if needed).
+func (c *Conn) PeekEOM() (bool, error) {
+	for len(c.in) == 0 && !(c.inAny && c.inEOM) {
+		if err := c.readPacket(); err != nil {
+			return false, err
+		}
+	}
+	return len(c.in) == 0, nil
+}

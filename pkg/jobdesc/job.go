@@ -57,6 +57,22 @@ type Job struct {
 
 	// Warnings met while reading or translating this job.
 	Warnings []Warning `json:"warnings,omitempty"`
+
+	// Origin is the native description the job was read from, for a
+	// backend that speaks that format and re-reads it itself (an
+	// HTCondor-CE expands a submit file with the real cluster id).
+	Origin *Origin `json:"-"`
+}
+
+// Origin names the source of a job: the file, its text, and which of the
+// jobs it describes this one is.
+type Origin struct {
+	Format string // "submit", "xrsl", "adl"
+	File   string // the name it was read under
+	Dir    string // the directory relative paths start from
+	Text   []byte
+	Index  int // this job's position among the file's jobs
+	Count  int // how many jobs the file describes
 }
 
 // Executable is a program with arguments.

@@ -18,40 +18,65 @@ import (
 // debug log of requests with credentials redacted.
 func (f *Factory) HTTPClient() (*http.Client, error) { return f.HTTPClientWith(nil) }
 
-// HTTPClientWith is HTTPClient presenting cert (if not nil) as the TLS
-// client certificate.
-func (f *Factory) HTTPClientWith(cert *tls.Certificate) (*http.Client, error) {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.ForceAttemptHTTP2 = false
+// TLSFor returns the TLS client configuration for a server name (or
+// address): the grid CA directory first, then the system roots, the host
+// name checked on every connection; cert (if not nil) is the client
+// certificate. With --insecure nothing is verified, and a warning says so.
+func (f *Factory) TLSFor(cert *tls.Certificate) (func(host string) *tls.Config, error) {
 	var certs []tls.Certificate
 	if cert != nil {
 		certs = []tls.Certificate{*cert}
 	}
 	if config.Get(f.Config, config.Insecure) {
 		f.Warnf("--insecure: TLS certificates are NOT verified; anyone on the path can read your token")
-		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: true, Certificates: certs}
-	} else {
-		dir := config.Get(f.Config, config.CADir)
-		roots, err := x509proxy.LoadRoots(dir)
-		if err != nil {
-			return nil, err
+		return func(host string) *tls.Config {
+			return &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: true, Certificates: certs, ServerName: host}
+		}, nil
+	}
+	dir := config.Get(f.Config, config.CADir)
+	roots, err := x509proxy.LoadRoots(dir)
+	if err != nil {
+		return nil, err
+	}
+	f.Debugf("TLS trust: %d CA files from %s, then the system roots", roots.GridN, dir)
+	return func(host string) *tls.Config {
+		if host == "" {
+			cfg := roots.ClientConfig() // used only through HTTP proxies
+			cfg.Certificates = certs
+			return cfg
 		}
-		f.Debugf("TLS trust: %d CA files from %s, then the system roots", roots.GridN, dir)
-		tr.TLSClientConfig = roots.ClientConfig() // used only through HTTP proxies
-		tr.TLSClientConfig.Certificates = certs
+		cfg := roots.ConfigFor(host)
+		cfg.Certificates = certs
+		return cfg
+	}, nil
+}
+
+// HTTPClientWith is HTTPClient presenting cert (if not nil) as the TLS
+// client certificate.
+func (f *Factory) HTTPClientWith(cert *tls.Certificate) (*http.Client, error) {
+	tlsFor, err := f.TLSFor(cert)
+	if err != nil {
+		return nil, err
+	}
+	return f.httpClient(tlsFor), nil
+}
+
+func (f *Factory) httpClient(tlsFor func(string) *tls.Config) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.ForceAttemptHTTP2 = false
+	tr.TLSClientConfig = tlsFor("")
+	if !tr.TLSClientConfig.InsecureSkipVerify || tr.TLSClientConfig.VerifyConnection != nil {
 		dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 		tr.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 			host, _, err := net.SplitHostPort(addr)
 			if err != nil {
 				host = addr
 			}
-			cfg := roots.ConfigFor(host)
-			cfg.Certificates = certs
 			raw, err := dialer.DialContext(ctx, network, addr)
 			if err != nil {
 				return nil, err
 			}
-			conn := tls.Client(tcpopt.QuickAck(raw), cfg)
+			conn := tls.Client(tcpopt.QuickAck(raw), tlsFor(host))
 			if err := conn.HandshakeContext(ctx); err != nil {
 				raw.Close()
 				return nil, err
@@ -59,7 +84,7 @@ func (f *Factory) HTTPClientWith(cert *tls.Certificate) (*http.Client, error) {
 			return conn, nil
 		}
 	}
-	return &http.Client{Transport: &debugTransport{next: tr, f: f}, Timeout: config.Get(f.Config, config.Timeout)}, nil
+	return &http.Client{Transport: &debugTransport{next: tr, f: f}, Timeout: config.Get(f.Config, config.Timeout)}
 }
 
 // debugTransport logs requests under --debug. It never prints header values

@@ -77,12 +77,12 @@ func (f *Factory) Backend(ctx context.Context, addr ce.Address, src token.Source
 		tc := cred.TLSCertificate()
 		cert = &tc
 	}
-	hc, err := f.HTTPClientWith(cert)
+	tlsFor, err := f.TLSFor(cert)
 	if err != nil {
 		return nil, err
 	}
-	b, err := ce.Backends.New(ce.Config{Address: addr, Token: src, HTTPClient: hc, Timeout: config.Get(f.Config, config.Timeout),
-		Debugf: f.Debugf})
+	b, err := ce.Backends.New(ce.Config{Address: addr, Token: src, HTTPClient: f.httpClient(tlsFor), TLSFor: tlsFor,
+		Timeout: config.Get(f.Config, config.Timeout), Debugf: f.Debugf})
 	if err != nil {
 		return nil, err
 	}

@@ -101,6 +101,18 @@ func pingRun(ctx context.Context, opts *PingOptions) error {
 			}
 			fmt.Fprintf(w, "credential:\t%s: %s\n", r.Identity, verdict)
 		}
+		if r.User != "" {
+			fmt.Fprintf(w, "mapped to:\t%s\n", r.User)
+		}
+		if len(r.Authorizations) > 0 {
+			var levels []string
+			for _, lv := range []string{"READ", "WRITE"} {
+				if v, ok := r.Authorizations[lv]; ok {
+					levels = append(levels, lv+" "+v)
+				}
+			}
+			fmt.Fprintf(w, "authorization:\t%s\n", strings.Join(levels, ", "))
+		}
 		if r.Problem != "" {
 			fmt.Fprintf(w, "problem:\t%s\n", r.Problem)
 		}

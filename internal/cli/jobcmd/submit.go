@@ -98,24 +98,34 @@ Exit: 0 all submitted, 3 some failed, 4 refused (authentication), 1 otherwise.`,
 	return cmd
 }
 
-// readJobs parses a description in any format.
+// readJobs parses a description in any format; each job remembers its
+// origin (a backend of the same format may re-read it).
 func readJobs(name string, src []byte) ([]jobdesc.Job, error) {
-	switch describecmd.Guess(name, src) {
+	format := describecmd.Guess(name, src)
+	var jobs []jobdesc.Job
+	var err error
+	switch format {
 	case "xrsl":
-		return xrsl.Parse(name, src)
+		jobs, err = xrsl.Parse(name, src)
 	case "adl":
-		return adl.Parse(name, src)
+		jobs, err = adl.Parse(name, src)
 	default:
-		file, err := submitfile.Parse(name, src, submitfile.ParseOptions{Options: submitfile.Options{Dir: filepath.Dir(name)}})
-		if err != nil {
-			return nil, err
+		format = "submit"
+		var file *submitfile.File
+		file, err = submitfile.Parse(name, src, submitfile.ParseOptions{Options: submitfile.Options{Dir: filepath.Dir(name)}})
+		if err == nil {
+			for _, p := range file.Procs {
+				jobs = append(jobs, submitfile.ToJob(p))
+			}
 		}
-		var out []jobdesc.Job
-		for _, p := range file.Procs {
-			out = append(out, submitfile.ToJob(p))
-		}
-		return out, nil
 	}
+	if err != nil {
+		return nil, err
+	}
+	for i := range jobs {
+		jobs[i].Origin = &jobdesc.Origin{Format: format, File: name, Dir: filepath.Dir(name), Text: src, Index: i, Count: len(jobs)}
+	}
+	return jobs, nil
 }
 
 type batch struct {
@@ -163,6 +173,22 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 	if err != nil {
 		return err
 	}
+	proxyFile := ""
+	if addr.Flavour == ce.HTCondor {
+		// HTCondor takes a proxy with the jobs (x509userproxy), only when asked
+		switch opts.Delegate {
+		case cmdutil.DelegateX509:
+			if _, err := f.Proxy(); err != nil {
+				return err
+			}
+			if proxyFile, err = filepath.Abs(f.ProxyPath()); err != nil {
+				return err
+			}
+		case cmdutil.DelegateToken:
+			return cmdutil.UsageError(errors.New("--delegate token: HTCondor-CEs have no token delegation (a job can carry a token file with scitokens_file)"))
+		}
+		delegate = cmdutil.DelegateNone
+	}
 	store, err := f.JobList(ctx)
 	if err != nil {
 		return err
@@ -185,7 +211,7 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 	ok, failed, authFailed := 0, 0, false
 	for _, bt := range batches {
 		prog := f.NewProgress("uploading inputs", 0)
-		results, err := b.Submit(cctx, bt.jobs, ce.SubmitOptions{BaseDir: bt.dir, Instances: opts.Instances, DelegationID: delegationID,
+		results, err := b.Submit(cctx, bt.jobs, ce.SubmitOptions{BaseDir: bt.dir, Instances: opts.Instances, DelegationID: delegationID, ProxyFile: proxyFile,
 			Progress: func(_, _ string, done, _ int64) { prog.Add(done) }})
 		prog.Done()
 		if err != nil {

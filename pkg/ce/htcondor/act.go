@@ -1,0 +1,141 @@
+package htcondor
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/cesub/cesub/pkg/ce"
+	"github.com/cesub/cesub/pkg/ce/arexhttp"
+	"github.com/cesub/cesub/pkg/cedar"
+	"github.com/cesub/cesub/pkg/classad"
+)
+
+// JobAction values (enum_utils.h).
+const (
+	jaHold    = 1
+	jaRelease = 2
+	jaRemove  = 3
+)
+
+// action_result_t (dc_schedd.h).
+const (
+	arError = iota
+	arSuccess
+	arNotFound
+	arBadStatus
+	arAlreadyDone
+	arPermissionDenied
+)
+
+// Kill implements ce.Backend: condor_rm.
+func (c *Client) Kill(ctx context.Context, ids []string) ([]ce.Result, error) {
+	return c.act(ctx, jaRemove, "RemoveReason", "removed with cesub kill", ids)
+}
+
+// Clean implements ce.Backend: removes jobs from the queue (completed jobs
+// stay there until then, so that their output can be fetched).
+func (c *Client) Clean(ctx context.Context, ids []string) ([]ce.Result, error) {
+	return c.act(ctx, jaRemove, "RemoveReason", "cleaned with cesub", ids)
+}
+
+// Restart implements ce.Backend: condor_release of held jobs.
+func (c *Client) Restart(ctx context.Context, ids []string) ([]ce.Result, error) {
+	return c.act(ctx, jaRelease, "ReleaseReason", "released with cesub resume", ids)
+}
+
+// Hold puts jobs on hold (condor_hold).
+func (c *Client) Hold(ctx context.Context, ids []string) ([]ce.Result, error) {
+	return c.act(ctx, jaHold, "HoldReason", "held with cesub", ids)
+}
+
+// act runs ACT_ON_JOBS for ids, 1000 at a time.
+func (c *Client) act(ctx context.Context, action int, reasonAttr, reason string, ids []string) ([]ce.Result, error) {
+	if err := c.checkToken(ctx, "cancel"); err != nil {
+		return nil, err
+	}
+	var out []ce.Result
+	for start := 0; start < len(ids); start += 1000 {
+		chunk := ids[start:min(start+1000, len(ids))]
+		res, err := c.actChunk(ctx, action, reasonAttr, reason, chunk)
+		if err != nil {
+			if start == 0 {
+				return nil, err
+			}
+			for _, id := range chunk {
+				out = append(out, ce.Result{ID: c.JobID(id), Err: err})
+			}
+			continue
+		}
+		out = append(out, res...)
+	}
+	return out, nil
+}
+
+func (c *Client) actChunk(ctx context.Context, action int, reasonAttr, reason string, ids []string) ([]ce.Result, error) {
+	for _, id := range ids {
+		if _, _, err := parseProcID(id); err != nil {
+			return nil, err
+		}
+	}
+	ctx, cancel := c.ctxTimeout(ctx)
+	defer cancel()
+	conn, _, err := c.scheddConn(ctx, cedar.CmdActOnJobs)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	req := &classad.Ad{}
+	req.SetInt("JobAction", int64(action))
+	req.SetInt("ActionResultType", 1) // per job
+	req.SetString("ActionIds", strings.Join(ids, ","))
+	req.SetString(reasonAttr, reason)
+	conn.PutAd(req)
+	if err := conn.EndMessage(); err != nil {
+		return nil, err
+	}
+	res, err := conn.GetAd()
+	if err != nil {
+		return nil, fmt.Errorf("job action: %w", err)
+	}
+	if err := conn.FinishMessage(); err != nil {
+		return nil, err
+	}
+	if r, _ := res.Int("ActionResult"); r == 1 {
+		conn.PutInt(1)
+		if err := conn.EndMessage(); err != nil {
+			return nil, err
+		}
+		reply, err := conn.GetInt()
+		if err != nil {
+			return nil, fmt.Errorf("job action confirmation: %w", err)
+		}
+		if err := conn.FinishMessage(); err != nil {
+			return nil, err
+		}
+		if reply != 1 {
+			return nil, fmt.Errorf("the schedd did not commit the job action (reply %d)", reply)
+		}
+	}
+	out := make([]ce.Result, len(ids))
+	for i, id := range ids {
+		key := "job_" + strings.Replace(id, ".", "_", 1)
+		code, ok := res.Int(key)
+		var err error
+		switch {
+		case !ok:
+			err = fmt.Errorf("the schedd did not answer for %s", id)
+		case code == arSuccess || code == arAlreadyDone:
+		case code == arNotFound:
+			err = fmt.Errorf("%s: %w in the schedd's queue", c.JobID(id), arexhttp.ErrNotFound)
+		case code == arBadStatus:
+			err = fmt.Errorf("%s: not possible in the job's state", c.JobID(id))
+		case code == arPermissionDenied:
+			err = &cedar.AuthError{Stage: "authorization", Msg: fmt.Sprintf("the schedd does not let this identity act on %s", id)}
+		default:
+			err = fmt.Errorf("%s: the schedd failed the action (result %d)", c.JobID(id), code)
+		}
+		out[i] = ce.Result{ID: c.JobID(id), Err: err}
+	}
+	return out, nil
+}

@@ -1,0 +1,258 @@
+// Package htcondor is the HTCondor-CE backend: it speaks CEDAR (pkg/cedar)
+// to the CE's shared port, finds the schedd through the CE's collector,
+// authenticates with SCITOKENS (or SSL with an X.509 proxy), and submits
+// (QMGMT, one transaction per cluster), spools input files and fetches
+// output (the file-transfer protocol), queries (QUERY_JOB_ADS), removes,
+// holds and releases (ACT_ON_JOBS), and pings (DC_SEC_QUERY). It registers
+// itself as flavour "htcondor".
+package htcondor
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cesub/cesub/pkg/ce"
+	"github.com/cesub/cesub/pkg/cedar"
+	"github.com/cesub/cesub/pkg/classad"
+	"github.com/cesub/cesub/pkg/token"
+)
+
+func init() {
+	ce.Backends.Register(ce.RegInfo{Flavour: ce.HTCondor, New: New, ParseJobID: ParseJobID})
+}
+
+// Client talks to one HTCondor-CE.
+type Client struct {
+	addr    ce.Address
+	src     token.Source
+	tlsFor  func(string) *tls.Config
+	timeout time.Duration
+	debugf  func(string, ...any)
+	now     func() time.Time
+
+	mu     sync.Mutex
+	schedd *scheddInfo
+}
+
+// scheddInfo is what the collector says about the CE's schedd.
+type scheddInfo struct {
+	Name, Version string
+	Addr          *cedar.Sinful
+}
+
+// New builds a client for cfg.Address (flavour htcondor).
+func New(cfg ce.Config) (ce.Backend, error) { return NewClient(cfg) }
+
+// NewClient is New with the concrete type.
+func NewClient(cfg ce.Config) (*Client, error) {
+	if cfg.TLSFor == nil {
+		return nil, errors.New("htcondor: no TLS configuration")
+	}
+	debugf := cfg.Debugf
+	if debugf == nil {
+		debugf = func(string, ...any) {}
+	}
+	return &Client{addr: cfg.Address, src: cfg.Token, tlsFor: cfg.TLSFor, timeout: cfg.Timeout, debugf: debugf, now: time.Now}, nil
+}
+
+// Endpoint is the CE's address as cesub writes it: condor://host:port.
+func (c *Client) Endpoint() string { return c.addr.URL() }
+
+// JobID implements ce.Backend: condor://host:port/<cluster>.<proc>.
+func (c *Client) JobID(localID string) string { return c.addr.URL() + "/" + localID }
+
+// ParseJobID splits condor://host:port/C.P into the CE endpoint and C.P.
+func ParseJobID(id string) (endpoint, local string, ok bool) {
+	rest, found := strings.CutPrefix(id, "condor://")
+	if !found {
+		rest, found = strings.CutPrefix(id, "htcondor://")
+	}
+	if !found {
+		return "", "", false
+	}
+	hostport, local, found := strings.Cut(rest, "/")
+	if !found || hostport == "" {
+		return "", "", false
+	}
+	if _, _, err := parseProcID(local); err != nil {
+		return "", "", false
+	}
+	return "condor://" + hostport, local, true
+}
+
+// parseProcID reads "cluster.proc".
+func parseProcID(s string) (int, int, error) {
+	cs, ps, ok := strings.Cut(s, ".")
+	if !ok {
+		return 0, 0, fmt.Errorf("job id %q: want cluster.proc", s)
+	}
+	cl, err1 := strconv.Atoi(cs)
+	pr, err2 := strconv.Atoi(ps)
+	if err1 != nil || err2 != nil || cl <= 0 || pr < 0 {
+		return 0, 0, fmt.Errorf("job id %q: want cluster.proc", s)
+	}
+	return cl, pr, nil
+}
+
+// authConfig is how this client authenticates: SCITOKENS with the token,
+// else SSL with the X.509 proxy (the TLS client certificate).
+func (c *Client) authConfig(ctx context.Context) (cedar.AuthConfig, string, error) {
+	cfg := cedar.AuthConfig{TLSFor: c.tlsFor, Debugf: c.debugf}
+	if c.src != nil {
+		is, err := c.src.Token(ctx, time.Minute)
+		if err != nil {
+			return cfg, "", &cedar.AuthError{Stage: "authentication", Method: "SCITOKENS", Msg: err.Error()}
+		}
+		cfg.Methods = []string{"SCITOKENS"}
+		cfg.Token = strings.TrimSpace(is.Token.Reveal())
+		return cfg, "bearer token from " + c.src.Name(), nil
+	}
+	cfg.Methods = []string{"SSL"}
+	return cfg, "X.509 proxy (SSL)", nil
+}
+
+// ctxTimeout bounds one connection's work when the caller set no deadline.
+func (c *Client) ctxTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok || c.timeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, c.timeout)
+}
+
+// collectorTarget is the CE's collector: the address as given, its name the
+// TLS host name.
+func (c *Client) collectorTarget() *cedar.Sinful {
+	hp := c.addr.HostPort()
+	return &cedar.Sinful{Raw: "<" + hp + ">", Host: c.addr.Host, Port: strconv.Itoa(c.addr.Port), Alias: c.addr.Host}
+}
+
+// dial connects to a daemon (through the shared port when the sinful names
+// an endpoint) and runs the security handshake for cmd.
+func (c *Client) dial(ctx context.Context, target *cedar.Sinful, cmd, authCmd int) (*cedar.Conn, *cedar.Session, error) {
+	cfg, _, err := c.authConfig(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	addrs := []string{target.Address()}
+	if target.Host != c.addr.Host {
+		// a daemon on the CE's loopback or private address: also try the CE's name
+		addrs = append(addrs, net.JoinHostPort(c.addr.Host, target.Port))
+	}
+	var conn *cedar.Conn
+	var derr error
+	for _, a := range addrs {
+		conn, derr = cedar.Dial(ctx, a)
+		if derr == nil {
+			break
+		}
+	}
+	if derr != nil {
+		return nil, nil, derr
+	}
+	if target.Sock != "" {
+		if err := conn.SharedPortConnect(target.Sock, "cesub"); err != nil {
+			conn.Close()
+			return nil, nil, err
+		}
+	}
+	sess, err := conn.StartCommand(ctx, cmd, authCmd, target, cfg)
+	if err != nil {
+		conn.Close()
+		return nil, sess, err
+	}
+	return conn, sess, nil
+}
+
+// locate asks the collector for the CE's schedd (cached for the client's life).
+func (c *Client) locate(ctx context.Context) (*scheddInfo, error) {
+	c.mu.Lock()
+	if c.schedd != nil {
+		s := c.schedd
+		c.mu.Unlock()
+		return s, nil
+	}
+	c.mu.Unlock()
+	conn, _, err := c.dial(ctx, c.collectorTarget(), cedar.CmdQueryScheddAds, 0)
+	if err != nil {
+		return nil, fmt.Errorf("collector %s: %w", c.addr.HostPort(), err)
+	}
+	defer conn.Close()
+	q := &classad.Ad{}
+	q.SetString("MyType", "Query")
+	q.SetString("TargetType", "Scheduler")
+	q.Set("Requirements", classad.Bool(true))
+	q.SetString("Projection", "Name MyAddress CondorVersion")
+	conn.PutAd(q)
+	if err := conn.EndMessage(); err != nil {
+		return nil, err
+	}
+	var found []*scheddInfo
+	for {
+		more, err := conn.GetInt()
+		if err != nil {
+			return nil, fmt.Errorf("collector %s: reading schedd ads: %w", c.addr.HostPort(), err)
+		}
+		if more == 0 {
+			break
+		}
+		ad, err := conn.GetAd()
+		if err != nil {
+			return nil, fmt.Errorf("collector %s: reading schedd ads: %w", c.addr.HostPort(), err)
+		}
+		name, _ := ad.Str("Name")
+		addr, _ := ad.Str("MyAddress")
+		ver, _ := ad.Str("CondorVersion")
+		s, err := cedar.ParseSinful(addr)
+		if err != nil {
+			c.debugf("collector: schedd %s: %v", name, err)
+			continue
+		}
+		found = append(found, &scheddInfo{Name: name, Version: versionNumber(ver), Addr: s})
+	}
+	if err := conn.FinishMessage(); err != nil {
+		return nil, err
+	}
+	if len(found) == 0 {
+		return nil, fmt.Errorf("collector %s knows no schedd (is the CE's schedd running?)", c.addr.HostPort())
+	}
+	pick := found[0]
+	for _, s := range found {
+		if strings.EqualFold(s.Name, c.addr.Host) {
+			pick = s
+		}
+	}
+	c.debugf("schedd %s at %s (HTCondor %s)", pick.Name, pick.Addr.Raw, pick.Version)
+	c.mu.Lock()
+	c.schedd = pick
+	c.mu.Unlock()
+	return pick, nil
+}
+
+// versionNumber picks 23.9.6 out of "$CondorVersion: 23.9.6 2026-07-12 … $".
+func versionNumber(v string) string {
+	f := strings.Fields(strings.Trim(v, "$"))
+	if len(f) >= 2 {
+		return f[1]
+	}
+	return v
+}
+
+// schedd connects to the schedd for cmd.
+func (c *Client) scheddConn(ctx context.Context, cmd int) (*cedar.Conn, *cedar.Session, error) {
+	s, err := c.locate(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, sess, err := c.dial(ctx, s.Addr, cmd, 0)
+	if err != nil {
+		return nil, sess, fmt.Errorf("schedd %s: %w", s.Name, err)
+	}
+	return conn, sess, nil
+}

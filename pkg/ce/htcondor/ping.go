@@ -1,0 +1,174 @@
+package htcondor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cesub/cesub/pkg/ce"
+	"github.com/cesub/cesub/pkg/ce/arexhttp"
+	"github.com/cesub/cesub/pkg/cedar"
+	"github.com/cesub/cesub/pkg/token"
+)
+
+// Ping implements ce.Backend as condor_ping does: the collector is asked
+// for the schedd, then the schedd is asked (DC_SEC_QUERY) whether this
+// identity may READ and WRITE. Refusals come back in the result, with the
+// stage that failed (authentication or authorization) and a hint from the
+// token's claims.
+func (c *Client) Ping(ctx context.Context) (*ce.PingResult, error) {
+	r := &ce.PingResult{Endpoint: c.Endpoint(), Implementation: "HTCondor", Authorizations: map[string]string{}}
+	_, ident, err := c.authConfig(ctx)
+	r.Identity = ident
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	s, err := c.locate(ctx)
+	r.Latency = time.Since(t0)
+	if err != nil {
+		return c.pingProblem(ctx, r, err), nil
+	}
+	r.Reachable = true
+	r.Version = s.Version
+	r.TLS = "TLS inside CEDAR, AES-256-GCM session; schedd " + s.Name
+	for _, lv := range []struct {
+		name string
+		cmd  int
+	}{{"READ", cedar.CmdDCNopRead}, {"WRITE", cedar.CmdDCNopWrite}} {
+		conn, sess, err := c.dial(ctx, s.Addr, cedar.CmdDCSecQuery, lv.cmd)
+		if sess != nil && sess.User != "" {
+			r.User = sess.User
+		}
+		if err != nil {
+			var ae *cedar.AuthError
+			if errors.As(err, &ae) && ae.Stage == "authorization" {
+				r.Authorizations[lv.name] = "DENIED"
+				continue
+			}
+			return c.pingProblem(ctx, r, err), nil
+		}
+		ad, err := conn.GetAd()
+		if err == nil {
+			err = conn.FinishMessage()
+		}
+		conn.Close()
+		if err != nil {
+			return c.pingProblem(ctx, r, err), nil
+		}
+		if ok, _ := ad.Bool("AuthorizationSucceeded"); ok {
+			r.Authorizations[lv.name] = "ALLOW"
+		} else {
+			r.Authorizations[lv.name] = "DENIED"
+		}
+	}
+	r.Admitted = r.Authorizations["READ"] == "ALLOW" && r.Authorizations["WRITE"] == "ALLOW"
+	if !r.Admitted {
+		var denied []string
+		for _, lv := range []string{"READ", "WRITE"} {
+			if r.Authorizations[lv] != "ALLOW" {
+				denied = append(denied, lv)
+			}
+		}
+		r.Problem = fmt.Sprintf("authorization failed: %s denied for %s", strings.Join(denied, " and "), orUnknown(r.User))
+		r.Hint = c.tokenHint(ctx, []string{"status", "submit"})
+		if r.Hint == "" {
+			r.Hint = "the CE's ALLOW_WRITE / ALLOW_READ do not include this identity"
+		}
+	}
+	return r, nil
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "this identity"
+	}
+	return s
+}
+
+// pingProblem fills in a failure: unreachable, or reached but not authenticated.
+func (c *Client) pingProblem(ctx context.Context, r *ce.PingResult, err error) *ce.PingResult {
+	r.Problem = err.Error()
+	var ae *cedar.AuthError
+	var pe *cedar.ProtocolError
+	switch {
+	case errors.As(err, &ae):
+		r.Reachable = true
+		r.Hint = c.tokenHint(ctx, []string{"status"})
+		if r.Hint == "" && c.src != nil {
+			r.Hint = "the token's claims look right for this CE: its issuer may not be trusted there, or its subject maps to no user (CERTIFICATE_MAPFILE)"
+		} else if c.src == nil {
+			r.Hint = "the CE did not accept the proxy over SSL: its subject must be in the CE's mapfile"
+		}
+	case errors.As(err, &pe):
+		r.Reachable = true
+		r.Unsupported = true
+		r.Hint = "the port does not speak CEDAR as HTCondor 9 or later does (is it an HTCondor-CE?)"
+	default:
+		r.Hint = arexhttp.ConnectHint(err, c.addr.HostPort())
+	}
+	return r
+}
+
+// tokenHint lists what the token's claims lack for ops on this CE ("" if
+// nothing or no token).
+func (c *Client) tokenHint(ctx context.Context, ops []string) string {
+	checks, err := c.preflight(ctx, ops)
+	if err != nil || checks == nil {
+		return ""
+	}
+	var bad []string
+	for _, ch := range checks {
+		if !ch.OK && !ch.Advisory {
+			bad = append(bad, ch.Line())
+		}
+	}
+	if len(bad) == 0 {
+		return ""
+	}
+	return "the token does not fit this CE: " + strings.Join(bad, "; ")
+}
+
+// preflight checks the token's claims for ops on this CE (nil without a token).
+func (c *Client) preflight(ctx context.Context, ops []string) ([]token.Check, error) {
+	if c.src == nil {
+		return nil, nil
+	}
+	is, err := c.src.Token(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	j, err := token.Decode(is.Token.Reveal())
+	if err != nil {
+		return nil, err
+	}
+	needs, err := token.ScopeNeeds(string(ce.HTCondor), ops)
+	if err != nil {
+		return nil, err
+	}
+	auds := append(c.addr.Audiences(), token.WLCGAnyAudience, token.SciTokensAnyAudience)
+	return token.Preflight(&j.Claims, token.Requirements{Now: c.now(), Skew: time.Minute, MinValid: time.Minute,
+		Audiences: auds, Scopes: needs}), nil
+}
+
+// checkToken runs the pre-flight before an operation: a token that cannot
+// work is refused before the CE is contacted.
+func (c *Client) checkToken(ctx context.Context, ops ...string) error {
+	checks, err := c.preflight(ctx, ops)
+	if err != nil || checks == nil {
+		return nil // not a JWT we can read: let the CE decide
+	}
+	var bad []string
+	for _, ch := range checks {
+		if !ch.OK && !ch.Advisory {
+			bad = append(bad, ch.Line())
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	return &cedar.AuthError{Stage: "authentication", Method: "SCITOKENS",
+		Msg: "the token cannot work for this CE (nothing was sent): " + strings.Join(bad, "; ")}
+}

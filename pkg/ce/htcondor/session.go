@@ -1,0 +1,95 @@
+package htcondor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/cesub/cesub/pkg/ce"
+	"github.com/cesub/cesub/pkg/ce/arexhttp"
+	"github.com/cesub/cesub/pkg/cedar"
+	"github.com/cesub/cesub/pkg/classad"
+)
+
+// Cat implements ce.Backend. A schedd serves a job's files only as its
+// whole output sandbox once it has completed, so the sandbox comes into a
+// temporary directory and the file is copied from there.
+func (c *Client) Cat(ctx context.Context, id, p string, w io.Writer) error {
+	tmp, err := os.MkdirTemp("", "cesub-cat-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if _, err := c.Get(ctx, id, ce.GetOptions{Dir: tmp}); err != nil {
+		return fmt.Errorf("cat %s: %w", p, err)
+	}
+	dest, err := safeJoin(tmp, strings.TrimPrefix(p, "/"))
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(dest)
+	if errors.Is(err, os.ErrNotExist) {
+		// the schedd names stdout/stderr after their basenames
+		f, err = os.Open(filepath.Join(tmp, filepath.Base(p)))
+	}
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("cat: %s has no file %q in its output sandbox: %w", c.JobID(id), p, arexhttp.ErrNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(w, f)
+	return err
+}
+
+// Info implements ce.Backend: the schedd's ad from the collector.
+func (c *Client) Info(ctx context.Context) (*ce.Info, error) {
+	ctx, cancel := c.ctxTimeout(ctx)
+	defer cancel()
+	conn, _, err := c.dial(ctx, c.collectorTarget(), cedar.CmdQueryScheddAds, 0)
+	if err != nil {
+		return nil, fmt.Errorf("collector %s: %w", c.addr.HostPort(), err)
+	}
+	defer conn.Close()
+	q := &classad.Ad{}
+	q.SetString("MyType", "Query")
+	q.SetString("TargetType", "Scheduler")
+	q.Set("Requirements", classad.Bool(true))
+	conn.PutAd(q)
+	if err := conn.EndMessage(); err != nil {
+		return nil, err
+	}
+	info := &ce.Info{Endpoint: c.Endpoint(), Implementation: "HTCondor"}
+	for {
+		more, err := conn.GetInt()
+		if err != nil {
+			return nil, err
+		}
+		if more == 0 {
+			break
+		}
+		ad, err := conn.GetAd()
+		if err != nil {
+			return nil, err
+		}
+		name, _ := ad.Str("Name")
+		ver, _ := ad.Str("CondorVersion")
+		info.Version = versionNumber(ver)
+		running, _ := ad.Int("TotalRunningJobs")
+		idle, _ := ad.Int("TotalIdleJobs")
+		info.Queues = append(info.Queues, ce.Queue{Name: name, RunningJobs: int(running), WaitingJobs: int(idle), ServingState: "production"})
+	}
+	_ = conn.FinishMessage()
+	return info, nil
+}
+
+// Delegate implements ce.Backend. HTCondor has no separate delegation: a
+// proxy travels with the jobs as their x509userproxy (submit --delegate x509).
+func (c *Client) Delegate(ctx context.Context, req ce.DelegateRequest) (*ce.Delegation, error) {
+	return nil, errors.New("HTCondor-CEs take an X.509 proxy with the jobs (x509userproxy), not as a separate delegation; use `cesub submit --delegate x509`")
+}

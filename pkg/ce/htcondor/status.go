@@ -1,0 +1,217 @@
+package htcondor
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cesub/cesub/pkg/ce"
+	"github.com/cesub/cesub/pkg/ce/arexhttp"
+	"github.com/cesub/cesub/pkg/cedar"
+	"github.com/cesub/cesub/pkg/classad"
+)
+
+// HTCondor job states (JobStatus) as condor_q names them.
+var statusNames = map[int64]string{1: "Idle", 2: "Running", 3: "Removed", 4: "Completed", 5: "Held", 6: "Transferring Output", 7: "Suspended"}
+
+// holdSpoolingInput is HoldReasonCode 16: held until the client's input files arrive.
+const holdSpoolingInput = 16
+
+// jobProjection is what status asks the schedd for.
+const jobProjection = "ClusterId ProcId JobStatus HoldReason HoldReasonCode ExitCode ExitBySignal ExitSignal JobBatchName QDate RemoveReason Owner"
+
+// jobFromAd maps a job ad to the common job.
+func (c *Client) jobFromAd(ad *classad.Ad) *ce.Job {
+	cl, _ := ad.Int("ClusterId")
+	pr, _ := ad.Int("ProcId")
+	st, _ := ad.Int("JobStatus")
+	local := fmt.Sprintf("%d.%d", cl, pr)
+	j := &ce.Job{ID: c.JobID(local), LocalID: local, CE: c.Endpoint(), Flavour: ce.HTCondor, RawState: statusNames[st]}
+	if j.RawState == "" {
+		j.RawState = strconv.FormatInt(st, 10)
+	}
+	j.Name, _ = ad.Str("JobBatchName")
+	if q, ok := ad.Int("QDate"); ok && q > 0 {
+		t := time.Unix(q, 0).UTC()
+		j.Submitted = &t
+	}
+	switch st {
+	case 1:
+		j.State = ce.StateQueuing
+	case 2, 7:
+		j.State = ce.StateRunning
+	case 3:
+		j.State = ce.StateKilled
+		if r, ok := ad.Str("RemoveReason"); ok && r != "" {
+			j.Errors = append(j.Errors, r)
+		}
+	case 4:
+		j.State = ce.StateFinished
+		if sig, _ := ad.Bool("ExitBySignal"); sig {
+			j.State = ce.StateFailed
+			if s, ok := ad.Int("ExitSignal"); ok {
+				j.Errors = append(j.Errors, fmt.Sprintf("killed by signal %d", s))
+			}
+		} else if code, ok := ad.Int("ExitCode"); ok {
+			n := int(code)
+			j.ExitCode = &n
+		}
+	case 5:
+		code, _ := ad.Int("HoldReasonCode")
+		reason, _ := ad.Str("HoldReason")
+		if code == holdSpoolingInput {
+			j.State = ce.StateAccepted
+			j.RawState = "Held (spooling input)"
+		} else {
+			j.State = ce.StateHeld
+			if reason != "" {
+				j.Errors = append(j.Errors, reason)
+			}
+		}
+	case 6:
+		j.State = ce.StateFinishing
+	default:
+		j.State = ce.StateUnknown
+	}
+	return j
+}
+
+// clusterConstraint selects the clusters of ids.
+func clusterConstraint(ids []string) (string, map[string]bool, error) {
+	clusters := map[int]bool{}
+	want := map[string]bool{}
+	for _, id := range ids {
+		cl, pr, err := parseProcID(id)
+		if err != nil {
+			return "", nil, err
+		}
+		clusters[cl] = true
+		want[fmt.Sprintf("%d.%d", cl, pr)] = true
+	}
+	var cls []int
+	for cl := range clusters {
+		cls = append(cls, cl)
+	}
+	sort.Ints(cls)
+	parts := make([]string, len(cls))
+	for i, cl := range cls {
+		parts[i] = "ClusterId == " + strconv.Itoa(cl)
+	}
+	return strings.Join(parts, " || "), want, nil
+}
+
+// query runs QUERY_JOB_ADS with constraint and projection.
+func (c *Client) query(ctx context.Context, constraint, projection string) ([]*classad.Ad, error) {
+	ctx, cancel := c.ctxTimeout(ctx)
+	defer cancel()
+	conn, _, err := c.scheddConn(ctx, cedar.CmdQueryJobAds)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	req := &classad.Ad{}
+	if constraint == "" {
+		constraint = "true"
+	}
+	e, err := classad.ParseExpr(constraint, classad.Old)
+	if err != nil {
+		return nil, fmt.Errorf("constraint %q: %w", constraint, err)
+	}
+	req.Set("Requirements", e)
+	req.SetBool("SendServerTime", false)
+	if projection != "" {
+		req.SetString("Projection", projection)
+	}
+	conn.PutAd(req)
+	if err := conn.EndMessage(); err != nil {
+		return nil, err
+	}
+	var out []*classad.Ad
+	for {
+		ad, err := conn.GetAd()
+		if err != nil {
+			return nil, fmt.Errorf("query: %w", err)
+		}
+		if err := conn.FinishMessage(); err != nil {
+			return nil, err
+		}
+		if owner, ok := ad.Get("Owner"); ok {
+			if n, isInt := owner.(classad.Int); isInt && n == 0 { // the summary ad ends the answer
+				if code, _ := ad.Int("ErrorCode"); code != 0 {
+					msg, _ := ad.Str("ErrorString")
+					return nil, fmt.Errorf("query: the schedd answered error %d: %s", code, msg)
+				}
+				return out, nil
+			}
+		}
+		out = append(out, ad)
+	}
+}
+
+// Status implements ce.Backend: one query for all clusters of ids.
+func (c *Client) Status(ctx context.Context, ids []string) ([]ce.Result, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	constraint, _, err := clusterConstraint(ids)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.checkToken(ctx, "status"); err != nil {
+		return nil, err
+	}
+	ads, err := c.query(ctx, constraint, jobProjection)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]*ce.Job{}
+	for _, ad := range ads {
+		j := c.jobFromAd(ad)
+		byID[j.LocalID] = j
+	}
+	out := make([]ce.Result, len(ids))
+	for i, id := range ids {
+		if j, ok := byID[id]; ok {
+			out[i] = ce.Result{ID: c.JobID(id), Job: j}
+		} else {
+			out[i] = ce.Result{ID: c.JobID(id), Err: fmt.Errorf("%s: %w in the schedd's queue (removed, or completed and cleaned)", c.JobID(id), arexhttp.ErrNotFound)}
+		}
+	}
+	return out, nil
+}
+
+// List implements ce.Backend: the jobs of the authenticated owner.
+func (c *Client) List(ctx context.Context) ([]ce.Job, error) {
+	if err := c.checkToken(ctx, "status"); err != nil {
+		return nil, err
+	}
+	s, err := c.locate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ctx2, cancel := c.ctxTimeout(ctx)
+	defer cancel()
+	conn, sess, err := c.dial(ctx2, s.Addr, cedar.CmdDCSecQuery, cedar.CmdDCNopRead)
+	if err != nil {
+		return nil, err
+	}
+	conn.Close()
+	user := sess.User
+	owner, _, _ := strings.Cut(user, "@")
+	constraint := "true"
+	if owner != "" {
+		constraint = "Owner == " + classad.QuoteOld(owner)
+	}
+	ads, err := c.query(ctx, constraint, jobProjection)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ce.Job, 0, len(ads))
+	for _, ad := range ads {
+		out = append(out, *c.jobFromAd(ad))
+	}
+	return out, nil
+}

@@ -1,0 +1,415 @@
+package htcondor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cesub/cesub/pkg/ce"
+	"github.com/cesub/cesub/pkg/cedar"
+	"github.com/cesub/cesub/pkg/classad"
+	"github.com/cesub/cesub/pkg/jobdesc"
+	"github.com/cesub/cesub/pkg/jobdesc/submitfile"
+)
+
+// QMGMT calls (qmgmt_constants.h).
+const (
+	qNewCluster       = 10002
+	qNewProc          = 10003
+	qSetAttribute     = 10006
+	qCommitNoFlags    = 10007
+	qAbortTransaction = 10024
+	qSetAttribute2    = 10027
+	qCloseSocket      = 10028
+	qGetCapabilities  = 10036
+	setAttrNoAck      = 1 << 1
+)
+
+// group is the jobs that become one cluster: the procs of one submit file,
+// or one job of another format.
+type group struct {
+	jobs    []int // indexes into the submitted jobs
+	origin  *jobdesc.Origin
+	text    []byte // submit description
+	name    string
+	dir     string
+	procIdx []int // which proc of the description each job is
+}
+
+// groups splits jobs into clusters.
+func groups(jobs []jobdesc.Job, baseDir string) ([]group, []jobdesc.Warning, error) {
+	var out []group
+	var warns []jobdesc.Warning
+	for i, j := range jobs {
+		o := j.Origin
+		if o != nil && o.Format == "submit" {
+			if n := len(out); n > 0 && out[n-1].origin != nil && out[n-1].origin.File == o.File && string(out[n-1].origin.Text) == string(o.Text) {
+				out[n-1].jobs = append(out[n-1].jobs, i)
+				out[n-1].procIdx = append(out[n-1].procIdx, o.Index)
+				continue
+			}
+			dir := o.Dir
+			if dir == "" {
+				dir = baseDir
+			}
+			out = append(out, group{jobs: []int{i}, origin: o, text: o.Text, name: o.File, dir: dir, procIdx: []int{o.Index}})
+			continue
+		}
+		text, w := submitfile.FromJob(j)
+		warns = append(warns, w...)
+		name := "job"
+		dir := baseDir
+		if o != nil {
+			name, dir = o.File, o.Dir
+		}
+		out = append(out, group{jobs: []int{i}, text: []byte(text + "queue\n"), name: name, dir: dir, procIdx: []int{0}})
+	}
+	return out, warns, nil
+}
+
+// jobAds expands a group's description with the real cluster id into the
+// ads condor_submit -spool would send.
+func (c *Client) jobAds(g group, cluster int, now time.Time) ([]*classad.Ad, error) {
+	dir, err := filepath.Abs(g.dir)
+	if err != nil {
+		return nil, err
+	}
+	f, err := submitfile.Parse(g.name, g.text, submitfile.ParseOptions{Options: submitfile.Options{Dir: dir}, ClusterID: cluster, Spool: true})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*classad.Ad, len(g.procIdx))
+	for k, idx := range g.procIdx {
+		if idx < 0 || idx >= len(f.Procs) {
+			return nil, fmt.Errorf("%s: proc %d of %d (the file changed?)", g.name, idx, len(f.Procs))
+		}
+		ad := &classad.Ad{Attrs: append([]classad.Attr(nil), f.Procs[idx].Ad.Attrs...)}
+		ad.SetInt("ProcId", int64(k))
+		addSubmitDefaults(ad, now, filepath.Base(g.name))
+		out[k] = ad
+	}
+	return out, nil
+}
+
+// addSubmitDefaults sets what condor_submit adds to every job ad beyond the
+// description (values as 23.9.6 writes them; see its -dry-run output).
+func addSubmitDefaults(ad *classad.Ad, now time.Time, submitFile string) {
+	def := func(name string, e classad.Expr) {
+		if !ad.Has(name) {
+			ad.Set(name, e)
+		}
+	}
+	ts := classad.Int(now.Unix())
+	def("MyType", classad.String("Job"))
+	def("TargetType", classad.String("Machine"))
+	def("Owner", classad.Undefined{})
+	def("QDate", ts)
+	def("EnteredCurrentStatus", ts)
+	def("JobPrio", classad.Int(0))
+	def("Rank", classad.Real(0))
+	def("MinHosts", classad.Int(1))
+	def("MaxHosts", classad.Int(1))
+	def("CurrentHosts", classad.Int(0))
+	for _, a := range []string{"NumCkpts", "NumRestarts", "NumJobStarts", "NumJobCompletions", "NumSystemHolds", "ExitStatus",
+		"CommittedTime", "CommittedSlotTime", "CommittedSuspensionTime", "CumulativeSlotTime", "CumulativeSuspensionTime",
+		"LastSuspensionTime", "TotalSuspensions", "JobNotification", "TransferInputSizeMB"} {
+		def(a, classad.Int(0))
+	}
+	for _, a := range []string{"RemoteSysCpu", "RemoteUserCpu", "RemoteWallClockTime", "CumulativeRemoteSysCpu", "CumulativeRemoteUserCpu"} {
+		def(a, classad.Real(0))
+	}
+	def("ExitBySignal", classad.Bool(false))
+	def("TransferIn", classad.Bool(false))
+	def("StreamOut", classad.Bool(false))
+	def("StreamErr", classad.Bool(false))
+	def("JobLeaseDuration", classad.Int(2400))
+	def("ImageSize", classad.Int(1))
+	def("ExecutableSize", classad.Int(1))
+	def("DiskUsage", classad.Int(1))
+	if e, err := classad.ParseExpr("DiskUsage", classad.Old); err == nil {
+		def("RequestDisk", e)
+	}
+	def("CondorVersion", classad.String(cedar.Version))
+	def("JobSubmitFile", classad.String(submitFile))
+	if kb := sandboxKB(ad); kb > 0 {
+		ad.SetInt("DiskUsage", kb)
+	}
+}
+
+// sandboxKB is the size of the executable and inputs in KiB, as condor_submit
+// estimates DiskUsage.
+func sandboxKB(ad *classad.Ad) int64 {
+	var total int64
+	for _, f := range inputFiles(ad) {
+		if fi, err := os.Stat(f.local); err == nil && !fi.IsDir() {
+			total += fi.Size()
+		}
+	}
+	return (total + 1023) / 1024
+}
+
+// Submit implements ce.Backend: one QMGMT transaction per cluster (all
+// procs or none), then the input files are spooled. A cluster the schedd
+// committed is returned even if spooling failed (recorded, never
+// resubmitted; its jobs stay held until cleaned).
+func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitOptions) ([]ce.Result, error) {
+	if len(jobs) == 0 {
+		return nil, nil
+	}
+	if opts.Instances > 1 {
+		return nil, errors.New("--instances is an ARC REST 1.1 feature; for HTCondor use `queue N` in the submit file")
+	}
+	if err := c.checkToken(ctx, "submit"); err != nil {
+		return nil, err
+	}
+	gs, _, err := groups(jobs, opts.BaseDir)
+	if err != nil {
+		return nil, err
+	}
+	// refuse missing input files before anything is created
+	now := c.now()
+	for _, g := range gs {
+		ads, err := c.jobAds(g, 1, now)
+		if err != nil {
+			return nil, err
+		}
+		for _, ad := range ads {
+			if opts.ProxyFile != "" {
+				ad.SetString("x509userproxy", opts.ProxyFile)
+			}
+			for _, f := range inputFiles(ad) {
+				if _, err := os.Stat(f.local); err != nil {
+					return nil, fmt.Errorf("input file %q: %w (nothing was submitted)", f.local, err)
+				}
+			}
+		}
+	}
+	results := make([]ce.Result, len(jobs))
+	for _, g := range gs {
+		ids, ads, err := c.submitCluster(ctx, g, opts, now)
+		if err != nil {
+			for _, i := range g.jobs {
+				results[i] = ce.Result{Err: err}
+			}
+			continue
+		}
+		for k, i := range g.jobs {
+			results[i] = ce.Result{ID: c.JobID(ids[k]), Job: &ce.Job{ID: c.JobID(ids[k]), LocalID: ids[k], CE: c.Endpoint(),
+				Flavour: ce.HTCondor, Name: jobs[i].Name, State: ce.StateAccepted, RawState: "Held (spooling input)", Submitted: &now}}
+		}
+		if err := c.spool(ctx, ads, opts.Progress); err != nil {
+			for _, i := range g.jobs {
+				results[i].Err = fmt.Errorf("job %s was created but spooling its input files failed (it stays held; clean it with `cesub clean`): %w", results[i].ID, err)
+			}
+		}
+	}
+	if allFailed(results) {
+		return nil, results[0].Err
+	}
+	return results, nil
+}
+
+func allFailed(rs []ce.Result) bool {
+	for _, r := range rs {
+		if r.Err == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// qmgmt is one queue-management connection.
+type qmgmt struct{ conn *cedar.Conn }
+
+// call sends a request and reads {int rval; [int errno; ad]} (rval < 0: error).
+func (q *qmgmt) reply(what string) (int64, error) {
+	rval, err := q.conn.GetInt()
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	if rval >= 0 {
+		return rval, q.conn.FinishMessage()
+	}
+	errno, _ := q.conn.GetInt()
+	reason := ""
+	if eom, err := q.conn.PeekEOM(); err == nil && !eom {
+		if ad, err := q.conn.GetAd(); err == nil {
+			reason, _ = ad.Str("ErrorReason")
+		}
+	}
+	_ = q.conn.SkipMessage()
+	if reason == "" {
+		reason = fmt.Sprintf("errno %d", errno)
+	}
+	if errno == 13 { // EACCES
+		return rval, &cedar.AuthError{Stage: "authorization", Msg: fmt.Sprintf("%s: the schedd refused: %s", what, reason)}
+	}
+	return rval, fmt.Errorf("%s: the schedd refused: %s", what, reason)
+}
+
+func (q *qmgmt) setAttr(cluster, proc int, name string, e classad.Expr) {
+	q.conn.PutInt(qSetAttribute2)
+	q.conn.PutInt(int64(cluster))
+	q.conn.PutInt(int64(proc))
+	q.conn.PutString(classad.Unparse(e))
+	q.conn.PutString(name)
+	q.conn.PutInt(setAttrNoAck)
+}
+
+// submitCluster runs one transaction: NewCluster, the cluster ad, each
+// proc, CommitTransaction. It returns the proc ids and the final ads.
+func (c *Client) submitCluster(ctx context.Context, g group, opts ce.SubmitOptions, now time.Time) ([]string, []*classad.Ad, error) {
+	ctx, cancel := c.ctxTimeout(ctx)
+	defer cancel()
+	conn, _, err := c.scheddConn(ctx, cedar.CmdQmgmtWriteCmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer conn.Close()
+	q := &qmgmt{conn: conn}
+	conn.PutInt(qGetCapabilities)
+	conn.PutInt(0)
+	if err := conn.EndMessage(); err != nil {
+		return nil, nil, err
+	}
+	if _, err := conn.GetAd(); err != nil {
+		return nil, nil, fmt.Errorf("GetCapabilities: %w", err)
+	}
+	if err := conn.FinishMessage(); err != nil {
+		return nil, nil, err
+	}
+	conn.PutInt(qNewCluster)
+	if err := conn.EndMessage(); err != nil {
+		return nil, nil, err
+	}
+	cl, err := q.reply("NewCluster")
+	if err != nil {
+		return nil, nil, err
+	}
+	cluster := int(cl)
+	ads, err := c.jobAds(g, cluster, now)
+	if err != nil {
+		c.abort(q)
+		return nil, nil, err
+	}
+	if opts.ProxyFile != "" {
+		for _, ad := range ads {
+			ad.SetString("x509userproxy", opts.ProxyFile)
+		}
+	}
+	common := commonAttrs(ads)
+	shared := map[string]bool{}
+	for _, a := range common {
+		shared[strings.ToLower(a.Name)] = true
+	}
+	ids := make([]string, len(ads))
+	for k, ad := range ads {
+		conn.PutInt(qNewProc)
+		conn.PutInt(int64(cluster))
+		if err := conn.EndMessage(); err != nil {
+			return nil, nil, err
+		}
+		pr, err := q.reply(fmt.Sprintf("NewProc %d", k))
+		if err != nil {
+			c.abort(q)
+			return nil, nil, err
+		}
+		if k == 0 {
+			// the cluster ad after the first proc, as condor_submit sends it:
+			// ClusterId first, then what all procs share
+			q.setAttr(cluster, -1, "ClusterId", classad.Int(cluster))
+			for _, a := range common {
+				if !strings.EqualFold(a.Name, "ClusterId") && !strings.EqualFold(a.Name, "ProcId") {
+					q.setAttr(cluster, -1, a.Name, a.Expr)
+				}
+			}
+		}
+		ad.SetInt("ProcId", pr)
+		ids[k] = fmt.Sprintf("%d.%d", cluster, pr)
+		status, _ := ad.Int("JobStatus")
+		q.setAttr(cluster, int(pr), "ProcId", classad.Int(pr))
+		q.setAttr(cluster, int(pr), "JobStatus", classad.Int(status))
+		for _, a := range ad.Attrs {
+			n := strings.ToLower(a.Name)
+			if shared[n] || n == "procid" || n == "jobstatus" || n == "clusterid" {
+				continue
+			}
+			q.setAttr(cluster, int(pr), a.Name, a.Expr)
+		}
+	}
+	conn.PutInt(qCommitNoFlags)
+	if err := conn.EndMessage(); err != nil {
+		return nil, nil, err
+	}
+	if err := c.commitReply(q); err != nil {
+		return nil, nil, err
+	}
+	conn.PutInt(qCloseSocket)
+	_ = conn.EndMessage()
+	c.debugf("cluster %d committed with %d procs", cluster, len(ads))
+	return ids, ads, nil
+}
+
+// commitReply reads CommitTransaction's answer: rval, [errno], [ad with
+// ErrorReason/WarningReason].
+func (c *Client) commitReply(q *qmgmt) error {
+	rval, err := q.conn.GetInt()
+	if err != nil {
+		return fmt.Errorf("CommitTransaction: %w", err)
+	}
+	var errno int64
+	if rval < 0 {
+		errno, _ = q.conn.GetInt()
+	}
+	var reason, warning string
+	if eom, err := q.conn.PeekEOM(); err == nil && !eom {
+		if ad, err := q.conn.GetAd(); err == nil {
+			reason, _ = ad.Str("ErrorReason")
+			warning, _ = ad.Str("WarningReason")
+		}
+	}
+	_ = q.conn.SkipMessage()
+	if warning != "" {
+		c.debugf("schedd warning: %s", warning)
+	}
+	if rval < 0 {
+		if reason == "" {
+			reason = "errno " + strconv.FormatInt(errno, 10)
+		}
+		return fmt.Errorf("the schedd refused the submission (nothing was created): %s", reason)
+	}
+	return nil
+}
+
+// abort ends a failed transaction (the schedd also aborts when the
+// connection closes).
+func (c *Client) abort(q *qmgmt) {
+	q.conn.PutInt(qAbortTransaction)
+	_ = q.conn.EndMessage()
+}
+
+// commonAttrs are the attributes every ad has with the same value, in the
+// first ad's order.
+func commonAttrs(ads []*classad.Ad) []classad.Attr {
+	var out []classad.Attr
+	for _, a := range ads[0].Attrs {
+		v := classad.Unparse(a.Expr)
+		same := true
+		for _, other := range ads[1:] {
+			e, ok := other.Get(a.Name)
+			if !ok || classad.Unparse(e) != v {
+				same = false
+				break
+			}
+		}
+		if same {
+			out = append(out, a)
+		}
+	}
+	return out
+}

@@ -1,0 +1,577 @@
+package htcondor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/cesub/cesub/pkg/ce"
+	"github.com/cesub/cesub/pkg/ce/arexhttp"
+	"github.com/cesub/cesub/pkg/cedar"
+	"github.com/cesub/cesub/pkg/classad"
+)
+
+// File-transfer protocol (file_transfer.cpp).
+const (
+	xferFinished  = 0
+	xferFile      = 1
+	xferMkdir     = 6
+	goAheadAlways = 2
+	fileBufSize   = 262144 // AES_FILE_BUF_SZ: chunk size on an AES stream
+	putFileEOM    = 666    // ends a zero-length file
+	aliveInterval = 300
+	missingPerms  = 0o1000000 // MISSING_FILE_PERMISSIONS: a placeholder for a file that could not be read
+)
+
+// inputFile is a file the client spools for a job.
+type inputFile struct {
+	local string // path on this machine
+	dest  string // name in the sandbox ("dir/name" inside a transferred directory)
+	dir   bool
+	mode  os.FileMode
+	size  int64
+}
+
+// inputFiles lists what condor_submit -spool sends for a job ad:
+// TransferInput, the stdin file, the proxy, and the executable unless
+// TransferExecutable is false (FileTransfer::SimpleInit); URLs are fetched
+// by the execute side and skipped.
+func inputFiles(ad *classad.Ad) []inputFile {
+	iwd, _ := ad.Str("Iwd")
+	abs := func(p string) string {
+		if filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(iwd, p)
+	}
+	var names []string
+	if v, ok := ad.Str("TransferInput"); ok && v != "" {
+		for _, f := range strings.Split(v, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				names = append(names, f)
+			}
+		}
+	}
+	if v, ok := ad.Str("In"); ok && v != "" && v != "/dev/null" {
+		names = append(names, v)
+	}
+	if v, ok := ad.Str("x509userproxy"); ok && v != "" {
+		names = append(names, v)
+	}
+	if xfer, ok := ad.Bool("TransferExecutable"); !ok || xfer {
+		if v, ok := ad.Str("Cmd"); ok && v != "" {
+			names = append(names, v)
+		}
+	}
+	seen := map[string]bool{}
+	var out []inputFile
+	for _, n := range names {
+		if strings.Contains(n, "://") || seen[n] {
+			continue
+		}
+		seen[n] = true
+		local := abs(n)
+		fi, err := os.Stat(local)
+		if err == nil && fi.IsDir() {
+			// "dir/" sends the contents, "dir" the directory itself
+			base := path.Base(filepath.ToSlash(strings.TrimRight(n, "/")))
+			prefix := base
+			if strings.HasSuffix(n, "/") {
+				prefix = ""
+			} else {
+				out = append(out, inputFile{local: local, dest: base, dir: true, mode: fi.Mode().Perm()})
+			}
+			_ = filepath.WalkDir(local, func(p string, d fs.DirEntry, err error) error {
+				if err != nil || p == local {
+					return nil
+				}
+				rel, _ := filepath.Rel(local, p)
+				dest := path.Join(prefix, filepath.ToSlash(rel))
+				info, err := d.Info()
+				if err != nil {
+					return nil
+				}
+				if d.IsDir() {
+					out = append(out, inputFile{local: p, dest: dest, dir: true, mode: info.Mode().Perm()})
+				} else if info.Mode().IsRegular() {
+					out = append(out, inputFile{local: p, dest: dest, mode: info.Mode().Perm(), size: info.Size()})
+				}
+				return nil
+			})
+			continue
+		}
+		f := inputFile{local: local, dest: filepath.Base(local)}
+		if err == nil {
+			f.mode, f.size = fi.Mode().Perm(), fi.Size()
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// spool uploads the input sandboxes of freshly submitted jobs
+// (SPOOL_JOB_FILES_WITH_PERMS); the schedd then releases them.
+func (c *Client) spool(ctx context.Context, ads []*classad.Ad, progress func(string, string, int64, int64)) error {
+	ctx, cancel := c.ctxTimeout(ctx)
+	defer cancel()
+	conn, _, err := c.scheddConn(ctx, cedar.CmdSpoolJobFilesPerm)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	conn.PutString(cedar.Version)
+	conn.PutInt(int64(len(ads)))
+	if err := conn.EndMessage(); err != nil {
+		return err
+	}
+	for _, ad := range ads {
+		cl, _ := ad.Int("ClusterId")
+		pr, _ := ad.Int("ProcId")
+		conn.PutInt(cl)
+		conn.PutInt(pr)
+	}
+	if err := conn.EndMessage(); err != nil {
+		return err
+	}
+	for _, ad := range ads {
+		cl, _ := ad.Int("ClusterId")
+		pr, _ := ad.Int("ProcId")
+		id := fmt.Sprintf("%d.%d", cl, pr)
+		if err := upload(conn, inputFiles(ad), func(name string, n int64) {
+			if progress != nil {
+				progress(id, name, n, n)
+			}
+		}); err != nil {
+			return fmt.Errorf("job %s: %w", id, err)
+		}
+	}
+	reply, err := conn.GetInt()
+	if err != nil {
+		return fmt.Errorf("spool: reading the schedd's answer: %w", err)
+	}
+	_ = conn.FinishMessage()
+	if reply != 1 {
+		return fmt.Errorf("the schedd did not accept the spooled files (reply %d)", reply)
+	}
+	return nil
+}
+
+// upload sends one job's files (FileTransfer::DoUpload, client side, simple init).
+func upload(conn *cedar.Conn, files []inputFile, done func(string, int64)) error {
+	var total int64
+	for _, f := range files {
+		total += f.size
+	}
+	conn.PutInt(0) // not the final transfer
+	info := &classad.Ad{}
+	info.SetInt("SandboxSize", total)
+	conn.PutAd(info)
+	if err := conn.EndMessage(); err != nil {
+		return err
+	}
+	goAhead := false
+	for _, f := range files {
+		cmd := int64(xferFile)
+		if f.dir {
+			cmd = xferMkdir
+		}
+		conn.PutInt(cmd)
+		if err := conn.EndMessage(); err != nil {
+			return err
+		}
+		conn.PutString(f.dest)
+		if err := conn.EndMessage(); err != nil {
+			return err
+		}
+		if !goAhead {
+			if err := uploaderGoAhead(conn); err != nil {
+				return fmt.Errorf("%s: %w", f.dest, err)
+			}
+			goAhead = true
+		}
+		if f.dir {
+			conn.PutInt(int64(f.mode))
+			if err := conn.EndMessage(); err != nil {
+				return err
+			}
+			continue
+		}
+		n, err := putFile(conn, f)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.dest, err)
+		}
+		done(f.dest, n)
+	}
+	conn.PutInt(xferFinished)
+	if err := conn.EndMessage(); err != nil {
+		return err
+	}
+	ack := &classad.Ad{}
+	ack.SetInt("Result", 0)
+	conn.PutAd(ack)
+	if err := conn.EndMessage(); err != nil {
+		return err
+	}
+	peer, err := conn.GetAd()
+	if err != nil {
+		return fmt.Errorf("reading the transfer acknowledgement: %w", err)
+	}
+	_ = conn.FinishMessage()
+	if r, _ := peer.Int("Result"); r != 0 {
+		reason, _ := peer.Str("HoldReason")
+		return fmt.Errorf("the schedd failed to receive the files: %s", orUnknownReason(reason))
+	}
+	return nil
+}
+
+func orUnknownReason(s string) string {
+	if s == "" {
+		return "no reason given"
+	}
+	return s
+}
+
+// uploaderGoAhead: the receiver's go-ahead first, then ours (always).
+func uploaderGoAhead(conn *cedar.Conn) error {
+	conn.PutInt(aliveInterval)
+	if err := conn.EndMessage(); err != nil {
+		return err
+	}
+	if err := receiveGoAhead(conn); err != nil {
+		return err
+	}
+	return sendGoAhead(conn)
+}
+
+// downloaderGoAhead: ours first, then the sender's.
+func downloaderGoAhead(conn *cedar.Conn) error {
+	if err := sendGoAhead(conn); err != nil {
+		return err
+	}
+	conn.PutInt(aliveInterval)
+	if err := conn.EndMessage(); err != nil {
+		return err
+	}
+	return receiveGoAhead(conn)
+}
+
+func receiveGoAhead(conn *cedar.Conn) error {
+	for {
+		msg, err := conn.GetAd()
+		if err != nil {
+			return fmt.Errorf("go-ahead: %w", err)
+		}
+		if err := conn.FinishMessage(); err != nil {
+			return err
+		}
+		r, ok := msg.Int("Result")
+		if !ok {
+			return errors.New("go-ahead message without Result")
+		}
+		if r == 0 { // pending (e.g. a new timeout): wait for the next
+			continue
+		}
+		if r < 0 {
+			reason, _ := msg.Str("HoldReason")
+			return fmt.Errorf("the peer refused the transfer: %s", orUnknownReason(reason))
+		}
+		return nil
+	}
+}
+
+func sendGoAhead(conn *cedar.Conn) error {
+	if _, err := conn.GetInt(); err != nil { // the peer's alive interval
+		return fmt.Errorf("go-ahead: %w", err)
+	}
+	if err := conn.FinishMessage(); err != nil {
+		return err
+	}
+	msg := &classad.Ad{}
+	msg.SetInt("Result", goAheadAlways)
+	conn.PutAd(msg)
+	return conn.EndMessage()
+}
+
+// putFile sends the mode, then the file in chunks (ReliSock::put_file_with_permissions on an AES stream).
+func putFile(conn *cedar.Conn, f inputFile) (int64, error) {
+	in, err := os.Open(f.local)
+	if err != nil {
+		// tell the peer, as HTCondor does, then fail
+		conn.PutInt(missingPerms)
+		_ = conn.EndMessage()
+		conn.PutInt(0)
+		conn.PutInt(1)
+		_ = conn.EndMessage()
+		conn.PutInt(putFileEOM)
+		_ = conn.EndMessage()
+		return 0, err
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return 0, err
+	}
+	conn.PutInt(int64(fi.Mode().Perm()))
+	if err := conn.EndMessage(); err != nil {
+		return 0, err
+	}
+	size := fi.Size()
+	conn.PutInt(size)
+	conn.PutInt(fileBufSize)
+	if err := conn.EndMessage(); err != nil {
+		return 0, err
+	}
+	buf := make([]byte, fileBufSize)
+	var sent int64
+	for sent < size {
+		n, err := io.ReadFull(in, buf[:min(int64(fileBufSize), size-sent)])
+		if err != nil {
+			return sent, fmt.Errorf("reading %s: %w", f.local, err)
+		}
+		conn.PutBytes(buf[:n])
+		if err := conn.EndMessage(); err != nil {
+			return sent, err
+		}
+		sent += int64(n)
+	}
+	if size == 0 {
+		conn.PutInt(putFileEOM)
+		if err := conn.EndMessage(); err != nil {
+			return 0, err
+		}
+	}
+	return sent, nil
+}
+
+// Get implements ce.Backend: the job's output sandbox
+// (TRANSFER_DATA_WITH_PERMS), written under opts.Dir/<cluster.proc>.
+func (c *Client) Get(ctx context.Context, id string, opts ce.GetOptions) (*ce.GetResult, error) {
+	cl, pr, err := parseProcID(id)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.checkToken(ctx, "status"); err != nil {
+		return nil, err
+	}
+	dir := opts.Dir
+	if dir == "" {
+		dir = id
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("get: %w", err)
+	}
+	res := &ce.GetResult{Dir: dir}
+	n, err := c.transferData(ctx, fmt.Sprintf("ClusterId == %d && ProcId == %d", cl, pr), func(string) string { return dir }, func(name string, size int64) {
+		res.Files++
+		res.Bytes += size
+		if opts.Progress != nil {
+			opts.Progress(name, size)
+		}
+	})
+	if err != nil {
+		return res, err
+	}
+	if n == 0 {
+		return res, fmt.Errorf("%s: %w in the schedd's queue, or its output is not ready (the job has not completed)", c.JobID(id), arexhttp.ErrNotFound)
+	}
+	return res, nil
+}
+
+// transferData fetches the output sandboxes of the jobs matching
+// constraint into dirFor(cluster.proc); it returns how many jobs came.
+func (c *Client) transferData(ctx context.Context, constraint string, dirFor func(string) string, done func(string, int64)) (int, error) {
+	ctx, cancel := c.ctxTimeout(ctx)
+	defer cancel()
+	conn, _, err := c.scheddConn(ctx, cedar.CmdTransferDataPerm)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	conn.PutString(cedar.Version)
+	conn.PutString(constraint)
+	if err := conn.EndMessage(); err != nil {
+		return 0, err
+	}
+	n, err := conn.GetInt32()
+	if err != nil {
+		return 0, fmt.Errorf("transfer: %w", err)
+	}
+	_ = conn.FinishMessage()
+	for i := 0; i < n; i++ {
+		ad, err := conn.GetAd()
+		if err != nil {
+			return i, fmt.Errorf("transfer: job ad: %w", err)
+		}
+		_ = conn.FinishMessage()
+		cl, _ := ad.Int("ClusterId")
+		pr, _ := ad.Int("ProcId")
+		id := fmt.Sprintf("%d.%d", cl, pr)
+		if err := download(conn, dirFor(id), done); err != nil {
+			return i, fmt.Errorf("job %s: %w", id, err)
+		}
+	}
+	conn.PutInt(1)
+	if err := conn.EndMessage(); err != nil {
+		return n, err
+	}
+	return n, nil
+}
+
+// download receives one job's files (FileTransfer::DoDownload, client side).
+func download(conn *cedar.Conn, dir string, done func(string, int64)) error {
+	if _, err := conn.GetInt(); err != nil { // final transfer flag
+		return err
+	}
+	if _, err := conn.GetAd(); err != nil { // transfer info (SandboxSize)
+		return err
+	}
+	if err := conn.FinishMessage(); err != nil {
+		return err
+	}
+	goAhead := false
+	for {
+		cmd, err := conn.GetInt()
+		if err != nil {
+			return err
+		}
+		if err := conn.FinishMessage(); err != nil {
+			return err
+		}
+		if cmd == xferFinished {
+			break
+		}
+		if cmd != xferFile && cmd != xferMkdir {
+			return fmt.Errorf("the schedd sent transfer command %d, which cesub does not handle", cmd)
+		}
+		name, err := conn.GetString()
+		if err != nil {
+			return err
+		}
+		if err := conn.FinishMessage(); err != nil {
+			return err
+		}
+		dest, err := safeJoin(dir, name)
+		if err != nil {
+			return err
+		}
+		if !goAhead {
+			if err := downloaderGoAhead(conn); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			goAhead = true
+		}
+		mode, err := conn.GetInt()
+		if err != nil {
+			return err
+		}
+		if err := conn.FinishMessage(); err != nil {
+			return err
+		}
+		if cmd == xferMkdir {
+			if err := os.MkdirAll(dest, 0o755); err != nil {
+				return err
+			}
+			continue
+		}
+		n, err := getFile(conn, dest, mode)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		done(name, n)
+	}
+	peer, err := conn.GetAd()
+	if err != nil {
+		return fmt.Errorf("reading the transfer acknowledgement: %w", err)
+	}
+	_ = conn.FinishMessage()
+	ack := &classad.Ad{}
+	ack.SetInt("Result", 0)
+	conn.PutAd(ack)
+	if err := conn.EndMessage(); err != nil {
+		return err
+	}
+	if r, _ := peer.Int("Result"); r != 0 {
+		reason, _ := peer.Str("HoldReason")
+		return fmt.Errorf("the schedd failed to send the files: %s", orUnknownReason(reason))
+	}
+	return nil
+}
+
+// safeJoin refuses names that would leave the download directory.
+func safeJoin(dir, name string) (string, error) {
+	clean := path.Clean("/" + filepath.ToSlash(name))
+	if name == "" || strings.Contains(name, "\x00") || clean == "/" || strings.Contains(name, "\\") {
+		return "", fmt.Errorf("unsafe file name %q from the schedd", name)
+	}
+	for _, part := range strings.Split(filepath.ToSlash(name), "/") {
+		if part == ".." {
+			return "", fmt.Errorf("unsafe file name %q from the schedd", name)
+		}
+	}
+	return filepath.Join(dir, filepath.FromSlash(clean[1:])), nil
+}
+
+// getFile receives one file (ReliSock::get_file on an AES stream).
+func getFile(conn *cedar.Conn, dest string, mode int64) (int64, error) {
+	size, err := conn.GetInt()
+	if err != nil {
+		return 0, err
+	}
+	bufSize, err := conn.GetInt()
+	if err != nil {
+		return 0, err
+	}
+	if err := conn.FinishMessage(); err != nil {
+		return 0, err
+	}
+	if size < 0 || bufSize <= 0 || bufSize > cedar.MaxPacket {
+		return 0, fmt.Errorf("bad file header (size %d, chunk %d)", size, bufSize)
+	}
+	perm := os.FileMode(0o644)
+	if mode > 0 && mode < 0o10000 {
+		perm = os.FileMode(mode) & 0o777
+	}
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return 0, err
+	}
+	out, err := os.OpenFile(dest, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, perm|0o200)
+	if err != nil {
+		return 0, err
+	}
+	var got int64
+	for got < size {
+		want := min(bufSize, size-got)
+		b, err := conn.GetBytes(int(want))
+		if err != nil {
+			out.Close()
+			return got, err
+		}
+		if err := conn.FinishMessage(); err != nil {
+			out.Close()
+			return got, err
+		}
+		if _, err := out.Write(b); err != nil {
+			out.Close()
+			return got, err
+		}
+		got += int64(len(b))
+	}
+	if size == 0 {
+		if eom, err := conn.GetInt(); err != nil || eom != putFileEOM {
+			out.Close()
+			return 0, fmt.Errorf("zero-length file marker missing")
+		}
+		_ = conn.FinishMessage()
+	}
+	if err := out.Close(); err != nil {
+		return got, err
+	}
+	_ = os.Chmod(dest, perm)
+	return got, nil
+}
