@@ -49,6 +49,10 @@ type Job struct {
 	ExitCode  *int       `json:"exit_code,omitempty"`
 	Errors    []string   `json:"job_error,omitempty"`
 	Submitted *time.Time `json:"submitted,omitempty"`
+	// Stdout and Stderr as the CE names them, when submission changed the
+	// description's names (HTCondor expands $(Cluster) with the real id).
+	Stdout string `json:"-"`
+	Stderr string `json:"-"`
 }
 
 // Result is the outcome of an operation on one job of a bulk request.

@@ -9,6 +9,7 @@
 package cedar
 
 import (
+	"bufio"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -47,6 +48,7 @@ func protoErr(format string, args ...any) error {
 // Conn is one CEDAR connection (HTCondor's ReliSock) used by one goroutine.
 type Conn struct {
 	nc   net.Conn
+	w    *bufio.Writer // packets are batched; flushed before every read and on Flush/Close
 	peer string
 
 	out []byte // the message being built (plain text)
@@ -73,7 +75,7 @@ type Conn struct {
 
 // NewConn wraps a connected stream (for tests and custom dialers).
 func NewConn(nc net.Conn) *Conn {
-	return &Conn{nc: nc, peer: nc.RemoteAddr().String(), sendMD: sha256.New(), recvMD: sha256.New(), ctx: context.Background()}
+	return &Conn{nc: nc, w: bufio.NewWriterSize(nc, 64*1024), peer: nc.RemoteAddr().String(), sendMD: sha256.New(), recvMD: sha256.New(), ctx: context.Background()}
 }
 
 // Dial connects to addr (host:port) with the context's deadline.
@@ -110,12 +112,24 @@ func (c *Conn) SetContext(ctx context.Context) {
 	}
 }
 
-// Close closes the connection.
+// Close sends what is buffered and closes the connection.
 func (c *Conn) Close() error {
+	_ = c.Flush()
 	if c.stop != nil {
 		c.stop()
 	}
 	return c.nc.Close()
+}
+
+// Flush sends the buffered packets.
+func (c *Conn) Flush() error {
+	if c.w.Buffered() == 0 {
+		return nil
+	}
+	if err := c.w.Flush(); err != nil {
+		return c.ioErr("send to", err)
+	}
+	return nil
 }
 
 // Peer is the address dialled.
@@ -224,17 +238,21 @@ func (c *Conn) writePacket(payload []byte, last bool) error {
 			c.sendMD.Write(payload)
 		}
 	}
-	buf := make([]byte, 0, headerSize+len(body))
-	buf = append(append(buf, hdr[:]...), body...)
-	if _, err := c.nc.Write(buf); err != nil {
+	if _, err := c.w.Write(hdr[:]); err != nil {
 		return c.ioErr("send to", err)
 	}
-	c.sent += int64(len(buf))
+	if _, err := c.w.Write(body); err != nil {
+		return c.ioErr("send to", err)
+	}
+	c.sent += int64(headerSize + len(body))
 	return nil
 }
 
 // readPacket reads one packet and appends its plain text to c.in.
 func (c *Conn) readPacket() error {
+	if err := c.Flush(); err != nil {
+		return err
+	}
 	var hdr [headerSize]byte
 	if _, err := io.ReadFull(c.nc, hdr[:]); err != nil {
 		return c.ioErr("read from", err)

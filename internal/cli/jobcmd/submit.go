@@ -158,10 +158,18 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 		}
 		batches = append(batches, batch{jobs: jobs, dir: "."})
 	}
+	shown := map[string]bool{}
 	for _, b := range batches {
 		for _, j := range b.jobs {
+			if addr.Flavour == ce.HTCondor && j.Origin != nil && j.Origin.Format == "submit" {
+				continue // sent as written: what the job model cannot hold does not matter
+			}
 			for _, w := range j.Warnings {
-				f.Warnf("%s", strings.TrimPrefix(w.String(), w.File+": warning: "))
+				msg := strings.TrimPrefix(w.String(), w.File+": warning: ")
+				if !shown[msg] {
+					shown[msg] = true
+					f.Warnf("%s", msg)
+				}
 			}
 		}
 	}
@@ -228,7 +236,11 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 		for i, r := range results {
 			jj := JobJSON{ID: r.ID}
 			if r.Job != nil { // accepted by the CE: record it even if an upload failed
-				desc, _ := json.Marshal(bt.jobs[min(i/max(1, opts.Instances), len(bt.jobs)-1)])
+				jd := bt.jobs[min(i/max(1, opts.Instances), len(bt.jobs)-1)]
+				if r.Job.Stdout != "" || r.Job.Stderr != "" { // the CE's names for them (HTCondor's $(Cluster))
+					jd.Stdout, jd.Stderr = r.Job.Stdout, r.Job.Stderr
+				}
+				desc, _ := json.Marshal(jd)
 				rec = append(rec, jobstore.Job{ID: r.Job.ID, LocalID: r.Job.LocalID, CE: r.Job.CE, Flavour: string(r.Job.Flavour),
 					Name: r.Job.Name, Submitted: *r.Job.Submitted, Description: string(desc), State: string(r.Job.State), DelegationID: delegationID})
 				jj.Name, jj.CE, jj.State, jj.SpecificState = r.Job.Name, r.Job.CE, string(r.Job.State), r.Job.RawState

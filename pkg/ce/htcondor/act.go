@@ -2,6 +2,7 @@ package htcondor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -127,13 +128,13 @@ func (c *Client) actChunk(ctx context.Context, action int, reasonAttr, reason st
 			err = fmt.Errorf("the schedd did not answer for %s", id)
 		case code == arSuccess || code == arAlreadyDone:
 		case code == arNotFound:
-			err = fmt.Errorf("%s: %w in the schedd's queue", c.JobID(id), arexhttp.ErrNotFound)
+			err = fmt.Errorf("%w in the schedd's queue", arexhttp.ErrNotFound)
 		case code == arBadStatus:
-			err = fmt.Errorf("%s: not possible in the job's state", c.JobID(id))
+			err = errors.New("not possible in the job's state")
 		case code == arPermissionDenied:
 			err = &cedar.AuthError{Stage: "authorization", Msg: fmt.Sprintf("the schedd does not let this identity act on %s", id)}
 		default:
-			err = fmt.Errorf("%s: the schedd failed the action (result %d)", c.JobID(id), code)
+			err = fmt.Errorf("the schedd failed the action (result %d)", code)
 		}
 		out[i] = ce.Result{ID: c.JobID(id), Err: err}
 	}

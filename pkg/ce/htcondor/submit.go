@@ -131,9 +131,18 @@ func addSubmitDefaults(ad *classad.Ad, now time.Time, submitFile string) {
 	def("ImageSize", classad.Int(1))
 	def("ExecutableSize", classad.Int(1))
 	def("DiskUsage", classad.Int(1))
-	if e, err := classad.ParseExpr("DiskUsage", classad.Old); err == nil {
-		def("RequestDisk", e)
+	// condor_submit's defaults (JOB_DEFAULT_REQUEST*): the job must ask for
+	// memory and disk, or Requirements never match a slot
+	for name, expr := range map[string]string{
+		"RequestDisk":   "DiskUsage",
+		"RequestMemory": "ifthenelse(MemoryUsage =!= undefined,MemoryUsage,(ImageSize + 1023) / 1024)",
+		"MemoryUsage":   "((ResidentSetSize + 1023) / 1024)",
+	} {
+		if e, err := classad.ParseExpr(expr, classad.Old); err == nil {
+			def(name, e)
+		}
 	}
+	def("RequestCpus", classad.Int(1))
 	def("CondorVersion", classad.String(cedar.Version))
 	def("JobSubmitFile", classad.String(submitFile))
 	if kb := sandboxKB(ad); kb > 0 {
@@ -199,8 +208,11 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 			continue
 		}
 		for k, i := range g.jobs {
+			out, _ := ads[k].Str("Out")
+			errName, _ := ads[k].Str("Err")
 			results[i] = ce.Result{ID: c.JobID(ids[k]), Job: &ce.Job{ID: c.JobID(ids[k]), LocalID: ids[k], CE: c.Endpoint(),
-				Flavour: ce.HTCondor, Name: jobs[i].Name, State: ce.StateAccepted, RawState: "Held (spooling input)", Submitted: &now}}
+				Flavour: ce.HTCondor, Name: jobs[i].Name, State: ce.StateAccepted, RawState: "Held (spooling input)", Submitted: &now,
+				Stdout: sandboxName(out), Stderr: sandboxName(errName)}}
 		}
 		if err := c.spool(ctx, ads, opts.Progress); err != nil {
 			for _, i := range g.jobs {
@@ -212,6 +224,14 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 		return nil, results[0].Err
 	}
 	return results, nil
+}
+
+// sandboxName is the name a stdout/stderr file has in the output sandbox.
+func sandboxName(p string) string {
+	if p == "" || p == "/dev/null" {
+		return ""
+	}
+	return filepath.Base(p)
 }
 
 func allFailed(rs []ce.Result) bool {
@@ -252,13 +272,17 @@ func (q *qmgmt) reply(what string) (int64, error) {
 	return rval, fmt.Errorf("%s: the schedd refused: %s", what, reason)
 }
 
-func (q *qmgmt) setAttr(cluster, proc int, name string, e classad.Expr) {
+// setAttr sends SetAttribute2 with NoAck (no reply; a refusal makes the
+// schedd drop the connection, seen at the next call that answers). Each
+// call is its own message; the connection batches them into few writes.
+func (q *qmgmt) setAttr(cluster, proc int, name string, e classad.Expr) error {
 	q.conn.PutInt(qSetAttribute2)
 	q.conn.PutInt(int64(cluster))
 	q.conn.PutInt(int64(proc))
 	q.conn.PutString(classad.Unparse(e))
 	q.conn.PutString(name)
-	q.conn.PutInt(setAttrNoAck)
+	q.conn.PutBytes([]byte{setAttrNoAck}) // the flags are one byte on the wire
+	return q.conn.EndMessage()
 }
 
 // submitCluster runs one transaction: NewCluster, the cluster ad, each
@@ -322,24 +346,34 @@ func (c *Client) submitCluster(ctx context.Context, g group, opts ce.SubmitOptio
 		if k == 0 {
 			// the cluster ad after the first proc, as condor_submit sends it:
 			// ClusterId first, then what all procs share
-			q.setAttr(cluster, -1, "ClusterId", classad.Int(cluster))
+			if err := q.setAttr(cluster, -1, "ClusterId", classad.Int(cluster)); err != nil {
+				return nil, nil, err
+			}
 			for _, a := range common {
 				if !strings.EqualFold(a.Name, "ClusterId") && !strings.EqualFold(a.Name, "ProcId") {
-					q.setAttr(cluster, -1, a.Name, a.Expr)
+					if err := q.setAttr(cluster, -1, a.Name, a.Expr); err != nil {
+						return nil, nil, err
+					}
 				}
 			}
 		}
 		ad.SetInt("ProcId", pr)
 		ids[k] = fmt.Sprintf("%d.%d", cluster, pr)
 		status, _ := ad.Int("JobStatus")
-		q.setAttr(cluster, int(pr), "ProcId", classad.Int(pr))
-		q.setAttr(cluster, int(pr), "JobStatus", classad.Int(status))
+		if err := q.setAttr(cluster, int(pr), "ProcId", classad.Int(pr)); err != nil {
+			return nil, nil, err
+		}
+		if err := q.setAttr(cluster, int(pr), "JobStatus", classad.Int(status)); err != nil {
+			return nil, nil, err
+		}
 		for _, a := range ad.Attrs {
 			n := strings.ToLower(a.Name)
 			if shared[n] || n == "procid" || n == "jobstatus" || n == "clusterid" {
 				continue
 			}
-			q.setAttr(cluster, int(pr), a.Name, a.Expr)
+			if err := q.setAttr(cluster, int(pr), a.Name, a.Expr); err != nil {
+				return nil, nil, err
+			}
 		}
 	}
 	conn.PutInt(qCommitNoFlags)
