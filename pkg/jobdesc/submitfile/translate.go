@@ -202,6 +202,16 @@ func FromJob(j jobdesc.Job) (string, []jobdesc.Warning) {
 	line := func(k, v string) { fmt.Fprintf(&b, "%s = %s\n", k, v) }
 	line("universe", "vanilla")
 	line("executable", j.Executable.Path)
+	if filepath.IsAbs(j.Executable.Path) {
+		shipped := false
+		for _, f := range j.Inputs {
+			shipped = shipped || f.IsExecutable && (f.Name == j.Executable.Path || f.LocalPath == j.Executable.Path)
+		}
+		if !shipped {
+			// an absolute program is the execute node's (xRSL and ADL semantics)
+			line("transfer_executable", "false")
+		}
+	}
 	if len(j.Executable.Args) > 0 {
 		quoted := strings.ReplaceAll(joinArgsV2(j.Executable.Args), `"`, `""`)
 		line("arguments", `"`+quoted+`"`)

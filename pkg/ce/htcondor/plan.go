@@ -1,0 +1,42 @@
+package htcondor
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cesub/cesub/pkg/ce"
+	"github.com/cesub/cesub/pkg/jobdesc"
+)
+
+// PlanSubmit implements ce.Planner: the job ads one QMGMT transaction per
+// cluster would set, and the files the spool step would send; nothing is
+// sent. The schedd assigns the cluster id: the plan shows 1.
+func (c *Client) PlanSubmit(jobs []jobdesc.Job, opts ce.SubmitOptions) ([]ce.Request, error) {
+	gs, _, err := groups(jobs, opts.BaseDir)
+	if err != nil {
+		return nil, err
+	}
+	var out []ce.Request
+	for _, g := range gs {
+		ads, err := c.jobAds(g, 1, c.now())
+		if err != nil {
+			return nil, err
+		}
+		for k, ad := range ads {
+			if opts.ProxyFile != "" {
+				ad.SetString("x509userproxy", opts.ProxyFile)
+			}
+			out = append(out, ce.Request{Method: "QMGMT", URL: c.Endpoint(), Body: ad.Long(),
+				Note: fmt.Sprintf("job ad of proc %d of cluster 1 (the schedd assigns the real cluster id; $(Cluster) is expanded with it)", k)})
+			var files []string
+			for _, f := range inputFiles(ad) {
+				files = append(files, f.local+" -> "+f.dest)
+			}
+			if len(files) > 0 {
+				out = append(out, ce.Request{Method: "SPOOL", URL: c.Endpoint(), Body: strings.Join(files, "\n") + "\n",
+					Note: fmt.Sprintf("input files of proc %d (SPOOL_JOB_FILES_WITH_PERMS)", k)})
+			}
+		}
+	}
+	return out, nil
+}
