@@ -64,13 +64,16 @@ type Conn struct {
 	finalSend, finalRecv   []byte
 	finalSendOK, finRecvOK bool
 
-	// AES-256-GCM once the session key is set
-	gcm            cipher.AEAD
+	// AES-256-GCM once the session key is set (one AEAD per direction, so
+	// that a pipelined reader and writer never share one)
+	gcm, gcmOpen   cipher.AEAD
 	encIV, decIV   [ivSize]byte
 	ctrEnc, ctrDec uint32
 
 	ctx  context.Context
 	stop func() bool
+
+	pipelined bool // a reader goroutine runs beside the writer: reads do not flush
 }
 
 // NewConn wraps a connected stream (for tests and custom dialers).
@@ -174,10 +177,14 @@ func (c *Conn) EnableAES(key []byte) error {
 	if err != nil {
 		return err
 	}
+	gcmOpen, err := cipher.NewGCMWithNonceSize(block, ivSize)
+	if err != nil {
+		return err
+	}
 	if _, err := rand.Read(c.encIV[:]); err != nil {
 		return err
 	}
-	c.gcm, c.ctrEnc, c.ctrDec = gcm, 0, 0
+	c.gcm, c.gcmOpen, c.ctrEnc, c.ctrDec = gcm, gcmOpen, 0, 0
 	return nil
 }
 
@@ -250,8 +257,10 @@ func (c *Conn) writePacket(payload []byte, last bool) error {
 
 // readPacket reads one packet and appends its plain text to c.in.
 func (c *Conn) readPacket() error {
-	if err := c.Flush(); err != nil {
-		return err
+	if !c.pipelined {
+		if err := c.Flush(); err != nil {
+			return err
+		}
 	}
 	var hdr [headerSize]byte
 	if _, err := io.ReadFull(c.nc, hdr[:]); err != nil {
@@ -286,7 +295,7 @@ func (c *Conn) readPacket() error {
 			s, r := c.digests()
 			aad = append(append(append([]byte{}, r...), s...), hdr[:]...)
 		}
-		plain, err := c.gcm.Open(body[:0], packetIV(c.decIV, c.ctrDec), body, aad)
+		plain, err := c.gcmOpen.Open(body[:0], packetIV(c.decIV, c.ctrDec), body, aad)
 		if err != nil {
 			return protoErr("AES-GCM authentication of a packet from %s failed (tampered, or the session keys differ)", c.peer)
 		}
@@ -374,4 +383,40 @@ func (c *Conn) PeekEOM() (bool, error) {
 		}
 	}
 	return len(c.in) == 0, nil
+}
+
+// Pipeline runs write and read at the same time on an established (after
+// the handshake) connection: write sends a run of requests without waiting,
+// read consumes the answers as they come, so a long exchange costs one
+// round trip instead of one per request. On the first error the connection
+// is closed, which stops the other side; the first error is returned.
+func (c *Conn) Pipeline(write, read func() error) error {
+	c.pipelined = true
+	defer func() { c.pipelined = false }()
+	errc := make(chan error, 1)
+	go func() {
+		err := read()
+		if err != nil {
+			c.nc.Close()
+		}
+		errc <- err
+	}()
+	werr := write()
+	if werr == nil {
+		werr = c.Flush()
+	}
+	if werr != nil {
+		c.nc.Close()
+	}
+	rerr := <-errc
+	if werr != nil && rerr != nil {
+		var pe *ProtocolError
+		if errors.As(rerr, &pe) {
+			return rerr // the peer's complaint explains the broken write
+		}
+	}
+	if werr != nil {
+		return werr
+	}
+	return rerr
 }

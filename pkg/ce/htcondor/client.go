@@ -37,8 +37,10 @@ type Client struct {
 	debugf  func(string, ...any)
 	now     func() time.Time
 
-	mu     sync.Mutex
-	schedd *scheddInfo
+	mu        sync.Mutex
+	locateMu  sync.Mutex // one collector lookup at a time
+	schedd    *scheddInfo
+	fromCache bool // schedd came from the job list, not the collector
 }
 
 // scheddInfo is what the collector says about the CE's schedd.
@@ -172,6 +174,8 @@ func (c *Client) dial(ctx context.Context, target *cedar.Sinful, cmd, authCmd in
 
 // locate asks the collector for the CE's schedd (cached for the client's life).
 func (c *Client) locate(ctx context.Context) (*scheddInfo, error) {
+	c.locateMu.Lock()
+	defer c.locateMu.Unlock()
 	c.mu.Lock()
 	if c.schedd != nil {
 		s := c.schedd
@@ -244,15 +248,68 @@ func versionNumber(v string) string {
 	return v
 }
 
-// schedd connects to the schedd for cmd.
+// scheddConn connects to the schedd for cmd. A remembered schedd address
+// that no longer answers (the schedd restarted) is looked up again.
 func (c *Client) scheddConn(ctx context.Context, cmd int) (*cedar.Conn, *cedar.Session, error) {
 	s, err := c.locate(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	conn, sess, err := c.dial(ctx, s.Addr, cmd, 0)
+	if err != nil && c.remembered(s) && stale(err) {
+		c.debugf("remembered schedd address %s failed (%v); asking the collector", s.Addr.Raw, err)
+		c.mu.Lock()
+		c.schedd, c.fromCache = nil, false
+		c.mu.Unlock()
+		if s, err = c.locate(ctx); err != nil {
+			return nil, nil, err
+		}
+		conn, sess, err = c.dial(ctx, s.Addr, cmd, 0)
+	}
 	if err != nil {
 		return nil, sess, fmt.Errorf("schedd %s: %w", s.Name, err)
 	}
 	return conn, sess, nil
+}
+
+// remembered reports whether s came from the job list rather than the collector.
+func (c *Client) remembered(s *scheddInfo) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.fromCache && c.schedd == s
+}
+
+// stale: the address led nowhere or to a daemon that is not the schedd
+// (not an authentication or authorization refusal).
+func stale(err error) bool {
+	var ae *cedar.AuthError
+	return !errors.As(err, &ae)
+}
+
+// Version implements the CLI's remembered-endpoint hook: where the schedd
+// is, so that the next command skips the collector.
+func (c *Client) Version(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.schedd == nil {
+		return "", errors.New("schedd not located yet")
+	}
+	return "schedd " + c.schedd.Version + " " + c.schedd.Name + " " + c.schedd.Addr.Raw, nil
+}
+
+// SetVersion preloads a remembered schedd location (see Version).
+func (c *Client) SetVersion(v string) {
+	f := strings.SplitN(v, " ", 4)
+	if len(f) != 4 || f[0] != "schedd" {
+		return
+	}
+	s, err := cedar.ParseSinful(f[3])
+	if err != nil {
+		return
+	}
+	c.mu.Lock()
+	if c.schedd == nil {
+		c.schedd, c.fromCache = &scheddInfo{Version: f[1], Name: f[2], Addr: s}, true
+	}
+	c.mu.Unlock()
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cesub/cesub/pkg/ce"
@@ -25,6 +26,11 @@ func (c *Client) Ping(ctx context.Context) (*ce.PingResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.mu.Lock()
+	if c.fromCache { // a ping asks the collector, always
+		c.schedd, c.fromCache = nil, false
+	}
+	c.mu.Unlock()
 	t0 := time.Now()
 	s, err := c.locate(ctx)
 	r.Latency = time.Since(t0)
@@ -34,35 +40,34 @@ func (c *Client) Ping(ctx context.Context) (*ce.PingResult, error) {
 	r.Reachable = true
 	r.Version = s.Version
 	r.TLS = "TLS inside CEDAR, AES-256-GCM session; schedd " + s.Name
-	for _, lv := range []struct {
+	// READ and WRITE are asked on two connections at once
+	levels := []struct {
 		name string
 		cmd  int
-	}{{"READ", cedar.CmdDCNopRead}, {"WRITE", cedar.CmdDCNopWrite}} {
-		conn, sess, err := c.dial(ctx, s.Addr, cedar.CmdDCSecQuery, lv.cmd)
-		if sess != nil && sess.User != "" {
-			r.User = sess.User
+	}{{"READ", cedar.CmdDCNopRead}, {"WRITE", cedar.CmdDCNopWrite}}
+	type answer struct {
+		verdict, user string
+		err           error
+	}
+	answers := make([]answer, len(levels))
+	var wg sync.WaitGroup
+	for i, lv := range levels {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers[i] = c.secQuery(ctx, s, lv.cmd)
+		}()
+	}
+	wg.Wait()
+	for i, lv := range levels {
+		a := answers[i]
+		if a.user != "" {
+			r.User = a.user
 		}
-		if err != nil {
-			var ae *cedar.AuthError
-			if errors.As(err, &ae) && ae.Stage == "authorization" {
-				r.Authorizations[lv.name] = "DENIED"
-				continue
-			}
-			return c.pingProblem(ctx, r, err), nil
+		if a.err != nil {
+			return c.pingProblem(ctx, r, a.err), nil
 		}
-		ad, err := conn.GetAd()
-		if err == nil {
-			err = conn.FinishMessage()
-		}
-		conn.Close()
-		if err != nil {
-			return c.pingProblem(ctx, r, err), nil
-		}
-		if ok, _ := ad.Bool("AuthorizationSucceeded"); ok {
-			r.Authorizations[lv.name] = "ALLOW"
-		} else {
-			r.Authorizations[lv.name] = "DENIED"
-		}
+		r.Authorizations[lv.name] = a.verdict
 	}
 	r.Admitted = r.Authorizations["READ"] == "ALLOW" && r.Authorizations["WRITE"] == "ALLOW"
 	if !r.Admitted {
@@ -79,6 +84,41 @@ func (c *Client) Ping(ctx context.Context) (*ce.PingResult, error) {
 		}
 	}
 	return r, nil
+}
+
+// secQuery asks the schedd (DC_SEC_QUERY) whether cmd's permission level is
+// granted: ALLOW or DENIED, with the identity it mapped us to.
+func (c *Client) secQuery(ctx context.Context, s *scheddInfo, cmd int) (out struct {
+	verdict, user string
+	err           error
+}) {
+	conn, sess, err := c.dial(ctx, s.Addr, cedar.CmdDCSecQuery, cmd)
+	if sess != nil {
+		out.user = sess.User
+	}
+	if err != nil {
+		var ae *cedar.AuthError
+		if errors.As(err, &ae) && ae.Stage == "authorization" {
+			out.verdict = "DENIED"
+			return out
+		}
+		out.err = err
+		return out
+	}
+	defer conn.Close()
+	ad, err := conn.GetAd()
+	if err == nil {
+		err = conn.FinishMessage()
+	}
+	if err != nil {
+		out.err = err
+		return out
+	}
+	out.verdict = "DENIED"
+	if ok, _ := ad.Bool("AuthorizationSucceeded"); ok {
+		out.verdict = "ALLOW"
+	}
+	return out
 }
 
 func orUnknown(s string) string {

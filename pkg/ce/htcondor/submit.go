@@ -180,28 +180,50 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 	if err != nil {
 		return nil, err
 	}
-	// refuse missing input files before anything is created
+	// refuse missing input files before anything is created (from the job
+	// model; the ads are built once, with the real cluster id, inside the
+	// transaction, which a problem found there aborts)
 	now := c.now()
-	for _, g := range gs {
-		ads, err := c.jobAds(g, 1, now)
-		if err != nil {
-			return nil, err
+	t0 := time.Now()
+	for _, j := range jobs {
+		dir := opts.BaseDir
+		if j.Origin != nil && j.Origin.Dir != "" {
+			dir = j.Origin.Dir
 		}
-		for _, ad := range ads {
-			if opts.ProxyFile != "" {
-				ad.SetString("x509userproxy", opts.ProxyFile)
+		for _, in := range j.Inputs {
+			if len(in.Sources) > 0 {
+				continue
 			}
-			for _, f := range inputFiles(ad) {
-				if _, err := os.Stat(f.local); err != nil {
-					return nil, fmt.Errorf("input file %q: %w (nothing was submitted)", f.local, err)
-				}
+			p := in.LocalPath
+			if p == "" {
+				p = in.Name
+			}
+			if strings.Contains(p, "$(") {
+				continue // expanded with the cluster id; checked in the transaction
+			}
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(dir, p)
+			}
+			if _, err := os.Stat(p); err != nil {
+				return nil, fmt.Errorf("input file %q: %w (nothing was submitted)", in.Name, err)
 			}
 		}
 	}
+	if opts.ProxyFile != "" {
+		if _, err := os.Stat(opts.ProxyFile); err != nil {
+			return nil, fmt.Errorf("proxy: %w (nothing was submitted)", err)
+		}
+	}
+	c.debugf("inputs checked in %s", time.Since(t0).Round(time.Millisecond))
 	results := make([]ce.Result, len(jobs))
 	for _, g := range gs {
+		t0 := time.Now()
+		// the spool connection's handshake runs while the transaction does
+		pre := c.preDialSpool(ctx, len(g.jobs))
 		ids, ads, err := c.submitCluster(ctx, g, opts, now)
+		c.debugf("QMGMT transaction: %d procs in %s", len(g.jobs), time.Since(t0).Round(time.Millisecond))
 		if err != nil {
+			pre.close()
 			for _, i := range g.jobs {
 				results[i] = ce.Result{Err: err}
 			}
@@ -214,7 +236,10 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 				Flavour: ce.HTCondor, Name: jobs[i].Name, State: ce.StateAccepted, RawState: "Held (spooling input)", Submitted: &now,
 				Stdout: sandboxName(out), Stderr: sandboxName(errName)}}
 		}
-		if err := c.spool(ctx, ads, opts.Progress); err != nil {
+		t0 = time.Now()
+		err = c.spoolParallel(ctx, ads, opts.Progress, pre)
+		c.debugf("spooled the input files of %d procs in %s", len(ads), time.Since(t0).Round(time.Millisecond))
+		if err != nil {
 			for _, i := range g.jobs {
 				results[i].Err = fmt.Errorf("job %s was created but spooling its input files failed (it stays held; clean it with `cesub clean`): %w", results[i].ID, err)
 			}
@@ -321,9 +346,15 @@ func (c *Client) submitCluster(ctx context.Context, g group, opts ce.SubmitOptio
 		c.abort(q)
 		return nil, nil, err
 	}
-	if opts.ProxyFile != "" {
-		for _, ad := range ads {
+	for _, ad := range ads {
+		if opts.ProxyFile != "" {
 			ad.SetString("x509userproxy", opts.ProxyFile)
+		}
+		for _, f := range inputFiles(ad) {
+			if _, err := os.Stat(f.local); err != nil {
+				c.abort(q)
+				return nil, nil, fmt.Errorf("input file %q: %w (the transaction was abandoned; nothing was created)", f.local, err)
+			}
 		}
 	}
 	common := commonAttrs(ads)
@@ -331,50 +362,67 @@ func (c *Client) submitCluster(ctx context.Context, g group, opts ce.SubmitOptio
 	for _, a := range common {
 		shared[strings.ToLower(a.Name)] = true
 	}
+	// The procs are pipelined: NewProc and the attributes of every proc go
+	// out without waiting, a reader checks each NewProc answer. The schedd
+	// numbers procs 0, 1, … in a new cluster; an answer that differs fails
+	// the transaction before it is committed.
 	ids := make([]string, len(ads))
-	for k, ad := range ads {
-		conn.PutInt(qNewProc)
-		conn.PutInt(int64(cluster))
-		if err := conn.EndMessage(); err != nil {
-			return nil, nil, err
-		}
-		pr, err := q.reply(fmt.Sprintf("NewProc %d", k))
-		if err != nil {
-			c.abort(q)
-			return nil, nil, err
-		}
-		if k == 0 {
-			// the cluster ad after the first proc, as condor_submit sends it:
-			// ClusterId first, then what all procs share
-			if err := q.setAttr(cluster, -1, "ClusterId", classad.Int(cluster)); err != nil {
-				return nil, nil, err
+	write := func() error {
+		for k, ad := range ads {
+			conn.PutInt(qNewProc)
+			conn.PutInt(int64(cluster))
+			if err := conn.EndMessage(); err != nil {
+				return err
 			}
-			for _, a := range common {
-				if !strings.EqualFold(a.Name, "ClusterId") && !strings.EqualFold(a.Name, "ProcId") {
-					if err := q.setAttr(cluster, -1, a.Name, a.Expr); err != nil {
-						return nil, nil, err
+			if k == 0 {
+				// the cluster ad after the first proc, as condor_submit sends it:
+				// ClusterId first, then what all procs share
+				if err := q.setAttr(cluster, -1, "ClusterId", classad.Int(cluster)); err != nil {
+					return err
+				}
+				for _, a := range common {
+					if !strings.EqualFold(a.Name, "ClusterId") && !strings.EqualFold(a.Name, "ProcId") {
+						if err := q.setAttr(cluster, -1, a.Name, a.Expr); err != nil {
+							return err
+						}
 					}
 				}
 			}
-		}
-		ad.SetInt("ProcId", pr)
-		ids[k] = fmt.Sprintf("%d.%d", cluster, pr)
-		status, _ := ad.Int("JobStatus")
-		if err := q.setAttr(cluster, int(pr), "ProcId", classad.Int(pr)); err != nil {
-			return nil, nil, err
-		}
-		if err := q.setAttr(cluster, int(pr), "JobStatus", classad.Int(status)); err != nil {
-			return nil, nil, err
-		}
-		for _, a := range ad.Attrs {
-			n := strings.ToLower(a.Name)
-			if shared[n] || n == "procid" || n == "jobstatus" || n == "clusterid" {
-				continue
+			ad.SetInt("ProcId", int64(k))
+			status, _ := ad.Int("JobStatus")
+			if err := q.setAttr(cluster, k, "ProcId", classad.Int(k)); err != nil {
+				return err
 			}
-			if err := q.setAttr(cluster, int(pr), a.Name, a.Expr); err != nil {
-				return nil, nil, err
+			if err := q.setAttr(cluster, k, "JobStatus", classad.Int(status)); err != nil {
+				return err
+			}
+			for _, a := range ad.Attrs {
+				n := strings.ToLower(a.Name)
+				if shared[n] || n == "procid" || n == "jobstatus" || n == "clusterid" {
+					continue
+				}
+				if err := q.setAttr(cluster, k, a.Name, a.Expr); err != nil {
+					return err
+				}
 			}
 		}
+		return nil
+	}
+	read := func() error {
+		for k := range ads {
+			pr, err := q.reply(fmt.Sprintf("NewProc %d", k))
+			if err != nil {
+				return err
+			}
+			if pr != int64(k) {
+				return fmt.Errorf("NewProc: the schedd numbered proc %d as %d; the transaction is abandoned", k, pr)
+			}
+			ids[k] = fmt.Sprintf("%d.%d", cluster, pr)
+		}
+		return nil
+	}
+	if err := conn.Pipeline(write, read); err != nil {
+		return nil, nil, err
 	}
 	conn.PutInt(qCommitNoFlags)
 	if err := conn.EndMessage(); err != nil {

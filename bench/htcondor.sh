@@ -1,0 +1,80 @@
+#!/bin/bash
+# bench/htcondor.sh [N] — cesub vs the real HTCondor 23.9.6 tools (condor_ping, condor_submit -remote) on the
+# testbed's HTCondor-CE (ce.cesub.test:9619: shared port, SCITOKENS, AES; spool on tmpfs), same files, same run.
+# Needs the testbed (scripts/testbed/htcondor-ce up; root, Debian).
+#
+# Rows: ping (collector lookup + schedd, WRITE); 1 spooled proc with 1 input file; 1,000 procs in one transaction
+# (`queue 1000`, 1 shared input), each a fresh process: median wall time of N (default 7; 3 for 1,000 procs),
+# median client CPU (user+sys) and peak RSS, from /usr/bin/time. The real tools run in the chroot with the same token.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+N=${1:-7}
+NBIG=${CESUB_BENCH_NBIG:-3}
+eval "$("$ROOT/scripts/testbed/htcondor-ce" env)"
+R=$CESUB_TESTBED_CONDOR_ROOT
+HOST=$CESUB_TESTBED_CONDOR_HOST
+CE=$CESUB_TESTBED_CONDOR_CE
+W=/tmp/cesub-bench-condor.$$          # same absolute path on the host and in the chroot
+HW=$R$W
+mkdir -p "$HW/sub1" "$HW/subN" "$HW/cfg"
+trap 'rm -rf "$HW"; chroot "$R" condor_rm -all >/dev/null 2>&1 || true' EXIT
+CESUB=$HW/cesub
+( cd "$ROOT" && CGO_ENABLED=0 go build -o "$CESUB" ./cmd/cesub )
+install -m 600 "$CESUB_TESTBED_CONDOR_TOKEN_FILE" "$HW/token"
+printf '#!/bin/sh\necho "hello $(cat input.txt)"\n' > "$HW/sub1/job.sh"; chmod +x "$HW/sub1/job.sh"
+echo data > "$HW/sub1/input.txt"
+printf 'executable = job.sh\ntransfer_input_files = input.txt\noutput = out.$(Cluster).$(Process)\nerror = err.$(Cluster).$(Process)\nshould_transfer_files = YES\nwhen_to_transfer_output = ON_EXIT\nrequest_memory = 64\nqueue\n' > "$HW/sub1/job.sub"
+cp "$HW/sub1/job.sh" "$HW/subN/job.sh"; echo shared > "$HW/subN/input.txt"
+sed 's/^queue$/queue 1000/' "$HW/sub1/job.sub" > "$HW/subN/job1000.sub"
+
+export XDG_CONFIG_HOME=$HW/cfg CESUB_JOBLIST=$HW/jobs.db BEARER_TOKEN_FILE=$HW/token
+CONDOR_ENV=(/usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 BEARER_TOKEN_FILE=$W/token
+  _CONDOR_SEC_CLIENT_AUTHENTICATION_METHODS=SCITOKENS _CONDOR_SEC_CLIENT_AUTHENTICATION=REQUIRED
+  _CONDOR_SEC_CLIENT_ENCRYPTION=REQUIRED _CONDOR_SEC_CLIENT_INTEGRITY=REQUIRED)
+condor() { ( cd "$HW/$1" && shift && chroot "$R" "${CONDOR_ENV[@]}" sh -c "cd $PWD_IN && $*" ); }
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+# measure N DIR CMD... -> "wall_ms cpu_ms rss_mb" medians; a failure aborts (a benchmark of failures is meaningless)
+measure() {
+  local n=$1 dir=$2; shift 2
+  : > "$HW/m"
+  for _ in $(seq "$n"); do
+    local t0 t1
+    t0=$(date +%s%N)
+    ( cd "$dir" && /usr/bin/time -f "%U %S %M" -o "$HW/t" "$@" > "$HW/out" 2>&1 ) || { echo "FAILED: $*" >&2; tail -5 "$HW/out" >&2; exit 1; }
+    t1=$(date +%s%N)
+    awk -v w=$(( (t1 - t0) / 1000 )) '{printf "%.1f %.1f %.1f\n", w/1000, ($1+$2)*1000, $3/1024}' "$HW/t" >> "$HW/m"
+    [ -n "${AFTER:-}" ] && eval "$AFTER"
+  done
+  echo "$(cut -d' ' -f1 "$HW/m" | median) $(cut -d' ' -f2 "$HW/m" | median) $(cut -d' ' -f3 "$HW/m" | median)"
+}
+row() { printf '%-60s %9.1f ms %8.1f ms CPU %7.1f MB\n' "$1" $2; }
+ratio() { echo "scale=1; $1 / $2" | bc -l | sed 's/^\./0./'; }
+clean_queue() { chroot "$R" condor_rm -all >/dev/null 2>&1 || true; }
+
+echo "# bench/htcondor.sh $(date -u +%FT%TZ) N=$N host=$(hostname) cores=$(nproc) cesub $("$CESUB" version | head -1)"
+echo "# HTCondor $(chroot "$R" condor_version | head -1 | awk '{print $2}') ($CESUB_TESTBED_CONDOR_SUITE chroot) at $CE; spool on $(stat -f -c %T "$R/var/spool/condor")"
+"$CESUB" ping -C "$CE" > /dev/null
+
+echo; echo "## ping (collector lookup, then the schedd: WRITE)"
+read -r c_w c_c c_m < <(measure "$N" "$HW" "$CESUB" ping -C "$CE")
+read -r p_w p_c p_m < <(measure "$N" "$HW" chroot "$R" "${CONDOR_ENV[@]}" condor_ping -pool "$HOST:9619" -name "$HOST" -type schedd WRITE)
+row "cesub ping" "$c_w $c_c $c_m"
+row "condor_ping -pool -name WRITE" "$p_w $p_c $p_m"
+echo "ratio condor_ping/cesub (wall): $(ratio "$p_w" "$c_w")"
+
+echo; echo "## 1 spooled proc, 1 input file"
+AFTER=clean_queue
+read -r c_w c_c c_m < <(measure "$N" "$HW/sub1" "$CESUB" submit -C "$CE" -f job.sub)
+read -r s_w s_c s_m < <(measure "$N" "$HW/sub1" chroot "$R" "${CONDOR_ENV[@]}" sh -c "cd $W/sub1 && condor_submit -pool $HOST:9619 -remote $HOST job.sub")
+row "cesub submit -f job.sub" "$c_w $c_c $c_m"
+row "condor_submit -pool -remote job.sub" "$s_w $s_c $s_m"
+echo "ratio condor_submit/cesub (wall): $(ratio "$s_w" "$c_w")"
+
+echo; echo "## 1,000 procs in one transaction (queue 1000, 1 shared input)"
+read -r c_w c_c c_m < <(measure "$NBIG" "$HW/subN" "$CESUB" submit -C "$CE" -f job1000.sub)
+read -r s_w s_c s_m < <(measure "$NBIG" "$HW/subN" chroot "$R" "${CONDOR_ENV[@]}" sh -c "cd $W/subN && condor_submit -pool $HOST:9619 -remote $HOST job1000.sub")
+AFTER=
+row "cesub submit -f job1000.sub" "$c_w $c_c $c_m"
+row "condor_submit -pool -remote job1000.sub" "$s_w $s_c $s_m"
+echo "ratio condor_submit/cesub: wall $(ratio "$s_w" "$c_w"), client CPU $(ratio "$s_c" "$c_c"), peak RSS $(ratio "$s_m" "$c_m")"
