@@ -153,7 +153,10 @@ func (c *Conn) StartCommand(ctx context.Context, cmd, authCmd int, target *Sinfu
 	}
 	srv, err := c.GetAd()
 	if err != nil {
-		return nil, fmt.Errorf("security negotiation with %s: %w (the daemon may not know command %d)", c.peer, err, cmd)
+		if strings.Contains(err.Error(), "closed the connection") {
+			return nil, fmt.Errorf("security negotiation with %s: %w (the daemon may not know command %d)", c.peer, err, cmd)
+		}
+		return nil, fmt.Errorf("security negotiation with %s: %w", c.peer, err)
 	}
 	if err := c.FinishMessage(); err != nil {
 		return nil, err

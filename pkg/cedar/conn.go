@@ -143,7 +143,9 @@ func (c *Conn) Encrypted() bool { return c.gcm != nil }
 
 // ioErr adds the context's reason to an I/O error.
 func (c *Conn) ioErr(op string, err error) error {
-	if cerr := c.ctx.Err(); cerr != nil {
+	if cerr := c.ctx.Err(); errors.Is(cerr, context.DeadlineExceeded) {
+		return fmt.Errorf("%s %s: no answer in time: %w", op, c.peer, cerr)
+	} else if cerr != nil {
 		return fmt.Errorf("%s %s: %w", op, c.peer, cerr)
 	}
 	var ne net.Error

@@ -37,7 +37,7 @@ func ParseSinful(s string) (*Sinful, error) {
 	}
 	out := &Sinful{Raw: raw, Host: host, Port: port, Alias: params.Get("alias"), Sock: params.Get("sock"), Params: params}
 	if a := params.Get("addrs"); a != "" {
-		for _, x := range strings.Split(a, "+") {
+		for _, x := range strings.FieldsFunc(a, func(r rune) bool { return r == '+' || r == ' ' }) { // ParseQuery turned + into a space
 			// ip-port, IPv6 in brackets: [::1]-9619
 			i := strings.LastIndexByte(x, '-')
 			if i <= 0 {
