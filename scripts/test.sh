@@ -21,7 +21,7 @@ go vet ./...
 
 testbed=no
 if [ "$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then
-  step "testbed up (issuer, A-REX 6.17, ARC 7 chroot, oidc-agent)"
+  step "testbed up (issuer, A-REX 6.17, ARC 7 chroot, HTCondor-CE chroot, oidc-agent)"
   scripts/testbed/all up
   testbed=yes
 elif [ "${CI:-}" = true ]; then

@@ -251,6 +251,7 @@ func (c *Conn) StartCommand(ctx context.Context, cmd, authCmd int, target *Sinfu
 // authenticate runs the method handshake, trying methods in order.
 func (c *Conn) authenticate(ctx context.Context, methods []string, target *Sinful, cfg AuthConfig, debugf func(string, ...any)) (string, error) {
 	var failures []string
+	var tried []string
 	for len(methods) > 0 {
 		mask := 0
 		for _, m := range methods {
@@ -298,7 +299,8 @@ func (c *Conn) authenticate(ctx context.Context, methods []string, target *Sinfu
 		if errors.As(err, &pe) || ctx.Err() != nil {
 			return "", err
 		}
-		failures = append(failures, name+": "+err.Error())
+		tried = append(tried, name)
+		failures = append(failures, err.Error())
 		var rest []string
 		for _, m := range methods {
 			if m != name {
@@ -314,7 +316,7 @@ func (c *Conn) authenticate(ctx context.Context, methods []string, target *Sinfu
 	if len(failures) > 0 {
 		msg = strings.Join(failures, "; ")
 	}
-	return "", &AuthError{Stage: "authentication", Msg: msg}
+	return "", &AuthError{Stage: "authentication", Method: strings.Join(tried, ","), Msg: msg}
 }
 
 func oneLine(ad *classad.Ad) string {

@@ -203,7 +203,7 @@ func (c *Conn) lockstep(p *pipe, sendFirst bool, op func() error) (server int, e
 }
 
 // errRejected is the server's refusal (QUITTING) in a tunnel phase.
-var errRejected = errors.New("rejected by the server")
+var errRejected = errors.New("the CE ended the exchange")
 
 // sslAuthenticate runs the SSL method; with a token, the SCITOKENS variant
 // that sends the token through the tunnel after the TLS handshake.
@@ -252,7 +252,7 @@ func (c *Conn) sslAuthenticate(ctx context.Context, cfg *tls.Config, tok string)
 		return fmt.Errorf("sending the token: %w", err)
 	}
 	if server != sslHolding {
-		return fmt.Errorf("token %w", errRejected)
+		return fmt.Errorf("the CE rejected the token: %w", errRejected)
 	}
 	return nil
 }

@@ -526,8 +526,24 @@ func (s *session) makeProc(q *queueSpec, ov map[string]string) (Proc, error) {
 		}
 		set(name, e)
 	}
+	literal := func(attr string) (float64, bool) {
+		e, ok := ad.Get(attr)
+		if !ok {
+			return 0, false
+		}
+		switch v := e.(type) {
+		case classad.Int:
+			return float64(v), true
+		case classad.Real:
+			return float64(v), true
+		}
+		return 0, false
+	}
+	mem, memLit := literal("RequestMemory")
+	disk, diskLit := literal("RequestDisk")
 	req, err := s.requirements(val, reqFlags{cpus: cpusGiven, transfer: stf != "NO", universe: universe,
-		gpus: ad.Has("RequestGPUs"), docker: universe == "docker", inputs: transferInputs(ad)})
+		gpus: ad.Has("RequestGPUs"), docker: universe == "docker", inputs: transferInputs(ad),
+		memTiny: memLit && mem <= 1, diskZero: diskLit && disk <= 0})
 	if err != nil {
 		return p, &Error{Pos: q.pos, Msg: err.Error()}
 	}
@@ -552,6 +568,9 @@ var universes = map[string]int{"standard": 1, "vanilla": 5, "docker": 5, "contai
 // reqFlags says what the job asks for, for the default Requirements.
 type reqFlags struct {
 	cpus, transfer, gpus, docker bool
+	// request_memory / request_disk given as literal numbers too small to
+	// matter (condor_submit leaves out the clause then)
+	memTiny, diskZero bool
 	universe                     string
 	inputs                       []string
 }
@@ -628,10 +647,13 @@ func (s *session) requirements(val func(string) (string, bool), f reqFlags) (cla
 	if !strings.Contains(userText, "opsys") {
 		clauses = append(clauses, parse(`(TARGET.OpSys == "`+s.opts.OpSys+`")`))
 	}
-	if !strings.Contains(userText, "disk") {
+	// as submit_utils.cpp (23.x): the disk and memory clauses stay even when
+	// the user's expression mentions Disk or Memory; only a literal request
+	// too small to matter drops them
+	if !f.diskZero || strings.Contains(userText, "disk") {
 		clauses = append(clauses, parse("(TARGET.Disk >= RequestDisk)"))
 	}
-	if !strings.Contains(userText, "memory") {
+	if !f.memTiny {
 		clauses = append(clauses, parse("(TARGET.Memory >= RequestMemory)"))
 	}
 	if f.cpus && !strings.Contains(userText, "cpus") {

@@ -1,0 +1,401 @@
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cesub/cesub/internal/testbed"
+	"github.com/cesub/cesub/internal/testissuer"
+	"github.com/cesub/cesub/pkg/classad"
+	"github.com/cesub/cesub/pkg/jobdesc/submitfile"
+)
+
+// condorToken mints a token for the testbed's HTCondor-CE into a 0600 file.
+func condorToken(t *testing.T, tb *testbed.Env, c testissuer.Claims) string {
+	t.Helper()
+	key, err := testissuer.LoadKeyFile(tb.Get(t, "CESUB_TESTBED_SIGNKEY"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Issuer == "" {
+		c.Issuer = tb.Get(t, "CESUB_TESTBED_ISSUER")
+	}
+	if c.Subject == "" {
+		c.Subject = "cesub-test-user"
+	}
+	if c.Audience == nil {
+		c.Audience = []string{tb.Get(t, "CESUB_TESTBED_CONDOR_HOST") + ":9619"}
+	}
+	if c.Scope == "" {
+		c.Scope = "compute.create compute.read compute.modify compute.cancel"
+	}
+	c.Lifetime = time.Hour
+	tok, err := key.Mint(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(p, []byte(tok), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// condorQ runs the real condor_q in the chroot: cluster.proc -> JobStatus.
+func condorQ(t *testing.T, tb *testbed.Env) map[string]int {
+	t.Helper()
+	out, err := exec.Command("chroot", tb.Get(t, "CESUB_TESTBED_CONDOR_ROOT"), "condor_q", "-allusers", "-af", "ClusterId", "ProcId", "JobStatus").CombinedOutput()
+	if err != nil {
+		t.Fatalf("condor_q: %v %s", err, out)
+	}
+	m := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 3 {
+			st, _ := strconv.Atoi(f[2])
+			m[f[0]+"."+f[1]] = st
+		}
+	}
+	return m
+}
+
+// TestHTCondorPing: a full WLCG token may READ and WRITE; compute.read only
+// may READ, WRITE is denied (authorization, exit 4); a wrong audience and an
+// unmapped subject fail authentication (exit 4), each said so.
+func TestHTCondorPing(t *testing.T) {
+	tb := testbed.Require(t)
+	ceAddr := tb.Get(t, "CESUB_TESTBED_CONDOR_CE")
+	host := tb.Get(t, "CESUB_TESTBED_CONDOR_HOST")
+	for _, tc := range []struct {
+		name   string
+		claims testissuer.Claims
+		code   int
+		auth   map[string]string
+		want   []string
+	}{
+		{"full token", testissuer.Claims{}, 0, map[string]string{"READ": "ALLOW", "WRITE": "ALLOW"}, []string{`"user": "pilot@users.htcondor.org"`, `"admitted": true`}},
+		{"compute.read only", testissuer.Claims{Scope: "compute.read"}, 4, map[string]string{"READ": "ALLOW", "WRITE": "DENIED"},
+			[]string{"authorization failed: WRITE denied for pilot@users.htcondor.org", "missing compute.create"}},
+		{"wrong audience", testissuer.Claims{Audience: []string{"other.example.org:9619"}}, 4, nil,
+			[]string{"authentication failed (SCITOKENS)", `seen \"other.example.org:9619\"`, host + ":9619"}},
+		{"unmapped subject", testissuer.Claims{Subject: "stranger"}, 4, nil,
+			[]string{"authentication failed (SCITOKENS)", "maps to no user"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{"BEARER_TOKEN_FILE": condorToken(t, tb, tc.claims), "CESUB_JOBLIST": filepath.Join(t.TempDir(), "j.db")}
+			r := cesub(t, tb, env, "ping", "-C", ceAddr, "-o", "json")
+			if r.code != tc.code {
+				t.Fatalf("exit %d, want %d: %s %s", r.code, tc.code, r.out, r.err)
+			}
+			var p struct {
+				Authorizations map[string]string
+				Reachable      bool
+			}
+			if err := json.Unmarshal([]byte(r.out), &p); err != nil || !p.Reachable {
+				t.Fatalf("JSON: %v %s", err, r.out)
+			}
+			for lv, v := range tc.auth {
+				if p.Authorizations[lv] != v {
+					t.Errorf("%s: %s, want %s", lv, p.Authorizations[lv], v)
+				}
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(r.out, w) {
+					t.Errorf("want %q in %s", w, r.out)
+				}
+			}
+		})
+	}
+}
+
+// TestHTCondorSpooledJob: a 2-proc spooled job with an input file runs to
+// completion; cesub status agrees with condor_q along the way; get brings
+// back the outputs (compared) and removes the jobs; an xRSL job goes the
+// same way, translated; kill removes a running job.
+func TestHTCondorSpooledJob(t *testing.T) {
+	tb := testbed.Require(t)
+	ceAddr := tb.Get(t, "CESUB_TESTBED_CONDOR_CE")
+	dir := t.TempDir()
+	env := map[string]string{"BEARER_TOKEN_FILE": tb.Get(t, "CESUB_TESTBED_CONDOR_TOKEN_FILE"), "CESUB_JOBLIST": filepath.Join(dir, "jobs.db")}
+	_ = os.WriteFile(filepath.Join(dir, "job.sh"), []byte("#!/bin/sh\necho \"proc $1 read $(cat in.txt)\"\necho warn >&2\n"), 0o755)
+	_ = os.WriteFile(filepath.Join(dir, "in.txt"), []byte("payload-42"), 0o644)
+	sub := filepath.Join(dir, "job.sub")
+	_ = os.WriteFile(sub, []byte("executable = job.sh\narguments = $(Process)\ntransfer_input_files = in.txt\n"+
+		"output = out.$(Cluster).$(Process)\nerror = err.$(Cluster).$(Process)\nrequest_memory = 64\nbatch_name = it-spool\nqueue 2\n"), 0o644)
+	r := cesub(t, tb, env, "submit", "-C", ceAddr, "-f", sub, "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("submit: %d %s %s", r.code, r.out, r.err)
+	}
+	var subOut struct{ Jobs []struct{ ID, Name string } }
+	if err := json.Unmarshal([]byte(r.out), &subOut); err != nil || len(subOut.Jobs) != 2 {
+		t.Fatalf("submit JSON: %v %s", err, r.out)
+	}
+	ids := []string{subOut.Jobs[0].ID, subOut.Jobs[1].ID}
+	cluster := strings.Split(ids[0][strings.LastIndex(ids[0], "/")+1:], ".")[0]
+	if ids[1] != strings.Replace(ids[0], ".0", ".1", 1) {
+		t.Fatalf("the two procs are not one cluster: %v", ids)
+	}
+	names := map[int]string{1: "Idle", 2: "Running", 3: "Removed", 4: "Completed", 5: "Held", 6: "Transferring Output", 7: "Suspended"}
+	compared := 0
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		r = cesub(t, tb, env, "status", "-a", "-o", "json")
+		q := condorQ(t, tb)
+		var st struct {
+			Jobs []struct{ ID, State, SpecificState string }
+		}
+		if r.code != 0 || json.Unmarshal([]byte(r.out), &st) != nil || len(st.Jobs) != 2 {
+			t.Fatalf("status: %d %s %s", r.code, r.out, r.err)
+		}
+		done := 0
+		for _, j := range st.Jobs {
+			local := j.ID[strings.LastIndex(j.ID, "/")+1:]
+			if cq, ok := q[local]; ok {
+				want := names[cq]
+				if cq == 5 && strings.HasPrefix(j.SpecificState, "Held") {
+					want = j.SpecificState
+				}
+				if j.SpecificState != want && j.SpecificState != names[cq-1] && j.SpecificState != names[cq+1] {
+					// condor_q ran a moment later: neighbouring states are the same moment's race
+					t.Errorf("%s: cesub says %s, condor_q %d (%s)", local, j.SpecificState, cq, names[cq])
+				}
+				compared++
+			}
+			if j.State == "FINISHED" {
+				done++
+			}
+			if j.State == "FAILED" || j.State == "HELD" {
+				t.Fatalf("job %s: %+v", local, j)
+			}
+		}
+		if done == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("jobs not finished: %s", r.out)
+		}
+		time.Sleep(time.Second)
+	}
+	if compared == 0 {
+		t.Errorf("never compared a state with condor_q")
+	}
+	if r = cesub(t, tb, env, "cat", ids[1]); r.code != 0 || strings.TrimSpace(r.out) != "proc 1 read payload-42" {
+		t.Fatalf("cat: %d %q %s", r.code, r.out, r.err)
+	}
+	dl := filepath.Join(dir, "dl")
+	if r = cesub(t, tb, env, "get", "-a", "-D", dl); r.code != 0 {
+		t.Fatalf("get: %d %s %s", r.code, r.out, r.err)
+	}
+	for p := 0; p < 2; p++ {
+		id := fmt.Sprintf("%s.%d", cluster, p)
+		b, err := os.ReadFile(filepath.Join(dl, id, fmt.Sprintf("out.%s", id)))
+		if err != nil || strings.TrimSpace(string(b)) != fmt.Sprintf("proc %d read payload-42", p) {
+			t.Errorf("proc %d output: %v %q", p, err, b)
+		}
+		if b, err := os.ReadFile(filepath.Join(dl, id, fmt.Sprintf("err.%s", id))); err != nil || strings.TrimSpace(string(b)) != "warn" {
+			t.Errorf("proc %d stderr: %v %q", p, err, b)
+		}
+	}
+	if q := condorQ(t, tb); q[cluster+".0"] != 0 && q[cluster+".0"] != 3 {
+		t.Errorf("job still in the queue after get: %v", q)
+	}
+
+	// an xRSL description, translated to ClassAds
+	x := filepath.Join(dir, "job.xrsl")
+	_ = os.WriteFile(x, []byte(`&(executable="/bin/sh")(arguments="-c" "cat in.txt; echo ok")(inputfiles=("in.txt" ""))(stdout="out.txt")(jobname="it-xrsl")`), 0o644)
+	r = cesub(t, tb, env, "submit", "-C", ceAddr, "-f", x)
+	if r.code != 0 {
+		t.Fatalf("xRSL submit: %d %s", r.code, r.err)
+	}
+	xid := strings.TrimSpace(r.out)
+	waitState(t, tb, env, xid, "FINISHED", 3*time.Minute)
+	if r = cesub(t, tb, env, "cat", xid); r.code != 0 || r.out != "payload-42ok\n" {
+		t.Fatalf("xRSL job output: %d %q %s", r.code, r.out, r.err)
+	}
+	_ = cesub(t, tb, env, "clean", xid)
+
+	// kill removes a running job
+	k := filepath.Join(dir, "sleep.sub")
+	_ = os.WriteFile(k, []byte("executable = /bin/sleep\narguments = 300\ntransfer_executable = false\nqueue\n"), 0o644)
+	r = cesub(t, tb, env, "submit", "-C", ceAddr, "-f", k)
+	if r.code != 0 {
+		t.Fatalf("submit sleep: %d %s", r.code, r.err)
+	}
+	kid := strings.TrimSpace(r.out)
+	waitState(t, tb, env, kid, "RUNNING", 2*time.Minute)
+	local := kid[strings.LastIndex(kid, "/")+1:]
+	if q := condorQ(t, tb); q[local] != 2 {
+		t.Fatalf("condor_q does not show %s running: %v", local, q)
+	}
+	if r = cesub(t, tb, env, "kill", kid); r.code != 0 {
+		t.Fatalf("kill: %d %s", r.code, r.err)
+	}
+	for end := time.Now().Add(30 * time.Second); ; time.Sleep(time.Second) {
+		if st, ok := condorQ(t, tb)[local]; !ok || st == 3 {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("job %s still in the queue after kill", local)
+		}
+	}
+}
+
+func waitState(t *testing.T, tb *testbed.Env, env map[string]string, id, want string, limit time.Duration) {
+	t.Helper()
+	for end := time.Now().Add(limit); ; time.Sleep(time.Second) {
+		r := cesub(t, tb, env, "status", id, "-o", "json")
+		var st struct{ Jobs []struct{ State string } }
+		if r.code == 0 && json.Unmarshal([]byte(r.out), &st) == nil && len(st.Jobs) == 1 {
+			if st.Jobs[0].State == want {
+				return
+			}
+			if st.Jobs[0].State == "FAILED" || st.Jobs[0].State == "HELD" {
+				t.Fatalf("%s: %s", id, r.out)
+			}
+		}
+		if time.Now().After(end) {
+			t.Fatalf("%s not %s in %s: %s %s", id, want, limit, r.out, r.err)
+		}
+	}
+}
+
+// TestHTCondorAdsMatchCondorSubmit: for the same submit file, the job ads
+// cesub would send equal what condor_submit -dry-run -spool sets in the
+// chroot, attribute by attribute, for the supported subset.
+func TestHTCondorAdsMatchCondorSubmit(t *testing.T) {
+	tb := testbed.Require(t)
+	root := tb.Get(t, "CESUB_TESTBED_CONDOR_ROOT")
+	// the same absolute path on the host and in the chroot, so that Iwd and Cmd agree
+	dir, err := os.MkdirTemp("/tmp", "cesub-dryrun-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir); os.RemoveAll(root + dir) })
+	files := map[string]string{
+		"run.sh":  "#!/bin/sh\necho hi\n",
+		"in1.txt": "a", "in2.txt": "b",
+		"job.sub": `universe = vanilla
+executable = run.sh
+arguments = "-n $(Process) 'two words'"
+environment = "A=1 B='x y'"
+transfer_input_files = in1.txt, in2.txt
+output = out.$(Cluster).$(Process)
+error = err.$(Cluster).$(Process)
+log = job.log
+should_transfer_files = YES
+when_to_transfer_output = ON_EXIT
+request_cpus = 2
+request_memory = 2 GB
+request_disk = 1000000
+batch_name = dry-$(Cluster)
++MyCustom = "hello"
++Rank2 = 3 + 4
+requirements = (Memory > 100)
+queue 2
+`}
+	for _, d := range []string{dir, root + dir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for n, c := range files {
+			_ = os.WriteFile(filepath.Join(d, n), []byte(c), 0o755)
+		}
+	}
+	// with -spool a dry run ends failing to spool (there is nothing to spool
+	// to), after printing the ads
+	out, err := exec.Command("chroot", root, "sh", "-c", "cd "+dir+" && condor_submit -spool -dry-run - job.sub").CombinedOutput()
+	if !strings.Contains(string(out), "job(s) dry-run to cluster") {
+		t.Fatalf("condor_submit -dry-run: %v\n%s", err, out)
+	}
+	theirs := parseDryRun(t, string(out))
+	env := map[string]string{"BEARER_TOKEN_FILE": tb.Get(t, "CESUB_TESTBED_CONDOR_TOKEN_FILE"), "CESUB_JOBLIST": filepath.Join(t.TempDir(), "j.db")}
+	r := cesub(t, tb, env, "submit", "-C", tb.Get(t, "CESUB_TESTBED_CONDOR_CE"), "-f", filepath.Join(dir, "job.sub"), "--dry-run", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("cesub --dry-run: %d %s", r.code, r.err)
+	}
+	var plan struct {
+		Requests []struct{ Method, Body string }
+	}
+	if err := json.Unmarshal([]byte(r.out), &plan); err != nil {
+		t.Fatal(err)
+	}
+	var ours []map[string]string
+	for _, q := range plan.Requests {
+		if q.Method == "QMGMT" {
+			ours = append(ours, parseLong(t, q.Body))
+		}
+	}
+	if len(ours) != 2 || len(theirs) != 2 {
+		t.Fatalf("procs: cesub %d, condor_submit %d\n%s", len(ours), len(theirs), out)
+	}
+	subset := append([]string{"MyCustom", "Rank2", "MyType", "TargetType", "JobPrio", "MinHosts", "MaxHosts", "NumCkpts",
+		"NumRestarts", "ExitStatus", "JobLeaseDuration", "TransferIn", "JobNotification", "LeaveJobInQueue"}, submitfile.Subset...)
+	compared := 0
+	for p := range ours {
+		for _, a := range subset {
+			o, okO := ours[p][strings.ToLower(a)]
+			c, okC := theirs[p][strings.ToLower(a)]
+			if !okO && !okC {
+				continue
+			}
+			if o != c {
+				t.Errorf("proc %d %s: cesub %q, condor_submit %q", p, a, o, c)
+			}
+			compared++
+		}
+	}
+	sort.Strings(subset)
+	t.Logf("%d attribute values compared equal over 2 procs", compared)
+	if compared < 40 {
+		t.Errorf("only %d attributes compared", compared)
+	}
+}
+
+// parseDryRun reads condor_submit -dry-run output: the first proc's full ad,
+// then each further proc's differing attributes (inherit the rest).
+func parseDryRun(t *testing.T, s string) []map[string]string {
+	t.Helper()
+	var procs []map[string]string
+	cur := map[string]string{}
+	started := false
+	for _, line := range strings.Split(s, "\n") {
+		switch {
+		case strings.HasPrefix(line, "Dry-Run"):
+			started = true
+		case !started:
+		case line == ".":
+			procs = append(procs, cur)
+			next := map[string]string{}
+			for k, v := range cur {
+				next[k] = v
+			}
+			cur = next
+		default:
+			if k, e, err := classad.ParseAttrLine(line); err == nil {
+				cur[strings.ToLower(k)] = classad.Unparse(e)
+			}
+		}
+	}
+	return procs
+}
+
+func parseLong(t *testing.T, s string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(s), "\n") {
+		k, e, err := classad.ParseAttrLine(line)
+		if err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		m[strings.ToLower(k)] = classad.Unparse(e)
+	}
+	return m
+}
