@@ -571,8 +571,8 @@ type reqFlags struct {
 	// request_memory / request_disk given as literal numbers too small to
 	// matter (condor_submit leaves out the clause then)
 	memTiny, diskZero bool
-	universe                     string
-	inputs                       []string
+	universe          string
+	inputs            []string
 }
 
 func transferInputs(ad *classad.Ad) []string {
