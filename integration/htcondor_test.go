@@ -399,3 +399,30 @@ func parseLong(t *testing.T, s string) map[string]string {
 	}
 	return m
 }
+
+// TestHTCondorProxy: SSL with an X.509 proxy instead of a token (the CE
+// admits the proxy's subject), and --delegate x509 sending the proxy with
+// the job as its x509userproxy.
+func TestHTCondorProxy(t *testing.T) {
+	tb := testbed.Require(t)
+	ceAddr := tb.Get(t, "CESUB_TESTBED_CONDOR_CE")
+	dir := t.TempDir()
+	env := map[string]string{"X509_USER_PROXY": makeProxy(t, tb, dir), "CESUB_JOBLIST": filepath.Join(dir, "jobs.db")}
+	r := cesub(t, tb, env, "--auth", "x509", "ping", "-C", ceAddr, "-o", "json")
+	if r.code != 0 || !strings.Contains(r.out, `"user": "pilot@users.htcondor.org"`) || !strings.Contains(r.out, "X.509 proxy (SSL)") {
+		t.Fatalf("ping with a proxy: %d %s %s", r.code, r.out, r.err)
+	}
+	_ = os.WriteFile(filepath.Join(dir, "px.sh"), []byte("#!/bin/sh\nopenssl x509 -in \"$X509_USER_PROXY\" -noout -subject\n"), 0o755)
+	_ = os.WriteFile(filepath.Join(dir, "px.sub"), []byte("executable = px.sh\noutput = px.out\nqueue\n"), 0o644)
+	r = cesub(t, tb, env, "--auth", "x509", "submit", "-C", ceAddr, "-f", filepath.Join(dir, "px.sub"), "--delegate", "x509")
+	if r.code != 0 {
+		t.Fatalf("submit: %d %s", r.code, r.err)
+	}
+	id := strings.TrimSpace(r.out)
+	waitState(t, tb, env, id, "FINISHED", 3*time.Minute)
+	r = cesub(t, tb, env, "--auth", "x509", "cat", id)
+	if r.code != 0 || !strings.Contains(r.out, "cesub user") {
+		t.Fatalf("the job did not get the proxy: %d %q %s", r.code, r.out, r.err)
+	}
+	_ = cesub(t, tb, env, "--auth", "x509", "clean", id)
+}
