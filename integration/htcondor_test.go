@@ -426,3 +426,46 @@ func TestHTCondorProxy(t *testing.T) {
 	}
 	_ = cesub(t, tb, env, "--auth", "x509", "clean", id)
 }
+
+// TestHTCondorRefusals: a commit the schedd refuses (its site policy)
+// leaves nothing behind and shows the schedd's ErrorReason; a submit file
+// that does not parse, and a missing input file, stop before anything is
+// sent; a token without WRITE scopes is refused before contacting the CE.
+func TestHTCondorRefusals(t *testing.T) {
+	tb := testbed.Require(t)
+	ceAddr := tb.Get(t, "CESUB_TESTBED_CONDOR_CE")
+	dir := t.TempDir()
+	env := map[string]string{"BEARER_TOKEN_FILE": tb.Get(t, "CESUB_TESTBED_CONDOR_TOKEN_FILE"), "CESUB_JOBLIST": filepath.Join(dir, "jobs.db")}
+	before := len(condorQ(t, tb))
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		_ = os.WriteFile(p, []byte(text), 0o644)
+		return p
+	}
+	for _, tc := range []struct {
+		name, file string
+		code       int
+		want       string
+	}{
+		{"policy refuses the commit", write("big.sub", "executable = /bin/true\ntransfer_executable = false\nrequest_memory = 200 GB\nqueue 3\n"),
+			1, "the schedd refused the submission (nothing was created): cesub testbed policy: request_memory must stay below 100000 MB"},
+		{"does not parse", write("bad.sub", "executable = /bin/true\nqueue 3 foo bar\n"), 2, "bad.sub:2:1: queue"},
+		{"missing input", write("in.sub", "executable = /bin/true\ntransfer_executable = false\ntransfer_input_files = nope.txt\nqueue\n"),
+			1, "nothing was submitted"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := cesub(t, tb, env, "submit", "-C", ceAddr, "-f", tc.file)
+			if r.code != tc.code || !strings.Contains(r.err, tc.want) {
+				t.Fatalf("exit %d, want %d and %q: %s", r.code, tc.code, tc.want, r.err)
+			}
+		})
+	}
+	if after := len(condorQ(t, tb)); after != before {
+		t.Errorf("the queue went from %d to %d jobs", before, after)
+	}
+	ro := map[string]string{"BEARER_TOKEN_FILE": condorToken(t, tb, testissuer.Claims{Scope: "compute.read"}), "CESUB_JOBLIST": filepath.Join(dir, "jobs2.db")}
+	r := cesub(t, tb, ro, "submit", "-C", ceAddr, "-f", write("ok.sub", "executable = /bin/true\ntransfer_executable = false\nqueue\n"))
+	if r.code != 4 || !strings.Contains(r.err, "nothing was sent") || !strings.Contains(r.err, "compute.create") {
+		t.Fatalf("read-only token: %d %s", r.code, r.err)
+	}
+}
