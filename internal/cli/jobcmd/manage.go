@@ -705,10 +705,15 @@ func infoRun(ctx context.Context, opts *InfoOptions) error {
 	w := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "endpoint:\t%s\n", info.Endpoint)
 	fmt.Fprintf(w, "implementation:\t%s %s\n", info.Implementation, info.Version)
-	fmt.Fprintf(w, "api versions:\t%s\n", strings.Join(info.APIVersions, " "))
+	if len(info.APIVersions) > 0 {
+		fmt.Fprintf(w, "api versions:\t%s\n", strings.Join(info.APIVersions, " "))
+	}
 	for _, q := range info.Queues {
-		fmt.Fprintf(w, "queue:\t%s (%s, %d running, %d waiting, max wall %ds, max memory %d MB)\n", q.Name, q.ServingState,
-			q.RunningJobs, q.WaitingJobs, q.MaxWallTime, q.MaxMemoryMB)
+		limits := ""
+		if q.MaxWallTime > 0 || q.MaxMemoryMB > 0 {
+			limits = fmt.Sprintf(", max wall %ds, max memory %d MB", q.MaxWallTime, q.MaxMemoryMB)
+		}
+		fmt.Fprintf(w, "queue:\t%s (%s, %d running, %d waiting%s)\n", q.Name, q.ServingState, q.RunningJobs, q.WaitingJobs, limits)
 	}
 	if len(info.RuntimeEnvironments) > 0 {
 		fmt.Fprintf(w, "runtime environments:\t%s\n", strings.Join(info.RuntimeEnvironments, " "))
