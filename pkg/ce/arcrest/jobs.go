@@ -26,18 +26,9 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 	if len(jobs) == 0 {
 		return nil, nil
 	}
-	prepared := make([]jobdesc.Job, len(jobs))
-	uploads := make([][]arexhttp.Upload, len(jobs))
-	for i, j := range jobs {
-		prepared[i] = jobdesc.PrepareForARC(j)
-		if opts.DelegationID != "" && prepared[i].DelegationID == "" {
-			prepared[i].DelegationID = opts.DelegationID
-		}
-		u, err := arexhttp.LocalInputs(prepared[i], opts.BaseDir)
-		if err != nil {
-			return nil, err
-		}
-		uploads[i] = u
+	prepared, uploads, err := arexhttp.Prepare(jobs, opts.DelegationID, opts.BaseDir)
+	if err != nil {
+		return nil, err
 	}
 	doc, _, err := adl.Write(prepared...)
 	if err != nil {

@@ -2,7 +2,6 @@ package arcrest
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 	"github.com/cesub/cesub/pkg/ce"
 	"github.com/cesub/cesub/pkg/ce/arexhttp"
 	"github.com/cesub/cesub/pkg/token"
-	"github.com/cesub/cesub/pkg/x509proxy"
 )
 
 // Ping implements ce.Backend: TLS and reachability (GET /rest, which also
@@ -34,12 +32,7 @@ func (c *Client) Ping(ctx context.Context) (*ce.PingResult, error) {
 		return r, nil
 	}
 	r.Reachable = true
-	if st := resp.RawResponse.TLS; st != nil {
-		r.TLS = tls.VersionName(st.Version)
-		if len(st.PeerCertificates) > 0 {
-			r.TLS += ", server certificate " + x509proxy.GridName(st.PeerCertificates[0].RawSubject)
-		}
-	}
+	r.TLS = arexhttp.TLSSummary(resp.RawResponse.TLS)
 	if c.src != nil {
 		r.Identity = "bearer token from " + c.src.Name()
 	} else {

@@ -24,17 +24,12 @@ func (c *Client) PlanSubmit(jobs []jobdesc.Job, opts ce.SubmitOptions) ([]ce.Req
 		v = "1.0"
 	}
 	base := c.endpoint + "/rest/" + v
-	prepared := make([]jobdesc.Job, len(jobs))
+	prepared, perJob, err := arexhttp.Prepare(jobs, opts.DelegationID, opts.BaseDir)
+	if err != nil {
+		return nil, err
+	}
 	var uploads []arexhttp.Upload
-	for i, j := range jobs {
-		prepared[i] = jobdesc.PrepareForARC(j)
-		if opts.DelegationID != "" && prepared[i].DelegationID == "" {
-			prepared[i].DelegationID = opts.DelegationID
-		}
-		u, err := arexhttp.LocalInputs(prepared[i], opts.BaseDir)
-		if err != nil {
-			return nil, err
-		}
+	for i, u := range perJob {
 		for k := range u {
 			u[k].Job = fmt.Sprintf("<id of job %d>", i+1)
 		}

@@ -2,6 +2,7 @@ package arexhttp
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/cesub/cesub/pkg/ce"
 	"github.com/cesub/cesub/pkg/jobdesc"
+	"github.com/cesub/cesub/pkg/x509proxy"
 )
 
 // EscapePath escapes each segment of a slash-separated path.
@@ -269,4 +271,36 @@ func LocalInputs(j jobdesc.Job, baseDir string) ([]Upload, error) {
 		out = append(out, Upload{Name: f.Name, Path: p, Size: fi.Size()})
 	}
 	return out, nil
+}
+
+// Prepare does for A-REX what arcsub adds implicitly (jobdesc.PrepareForARC),
+// attaches the delegation, and finds each job's client-side inputs; a
+// missing input fails before anything is sent.
+func Prepare(jobs []jobdesc.Job, delegationID, baseDir string) ([]jobdesc.Job, [][]Upload, error) {
+	prepared := make([]jobdesc.Job, len(jobs))
+	uploads := make([][]Upload, len(jobs))
+	for i, j := range jobs {
+		prepared[i] = jobdesc.PrepareForARC(j)
+		if delegationID != "" && prepared[i].DelegationID == "" {
+			prepared[i].DelegationID = delegationID
+		}
+		u, err := LocalInputs(prepared[i], baseDir)
+		if err != nil {
+			return nil, nil, err
+		}
+		uploads[i] = u
+	}
+	return prepared, uploads, nil
+}
+
+// TLSSummary is a connection's TLS version and the server certificate's subject.
+func TLSSummary(st *tls.ConnectionState) string {
+	if st == nil {
+		return ""
+	}
+	s := tls.VersionName(st.Version)
+	if len(st.PeerCertificates) > 0 {
+		s += ", server certificate " + x509proxy.GridName(st.PeerCertificates[0].RawSubject)
+	}
+	return s
 }

@@ -2,7 +2,6 @@ package emies
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/cesub/cesub/pkg/ce"
 	"github.com/cesub/cesub/pkg/ce/arexhttp"
-	"github.com/cesub/cesub/pkg/x509proxy"
 )
 
 // resourceInfo is the GetResourceInfo answer: GLUE2 services.
@@ -68,12 +66,7 @@ func (c *Client) Ping(ctx context.Context) (*ce.PingResult, error) {
 		return r, nil
 	}
 	r.Reachable = true
-	if st := resp.RawResponse.TLS; st != nil {
-		r.TLS = tls.VersionName(st.Version)
-		if len(st.PeerCertificates) > 0 {
-			r.TLS += ", server certificate " + x509proxy.GridName(st.PeerCertificates[0].RawSubject)
-		}
-	}
+	r.TLS = arexhttp.TLSSummary(resp.RawResponse.TLS)
 	if _, err := c.call(ctx, "ListActivities", envelope(op)); err != nil {
 		var ae *arexhttp.AuthError
 		r.Problem = err.Error()

@@ -15,24 +15,9 @@ import (
 	"github.com/cesub/cesub/pkg/jobdesc/adl"
 )
 
-// prepare does what arcsub adds implicitly, attaches the delegation and
-// finds each job's client-side inputs (a missing one fails before anything
-// is sent).
+// prepare is arexhttp.Prepare with the submission's options.
 func prepare(jobs []jobdesc.Job, opts ce.SubmitOptions) ([]jobdesc.Job, [][]arexhttp.Upload, error) {
-	prepared := make([]jobdesc.Job, len(jobs))
-	uploads := make([][]arexhttp.Upload, len(jobs))
-	for i, j := range jobs {
-		prepared[i] = jobdesc.PrepareForARC(j)
-		if opts.DelegationID != "" && prepared[i].DelegationID == "" {
-			prepared[i].DelegationID = opts.DelegationID
-		}
-		u, err := arexhttp.LocalInputs(prepared[i], opts.BaseDir)
-		if err != nil {
-			return nil, nil, err
-		}
-		uploads[i] = u
-	}
-	return prepared, uploads, nil
+	return arexhttp.Prepare(jobs, opts.DelegationID, opts.BaseDir)
 }
 
 // createRequest is the CreateActivity call for jobs; jobs with client-side

@@ -183,33 +183,12 @@ func (c *Client) locate(ctx context.Context) (*scheddInfo, error) {
 		return s, nil
 	}
 	c.mu.Unlock()
-	conn, _, err := c.dial(ctx, c.collectorTarget(), cedar.CmdQueryScheddAds, 0)
+	ads, err := c.scheddAds(ctx, "Name MyAddress CondorVersion")
 	if err != nil {
-		return nil, fmt.Errorf("collector %s: %w", c.addr.HostPort(), err)
-	}
-	defer conn.Close()
-	q := &classad.Ad{}
-	q.SetString("MyType", "Query")
-	q.SetString("TargetType", "Scheduler")
-	q.Set("Requirements", classad.Bool(true))
-	q.SetString("Projection", "Name MyAddress CondorVersion")
-	conn.PutAd(q)
-	if err := conn.EndMessage(); err != nil {
 		return nil, err
 	}
 	var found []*scheddInfo
-	for {
-		more, err := conn.GetInt()
-		if err != nil {
-			return nil, fmt.Errorf("collector %s: reading schedd ads: %w", c.addr.HostPort(), err)
-		}
-		if more == 0 {
-			break
-		}
-		ad, err := conn.GetAd()
-		if err != nil {
-			return nil, fmt.Errorf("collector %s: reading schedd ads: %w", c.addr.HostPort(), err)
-		}
+	for _, ad := range ads {
 		name, _ := ad.Str("Name")
 		addr, _ := ad.Str("MyAddress")
 		ver, _ := ad.Str("CondorVersion")
@@ -219,9 +198,6 @@ func (c *Client) locate(ctx context.Context) (*scheddInfo, error) {
 			continue
 		}
 		found = append(found, &scheddInfo{Name: name, Version: versionNumber(ver), Addr: s})
-	}
-	if err := conn.FinishMessage(); err != nil {
-		return nil, err
 	}
 	if len(found) == 0 {
 		return nil, fmt.Errorf("collector %s knows no schedd (is the CE's schedd running?)", c.addr.HostPort())
@@ -237,6 +213,45 @@ func (c *Client) locate(ctx context.Context) (*scheddInfo, error) {
 	c.schedd = pick
 	c.mu.Unlock()
 	return pick, nil
+}
+
+// scheddAds asks the CE's collector for its schedds' ads (QUERY_SCHEDD_ADS),
+// with projection ("" for whole ads).
+func (c *Client) scheddAds(ctx context.Context, projection string) ([]*classad.Ad, error) {
+	ctx, cancel := c.ctxTimeout(ctx)
+	defer cancel()
+	conn, _, err := c.dial(ctx, c.collectorTarget(), cedar.CmdQueryScheddAds, 0)
+	if err != nil {
+		return nil, fmt.Errorf("collector %s: %w", c.addr.HostPort(), err)
+	}
+	defer conn.Close()
+	q := &classad.Ad{}
+	q.SetString("MyType", "Query")
+	q.SetString("TargetType", "Scheduler")
+	q.Set("Requirements", classad.Bool(true))
+	if projection != "" {
+		q.SetString("Projection", projection)
+	}
+	conn.PutAd(q)
+	if err := conn.EndMessage(); err != nil {
+		return nil, err
+	}
+	var out []*classad.Ad
+	for {
+		more, err := conn.GetInt()
+		if err != nil {
+			return nil, fmt.Errorf("collector %s: reading schedd ads: %w", c.addr.HostPort(), err)
+		}
+		if more == 0 {
+			break
+		}
+		ad, err := conn.GetAd()
+		if err != nil {
+			return nil, fmt.Errorf("collector %s: reading schedd ads: %w", c.addr.HostPort(), err)
+		}
+		out = append(out, ad)
+	}
+	return out, conn.FinishMessage()
 }
 
 // versionNumber picks 23.9.6 out of "$CondorVersion: 23.9.6 2026-07-12 … $".

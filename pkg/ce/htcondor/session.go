@@ -11,8 +11,6 @@ import (
 
 	"github.com/cesub/cesub/pkg/ce"
 	"github.com/cesub/cesub/pkg/ce/arexhttp"
-	"github.com/cesub/cesub/pkg/cedar"
-	"github.com/cesub/cesub/pkg/classad"
 )
 
 // Cat implements ce.Backend. A schedd serves a job's files only as its
@@ -49,34 +47,12 @@ func (c *Client) Cat(ctx context.Context, id, p string, w io.Writer) error {
 
 // Info implements ce.Backend: the schedd's ad from the collector.
 func (c *Client) Info(ctx context.Context) (*ce.Info, error) {
-	ctx, cancel := c.ctxTimeout(ctx)
-	defer cancel()
-	conn, _, err := c.dial(ctx, c.collectorTarget(), cedar.CmdQueryScheddAds, 0)
+	ads, err := c.scheddAds(ctx, "")
 	if err != nil {
-		return nil, fmt.Errorf("collector %s: %w", c.addr.HostPort(), err)
-	}
-	defer conn.Close()
-	q := &classad.Ad{}
-	q.SetString("MyType", "Query")
-	q.SetString("TargetType", "Scheduler")
-	q.Set("Requirements", classad.Bool(true))
-	conn.PutAd(q)
-	if err := conn.EndMessage(); err != nil {
 		return nil, err
 	}
 	info := &ce.Info{Endpoint: c.Endpoint(), Implementation: "HTCondor"}
-	for {
-		more, err := conn.GetInt()
-		if err != nil {
-			return nil, err
-		}
-		if more == 0 {
-			break
-		}
-		ad, err := conn.GetAd()
-		if err != nil {
-			return nil, err
-		}
+	for _, ad := range ads {
 		name, _ := ad.Str("Name")
 		ver, _ := ad.Str("CondorVersion")
 		info.Version = versionNumber(ver)
@@ -84,7 +60,6 @@ func (c *Client) Info(ctx context.Context) (*ce.Info, error) {
 		idle, _ := ad.Int("TotalIdleJobs")
 		info.Queues = append(info.Queues, ce.Queue{Name: name, RunningJobs: int(running), WaitingJobs: int(idle), ServingState: "production"})
 	}
-	_ = conn.FinishMessage()
 	return info, nil
 }
 
