@@ -37,6 +37,8 @@ type Client struct {
 	debugf  func(string, ...any)
 	now     func() time.Time
 
+	files fileCache // input files met during this client's life (one command)
+
 	mu        sync.Mutex
 	locateMu  sync.Mutex // one collector lookup at a time
 	schedd    *scheddInfo

@@ -104,7 +104,7 @@ Cmd = "`+dir+`/run.sh"
 TransferInput = "in.txt,https://example.org/x,d"
 In = "stdin.txt"`)
 	var got []string
-	for _, f := range inputFiles(a) {
+	for _, f := range (&Client{}).inputFiles(a) {
 		got = append(got, f.dest)
 	}
 	want := "in.txt d d/a d/sub d/sub/b stdin.txt run.sh"
@@ -114,7 +114,7 @@ In = "stdin.txt"`)
 	a.SetBool("TransferExecutable", false)
 	a.SetString("TransferInput", "d/")
 	got = nil
-	for _, f := range inputFiles(a) {
+	for _, f := range (&Client{}).inputFiles(a) {
 		got = append(got, f.dest)
 	}
 	if strings.Join(got, " ") != "a sub sub/b stdin.txt" {

@@ -29,7 +29,7 @@ func (c *Client) PlanSubmit(jobs []jobdesc.Job, opts ce.SubmitOptions) ([]ce.Req
 			out = append(out, ce.Request{Method: "QMGMT", URL: c.Endpoint(), Body: ad.Long(),
 				Note: fmt.Sprintf("job ad of proc %d of cluster 1 (the schedd assigns the real cluster id; $(Cluster) is expanded with it)", k)})
 			var files []string
-			for _, f := range inputFiles(ad) {
+			for _, f := range c.inputFiles(ad) {
 				files = append(files, f.local+" -> "+f.dest)
 			}
 			if len(files) > 0 {

@@ -91,6 +91,9 @@ func (c *Client) jobAds(g group, cluster int, now time.Time) ([]*classad.Ad, err
 		ad := &classad.Ad{Attrs: append([]classad.Attr(nil), f.Procs[idx].Ad.Attrs...)}
 		ad.SetInt("ProcId", int64(k))
 		addSubmitDefaults(ad, now, filepath.Base(g.name))
+		if kb := sandboxKB(c.inputFiles(ad)); kb > 0 {
+			ad.SetInt("DiskUsage", kb)
+		}
 		out[k] = ad
 	}
 	return out, nil
@@ -145,19 +148,14 @@ func addSubmitDefaults(ad *classad.Ad, now time.Time, submitFile string) {
 	def("RequestCpus", classad.Int(1))
 	def("CondorVersion", classad.String(cedar.Version))
 	def("JobSubmitFile", classad.String(submitFile))
-	if kb := sandboxKB(ad); kb > 0 {
-		ad.SetInt("DiskUsage", kb)
-	}
 }
 
 // sandboxKB is the size of the executable and inputs in KiB, as condor_submit
 // estimates DiskUsage.
-func sandboxKB(ad *classad.Ad) int64 {
+func sandboxKB(files []inputFile) int64 {
 	var total int64
-	for _, f := range inputFiles(ad) {
-		if fi, err := os.Stat(f.local); err == nil && !fi.IsDir() {
-			total += fi.Size()
-		}
+	for _, f := range files {
+		total += f.size
 	}
 	return (total + 1023) / 1024
 }
@@ -350,10 +348,10 @@ func (c *Client) submitCluster(ctx context.Context, g group, opts ce.SubmitOptio
 		if opts.ProxyFile != "" {
 			ad.SetString("x509userproxy", opts.ProxyFile)
 		}
-		for _, f := range inputFiles(ad) {
-			if _, err := os.Stat(f.local); err != nil {
+		for _, f := range c.inputFiles(ad) {
+			if f.missing != nil {
 				c.abort(q)
-				return nil, nil, fmt.Errorf("input file %q: %w (the transaction was abandoned; nothing was created)", f.local, err)
+				return nil, nil, fmt.Errorf("input file %q: %w (the transaction was abandoned; nothing was created)", f.local, f.missing)
 			}
 		}
 	}

@@ -31,18 +31,81 @@ const (
 
 // inputFile is a file the client spools for a job.
 type inputFile struct {
-	local string // path on this machine
-	dest  string // name in the sandbox ("dir/name" inside a transferred directory)
-	dir   bool
-	mode  os.FileMode
-	size  int64
+	local   string // path on this machine
+	dest    string // name in the sandbox ("dir/name" inside a transferred directory)
+	dir     bool
+	mode    os.FileMode
+	size    int64
+	missing error // the file could not be found
+}
+
+// fileCache remembers, for one command, what the input files are: a
+// thousand procs usually share the same few files.
+type fileCache struct {
+	mu    sync.Mutex
+	stats map[string]statResult
+	data  map[string][]byte
+	held  int64
+}
+
+type statResult struct {
+	fi  os.FileInfo
+	err error
+}
+
+// fileCacheMax bounds the file contents kept in memory, fileCacheEach one file.
+const (
+	fileCacheMax  = 64 << 20
+	fileCacheEach = 4 << 20
+)
+
+func (fc *fileCache) stat(p string) (os.FileInfo, error) {
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	if r, ok := fc.stats[p]; ok {
+		return r.fi, r.err
+	}
+	fi, err := os.Stat(p)
+	if fc.stats == nil {
+		fc.stats = map[string]statResult{}
+	}
+	fc.stats[p] = statResult{fi, err}
+	return fi, err
+}
+
+// contents returns a small file's bytes, read once (nil for a large one).
+func (fc *fileCache) contents(p string, size int64) ([]byte, error) {
+	if size > fileCacheEach {
+		return nil, nil
+	}
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	if b, ok := fc.data[p]; ok {
+		return b, nil
+	}
+	if fc.held+size > fileCacheMax {
+		return nil, nil
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) != size {
+		return nil, fmt.Errorf("%s changed while being sent (%d bytes, was %d)", p, len(b), size)
+	}
+	if fc.data == nil {
+		fc.data = map[string][]byte{}
+	}
+	fc.data[p] = b
+	fc.held += size
+	return b, nil
 }
 
 // inputFiles lists what condor_submit -spool sends for a job ad:
 // TransferInput, the stdin file, the proxy, and the executable unless
 // TransferExecutable is false (FileTransfer::SimpleInit); URLs are fetched
 // by the execute side and skipped.
-func inputFiles(ad *classad.Ad) []inputFile {
+func (c *Client) inputFiles(ad *classad.Ad) []inputFile {
 	iwd, _ := ad.Str("Iwd")
 	abs := func(p string) string {
 		if filepath.IsAbs(p) {
@@ -77,7 +140,7 @@ func inputFiles(ad *classad.Ad) []inputFile {
 		}
 		seen[n] = true
 		local := abs(n)
-		fi, err := os.Stat(local)
+		fi, err := c.files.stat(local)
 		if err == nil && fi.IsDir() {
 			// "dir/" sends the contents, "dir" the directory itself
 			base := path.Base(filepath.ToSlash(strings.TrimRight(n, "/")))
@@ -106,7 +169,7 @@ func inputFiles(ad *classad.Ad) []inputFile {
 			})
 			continue
 		}
-		f := inputFile{local: local, dest: filepath.Base(local)}
+		f := inputFile{local: local, dest: filepath.Base(local), missing: err}
 		if err == nil {
 			f.mode, f.size = fi.Mode().Perm(), fi.Size()
 		}
@@ -231,7 +294,7 @@ func (c *Client) spool(ctx context.Context, ads []*classad.Ad, progress func(str
 		conn.PutInt(cl)
 		conn.PutInt(pr)
 		ids[i] = fmt.Sprintf("%d.%d", cl, pr)
-		files[i] = inputFiles(ad)
+		files[i] = c.inputFiles(ad)
 	}
 	if err := conn.EndMessage(); err != nil {
 		return err
@@ -239,7 +302,7 @@ func (c *Client) spool(ctx context.Context, ads []*classad.Ad, progress func(str
 	write := func() error {
 		for i := range ads {
 			id := ids[i]
-			if err := upload(conn, files[i], func(name string, n int64) {
+			if err := c.upload(conn, files[i], func(name string, n int64) {
 				if progress != nil {
 					progress(id, name, n, n)
 				}
@@ -270,7 +333,7 @@ func (c *Client) spool(ctx context.Context, ads []*classad.Ad, progress func(str
 
 // upload writes one job's files (FileTransfer::DoUpload, client side,
 // simple init); uploadReplies reads what the schedd answers to it.
-func upload(conn *cedar.Conn, files []inputFile, done func(string, int64)) error {
+func (c *Client) upload(conn *cedar.Conn, files []inputFile, done func(string, int64)) error {
 	var total int64
 	for _, f := range files {
 		total += f.size
@@ -313,7 +376,7 @@ func upload(conn *cedar.Conn, files []inputFile, done func(string, int64)) error
 			}
 			continue
 		}
-		n, err := putFile(conn, f)
+		n, err := c.putFile(conn, f)
 		if err != nil {
 			return fmt.Errorf("%s: %w", f.dest, err)
 		}
@@ -641,35 +704,56 @@ func getFile(conn *cedar.Conn, dest string, mode int64) (int64, error) {
 }
 
 // putFile sends the mode, then the file in chunks
-// (ReliSock::put_file_with_permissions on an AES stream).
-func putFile(conn *cedar.Conn, f inputFile) (int64, error) {
-	in, err := os.Open(f.local)
+// (ReliSock::put_file_with_permissions on an AES stream). Small files are
+// read once per command however many procs send them.
+func (c *Client) putFile(conn *cedar.Conn, f inputFile) (int64, error) {
+	if f.missing != nil {
+		return 0, f.missing
+	}
+	data, err := c.files.contents(f.local, f.size)
 	if err != nil {
 		return 0, err
 	}
-	defer in.Close()
-	fi, err := in.Stat()
-	if err != nil {
-		return 0, err
+	var in *os.File
+	size := f.size
+	mode := f.mode
+	if data == nil {
+		if in, err = os.Open(f.local); err != nil {
+			return 0, err
+		}
+		defer in.Close()
+		fi, err := in.Stat()
+		if err != nil {
+			return 0, err
+		}
+		size, mode = fi.Size(), fi.Mode().Perm()
 	}
-	conn.PutInt(int64(fi.Mode().Perm()))
+	conn.PutInt(int64(mode))
 	if err := conn.EndMessage(); err != nil {
 		return 0, err
 	}
-	size := fi.Size()
 	conn.PutInt(size)
 	conn.PutInt(fileBufSize)
 	if err := conn.EndMessage(); err != nil {
 		return 0, err
 	}
-	buf := make([]byte, min(int64(fileBufSize), max(size, 1)))
+	var buf []byte
+	if data == nil {
+		buf = make([]byte, min(int64(fileBufSize), max(size, 1)))
+	}
 	var sent int64
 	for sent < size {
-		n, err := io.ReadFull(in, buf[:min(int64(len(buf)), size-sent)])
-		if err != nil {
-			return sent, fmt.Errorf("reading %s: %w", f.local, err)
+		n := int(min(int64(fileBufSize), size-sent))
+		var chunk []byte
+		if data != nil {
+			chunk = data[sent : sent+int64(n)]
+		} else {
+			if _, err := io.ReadFull(in, buf[:n]); err != nil {
+				return sent, fmt.Errorf("reading %s: %w", f.local, err)
+			}
+			chunk = buf[:n]
 		}
-		conn.PutBytes(buf[:n])
+		conn.PutBytes(chunk)
 		if err := conn.EndMessage(); err != nil {
 			return sent, err
 		}
