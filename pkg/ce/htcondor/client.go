@@ -185,6 +185,18 @@ func (c *Client) locate(ctx context.Context) (*scheddInfo, error) {
 		return s, nil
 	}
 	c.mu.Unlock()
+	pick, err := c.lookupSchedd(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.schedd, c.fromCache = pick, false
+	c.mu.Unlock()
+	return pick, nil
+}
+
+// lookupSchedd asks the collector where the CE's schedd is.
+func (c *Client) lookupSchedd(ctx context.Context) (*scheddInfo, error) {
 	ads, err := c.scheddAds(ctx, "Name MyAddress CondorVersion")
 	if err != nil {
 		return nil, err
@@ -211,9 +223,6 @@ func (c *Client) locate(ctx context.Context) (*scheddInfo, error) {
 		}
 	}
 	c.debugf("schedd %s at %s (HTCondor %s)", pick.Name, pick.Addr.Raw, pick.Version)
-	c.mu.Lock()
-	c.schedd = pick
-	c.mu.Unlock()
 	return pick, nil
 }
 

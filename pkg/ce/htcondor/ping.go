@@ -26,40 +26,44 @@ func (c *Client) Ping(ctx context.Context) (*ce.PingResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A ping always asks the collector. With the schedd's address remembered
+	// from an earlier command, the schedd is asked at the same time, and
+	// again only if the collector names another address.
 	c.mu.Lock()
-	if c.fromCache { // a ping asks the collector, always
-		c.schedd, c.fromCache = nil, false
+	cached := c.schedd
+	if !c.fromCache {
+		cached = nil
 	}
 	c.mu.Unlock()
 	t0 := time.Now()
-	s, err := c.locate(ctx)
+	var early chan []answer
+	if cached != nil {
+		early = make(chan []answer, 1)
+		go func() { early <- c.askLevels(ctx, cached) }()
+	}
+	s, err := c.lookupSchedd(ctx)
 	r.Latency = time.Since(t0)
 	if err != nil {
 		return c.pingProblem(ctx, r, err), nil
 	}
+	c.mu.Lock()
+	c.schedd, c.fromCache = s, false
+	c.mu.Unlock()
 	r.Reachable = true
 	r.Version = s.Version
 	r.TLS = "TLS inside CEDAR, AES-256-GCM session; schedd " + s.Name
-	// READ and WRITE are asked on two connections at once
-	levels := []struct {
-		name string
-		cmd  int
-	}{{"READ", cedar.CmdDCNopRead}, {"WRITE", cedar.CmdDCNopWrite}}
-	type answer struct {
-		verdict, user string
-		err           error
+	var answers []answer
+	if early != nil {
+		answers = <-early
+		if cached.Addr.Raw != s.Addr.Raw {
+			c.debugf("the schedd moved from %s to %s: asking again", cached.Addr.Raw, s.Addr.Raw)
+			answers = nil
+		}
 	}
-	answers := make([]answer, len(levels))
-	var wg sync.WaitGroup
-	for i, lv := range levels {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			answers[i] = c.secQuery(ctx, s, lv.cmd)
-		}()
+	if answers == nil {
+		answers = c.askLevels(ctx, s)
 	}
-	wg.Wait()
-	for i, lv := range levels {
+	for i, lv := range pingLevels {
 		a := answers[i]
 		if a.user != "" {
 			r.User = a.user
@@ -86,12 +90,36 @@ func (c *Client) Ping(ctx context.Context) (*ce.PingResult, error) {
 	return r, nil
 }
 
-// secQuery asks the schedd (DC_SEC_QUERY) whether cmd's permission level is
-// granted: ALLOW or DENIED, with the identity it mapped us to.
-func (c *Client) secQuery(ctx context.Context, s *scheddInfo, cmd int) (out struct {
+// pingLevels are the permission levels a ping asks about.
+var pingLevels = []struct {
+	name string
+	cmd  int
+}{{"READ", cedar.CmdDCNopRead}, {"WRITE", cedar.CmdDCNopWrite}}
+
+// answer is the schedd's verdict on one level.
+type answer struct {
 	verdict, user string
 	err           error
-}) {
+}
+
+// askLevels asks about READ and WRITE on two connections at once.
+func (c *Client) askLevels(ctx context.Context, s *scheddInfo) []answer {
+	out := make([]answer, len(pingLevels))
+	var wg sync.WaitGroup
+	for i, lv := range pingLevels {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = c.secQuery(ctx, s, lv.cmd)
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// secQuery asks the schedd (DC_SEC_QUERY) whether cmd's permission level is
+// granted: ALLOW or DENIED, with the identity it mapped us to.
+func (c *Client) secQuery(ctx context.Context, s *scheddInfo, cmd int) (out answer) {
 	conn, sess, err := c.dial(ctx, s.Addr, cedar.CmdDCSecQuery, cmd)
 	if sess != nil {
 		out.user = sess.User
