@@ -126,6 +126,13 @@ func TestEMIESBulkKillAndREST(t *testing.T) {
 			t.Errorf("sync did not find %s", id)
 		}
 	}
+	var synced struct{ Jobs []struct{ ID, Name string } }
+	_ = json.Unmarshal([]byte(r.out), &synced)
+	for _, j := range synced.Jobs {
+		if j.ID == sleeper && j.Name != "es-00" {
+			t.Errorf("sync (GetActivityInfo) named %s %q, want es-00", j.ID, j.Name)
+		}
+	}
 	if r = cesub(t, tb, env, "--debug", "clean", "-a"); r.code != 0 {
 		t.Fatalf("clean -a: %d %s", r.code, r.err)
 	}

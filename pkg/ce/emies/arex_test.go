@@ -136,3 +136,28 @@ func TestAREXFaults(t *testing.T) {
 		t.Logf("A-REX: %v", err)
 	})
 }
+
+// GetActivityInfo against the real A-REX: the job's name and submission
+// time from its GLUE2 document, and a fault for an unknown activity.
+func TestAREXActivityInfo(t *testing.T) {
+	tb := testbed.Require(t)
+	c := arexClient(t, tb, "/wlcg/pilots")
+	ctx := context.Background()
+	res, err := c.Submit(ctx, []jobdesc.Job{{Name: "info-probe", Executable: jobdesc.Executable{Path: "/bin/true"}}}, ce.SubmitOptions{})
+	if err != nil || len(res) != 1 || res[0].Err != nil {
+		t.Fatalf("submit: %v %+v", err, res)
+	}
+	id := res[0].Job.LocalID
+	defer c.Clean(ctx, []string{id})
+	info, err := c.activityInfo(ctx, []string{id, "nosuchactivity"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, ok := info[id]
+	if !ok || a.Name != "info-probe" || a.Submitted == nil || time.Since(*a.Submitted) > time.Hour {
+		t.Fatalf("GetActivityInfo: %+v (ok %v)", a, ok)
+	}
+	if _, ok := info["nosuchactivity"]; ok {
+		t.Errorf("an unknown activity got a document")
+	}
+}

@@ -311,11 +311,27 @@ func (c *Client) List(ctx context.Context) ([]ce.Job, error) {
 	if err != nil {
 		return nil, err
 	}
+	// names and submission times come from the jobs' GLUE2 documents
+	info, err := c.activityInfo(ctx, ids)
+	if err != nil {
+		c.debugf("EMI-ES GetActivityInfo: %v (jobs listed without names)", err)
+	}
 	out := make([]ce.Job, 0, len(res))
 	for _, r := range res {
-		if r.Job != nil {
-			out = append(out, *r.Job)
+		if r.Job == nil {
+			continue
 		}
+		j := *r.Job
+		if a, ok := info[j.LocalID]; ok {
+			j.Name, j.Submitted = a.Name, a.Submitted
+			if j.ExitCode == nil {
+				j.ExitCode = a.ExitCode
+			}
+			if len(j.Errors) == 0 {
+				j.Errors = a.Errors
+			}
+		}
+		out = append(out, j)
 	}
 	return out, nil
 }
@@ -332,4 +348,59 @@ func (c *Client) listActivities(ctx context.Context, from, to time.Time) ([]stri
 		ids = append(ids, strings.TrimSpace(n.Text))
 	}
 	return ids, resp.attr("truncated") == "true", nil
+}
+
+// activity is what GetActivityInfo's GLUE2 ComputingActivity says of a job.
+type activity struct {
+	Name      string
+	Submitted *time.Time
+	ExitCode  *int
+	Errors    []string
+}
+
+// activityInfo runs GetActivityInfo for ids (batchSize per call): the GLUE2
+// document A-REX keeps for each job (name, submission time, exit code,
+// errors), which ListActivities and GetActivityStatus do not carry.
+func (c *Client) activityInfo(ctx context.Context, ids []string) (map[string]activity, error) {
+	out := map[string]activity{}
+	for start := 0; start < len(ids); start += batchSize {
+		chunk := ids[start:min(start+batchSize, len(ids))]
+		var b strings.Builder
+		b.WriteString("<esainfo:GetActivityInfo>")
+		for _, id := range chunk {
+			b.WriteString(elem("estypes:ActivityID", id))
+		}
+		b.WriteString("</esainfo:GetActivityInfo>")
+		resp, err := c.call(ctx, "GetActivityInfo", envelope(b.String()))
+		if err != nil {
+			return out, err
+		}
+		for _, it := range resp.children("ActivityInfoItem") {
+			doc := it.child("ActivityInfoDocument")
+			if doc == nil {
+				continue
+			}
+			var a activity
+			a.Name = doc.text("Name")
+			// SubmissionTime once the information system has seen the job;
+			// before that the document's CreationTime is the job's
+			for _, v := range []string{doc.text("SubmissionTime"), doc.attr("CreationTime")} {
+				if t, err := time.Parse(time.RFC3339, v); err == nil {
+					t = t.UTC()
+					a.Submitted = &t
+					break
+				}
+			}
+			if n, err := strconv.Atoi(doc.text("ExitCode")); err == nil {
+				a.ExitCode = &n
+			}
+			for _, e := range doc.children("Error") {
+				if msg := strings.TrimSpace(e.Text); msg != "" {
+					a.Errors = append(a.Errors, msg)
+				}
+			}
+			out[it.text("ActivityID")] = a
+		}
+	}
+	return out, nil
 }
