@@ -3,7 +3,8 @@
 # bring up the local testbed, build cesub, fetch a token from the project's issuer by OAuth2
 # client credentials, pre-flight it against the running A-REX's arc.conf, show it, let the
 # real A-REX confirm the verdict, then run a real job: submit with an uploaded input file,
-# wait for it, print its stdout and download its outputs.
+# wait for it, print its stdout and download its outputs; then the same job description on the
+# HTCondor-CE (a token for its audience, ping, submit, status, cat, get).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 [ -x /usr/local/go/bin/go ] && export PATH=/usr/local/go/bin:$PATH
@@ -55,3 +56,27 @@ bin/cesub cat "$job"
 say cesub get "$job" -D "$work/out"
 bin/cesub get "$job" -D "$work/out"
 ls -R "$work/out"
+
+# The same description to the HTCondor-CE (CEDAR, SCITOKENS), with a token for its audience.
+export BEARER_TOKEN_FILE=$work/condor-token
+CE=$CESUB_TESTBED_CONDOR_CE
+say cesub token get --client-credentials … --audience "$CESUB_TESTBED_CONDOR_HOST:9619" --write
+bin/cesub token get --client-credentials --issuer "$CESUB_TESTBED_ISSUER" --client-id "$CESUB_TESTBED_CLIENT_ID" \
+    --client-secret-file "$CESUB_TESTBED_CLIENT_SECRET_FILE" --scope 'compute.create compute.read compute.modify compute.cancel' \
+    --audience "$CESUB_TESTBED_CONDOR_HOST:9619" --write
+say cesub ping -C "$CE"
+bin/cesub ping -C "$CE"
+say cesub submit -C "$CE" -f hello.xrsl
+job=$(bin/cesub submit -C "$CE" -f "$work/hello.xrsl")
+echo "$job"
+for _ in $(seq 90); do
+  state=$(bin/cesub status "$job" -o json | sed -n 's/.*"state": "\([A-Z]*\)".*/\1/p')
+  case "$state" in FINISHED) break;; FAILED|KILLED|HELD) echo "job ended $state" >&2; exit 1;; esac
+  sleep 1
+done
+bin/cesub status "$job"
+say cesub cat "$job"
+bin/cesub cat "$job"
+say cesub get "$job" -D "$work/out-condor"
+bin/cesub get "$job" -D "$work/out-condor"
+ls -R "$work/out-condor"
