@@ -489,3 +489,20 @@ func TestHTCondorRefusals(t *testing.T) {
 		t.Fatalf("read-only token: %d %s", r.code, r.err)
 	}
 }
+
+// TestHTCondorDebugNeverPrintsToken: --debug shows the CEDAR exchange, never the token.
+func TestHTCondorDebugNeverPrintsToken(t *testing.T) {
+	tb := testbed.Require(t)
+	tokFile := tb.Get(t, "CESUB_TESTBED_CONDOR_TOKEN_FILE")
+	tok, _ := os.ReadFile(tokFile)
+	env := map[string]string{"BEARER_TOKEN_FILE": tokFile, "CESUB_JOBLIST": filepath.Join(t.TempDir(), "j.db")}
+	for _, args := range [][]string{{"ping"}, {"info"}, {"sync"}} {
+		r := cesub(t, tb, env, append([]string{"--debug"}, append(args, "-C", tb.Get(t, "CESUB_TESTBED_CONDOR_CE"))...)...)
+		if r.code != 0 || !strings.Contains(r.err, "debug: CEDAR") {
+			t.Fatalf("%v: %d %s", args, r.code, r.err)
+		}
+		if sig := strings.TrimSpace(string(tok)); strings.Contains(r.out+r.err, sig[len(sig)-40:]) {
+			t.Fatalf("%v: --debug output contains the token", args)
+		}
+	}
+}
