@@ -95,7 +95,9 @@ func (f *Factory) Backend(ctx context.Context, addr ce.Address, src token.Source
 	return b, nil
 }
 
-// RememberVersion stores what a backend negotiated, so the next command to the CE saves a request.
+// RememberVersion stores what a backend learnt about the CE (the ARC REST
+// version it negotiated, where an HTCondor-CE's schedd is), so the next
+// command to the CE saves a request.
 func (f *Factory) RememberVersion(ctx context.Context, store *jobstore.Store, addr ce.Address, b ce.Backend) {
 	if vr, ok := b.(interface {
 		Version(context.Context) (string, error)
