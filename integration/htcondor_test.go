@@ -506,3 +506,44 @@ func TestHTCondorDebugNeverPrintsToken(t *testing.T) {
 		}
 	}
 }
+
+// TestHTCondorManyClusters: a 5-job xRSL file becomes 5 clusters, each its
+// own transaction, over one QMGMT connection (BeginTransaction after the
+// first commit), and one spool connection.
+func TestHTCondorManyClusters(t *testing.T) {
+	tb := testbed.Require(t)
+	dir := t.TempDir()
+	env := map[string]string{"BEARER_TOKEN_FILE": tb.Get(t, "CESUB_TESTBED_CONDOR_TOKEN_FILE"), "CESUB_JOBLIST": filepath.Join(dir, "jobs.db")}
+	var b strings.Builder
+	b.WriteString("+")
+	for i := 0; i < 5; i++ {
+		fmt.Fprintf(&b, `(&(executable="/bin/echo")(arguments="%d")(stdout="o")(jobname="many-%d"))`, i, i)
+	}
+	x := filepath.Join(dir, "many.xrsl")
+	_ = os.WriteFile(x, []byte(b.String()), 0o644)
+	r := cesub(t, tb, env, "--debug", "submit", "-C", tb.Get(t, "CESUB_TESTBED_CONDOR_CE"), "-f", x, "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("submit: %d %s", r.code, r.err)
+	}
+	var sub struct{ Jobs []struct{ ID, Error string } }
+	if err := json.Unmarshal([]byte(r.out), &sub); err != nil || len(sub.Jobs) != 5 {
+		t.Fatalf("submit JSON: %v %s", err, r.out)
+	}
+	clusters := map[string]bool{}
+	for _, j := range sub.Jobs {
+		if j.Error != "" || j.ID == "" {
+			t.Fatalf("job: %+v", j)
+		}
+		clusters[strings.Split(j.ID[strings.LastIndex(j.ID, "/")+1:], ".")[0]] = true
+	}
+	if len(clusters) != 5 {
+		t.Errorf("%d clusters, want 5", len(clusters))
+	}
+	if n := strings.Count(r.err, "QMGMT transaction:"); n != 5 {
+		t.Errorf("%d transactions, want 5", n)
+	}
+	if n := strings.Count(r.err, "authenticated as"); n > 3 { // collector, QMGMT, spool
+		t.Errorf("%d handshakes, want at most 3", n)
+	}
+	_ = cesub(t, tb, env, "clean", "-a")
+}

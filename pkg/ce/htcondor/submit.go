@@ -23,6 +23,7 @@ const (
 	qNewProc          = 10003
 	qSetAttribute     = 10006
 	qCommitNoFlags    = 10007
+	qBeginTransaction = 10023
 	qAbortTransaction = 10024
 	qSetAttribute2    = 10027
 	qCloseSocket      = 10028
@@ -214,14 +215,31 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 	}
 	c.debugf("inputs checked in %s", time.Since(t0).Round(time.Millisecond))
 	results := make([]ce.Result, len(jobs))
+	// the spool connection's handshake runs while the transactions do
+	pre := c.preDialSpool(ctx, len(jobs))
+	var created []*classad.Ad // what the spool step sends, all clusters
+	var owners [][]int        // the result indexes of each created ad
+	var sess *qmgmtSession
 	for _, g := range gs {
 		t0 := time.Now()
-		// the spool connection's handshake runs while the transaction does
-		pre := c.preDialSpool(ctx, len(g.jobs))
-		ids, ads, err := c.submitCluster(ctx, g, opts, now)
+		if sess == nil {
+			if sess, err = c.openQmgmt(ctx); err != nil {
+				for _, i := range g.jobs {
+					results[i] = ce.Result{Err: err}
+				}
+				continue
+			}
+		}
+		err := sess.begin()
+		var ids []string
+		var ads []*classad.Ad
+		if err == nil {
+			ids, ads, err = c.submitCluster(ctx, sess.q, g, opts, now)
+		}
 		c.debugf("QMGMT transaction: %d procs in %s", len(g.jobs), time.Since(t0).Round(time.Millisecond))
 		if err != nil {
-			pre.close()
+			sess.close() // a fresh connection for the next cluster
+			sess = nil
 			for _, i := range g.jobs {
 				results[i] = ce.Result{Err: err}
 			}
@@ -233,13 +251,24 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 			results[i] = ce.Result{ID: c.JobID(ids[k]), Job: &ce.Job{ID: c.JobID(ids[k]), LocalID: ids[k], CE: c.Endpoint(),
 				Flavour: ce.HTCondor, Name: jobs[i].Name, State: ce.StateAccepted, RawState: "Held (spooling input)", Submitted: &now,
 				Stdout: sandboxName(out), Stderr: sandboxName(errName)}}
+			created = append(created, ads[k])
+			owners = append(owners, []int{i})
 		}
-		t0 = time.Now()
-		err = c.spoolParallel(ctx, ads, opts.Progress, pre)
-		c.debugf("spooled the input files of %d procs in %s", len(ads), time.Since(t0).Round(time.Millisecond))
+	}
+	if sess != nil {
+		sess.finish()
+	}
+	if len(created) == 0 {
+		pre.close()
+	} else {
+		t0 := time.Now()
+		err := c.spoolParallel(ctx, created, opts.Progress, pre)
+		c.debugf("spooled the input files of %d procs in %s", len(created), time.Since(t0).Round(time.Millisecond))
 		if err != nil {
-			for _, i := range g.jobs {
-				results[i].Err = fmt.Errorf("job %s was created but spooling its input files failed (it stays held; clean it with `cesub clean`): %w", results[i].ID, err)
+			for _, o := range owners {
+				for _, i := range o {
+					results[i].Err = fmt.Errorf("job %s was created but spooling its input files failed (it stays held; clean it with `cesub clean`): %w", results[i].ID, err)
+				}
 			}
 		}
 	}
@@ -308,28 +337,69 @@ func (q *qmgmt) setAttr(cluster, proc int, name string, e classad.Expr) error {
 	return q.conn.EndMessage()
 }
 
-// submitCluster runs one transaction: NewCluster, the cluster ad, each
-// proc, CommitTransaction. It returns the proc ids and the final ads.
-func (c *Client) submitCluster(ctx context.Context, g group, opts ce.SubmitOptions, now time.Time) ([]string, []*classad.Ad, error) {
+// qmgmtSession is one queue-management connection, used for every cluster
+// of a submission (each its own transaction).
+type qmgmtSession struct {
+	q      *qmgmt
+	cancel context.CancelFunc
+	used   bool // a transaction was committed: the next needs BeginTransaction
+}
+
+// begin starts a transaction. The connection opens with one; after a
+// commit, QMGMT calls would apply one by one unless a new one is begun.
+func (s *qmgmtSession) begin() error {
+	if !s.used {
+		s.used = true
+		return nil
+	}
+	s.q.conn.PutInt(qBeginTransaction)
+	if err := s.q.conn.EndMessage(); err != nil {
+		return err
+	}
+	_, err := s.q.reply("BeginTransaction")
+	return err
+}
+
+// openQmgmt connects for QMGMT_WRITE_CMD and asks the schedd's capabilities.
+func (c *Client) openQmgmt(ctx context.Context) (*qmgmtSession, error) {
 	ctx, cancel := c.ctxTimeout(ctx)
-	defer cancel()
 	conn, _, err := c.scheddConn(ctx, cedar.CmdQmgmtWriteCmd)
 	if err != nil {
-		return nil, nil, err
+		cancel()
+		return nil, err
 	}
-	defer conn.Close()
-	q := &qmgmt{conn: conn}
 	conn.PutInt(qGetCapabilities)
 	conn.PutInt(0)
-	if err := conn.EndMessage(); err != nil {
-		return nil, nil, err
+	if err := conn.EndMessage(); err == nil {
+		if _, err = conn.GetAd(); err == nil {
+			err = conn.FinishMessage()
+		}
 	}
-	if _, err := conn.GetAd(); err != nil {
-		return nil, nil, fmt.Errorf("GetCapabilities: %w", err)
+	if err != nil {
+		conn.Close()
+		cancel()
+		return nil, fmt.Errorf("GetCapabilities: %w", err)
 	}
-	if err := conn.FinishMessage(); err != nil {
-		return nil, nil, err
-	}
+	return &qmgmtSession{q: &qmgmt{conn: conn}, cancel: cancel}, nil
+}
+
+// finish says goodbye (CloseSocket) and closes.
+func (s *qmgmtSession) finish() {
+	s.q.conn.PutInt(qCloseSocket)
+	_ = s.q.conn.EndMessage()
+	s.close()
+}
+
+func (s *qmgmtSession) close() {
+	s.q.conn.Close()
+	s.cancel()
+}
+
+// submitCluster runs one transaction on q: NewCluster, the procs (the
+// cluster ad after the first), CommitTransaction. It returns the proc ids
+// and the final ads.
+func (c *Client) submitCluster(ctx context.Context, q *qmgmt, g group, opts ce.SubmitOptions, now time.Time) ([]string, []*classad.Ad, error) {
+	conn := q.conn
 	conn.PutInt(qNewCluster)
 	if err := conn.EndMessage(); err != nil {
 		return nil, nil, err
@@ -429,8 +499,6 @@ func (c *Client) submitCluster(ctx context.Context, g group, opts ce.SubmitOptio
 	if err := c.commitReply(q); err != nil {
 		return nil, nil, err
 	}
-	conn.PutInt(qCloseSocket)
-	_ = conn.EndMessage()
 	c.debugf("cluster %d committed with %d procs", cluster, len(ads))
 	return ids, ads, nil
 }
