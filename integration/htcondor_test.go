@@ -80,18 +80,27 @@ func TestHTCondorPing(t *testing.T) {
 		code   int
 		auth   map[string]string
 		want   []string
+		ce     string // default: the testbed's HTCondor-CE
 	}{
-		{"full token", testissuer.Claims{}, 0, map[string]string{"READ": "ALLOW", "WRITE": "ALLOW"}, []string{`"user": "pilot@users.htcondor.org"`, `"admitted": true`}},
+		{"full token", testissuer.Claims{}, 0, map[string]string{"READ": "ALLOW", "WRITE": "ALLOW"}, []string{`"user": "pilot@users.htcondor.org"`, `"admitted": true`}, ""},
 		{"compute.read only", testissuer.Claims{Scope: "compute.read"}, 4, map[string]string{"READ": "ALLOW", "WRITE": "DENIED"},
-			[]string{"authorization failed: WRITE denied for pilot@users.htcondor.org", "missing compute.create"}},
+			[]string{"authorization failed: WRITE denied for pilot@users.htcondor.org", "missing compute.create"}, ""},
 		{"wrong audience", testissuer.Claims{Audience: []string{"other.example.org:9619"}}, 4, nil,
-			[]string{"authentication failed (SCITOKENS)", `seen \"other.example.org:9619\"`, host + ":9619"}},
+			[]string{"authentication failed (SCITOKENS)", `seen \"other.example.org:9619\"`, host + ":9619"}, ""},
 		{"unmapped subject", testissuer.Claims{Subject: "stranger"}, 4, nil,
-			[]string{"authentication failed (SCITOKENS)", "maps to no user"}},
+			[]string{"authentication failed (SCITOKENS)", "maps to no user"}, ""},
+		{"CE down", testissuer.Claims{Audience: []string{host + ":9618"}}, 1, nil,
+			[]string{`"reachable": false`, "nothing listens"}, "condor://" + host + ":9618"},
+		{"not a CEDAR port (the A-REX)", testissuer.Claims{Audience: []string{"localhost:8444"}}, 1, nil,
+			[]string{`"unsupported": true`, "not an HTCondor daemon"}, "condor://localhost:8444"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := map[string]string{"BEARER_TOKEN_FILE": condorToken(t, tb, tc.claims), "CESUB_JOBLIST": filepath.Join(t.TempDir(), "j.db")}
-			r := cesub(t, tb, env, "ping", "-C", ceAddr, "-o", "json")
+			target := ceAddr
+			if tc.ce != "" {
+				target = tc.ce
+			}
+			r := cesub(t, tb, env, "ping", "-C", target, "-o", "json")
 			if r.code != tc.code {
 				t.Fatalf("exit %d, want %d: %s %s", r.code, tc.code, r.out, r.err)
 			}
@@ -99,7 +108,7 @@ func TestHTCondorPing(t *testing.T) {
 				Authorizations map[string]string
 				Reachable      bool
 			}
-			if err := json.Unmarshal([]byte(r.out), &p); err != nil || !p.Reachable {
+			if err := json.Unmarshal([]byte(r.out), &p); err != nil || p.Reachable == (tc.name == "CE down") {
 				t.Fatalf("JSON: %v %s", err, r.out)
 			}
 			for lv, v := range tc.auth {

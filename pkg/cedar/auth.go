@@ -153,7 +153,7 @@ func (c *Conn) StartCommand(ctx context.Context, cmd, authCmd int, target *Sinfu
 	}
 	srv, err := c.GetAd()
 	if err != nil {
-		if strings.Contains(err.Error(), "closed the connection") {
+		if errors.Is(err, ErrClosed) {
 			return nil, fmt.Errorf("security negotiation with %s: %w (the daemon may not know command %d)", c.peer, err, cmd)
 		}
 		return nil, fmt.Errorf("security negotiation with %s: %w", c.peer, err)

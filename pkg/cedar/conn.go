@@ -36,6 +36,9 @@ const (
 	tagSize     = 16
 )
 
+// ErrClosed: the peer closed the connection.
+var ErrClosed = errors.New("the peer closed the connection")
+
 // ProtocolError is a malformed or unexpected frame from the peer.
 type ProtocolError struct{ Msg string }
 
@@ -153,7 +156,7 @@ func (c *Conn) ioErr(op string, err error) error {
 		return fmt.Errorf("%s %s: no answer in time: %w", op, c.peer, context.DeadlineExceeded)
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("%s %s: the peer closed the connection", op, c.peer)
+		return fmt.Errorf("%s %s: %w", op, c.peer, ErrClosed)
 	}
 	return fmt.Errorf("%s %s: %w", op, c.peer, err)
 }

@@ -174,6 +174,10 @@ func (c *Client) pingProblem(ctx context.Context, r *ce.PingResult, err error) *
 		r.Reachable = true
 		r.Unsupported = true
 		r.Hint = "the port does not speak CEDAR as HTCondor 9 or later does (is it an HTCondor-CE?)"
+	case errors.Is(err, cedar.ErrClosed) && strings.Contains(err.Error(), "security negotiation"):
+		r.Reachable = true
+		r.Unsupported = true
+		r.Hint = "the server hung up at the first CEDAR message: it is not an HTCondor daemon (an HTTPS server such as an ARC CE? then use https://), or it does not take this command"
 	default:
 		r.Hint = arexhttp.ConnectHint(err, c.addr.HostPort())
 	}
