@@ -22,18 +22,7 @@ XRSL='&(executable="/bin/echo")(arguments="hello")(stdout="out.txt")(jobname="be
 { printf '+'; for i in $(seq -w 1 20); do printf '(&(executable="/bin/echo")(arguments="%s")(stdout="out.txt")(jobname="bench-%s"))' "$i" "$i"; done; } > "$WORK/20.xrsl"
 ARCJOBS=$WORK/arcjobs.dat
 
-now() { date +%s.%N; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-timeit() {
-  local n=$1; shift; local f=$WORK/times; : > "$f"
-  for _ in $(seq "$n"); do
-    local t0; t0=$(now)
-    "$@" > "$WORK/last.out" 2>&1 || { echo "FAILED: $*" >&2; tail -5 "$WORK/last.out" >&2; exit 1; }
-    echo "$(now) - $t0" | bc -l >> "$f"
-  done
-  median < "$f"
-}
-ratio() { echo "scale=1; $1 / $2" | bc -l | sed 's/^\./0./'; }
+. "$ROOT/bench/lib.sh"
 row() { printf '%-58s %8.3f s\n' "$1" "$2"; }
 
 echo "# bench/arc-emies.sh $(date -u +%FT%TZ) N=$N host=$(hostname) cores=$(nproc) cesub $("$CESUB" version | head -1)"

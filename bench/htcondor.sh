@@ -33,7 +33,8 @@ CONDOR_ENV=(/usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C
   _CONDOR_SEC_CLIENT_ENCRYPTION=REQUIRED _CONDOR_SEC_CLIENT_INTEGRITY=REQUIRED)
 condor() { ( cd "$HW/$1" && shift && chroot "$R" "${CONDOR_ENV[@]}" sh -c "cd $PWD_IN && $*" ); }
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+WORK=$HW
+. "$ROOT/bench/lib.sh"
 # measure N DIR CMD... -> "wall_ms cpu_ms rss_mb" medians; a failure aborts (a benchmark of failures is meaningless)
 measure() {
   local n=$1 dir=$2; shift 2
@@ -49,7 +50,6 @@ measure() {
   echo "$(cut -d' ' -f1 "$HW/m" | median) $(cut -d' ' -f2 "$HW/m" | median) $(cut -d' ' -f3 "$HW/m" | median)"
 }
 row() { printf '%-60s %9.1f ms %8.1f ms CPU %7.1f MB\n' "$1" $2; }
-ratio() { echo "scale=1; $1 / $2" | bc -l | sed 's/^\./0./'; }
 clean_queue() { chroot "$R" condor_rm -all >/dev/null 2>&1 || true; }
 
 echo "# bench/htcondor.sh $(date -u +%FT%TZ) N=$N host=$(hostname) cores=$(nproc) cesub $("$CESUB" version | head -1)"
