@@ -149,13 +149,26 @@ func TestAREXActivityInfo(t *testing.T) {
 	}
 	id := res[0].Job.LocalID
 	defer c.Clean(ctx, []string{id})
-	info, err := c.activityInfo(ctx, []string{id, "nosuchactivity"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, ok := info[id]
-	if !ok || a.Name != "info-probe" || a.Submitted == nil || time.Since(*a.Submitted) > time.Hour {
-		t.Fatalf("GetActivityInfo: %+v (ok %v)", a, ok)
+	// until the grid manager has written the job's GLUE2 document, A-REX
+	// answers a template without the name
+	var info map[string]activity
+	var a activity
+	var ok bool
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(time.Second) {
+		info, err = c.activityInfo(ctx, []string{id, "nosuchactivity"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, ok = info[id]
+		if !ok || a.Submitted == nil || time.Since(*a.Submitted) > time.Hour {
+			t.Fatalf("GetActivityInfo: %+v (ok %v)", a, ok)
+		}
+		if a.Name == "info-probe" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GetActivityInfo: no name after 60 s: %+v", a)
+		}
 	}
 	if _, ok := info["nosuchactivity"]; ok {
 		t.Errorf("an unknown activity got a document")

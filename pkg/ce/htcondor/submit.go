@@ -409,7 +409,9 @@ func (c *Client) submitCluster(ctx context.Context, q *qmgmt, g group, opts ce.S
 		return nil, nil, err
 	}
 	cluster := int(cl)
+	tp := time.Now()
 	ads, err := c.jobAds(g, cluster, now)
+	c.debugf("cluster %d: %d job ads built in %s", cluster, len(ads), time.Since(tp).Round(time.Millisecond))
 	if err != nil {
 		c.abort(q)
 		return nil, nil, err
@@ -435,7 +437,13 @@ func (c *Client) submitCluster(ctx context.Context, q *qmgmt, g group, opts ce.S
 	// numbers procs 0, 1, … in a new cluster; an answer that differs fails
 	// the transaction before it is committed.
 	ids := make([]string, len(ads))
+	t0 := time.Now()
+	var wrote, answered time.Duration
+	defer func() {
+		c.debugf("cluster %d: procs sent in %s, answered in %s", cluster, wrote.Round(time.Millisecond), answered.Round(time.Millisecond))
+	}()
 	write := func() error {
+		defer func() { wrote = time.Since(t0) }()
 		for k, ad := range ads {
 			conn.PutInt(qNewProc)
 			conn.PutInt(int64(cluster))
@@ -477,6 +485,7 @@ func (c *Client) submitCluster(ctx context.Context, q *qmgmt, g group, opts ce.S
 		return nil
 	}
 	read := func() error {
+		defer func() { answered = time.Since(t0) }()
 		for k := range ads {
 			pr, err := q.reply(fmt.Sprintf("NewProc %d", k))
 			if err != nil {
@@ -492,6 +501,7 @@ func (c *Client) submitCluster(ctx context.Context, q *qmgmt, g group, opts ce.S
 	if err := conn.Pipeline(write, read); err != nil {
 		return nil, nil, err
 	}
+	tc := time.Now()
 	conn.PutInt(qCommitNoFlags)
 	if err := conn.EndMessage(); err != nil {
 		return nil, nil, err
@@ -499,7 +509,7 @@ func (c *Client) submitCluster(ctx context.Context, q *qmgmt, g group, opts ce.S
 	if err := c.commitReply(q); err != nil {
 		return nil, nil, err
 	}
-	c.debugf("cluster %d committed with %d procs", cluster, len(ads))
+	c.debugf("cluster %d committed with %d procs (the schedd took %s to commit)", cluster, len(ads), time.Since(tc).Round(time.Millisecond))
 	return ids, ads, nil
 }
 
