@@ -62,6 +62,16 @@ type Result struct {
 	Err error
 }
 
+// AllFailed reports whether every result of a bulk operation is an error.
+func AllFailed(rs []Result) bool {
+	for _, r := range rs {
+		if r.Err == nil {
+			return false
+		}
+	}
+	return true
+}
+
 // SubmitOptions tune a submission.
 type SubmitOptions struct {
 	// BaseDir resolves relative local input files.

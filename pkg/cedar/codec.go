@@ -3,7 +3,6 @@ package cedar
 import (
 	"bytes"
 	"encoding/binary"
-	"fmt"
 	"math"
 	"strings"
 
@@ -179,5 +178,3 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
-
-var _ = fmt.Sprintf

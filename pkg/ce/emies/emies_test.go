@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/cesub/cesub/pkg/ce"
+	"github.com/cesub/cesub/pkg/ce/arexhttp"
 )
 
 func TestParseJobID(t *testing.T) {
@@ -124,8 +125,8 @@ func TestFaultParsing(t *testing.T) {
 func TestCreateRequest(t *testing.T) {
 	dir := t.TempDir()
 	_ = writeFile(dir+"/in.txt", "x")
-	jobs, uploads, err := prepare(parseXRSL(t, `+(&(executable="/bin/echo")(arguments="a<b&c")(inputfiles=("in.txt" "")))(&(executable="/bin/true"))`),
-		ce.SubmitOptions{BaseDir: dir, DelegationID: "deleg1"})
+	jobs, uploads, err := arexhttp.Prepare(parseXRSL(t, `+(&(executable="/bin/echo")(arguments="a<b&c")(inputfiles=("in.txt" "")))(&(executable="/bin/true"))`),
+		"deleg1", dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,12 +19,8 @@ type resourceInfo struct {
 
 // Info implements ce.Backend: a summary of GetResourceInfo's GLUE2.
 func (c *Client) Info(ctx context.Context) (*ce.Info, error) {
-	resp, err := c.h.RC.R().SetContext(ctx).SetHeader("Content-Type", "text/xml; charset=utf-8").
-		SetBody(envelope("<esrinfo:GetResourceInfo/>")).Post(c.endpoint)
-	if err := arexhttp.Check("EMI-ES GetResourceInfo", resp, err, http.StatusOK); err != nil {
-		if _, ferr := c.call(ctx, "GetResourceInfo", envelope("<esrinfo:GetResourceInfo/>")); ferr != nil {
-			return nil, ferr // the SOAP fault says more than the status line
-		}
+	resp, _, err := c.post(ctx, "GetResourceInfo", envelope("<esrinfo:GetResourceInfo/>"))
+	if err != nil {
 		return nil, err
 	}
 	var ri resourceInfo
@@ -55,9 +51,9 @@ func (c *Client) Ping(ctx context.Context) (*ce.PingResult, error) {
 	epoch := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 	op := "<esainfo:ListActivities>" + elem("esainfo:FromDate", epoch.Format("2006-01-02T15:04:05Z")) +
 		elem("esainfo:ToDate", epoch.Format("2006-01-02T15:04:05Z")) + elem("esainfo:Limit", "1") + "</esainfo:ListActivities>"
-	resp, err := c.h.RC.R().SetContext(ctx).SetHeader("Content-Type", "text/xml; charset=utf-8").SetBody(envelope(op)).Post(c.endpoint)
+	resp, _, err := c.post(ctx, "ListActivities", envelope(op))
 	r.Latency = time.Since(t0)
-	if err != nil {
+	if resp == nil { // no answer at all
 		var ae *arexhttp.AuthError
 		if errors.As(err, &ae) {
 			return nil, err
@@ -67,7 +63,7 @@ func (c *Client) Ping(ctx context.Context) (*ce.PingResult, error) {
 	}
 	r.Reachable = true
 	r.TLS = arexhttp.TLSSummary(resp.RawResponse.TLS)
-	if _, err := c.call(ctx, "ListActivities", envelope(op)); err != nil {
+	if err != nil {
 		var ae *arexhttp.AuthError
 		r.Problem = err.Error()
 		if errors.As(err, &ae) {

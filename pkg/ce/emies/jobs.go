@@ -15,11 +15,6 @@ import (
 	"github.com/cesub/cesub/pkg/jobdesc/adl"
 )
 
-// prepare is arexhttp.Prepare with the submission's options.
-func prepare(jobs []jobdesc.Job, opts ce.SubmitOptions) ([]jobdesc.Job, [][]arexhttp.Upload, error) {
-	return arexhttp.Prepare(jobs, opts.DelegationID, opts.BaseDir)
-}
-
 // createRequest is the CreateActivity call for jobs; jobs with client-side
 // inputs are marked ClientDataPush, as arcsub does.
 func createRequest(jobs []jobdesc.Job, uploads [][]arexhttp.Upload) ([]byte, error) {
@@ -45,7 +40,7 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 	if opts.Instances > 1 {
 		return nil, errors.New("--instances needs ARC REST 1.1 (ARC 7); EMI-ES has no instances")
 	}
-	prepared, uploads, err := prepare(jobs, opts)
+	prepared, uploads, err := arexhttp.Prepare(jobs, opts.DelegationID, opts.BaseDir)
 	if err != nil {
 		return nil, err
 	}
@@ -80,20 +75,11 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 		}(start, end)
 	}
 	wg.Wait()
-	if allFailed(results) {
+	if ce.AllFailed(results) {
 		return nil, results[0].Err
 	}
 	c.pushInputs(ctx, results, uploads, stageIn, opts.Progress)
 	return results, nil
-}
-
-func allFailed(rs []ce.Result) bool {
-	for _, r := range rs {
-		if r.Err == nil {
-			return false
-		}
-	}
-	return true
 }
 
 // created is one ActivityCreationResponse.

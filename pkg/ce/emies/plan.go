@@ -12,7 +12,7 @@ import (
 // PlanSubmit implements ce.Planner: the CreateActivity calls, uploads and
 // notification a submission would make, nothing sent.
 func (c *Client) PlanSubmit(jobs []jobdesc.Job, opts ce.SubmitOptions) ([]ce.Request, error) {
-	prepared, uploads, err := prepare(jobs, opts)
+	prepared, uploads, err := arexhttp.Prepare(jobs, opts.DelegationID, opts.BaseDir)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/cesub/cesub/pkg/ce/arexhttp"
+	"github.com/go-resty/resty/v2"
 )
 
 // The EMI-ES namespaces (EMI-ES 1.16, as A-REX 6 serves them).
@@ -188,11 +189,24 @@ func soapFault(op string, f *node) *Fault {
 // first child). SOAP faults become *Fault; an identity the CE refuses
 // becomes an auth error.
 func (c *Client) call(ctx context.Context, op string, body []byte) (*node, error) {
+	_, n, err := c.post(ctx, op, body)
+	return n, err
+}
+
+// post is call that also returns the HTTP response (nil when none came),
+// for callers that want its TLS state or its raw body.
+func (c *Client) post(ctx context.Context, op string, body []byte) (*resty.Response, *node, error) {
 	resp, err := c.h.RC.R().SetContext(ctx).SetHeader("Content-Type", "text/xml; charset=utf-8").
 		SetHeader("SOAPAction", "").SetBody(body).Post(c.endpoint)
 	if err != nil {
-		return nil, arexhttp.Check("EMI-ES "+op, resp, err)
+		return nil, nil, arexhttp.Check("EMI-ES "+op, resp, err)
 	}
+	n, err := c.answer(op, resp)
+	return resp, n, err
+}
+
+// answer reads the SOAP response of op: the Body's first child, or the fault.
+func (c *Client) answer(op string, resp *resty.Response) (*node, error) {
 	raw := resp.Body()
 	code := resp.StatusCode()
 	isXML := bytes.Contains(raw, []byte("Envelope"))

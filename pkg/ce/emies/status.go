@@ -111,6 +111,7 @@ func gmState(s string, es esStatus) ce.State {
 // code and failure reason.
 func (c *Client) Status(ctx context.Context, ids []string) ([]ce.Result, error) {
 	results := make([]ce.Result, len(ids))
+	statuses := make([]esStatus, len(ids)) // EMI-ES's view, for the refresh
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var authErr error
@@ -137,6 +138,7 @@ func (c *Client) Status(ctx context.Context, ids []string) ([]ce.Result, error) 
 					results[start+k] = ce.Result{ID: c.JobID(id), Err: errs[id]}
 				default:
 					s := st[id]
+					statuses[start+k] = s
 					results[start+k] = ce.Result{ID: c.JobID(id), Job: &ce.Job{ID: c.JobID(id), LocalID: id, CE: c.endpoint,
 						Flavour: ce.EMIES, State: s.state(), RawState: s.raw()}}
 				}
@@ -144,10 +146,10 @@ func (c *Client) Status(ctx context.Context, ids []string) ([]ce.Result, error) 
 		}(start, chunk)
 	}
 	wg.Wait()
-	if authErr != nil && allFailed(results) {
+	if authErr != nil && ce.AllFailed(results) {
 		return nil, authErr
 	}
-	c.refresh(ctx, results)
+	c.refresh(ctx, results, statuses)
 	return results, nil
 }
 
@@ -179,7 +181,7 @@ func (c *Client) activityStatus(ctx context.Context, ids []string) (map[string]e
 
 // refresh brings the jobs' states up to date from the grid manager's files,
 // in parallel.
-func (c *Client) refresh(ctx context.Context, results []ce.Result) {
+func (c *Client) refresh(ctx context.Context, results []ce.Result, statuses []esStatus) {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, concurrency)
 	for i := range results {
@@ -189,17 +191,16 @@ func (c *Client) refresh(ctx context.Context, results []ce.Result) {
 		}
 		wg.Add(1)
 		sem <- struct{}{}
-		go func(j *ce.Job) {
+		go func(j *ce.Job, es esStatus) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			c.refreshOne(ctx, j)
-		}(j)
+			c.refreshOne(ctx, j, es)
+		}(j, statuses[i])
 	}
 	wg.Wait()
 }
 
-func (c *Client) refreshOne(ctx context.Context, j *ce.Job) {
-	es := esStatusFromRaw(j.RawState)
+func (c *Client) refreshOne(ctx context.Context, j *ce.Job, es esStatus) {
 	if !j.State.Terminal() {
 		gm, err := c.logFile(ctx, j.LocalID, "status")
 		if err != nil {
@@ -232,15 +233,6 @@ func (c *Client) refreshOne(ctx context.Context, j *ce.Job) {
 			j.ExitCode = &code
 		}
 	}
-}
-
-func esStatusFromRaw(raw string) esStatus {
-	st, attrs, _ := strings.Cut(raw, ":")
-	s := esStatus{Status: st}
-	if attrs != "" {
-		s.Attributes = strings.Split(attrs, ",")
-	}
-	return s
 }
 
 // exitCode reads exitcode=N from a grid manager diag file (the last one wins).

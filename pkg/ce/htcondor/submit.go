@@ -217,8 +217,8 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 	results := make([]ce.Result, len(jobs))
 	// the spool connection's handshake runs while the transactions do
 	pre := c.preDialSpool(ctx, len(jobs))
-	var created []*classad.Ad // what the spool step sends, all clusters
-	var owners [][]int        // the result indexes of each created ad
+	var created []spoolJob // what the spool step sends, all clusters
+	var owners []int       // the result index of each created job
 	var sess *qmgmtSession
 	for _, g := range gs {
 		t0 := time.Now()
@@ -232,9 +232,9 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 		}
 		err := sess.begin()
 		var ids []string
-		var ads []*classad.Ad
+		var sj []spoolJob
 		if err == nil {
-			ids, ads, err = c.submitCluster(ctx, sess.q, g, opts, now)
+			ids, sj, err = c.submitCluster(ctx, sess.q, g, opts, now)
 		}
 		c.debugf("QMGMT transaction: %d procs in %s", len(g.jobs), time.Since(t0).Round(time.Millisecond))
 		if err != nil {
@@ -246,13 +246,13 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 			continue
 		}
 		for k, i := range g.jobs {
-			out, _ := ads[k].Str("Out")
-			errName, _ := ads[k].Str("Err")
+			out, _ := sj[k].ad.Str("Out")
+			errName, _ := sj[k].ad.Str("Err")
 			results[i] = ce.Result{ID: c.JobID(ids[k]), Job: &ce.Job{ID: c.JobID(ids[k]), LocalID: ids[k], CE: c.Endpoint(),
 				Flavour: ce.HTCondor, Name: jobs[i].Name, State: ce.StateAccepted, RawState: "Held (spooling input)", Submitted: &now,
 				Stdout: sandboxName(out), Stderr: sandboxName(errName)}}
-			created = append(created, ads[k])
-			owners = append(owners, []int{i})
+			created = append(created, sj[k])
+			owners = append(owners, i)
 		}
 	}
 	if sess != nil {
@@ -265,14 +265,12 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 		err := c.spoolParallel(ctx, created, opts.Progress, pre)
 		c.debugf("spooled the input files of %d procs in %s", len(created), time.Since(t0).Round(time.Millisecond))
 		if err != nil {
-			for _, o := range owners {
-				for _, i := range o {
-					results[i].Err = fmt.Errorf("job %s was created but spooling its input files failed (it stays held; clean it with `cesub clean`): %w", results[i].ID, err)
-				}
+			for _, i := range owners {
+				results[i].Err = fmt.Errorf("job %s was created but spooling its input files failed (it stays held; clean it with `cesub clean`): %w", results[i].ID, err)
 			}
 		}
 	}
-	if allFailed(results) {
+	if ce.AllFailed(results) {
 		return nil, results[0].Err
 	}
 	return results, nil
@@ -284,15 +282,6 @@ func sandboxName(p string) string {
 		return ""
 	}
 	return filepath.Base(p)
-}
-
-func allFailed(rs []ce.Result) bool {
-	for _, r := range rs {
-		if r.Err == nil {
-			return false
-		}
-	}
-	return true
 }
 
 // qmgmt is one queue-management connection.
@@ -398,7 +387,7 @@ func (s *qmgmtSession) close() {
 // submitCluster runs one transaction on q: NewCluster, the procs (the
 // cluster ad after the first), CommitTransaction. It returns the proc ids
 // and the final ads.
-func (c *Client) submitCluster(ctx context.Context, q *qmgmt, g group, opts ce.SubmitOptions, now time.Time) ([]string, []*classad.Ad, error) {
+func (c *Client) submitCluster(ctx context.Context, q *qmgmt, g group, opts ce.SubmitOptions, now time.Time) ([]string, []spoolJob, error) {
 	conn := q.conn
 	conn.PutInt(qNewCluster)
 	if err := conn.EndMessage(); err != nil {
@@ -416,11 +405,13 @@ func (c *Client) submitCluster(ctx context.Context, q *qmgmt, g group, opts ce.S
 		c.abort(q)
 		return nil, nil, err
 	}
-	for _, ad := range ads {
+	jobs := make([]spoolJob, len(ads))
+	for k, ad := range ads {
 		if opts.ProxyFile != "" {
 			ad.SetString("x509userproxy", opts.ProxyFile)
 		}
-		for _, f := range c.inputFiles(ad) {
+		jobs[k] = spoolJob{ad: ad, files: c.inputFiles(ad)}
+		for _, f := range jobs[k].files {
 			if f.missing != nil {
 				c.abort(q)
 				return nil, nil, fmt.Errorf("input file %q: %w (the transaction was abandoned; nothing was created)", f.local, f.missing)
@@ -510,7 +501,7 @@ func (c *Client) submitCluster(ctx context.Context, q *qmgmt, g group, opts ce.S
 		return nil, nil, err
 	}
 	c.debugf("cluster %d committed with %d procs (the schedd took %s to commit)", cluster, len(ads), time.Since(tc).Round(time.Millisecond))
-	return ids, ads, nil
+	return ids, jobs, nil
 }
 
 // commitReply reads CommitTransaction's answer: rval, [errno], [ad with

@@ -182,31 +182,38 @@ func (c *Client) inputFiles(ad *classad.Ad) []inputFile {
 // the schedd serves each in its own forked worker.
 const spoolConnections = 4
 
+// spoolJob is one created proc and the input files it spools (listed once,
+// when the transaction checks they exist).
+type spoolJob struct {
+	ad    *classad.Ad
+	files []inputFile
+}
+
 // spoolParallel spools large submissions over several connections at once
 // (pre, if not nil, is one already dialled).
-func (c *Client) spoolParallel(ctx context.Context, ads []*classad.Ad, progress func(string, string, int64, int64), pre *preDialed) error {
+func (c *Client) spoolParallel(ctx context.Context, jobs []spoolJob, progress func(string, string, int64, int64), pre *preDialed) error {
 	n := 1
 	switch {
-	case len(ads) >= 2000:
+	case len(jobs) >= 2000:
 		n = spoolConnections
-	case len(ads) >= 200:
+	case len(jobs) >= 200:
 		n = 2 // on the 2-core testbed 2 beat 4 and 8 for 1,000 jobs (bench/htcondor.sh)
 	}
 	if n == 1 {
 		conn, err := pre.get()
 		if err != nil || conn == nil {
 			c.debugf("spool connection made beforehand failed (%v); connecting again", err)
-			return c.spool(ctx, ads, progress, nil)
+			return c.spool(ctx, jobs, progress, nil)
 		}
-		return c.spool(ctx, ads, progress, conn)
+		return c.spool(ctx, jobs, progress, conn)
 	}
 	pre.close()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	var first error
-	per := (len(ads) + n - 1) / n
-	for start := 0; start < len(ads); start += per {
-		part := ads[start:min(start+per, len(ads))]
+	per := (len(jobs) + n - 1) / n
+	for start := 0; start < len(jobs); start += per {
+		part := jobs[start:min(start+per, len(jobs))]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -269,7 +276,7 @@ func (p *preDialed) close() {
 // schedd's go-ahead and acknowledgement messages, which a reader consumes
 // alongside (the go-ahead is always granted up front here; a refusal ends
 // the exchange with an error).
-func (c *Client) spool(ctx context.Context, ads []*classad.Ad, progress func(string, string, int64, int64), conn *cedar.Conn) error {
+func (c *Client) spool(ctx context.Context, jobs []spoolJob, progress func(string, string, int64, int64), conn *cedar.Conn) error {
 	ctx, cancel := c.ctxTimeout(ctx)
 	defer cancel()
 	if conn == nil {
@@ -282,27 +289,25 @@ func (c *Client) spool(ctx context.Context, ads []*classad.Ad, progress func(str
 	}
 	defer conn.Close()
 	conn.PutString(cedar.Version)
-	conn.PutInt(int64(len(ads)))
+	conn.PutInt(int64(len(jobs)))
 	if err := conn.EndMessage(); err != nil {
 		return err
 	}
-	ids := make([]string, len(ads))
-	files := make([][]inputFile, len(ads))
-	for i, ad := range ads {
-		cl, _ := ad.Int("ClusterId")
-		pr, _ := ad.Int("ProcId")
+	ids := make([]string, len(jobs))
+	for i, j := range jobs {
+		cl, _ := j.ad.Int("ClusterId")
+		pr, _ := j.ad.Int("ProcId")
 		conn.PutInt(cl)
 		conn.PutInt(pr)
 		ids[i] = fmt.Sprintf("%d.%d", cl, pr)
-		files[i] = c.inputFiles(ad)
 	}
 	if err := conn.EndMessage(); err != nil {
 		return err
 	}
 	write := func() error {
-		for i := range ads {
+		for i, j := range jobs {
 			id := ids[i]
-			if err := c.upload(conn, files[i], func(name string, n int64) {
+			if err := c.upload(conn, j.files, func(name string, n int64) {
 				if progress != nil {
 					progress(id, name, n, n)
 				}
@@ -313,8 +318,8 @@ func (c *Client) spool(ctx context.Context, ads []*classad.Ad, progress func(str
 		return nil
 	}
 	read := func() error {
-		for i := range ads {
-			if err := uploadReplies(conn, len(files[i]) > 0); err != nil {
+		for i, j := range jobs {
+			if err := uploadReplies(conn, len(j.files) > 0); err != nil {
 				return fmt.Errorf("job %s: %w", ids[i], err)
 			}
 		}

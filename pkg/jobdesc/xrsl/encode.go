@@ -1,7 +1,6 @@
 package xrsl
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -217,5 +216,3 @@ func locationValues(l jobdesc.Location) []string {
 	}
 	return out
 }
-
-var _ = fmt.Sprint

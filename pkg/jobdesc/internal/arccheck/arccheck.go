@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -587,5 +586,3 @@ func aclNode(x string) xmlNode {
 	}
 	return n
 }
-
-var _ = strconv.Itoa
