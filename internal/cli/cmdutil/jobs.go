@@ -88,7 +88,7 @@ func (f *Factory) Backend(ctx context.Context, addr ce.Address, src token.Source
 	}
 	if vr, ok := b.(interface{ SetVersion(string) }); ok && store != nil {
 		if v, ok := store.CEVersion(ctx, addr.URL()); ok {
-			f.Debugf("%s speaks REST %s (remembered)", addr.URL(), v)
+			f.Debugf("%s: %s (remembered)", addr.URL(), v)
 			vr.SetVersion(v)
 		}
 	}

@@ -3,6 +3,7 @@ package htcondor
 import (
 	"bytes"
 	"encoding/hex"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -133,12 +134,37 @@ func TestSafeJoin(t *testing.T) {
 	}
 }
 
-func TestCommonAttrs(t *testing.T) {
-	a := ad(t, "A = 1\nB = \"x\"\nOut = \"o.0\"")
-	b := ad(t, "A = 1\nB = \"y\"\nOut = \"o.1\"")
-	c := commonAttrs([]*classad.Ad{a, b})
-	if len(c) != 1 || c[0].Name != "A" {
-		t.Fatalf("%+v", c)
+// A proc sends what differs from the cluster ad (the first proc's): in
+// the same order or not, a complex expression compared by its text, a
+// value the cluster ad has and the proc lacks shadowed with undefined,
+// ClusterId/ProcId/JobStatus never.
+func TestProcDiff(t *testing.T) {
+	base := ad(t, "ClusterId = 7\nProcId = 0\nJobStatus = 5\nA = 1\nB = \"x\"\nOut = \"o.0\"\nReq = (TARGET.Memory >= 64) && true\nGone = 2\nR = 1.5")
+	d := newProcDiff(base)
+	type kv struct{ name, val string }
+	diff := func(src string) []kv {
+		var out []kv
+		if err := d.each(ad(t, src), func(n string, e classad.Expr) error {
+			out = append(out, kv{n, classad.Unparse(e)})
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	same := diff("ClusterId = 7\nProcId = 0\nJobStatus = 5\nA = 1\nB = \"x\"\nOut = \"o.0\"\nReq = (TARGET.Memory >= 64) && true\nGone = 2\nR = 1.5")
+	if len(same) != 0 {
+		t.Fatalf("identical ad sends %v", same)
+	}
+	got := diff("ProcId = 1\nJobStatus = 1\nB = \"x\"\nA = 2\nOut = \"o.1\"\nReq = (TARGET.Memory >= 64) && true\nR = 1.5\nNew = \"n\"")
+	// ClusterId is set per proc: never shadowed
+	want := []kv{{"A", "2"}, {"Out", `"o.1"`}, {"New", `"n"`}, {"Gone", "undefined"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("got  %v\nwant %v", got, want)
+	}
+	if got := diff("Req = (TARGET.Memory >= 128) && true\nA = 1\nB = 1"); fmt.Sprint(got) != fmt.Sprint([]kv{
+		{"Req", "(TARGET.Memory >= 128) && true"}, {"B", "1"}, {"Out", "undefined"}, {"Gone", "undefined"}, {"R", "undefined"}}) {
+		t.Fatalf("%v", got)
 	}
 }
 

@@ -18,18 +18,16 @@ func (c *Client) PlanSubmit(jobs []jobdesc.Job, opts ce.SubmitOptions) ([]ce.Req
 	}
 	var out []ce.Request
 	for _, g := range gs {
-		ads, err := c.jobAds(g, 1, c.now())
+		jobs, err := c.jobAds(g, 1, c.now(), opts.ProxyFile)
 		if err != nil {
 			return nil, err
 		}
-		for k, ad := range ads {
-			if opts.ProxyFile != "" {
-				ad.SetString("x509userproxy", opts.ProxyFile)
-			}
+		for k, j := range jobs {
+			ad := j.ad
 			out = append(out, ce.Request{Method: "QMGMT", URL: c.Endpoint(), Body: ad.Long(),
 				Note: fmt.Sprintf("job ad of proc %d of cluster 1 (the schedd assigns the real cluster id; $(Cluster) is expanded with it)", k)})
 			var files []string
-			for _, f := range c.inputFiles(ad) {
+			for _, f := range j.files {
 				files = append(files, f.local+" -> "+f.dest)
 			}
 			if len(files) > 0 {

@@ -73,31 +73,57 @@ func groups(jobs []jobdesc.Job, baseDir string) ([]group, []jobdesc.Warning, err
 	return out, warns, nil
 }
 
-// jobAds expands a group's description with the real cluster id into the
-// ads condor_submit -spool would send.
-func (c *Client) jobAds(g group, cluster int, now time.Time) ([]*classad.Ad, error) {
+// eachAd expands a group's description with the real cluster id into the
+// ads condor_submit -spool would send, handing each to fn as soon as it is
+// made (k: its proc number), with the input files it spools. A proxy, if
+// any, travels as x509userproxy.
+func (c *Client) eachAd(g group, cluster int, now time.Time, proxy string, fn func(k int, j spoolJob) error) error {
 	dir, err := filepath.Abs(g.dir)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	f, err := submitfile.Parse(g.name, g.text, submitfile.ParseOptions{Options: submitfile.Options{Dir: dir}, ClusterID: cluster, Spool: true})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*classad.Ad, len(g.procIdx))
+	want := make(map[int]int, len(g.procIdx)) // proc of the description -> proc of the cluster
 	for k, idx := range g.procIdx {
-		if idx < 0 || idx >= len(f.Procs) {
-			return nil, fmt.Errorf("%s: proc %d of %d (the file changed?)", g.name, idx, len(f.Procs))
-		}
-		ad := &classad.Ad{Attrs: append([]classad.Attr(nil), f.Procs[idx].Ad.Attrs...)}
-		ad.SetInt("ProcId", int64(k))
-		addSubmitDefaults(ad, now, filepath.Base(g.name))
-		if kb := sandboxKB(c.inputFiles(ad)); kb > 0 {
-			ad.SetInt("DiskUsage", kb)
-		}
-		out[k] = ad
+		want[idx] = k
 	}
-	return out, nil
+	next := 0
+	_, err = submitfile.Parse(g.name, g.text, submitfile.ParseOptions{Options: submitfile.Options{Dir: dir}, ClusterID: cluster, Spool: true,
+		EachProc: func(idx int, p *submitfile.Proc) error {
+			k, ok := want[idx]
+			if !ok {
+				return nil
+			}
+			if k != next {
+				return fmt.Errorf("%s: proc %d came before proc %d", g.name, k, next)
+			}
+			next++
+			ad := &classad.Ad{Attrs: p.Ad.Attrs} // the parser keeps no reference
+			ad.SetInt("ProcId", int64(k))
+			addSubmitDefaults(ad, now, filepath.Base(g.name))
+			files := c.inputFiles(ad)
+			if kb := sandboxKB(files); kb > 0 {
+				ad.SetInt("DiskUsage", kb)
+			}
+			if proxy != "" {
+				ad.SetString("x509userproxy", proxy)
+				files = c.inputFiles(ad)
+			}
+			return fn(k, spoolJob{ad: ad, files: files})
+		}})
+	if err == nil && next != len(g.procIdx) {
+		err = fmt.Errorf("%s: %d procs, expected %d (the file changed?)", g.name, next, len(g.procIdx))
+	}
+	return err
+}
+
+// jobAds is eachAd collected.
+func (c *Client) jobAds(g group, cluster int, now time.Time, proxy string) ([]spoolJob, error) {
+	out := make([]spoolJob, 0, len(g.procIdx))
+	err := c.eachAd(g, cluster, now, proxy, func(_ int, j spoolJob) error {
+		out = append(out, j)
+		return nil
+	})
+	return out, err
 }
 
 // addSubmitDefaults sets what condor_submit adds to every job ad beyond the
@@ -386,7 +412,10 @@ func (s *qmgmtSession) close() {
 
 // submitCluster runs one transaction on q: NewCluster, the procs (the
 // cluster ad after the first), CommitTransaction. It returns the proc ids
-// and the final ads.
+// and the final ads. The ads are made while the first ones are being sent
+// and processed; a problem found in a later ad (a missing input file)
+// abandons the transaction: the connection is closed, the schedd creates
+// nothing.
 func (c *Client) submitCluster(ctx context.Context, q *qmgmt, g group, opts ce.SubmitOptions, now time.Time) ([]string, []spoolJob, error) {
 	conn := q.conn
 	conn.PutInt(qNewCluster)
@@ -398,36 +427,40 @@ func (c *Client) submitCluster(ctx context.Context, q *qmgmt, g group, opts ce.S
 		return nil, nil, err
 	}
 	cluster := int(cl)
+	n := len(g.procIdx)
+	made := make(chan spoolJob, 64)
+	stop := make(chan struct{})
+	var buildErr error
 	tp := time.Now()
-	ads, err := c.jobAds(g, cluster, now)
-	c.debugf("cluster %d: %d job ads built in %s", cluster, len(ads), time.Since(tp).Round(time.Millisecond))
-	if err != nil {
-		c.abort(q)
-		return nil, nil, err
-	}
-	jobs := make([]spoolJob, len(ads))
-	for k, ad := range ads {
-		if opts.ProxyFile != "" {
-			ad.SetString("x509userproxy", opts.ProxyFile)
-		}
-		jobs[k] = spoolJob{ad: ad, files: c.inputFiles(ad)}
-		for _, f := range jobs[k].files {
-			if f.missing != nil {
-				c.abort(q)
-				return nil, nil, fmt.Errorf("input file %q: %w (the transaction was abandoned; nothing was created)", f.local, f.missing)
+	go func() {
+		defer close(made)
+		buildErr = c.eachAd(g, cluster, now, opts.ProxyFile, func(_ int, j spoolJob) error {
+			for _, f := range j.files {
+				if f.missing != nil {
+					return fmt.Errorf("input file %q: %w (the transaction was abandoned; nothing was created)", f.local, f.missing)
+				}
 			}
+			select {
+			case made <- j:
+				return nil
+			case <-stop:
+				return errStopped
+			}
+		})
+		c.debugf("cluster %d: %d job ads made in %s", cluster, n, time.Since(tp).Round(time.Millisecond))
+	}()
+	defer func() {
+		close(stop)
+		for range made { // let the maker finish
 		}
-	}
-	common := commonAttrs(ads)
-	shared := map[string]bool{}
-	for _, a := range common {
-		shared[strings.ToLower(a.Name)] = true
-	}
+	}()
 	// The procs are pipelined: NewProc and the attributes of every proc go
 	// out without waiting, a reader checks each NewProc answer. The schedd
 	// numbers procs 0, 1, … in a new cluster; an answer that differs fails
-	// the transaction before it is committed.
-	ids := make([]string, len(ads))
+	// the transaction before it is committed. The cluster ad is the first
+	// proc's; each proc sends what differs from it.
+	jobs := make([]spoolJob, 0, n)
+	ids := make([]string, n)
 	t0 := time.Now()
 	var wrote, answered time.Duration
 	defer func() {
@@ -435,49 +468,57 @@ func (c *Client) submitCluster(ctx context.Context, q *qmgmt, g group, opts ce.S
 	}()
 	write := func() error {
 		defer func() { wrote = time.Since(t0) }()
-		for k, ad := range ads {
+		var base *procDiff
+		for k := 0; k < n; k++ {
+			j, ok := <-made
+			if !ok {
+				if buildErr == nil {
+					buildErr = errors.New("the job ads ended early")
+				}
+				return buildErr
+			}
+			jobs = append(jobs, j)
 			conn.PutInt(qNewProc)
 			conn.PutInt(int64(cluster))
 			if err := conn.EndMessage(); err != nil {
 				return err
 			}
 			if k == 0 {
+				base = newProcDiff(j.ad)
 				// the cluster ad after the first proc, as condor_submit sends it:
-				// ClusterId first, then what all procs share
+				// ClusterId first
 				if err := q.setAttr(cluster, -1, "ClusterId", classad.Int(cluster)); err != nil {
 					return err
 				}
-				for _, a := range common {
-					if !strings.EqualFold(a.Name, "ClusterId") && !strings.EqualFold(a.Name, "ProcId") {
+				for _, a := range j.ad.Attrs {
+					if !perProc(a.Name) {
 						if err := q.setAttr(cluster, -1, a.Name, a.Expr); err != nil {
 							return err
 						}
 					}
 				}
 			}
-			ad.SetInt("ProcId", int64(k))
-			status, _ := ad.Int("JobStatus")
+			status, _ := j.ad.Int("JobStatus")
 			if err := q.setAttr(cluster, k, "ProcId", classad.Int(k)); err != nil {
 				return err
 			}
 			if err := q.setAttr(cluster, k, "JobStatus", classad.Int(status)); err != nil {
 				return err
 			}
-			for _, a := range ad.Attrs {
-				n := strings.ToLower(a.Name)
-				if shared[n] || n == "procid" || n == "jobstatus" || n == "clusterid" {
-					continue
-				}
-				if err := q.setAttr(cluster, k, a.Name, a.Expr); err != nil {
-					return err
-				}
+			if k == 0 {
+				continue
+			}
+			if err := base.each(j.ad, func(name string, e classad.Expr) error {
+				return q.setAttr(cluster, k, name, e)
+			}); err != nil {
+				return err
 			}
 		}
 		return nil
 	}
 	read := func() error {
 		defer func() { answered = time.Since(t0) }()
-		for k := range ads {
+		for k := 0; k < n; k++ {
 			pr, err := q.reply(fmt.Sprintf("NewProc %d", k))
 			if err != nil {
 				return err
@@ -500,8 +541,90 @@ func (c *Client) submitCluster(ctx context.Context, q *qmgmt, g group, opts ce.S
 	if err := c.commitReply(q); err != nil {
 		return nil, nil, err
 	}
-	c.debugf("cluster %d committed with %d procs (the schedd took %s to commit)", cluster, len(ads), time.Since(tc).Round(time.Millisecond))
+	c.debugf("cluster %d committed with %d procs (the schedd took %s to commit)", cluster, n, time.Since(tc).Round(time.Millisecond))
 	return ids, jobs, nil
+}
+
+var errStopped = errors.New("stopped")
+
+// perProc: the attributes every proc sets itself (not in the cluster ad).
+func perProc(name string) bool {
+	return strings.EqualFold(name, "ClusterId") || strings.EqualFold(name, "ProcId") || strings.EqualFold(name, "JobStatus")
+}
+
+// procDiff finds what a proc's ad has that the cluster ad (the first
+// proc's) does not: ads made by the same code list their attributes in the
+// same order, so most comparisons are positional.
+type procDiff struct {
+	base   *classad.Ad
+	byName map[string]int // lower-case name -> index in base
+	text   []string       // base values unparsed, filled as needed
+}
+
+func newProcDiff(base *classad.Ad) *procDiff {
+	d := &procDiff{base: base, byName: make(map[string]int, len(base.Attrs)), text: make([]string, len(base.Attrs))}
+	for i, a := range base.Attrs {
+		d.byName[strings.ToLower(a.Name)] = i
+	}
+	return d
+}
+
+// each calls fn for every attribute of ad that differs from the cluster
+// ad's, and with undefined for one the cluster ad has and ad lacks (a proc
+// value shadows the cluster's; the schedd has no per-proc delete).
+func (d *procDiff) each(ad *classad.Ad, fn func(string, classad.Expr) error) error {
+	seen := make([]bool, len(d.base.Attrs))
+	for i, a := range ad.Attrs {
+		j := -1
+		if i < len(d.base.Attrs) && d.base.Attrs[i].Name == a.Name {
+			j = i
+		} else if x, ok := d.byName[strings.ToLower(a.Name)]; ok {
+			j = x
+		}
+		if perProc(a.Name) {
+			if j >= 0 {
+				seen[j] = true
+			}
+			continue
+		}
+		if j >= 0 {
+			seen[j] = true
+			if d.same(j, a.Expr) {
+				continue
+			}
+		}
+		if err := fn(a.Name, a.Expr); err != nil {
+			return err
+		}
+	}
+	for j, ok := range seen {
+		if !ok && !perProc(d.base.Attrs[j].Name) {
+			if err := fn(d.base.Attrs[j].Name, classad.Undefined{}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// same reports whether e equals the cluster ad's j-th value as sent.
+func (d *procDiff) same(j int, e classad.Expr) bool {
+	b := d.base.Attrs[j].Expr
+	switch v := e.(type) {
+	case classad.String:
+		w, ok := b.(classad.String)
+		return ok && v == w
+	case classad.Int:
+		w, ok := b.(classad.Int)
+		return ok && v == w
+	case classad.Bool:
+		w, ok := b.(classad.Bool)
+		return ok && v == w
+	}
+	if d.text[j] == "" {
+		d.text[j] = classad.Unparse(b)
+	}
+	return classad.Unparse(e) == d.text[j]
 }
 
 // commitReply reads CommitTransaction's answer: rval, [errno], [ad with
@@ -540,25 +663,4 @@ func (c *Client) commitReply(q *qmgmt) error {
 func (c *Client) abort(q *qmgmt) {
 	q.conn.PutInt(qAbortTransaction)
 	_ = q.conn.EndMessage()
-}
-
-// commonAttrs are the attributes every ad has with the same value, in the
-// first ad's order.
-func commonAttrs(ads []*classad.Ad) []classad.Attr {
-	var out []classad.Attr
-	for _, a := range ads[0].Attrs {
-		v := classad.Unparse(a.Expr)
-		same := true
-		for _, other := range ads[1:] {
-			e, ok := other.Get(a.Name)
-			if !ok || classad.Unparse(e) != v {
-				same = false
-				break
-			}
-		}
-		if same {
-			out = append(out, a)
-		}
-	}
-	return out
 }

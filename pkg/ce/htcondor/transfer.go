@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cesub/cesub/pkg/ce"
 	"github.com/cesub/cesub/pkg/ce/arexhttp"
@@ -178,10 +179,6 @@ func (c *Client) inputFiles(ad *classad.Ad) []inputFile {
 	return out
 }
 
-// spoolConnections is how many spool connections a large submission uses:
-// the schedd serves each in its own forked worker.
-const spoolConnections = 4
-
 // spoolJob is one created proc and the input files it spools (listed once,
 // when the transaction checks they exist).
 type spoolJob struct {
@@ -189,31 +186,36 @@ type spoolJob struct {
 	files []inputFile
 }
 
-// spoolParallel spools large submissions over several connections at once
-// (pre, if not nil, is one already dialled).
-func (c *Client) spoolParallel(ctx context.Context, jobs []spoolJob, progress func(string, string, int64, int64), pre *preDialed) error {
-	n := 1
+// spoolConnections is how many spool connections a submission of n procs
+// uses: the schedd serves each in its own forked worker, which is bound by
+// the CE's CPU. On the 2-core testbed 2 beat 4 and 8 for 1,000 procs
+// (bench/htcondor.sh); beyond 2,000 the schedd's per-connection overhead is
+// small enough for 4.
+func spoolConnections(n int) int {
 	switch {
-	case len(jobs) >= 2000:
-		n = spoolConnections
-	case len(jobs) >= 200:
-		n = 2 // on the 2-core testbed 2 beat 4 and 8 for 1,000 jobs (bench/htcondor.sh)
+	case n >= 2000:
+		return 4
+	case n >= 200:
+		return 2
 	}
-	if n == 1 {
-		conn, err := pre.get()
-		if err != nil || conn == nil {
-			c.debugf("spool connection made beforehand failed (%v); connecting again", err)
-			return c.spool(ctx, jobs, progress, nil)
-		}
-		return c.spool(ctx, jobs, progress, conn)
-	}
-	pre.close()
+	return 1
+}
+
+// spoolParallel spools over spoolConnections(len(jobs)) connections at
+// once, using the ones in pre (set up while the transaction ran) where
+// their handshake succeeded.
+func (c *Client) spoolParallel(ctx context.Context, jobs []spoolJob, progress func(string, string, int64, int64), pre preDialed) error {
+	n := spoolConnections(len(jobs))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	var first error
 	per := (len(jobs) + n - 1) / n
-	for start := 0; start < len(jobs); start += per {
+	for i, start := 0, 0; start < len(jobs); i, start = i+1, start+per {
 		part := jobs[start:min(start+per, len(jobs))]
+		conn := pre.take(i)
+		if conn == nil && i < len(pre) && pre[i].err != nil {
+			c.debugf("spool connection %d made beforehand failed (%v); connecting again", i, pre[i].err)
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -223,7 +225,7 @@ func (c *Client) spoolParallel(ctx context.Context, jobs []spoolJob, progress fu
 					progress(a, b, x, y)
 					mu.Unlock()
 				}
-			}, nil)
+			}, conn)
 			mu.Lock()
 			if err != nil && first == nil {
 				first = err
@@ -232,41 +234,65 @@ func (c *Client) spoolParallel(ctx context.Context, jobs []spoolJob, progress fu
 		}()
 	}
 	wg.Wait()
+	pre.close()
 	return first
 }
 
-// preDialed is a spool connection being set up in the background.
-type preDialed struct {
+// preDialed is the spool connections being set up in the background.
+type preDialed []*dialing
+
+type dialing struct {
 	ch   chan struct{}
 	conn *cedar.Conn
 	err  error
+	at   time.Time // when the handshake finished
 }
 
-// preDialSpool starts the spool connection's handshake (only for small
-// submissions, which use one connection); nil if not worth it.
-func (c *Client) preDialSpool(ctx context.Context, jobs int) *preDialed {
-	if jobs >= 200 {
-		return nil
+// payloadWait is how long a schedd waits for a command's payload after the
+// handshake (STANDARD_COMMAND_PAYLOAD_TIMEOUT, 300 s), less a margin: an
+// older connection made beforehand is replaced.
+const payloadWait = 240 * time.Second
+
+// preDialSpool starts the spool connections' handshakes, which the schedd
+// completes before it starts the QMGMT transaction (it serves one
+// connection's queue calls at a time), so that the spooling starts as
+// soon as the transaction is committed.
+func (c *Client) preDialSpool(ctx context.Context, jobs int) preDialed {
+	p := make(preDialed, spoolConnections(jobs))
+	for i := range p {
+		d := &dialing{ch: make(chan struct{})}
+		p[i] = d
+		go func() {
+			defer close(d.ch)
+			d.conn, _, d.err = c.scheddConn(ctx, cedar.CmdSpoolJobFilesPerm)
+			d.at = time.Now()
+		}()
 	}
-	p := &preDialed{ch: make(chan struct{})}
-	go func() {
-		defer close(p.ch)
-		p.conn, _, p.err = c.scheddConn(ctx, cedar.CmdSpoolJobFilesPerm)
-	}()
 	return p
 }
 
-func (p *preDialed) get() (*cedar.Conn, error) {
-	if p == nil {
-		return nil, nil
+// take hands over connection i (nil if it failed or there is none).
+func (p preDialed) take(i int) *cedar.Conn {
+	if i >= len(p) {
+		return nil
 	}
-	<-p.ch
-	return p.conn, p.err
+	<-p[i].ch
+	conn := p[i].conn
+	p[i].conn = nil
+	if conn != nil && time.Since(p[i].at) > payloadWait {
+		conn.Close()
+		p[i].err = fmt.Errorf("made %s ago: the schedd may have given up waiting", time.Since(p[i].at).Round(time.Second))
+		return nil
+	}
+	return conn
 }
 
-func (p *preDialed) close() {
-	if conn, _ := p.get(); conn != nil {
-		conn.Close()
+// close closes the connections not taken.
+func (p preDialed) close() {
+	for i := range p {
+		if conn := p.take(i); conn != nil {
+			conn.Close()
+		}
 	}
 }
 

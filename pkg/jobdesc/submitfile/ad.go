@@ -57,6 +57,11 @@ type ParseOptions struct {
 	// Inspect reads a file for display rather than submission: no queue
 	// statement gives zero procs and a missing executable a warning, instead of errors.
 	Inspect bool
+	// EachProc, if set, receives every proc as it is made (index: its
+	// position in the file) instead of File.Procs keeping them, so a caller
+	// can use the first procs while the rest are being made; an error it
+	// returns stops the parse.
+	EachProc func(index int, p *Proc) error
 }
 
 // Parse reads a submit description and produces its procs.
@@ -159,8 +164,32 @@ type session struct {
 	warns   []Warning
 	cluster int
 	proc    int
+	made    int            // procs made so far, all clusters
 	keyPos  map[string]Pos // where each command was last assigned
 	strict  error          // first undefined macro under StrictMacros
+	exprs   map[string]parsedExpr
+}
+
+type parsedExpr struct {
+	e   classad.Expr
+	err error
+}
+
+// expr parses a ClassAd expression (old syntax), once per text: a
+// thousand procs mostly share their expressions, and parsed expressions
+// are never modified.
+func (s *session) expr(text string) (classad.Expr, error) {
+	if p, ok := s.exprs[text]; ok {
+		return p.e, p.err
+	}
+	e, err := classad.ParseExpr(text, classad.Old)
+	if s.exprs == nil {
+		s.exprs = map[string]parsedExpr{}
+	}
+	if len(s.exprs) < 10000 {
+		s.exprs[text] = parsedExpr{e, err}
+	}
+	return e, err
 }
 
 func (s *session) noteKey(k string) {
@@ -201,7 +230,7 @@ func (s *session) queue(q *queueSpec, f *File) error {
 	}
 	for _, it := range items {
 		for step := 0; step < count; step++ {
-			if len(f.Procs) >= s.opts.MaxProcs {
+			if s.made >= s.opts.MaxProcs {
 				return &Error{Pos: q.pos, Msg: fmt.Sprintf("more than %d procs", s.opts.MaxProcs)}
 			}
 			ov := map[string]string{}
@@ -227,7 +256,14 @@ func (s *session) queue(q *queueSpec, f *File) error {
 			if err != nil {
 				return err
 			}
-			f.Procs = append(f.Procs, p)
+			if s.opts.EachProc != nil {
+				if err := s.opts.EachProc(s.made, &p); err != nil {
+					return err
+				}
+			} else {
+				f.Procs = append(f.Procs, p)
+			}
+			s.made++
 			s.proc++
 		}
 	}
@@ -424,7 +460,7 @@ func (s *session) makeProc(q *queueSpec, ov map[string]string) (Proc, error) {
 	}
 	cpusGiven := false
 	if v, ok := val("request_cpus"); ok && v != "" {
-		e, err := classad.ParseExpr(v, classad.Old)
+		e, err := s.expr(v)
 		if err != nil {
 			return p, &Error{Pos: q.pos, Msg: fmt.Sprintf("request_cpus %q: %v", v, err)}
 		}
@@ -478,7 +514,7 @@ func (s *session) makeProc(q *queueSpec, ov map[string]string) (Proc, error) {
 		set("RequestMemory", classad.AttrRef{Scope: "MY", Name: "JobVMMemory"})
 	}
 	if v, ok := val("request_gpus"); ok && v != "" {
-		e, err := classad.ParseExpr(v, classad.Old)
+		e, err := s.expr(v)
 		if err != nil {
 			return p, &Error{Pos: q.pos, Msg: fmt.Sprintf("request_gpus %q: %v", v, err)}
 		}
@@ -520,7 +556,7 @@ func (s *session) makeProc(q *queueSpec, ov map[string]string) (Proc, error) {
 			continue
 		}
 		v := p.Macros[k]
-		e, err := classad.ParseExpr(v, classad.Old)
+		e, err := s.expr(v)
 		if err != nil {
 			return p, &Error{Pos: q.pos, Msg: fmt.Sprintf("%s = %s: not a ClassAd expression: %v", k, v, err)}
 		}
@@ -554,7 +590,7 @@ func (s *session) makeProc(q *queueSpec, ov map[string]string) (Proc, error) {
 		set("JobStatus", classad.Int(5))
 		str("HoldReason", "Spooling input data files")
 		set("HoldReasonCode", classad.Int(16))
-		e, _ := classad.ParseExpr("JobStatus == 4 && (CompletionDate =?= undefined || CompletionDate == 0 || ((time() - CompletionDate) < 864000))", classad.Old)
+		e, _ := s.expr("JobStatus == 4 && (CompletionDate =?= undefined || CompletionDate == 0 || ((time() - CompletionDate) < 864000))")
 		set("LeaveJobInQueue", e)
 	} else {
 		set("JobStatus", classad.Int(1))
@@ -615,7 +651,7 @@ func (s *session) requirements(val func(string) (string, bool), f reqFlags) (cla
 	var user classad.Expr
 	userText := ""
 	if v, ok := val("requirements"); ok && strings.TrimSpace(v) != "" {
-		e, err := classad.ParseExpr(v, classad.Old)
+		e, err := s.expr(v)
 		if err != nil {
 			return nil, fmt.Errorf("requirements %q: %v", v, err)
 		}
@@ -627,10 +663,10 @@ func (s *session) requirements(val func(string) (string, bool), f reqFlags) (cla
 		}
 		return user, nil
 	}
-	parse := func(s string) classad.Expr {
-		e, err := classad.ParseExpr(s, classad.Old)
+	parse := func(text string) classad.Expr {
+		e, err := s.expr(text)
 		if err != nil { // only constant texts and --arch/--opsys reach here
-			return classad.Paren{X: classad.String(s)}
+			return classad.Paren{X: classad.String(text)}
 		}
 		return e
 	}
