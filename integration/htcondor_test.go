@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -385,6 +386,65 @@ queue 2
 	t.Logf("%d attribute values compared equal over 2 procs", compared)
 	if compared < 40 {
 		t.Errorf("only %d attributes compared", compared)
+	}
+
+	// What the schedd holds after a real submission of the same file equals
+	// the ads above: each proc sends only what differs from the cluster ad
+	// (the first proc's), the schedd merges them. Paths it rewrites to the
+	// spool keep the submitted value as SUBMIT_<name>; values with the
+	// cluster id are compared with the real one.
+	r = cesub(t, tb, env, "submit", "-C", tb.Get(t, "CESUB_TESTBED_CONDOR_CE"), "-f", filepath.Join(dir, "job.sub"), "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("cesub submit: %d %s", r.code, r.err)
+	}
+	var sub struct{ Jobs []struct{ ID string } }
+	if err := json.Unmarshal([]byte(r.out), &sub); err != nil || len(sub.Jobs) != 2 {
+		t.Fatalf("submit: %v %s", err, r.out)
+	}
+	cluster := strings.Split(path.Base(sub.Jobs[0].ID), ".")[0]
+	t.Cleanup(func() { _ = exec.Command("chroot", root, "condor_rm", cluster).Run() })
+	out, err = exec.Command("chroot", root, "condor_q", "-allusers", "-l", cluster).CombinedOutput()
+	if err != nil {
+		t.Fatalf("condor_q -l: %v %s", err, out)
+	}
+	var queued []map[string]string
+	for _, block := range strings.Split(strings.TrimSpace(string(out)), "\n\n") {
+		queued = append(queued, parseLong(t, block))
+	}
+	sort.Slice(queued, func(i, j int) bool { return queued[i]["procid"] < queued[j]["procid"] })
+	if len(queued) != 2 {
+		t.Fatalf("condor_q shows %d procs of cluster %s", len(queued), cluster)
+	}
+	withCluster := func(v string) string { // the dry run numbered the cluster 1
+		for _, pat := range []string{"out.%s.", "err.%s.", "dry-%s"} {
+			v = strings.ReplaceAll(v, fmt.Sprintf(pat, "1"), fmt.Sprintf(pat, cluster))
+		}
+		return v
+	}
+	compared = 0
+	for p := range ours {
+		for _, a := range subset {
+			switch strings.ToLower(a) {
+			case "jobstatus", "holdreason", "holdreasoncode", "clusterid":
+				continue // the schedd's to change: spooling done, running
+			}
+			o, okO := ours[p][strings.ToLower(a)]
+			q, okQ := queued[p]["submit_"+strings.ToLower(a)]
+			if !okQ {
+				q, okQ = queued[p][strings.ToLower(a)]
+			}
+			if !okO && !okQ {
+				continue
+			}
+			if withCluster(o) != q {
+				t.Errorf("proc %d %s: cesub sent %q, the schedd has %q", p, a, withCluster(o), q)
+			}
+			compared++
+		}
+	}
+	t.Logf("%d attribute values in the schedd's queue equal what cesub built", compared)
+	if compared < 40 {
+		t.Errorf("only %d attributes compared with the queue", compared)
 	}
 }
 
