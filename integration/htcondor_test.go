@@ -1,8 +1,10 @@
 package integration
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path"
@@ -10,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -615,4 +618,65 @@ func TestHTCondorManyClusters(t *testing.T) {
 		t.Errorf("%d handshakes, want at most 3", n)
 	}
 	_ = cesub(t, tb, env, "clean", "-a")
+}
+
+// TestHTCondorKilledWhileSpooling: jobs are on the job list as soon as the
+// schedd has committed them, before their input files are sent: a cesub
+// killed (SIGKILL) in the middle of spooling a large input leaves the job
+// recorded, so that it can be found and cleaned, never lost.
+func TestHTCondorKilledWhileSpooling(t *testing.T) {
+	tb := testbed.Require(t)
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.bin")
+	if f, err := os.Create(big); err != nil {
+		t.Fatal(err)
+	} else {
+		_ = f.Truncate(512 << 20) // sparse: quick to read, long enough to send
+		f.Close()
+	}
+	_ = os.WriteFile(filepath.Join(dir, "job.sh"), []byte("#!/bin/sh\nls -l big.bin\n"), 0o755)
+	_ = os.WriteFile(filepath.Join(dir, "job.sub"), []byte("executable = job.sh\ntransfer_input_files = big.bin\noutput = out\nqueue\n"), 0o644)
+	joblist := filepath.Join(dir, "jobs.db")
+	cmd := exec.Command(cesubBinary(t), "--debug", "submit", "-C", tb.Get(t, "CESUB_TESTBED_CONDOR_CE"), "-f", filepath.Join(dir, "job.sub"))
+	cmd.Env = append(os.Environ(), "BEARER_TOKEN_FILE="+tb.Get(t, "CESUB_TESTBED_CONDOR_TOKEN_FILE"), "CESUB_JOBLIST="+joblist,
+		"XDG_CONFIG_HOME="+t.TempDir(), "X509_CERT_DIR="+tb.Vars["X509_CERT_DIR"])
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	committed := false
+	for sc.Scan() {
+		if line := sc.Text(); strings.Contains(line, "committed with") {
+			committed = true
+			if f := strings.Fields(line[strings.Index(line, "cluster "):]); len(f) > 1 {
+				root := tb.Get(t, "CESUB_TESTBED_CONDOR_ROOT")
+				t.Cleanup(func() { _ = exec.Command("chroot", root, "condor_rm", f[1]).Run() })
+			}
+			break
+		}
+	}
+	time.Sleep(150 * time.Millisecond) // well inside the 512 MiB upload
+	_ = cmd.Process.Kill()
+	go io.Copy(io.Discard, stderr)
+	werr := cmd.Wait()
+	if !committed {
+		t.Fatalf("never saw the commit: %v", werr)
+	}
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
+		t.Fatalf("cesub ended before it was killed (%v): the upload was too quick to test this", werr)
+	}
+	env := map[string]string{"BEARER_TOKEN_FILE": tb.Get(t, "CESUB_TESTBED_CONDOR_TOKEN_FILE"), "CESUB_JOBLIST": joblist}
+	r := cesub(t, tb, env, "status", "-a", "-o", "json")
+	var st struct{ Jobs []struct{ ID, State string } }
+	if err := json.Unmarshal([]byte(r.out), &st); err != nil || len(st.Jobs) != 1 {
+		t.Fatalf("the killed submission's job is not on record: %v %s %s", err, r.out, r.err)
+	}
+	t.Logf("recorded: %s (%s)", st.Jobs[0].ID, st.Jobs[0].State)
+	if r := cesub(t, tb, env, "clean", st.Jobs[0].ID); r.code != 0 {
+		t.Errorf("clean: %d %s", r.code, r.err)
+	}
 }

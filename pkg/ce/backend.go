@@ -84,6 +84,27 @@ type SubmitOptions struct {
 	DelegationID string
 	// Progress is told about uploads (may be nil).
 	Progress func(job string, file string, done, total int64)
+	// Created, if set, is told about the jobs the CE has created as soon as
+	// it has (before their input files are sent), so that they are on record
+	// even if this process dies while uploading. rs is indexed like Submit's
+	// results; jobs not (yet) created have no Job. It may be called more
+	// than once and from another goroutine.
+	Created func(rs []Result)
+}
+
+// Announce tells o.Created about rs in the background (a copy: the caller
+// goes on filling in upload errors); wait returns once it has been told.
+func (o SubmitOptions) Announce(rs []Result) (wait func()) {
+	if o.Created == nil {
+		return func() {}
+	}
+	cp := append([]Result(nil), rs...)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		o.Created(cp)
+	}()
+	return func() { <-done }
 }
 
 // GetOptions tune a download.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/cesub/cesub/internal/cli/cmdutil"
 	"github.com/cesub/cesub/internal/cli/describecmd"
@@ -219,8 +220,9 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 	ok, failed, authFailed := 0, 0, false
 	for _, bt := range batches {
 		prog := f.NewProgress("uploading inputs", 0)
+		rec := &recorder{ctx: ctx, store: store, jobs: bt.jobs, instances: opts.Instances, delegationID: delegationID, done: map[string]bool{}}
 		results, err := b.Submit(cctx, bt.jobs, ce.SubmitOptions{BaseDir: bt.dir, Instances: opts.Instances, DelegationID: delegationID, ProxyFile: proxyFile,
-			Progress: func(_, _ string, done, _ int64) { prog.Add(done) }})
+			Progress: func(_, _ string, done, _ int64) { prog.Add(done) }, Created: rec.announced})
 		prog.Done()
 		if err != nil {
 			var af interface{ AuthFailure() bool }
@@ -232,17 +234,10 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 			out.Jobs = append(out.Jobs, JobJSON{Error: err.Error()})
 			continue
 		}
-		var rec []jobstore.Job
-		for i, r := range results {
+		lost, recErr := rec.record(results) // what the backend did not announce, or failed to record then
+		for _, r := range results {
 			jj := JobJSON{ID: r.ID}
-			if r.Job != nil { // accepted by the CE: record it even if an upload failed
-				jd := bt.jobs[min(i/max(1, opts.Instances), len(bt.jobs)-1)]
-				if r.Job.Stdout != "" || r.Job.Stderr != "" { // the CE's names for them (HTCondor's $(Cluster))
-					jd.Stdout, jd.Stderr = r.Job.Stdout, r.Job.Stderr
-				}
-				desc, _ := json.Marshal(jd)
-				rec = append(rec, jobstore.Job{ID: r.Job.ID, LocalID: r.Job.LocalID, CE: r.Job.CE, Flavour: string(r.Job.Flavour),
-					Name: r.Job.Name, Submitted: *r.Job.Submitted, Description: string(desc), State: string(r.Job.State), DelegationID: delegationID})
+			if r.Job != nil {
 				jj.Name, jj.CE, jj.State, jj.SpecificState = r.Job.Name, r.Job.CE, string(r.Job.State), r.Job.RawState
 			}
 			if r.Err != nil {
@@ -254,12 +249,12 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 			}
 			out.Jobs = append(out.Jobs, jj)
 		}
-		if _, err := store.Add(ctx, rec...); err != nil {
+		if recErr != nil {
 			// the jobs exist on the CE: say so loudly, with their ids
-			for _, j := range rec {
-				fmt.Fprintln(f.IO.ErrOut, "cesub: submitted but NOT recorded:", j.ID)
+			for _, id := range lost {
+				fmt.Fprintln(f.IO.ErrOut, "cesub: submitted but NOT recorded:", id)
 			}
-			return err
+			return recErr
 		}
 	}
 	f.RememberVersion(ctx, store, addr, b)
@@ -275,6 +270,57 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 		}
 	}
 	return cmdutil.ResultCode(ok, failed, authFailed)
+}
+
+// recorder puts the jobs a CE created on the job list, once each: as the
+// backend announces them (before their inputs are sent) and after Submit.
+type recorder struct {
+	ctx          context.Context
+	store        *jobstore.Store
+	jobs         []jobdesc.Job
+	instances    int
+	delegationID string
+
+	mu   sync.Mutex
+	done map[string]bool
+}
+
+// announced is record for ce.SubmitOptions.Created: what fails to be
+// recorded there is tried again after Submit.
+func (r *recorder) announced(rs []ce.Result) { _, _ = r.record(rs) }
+
+// record adds the created jobs not yet on record; on failure it returns
+// their ids.
+func (r *recorder) record(rs []ce.Result) ([]string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var rec []jobstore.Job
+	for i, res := range rs {
+		if res.Job == nil || r.done[res.Job.ID] {
+			continue // not created, or on record already
+		}
+		jd := r.jobs[min(i/max(1, r.instances), len(r.jobs)-1)]
+		if res.Job.Stdout != "" || res.Job.Stderr != "" { // the CE's names for them (HTCondor's $(Cluster))
+			jd.Stdout, jd.Stderr = res.Job.Stdout, res.Job.Stderr
+		}
+		desc, _ := json.Marshal(jd)
+		rec = append(rec, jobstore.Job{ID: res.Job.ID, LocalID: res.Job.LocalID, CE: res.Job.CE, Flavour: string(res.Job.Flavour),
+			Name: res.Job.Name, Submitted: *res.Job.Submitted, Description: string(desc), State: string(res.Job.State), DelegationID: r.delegationID})
+	}
+	if len(rec) == 0 {
+		return nil, nil
+	}
+	if _, err := r.store.Add(r.ctx, rec...); err != nil {
+		var lost []string
+		for _, j := range rec {
+			lost = append(lost, j.ID)
+		}
+		return lost, err
+	}
+	for _, j := range rec {
+		r.done[j.ID] = true
+	}
+	return nil, nil
 }
 
 // dryRun prints the requests a submission would send, credentials redacted.

@@ -79,6 +79,8 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 			work = append(work, u)
 		}
 	}
+	announced := opts.Announce(results)
+	defer announced()
 	sessionURL := func(job, name string) string { return base + "/jobs/" + job + "/session/" + escapePath(name) }
 	if errs := c.h.UploadAll(ctx, work, sessionURL, opts.Progress); len(errs) > 0 {
 		for i := range results {

@@ -78,7 +78,9 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 	if ce.AllFailed(results) {
 		return nil, results[0].Err
 	}
+	announced := opts.Announce(results)
 	c.pushInputs(ctx, results, uploads, stageIn, opts.Progress)
+	announced()
 	return results, nil
 }
 

@@ -287,6 +287,8 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 	if len(created) == 0 {
 		pre.close()
 	} else {
+		announced := opts.Announce(results) // on record while the files go
+		defer announced()
 		t0 := time.Now()
 		err := c.spoolParallel(ctx, created, opts.Progress, pre)
 		c.debugf("spooled the input files of %d procs in %s", len(created), time.Since(t0).Round(time.Millisecond))
