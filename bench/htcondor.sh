@@ -6,6 +6,10 @@
 # Rows: ping (collector lookup + schedd, WRITE); 1 spooled proc with 1 input file; 1,000 procs in one transaction
 # (`queue 1000`, 1 shared input), each a fresh process: median wall time of N (default 7; 3 for 1,000 procs),
 # median client CPU (user+sys) and peak RSS, from /usr/bin/time. The real tools run in the chroot with the same token.
+# Between submissions the queue is emptied and the schedd left to settle (condor_rm, wait until condor_q shows no
+# job, 1 s), so that no run pays for the previous one's cleanup. For the 1,000-proc rows the schedd's own CPU
+# (its process and its forked spool workers, from /proc, 1.5 s after the client exits, so that the spool workers'
+# reaper is included) is printed too: that is the work the schedd does for the submission whichever client sends it.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 N=${1:-7}
@@ -41,40 +45,55 @@ measure() {
   : > "$HW/m"
   for _ in $(seq "$n"); do
     local t0 t1
+    local s0=0
+    [ -n "${SCHEDD_CPU:-}" ] && s0=$(schedd_cpu)
     t0=$(date +%s%N)
     ( cd "$dir" && /usr/bin/time -f "%U %S %M" -o "$HW/t" "$@" > "$HW/out" 2>&1 ) || { echo "FAILED: $*" >&2; tail -5 "$HW/out" >&2; exit 1; }
     t1=$(date +%s%N)
-    awk -v w=$(( (t1 - t0) / 1000 )) '{printf "%.1f %.1f %.1f\n", w/1000, ($1+$2)*1000, $3/1024}' "$HW/t" >> "$HW/m"
+    local sc=0
+    if [ -n "${SCHEDD_CPU:-}" ]; then sleep 1.5; sc=$(( $(schedd_cpu) - s0 )); fi
+    awk -v w=$(( (t1 - t0) / 1000 )) -v sc="$sc" '{printf "%.1f %.1f %.1f %d\n", w/1000, ($1+$2)*1000, $3/1024, sc}' "$HW/t" >> "$HW/m"
     [ -n "${AFTER:-}" ] && eval "$AFTER"
   done
-  echo "$(cut -d' ' -f1 "$HW/m" | median) $(cut -d' ' -f2 "$HW/m" | median) $(cut -d' ' -f3 "$HW/m" | median)"
+  echo "$(cut -d' ' -f1 "$HW/m" | median) $(cut -d' ' -f2 "$HW/m" | median) $(cut -d' ' -f3 "$HW/m" | median) $(cut -d' ' -f4 "$HW/m" | median)"
 }
+# schedd_cpu: the schedd's CPU so far in ms (its own and its reaped children's: the spool workers)
+schedd_cpu() { awk '{print ($14+$15+$16+$17)*10}' "/proc/$(pgrep -x condor_schedd | head -1)/stat"; }
 row() { printf '%-60s %9.1f ms %8.1f ms CPU %7.1f MB\n' "$1" $2; }
-clean_queue() { chroot "$R" condor_rm -all >/dev/null 2>&1 || true; }
+clean_queue() {
+  chroot "$R" condor_rm -all >/dev/null 2>&1 || true
+  for _ in $(seq 60); do
+    chroot "$R" condor_q -allusers -totals 2>/dev/null | grep -q 'Total for all users: 0 jobs' && break
+    sleep 0.5
+  done
+  sleep 1
+}
 
 echo "# bench/htcondor.sh $(date -u +%FT%TZ) N=$N host=$(hostname) cores=$(nproc) cesub $("$CESUB" version | head -1)"
 echo "# HTCondor $(chroot "$R" condor_version | head -1 | awk '{print $2}') ($CESUB_TESTBED_CONDOR_SUITE chroot) at $CE; spool on $(stat -f -c %T "$R/var/spool/condor")"
 "$CESUB" ping -C "$CE" > /dev/null
 
 echo; echo "## ping (collector lookup, then the schedd: WRITE)"
-read -r c_w c_c c_m < <(measure "$N" "$HW" "$CESUB" ping -C "$CE")
-read -r p_w p_c p_m < <(measure "$N" "$HW" chroot "$R" "${CONDOR_ENV[@]}" condor_ping -pool "$HOST:9619" -name "$HOST" -type schedd WRITE)
+read -r c_w c_c c_m _ < <(measure "$N" "$HW" "$CESUB" ping -C "$CE")
+read -r p_w p_c p_m _ < <(measure "$N" "$HW" chroot "$R" "${CONDOR_ENV[@]}" condor_ping -pool "$HOST:9619" -name "$HOST" -type schedd WRITE)
 row "cesub ping" "$c_w $c_c $c_m"
 row "condor_ping -pool -name WRITE" "$p_w $p_c $p_m"
 echo "ratio condor_ping/cesub (wall): $(ratio "$p_w" "$c_w")"
 
 echo; echo "## 1 spooled proc, 1 input file"
 AFTER=clean_queue
-read -r c_w c_c c_m < <(measure "$N" "$HW/sub1" "$CESUB" submit -C "$CE" -f job.sub)
-read -r s_w s_c s_m < <(measure "$N" "$HW/sub1" chroot "$R" "${CONDOR_ENV[@]}" sh -c "cd $W/sub1 && condor_submit -pool $HOST:9619 -remote $HOST job.sub")
+read -r c_w c_c c_m _ < <(measure "$N" "$HW/sub1" "$CESUB" submit -C "$CE" -f job.sub)
+read -r s_w s_c s_m _ < <(measure "$N" "$HW/sub1" chroot "$R" "${CONDOR_ENV[@]}" sh -c "cd $W/sub1 && condor_submit -pool $HOST:9619 -remote $HOST job.sub")
 row "cesub submit -f job.sub" "$c_w $c_c $c_m"
 row "condor_submit -pool -remote job.sub" "$s_w $s_c $s_m"
 echo "ratio condor_submit/cesub (wall): $(ratio "$s_w" "$c_w")"
 
 echo; echo "## 1,000 procs in one transaction (queue 1000, 1 shared input)"
-read -r c_w c_c c_m < <(measure "$NBIG" "$HW/subN" "$CESUB" submit -C "$CE" -f job1000.sub)
-read -r s_w s_c s_m < <(measure "$NBIG" "$HW/subN" chroot "$R" "${CONDOR_ENV[@]}" sh -c "cd $W/subN && condor_submit -pool $HOST:9619 -remote $HOST job1000.sub")
-AFTER=
+export SCHEDD_CPU=1
+read -r c_w c_c c_m c_s < <(measure "$NBIG" "$HW/subN" "$CESUB" submit -C "$CE" -f job1000.sub)
+read -r s_w s_c s_m s_s < <(measure "$NBIG" "$HW/subN" chroot "$R" "${CONDOR_ENV[@]}" sh -c "cd $W/subN && condor_submit -pool $HOST:9619 -remote $HOST job1000.sub")
+AFTER= SCHEDD_CPU=
 row "cesub submit -f job1000.sub" "$c_w $c_c $c_m"
 row "condor_submit -pool -remote job1000.sub" "$s_w $s_c $s_m"
 echo "ratio condor_submit/cesub: wall $(ratio "$s_w" "$c_w"), client CPU $(ratio "$s_c" "$c_c"), peak RSS $(ratio "$s_m" "$c_m")"
+echo "schedd CPU for the submission (its process + spool workers): with cesub $c_s ms, with condor_submit $s_s ms ($(nproc) cores)"

@@ -52,6 +52,7 @@ func protoErr(format string, args ...any) error {
 type Conn struct {
 	nc   net.Conn
 	w    *bufio.Writer // packets are batched; flushed before every read and on Flush/Close
+	r    *bufio.Reader // a run of pipelined answers is read in few system calls
 	peer string
 
 	out []byte // the message being built (plain text)
@@ -81,7 +82,7 @@ type Conn struct {
 
 // NewConn wraps a connected stream (for tests and custom dialers).
 func NewConn(nc net.Conn) *Conn {
-	return &Conn{nc: nc, w: bufio.NewWriterSize(nc, 64*1024), peer: nc.RemoteAddr().String(), sendMD: sha256.New(), recvMD: sha256.New(), ctx: context.Background()}
+	return &Conn{nc: nc, w: bufio.NewWriterSize(nc, 64*1024), r: bufio.NewReaderSize(nc, 64*1024), peer: nc.RemoteAddr().String(), sendMD: sha256.New(), recvMD: sha256.New(), ctx: context.Background()}
 }
 
 // Dial connects to addr (host:port) with the context's deadline.
@@ -268,7 +269,7 @@ func (c *Conn) readPacket() error {
 		}
 	}
 	var hdr [headerSize]byte
-	if _, err := io.ReadFull(c.nc, hdr[:]); err != nil {
+	if _, err := io.ReadFull(c.r, hdr[:]); err != nil {
 		return c.ioErr("read from", err)
 	}
 	end := hdr[0]
@@ -280,7 +281,7 @@ func (c *Conn) readPacket() error {
 		return protoErr("packet of %d bytes from %s (limit %d)", n, c.peer, MaxPacket)
 	}
 	body := make([]byte, n)
-	if _, err := io.ReadFull(c.nc, body); err != nil {
+	if _, err := io.ReadFull(c.r, body); err != nil {
 		return c.ioErr("read from", err)
 	}
 	if c.gcm != nil {
