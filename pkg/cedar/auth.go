@@ -11,7 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cesub/cesub/pkg/classad"
 )
@@ -89,7 +91,9 @@ func (e *AuthError) Error() string {
 // AuthFailure marks the error for exit code 4.
 func (e *AuthError) AuthFailure() bool { return true }
 
-// Session is the outcome of a successful handshake.
+// Session is the outcome of a successful handshake. A later connection to
+// the same daemon can resume it (ResumeCommand) until it expires, without
+// authenticating again.
 type Session struct {
 	User          string // the identity the daemon mapped us to
 	Method        string // the authentication method used
@@ -97,6 +101,66 @@ type Session struct {
 	ReturnCode    string
 	ValidCommands string
 	PostAuth      *classad.Ad
+	ID            string    // the daemon's name for the session (Sid)
+	Expires       time.Time // when the daemon forgets it (SessionDuration)
+	key           []byte    // the AES-GCM key: secret, never printed
+}
+
+// Resumable reports whether s can still be resumed.
+func (s *Session) Resumable() bool {
+	return s != nil && s.ID != "" && len(s.key) == 32 && time.Now().Before(s.Expires)
+}
+
+// ErrSessionRejected: the daemon does not know the session (restarted,
+// or expired); a full handshake is needed.
+var ErrSessionRejected = errors.New("the daemon does not know the session")
+
+// ResumeCommand starts cmd on c with a session an earlier connection
+// established (HTCondor's resume: DC_AUTHENTICATE with UseSession and a
+// fresh nonce, the daemon's answer with its own, then AES-GCM with the
+// session's key and a new IV; no authentication, no post-authentication
+// answer). The daemon checks the command against the session's identity;
+// a refusal closes the connection, seen at the command's first answer.
+func (c *Conn) ResumeCommand(ctx context.Context, cmd int, target *Sinful, sess *Session) error {
+	if !sess.Resumable() {
+		return ErrSessionRejected
+	}
+	nonce := make([]byte, 33)
+	if _, err := rand.Read(nonce); err != nil {
+		return err
+	}
+	ad := &classad.Ad{}
+	ad.SetInt("Command", int64(cmd))
+	if target != nil {
+		ad.SetString("ConnectSinful", target.Raw)
+	}
+	ad.SetString("CryptoMethods", "AES")
+	ad.SetString("Nonce", base64.StdEncoding.EncodeToString(nonce))
+	ad.SetString("RemoteVersion", Version)
+	ad.SetBool("ResumeResponse", true)
+	ad.SetString("Sid", sess.ID)
+	ad.SetString("UseSession", "YES")
+	c.PutInt(CmdDCAuthenticate)
+	c.PutAd(ad)
+	if err := c.EndMessage(); err != nil {
+		return err
+	}
+	resp, err := c.GetAd()
+	if err != nil {
+		return fmt.Errorf("resuming session %s with %s: %w", sess.ID, c.peer, err)
+	}
+	if err := c.FinishMessage(); err != nil {
+		return err
+	}
+	switch rc, _ := resp.Str("ReturnCode"); rc {
+	case "AUTHORIZED", "":
+	case "SID_NOT_FOUND":
+		return ErrSessionRejected
+	default:
+		return &AuthError{Stage: "authorization", Method: sess.Method, User: sess.User,
+			Msg: fmt.Sprintf("%s answered %s to resuming session %s", c.peer, rc, sess.ID)}
+	}
+	return c.EnableAES(sess.key)
 }
 
 // StartCommand runs HTCondor's DC_AUTHENTICATE exchange for cmd on c (after
@@ -166,6 +230,7 @@ func (c *Conn) StartCommand(ctx context.Context, cmd, authCmd int, target *Sinfu
 		return nil, &AuthError{Stage: "authorization", Msg: fmt.Sprintf("%s refused the security negotiation (%s)", c.peer, rc)}
 	}
 	sess := &Session{}
+	started := time.Now()
 	if crypto, _ := srv.Str("CryptoMethods"); crypto != "" {
 		sess.Crypto = crypto
 	}
@@ -226,6 +291,7 @@ func (c *Conn) StartCommand(ctx context.Context, cmd, authCmd int, target *Sinfu
 		if err := c.EnableAES(key); err != nil {
 			return nil, err
 		}
+		sess.key = key
 	} else {
 		return nil, fmt.Errorf("%s did not agree to encryption; cesub requires it", c.peer)
 	}
@@ -240,6 +306,18 @@ func (c *Conn) StartCommand(ctx context.Context, cmd, authCmd int, target *Sinfu
 	sess.User, _ = post.Str("User")
 	sess.ReturnCode, _ = post.Str("ReturnCode")
 	sess.ValidCommands, _ = post.Str("ValidCommands")
+	sess.ID, _ = post.Str("Sid")
+	// the daemon keeps the session SessionDuration seconds (it may shorten
+	// what was asked); a margin covers the time a resumed command takes
+	dur := 60 * time.Second
+	if v, ok := srv.Str("SessionDuration"); ok {
+		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > 0 {
+			dur = time.Duration(n) * time.Second
+		}
+	} else if n, ok := srv.Int("SessionDuration"); ok && n > 0 {
+		dur = time.Duration(n) * time.Second
+	}
+	sess.Expires = started.Add(dur - dur/6)
 	debugf("CEDAR %s: authenticated as %s with %s, %s", c.peer, sess.User, sess.Method, sess.ReturnCode)
 	if sess.ReturnCode != "AUTHORIZED" {
 		return sess, &AuthError{Stage: "authorization", Method: sess.Method, User: sess.User,

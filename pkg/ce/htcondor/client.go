@@ -43,6 +43,10 @@ type Client struct {
 	locateMu  sync.Mutex // one collector lookup at a time
 	schedd    *scheddInfo
 	fromCache bool // schedd came from the job list, not the collector
+
+	sessMu   sync.Mutex
+	sessions map[string]*cedar.Session // security sessions by daemon address, resumed by later connections
+	inflight map[string]chan struct{}   // a full handshake under way with that daemon
 }
 
 // scheddInfo is what the collector says about the CE's schedd.
@@ -138,12 +142,94 @@ func (c *Client) collectorTarget() *cedar.Sinful {
 }
 
 // dial connects to a daemon (through the shared port when the sinful names
-// an endpoint) and runs the security handshake for cmd.
+// an endpoint) and runs the security handshake for cmd. As HTCondor's own
+// tools do, the first connection to a daemon authenticates and later ones
+// resume its session (no TLS, no token check: far less work for the CE);
+// a connection that would resume waits for a handshake under way. Only
+// DC_SEC_QUERY (ping) always authenticates: it asks about the handshake.
 func (c *Client) dial(ctx context.Context, target *cedar.Sinful, cmd, authCmd int) (*cedar.Conn, *cedar.Session, error) {
-	cfg, _, err := c.authConfig(ctx)
+	if cmd == cedar.CmdDCSecQuery {
+		return c.dialFull(ctx, target, cmd, authCmd)
+	}
+	key := target.Raw
+	sess, leader, err := c.sessionFor(ctx, key)
 	if err != nil {
 		return nil, nil, err
 	}
+	if leader {
+		conn, sess, err := c.dialFull(ctx, target, cmd, authCmd)
+		c.handshakeDone(key, sess, err)
+		return conn, sess, err
+	}
+	conn, err := c.connect(ctx, target)
+	if err != nil {
+		return nil, nil, err
+	}
+	err = conn.ResumeCommand(ctx, cmd, target, sess)
+	if err == nil {
+		c.debugf("CEDAR %s: resumed session %s (%s as %s)", target.Address(), sess.ID, sess.Method, sess.User)
+		return conn, sess, nil
+	}
+	conn.Close()
+	if !errors.Is(err, cedar.ErrSessionRejected) {
+		return nil, nil, err
+	}
+	c.debugf("CEDAR %s: session %s no longer known; authenticating again", target.Address(), sess.ID)
+	c.sessMu.Lock()
+	if c.sessions[key] == sess {
+		delete(c.sessions, key)
+	}
+	c.sessMu.Unlock()
+	return c.dialFull(ctx, target, cmd, authCmd)
+}
+
+// sessionFor returns a resumable session with the daemon at key, waiting
+// for a handshake under way; or leader=true: the caller authenticates and
+// must call handshakeDone.
+func (c *Client) sessionFor(ctx context.Context, key string) (sess *cedar.Session, leader bool, err error) {
+	for {
+		c.sessMu.Lock()
+		if s := c.sessions[key]; s.Resumable() {
+			c.sessMu.Unlock()
+			return s, false, nil
+		}
+		ch, busy := c.inflight[key]
+		if !busy {
+			if c.inflight == nil {
+				c.inflight = map[string]chan struct{}{}
+			}
+			c.inflight[key] = make(chan struct{})
+			c.sessMu.Unlock()
+			return nil, true, nil
+		}
+		c.sessMu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, false, ctx.Err()
+		}
+	}
+}
+
+// handshakeDone records the leader's session (if any) and wakes the waiters.
+func (c *Client) handshakeDone(key string, sess *cedar.Session, err error) {
+	c.sessMu.Lock()
+	defer c.sessMu.Unlock()
+	if err == nil && sess.Resumable() {
+		if c.sessions == nil {
+			c.sessions = map[string]*cedar.Session{}
+		}
+		c.sessions[key] = sess
+	}
+	if ch, ok := c.inflight[key]; ok {
+		close(ch)
+		delete(c.inflight, key)
+	}
+}
+
+// connect opens a connection to a daemon, through the shared port when the
+// sinful names an endpoint.
+func (c *Client) connect(ctx context.Context, target *cedar.Sinful) (*cedar.Conn, error) {
 	addrs := []string{target.Address()}
 	if target.Host != c.addr.Host {
 		// a daemon on the CE's loopback or private address: also try the CE's name
@@ -158,13 +244,26 @@ func (c *Client) dial(ctx context.Context, target *cedar.Sinful, cmd, authCmd in
 		}
 	}
 	if derr != nil {
-		return nil, nil, derr
+		return nil, derr
 	}
 	if target.Sock != "" {
 		if err := conn.SharedPortConnect(target.Sock, "cesub"); err != nil {
 			conn.Close()
-			return nil, nil, err
+			return nil, err
 		}
+	}
+	return conn, nil
+}
+
+// dialFull connects and authenticates (a new security session).
+func (c *Client) dialFull(ctx context.Context, target *cedar.Sinful, cmd, authCmd int) (*cedar.Conn, *cedar.Session, error) {
+	cfg, _, err := c.authConfig(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, err := c.connect(ctx, target)
+	if err != nil {
+		return nil, nil, err
 	}
 	sess, err := conn.StartCommand(ctx, cmd, authCmd, target, cfg)
 	if err != nil {

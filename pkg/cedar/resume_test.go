@@ -1,0 +1,112 @@
+package cedar
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cesub/cesub/pkg/classad"
+)
+
+// A resumed session sends only what HTCondor's resume projection holds
+// (no ECDH key, no token), reads the daemon's answer, then both sides
+// speak AES-GCM with the session's key and fresh IVs. Against the real
+// schedd this is tested in integration/ (TestHTCondorSessionResumed).
+func TestResumeCommand(t *testing.T) {
+	key := make([]byte, 32)
+	for i := range key {
+		key[i] = byte(i)
+	}
+	sess := &Session{ID: "ce:123:456:7", User: "pilot@users.htcondor.org", Method: "SCITOKENS", Expires: time.Now().Add(time.Minute), key: key}
+	got := make(chan *classad.Ad, 1)
+	peer := func(answer string) func(nc net.Conn) {
+		return func(nc net.Conn) {
+			c := NewConn(nc)
+			if cmd, err := c.GetInt(); err != nil || cmd != CmdDCAuthenticate {
+				return
+			}
+			ad, err := c.GetAd()
+			if err != nil {
+				return
+			}
+			_ = c.FinishMessage()
+			got <- ad
+			resp := &classad.Ad{}
+			resp.SetString("ReturnCode", answer)
+			resp.SetString("Nonce", base64.StdEncoding.EncodeToString(make([]byte, 33)))
+			c.PutAd(resp)
+			if c.EndMessage() != nil || c.Flush() != nil || answer != "AUTHORIZED" {
+				return
+			}
+			if c.EnableAES(key) != nil {
+				return
+			}
+			v, err := c.GetInt()
+			if err != nil {
+				return
+			}
+			_ = c.FinishMessage()
+			c.PutInt(v + 1)
+			_ = c.EndMessage()
+			_ = c.Flush()
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+
+	c, err := Dial(ctx, fakePeer(t, peer("AUTHORIZED")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.ResumeCommand(ctx, CmdQmgmtWriteCmd, nil, sess); err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	ad := <-got
+	for name, want := range map[string]string{"UseSession": `"YES"`, "Sid": `"ce:123:456:7"`, "Command": "1112", "ResumeResponse": "true", "CryptoMethods": `"AES"`} {
+		if e, ok := ad.Get(name); !ok || classad.Unparse(e) != want {
+			t.Errorf("%s = %v, want %s", name, e, want)
+		}
+	}
+	if n, _ := ad.Str("Nonce"); len(n) != 44 { // 33 random bytes, base64
+		t.Errorf("nonce %q", n)
+	}
+	for _, name := range []string{"ECDHPublicKey", "AuthMethods", "NewSession"} {
+		if ad.Has(name) {
+			t.Errorf("the resume request carries %s", name)
+		}
+	}
+	if strings.Contains(ad.Long(), "00010203") {
+		t.Error("the key leaked into the request")
+	}
+	c.PutInt(41)
+	if err := c.EndMessage(); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := c.GetInt(); err != nil || v != 42 {
+		t.Fatalf("encrypted exchange after resuming: %d %v", v, err)
+	}
+
+	// a daemon that forgot the session (restarted): ErrSessionRejected, so
+	// that the caller authenticates again
+	c2, err := Dial(ctx, fakePeer(t, peer("SID_NOT_FOUND")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if err := c2.ResumeCommand(ctx, CmdQmgmtWriteCmd, nil, sess); !errors.Is(err, ErrSessionRejected) {
+		t.Fatalf("SID_NOT_FOUND: %v", err)
+	}
+	<-got
+
+	// an expired session is not even tried
+	old := *sess
+	old.Expires = time.Now().Add(-time.Second)
+	if old.Resumable() || !errors.Is(c2.ResumeCommand(ctx, CmdQmgmtWriteCmd, nil, &old), ErrSessionRejected) {
+		t.Fatal("an expired session was used")
+	}
+}
