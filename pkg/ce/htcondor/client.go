@@ -46,7 +46,7 @@ type Client struct {
 
 	sessMu   sync.Mutex
 	sessions map[string]*cedar.Session // security sessions by daemon address, resumed by later connections
-	inflight map[string]chan struct{}   // a full handshake under way with that daemon
+	inflight map[string]chan struct{}  // a full handshake under way with that daemon
 }
 
 // scheddInfo is what the collector says about the CE's schedd.
