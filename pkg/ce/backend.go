@@ -180,6 +180,14 @@ type Request struct {
 	Note   string   `json:"note,omitempty"`
 }
 
+// Warmer is a Backend that can start connecting for a submission about to
+// come, while the caller still reads the descriptions. It checks what it
+// can without the CE first (a token that cannot submit is not sent).
+// Submit uses what Warm made; release closes it if Submit did not.
+type Warmer interface {
+	Warm(ctx context.Context) (release func())
+}
+
 // Planner is implemented by flavours that can show, without sending
 // anything, the requests a submission would make.
 type Planner interface {

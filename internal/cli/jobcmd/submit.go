@@ -134,31 +134,97 @@ type batch struct {
 	dir  string
 }
 
-func submitRun(ctx context.Context, opts *SubmitOptions) error {
-	f := opts.F
-	addr, err := ce.ParseAddress(opts.CE, ce.Flavour(opts.Flavour))
-	if err != nil {
-		return cmdutil.UsageError(err)
-	}
+type readResult struct {
+	batches []batch
+	err     error
+}
+
+// readBatches reads the description files and the inline descriptions.
+func readBatches(opts *SubmitOptions) ([]batch, error) {
 	var batches []batch
 	for _, name := range opts.Files {
 		src, err := os.ReadFile(name)
 		if err != nil {
-			return fmt.Errorf("read description: %w", err)
+			return nil, fmt.Errorf("read description: %w", err)
 		}
 		jobs, err := readJobs(name, src)
 		if err != nil {
-			return &cmdutil.ExitErr{Code: cmdutil.ExitUsage, Err: err}
+			return nil, &cmdutil.ExitErr{Code: cmdutil.ExitUsage, Err: err}
 		}
 		batches = append(batches, batch{jobs: jobs, dir: filepath.Dir(name)})
 	}
 	for i, text := range opts.Inline {
 		jobs, err := readJobs(fmt.Sprintf("-e #%d", i+1), []byte(text))
 		if err != nil {
-			return &cmdutil.ExitErr{Code: cmdutil.ExitUsage, Err: err}
+			return nil, &cmdutil.ExitErr{Code: cmdutil.ExitUsage, Err: err}
 		}
 		batches = append(batches, batch{jobs: jobs, dir: "."})
 	}
+	return batches, nil
+}
+
+func submitRun(ctx context.Context, opts *SubmitOptions) error {
+	f := opts.F
+	addr, err := ce.ParseAddress(opts.CE, ce.Flavour(opts.Flavour))
+	if err != nil {
+		return cmdutil.UsageError(err)
+	}
+	// the descriptions are read while the credentials, the job list and the
+	// backend are set up (and, for a CE that takes it, the connection is
+	// made); a description error still wins over any other
+	read := make(chan readResult, 1)
+	go func() {
+		bs, err := readBatches(opts)
+		read <- readResult{bs, err}
+	}()
+	var batches []batch
+	fail := func(err error) error {
+		if r := <-read; r.err != nil {
+			return r.err
+		}
+		return err
+	}
+	src, err := f.TokenSource()
+	if err != nil {
+		return fail(err)
+	}
+	delegate, err := cmdutil.ResolveDelegate(opts.Delegate, src)
+	if err != nil {
+		return fail(err)
+	}
+	proxyFile := ""
+	if addr.Flavour == ce.HTCondor {
+		// HTCondor takes a proxy with the jobs (x509userproxy), only when asked
+		switch opts.Delegate {
+		case cmdutil.DelegateX509:
+			if _, err := f.Proxy(); err != nil {
+				return fail(err)
+			}
+			if proxyFile, err = filepath.Abs(f.ProxyPath()); err != nil {
+				return fail(err)
+			}
+		case cmdutil.DelegateToken:
+			return fail(cmdutil.UsageError(errors.New("--delegate token: HTCondor-CEs have no token delegation (a job can carry a token file with scitokens_file)")))
+		}
+		delegate = cmdutil.DelegateNone
+	}
+	store, err := f.JobList(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	defer store.Close()
+	b, err := f.Backend(ctx, addr, src, store)
+	if err != nil {
+		return fail(err)
+	}
+	if w, ok := b.(ce.Warmer); ok && !opts.DryRun {
+		defer w.Warm(ctx)()
+	}
+	r := <-read
+	if r.err != nil {
+		return r.err
+	}
+	batches = r.batches
 	shown := map[string]bool{}
 	for _, b := range batches {
 		for _, j := range b.jobs {
@@ -173,39 +239,6 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 				}
 			}
 		}
-	}
-	src, err := f.TokenSource()
-	if err != nil {
-		return err
-	}
-	delegate, err := cmdutil.ResolveDelegate(opts.Delegate, src)
-	if err != nil {
-		return err
-	}
-	proxyFile := ""
-	if addr.Flavour == ce.HTCondor {
-		// HTCondor takes a proxy with the jobs (x509userproxy), only when asked
-		switch opts.Delegate {
-		case cmdutil.DelegateX509:
-			if _, err := f.Proxy(); err != nil {
-				return err
-			}
-			if proxyFile, err = filepath.Abs(f.ProxyPath()); err != nil {
-				return err
-			}
-		case cmdutil.DelegateToken:
-			return cmdutil.UsageError(errors.New("--delegate token: HTCondor-CEs have no token delegation (a job can carry a token file with scitokens_file)"))
-		}
-		delegate = cmdutil.DelegateNone
-	}
-	store, err := f.JobList(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	b, err := f.Backend(ctx, addr, src, store)
-	if err != nil {
-		return err
 	}
 	if opts.DryRun {
 		return dryRun(ctx, f, store, addr, b, batches, delegate, opts.Instances, src)

@@ -44,6 +44,8 @@ type Client struct {
 	schedd    *scheddInfo
 	fromCache bool // schedd came from the job list, not the collector
 
+	warm *warmConn // the QMGMT connection Warm made, until Submit takes it
+
 	sessMu   sync.Mutex
 	sessions map[string]*cedar.Session // security sessions by daemon address, resumed by later connections
 	inflight map[string]chan struct{}  // a full handshake under way with that daemon

@@ -377,17 +377,22 @@ func (s *qmgmtSession) begin() error {
 	return err
 }
 
-// openQmgmt connects for QMGMT_WRITE_CMD and asks the schedd's capabilities.
+// openQmgmt connects for QMGMT_WRITE_CMD (or takes the connection Warm
+// made) and asks the schedd's capabilities.
 func (c *Client) openQmgmt(ctx context.Context) (*qmgmtSession, error) {
-	ctx, cancel := c.ctxTimeout(ctx)
-	conn, _, err := c.scheddConn(ctx, cedar.CmdQmgmtWriteCmd)
-	if err != nil {
-		cancel()
-		return nil, err
+	conn, cancel := c.takeWarm(ctx)
+	if conn == nil {
+		ctx, cancel = c.ctxTimeout(ctx)
+		var err error
+		if conn, _, err = c.scheddConn(ctx, cedar.CmdQmgmtWriteCmd); err != nil {
+			cancel()
+			return nil, err
+		}
 	}
 	conn.PutInt(qGetCapabilities)
 	conn.PutInt(0)
-	if err := conn.EndMessage(); err == nil {
+	err := conn.EndMessage()
+	if err == nil {
 		if _, err = conn.GetAd(); err == nil {
 			err = conn.FinishMessage()
 		}
@@ -398,6 +403,74 @@ func (c *Client) openQmgmt(ctx context.Context) (*qmgmtSession, error) {
 		return nil, fmt.Errorf("GetCapabilities: %w", err)
 	}
 	return &qmgmtSession{q: &qmgmt{conn: conn}, cancel: cancel}, nil
+}
+
+// warmConn is the QMGMT connection Warm makes.
+type warmConn struct {
+	done   chan struct{}
+	conn   *cedar.Conn
+	cancel context.CancelFunc
+	err    error
+}
+
+// Warm implements ce.Warmer: after the token pre-flight, the QMGMT
+// connection's handshake runs while the caller reads the descriptions.
+// The schedd calls its queue handler only when the first request arrives
+// (QMGMT_WRITE_CMD waits for its payload), so the waiting connection does
+// not hold the schedd up.
+func (c *Client) Warm(ctx context.Context) (release func()) {
+	if err := c.checkToken(ctx, "submit"); err != nil {
+		return func() {} // Submit says why
+	}
+	w := &warmConn{done: make(chan struct{})}
+	c.mu.Lock()
+	c.warm = w
+	c.mu.Unlock()
+	go func() {
+		defer close(w.done)
+		cctx, cancel := c.ctxTimeout(ctx)
+		w.conn, _, w.err = c.scheddConn(cctx, cedar.CmdQmgmtWriteCmd)
+		if w.err != nil {
+			cancel()
+			return
+		}
+		w.cancel = cancel
+	}()
+	return func() {
+		if conn, cancel := c.takeWarm(ctx); conn != nil {
+			conn.Close()
+			cancel()
+		}
+	}
+}
+
+// takeWarm hands over the connection Warm made (nil if none or it failed:
+// the caller connects itself, and reports any error then).
+func (c *Client) takeWarm(ctx context.Context) (*cedar.Conn, context.CancelFunc) {
+	c.mu.Lock()
+	w := c.warm
+	c.warm = nil
+	c.mu.Unlock()
+	if w == nil {
+		return nil, nil
+	}
+	select {
+	case <-w.done:
+	case <-ctx.Done():
+		go func() { // do not leave it open
+			<-w.done
+			if w.conn != nil {
+				w.conn.Close()
+				w.cancel()
+			}
+		}()
+		return nil, nil
+	}
+	if w.err != nil {
+		c.debugf("connection made beforehand failed (%v); connecting again", w.err)
+		return nil, nil
+	}
+	return w.conn, w.cancel
 }
 
 // finish says goodbye (CloseSocket) and closes.
