@@ -4,7 +4,7 @@
 # Needs the testbed (scripts/testbed/htcondor-ce up; root, Debian).
 #
 # Rows: ping (collector lookup + schedd, WRITE); 1 spooled proc with 1 input file; 1,000 procs in one transaction
-# (`queue 1000`, shaped like the reference baseline's job1000.sub), each a fresh process: median wall time of N (default 7; 3 for 1,000 procs),
+# (`queue 1000`, shaped like the reference baseline's job1000.sub), each a fresh process: median wall time of N (default 7; 5 for 1,000 procs, interleaved with the real tool),
 # median client CPU (user+sys) and peak RSS, from /usr/bin/time. The real tools run in the chroot with the same token.
 # Between submissions the queue is emptied and the schedd left to settle (condor_rm, wait until condor_q shows no
 # job, 1 s), so that no run pays for the previous one's cleanup. For the 1,000-proc rows the schedd's own CPU
@@ -13,7 +13,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 N=${1:-7}
-NBIG=${CESUB_BENCH_NBIG:-3}
+NBIG=${CESUB_BENCH_NBIG:-5}
 eval "$("$ROOT/scripts/testbed/htcondor-ce" env)"
 R=$CESUB_TESTBED_CONDOR_ROOT
 HOST=$CESUB_TESTBED_CONDOR_HOST
@@ -58,23 +58,28 @@ condor() { ( cd "$HW/$1" && shift && chroot "$R" "${CONDOR_ENV[@]}" sh -c "cd $P
 
 WORK=$HW
 . "$ROOT/bench/lib.sh"
-# measure N DIR CMD... -> "wall_ms cpu_ms rss_mb" medians; a failure aborts (a benchmark of failures is meaningless)
+# once DIR CMD...: one timed run (a fresh process), appended to $M as "wall_ms cpu_ms rss_mb schedd_cpu_ms"; a
+# failure aborts (a benchmark of failures is meaningless)
+once() {
+  local dir=$1; shift
+  local t0 t1 s0=0 sc=0
+  [ -n "${SCHEDD_CPU:-}" ] && s0=$(schedd_cpu)
+  t0=$(date +%s%N)
+  ( cd "$dir" && /usr/bin/time -f "%U %S %M" -o "$HW/t" "$@" > "$HW/out" 2>&1 ) || { echo "FAILED: $*" >&2; tail -5 "$HW/out" >&2; exit 1; }
+  t1=$(date +%s%N)
+  if [ -n "${SCHEDD_CPU:-}" ]; then sleep 1.5; sc=$(( $(schedd_cpu) - s0 )); fi
+  awk -v w=$(( (t1 - t0) / 1000 )) -v sc="$sc" '{printf "%.1f %.1f %.1f %d\n", w/1000, ($1+$2)*1000, $3/1024, sc}' "$HW/t" >> "$M"
+  [ -n "${AFTER:-}" ] && eval "$AFTER"
+  return 0
+}
+# summary FILE -> the medians of its columns
+summary() { echo "$(cut -d' ' -f1 "$1" | median) $(cut -d' ' -f2 "$1" | median) $(cut -d' ' -f3 "$1" | median) $(cut -d' ' -f4 "$1" | median)"; }
+# measure N DIR CMD... -> the medians of N runs
 measure() {
   local n=$1 dir=$2; shift 2
-  : > "$HW/m"
-  for _ in $(seq "$n"); do
-    local t0 t1
-    local s0=0
-    [ -n "${SCHEDD_CPU:-}" ] && s0=$(schedd_cpu)
-    t0=$(date +%s%N)
-    ( cd "$dir" && /usr/bin/time -f "%U %S %M" -o "$HW/t" "$@" > "$HW/out" 2>&1 ) || { echo "FAILED: $*" >&2; tail -5 "$HW/out" >&2; exit 1; }
-    t1=$(date +%s%N)
-    local sc=0
-    if [ -n "${SCHEDD_CPU:-}" ]; then sleep 1.5; sc=$(( $(schedd_cpu) - s0 )); fi
-    awk -v w=$(( (t1 - t0) / 1000 )) -v sc="$sc" '{printf "%.1f %.1f %.1f %d\n", w/1000, ($1+$2)*1000, $3/1024, sc}' "$HW/t" >> "$HW/m"
-    [ -n "${AFTER:-}" ] && eval "$AFTER"
-  done
-  echo "$(cut -d' ' -f1 "$HW/m" | median) $(cut -d' ' -f2 "$HW/m" | median) $(cut -d' ' -f3 "$HW/m" | median) $(cut -d' ' -f4 "$HW/m" | median)"
+  M=$HW/m; : > "$M"
+  for _ in $(seq "$n"); do once "$dir" "$@"; done
+  summary "$M"
 }
 # schedd_cpu: the schedd's CPU so far in ms (its own and its reaped children's: the spool workers)
 schedd_cpu() { awk '{print ($14+$15+$16+$17)*10}' "/proc/$(pgrep -x condor_schedd | head -1)/stat"; }
@@ -109,10 +114,18 @@ echo "ratio condor_submit/cesub (wall): $(ratio "$s_w" "$c_w")"
 
 echo; echo "## 1,000 procs in one transaction (queue 1000: 1 shared input, arguments, user log; never matched)"
 export SCHEDD_CPU=1
-read -r c_w c_c c_m c_s < <(measure "$NBIG" "$HW/subN" "$CESUB" submit -C "$CE" -f job1000.sub)
-read -r s_w s_c s_m s_s < <(measure "$NBIG" "$HW/subN" chroot "$R" "${CONDOR_ENV[@]}" sh -c "cd $W/subN && condor_submit -pool $HOST:9619 -remote $HOST job1000.sub")
+# interleaved (cesub, condor_submit, cesub, …): both see the schedd in the same state (its queue log and history
+# grow with every submission)
+: > "$HW/mc"; : > "$HW/ms"
+for _ in $(seq "$NBIG"); do
+  M=$HW/mc once "$HW/subN" "$CESUB" submit -C "$CE" -f job1000.sub
+  M=$HW/ms once "$HW/subN" chroot "$R" "${CONDOR_ENV[@]}" sh -c "cd $W/subN && condor_submit -pool $HOST:9619 -remote $HOST job1000.sub"
+done
+read -r c_w c_c c_m c_s < <(summary "$HW/mc")
+read -r s_w s_c s_m s_s < <(summary "$HW/ms")
 AFTER= SCHEDD_CPU=
 row "cesub submit -f job1000.sub" "$c_w $c_c $c_m"
 row "condor_submit -pool -remote job1000.sub" "$s_w $s_c $s_m"
 echo "ratio condor_submit/cesub: wall $(ratio "$s_w" "$c_w"), client CPU $(ratio "$s_c" "$c_c"), peak RSS $(ratio "$s_m" "$c_m")"
+echo "# each run, wall ms: cesub $(cut -d' ' -f1 "$HW/mc" | tr '\n' ' ')| condor_submit $(cut -d' ' -f1 "$HW/ms" | tr '\n' ' ')"
 echo "schedd CPU for the submission (its process + spool workers): with cesub $c_s ms, with condor_submit $s_s ms ($(nproc) cores)"
