@@ -108,6 +108,9 @@ func Main(version string) int {
 
 // Run executes args against factory f; exported for tests.
 func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
+	if _, ok := f.IO.ErrOut.(*cmdutil.LockedWriter); !ok && f.IO.ErrOut != nil {
+		f.IO.ErrOut = &cmdutil.LockedWriter{W: f.IO.ErrOut}
+	}
 	if f.Debugf == nil {
 		f.Debugf = func(string, ...any) {}
 	}

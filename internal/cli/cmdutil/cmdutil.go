@@ -70,6 +70,19 @@ func CodeOf(err error) int {
 	return ExitError
 }
 
+// LockedWriter serialises writes to W: messages written from several
+// goroutines (debug lines of parallel connections) come out whole.
+type LockedWriter struct {
+	mu sync.Mutex
+	W  io.Writer
+}
+
+func (l *LockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.W.Write(p)
+}
+
 // IOStreams are a command's standard streams.
 type IOStreams struct {
 	In     io.Reader
