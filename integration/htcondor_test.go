@@ -350,6 +350,11 @@ queue 2
 	}
 	theirs := parseDryRun(t, string(out))
 	env := map[string]string{"BEARER_TOKEN_FILE": tb.Get(t, "CESUB_TESTBED_CONDOR_TOKEN_FILE"), "CESUB_JOBLIST": filepath.Join(t.TempDir(), "j.db")}
+	// a ping remembers the schedd and its version: the dry run then builds
+	// the ads as that version's condor_submit does (23.9.6, or 25.x on sid)
+	if r := cesub(t, tb, env, "ping", "-C", tb.Get(t, "CESUB_TESTBED_CONDOR_CE")); r.code != 0 {
+		t.Fatalf("ping: %d %s", r.code, r.err)
+	}
 	r := cesub(t, tb, env, "submit", "-C", tb.Get(t, "CESUB_TESTBED_CONDOR_CE"), "-f", filepath.Join(dir, "job.sub"), "--dry-run", "-o", "json")
 	if r.code != 0 {
 		t.Fatalf("cesub --dry-run: %d %s", r.code, r.err)

@@ -24,6 +24,10 @@ func TestParseUnparse(t *testing.T) {
 		{`"C:\path"`, `"C:\path"`},
 		{"MY.Foo =!= undefined && TARGET.Bar is true", "MY.Foo =!= undefined && TARGET.Bar is true"},
 		{"a ? b : c", "a ? b : c"},
+		// the Elvis operator, as HTCondor 25 writes LeaveJobInQueue for spooled jobs
+		{"JobStatus == 4 && (time() - (CompletionDate ?: time())) < 864000 && (StageOutFinish ?: 0) < EnteredCurrentStatus",
+			"JobStatus == 4 && (time() - (CompletionDate ?: time())) < 864000 && (StageOutFinish ?: 0) < EnteredCurrentStatus"},
+		{"a ?: b ? c : d", "a ?: b ? c : d"},
 		{"-1", "-1"},
 		{"!x", "!x"},
 		{"[ a = 1; b = \"x\" ]", `[ a = 1; b = "x" ]`},

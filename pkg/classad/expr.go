@@ -44,7 +44,8 @@ type Binary struct {
 	X, Y Expr
 }
 
-// Cond is c ? a : b.
+// Cond is c ? a : b; with A nil it is c ?: b (the "Elvis" operator: c
+// unless it is undefined or an error, else b).
 type Cond struct{ C, A, B Expr }
 
 // Paren keeps parentheses the author wrote (HTCondor prints them back).
@@ -129,6 +130,11 @@ func (x Binary) unparse(b *strings.Builder) {
 }
 func (c Cond) unparse(b *strings.Builder) {
 	c.C.unparse(b)
+	if c.A == nil {
+		b.WriteString(" ?: ")
+		c.B.unparse(b)
+		return
+	}
 	b.WriteString(" ? ")
 	c.A.unparse(b)
 	b.WriteString(" : ")

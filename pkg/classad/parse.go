@@ -229,6 +229,14 @@ func (p *eparser) ternary(depth int) (Expr, error) {
 		return c, nil
 	}
 	p.next()
+	if p.isOp(":") { // c ?: b, the "Elvis" operator
+		p.next()
+		b, err := p.ternary(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		return Cond{C: c, B: b}, nil
+	}
 	a, err := p.ternary(depth + 1)
 	if err != nil {
 		return nil, err

@@ -413,6 +413,17 @@ func stale(err error) bool {
 	return !errors.As(err, &ae)
 }
 
+// scheddVersion is the schedd's HTCondor version when known (from the
+// collector or the job list): the job ads follow its condor_submit.
+func (c *Client) scheddVersion() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.schedd == nil {
+		return ""
+	}
+	return c.schedd.Version
+}
+
 // Version implements the CLI's remembered-endpoint hook: where the schedd
 // is, so that the next command skips the collector.
 func (c *Client) Version(ctx context.Context) (string, error) {

@@ -16,6 +16,10 @@ func (c *Client) PlanSubmit(jobs []jobdesc.Job, opts ce.SubmitOptions) ([]ce.Req
 	if err != nil {
 		return nil, err
 	}
+	ver := "as condor_submit 23.x writes it (the CE's version is not known yet: `cesub ping` first)"
+	if v := c.scheddVersion(); v != "" {
+		ver = "as the CE's condor_submit " + v + " writes it"
+	}
 	var out []ce.Request
 	for _, g := range gs {
 		jobs, err := c.jobAds(g, 1, c.now(), opts.ProxyFile)
@@ -25,7 +29,7 @@ func (c *Client) PlanSubmit(jobs []jobdesc.Job, opts ce.SubmitOptions) ([]ce.Req
 		for k, j := range jobs {
 			ad := j.ad
 			out = append(out, ce.Request{Method: "QMGMT", URL: c.Endpoint(), Body: ad.Long(),
-				Note: fmt.Sprintf("job ad of proc %d of cluster 1 (the schedd assigns the real cluster id; $(Cluster) is expanded with it)", k)})
+				Note: fmt.Sprintf("job ad of proc %d of cluster 1 (the schedd assigns the real cluster id; $(Cluster) is expanded with it); %s", k, ver)})
 			var files []string
 			for _, f := range j.files {
 				files = append(files, f.local+" -> "+f.dest)

@@ -88,6 +88,7 @@ func (c *Client) eachAd(g group, cluster int, now time.Time, proxy string, fn fu
 	}
 	next := 0
 	_, err = submitfile.Parse(g.name, g.text, submitfile.ParseOptions{Options: submitfile.Options{Dir: dir}, ClusterID: cluster, Spool: true,
+		CondorVersion: c.scheddVersion(),
 		EachProc: func(idx int, p *submitfile.Proc) error {
 			k, ok := want[idx]
 			if !ok {
@@ -108,7 +109,9 @@ func (c *Client) eachAd(g group, cluster int, now time.Time, proxy string, fn fu
 				ad.SetString("x509userproxy", proxy)
 				files = c.inputFiles(ad)
 			}
-			return fn(k, spoolJob{ad: ad, files: files})
+			out, _ := ad.Str("Out")
+			errName, _ := ad.Str("Err")
+			return fn(k, spoolJob{ad: ad, cluster: int64(cluster), proc: int64(k), out: out, errName: errName, files: files})
 		}})
 	if err == nil && next != len(g.procIdx) {
 		err = fmt.Errorf("%s: %d procs, expected %d (the file changed?)", g.name, next, len(g.procIdx))
@@ -272,8 +275,7 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 			continue
 		}
 		for k, i := range g.jobs {
-			out, _ := sj[k].ad.Str("Out")
-			errName, _ := sj[k].ad.Str("Err")
+			out, errName := sj[k].out, sj[k].errName
 			results[i] = ce.Result{ID: c.JobID(ids[k]), Job: &ce.Job{ID: c.JobID(ids[k]), LocalID: ids[k], CE: c.Endpoint(),
 				Flavour: ce.HTCondor, Name: jobs[i].Name, State: ce.StateAccepted, RawState: "Held (spooling input)", Submitted: &now,
 				Stdout: sandboxName(out), Stderr: sandboxName(errName)}}
@@ -588,6 +590,7 @@ func (c *Client) submitCluster(ctx context.Context, q *qmgmt, g group, opts ce.S
 			}); err != nil {
 				return err
 			}
+			jobs[k].ad = nil // sent: only what spooling needs is kept
 		}
 		return nil
 	}

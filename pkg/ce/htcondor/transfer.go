@@ -182,8 +182,10 @@ func (c *Client) inputFiles(ad *classad.Ad) []inputFile {
 // spoolJob is one created proc and the input files it spools (listed once,
 // when the transaction checks they exist).
 type spoolJob struct {
-	ad    *classad.Ad
-	files []inputFile
+	ad            *classad.Ad // the job ad, while it is being sent (nil afterwards)
+	cluster, proc int64
+	out, errName  string // stdout and stderr as named in the ad
+	files         []inputFile
 }
 
 // spoolConnections is how many spool connections a submission of n procs
@@ -321,11 +323,9 @@ func (c *Client) spool(ctx context.Context, jobs []spoolJob, progress func(strin
 	}
 	ids := make([]string, len(jobs))
 	for i, j := range jobs {
-		cl, _ := j.ad.Int("ClusterId")
-		pr, _ := j.ad.Int("ProcId")
-		conn.PutInt(cl)
-		conn.PutInt(pr)
-		ids[i] = fmt.Sprintf("%d.%d", cl, pr)
+		conn.PutInt(j.cluster)
+		conn.PutInt(j.proc)
+		ids[i] = fmt.Sprintf("%d.%d", j.cluster, j.proc)
 	}
 	if err := conn.EndMessage(); err != nil {
 		return err

@@ -57,6 +57,12 @@ type ParseOptions struct {
 	// Inspect reads a file for display rather than submission: no queue
 	// statement gives zero procs and a missing executable a warning, instead of errors.
 	Inspect bool
+	// CondorVersion is the HTCondor version (e.g. "25.14.1") whose
+	// condor_submit the ads follow where versions differ; empty means 23.x
+	// (the LTS series): from 25.8 a spooled job's LeaveJobInQueue lets it
+	// leave once its output was fetched, from 25.12 Requirements leaves the
+	// disk check to execute points that enforce it.
+	CondorVersion string
 	// EachProc, if set, receives every proc as it is made (index: its
 	// position in the file) instead of File.Procs keeping them, so a caller
 	// can use the first procs while the rest are being made; an error it
@@ -590,10 +596,24 @@ func (s *session) makeProc(q *queueSpec, ov map[string]string) (Proc, error) {
 		set("JobStatus", classad.Int(5))
 		str("HoldReason", "Spooling input data files")
 		set("HoldReasonCode", classad.Int(16))
-		e, _ := s.expr("JobStatus == 4 && (CompletionDate =?= undefined || CompletionDate == 0 || ((time() - CompletionDate) < 864000))")
+		// a spooled job stays in the queue after it completes, for up to
+		// 10 days, so that its output can be fetched; from 25.8 it may
+		// leave once the output has been fetched
+		text := "JobStatus == 4 && (CompletionDate =?= undefined || CompletionDate == 0 || ((time() - CompletionDate) < 864000))"
+		if versionAtLeast(s.opts.CondorVersion, 25, 8) {
+			text = "JobStatus == 4 && (time() - (CompletionDate ?: time())) < 864000 && (StageOutFinish ?: 0) < EnteredCurrentStatus"
+		}
+		e, _ := s.expr(text)
 		set("LeaveJobInQueue", e)
 	} else {
 		set("JobStatus", classad.Int(1))
+	}
+	if v, ok := val("leave_in_queue"); ok && strings.TrimSpace(v) != "" {
+		e, err := s.expr(v)
+		if err != nil {
+			return p, &Error{Pos: s.keyPos["leave_in_queue"], Msg: fmt.Sprintf("leave_in_queue %q: %v", v, err)}
+		}
+		set("LeaveJobInQueue", e)
 	}
 	return p, nil
 }
@@ -687,7 +707,12 @@ func (s *session) requirements(val func(string) (string, bool), f reqFlags) (cla
 	// the user's expression mentions Disk or Memory; only a literal request
 	// too small to matter drops them
 	if !f.diskZero || strings.Contains(userText, "disk") {
-		clauses = append(clauses, parse("(TARGET.Disk >= RequestDisk)"))
+		if versionAtLeast(s.opts.CondorVersion, 25, 12) {
+			// from 25.12 the execute point enforces the disk request itself
+			clauses = append(clauses, parse(`(versionGE(split(TARGET.CondorVersion)[1],"25.12.0") || (TARGET.Disk >= RequestDisk))`))
+		} else {
+			clauses = append(clauses, parse("(TARGET.Disk >= RequestDisk)"))
+		}
 	}
 	if !f.memTiny {
 		clauses = append(clauses, parse("(TARGET.Memory >= RequestMemory)"))
@@ -753,4 +778,19 @@ func sizeExpr(v string, unitBytes float64) (classad.Expr, error) {
 		return nil, fmt.Errorf("%q is neither a size (e.g. 2GB) nor a ClassAd expression: %v", v, err)
 	}
 	return e, nil
+}
+
+// versionAtLeast reports whether v ("25.14.1") is at least major.minor;
+// an empty or unreadable v is not.
+func versionAtLeast(v string, major, minor int) bool {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	ma, err1 := strconv.Atoi(parts[0])
+	mi, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return ma > major || (ma == major && mi >= minor)
 }

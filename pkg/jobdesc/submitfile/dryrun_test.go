@@ -86,3 +86,53 @@ queue 2
 	}
 	t.Logf("%d attribute values equal to condor_submit -dry-run (HTCondor 23.9.6)", compared)
 }
+
+// The ads follow the condor_submit of the CE's version where versions
+// differ (what 23.9.6 and 25.14.1 print for -spool -dry-run; checked
+// against both in integration/ when the sid testbed runs); a
+// leave_in_queue the user gives wins over either default.
+func TestVersionDependentAds(t *testing.T) {
+	src := "executable = /bin/true\nrequest_disk = 1000\nqueue\n"
+	get := func(version, extra string) (string, string) {
+		t.Helper()
+		f, err := Parse("job.sub", []byte(extra+src), ParseOptions{Options: Options{Dir: "/tmp", Env: func(string) string { return "" }},
+			Spool: true, CondorVersion: version})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := f.Procs[0].Ad.Get("Requirements")
+		leave, _ := f.Procs[0].Ad.Get("LeaveJobInQueue")
+		return classad.Unparse(req), classad.Unparse(leave)
+	}
+	const (
+		disk23   = "(TARGET.Disk >= RequestDisk)"
+		disk25   = `(versionGE(split(TARGET.CondorVersion)[1],"25.12.0") || (TARGET.Disk >= RequestDisk))`
+		leave23  = "JobStatus == 4 && (CompletionDate =?= undefined || CompletionDate == 0 || ((time() - CompletionDate) < 864000))"
+		leave258 = "JobStatus == 4 && (time() - (CompletionDate ?: time())) < 864000 && (StageOutFinish ?: 0) < EnteredCurrentStatus"
+	)
+	for _, tc := range []struct{ version, disk, leave string }{
+		{"", disk23, leave23},
+		{"23.9.6", disk23, leave23},
+		{"24.0.13", disk23, leave23},
+		{"25.7.2", disk23, leave23},
+		{"25.8.2", disk23, leave258},
+		{"25.12.2", disk25, leave258},
+		{"25.14.1", disk25, leave258},
+		{"26.0.0", disk25, leave258},
+		{"garbage", disk23, leave23},
+	} {
+		req, leave := get(tc.version, "")
+		if !strings.Contains(req, tc.disk) || (tc.disk == disk23 && strings.Contains(req, "versionGE")) {
+			t.Errorf("%q: Requirements = %s", tc.version, req)
+		}
+		if leave != tc.leave {
+			t.Errorf("%q: LeaveJobInQueue = %s", tc.version, leave)
+		}
+	}
+	if _, leave := get("25.14.1", "leave_in_queue = JobStatus == 4\n"); leave != "JobStatus == 4" {
+		t.Errorf("the user's leave_in_queue lost: %s", leave)
+	}
+	if _, err := Parse("job.sub", []byte("leave_in_queue = (((\n"+src), ParseOptions{Options: Options{Dir: "/tmp", Env: func(string) string { return "" }}, Spool: true}); err == nil || !strings.Contains(err.Error(), "job.sub:1") {
+		t.Errorf("a bad leave_in_queue: %v", err)
+	}
+}
