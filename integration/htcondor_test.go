@@ -2,6 +2,8 @@ package integration
 
 import (
 	"bufio"
+	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,14 +14,19 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/cesub/cesub/internal/testbed"
 	"github.com/cesub/cesub/internal/testissuer"
+	"github.com/cesub/cesub/pkg/ce"
+	"github.com/cesub/cesub/pkg/ce/htcondor"
 	"github.com/cesub/cesub/pkg/classad"
 	"github.com/cesub/cesub/pkg/jobdesc/submitfile"
+	"github.com/cesub/cesub/pkg/token"
+	"github.com/cesub/cesub/pkg/x509proxy"
 )
 
 // condorToken mints a token for the testbed's HTCondor-CE into a 0600 file.
@@ -689,5 +696,70 @@ func TestHTCondorKilledWhileSpooling(t *testing.T) {
 	t.Logf("recorded: %s (%s)", st.Jobs[0].ID, st.Jobs[0].State)
 	if r := cesub(t, tb, env, "clean", st.Jobs[0].ID); r.code != 0 {
 		t.Errorf("clean: %d %s", r.code, r.err)
+	}
+}
+
+// TestHTCondorScheddRestart: a client that outlives its schedd (a long
+// `get -a`, a CE restarted meanwhile) authenticates again: the restarted
+// schedd keeps its shared-port address but no longer knows the security
+// session, answers SID_NOT_FOUND to the resume, and a new handshake
+// follows. The schedd is restarted for real.
+func TestHTCondorScheddRestart(t *testing.T) {
+	tb := testbed.Require(t)
+	root := tb.Get(t, "CESUB_TESTBED_CONDOR_ROOT")
+	raw, err := os.ReadFile(tb.Get(t, "CESUB_TESTBED_CONDOR_TOKEN_FILE"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, _, err := x509proxy.CertPool(tb.Get(t, "X509_CERT_DIR"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := ce.ParseAddress(tb.Get(t, "CESUB_TESTBED_CONDOR_CE"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var log strings.Builder
+	c, err := htcondor.NewClient(ce.Config{Address: addr, Timeout: time.Minute,
+		Token:  &token.Static{Found: &token.Found{Token: token.Token(strings.TrimSpace(string(raw))), Source: "test"}},
+		TLSFor: func(host string) *tls.Config { return &tls.Config{RootCAs: pool, ServerName: host} },
+		Debugf: func(f string, a ...any) { mu.Lock(); fmt.Fprintf(&log, f+"\n", a...); mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	// two connections: the second resumes the first one's session
+	for i := 0; i < 2; i++ {
+		if _, err := c.List(ctx); err != nil {
+			t.Fatalf("before the restart: %v", err)
+		}
+	}
+	pid := func() string {
+		out, _ := exec.Command("pgrep", "-x", "condor_schedd").Output()
+		return strings.TrimSpace(string(out))
+	}
+	before := pid()
+	if out, err := exec.Command("chroot", root, "condor_restart", "-daemon", "schedd").CombinedOutput(); err != nil {
+		t.Fatalf("condor_restart: %v %s", err, out)
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		if p := pid(); p != "" && p != before && exec.Command("chroot", root, "condor_q", "-totals").Run() == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the schedd did not come back within 90 s")
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if _, err := c.List(ctx); err != nil {
+		t.Fatalf("after the restart: %v\n%s", err, log.String())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	l := log.String()
+	if !strings.Contains(l, "resumed session") || !strings.Contains(l, "no longer known; authenticating again") {
+		t.Errorf("expected a resumed session before the restart and a new handshake after it:\n%s", l)
 	}
 }

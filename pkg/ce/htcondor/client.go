@@ -383,15 +383,28 @@ func (c *Client) scheddConn(ctx context.Context, cmd int) (*cedar.Conn, *cedar.S
 		return nil, nil, err
 	}
 	conn, sess, err := c.dial(ctx, s.Addr, cmd, 0)
-	if err != nil && c.remembered(s) && stale(err) {
-		c.debugf("remembered schedd address %s failed (%v); asking the collector", s.Addr.Raw, err)
-		c.mu.Lock()
-		c.schedd, c.fromCache = nil, false
-		c.mu.Unlock()
-		if s, err = c.locate(ctx); err != nil {
-			return nil, nil, err
+	if err != nil && stale(err) && ctx.Err() == nil {
+		// the address may be stale: remembered from an earlier command, or
+		// the schedd restarted since (its shared-port endpoint is new); ask
+		// the collector once more
+		from := "schedd address"
+		if c.remembered(s) {
+			from = "remembered schedd address"
 		}
-		conn, sess, err = c.dial(ctx, s.Addr, cmd, 0)
+		c.debugf("%s %s failed (%v); asking the collector", from, s.Addr.Raw, err)
+		c.mu.Lock()
+		if c.schedd == s {
+			c.schedd, c.fromCache = nil, false
+		}
+		c.mu.Unlock()
+		fresh, lerr := c.locate(ctx)
+		if lerr != nil {
+			return nil, nil, lerr
+		}
+		if fresh.Addr.Raw != s.Addr.Raw {
+			s = fresh
+			conn, sess, err = c.dial(ctx, s.Addr, cmd, 0)
+		}
 	}
 	if err != nil {
 		return nil, sess, fmt.Errorf("schedd %s: %w", s.Name, err)
