@@ -8,6 +8,7 @@ package jobdesc
 
 import (
 	"fmt"
+	"path/filepath"
 	"time"
 )
 
@@ -151,6 +152,23 @@ type InputFile struct {
 	LocalPath string `json:"local_path,omitempty"`
 	Size      int64  `json:"size,omitempty"`
 	Checksum  string `json:"checksum,omitempty"`
+}
+
+// Local is the client-side file an input uploads (LocalPath, else Name),
+// relative paths taken from baseDir; ok is false for an input the CE
+// fetches from its Sources.
+func (f InputFile) Local(baseDir string) (path string, ok bool) {
+	if len(f.Sources) > 0 {
+		return "", false
+	}
+	path = f.LocalPath
+	if path == "" {
+		path = f.Name
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(baseDir, path)
+	}
+	return path, true
 }
 
 // OutputFile is a file the job leaves: uploaded to Targets, or kept for the

@@ -177,7 +177,6 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 		bs, err := readBatches(opts)
 		read <- readResult{bs, err}
 	}()
-	var batches []batch
 	fail := func(err error) error {
 		if r := <-read; r.err != nil {
 			return r.err
@@ -224,7 +223,7 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 	if r.err != nil {
 		return r.err
 	}
-	batches = r.batches
+	batches := r.batches
 	shown := map[string]bool{}
 	for _, b := range batches {
 		for _, j := range b.jobs {

@@ -2,7 +2,6 @@ package arcrest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -24,12 +23,7 @@ func (c *Client) Ping(ctx context.Context) (*ce.PingResult, error) {
 	resp, err := c.rc.R().SetContext(ctx).Get(c.endpoint + "/rest")
 	r.Latency = time.Since(t0)
 	if err != nil {
-		var ae *AuthError
-		if errors.As(err, &ae) {
-			return nil, err
-		}
-		r.Problem, r.Hint = err.Error(), arexhttp.ConnectHint(err, c.addr.HostPort())
-		return r, nil
+		return arexhttp.Unanswered(r, err, c.addr.HostPort())
 	}
 	r.Reachable = true
 	r.TLS = arexhttp.TLSSummary(resp.RawResponse.TLS)

@@ -251,15 +251,9 @@ func (c *Client) download(ctx context.Context, from string, f RemoteFile, dst st
 func LocalInputs(j jobdesc.Job, baseDir string) ([]Upload, error) {
 	var out []Upload
 	for _, f := range j.Inputs {
-		if len(f.Sources) > 0 {
+		p, ok := f.Local(baseDir)
+		if !ok {
 			continue
-		}
-		p := f.LocalPath
-		if p == "" {
-			p = f.Name
-		}
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(baseDir, p)
 		}
 		fi, err := os.Stat(p)
 		if err != nil {

@@ -54,12 +54,7 @@ func (c *Client) Ping(ctx context.Context) (*ce.PingResult, error) {
 	resp, _, err := c.post(ctx, "ListActivities", envelope(op))
 	r.Latency = time.Since(t0)
 	if resp == nil { // no answer at all
-		var ae *arexhttp.AuthError
-		if errors.As(err, &ae) {
-			return nil, err
-		}
-		r.Problem, r.Hint = err.Error(), arexhttp.ConnectHint(err, c.addr.HostPort())
-		return r, nil
+		return arexhttp.Unanswered(r, err, c.addr.HostPort())
 	}
 	r.Reachable = true
 	r.TLS = arexhttp.TLSSummary(resp.RawResponse.TLS)

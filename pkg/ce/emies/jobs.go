@@ -235,13 +235,7 @@ func (c *Client) manage(ctx context.Context, op string, ids []string) ([]ce.Resu
 	var out []ce.Result
 	for start := 0; start < len(ids); start += batchSize {
 		chunk := ids[start:min(start+batchSize, len(ids))]
-		var b strings.Builder
-		b.WriteString("<esmanag:" + op + ">")
-		for _, id := range chunk {
-			b.WriteString(elem("estypes:ActivityID", id))
-		}
-		b.WriteString("</esmanag:" + op + ">")
-		resp, err := c.call(ctx, op, envelope(b.String()))
+		resp, err := c.call(ctx, op, envelope(idRequest("esmanag:"+op, chunk)))
 		if err != nil {
 			if start == 0 {
 				return nil, err

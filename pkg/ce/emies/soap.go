@@ -45,6 +45,18 @@ func esc(s string) string {
 	return b.String()
 }
 
+// idRequest is an operation element listing activity ids, the body of
+// every EMI-ES vector operation on activities.
+func idRequest(op string, ids []string) string {
+	var b strings.Builder
+	b.WriteString("<" + op + ">")
+	for _, id := range ids {
+		b.WriteString(elem("estypes:ActivityID", id))
+	}
+	b.WriteString("</" + op + ">")
+	return b.String()
+}
+
 // elem writes <name>escaped text</name>.
 func elem(name, text string) string { return "<" + name + ">" + esc(text) + "</" + name + ">" }
 

@@ -155,13 +155,7 @@ func (c *Client) Status(ctx context.Context, ids []string) ([]ce.Result, error) 
 
 // activityStatus asks for a batch of activities.
 func (c *Client) activityStatus(ctx context.Context, ids []string) (map[string]esStatus, map[string]error, error) {
-	var b strings.Builder
-	b.WriteString("<esainfo:GetActivityStatus>")
-	for _, id := range ids {
-		b.WriteString(elem("estypes:ActivityID", id))
-	}
-	b.WriteString("</esainfo:GetActivityStatus>")
-	resp, err := c.call(ctx, "GetActivityStatus", envelope(b.String()))
+	resp, err := c.call(ctx, "GetActivityStatus", envelope(idRequest("esainfo:GetActivityStatus", ids)))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -357,13 +351,7 @@ func (c *Client) activityInfo(ctx context.Context, ids []string) (map[string]act
 	out := map[string]activity{}
 	for start := 0; start < len(ids); start += batchSize {
 		chunk := ids[start:min(start+batchSize, len(ids))]
-		var b strings.Builder
-		b.WriteString("<esainfo:GetActivityInfo>")
-		for _, id := range chunk {
-			b.WriteString(elem("estypes:ActivityID", id))
-		}
-		b.WriteString("</esainfo:GetActivityInfo>")
-		resp, err := c.call(ctx, "GetActivityInfo", envelope(b.String()))
+		resp, err := c.call(ctx, "GetActivityInfo", envelope(idRequest("esainfo:GetActivityInfo", chunk)))
 		if err != nil {
 			return out, err
 		}

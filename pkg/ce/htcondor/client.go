@@ -44,7 +44,7 @@ type Client struct {
 	schedd    *scheddInfo
 	fromCache bool // schedd came from the job list, not the collector
 
-	warm *warmConn // the QMGMT connection Warm made, until Submit takes it
+	warm *dialing // the QMGMT connection Warm made, until Submit takes it
 
 	sessMu   sync.Mutex
 	sessions map[string]*cedar.Session // security sessions by daemon address, resumed by later connections
@@ -424,6 +424,60 @@ func (c *Client) remembered(s *scheddInfo) bool {
 func stale(err error) bool {
 	var ae *cedar.AuthError
 	return !errors.As(err, &ae)
+}
+
+// dialing is a connection to the schedd being made in the background.
+type dialing struct {
+	done chan struct{}
+	conn *cedar.Conn
+	err  error
+	at   time.Time // when the handshake finished
+}
+
+// payloadWait is how long a schedd waits for a command's payload after the
+// handshake (STANDARD_COMMAND_PAYLOAD_TIMEOUT, 300 s), less a margin: an
+// older connection made beforehand is replaced.
+const payloadWait = 240 * time.Second
+
+// dialAhead starts connecting for cmd; the handshake is bounded by the
+// client's timeout, the connection then lives within ctx.
+func (c *Client) dialAhead(ctx context.Context, cmd int) *dialing {
+	d := &dialing{done: make(chan struct{})}
+	go func() {
+		defer close(d.done)
+		hctx, cancel := c.ctxTimeout(ctx)
+		defer cancel()
+		d.conn, _, d.err = c.scheddConn(hctx, cmd)
+		if d.conn != nil {
+			d.conn.SetContext(ctx)
+		}
+		d.at = time.Now()
+	}()
+	return d
+}
+
+// take waits for the connection and hands it over: nil if there is none,
+// it failed (err says why) or it is too old to use.
+func (d *dialing) take() *cedar.Conn {
+	if d == nil {
+		return nil
+	}
+	<-d.done
+	conn := d.conn
+	d.conn = nil
+	if conn != nil && time.Since(d.at) > payloadWait {
+		conn.Close()
+		d.err = fmt.Errorf("made %s ago: the schedd may have given up waiting", time.Since(d.at).Round(time.Second))
+		return nil
+	}
+	return conn
+}
+
+// close closes the connection if nobody took it.
+func (d *dialing) close() {
+	if conn := d.take(); conn != nil {
+		conn.Close()
+	}
 }
 
 // scheddVersion is the schedd's HTCondor version when known (from the

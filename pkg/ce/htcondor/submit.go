@@ -24,7 +24,6 @@ const (
 	qSetAttribute     = 10006
 	qCommitNoFlags    = 10007
 	qBeginTransaction = 10023
-	qAbortTransaction = 10024
 	qSetAttribute2    = 10027
 	qCloseSocket      = 10028
 	qGetCapabilities  = 10036
@@ -75,9 +74,9 @@ func groups(jobs []jobdesc.Job, baseDir string) ([]group, []jobdesc.Warning, err
 
 // eachAd expands a group's description with the real cluster id into the
 // ads condor_submit -spool would send, handing each to fn as soon as it is
-// made (k: its proc number), with the input files it spools. A proxy, if
+// made, with the input files it spools. A proxy, if
 // any, travels as x509userproxy.
-func (c *Client) eachAd(g group, cluster int, now time.Time, proxy string, fn func(k int, j spoolJob) error) error {
+func (c *Client) eachAd(g group, cluster int, now time.Time, proxy string, fn func(spoolJob) error) error {
 	dir, err := filepath.Abs(g.dir)
 	if err != nil {
 		return err
@@ -111,7 +110,7 @@ func (c *Client) eachAd(g group, cluster int, now time.Time, proxy string, fn fu
 			}
 			out, _ := ad.Str("Out")
 			errName, _ := ad.Str("Err")
-			return fn(k, spoolJob{ad: ad, cluster: int64(cluster), proc: int64(k), out: out, errName: errName, files: files})
+			return fn(spoolJob{ad: ad, cluster: int64(cluster), proc: int64(k), out: out, errName: errName, files: files})
 		}})
 	if err == nil && next != len(g.procIdx) {
 		err = fmt.Errorf("%s: %d procs, expected %d (the file changed?)", g.name, next, len(g.procIdx))
@@ -122,7 +121,7 @@ func (c *Client) eachAd(g group, cluster int, now time.Time, proxy string, fn fu
 // jobAds is eachAd collected.
 func (c *Client) jobAds(g group, cluster int, now time.Time, proxy string) ([]spoolJob, error) {
 	out := make([]spoolJob, 0, len(g.procIdx))
-	err := c.eachAd(g, cluster, now, proxy, func(_ int, j spoolJob) error {
+	err := c.eachAd(g, cluster, now, proxy, func(j spoolJob) error {
 		out = append(out, j)
 		return nil
 	})
@@ -219,18 +218,9 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 			dir = j.Origin.Dir
 		}
 		for _, in := range j.Inputs {
-			if len(in.Sources) > 0 {
-				continue
-			}
-			p := in.LocalPath
-			if p == "" {
-				p = in.Name
-			}
-			if strings.Contains(p, "$(") {
-				continue // expanded with the cluster id; checked in the transaction
-			}
-			if !filepath.IsAbs(p) {
-				p = filepath.Join(dir, p)
+			p, ok := in.Local(dir)
+			if !ok || strings.Contains(p, "$(") {
+				continue // fetched by the CE, or expanded with the cluster id (checked in the transaction)
 			}
 			if _, err := os.Stat(p); err != nil {
 				return nil, fmt.Errorf("input file %q: %w (nothing was submitted)", in.Name, err)
@@ -382,9 +372,18 @@ func (s *qmgmtSession) begin() error {
 // openQmgmt connects for QMGMT_WRITE_CMD (or takes the connection Warm
 // made) and asks the schedd's capabilities.
 func (c *Client) openQmgmt(ctx context.Context) (*qmgmtSession, error) {
-	conn, cancel := c.takeWarm(ctx)
-	if conn == nil {
-		ctx, cancel = c.ctxTimeout(ctx)
+	ctx, cancel := c.ctxTimeout(ctx)
+	c.mu.Lock()
+	w := c.warm
+	c.warm = nil
+	c.mu.Unlock()
+	conn := w.take()
+	if conn != nil {
+		conn.SetContext(ctx)
+	} else {
+		if w != nil && w.err != nil {
+			c.debugf("connection made beforehand failed (%v); connecting again", w.err)
+		}
 		var err error
 		if conn, _, err = c.scheddConn(ctx, cedar.CmdQmgmtWriteCmd); err != nil {
 			cancel()
@@ -407,14 +406,6 @@ func (c *Client) openQmgmt(ctx context.Context) (*qmgmtSession, error) {
 	return &qmgmtSession{q: &qmgmt{conn: conn}, cancel: cancel}, nil
 }
 
-// warmConn is the QMGMT connection Warm makes.
-type warmConn struct {
-	done   chan struct{}
-	conn   *cedar.Conn
-	cancel context.CancelFunc
-	err    error
-}
-
 // Warm implements ce.Warmer: after the token pre-flight, the QMGMT
 // connection's handshake runs while the caller reads the descriptions.
 // The schedd calls its queue handler only when the first request arrives
@@ -424,55 +415,11 @@ func (c *Client) Warm(ctx context.Context) (release func()) {
 	if err := c.checkToken(ctx, "submit"); err != nil {
 		return func() {} // Submit says why
 	}
-	w := &warmConn{done: make(chan struct{})}
+	w := c.dialAhead(ctx, cedar.CmdQmgmtWriteCmd)
 	c.mu.Lock()
 	c.warm = w
 	c.mu.Unlock()
-	go func() {
-		defer close(w.done)
-		cctx, cancel := c.ctxTimeout(ctx)
-		w.conn, _, w.err = c.scheddConn(cctx, cedar.CmdQmgmtWriteCmd)
-		if w.err != nil {
-			cancel()
-			return
-		}
-		w.cancel = cancel
-	}()
-	return func() {
-		if conn, cancel := c.takeWarm(ctx); conn != nil {
-			conn.Close()
-			cancel()
-		}
-	}
-}
-
-// takeWarm hands over the connection Warm made (nil if none or it failed:
-// the caller connects itself, and reports any error then).
-func (c *Client) takeWarm(ctx context.Context) (*cedar.Conn, context.CancelFunc) {
-	c.mu.Lock()
-	w := c.warm
-	c.warm = nil
-	c.mu.Unlock()
-	if w == nil {
-		return nil, nil
-	}
-	select {
-	case <-w.done:
-	case <-ctx.Done():
-		go func() { // do not leave it open
-			<-w.done
-			if w.conn != nil {
-				w.conn.Close()
-				w.cancel()
-			}
-		}()
-		return nil, nil
-	}
-	if w.err != nil {
-		c.debugf("connection made beforehand failed (%v); connecting again", w.err)
-		return nil, nil
-	}
-	return w.conn, w.cancel
+	return w.close
 }
 
 // finish says goodbye (CloseSocket) and closes.
@@ -511,7 +458,7 @@ func (c *Client) submitCluster(ctx context.Context, q *qmgmt, g group, opts ce.S
 	tp := time.Now()
 	go func() {
 		defer close(made)
-		buildErr = c.eachAd(g, cluster, now, opts.ProxyFile, func(_ int, j spoolJob) error {
+		buildErr = c.eachAd(g, cluster, now, opts.ProxyFile, func(j spoolJob) error {
 			for _, f := range j.files {
 				if f.missing != nil {
 					return fmt.Errorf("input file %q: %w (the transaction was abandoned; nothing was created)", f.local, f.missing)
@@ -734,11 +681,4 @@ func (c *Client) commitReply(q *qmgmt) error {
 		return fmt.Errorf("the schedd refused the submission (nothing was created): %s", reason)
 	}
 	return nil
-}
-
-// abort ends a failed transaction (the schedd also aborts when the
-// connection closes).
-func (c *Client) abort(q *qmgmt) {
-	q.conn.PutInt(qAbortTransaction)
-	_ = q.conn.EndMessage()
 }

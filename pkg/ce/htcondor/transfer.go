@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/cesub/cesub/pkg/ce"
 	"github.com/cesub/cesub/pkg/ce/arexhttp"
@@ -243,58 +242,30 @@ func (c *Client) spoolParallel(ctx context.Context, jobs []spoolJob, progress fu
 // preDialed is the spool connections being set up in the background.
 type preDialed []*dialing
 
-type dialing struct {
-	ch   chan struct{}
-	conn *cedar.Conn
-	err  error
-	at   time.Time // when the handshake finished
-}
-
-// payloadWait is how long a schedd waits for a command's payload after the
-// handshake (STANDARD_COMMAND_PAYLOAD_TIMEOUT, 300 s), less a margin: an
-// older connection made beforehand is replaced.
-const payloadWait = 240 * time.Second
-
-// preDialSpool starts the spool connections' handshakes, which the schedd
-// completes before it starts the QMGMT transaction (it serves one
-// connection's queue calls at a time), so that the spooling starts as
-// soon as the transaction is committed.
+// preDialSpool starts the spool connections while the transaction runs;
+// they resume the QMGMT connection's security session, which the schedd
+// answers once the transaction is over, so that spooling starts as soon
+// as the commit is answered.
 func (c *Client) preDialSpool(ctx context.Context, jobs int) preDialed {
 	p := make(preDialed, spoolConnections(jobs))
 	for i := range p {
-		d := &dialing{ch: make(chan struct{})}
-		p[i] = d
-		go func() {
-			defer close(d.ch)
-			d.conn, _, d.err = c.scheddConn(ctx, cedar.CmdSpoolJobFilesPerm)
-			d.at = time.Now()
-		}()
+		p[i] = c.dialAhead(ctx, cedar.CmdSpoolJobFilesPerm)
 	}
 	return p
 }
 
-// take hands over connection i (nil if it failed or there is none).
+// take hands over connection i (nil if there is none or it failed).
 func (p preDialed) take(i int) *cedar.Conn {
 	if i >= len(p) {
 		return nil
 	}
-	<-p[i].ch
-	conn := p[i].conn
-	p[i].conn = nil
-	if conn != nil && time.Since(p[i].at) > payloadWait {
-		conn.Close()
-		p[i].err = fmt.Errorf("made %s ago: the schedd may have given up waiting", time.Since(p[i].at).Round(time.Second))
-		return nil
-	}
-	return conn
+	return p[i].take()
 }
 
 // close closes the connections not taken.
 func (p preDialed) close() {
-	for i := range p {
-		if conn := p.take(i); conn != nil {
-			conn.Close()
-		}
+	for _, d := range p {
+		d.close()
 	}
 }
 
