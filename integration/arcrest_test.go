@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"fmt"
 	"github.com/cesub/cesub/pkg/x509proxy"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +25,12 @@ import (
 
 // arcClient is an A-REX REST client authenticated with a fresh testbed token.
 func arcClient(t *testing.T, tb *testbed.Env) *arcrest.Client {
+	t.Helper()
+	return arcClientDebug(t, tb, nil)
+}
+
+// arcClientDebug is arcClient with its debug lines sent to debugf.
+func arcClientDebug(t *testing.T, tb *testbed.Env, debugf func(string, ...any)) *arcrest.Client {
 	t.Helper()
 	key, err := testissuer.LoadKeyFile(tb.Get(t, "CESUB_TESTBED_SIGNKEY"))
 	if err != nil {
@@ -41,7 +50,7 @@ func arcClient(t *testing.T, tb *testbed.Env) *arcrest.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := arcrest.NewClient(ce.Config{Address: addr, Timeout: 60 * time.Second,
+	c, err := arcrest.NewClient(ce.Config{Address: addr, Timeout: 60 * time.Second, Debugf: debugf,
 		Token:      &token.Static{Found: &token.Found{Token: token.Token(tok), Source: "test"}},
 		HTTPClient: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}})
 	if err != nil {
@@ -160,5 +169,78 @@ func TestARCRESTKillAndMissingInput(t *testing.T) {
 		if !known[j.LocalID] {
 			t.Errorf("job %s was created although an input was missing", j.ID)
 		}
+	}
+}
+
+// A-REX 6.17 checks a token by fetching the issuer's keys for every request,
+// and some of those fetches fail when requests arrive together: a valid
+// token is then refused with 403. Many parallel uploads with one token must
+// all land (cesub sends a refused request again).
+func TestAREXConcurrentUploadsSurviveTokenCheckFailures(t *testing.T) {
+	tb := testbed.Require(t)
+	var retries atomic.Int32
+	c := arcClientDebug(t, tb, func(format string, args ...any) {
+		if strings.Contains(fmt.Sprintf(format, args...), "refuses valid tokens now and then") {
+			retries.Add(1)
+		}
+	})
+	ctx := context.Background()
+	dir := t.TempDir()
+	var in strings.Builder
+	for i := 0; i < 6; i++ {
+		name := fmt.Sprintf("in%d.txt", i)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&in, `("%s" "")`, name)
+	}
+	var desc strings.Builder
+	desc.WriteString("+")
+	for i := 0; i < 8; i++ {
+		fmt.Fprintf(&desc, `(&(executable="/bin/true")(jobname="conc-%d")(inputfiles=%s))`, i, in.String())
+	}
+	const rounds = 4
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var ids []string
+	var failures []string
+	for r := 0; r < rounds; r++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			jobs, err := xrsl.Parse("conc.xrsl", []byte(desc.String()))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			res, err := c.Submit(ctx, jobs, ce.SubmitOptions{BaseDir: dir})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failures = append(failures, err.Error())
+			}
+			for _, r := range res {
+				if r.Job != nil {
+					ids = append(ids, r.Job.LocalID)
+				}
+				if r.Err != nil {
+					failures = append(failures, r.Err.Error())
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	t.Logf("%d jobs, %d uploads; A-REX refused the accepted token %d times (each sent again)", len(ids), len(ids)*6, retries.Load())
+	if len(failures) > 0 || len(ids) != rounds*8 {
+		t.Errorf("%d of %d jobs created; failures: %v", len(ids), rounds*8, failures)
+	}
+	if _, err := c.Kill(ctx, ids); err != nil {
+		t.Logf("kill: %v", err)
+	}
+	for _, id := range ids {
+		waitTerminal(t, c, id, 3*time.Minute)
+	}
+	if _, err := c.Clean(ctx, ids); err != nil {
+		t.Logf("clean: %v", err)
 	}
 }

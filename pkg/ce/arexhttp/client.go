@@ -2,8 +2,10 @@
 // HTTP side: one keep-alive resty client that adds the bearer token (and
 // starts new connections when the token changes, since A-REX binds a token's
 // identity to its TLS connection), the retry rules that never duplicate a
-// submission, the error types (authentication failures exit 4), and session
-// directory transfers (upload, cat, recursive download with Range resume).
+// submission (including A-REX 6's occasional refusal of a token it accepted
+// a moment before), the error types (authentication failures exit 4), and
+// session directory transfers (streamed uploads, cat, recursive download with
+// Range resume).
 package arexhttp
 
 import (
@@ -12,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"strings"
@@ -31,9 +34,18 @@ type Client struct {
 
 	src      token.Source
 	minValid time.Duration
+	timeout  time.Duration // for streamed transfers: the longest time without progress
 	mu       sync.Mutex
 	lastTok  string
+	// okTok is the last token this endpoint answered with a success: a
+	// later "can't be assigned configuration" for the same token is A-REX
+	// failing to check it, not refusing it (see Refused).
+	okTok string
 }
+
+// RejectionRetries is how many times a request is sent again when the CE
+// refuses a token it accepted earlier in this process.
+const RejectionRetries = 4
 
 // New builds the client for cfg.Address with the token source, TLS settings
 // and timeout of cfg; accept is the default Accept header.
@@ -50,47 +62,75 @@ func New(cfg ce.Config, accept string) *Client {
 	c.RC = resty.NewWithClient(hc)
 	if cfg.Timeout > 0 {
 		c.RC.SetTimeout(cfg.Timeout)
+		c.timeout = cfg.Timeout
 	}
 	if accept != "" {
 		c.RC.SetHeader("Accept", accept)
 	}
-	// One retry, only where it cannot duplicate anything: a connection that
-	// failed before the request was sent (dial, TLS handshake; A-REX 6.17
-	// now and then fails a handshake under load), or any transport error
-	// of a GET/HEAD.
-	c.RC.SetRetryCount(1).SetRetryWaitTime(200 * time.Millisecond).SetRetryMaxWaitTime(time.Second)
+	// Retries only where they cannot duplicate anything:
+	//   - once, a connection that failed before the request was sent (dial,
+	//     TLS handshake; A-REX 6.17 now and then fails a handshake under
+	//     load), or any transport error of a GET/HEAD;
+	//   - up to RejectionRetries times, a refusal of a token the same
+	//     endpoint accepted before (A-REX refuses before it does anything).
+	// Uploads do not go through resty (it reads a body into memory to make
+	// it replayable); they stream and retry by the same rules (Upload).
+	c.RC.SetRetryCount(RejectionRetries).SetRetryWaitTime(retryWait).SetRetryMaxWaitTime(retryMaxWait)
 	c.RC.SetLogger(restyLogger{debugf})
 	c.RC.AddRetryCondition(func(r *resty.Response, err error) bool {
-		if err == nil || r == nil || r.Request == nil {
+		if r == nil || r.Request == nil {
 			return false
 		}
-		if Permanent(err) {
+		if _, isReader := r.Request.Body.(io.Reader); isReader {
+			return false // a consumed file body cannot be sent again
+		}
+		if err == nil {
+			return c.spuriousRejection(r.Status(), r.Request.Header.Get("Authorization"), r.Request.Attempt)
+		}
+		if r.Request.Attempt > 1 || Permanent(err) {
 			return false
 		}
 		if m := r.Request.Method; m == http.MethodGet || m == http.MethodHead {
 			return true
 		}
-		if _, isReader := r.Request.Body.(io.Reader); isReader {
-			return false // a consumed file body cannot be sent again
-		}
 		return NotSent(err)
+	})
+	c.RC.AddRetryHook(func(r *resty.Response, err error) {
+		if err == nil && r != nil {
+			c.debugRejection(r.Request.Method, r.Request.URL, r.Status())
+		}
+	})
+	c.RC.OnAfterResponse(func(_ *resty.Client, r *resty.Response) error {
+		c.noteAccepted(r.StatusCode(), r.Request.Header.Get("Authorization"))
+		return nil
 	})
 	c.RC.OnBeforeRequest(func(_ *resty.Client, r *resty.Request) error { return c.authorize(r) })
 	return c
 }
 
-// authorize adds the bearer token. A-REX binds the first token's identity to
-// a keep-alive connection, so a new token must not reuse an old connection.
+// authorize adds the bearer token.
 func (c *Client) authorize(r *resty.Request) error {
-	if !strings.HasPrefix(r.URL, "https://") {
-		return fmt.Errorf("refusing to send a request to %s: only https is allowed", r.URL)
+	authz, err := c.bearer(r.Context(), r.URL)
+	if authz != "" {
+		r.SetHeader("Authorization", authz)
+	}
+	return err
+}
+
+// bearer is the Authorization header for a request to url ("" when X.509
+// alone authenticates). Only https URLs get one. A-REX binds the first
+// token's identity to a keep-alive connection, so a new token must not
+// reuse an old connection.
+func (c *Client) bearer(ctx context.Context, url string) (string, error) {
+	if !strings.HasPrefix(url, "https://") {
+		return "", fmt.Errorf("refusing to send a request to %s: only https is allowed", url)
 	}
 	if c.src == nil {
-		return nil
+		return "", nil
 	}
-	is, err := c.src.Token(r.Context(), c.minValid)
+	is, err := c.src.Token(ctx, c.minValid)
 	if err != nil {
-		return &AuthError{Op: "token", Err: err}
+		return "", &AuthError{Op: "token", Err: err}
 	}
 	tok := is.Token.Reveal()
 	c.mu.Lock()
@@ -101,8 +141,70 @@ func (c *Client) authorize(r *resty.Request) error {
 		c.Debugf("token changed: closing idle connections (A-REX binds a token to its connection)")
 		c.RC.GetClient().CloseIdleConnections()
 	}
-	r.SetHeader("Authorization", "Bearer "+tok)
-	return nil
+	return "Bearer " + tok, nil
+}
+
+// spuriousRejection reports whether a refusal of the token ("User can't be
+// assigned configuration": 403 from A-REX 6, 500 from ARC 7) is worth
+// sending again. A-REX 6.17 fetches the issuer's keys for every request,
+// and when requests arrive together some of those fetches fail (the issuer
+// sees garbled TLS records), so a valid token is refused now and then.
+// A-REX refuses before it acts on a request, so sending it again duplicates
+// nothing. A token this endpoint accepted before in this process is tried up
+// to RejectionRetries more times; any other token once more (a real refusal
+// then costs one request and a short pause, but a pilot factory's fresh
+// process does not lose a submission to a refusal that was not meant).
+func (c *Client) spuriousRejection(status, authz string, attempt int) bool {
+	if !strings.Contains(status, "can't be assigned configuration") {
+		return false
+	}
+	tok, ok := strings.CutPrefix(authz, "Bearer ")
+	if !ok || tok == "" {
+		return false
+	}
+	c.mu.Lock()
+	accepted := tok == c.okTok
+	c.mu.Unlock()
+	if accepted {
+		return attempt <= RejectionRetries
+	}
+	return attempt <= 1
+}
+
+func (c *Client) debugRejection(method, url, status string) {
+	c.Debugf("%s %s answered %s: A-REX 6 refuses valid tokens now and then when requests arrive together (its fetch of the issuer's keys fails); sending it again",
+		method, ShortURL(url), status)
+}
+
+// noteAccepted remembers the token of a request the endpoint answered below
+// 400 (it passed A-REX's authorization).
+func (c *Client) noteAccepted(code int, authz string) {
+	if code == 0 || code >= 400 {
+		return
+	}
+	if tok, ok := strings.CutPrefix(authz, "Bearer "); ok && tok != "" {
+		c.mu.Lock()
+		c.okTok = tok
+		c.mu.Unlock()
+	}
+}
+
+// retryWait and retryMaxWait bound the pauses between attempts: they
+// double from retryWait, with jitter (resty's backoff, and backoff below).
+const (
+	retryWait    = 250 * time.Millisecond
+	retryMaxWait = 2 * time.Second
+)
+
+// backoff is the pause before attempt+1: retryWait doubled per attempt,
+// capped at retryMaxWait, with up to half of it as random jitter so that
+// requests refused together do not come back together.
+func backoff(attempt int) time.Duration {
+	d := retryWait << (attempt - 1)
+	if d > retryMaxWait || d <= 0 {
+		d = retryMaxWait
+	}
+	return d/2 + rand.N(d/2+1)
 }
 
 // UsesToken reports whether requests carry a bearer token (else the X.509

@@ -56,29 +56,44 @@ func Check(op string, resp *resty.Response, err error, ok ...int) error {
 		}
 		return fmt.Errorf("%s: %w", op, err)
 	}
+	return answer{URL: resp.Request.URL, Code: resp.StatusCode(), Status: resp.Status(),
+		Body: resp.Body(), ContentType: resp.Header().Get("Content-Type")}.check(op, ok...)
+}
+
+// answer is what Check needs of an HTTP response, from resty or net/http.
+type answer struct {
+	URL         string
+	Code        int
+	Status      string
+	Body        []byte
+	ContentType string
+}
+
+// check turns a status outside ok into an error.
+func (a answer) check(op string, ok ...int) error {
 	for _, code := range ok {
-		if resp.StatusCode() == code {
+		if a.Code == code {
 			return nil
 		}
 	}
-	body := strings.TrimSpace(string(resp.Body()))
-	url := ShortURL(resp.Request.URL)
-	if strings.HasPrefix(body, "<") && strings.Contains(strings.ToLower(resp.Header().Get("Content-Type")), "html") {
+	body := strings.TrimSpace(string(a.Body))
+	url := ShortURL(a.URL)
+	if strings.HasPrefix(body, "<") && strings.Contains(strings.ToLower(a.ContentType), "html") {
 		body = "(an HTML page)"
 	}
 	if len(body) > 300 {
 		body = body[:300] + "…"
 	}
-	he := &HTTPError{Op: op, URL: url, Code: resp.StatusCode(), Status: resp.Status(), Body: body}
+	he := &HTTPError{Op: op, URL: url, Code: a.Code, Status: a.Status, Body: body}
 	// ARC 7 answers an identity it cannot map with 500 "User can't be assigned configuration".
-	if resp.StatusCode() == http.StatusInternalServerError && strings.Contains(resp.Status()+body, "can't be assigned configuration") {
-		return &AuthError{Op: op, Err: fmt.Errorf("%s answered %s (the CE does not admit this identity; check `cesub token check --ce %s`)", url, resp.Status(), HostOf(url))}
+	if a.Code == http.StatusInternalServerError && strings.Contains(a.Status+body, "can't be assigned configuration") {
+		return &AuthError{Op: op, Err: fmt.Errorf("%s answered %s (the CE does not admit this identity; check `cesub token check --ce %s`)", url, a.Status, HostOf(url))}
 	}
-	if resp.StatusCode() == http.StatusForbidden && strings.Contains(body, "scopes do not match") {
-		return &AuthError{Op: op, Err: fmt.Errorf("%s answered %s: %s (the token lacks the scope this operation needs)", url, resp.Status(), body)}
+	if a.Code == http.StatusForbidden && strings.Contains(body, "scopes do not match") {
+		return &AuthError{Op: op, Err: fmt.Errorf("%s answered %s: %s (the token lacks the scope this operation needs)", url, a.Status, body)}
 	}
-	if resp.StatusCode() == http.StatusForbidden || resp.StatusCode() == http.StatusUnauthorized {
-		return &AuthError{Op: op, Err: fmt.Errorf("%s answered %s (the CE refused this identity; check `cesub token check --ce %s`)", url, resp.Status(), HostOf(url))}
+	if a.Code == http.StatusForbidden || a.Code == http.StatusUnauthorized {
+		return &AuthError{Op: op, Err: fmt.Errorf("%s answered %s (the CE refused this identity; check `cesub token check --ce %s`)", url, a.Status, HostOf(url))}
 	}
 	return he
 }

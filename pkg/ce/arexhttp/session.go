@@ -39,67 +39,86 @@ type Upload struct {
 	Size            int64
 }
 
-// UploadConcurrency bounds parallel uploads.
+// UploadConcurrency bounds how many jobs receive files at once.
 const UploadConcurrency = 4
 
-// UploadAll PUTs files with bounded concurrency to urlOf(job, name) and
-// returns the first error per job.
+// UploadAll PUTs files to urlOf(job, name) and returns the first error per
+// job. Jobs receive their files in parallel (at most UploadConcurrency at
+// once), but each job one file at a time: A-REX records every upload under
+// a per-job lock (job.ID.input_status) and a thread that finds the lock
+// taken sleeps a whole second before trying again, up to ten times, so
+// parallel uploads into one job are slower and can run into that limit.
+// A job's remaining files are skipped after its first failure.
 func (c *Client) UploadAll(ctx context.Context, work []Upload, urlOf func(job, name string) string, progress func(string, string, int64, int64)) map[string]error {
+	var order []string
+	byJob := map[string][]Upload{}
+	for _, u := range work {
+		if _, ok := byJob[u.Job]; !ok {
+			order = append(order, u.Job)
+		}
+		byJob[u.Job] = append(byJob[u.Job], u)
+	}
 	errs := map[string]error{}
 	var mu sync.Mutex
 	sem := make(chan struct{}, UploadConcurrency)
 	var wg sync.WaitGroup
-	for _, u := range work {
+	for _, job := range order {
 		wg.Add(1)
 		sem <- struct{}{}
-		go func(u Upload) {
+		go func(files []Upload) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if err := c.uploadOne(ctx, u, urlOf(u.Job, u.Name)); err != nil {
-				mu.Lock()
-				if errs[u.Job] == nil {
+			for _, u := range files {
+				if err := c.uploadOne(ctx, u, urlOf(u.Job, u.Name)); err != nil {
+					mu.Lock()
 					errs[u.Job] = err
+					mu.Unlock()
+					return
 				}
-				mu.Unlock()
-				return
+				if progress != nil {
+					progress(u.Job, u.Name, u.Size, u.Size)
+				}
 			}
-			if progress != nil {
-				progress(u.Job, u.Name, u.Size, u.Size)
-			}
-		}(u)
+		}(byJob[job])
 	}
 	wg.Wait()
 	return errs
 }
 
 func (c *Client) uploadOne(ctx context.Context, u Upload, to string) error {
-	f, err := os.Open(u.Path)
+	op := "upload " + u.Name
+	resp, err := c.stream(ctx, http.MethodPut, to, http.Header{"Content-Type": {"application/octet-stream"}}, func() (io.ReadCloser, int64, error) {
+		f, err := os.Open(u.Path)
+		if err != nil {
+			return nil, 0, err
+		}
+		st, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, 0, err
+		}
+		return f, st.Size(), nil
+	})
 	if err != nil {
-		return err
+		return Check(op, nil, err)
 	}
-	defer f.Close()
-	resp, err := c.RC.R().SetContext(ctx).SetHeader("Content-Type", "application/octet-stream").
-		SetContentLength(true).SetBody(f).Put(to)
-	return Check("upload "+u.Name, resp, err, http.StatusOK, http.StatusCreated, http.StatusNoContent)
+	return readAnswer(to, resp).check(op, http.StatusOK, http.StatusCreated, http.StatusNoContent)
 }
 
 // Cat streams the file at u to w; a 404 becomes notFound (wrapping ErrNotFound).
 func (c *Client) Cat(ctx context.Context, op, u string, w io.Writer, notFound func() error) error {
-	resp, err := c.RC.R().SetContext(ctx).SetDoNotParseResponse(true).SetHeader("Accept", "*/*").Get(u)
+	resp, err := c.stream(ctx, http.MethodGet, u, http.Header{"Accept": {"*/*"}}, nil)
 	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
+		return Check(op, nil, err)
 	}
-	body := resp.RawBody()
-	defer body.Close()
-	if resp.StatusCode() == http.StatusNotFound && notFound != nil {
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound && notFound != nil {
 		return notFound()
 	}
-	if resp.StatusCode() != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(body, 512))
-		resp.SetBody(b)
-		return Check(op, resp, nil, http.StatusOK)
+	if resp.StatusCode != http.StatusOK {
+		return readAnswer(u, resp).check(op, http.StatusOK)
 	}
-	if _, err := io.Copy(w, body); err != nil {
+	if _, err := io.Copy(w, resp.Body); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	return nil
@@ -207,26 +226,24 @@ func (c *Client) download(ctx context.Context, from string, f RemoteFile, dst st
 			have = 0 // the remote file changed; start again
 		}
 	}
-	req := c.RC.R().SetContext(ctx).SetDoNotParseResponse(true).SetHeader("Accept", "*/*")
+	hdr := http.Header{"Accept": {"*/*"}}
 	if have > 0 {
-		req.SetHeader("Range", "bytes="+strconv.FormatInt(have, 10)+"-")
+		hdr.Set("Range", "bytes="+strconv.FormatInt(have, 10)+"-")
 	}
-	resp, err := req.Get(from)
+	resp, err := c.stream(ctx, http.MethodGet, from, hdr, nil)
 	if err != nil {
-		return 0, fmt.Errorf("get %s: %w", f.Path, err)
+		return 0, Check("get "+f.Path, nil, err)
 	}
-	body := resp.RawBody()
+	body := resp.Body
 	defer body.Close()
 	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
-	switch resp.StatusCode() {
+	switch resp.StatusCode {
 	case http.StatusOK:
 		have = 0
 	case http.StatusPartialContent:
 		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
 	default:
-		b, _ := io.ReadAll(io.LimitReader(body, 512))
-		resp.SetBody(b)
-		return 0, Check("get "+f.Path, resp, nil, http.StatusOK)
+		return 0, readAnswer(from, resp).check("get "+f.Path, http.StatusOK)
 	}
 	out, err := os.OpenFile(dst, flags, 0o644)
 	if err != nil {
