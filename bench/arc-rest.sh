@@ -3,8 +3,10 @@
 # A-REX 6.17 (host) against arcsub 6.17, and ARC 7 (the testbed's chroot) against arcsub 7 in
 # that chroot. Needs the testbed (scripts/testbed/all up; root, Debian).
 #
-# Per CE: one submit with a token (median of N, default 7); 100 jobs (one cesub bulk submit,
-# median of 3, vs a loop of 100 arcsub calls, once); status of 100 jobs (median of N).
+# Per CE: one submit with a token (median of N, default 7); one job with 9 input files to
+# upload (median of N); one job with a 200 MB input (median of 3, and peak RSS); 100 jobs (one
+# cesub bulk submit, median of 3, vs a loop of 100 arcsub calls, once); status of 100 jobs
+# (median of N).
 # Every call is a fresh process with fresh TLS connections, as users and pilot factories run them.
 # CESUB_BENCH_ONLY=6|7 runs one CE only.
 set -euo pipefail
@@ -41,6 +43,35 @@ bench_ce() {
   echo "ratio cesub/curl:        $(ratio "$t_c" "$t_curl")"
   echo "ratio arcsub/cesub:      $(ratio "$t_a" "$t_c")"
   "$CESUB" clean -a >/dev/null 2>&1 || true
+
+  # inputs live where both tools see them at the same path: $WORK on the host, the chroot's /tmp for ARC 7
+  local in=$WORK/inputs-$label view
+  view=$in
+  if [ "${arc[0]}" = chroot ]; then in=${arc[1]}/tmp/cesub-bench-inputs-$$; view=/tmp/cesub-bench-inputs-$$; fi
+  mkdir -p "$in"
+  printf '#!/bin/sh\ncat in*.txt\n' > "$in/run.sh"
+  for i in 1 2 3 4 5 6 7 8; do echo "input $i" > "$in/in$i.txt"; done
+  echo '&(executable="run.sh")(stdout="out.txt")(jobname="bench-inputs")(inputfiles=("in1.txt" "")("in2.txt" "")("in3.txt" "")("in4.txt" "")("in5.txt" "")("in6.txt" "")("in7.txt" "")("in8.txt" ""))' > "$in/inputs.xrsl"
+  head -c 200M /dev/urandom > "$in/big.bin"
+  echo '&(executable="/bin/true")(jobname="bench-big")(inputfiles=("big.bin" ""))' > "$in/big.xrsl"
+  local t_i t_ai t_g t_ag m_g m_ag
+  echo; echo "## $label: one job, 9 input files uploaded"
+  t_i=$(timein "$in" "$N" "$CESUB" submit -C "$url" inputs.xrsl)
+  t_ai=$(timeit "$N" "${arc[@]}" sh -c "cd $view && arcsub -j $jobs -C $url -T arcrest -Q NONE inputs.xrsl")
+  row "cesub submit" "$t_i"
+  row "arcsub -T arcrest -Q NONE" "$t_ai"
+  echo "ratio arcsub/cesub:      $(ratio "$t_ai" "$t_i")"
+  echo; echo "## $label: one job, a 200 MB input uploaded"
+  t_g=$(timein "$in" 3 "$CESUB" submit -C "$url" big.xrsl)
+  t_ag=$(timeit 3 "${arc[@]}" sh -c "cd $view && arcsub -j $jobs -C $url -T arcrest -Q NONE big.xrsl")
+  m_g=$(rss "$in" "$CESUB" submit -C "$url" big.xrsl)
+  m_ag=$(rss / "${arc[@]}" sh -c "cd $view && arcsub -j $jobs -C $url -T arcrest -Q NONE big.xrsl")
+  row "cesub submit (peak RSS $m_g MB)" "$t_g"
+  row "arcsub -T arcrest -Q NONE (peak RSS $m_ag MB)" "$t_ag"
+  echo "ratio arcsub/cesub:      time $(ratio "$t_ag" "$t_g"), peak RSS $(ratio "$m_ag" "$m_g")"
+  rm -rf "$in"
+  "$CESUB" clean -a >/dev/null 2>&1 || true
+  "${arc[@]}" arcclean -j "$jobs" -a -f >/dev/null 2>&1 || true
 
   echo; echo "## $label: 100 jobs"
   t_b=$(timeit 3 "$CESUB" submit -C "$url" -f "$WORK/100.xrsl")

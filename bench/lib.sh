@@ -13,3 +13,11 @@ timeit() {
 }
 # ratio A B -> A/B with two decimals
 ratio() { echo "scale=2; $1 / $2" | bc -l | sed 's/^\./0./'; }
+# rss DIR CMD... -> peak RSS in MB of one run of CMD in DIR (/usr/bin/time; a failing run aborts)
+rss() {
+  local dir=$1; shift
+  ( cd "$dir" && /usr/bin/time -f "%M" -o "$WORK/rss" "$@" > "$WORK/last.out" 2>&1 ) || { echo "FAILED: $*" >&2; tail -5 "$WORK/last.out" >&2; exit 1; }
+  echo "scale=1; $(tail -1 "$WORK/rss") / 1024" | bc -l
+}
+# timein DIR N CMD... -> timeit in DIR
+timein() { local dir=$1; shift; ( cd "$dir" && timeit "$@" ); }
