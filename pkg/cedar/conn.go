@@ -21,6 +21,7 @@ import (
 	"hash"
 	"io"
 	"net"
+	"sync"
 	"time"
 )
 
@@ -76,13 +77,15 @@ type Conn struct {
 
 	ctx  context.Context
 	stop func() bool
+	io   *idleIO // what the buffers read from and write to: nc with the idle limit
 
 	pipelined bool // a reader goroutine runs beside the writer: reads do not flush
 }
 
 // NewConn wraps a connected stream (for tests and custom dialers).
 func NewConn(nc net.Conn) *Conn {
-	return &Conn{nc: nc, w: bufio.NewWriterSize(nc, 64*1024), r: bufio.NewReaderSize(nc, 64*1024), peer: nc.RemoteAddr().String(), sendMD: sha256.New(), recvMD: sha256.New(), ctx: context.Background()}
+	io := &idleIO{nc: nc, ctx: context.Background()}
+	return &Conn{nc: nc, io: io, w: bufio.NewWriterSize(io, 64*1024), r: bufio.NewReaderSize(io, 64*1024), peer: nc.RemoteAddr().String(), sendMD: sha256.New(), recvMD: sha256.New(), ctx: context.Background()}
 }
 
 // Dial connects to addr (host:port) with the context's deadline.
@@ -105,9 +108,13 @@ func Dial(ctx context.Context, addr string) (*Conn, error) {
 // and cancelling it interrupts a blocked read or write.
 func (c *Conn) SetContext(ctx context.Context) {
 	c.ctx = ctx
-	if dl, ok := ctx.Deadline(); ok {
+	idle := c.io.limit()
+	c.io.set(ctx, idle)
+	switch dl, ok := ctx.Deadline(); {
+	case idle > 0: // each read and write sets its own deadline
+	case ok:
 		_ = c.nc.SetDeadline(dl)
-	} else {
+	default:
 		_ = c.nc.SetDeadline(time.Time{})
 	}
 	if c.stop != nil {
@@ -116,6 +123,17 @@ func (c *Conn) SetContext(ctx context.Context) {
 	}
 	if ctx.Done() != nil {
 		c.stop = context.AfterFunc(ctx, func() { _ = c.nc.SetDeadline(time.Unix(1, 0)) })
+	}
+}
+
+// SetIdleTimeout limits how long one read or write may wait for the peer
+// (0: no limit but the context's). Transfers of any size then go on as
+// long as data moves, as HTCondor's own per-operation timeouts do; the
+// context's deadline, if it has one, still applies.
+func (c *Conn) SetIdleTimeout(d time.Duration) {
+	c.io.set(c.ctx, d)
+	if d <= 0 {
+		c.SetContext(c.ctx)
 	}
 }
 
@@ -154,6 +172,9 @@ func (c *Conn) ioErr(op string, err error) error {
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
+		if idle := c.io.limit(); idle > 0 {
+			return fmt.Errorf("%s %s: nothing moved for %s (the time limit): %w", op, c.peer, idle, context.DeadlineExceeded)
+		}
 		return fmt.Errorf("%s %s: no answer in time: %w", op, c.peer, context.DeadlineExceeded)
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
@@ -425,4 +446,66 @@ func (c *Conn) Pipeline(write, read func() error) error {
 		return werr
 	}
 	return rerr
+}
+
+// idleIO is the connection as the buffers see it. With an idle limit, every
+// read and write first moves its own deadline to now+limit (never past the
+// context's deadline); without one, the deadlines SetContext set apply.
+type idleIO struct {
+	nc net.Conn
+
+	mu   sync.Mutex
+	ctx  context.Context
+	idle time.Duration
+}
+
+func (o *idleIO) set(ctx context.Context, idle time.Duration) {
+	o.mu.Lock()
+	o.ctx, o.idle = ctx, idle
+	o.mu.Unlock()
+}
+
+func (o *idleIO) limit() time.Duration {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.idle
+}
+
+// arm sets the deadline of one read or write. A cancellation that lands
+// while it does so is seen by the second check (the context's AfterFunc
+// may have set its past deadline before this one replaced it).
+func (o *idleIO) arm(set func(time.Time) error) error {
+	o.mu.Lock()
+	ctx, idle := o.ctx, o.idle
+	o.mu.Unlock()
+	if idle <= 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	dl := time.Now().Add(idle)
+	if cdl, ok := ctx.Deadline(); ok && cdl.Before(dl) {
+		dl = cdl
+	}
+	_ = set(dl)
+	if err := ctx.Err(); err != nil {
+		_ = set(time.Unix(1, 0))
+		return err
+	}
+	return nil
+}
+
+func (o *idleIO) Read(p []byte) (int, error) {
+	if err := o.arm(o.nc.SetReadDeadline); err != nil {
+		return 0, err
+	}
+	return o.nc.Read(p)
+}
+
+func (o *idleIO) Write(p []byte) (int, error) {
+	if err := o.arm(o.nc.SetWriteDeadline); err != nil {
+		return 0, err
+	}
+	return o.nc.Write(p)
 }

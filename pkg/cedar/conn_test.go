@@ -343,3 +343,96 @@ func TestContextDeadline(t *testing.T) {
 	}
 	_ = io.EOF
 }
+
+// tcpPair is a connected loopback TCP pair: a Conn and the raw peer.
+func tcpPair(t *testing.T) (*Conn, net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan net.Conn, 1)
+	go func() {
+		p, _ := ln.Accept()
+		got <- p
+	}()
+	c, err := Dial(context.Background(), ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := <-got
+	t.Cleanup(func() { c.Close(); p.Close() })
+	return c, p
+}
+
+// With an idle limit, a transfer lasts as long as data moves; a peer that
+// stops reading or answering is given up on after the limit.
+func TestIdleTimeout(t *testing.T) {
+	const idle = 300 * time.Millisecond
+	t.Run("slow but steady", func(t *testing.T) {
+		c, p := tcpPair(t)
+		c.SetIdleTimeout(idle)
+		// small socket buffers, so that the writer waits for the reader
+		_ = c.nc.(*net.TCPConn).SetWriteBuffer(32 << 10)
+		_ = p.(*net.TCPConn).SetReadBuffer(32 << 10)
+		go func() { // reads 64 KiB every 40 ms: 2 MiB take over a second, beyond the limit
+			buf := make([]byte, 64<<10)
+			for {
+				if _, err := io.ReadFull(p, buf); err != nil {
+					return
+				}
+				time.Sleep(40 * time.Millisecond)
+			}
+		}()
+		chunk := bytes.Repeat([]byte{'x'}, 1<<20)
+		t0 := time.Now()
+		for i := 0; i < 2; i++ {
+			c.PutBytes(chunk)
+			if err := c.EndMessage(); err != nil {
+				t.Fatalf("after %s: %v", time.Since(t0), err)
+			}
+		}
+		if err := c.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(t0); d < 2*idle {
+			t.Fatalf("the peer read 2 MiB in %s: the test does not exceed the limit", d)
+		}
+	})
+	t.Run("peer silent", func(t *testing.T) {
+		c, _ := tcpPair(t)
+		c.SetIdleTimeout(idle)
+		t0 := time.Now()
+		_, err := c.GetInt()
+		if err == nil || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "nothing moved for 300ms") {
+			t.Fatalf("want a timeout naming the limit, got %v", err)
+		}
+		if d := time.Since(t0); d < idle || d > 10*idle {
+			t.Fatalf("gave up after %s, limit %s", d, idle)
+		}
+	})
+	t.Run("cancel interrupts", func(t *testing.T) {
+		c, _ := tcpPair(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		c.SetContext(ctx)
+		c.SetIdleTimeout(time.Minute)
+		time.AfterFunc(100*time.Millisecond, cancel)
+		t0 := time.Now()
+		if _, err := c.GetInt(); !errors.Is(err, context.Canceled) {
+			t.Fatalf("want cancellation, got %v", err)
+		}
+		if d := time.Since(t0); d > 5*time.Second {
+			t.Fatalf("cancellation took %s", d)
+		}
+	})
+	t.Run("without a limit the context's deadline holds", func(t *testing.T) {
+		c, _ := tcpPair(t)
+		ctx, cancel := context.WithTimeout(context.Background(), idle)
+		defer cancel()
+		c.SetContext(ctx)
+		if _, err := c.GetInt(); !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "no answer in time") {
+			t.Fatalf("want the context's deadline, got %v", err)
+		}
+	})
+}

@@ -269,6 +269,20 @@ func (p preDialed) close() {
 	}
 }
 
+// transferConn connects for a sandbox transfer: the handshake is bounded by
+// the client's timeout, the transfer then by the idle limit the caller sets
+// (a large sandbox on a slow link goes on as long as data moves).
+func (c *Client) transferConn(ctx context.Context, cmd int) (*cedar.Conn, error) {
+	hctx, cancel := c.ctxTimeout(ctx)
+	defer cancel()
+	conn, _, err := c.scheddConn(hctx, cmd)
+	if err != nil {
+		return nil, err
+	}
+	conn.SetContext(ctx)
+	return conn, nil
+}
+
 // spool uploads the input sandboxes of freshly submitted jobs
 // (SPOOL_JOB_FILES_WITH_PERMS); the schedd then releases them. The uploads
 // are pipelined: every job's stream is written without waiting for the
@@ -276,16 +290,17 @@ func (p preDialed) close() {
 // alongside (the go-ahead is always granted up front here; a refusal ends
 // the exchange with an error).
 func (c *Client) spool(ctx context.Context, jobs []spoolJob, progress func(string, string, int64, int64), conn *cedar.Conn) error {
-	ctx, cancel := c.ctxTimeout(ctx)
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if conn == nil {
 		var err error
-		if conn, _, err = c.scheddConn(ctx, cedar.CmdSpoolJobFilesPerm); err != nil {
+		if conn, err = c.transferConn(ctx, cedar.CmdSpoolJobFilesPerm); err != nil {
 			return err
 		}
 	} else {
 		conn.SetContext(ctx)
 	}
+	conn.SetIdleTimeout(c.timeout)
 	defer conn.Close()
 	conn.PutString(cedar.Version)
 	conn.PutInt(int64(len(jobs)))
@@ -515,12 +530,13 @@ func (c *Client) Get(ctx context.Context, id string, opts ce.GetOptions) (*ce.Ge
 // transferData fetches the output sandboxes of the jobs matching
 // constraint into dirFor(cluster.proc); it returns how many jobs came.
 func (c *Client) transferData(ctx context.Context, constraint string, dirFor func(string) string, done func(string, int64)) (int, error) {
-	ctx, cancel := c.ctxTimeout(ctx)
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	conn, _, err := c.scheddConn(ctx, cedar.CmdTransferDataPerm)
+	conn, err := c.transferConn(ctx, cedar.CmdTransferDataPerm)
 	if err != nil {
 		return 0, err
 	}
+	conn.SetIdleTimeout(c.timeout)
 	defer conn.Close()
 	conn.PutString(cedar.Version)
 	conn.PutString(constraint)
