@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 
@@ -87,16 +88,28 @@ func (f *Factory) httpClient(tlsFor func(string) *tls.Config) *http.Client {
 	return &http.Client{Transport: &debugTransport{next: tr, f: f}, Timeout: config.Get(f.Config, config.Timeout)}
 }
 
-// debugTransport logs requests under --debug. It never prints header values
-// of credential-bearing headers, nor bodies.
+// debugTransport names cesub in User-Agent (site logs otherwise show the
+// HTTP library's name) and logs requests under --debug. It never prints
+// header values of credential-bearing headers, nor bodies.
 type debugTransport struct {
 	next http.RoundTripper
 	f    *Factory
 }
 
+// UserAgent is what cesub's HTTP requests call themselves.
+func (f *Factory) UserAgent() string {
+	v := f.Version
+	if v == "" {
+		v = "dev"
+	}
+	return "cesub/" + v + " (" + runtime.GOOS + "/" + runtime.GOARCH + ")"
+}
+
 var secretHeaders = map[string]bool{"Authorization": true, "X-Token-Delegation": true, "Cookie": true, "Proxy-Authorization": true}
 
 func (d *debugTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context()) // a RoundTripper must not change the caller's request
+	r.Header.Set("User-Agent", d.f.UserAgent())
 	d.f.Debugf("> %s %s", r.Method, r.URL.Redacted())
 	for k, v := range r.Header {
 		if secretHeaders[k] {

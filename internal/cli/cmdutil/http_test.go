@@ -2,6 +2,9 @@ package cmdutil
 
 import (
 	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -20,5 +23,32 @@ func TestRedactHeader(t *testing.T) {
 		if got != want || strings.Contains(got, jwt) {
 			t.Errorf("%q -> %q, want %q", in, got, want)
 		}
+	}
+}
+
+// Requests name cesub, whatever the library under it set, and the caller's
+// request is left as it was.
+func TestUserAgent(t *testing.T) {
+	var got string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.UserAgent() }))
+	defer srv.Close()
+	var lines []string
+	f := &Factory{Version: "1.2.3", Debugf: func(format string, a ...any) { lines = append(lines, fmt.Sprintf(format, a...)) }}
+	c := &http.Client{Transport: &debugTransport{next: http.DefaultTransport, f: f}}
+	req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+	req.Header.Set("User-Agent", "go-resty/2.16.5")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if !strings.HasPrefix(got, "cesub/1.2.3 (") {
+		t.Fatalf("server saw User-Agent %q", got)
+	}
+	if req.Header.Get("User-Agent") != "go-resty/2.16.5" {
+		t.Fatal("the caller's request was changed")
+	}
+	if !strings.Contains(strings.Join(lines, "\n"), "User-Agent: cesub/1.2.3") {
+		t.Fatalf("debug lines do not show what was sent: %q", lines)
 	}
 }
