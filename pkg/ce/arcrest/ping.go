@@ -14,7 +14,9 @@ import (
 
 // Ping implements ce.Backend: TLS and reachability (GET /rest, which also
 // lists the API versions), then admission of the credential with a cheap
-// authenticated request (GET jobs?state= with a state no job has), then the
+// authenticated request (the status of a job id that cannot exist: A-REX
+// answers it without reading its jobs, where a listing, even one that
+// matches nothing, reads every job of the user), then the
 // implementation and version from the GLUE2 document. A refusal comes back
 // as a result with Problem and Hint set, not as an error.
 func (c *Client) Ping(ctx context.Context) (*ce.PingResult, error) {
@@ -45,11 +47,12 @@ func (c *Client) Ping(ctx context.Context) (*ce.PingResult, error) {
 	base, err := c.base(ctx)
 	if err == nil {
 		var probe *http.Response
-		pr, perr := c.rc.R().SetContext(ctx).SetQueryParam("state", "cesub-ping").Get(base + "/jobs")
+		pr, perr := c.rc.R().SetContext(ctx).SetHeader("Content-Type", "application/json").
+			SetBody([]byte(`{"job":[{"id":"cesub-ping"}]}`)).SetQueryParam("action", "status").Post(base + "/jobs")
 		if pr != nil {
 			probe = pr.RawResponse
 		}
-		if err = check("admission", pr, perr, http.StatusOK); err == nil {
+		if err = check("admission", pr, perr, http.StatusOK, http.StatusCreated); err == nil {
 			r.Admitted = true
 		} else if probe == nil {
 			r.Problem, r.Hint = err.Error(), arexhttp.ConnectHint(err, c.addr.HostPort())
