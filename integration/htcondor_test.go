@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cesub/cesub/internal/jobstore"
 	"github.com/cesub/cesub/internal/testbed"
 	"github.com/cesub/cesub/internal/testissuer"
 	"github.com/cesub/cesub/pkg/ce"
@@ -762,4 +764,106 @@ func TestHTCondorScheddRestart(t *testing.T) {
 	if !strings.Contains(l, "resumed session") || !strings.Contains(l, "no longer known; authenticating again") {
 		t.Errorf("expected a resumed session before the restart and a new handshake after it:\n%s", l)
 	}
+}
+
+// TestHTCondorConcurrentSubmitProcesses: a pilot factory's pattern, many
+// cesub processes at once on one job list and one schedd. Every cluster
+// arrives whole (3 procs each, none twice), every job is recorded once, and
+// the spooled input reaches every proc.
+func TestHTCondorConcurrentSubmitProcesses(t *testing.T) {
+	tb := testbed.Require(t)
+	bin := cesubBinary(t)
+	dir := t.TempDir()
+	joblist := filepath.Join(dir, "jobs.db")
+	_ = os.WriteFile(filepath.Join(dir, "job.sh"), []byte("#!/bin/sh\ncat in.txt\n"), 0o755)
+	_ = os.WriteFile(filepath.Join(dir, "in.txt"), []byte("shared input"), 0o644)
+	_ = os.WriteFile(filepath.Join(dir, "job.sub"), []byte("executable = job.sh\ntransfer_input_files = in.txt\n"+
+		"output = out.$(Cluster).$(Process)\nrequirements = false\nqueue 3\n"), 0o644)
+	const procs = 8
+	var wg sync.WaitGroup
+	outs := make([]string, procs)
+	errs := make([]string, procs)
+	for i := 0; i < procs; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			cmd := exec.Command(bin, "submit", "-C", tb.Get(t, "CESUB_TESTBED_CONDOR_CE"), "-f", "job.sub", "-o", "json")
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "BEARER_TOKEN_FILE="+tb.Get(t, "CESUB_TESTBED_CONDOR_TOKEN_FILE"), "CESUB_JOBLIST="+joblist,
+				"X509_CERT_DIR="+tb.Get(t, "X509_CERT_DIR"), "XDG_CONFIG_HOME="+dir)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			outs[i] = string(out)
+			if err != nil {
+				errs[i] = fmt.Sprintf("%v: %s", err, stderr.String())
+			}
+		}(i)
+	}
+	wg.Wait()
+	clusters := map[string]int{}
+	for i := range outs {
+		if errs[i] != "" {
+			t.Errorf("process %d: %s", i, errs[i])
+			continue
+		}
+		var sub struct{ Jobs []struct{ ID, Error string } }
+		if err := json.Unmarshal([]byte(outs[i]), &sub); err != nil || len(sub.Jobs) != 3 {
+			t.Errorf("process %d: %v %s", i, err, outs[i])
+			continue
+		}
+		for _, j := range sub.Jobs {
+			clusters[strings.Split(j.ID[strings.LastIndex(j.ID, "/")+1:], ".")[0]]++
+		}
+	}
+	if len(clusters) != procs {
+		t.Errorf("%d clusters, want %d: %v", len(clusters), procs, clusters)
+	}
+	queue := condorQ(t, tb)
+	for c, n := range clusters {
+		inQueue := 0
+		for id := range queue {
+			if strings.HasPrefix(id, c+".") {
+				inQueue++
+			}
+		}
+		if n != 3 || inQueue != 3 {
+			t.Errorf("cluster %s: %d procs reported, %d in the schedd's queue; want 3 and 3", c, n, inQueue)
+		}
+	}
+	store, err := jobstore.Open(t.Context(), joblist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := store.List(t.Context(), jobstore.Filter{})
+	store.Close()
+	if err != nil || len(jobs) != 3*procs {
+		t.Errorf("job list: %v, %d jobs, want %d", err, len(jobs), 3*procs)
+	}
+	// the input reached each proc's spool: the schedd released them (no
+	// longer held for spooling), and they stay idle (requirements = false)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		held := 0
+		queue = condorQ(t, tb)
+		for c := range clusters {
+			for p := 0; p < 3; p++ {
+				if queue[fmt.Sprintf("%s.%d", c, p)] == 5 {
+					held++
+				}
+			}
+		}
+		if held == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d procs still held for spooling after a minute", held)
+		}
+		time.Sleep(time.Second)
+	}
+	env := map[string]string{"BEARER_TOKEN_FILE": tb.Get(t, "CESUB_TESTBED_CONDOR_TOKEN_FILE"), "CESUB_JOBLIST": joblist}
+	if r := cesub(t, tb, env, "kill", "-a"); r.code != 0 {
+		t.Errorf("kill -a: %d %s", r.code, r.err)
+	}
+	_ = cesub(t, tb, env, "clean", "-a")
 }
