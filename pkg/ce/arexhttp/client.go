@@ -39,7 +39,7 @@ type Client struct {
 	lastTok  string
 	// okTok is the last token this endpoint answered with a success: a
 	// later "can't be assigned configuration" for the same token is A-REX
-	// failing to check it, not refusing it (see Refused).
+	// failing to check it, not refusing it (see spuriousRejection).
 	okTok string
 }
 
@@ -71,10 +71,11 @@ func New(cfg ce.Config, accept string) *Client {
 	//   - once, a connection that failed before the request was sent (dial,
 	//     TLS handshake; A-REX 6.17 now and then fails a handshake under
 	//     load), or any transport error of a GET/HEAD;
-	//   - up to RejectionRetries times, a refusal of a token the same
-	//     endpoint accepted before (A-REX refuses before it does anything).
-	// Uploads do not go through resty (it reads a body into memory to make
-	// it replayable); they stream and retry by the same rules (Upload).
+	//   - a refusal of the token A-REX did not mean: up to RejectionRetries
+	//     times for a token the endpoint accepted before, once for another
+	//     (A-REX refuses before it does anything; see spuriousRejection).
+	// Transfers do not go through resty (it reads a body into memory to
+	// make it replayable); they stream and retry by the same rules (stream).
 	c.RC.SetRetryCount(RejectionRetries).SetRetryWaitTime(retryWait).SetRetryMaxWaitTime(retryMaxWait)
 	c.RC.SetLogger(restyLogger{debugf})
 	c.RC.AddRetryCondition(func(r *resty.Response, err error) bool {
