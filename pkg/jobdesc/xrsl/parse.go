@@ -17,6 +17,8 @@ type parser struct {
 	n    int
 	// line starts, for positions
 	lines []int
+	// rel is the relation whose values are being read (for hints)
+	rel *Literal
 }
 
 // ParseTree parses RSL text into its tree, without evaluating variables.
@@ -171,7 +173,10 @@ func (p *parser) relation() (Node, error) {
 	if op == "" {
 		return nil, p.errAt(opStart, fmt.Sprintf("expected a relation (=, !=, <, <=, >, >=) after %q, found %s", name.Text, p.show(opStart)))
 	}
+	outer := p.rel
+	p.rel = name
 	vals, err := p.list()
+	p.rel = outer
 	if err != nil {
 		return nil, err
 	}
@@ -302,7 +307,14 @@ func (p *parser) list() ([]Value, error) {
 				return nil, err
 			}
 			if p.n >= len(p.s) || p.s[p.n] != ')' {
-				return nil, p.errAt(p.n, fmt.Sprintf("expected ')' to close the list opened at %s, found %s", p.pos(open), p.show(p.n)))
+				msg := fmt.Sprintf("expected ')' to close the list opened at %s, found %s", p.pos(open), p.show(p.n))
+				if at := p.n; p.rel != nil && p.relop() != "" {
+					// "(a" then a relation operator: a relation read as a value,
+					// so the relation before it was not closed
+					p.n = at
+					msg += fmt.Sprintf("; is the ')' that ends %q (%s) missing?", p.rel.Text, p.rel.Pos)
+				}
+				return nil, p.errAt(p.n, msg)
 			}
 			p.n++
 			right = &Sequence{Values: seq, Pos: p.pos(open)}
