@@ -3,6 +3,7 @@ package ce
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -324,3 +325,6 @@ func (r *Registry) Flavours() []Flavour {
 
 // Backends is the registry the flavour packages register into.
 var Backends = &Registry{}
+
+// ErrNotFound marks a job or file the CE does not have; every flavour wraps it.
+var ErrNotFound = errors.New("not found")

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cesub/cesub/internal/config"
+	"github.com/cesub/cesub/pkg/ce"
 	"github.com/cesub/cesub/pkg/token"
 	"github.com/cesub/cesub/pkg/x509proxy"
 	"golang.org/x/term"
@@ -116,6 +117,28 @@ type Factory struct {
 	proxyOnce sync.Once // the proxy is read and checked once per command
 	proxy     *x509proxy.Credential
 	proxyErr  error
+
+	hintMu sync.Mutex
+	hinted map[string]bool // hints already printed by this command
+}
+
+// Hint prints what the usual network and TLS failures mean, once per
+// command for each hint however many errors it explains.
+func (f *Factory) Hint(err error) {
+	h := ce.ConnectHint(err, "")
+	if h == "" {
+		return
+	}
+	f.hintMu.Lock()
+	defer f.hintMu.Unlock()
+	if f.hinted[h] {
+		return
+	}
+	if f.hinted == nil {
+		f.hinted = map[string]bool{}
+	}
+	f.hinted[h] = true
+	fmt.Fprintln(f.IO.ErrOut, "cesub: hint: "+h)
 }
 
 // Warnf prints a warning line to stderr.

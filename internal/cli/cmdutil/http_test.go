@@ -2,10 +2,14 @@ package cmdutil
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -50,5 +54,23 @@ func TestUserAgent(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(lines, "\n"), "User-Agent: cesub/1.2.3") {
 		t.Fatalf("debug lines do not show what was sent: %q", lines)
+	}
+}
+
+// A hint is printed once per command, however many errors it explains.
+func TestHintOncePerCommand(t *testing.T) {
+	var errb strings.Builder
+	f := &Factory{IO: &IOStreams{ErrOut: &errb}}
+	refused := fmt.Errorf("status: %w", &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)})
+	for i := 0; i < 3; i++ {
+		f.PrintError(refused)
+	}
+	f.PrintError(errors.New("job not found"))
+	out := errb.String()
+	if n := strings.Count(out, "cesub: hint: nothing listens"); n != 1 {
+		t.Fatalf("hint printed %d times:\n%s", n, out)
+	}
+	if n := strings.Count(out, "cesub: status: dial tcp"); n != 3 {
+		t.Fatalf("errors printed %d times, want 3:\n%s", n, out)
 	}
 }

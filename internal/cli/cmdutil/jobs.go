@@ -135,3 +135,10 @@ func ResultCode(ok, failed int, authFailed bool) error {
 func (f *Factory) Errorf(format string, args ...any) {
 	fmt.Fprintf(f.IO.ErrOut, "cesub: "+format+"\n", args...)
 }
+
+// PrintError prints err for an item of a bulk operation, and the hint for
+// it if it is a usual network or TLS failure.
+func (f *Factory) PrintError(err error) {
+	f.Errorf("%v", err)
+	f.Hint(err)
+}

@@ -335,7 +335,7 @@ func queryStatus(ctx context.Context, e *env, jobs []jobstore.Job, reportErrors 
 			failed++
 			jj.Error = r.Err.Error()
 			if reportErrors {
-				f.Errorf("%v", r.Err)
+				f.PrintError(r.Err)
 			}
 		} else {
 			ok++
@@ -427,7 +427,7 @@ func actionRun(ctx context.Context, opts *ActionOptions) error {
 		if r.Err != nil {
 			failed++
 			jj.Error = r.Err.Error()
-			f.Errorf("%v", r.Err)
+			f.PrintError(r.Err)
 		} else {
 			ok++
 			switch opts.Action {

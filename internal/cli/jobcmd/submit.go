@@ -262,7 +262,7 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 				authFailed = true
 			}
 			failed += len(bt.jobs)
-			f.Errorf("%v", err)
+			f.PrintError(err)
 			out.Jobs = append(out.Jobs, JobJSON{Error: err.Error()})
 			continue
 		}
@@ -275,7 +275,7 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 			if r.Err != nil {
 				failed++
 				jj.Error = r.Err.Error()
-				f.Errorf("%v", r.Err)
+				f.PrintError(r.Err)
 			} else {
 				ok++
 			}

@@ -55,7 +55,7 @@ func (c *Client) Ping(ctx context.Context) (*ce.PingResult, error) {
 		if err = check("admission", pr, perr, http.StatusOK, http.StatusCreated); err == nil {
 			r.Admitted = true
 		} else if probe == nil {
-			r.Problem, r.Hint = err.Error(), arexhttp.ConnectHint(err, c.addr.HostPort())
+			r.Problem, r.Hint = err.Error(), ce.ConnectHint(err, c.addr.HostPort())
 			return r, nil
 		}
 	}

@@ -6,11 +6,12 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/cesub/cesub/pkg/ce"
 	"github.com/go-resty/resty/v2"
 )
 
-// ErrNotFound marks a job or file the CE does not have.
-var ErrNotFound = errors.New("not found")
+// ErrNotFound marks a job or file the CE does not have (ce.ErrNotFound).
+var ErrNotFound = ce.ErrNotFound
 
 // AuthError is a refusal by the CE (or a token that cannot be had): exit 4.
 type AuthError struct {

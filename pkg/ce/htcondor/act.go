@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/cesub/cesub/pkg/ce"
-	"github.com/cesub/cesub/pkg/ce/arexhttp"
 	"github.com/cesub/cesub/pkg/cedar"
 	"github.com/cesub/cesub/pkg/classad"
 )
@@ -128,7 +127,7 @@ func (c *Client) actChunk(ctx context.Context, action int, reasonAttr, reason st
 			err = fmt.Errorf("the schedd did not answer for %s", id)
 		case code == arSuccess || code == arAlreadyDone:
 		case code == arNotFound:
-			err = fmt.Errorf("%w in the schedd's queue", arexhttp.ErrNotFound)
+			err = fmt.Errorf("%w in the schedd's queue", ce.ErrNotFound)
 		case code == arBadStatus:
 			err = errors.New("not possible in the job's state")
 		case code == arPermissionDenied:

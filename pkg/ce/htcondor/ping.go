@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/cesub/cesub/pkg/ce"
-	"github.com/cesub/cesub/pkg/ce/arexhttp"
 	"github.com/cesub/cesub/pkg/cedar"
 	"github.com/cesub/cesub/pkg/token"
 )
@@ -179,7 +178,7 @@ func (c *Client) pingProblem(ctx context.Context, r *ce.PingResult, err error) *
 		r.Unsupported = true
 		r.Hint = "the server hung up at the first CEDAR message: it is not an HTCondor daemon (an HTTPS server such as an ARC CE? then use https://), or it does not take this command"
 	default:
-		r.Hint = arexhttp.ConnectHint(err, c.addr.HostPort())
+		r.Hint = ce.ConnectHint(err, c.addr.HostPort())
 	}
 	return r
 }

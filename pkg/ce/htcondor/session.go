@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/cesub/cesub/pkg/ce"
-	"github.com/cesub/cesub/pkg/ce/arexhttp"
 )
 
 // Cat implements ce.Backend. A schedd serves a job's files only as its
@@ -35,7 +34,7 @@ func (c *Client) Cat(ctx context.Context, id, p string, w io.Writer) error {
 		f, err = os.Open(filepath.Join(tmp, filepath.Base(p)))
 	}
 	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("cat: %s has no file %q in its output sandbox: %w", c.JobID(id), p, arexhttp.ErrNotFound)
+		return fmt.Errorf("cat: %s has no file %q in its output sandbox: %w", c.JobID(id), p, ce.ErrNotFound)
 	}
 	if err != nil {
 		return err

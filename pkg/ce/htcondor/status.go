@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/cesub/cesub/pkg/ce"
-	"github.com/cesub/cesub/pkg/ce/arexhttp"
 	"github.com/cesub/cesub/pkg/cedar"
 	"github.com/cesub/cesub/pkg/classad"
 )
@@ -177,7 +176,7 @@ func (c *Client) Status(ctx context.Context, ids []string) ([]ce.Result, error) 
 		if j, ok := byID[id]; ok {
 			out[i] = ce.Result{ID: c.JobID(id), Job: j}
 		} else {
-			out[i] = ce.Result{ID: c.JobID(id), Err: fmt.Errorf("%s: %w in the schedd's queue (removed, or completed and cleaned)", c.JobID(id), arexhttp.ErrNotFound)}
+			out[i] = ce.Result{ID: c.JobID(id), Err: fmt.Errorf("%s: %w in the schedd's queue (removed, or completed and cleaned)", c.JobID(id), ce.ErrNotFound)}
 		}
 	}
 	return out, nil

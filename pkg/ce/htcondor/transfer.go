@@ -13,7 +13,6 @@ import (
 	"sync"
 
 	"github.com/cesub/cesub/pkg/ce"
-	"github.com/cesub/cesub/pkg/ce/arexhttp"
 	"github.com/cesub/cesub/pkg/cedar"
 	"github.com/cesub/cesub/pkg/classad"
 )
@@ -522,7 +521,7 @@ func (c *Client) Get(ctx context.Context, id string, opts ce.GetOptions) (*ce.Ge
 		return res, err
 	}
 	if n == 0 {
-		return res, fmt.Errorf("%s: %w in the schedd's queue, or its output is not ready (the job has not completed)", c.JobID(id), arexhttp.ErrNotFound)
+		return res, fmt.Errorf("%s: %w in the schedd's queue, or its output is not ready (the job has not completed)", c.JobID(id), ce.ErrNotFound)
 	}
 	return res, nil
 }
