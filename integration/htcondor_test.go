@@ -603,7 +603,7 @@ func TestHTCondorManyClusters(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("+")
 	for i := 0; i < 5; i++ {
-		fmt.Fprintf(&b, `(&(executable="/bin/echo")(arguments="%d")(stdout="o")(jobname="many-%d"))`, i, i)
+		fmt.Fprintf(&b, `(&(executable="/bin/echo")(arguments="%d")(stdout="o")(jobname="many-%d")(cputime="60"))`, i, i)
 	}
 	x := filepath.Join(dir, "many.xrsl")
 	_ = os.WriteFile(x, []byte(b.String()), 0o644)
@@ -627,6 +627,10 @@ func TestHTCondorManyClusters(t *testing.T) {
 	}
 	if n := strings.Count(r.err, "QMGMT transaction:"); n != 5 {
 		t.Errorf("%d transactions, want 5", n)
+	}
+	// what the translation into a submit description drops is said, once
+	if n := strings.Count(r.err, "many.xrsl: HTCondor-CE has no CPU-time limit; not translated"); n != 1 {
+		t.Errorf("the dropped cputime is warned about %d times, want 1:\n%s", n, r.err)
 	}
 	// one full handshake with the schedd (and one with the collector, which
 	// a fresh job list asks): the spool connection resumes the QMGMT

@@ -195,6 +195,14 @@ type Planner interface {
 	PlanSubmit(jobs []jobdesc.Job, opts SubmitOptions) ([]Request, error)
 }
 
+// Translator is implemented by flavours that rewrite a description into
+// another language (HTCondor: xRSL and ADL into a submit description): the
+// parts that translation drops or changes, for the user to see before
+// anything is sent.
+type Translator interface {
+	TranslationWarnings(jobs []jobdesc.Job) []jobdesc.Warning
+}
+
 // LogReader is implemented by flavours that keep a log of each job on the CE.
 type LogReader interface {
 	JobLog(ctx context.Context, localID string, w io.Writer) error

@@ -239,6 +239,18 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 			}
 		}
 	}
+	if tr, ok := b.(ce.Translator); ok {
+		// what the CE's language cannot say: said before anything is sent
+		for _, bt := range batches {
+			for _, w := range tr.TranslationWarnings(bt.jobs) {
+				msg := strings.Replace(w.String(), "warning: ", "", 1) // FILE: message
+				if !shown[msg] {
+					shown[msg] = true
+					f.Warnf("%s", msg)
+				}
+			}
+		}
+	}
 	if opts.DryRun {
 		return dryRun(ctx, f, store, addr, b, batches, delegate, opts.Instances, src)
 	}

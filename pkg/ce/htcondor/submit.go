@@ -41,6 +41,14 @@ type group struct {
 	procIdx []int // which proc of the description each job is
 }
 
+// TranslationWarnings implements ce.Translator: what the submit
+// descriptions made from xRSL or ADL jobs drop or change (a submit file is
+// sent as written and has none).
+func (c *Client) TranslationWarnings(jobs []jobdesc.Job) []jobdesc.Warning {
+	_, warns, _ := groups(jobs, "")
+	return warns
+}
+
 // groups splits jobs into clusters.
 func groups(jobs []jobdesc.Job, baseDir string) ([]group, []jobdesc.Warning, error) {
 	var out []group
@@ -61,12 +69,15 @@ func groups(jobs []jobdesc.Job, baseDir string) ([]group, []jobdesc.Warning, err
 			continue
 		}
 		text, w := submitfile.FromJob(j)
-		warns = append(warns, w...)
 		name := "job"
 		dir := baseDir
 		if o != nil {
 			name, dir = o.File, o.Dir
+			for k := range w {
+				w[k].File = o.File
+			}
 		}
+		warns = append(warns, w...)
 		out = append(out, group{jobs: []int{i}, text: []byte(text + "queue\n"), name: name, dir: dir, procIdx: []int{0}})
 	}
 	return out, warns, nil

@@ -258,13 +258,13 @@ func FromJob(j jobdesc.Job) (string, []jobdesc.Warning) {
 	}
 	var outs []string
 	for _, f := range j.Outputs {
-		if f.Name == j.Stdout || f.Name == j.Stderr {
-			continue
-		}
-		outs = append(outs, f.Name)
 		if len(f.Targets) > 0 {
 			warn("outputfiles", fmt.Sprintf("output %q: the upload to %s is not translated; the file comes back with the job", f.Name, f.Targets[0].URL))
 		}
+		if f.Name == j.Stdout || f.Name == j.Stderr {
+			continue // output and error come back as such
+		}
+		outs = append(outs, f.Name)
 	}
 	if len(outs) > 0 {
 		line("transfer_output_files", strings.Join(outs, ", "))

@@ -108,6 +108,22 @@ func TestJobToClassAd(t *testing.T) {
 	}
 }
 
+// An upload target on the file that is also stdout is dropped by the
+// translation too, and must be said.
+func TestJobToClassAdWarnsStdoutUpload(t *testing.T) {
+	jobs, err := xrsl.Parse("j.xrsl", []byte(`&(executable=/bin/echo)(stdout=o)(outputfiles=("o" "gsiftp://se/o"))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, warns := FromJob(jobs[0])
+	for _, w := range warns {
+		if w.Attribute == "outputfiles" && strings.Contains(w.Message, "gsiftp://se/o") {
+			return
+		}
+	}
+	t.Fatalf("no warning for the upload of stdout: %+v", warns)
+}
+
 func TestSubmitErrors(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"executable = x\nqueue 3 foo bar\n", "2:1: queue"},
