@@ -569,8 +569,16 @@ func TestHTCondorRefusals(t *testing.T) {
 	if after := len(condorQ(t, tb)); after != before {
 		t.Errorf("the queue went from %d to %d jobs", before, after)
 	}
+	// a policy that only warns: the job is accepted and the warning shown
+	r := cesub(t, tb, env, "submit", "-C", ceAddr, "-f", write("warn.sub", "executable = /bin/true\ntransfer_executable = false\n"+
+		"request_memory = 60 GB\nrequirements = false\nqueue\n"))
+	if r.code != 0 || !strings.Contains(r.err, "warning: "+ceAddr+": the schedd says: cesub testbed policy: request_memory above 50000 MB will wait long for a slot") {
+		t.Errorf("warning policy: exit %d: %s", r.code, r.err)
+	}
+	_ = cesub(t, tb, env, "kill", "-a")
+	_ = cesub(t, tb, env, "clean", "-a")
 	ro := map[string]string{"BEARER_TOKEN_FILE": condorToken(t, tb, testissuer.Claims{Scope: "compute.read"}), "CESUB_JOBLIST": filepath.Join(dir, "jobs2.db")}
-	r := cesub(t, tb, ro, "submit", "-C", ceAddr, "-f", write("ok.sub", "executable = /bin/true\ntransfer_executable = false\nqueue\n"))
+	r = cesub(t, tb, ro, "submit", "-C", ceAddr, "-f", write("ok.sub", "executable = /bin/true\ntransfer_executable = false\nqueue\n"))
 	if r.code != 4 || !strings.Contains(r.err, "nothing was sent") || !strings.Contains(r.err, "compute.create") {
 		t.Fatalf("read-only token: %d %s", r.code, r.err)
 	}

@@ -91,6 +91,10 @@ type SubmitOptions struct {
 	// results; jobs not (yet) created have no Job. It may be called more
 	// than once and from another goroutine.
 	Created func(rs []Result)
+	// Warn, if set, is told what the CE says about a submission it accepted
+	// (HTCondor: the schedd's WarningReason, e.g. from a submit requirement
+	// that only warns), as condor_submit prints it.
+	Warn func(msg string)
 }
 
 // Announce tells o.Created about rs in the background (a copy: the caller

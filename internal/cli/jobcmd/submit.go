@@ -266,7 +266,8 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 		prog := f.NewProgress("uploading inputs", 0)
 		rec := &recorder{ctx: ctx, store: store, jobs: bt.jobs, instances: opts.Instances, delegationID: delegationID, done: map[string]bool{}}
 		results, err := b.Submit(cctx, bt.jobs, ce.SubmitOptions{BaseDir: bt.dir, Instances: opts.Instances, DelegationID: delegationID, ProxyFile: proxyFile,
-			Progress: func(_, _ string, done, _ int64) { prog.Add(done) }, Created: rec.announced})
+			Progress: func(_, _ string, done, _ int64) { prog.Add(done) }, Created: rec.announced,
+			Warn: func(msg string) { f.Warnf("%s: %s", addr.URL(), msg) }})
 		prog.Done()
 		if err != nil {
 			var af interface{ AuthFailure() bool }

@@ -335,7 +335,7 @@ func (q *qmgmt) reply(what string) (int64, error) {
 		}
 	}
 	_ = q.conn.SkipMessage()
-	if reason == "" {
+	if reason = strings.TrimSpace(reason); reason == "" {
 		reason = fmt.Sprintf("errno %d", errno)
 	}
 	if errno == 13 { // EACCES
@@ -574,7 +574,7 @@ func (c *Client) submitCluster(ctx context.Context, q *qmgmt, g group, opts ce.S
 	if err := conn.EndMessage(); err != nil {
 		return nil, nil, err
 	}
-	if err := c.commitReply(q); err != nil {
+	if err := c.commitReply(q, opts.Warn); err != nil {
 		return nil, nil, err
 	}
 	c.debugf("cluster %d committed with %d procs (the schedd took %s to commit)", cluster, n, time.Since(tc).Round(time.Millisecond))
@@ -582,6 +582,26 @@ func (c *Client) submitCluster(ctx context.Context, q *qmgmt, g group, opts ce.S
 }
 
 var errStopped = errors.New("stopped")
+
+// errorStackText is the messages of a CondorError stack as the schedd
+// writes it ("QMGMT:0:message", one per line) without the subsystems and
+// codes.
+func errorStackText(s string) string {
+	var msgs []string
+	for _, line := range strings.Split(strings.TrimSpace(s), "\n") {
+		if sub, rest, ok := strings.Cut(line, ":"); ok && sub != "" && strings.ToUpper(sub) == sub {
+			if code, msg, ok := strings.Cut(rest, ":"); ok {
+				if _, err := strconv.Atoi(code); err == nil {
+					line = msg
+				}
+			}
+		}
+		if line = strings.TrimSpace(line); line != "" {
+			msgs = append(msgs, line)
+		}
+	}
+	return strings.Join(msgs, "; ")
+}
 
 // perProc: the attributes every proc sets itself (not in the cluster ad).
 func perProc(name string) bool {
@@ -665,7 +685,7 @@ func (d *procDiff) same(j int, e classad.Expr) bool {
 
 // commitReply reads CommitTransaction's answer: rval, [errno], [ad with
 // ErrorReason/WarningReason].
-func (c *Client) commitReply(q *qmgmt) error {
+func (c *Client) commitReply(q *qmgmt, warn func(string)) error {
 	rval, err := q.conn.GetInt()
 	if err != nil {
 		return fmt.Errorf("CommitTransaction: %w", err)
@@ -682,8 +702,12 @@ func (c *Client) commitReply(q *qmgmt) error {
 		}
 	}
 	_ = q.conn.SkipMessage()
+	reason, warning = strings.TrimSpace(reason), errorStackText(warning)
 	if warning != "" {
 		c.debugf("schedd warning: %s", warning)
+		if warn != nil && rval >= 0 {
+			warn("the schedd says: " + warning)
+		}
 	}
 	if rval < 0 {
 		if reason == "" {
