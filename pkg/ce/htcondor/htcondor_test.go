@@ -123,6 +123,40 @@ In = "stdin.txt"`)
 	}
 }
 
+// Inside an input directory, as HTCondor's file transfer does: a link to a
+// file sends the file; a dangling link, a link to a directory and an
+// unreadable entry are refused (missing), never silently left out.
+func TestInputFilesLinks(t *testing.T) {
+	dir := t.TempDir()
+	d := filepath.Join(dir, "d")
+	_ = os.MkdirAll(filepath.Join(d, "sub"), 0o755)
+	_ = os.WriteFile(filepath.Join(dir, "target.txt"), []byte("twelve bytes"), 0o640)
+	for link, to := range map[string]string{"file-link": "../target.txt", "dangling": "../nope", "dir-link": "sub"} {
+		if err := os.Symlink(to, filepath.Join(d, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := ad(t, `Iwd = "`+dir+`"
+TransferExecutable = false
+TransferInput = "d"`)
+	got := map[string]inputFile{}
+	for _, f := range (&Client{}).inputFiles(a) {
+		got[f.dest] = f
+	}
+	if f := got["d/file-link"]; f.missing != nil || f.size != 12 || f.mode != 0o640 {
+		t.Errorf("a link to a file: %+v, want the file's size and mode", f)
+	}
+	if f := got["d/dangling"]; f.missing == nil || !strings.Contains(f.missing.Error(), "leads nowhere") {
+		t.Errorf("a dangling link: %+v, want it refused", f)
+	}
+	if f := got["d/dir-link"]; f.missing == nil || !strings.Contains(f.missing.Error(), "link to a directory") {
+		t.Errorf("a link to a directory: %+v, want it refused", f)
+	}
+	if f, ok := got["d/sub"]; !ok || !f.dir {
+		t.Errorf("the real directory is missing: %+v", got)
+	}
+}
+
 func TestSafeJoin(t *testing.T) {
 	for _, bad := range []string{"../x", "a/../../x", "", "/", "a\\b", "x\x00"} {
 		if _, err := safeJoin("/tmp/d", bad); err == nil {

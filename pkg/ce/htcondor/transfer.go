@@ -150,13 +150,29 @@ func (c *Client) inputFiles(ad *classad.Ad) []inputFile {
 				out = append(out, inputFile{local: local, dest: base, dir: true, mode: fi.Mode().Perm()})
 			}
 			_ = filepath.WalkDir(local, func(p string, d fs.DirEntry, err error) error {
-				if err != nil || p == local {
-					return nil
-				}
 				rel, _ := filepath.Rel(local, p)
 				dest := path.Join(prefix, filepath.ToSlash(rel))
-				info, err := d.Info()
 				if err != nil {
+					// unreadable: refused before anything is sent, never
+					// silently left out of the sandbox
+					out = append(out, inputFile{local: p, dest: dest, missing: err})
+					return nil
+				}
+				if p == local {
+					return nil
+				}
+				info, err := d.Info()
+				if err == nil && d.Type()&fs.ModeSymlink != 0 {
+					// as HTCondor's file transfer: a link to a file sends the
+					// file; a link to a directory is refused
+					if info, err = os.Stat(p); err != nil {
+						err = fmt.Errorf("a symbolic link that leads nowhere: %w", err)
+					} else if info.IsDir() {
+						err = errors.New("a symbolic link to a directory (HTCondor's file transfer does not send those)")
+					}
+				}
+				if err != nil {
+					out = append(out, inputFile{local: p, dest: dest, missing: err})
 					return nil
 				}
 				if d.IsDir() {
