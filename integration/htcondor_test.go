@@ -288,6 +288,25 @@ func TestHTCondorSpooledJob(t *testing.T) {
 			t.Fatalf("job %s still in the queue after kill", local)
 		}
 	}
+	// once the removed job has left the queue: kill says which job it could
+	// not find; clean succeeds (the job is gone) and forgets it
+	for end := time.Now().Add(30 * time.Second); ; time.Sleep(time.Second) {
+		if _, ok := condorQ(t, tb)[local]; !ok {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("removed job %s still in the queue", local)
+		}
+	}
+	if r = cesub(t, tb, env, "kill", kid); r.code != 1 || !strings.Contains(r.err, kid+": not found in the schedd's queue") {
+		t.Errorf("kill of a job that left the queue: %d %s", r.code, r.err)
+	}
+	if r = cesub(t, tb, env, "clean", kid); r.code != 0 || !strings.Contains(r.err, kid+": deleted") {
+		t.Errorf("clean of a job that left the queue: %d %s", r.code, r.err)
+	}
+	if r = cesub(t, tb, env, "status", "-a", "-o", "json"); strings.Contains(r.out, kid+`"`) {
+		t.Errorf("a cleaned job is still on the job list: %s", r.out)
+	}
 }
 
 func waitState(t *testing.T, tb *testbed.Env, env map[string]string, id, want string, limit time.Duration) {

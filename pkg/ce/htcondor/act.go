@@ -35,8 +35,17 @@ func (c *Client) Kill(ctx context.Context, ids []string) ([]ce.Result, error) {
 
 // Clean implements ce.Backend: removes jobs from the queue (completed jobs
 // stay there until then, so that their output can be fetched).
+// A job the queue no longer has is cleaned already: the queue is the
+// schedd's whole queue, not one identity's view of it (unlike A-REX).
 func (c *Client) Clean(ctx context.Context, ids []string) ([]ce.Result, error) {
-	return c.act(ctx, jaRemove, "RemoveReason", "cleaned with cesub", ids)
+	res, err := c.act(ctx, jaRemove, "RemoveReason", "cleaned with cesub", ids)
+	for i := range res {
+		if errors.Is(res[i].Err, ce.ErrNotFound) {
+			c.debugf("%s: no longer in the schedd's queue: cleaned already", res[i].ID)
+			res[i].Err = nil
+		}
+	}
+	return res, err
 }
 
 // Restart implements ce.Backend: condor_release of held jobs.
@@ -127,13 +136,13 @@ func (c *Client) actChunk(ctx context.Context, action int, reasonAttr, reason st
 			err = fmt.Errorf("the schedd did not answer for %s", id)
 		case code == arSuccess || code == arAlreadyDone:
 		case code == arNotFound:
-			err = fmt.Errorf("%w in the schedd's queue", ce.ErrNotFound)
+			err = fmt.Errorf("%s: %w in the schedd's queue", c.JobID(id), ce.ErrNotFound)
 		case code == arBadStatus:
-			err = errors.New("not possible in the job's state")
+			err = fmt.Errorf("%s: not possible in the job's state", c.JobID(id))
 		case code == arPermissionDenied:
-			err = &cedar.AuthError{Stage: "authorization", Msg: fmt.Sprintf("the schedd does not let this identity act on %s", id)}
+			err = &cedar.AuthError{Stage: "authorization", Msg: fmt.Sprintf("the schedd does not let this identity act on %s", c.JobID(id))}
 		default:
-			err = fmt.Errorf("the schedd failed the action (result %d)", code)
+			err = fmt.Errorf("%s: the schedd failed the action (result %d)", c.JobID(id), code)
 		}
 		out[i] = ce.Result{ID: c.JobID(id), Err: err}
 	}
