@@ -180,7 +180,7 @@ func (c *Client) act(ctx context.Context, action string, ids []string, okCodes .
 			case !ok:
 				r.Err = fmt.Errorf("%s: A-REX did not answer for job %s", action, id)
 			case e.StatusCode == http.StatusNotFound:
-				r.Err = fmt.Errorf("job %s %w on %s", id, ce.ErrNotFound, c.endpoint)
+				r.Err = fmt.Errorf("job %s %w on %s (cleaned already, or submitted with another credential: A-REX shows each identity only its own jobs)", id, ce.ErrNotFound, c.endpoint)
 			case !contains(okCodes, int(e.StatusCode)):
 				r.Err = fmt.Errorf("%s of job %s: %d %s", action, id, e.StatusCode, e.Reason)
 			default:
