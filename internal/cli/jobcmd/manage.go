@@ -613,7 +613,9 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 			b, _, err = e.backend(ctx, j.CE, j.Flavour)
 		}
 		if err == nil {
-			cctx, cancel := f.Deadline(ctx, 30)
+			// no deadline for the whole download (see submit): each
+			// request has --timeout, transfers an idle limit
+			cctx, cancel := context.WithCancel(ctx)
 			var res *ce.GetResult
 			prog := f.NewProgress("downloading "+j.LocalID, 0)
 			res, err = b.Get(cctx, j.LocalID, ce.GetOptions{Dir: filepath.Join(opts.Dir, j.LocalID),

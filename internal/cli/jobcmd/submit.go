@@ -254,7 +254,10 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 	if opts.DryRun {
 		return dryRun(ctx, f, store, addr, b, batches, delegate, opts.Instances, src)
 	}
-	cctx, cancel := f.Deadline(ctx, 10)
+	// No deadline for the whole submission: each request has --timeout,
+	// and uploads and spooling time out only when no data moves, so a
+	// large sandbox on a slow link is not cut off halfway.
+	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	delegationID, err := f.EnsureDelegation(cctx, store, addr, b, delegate, src)
 	if err != nil {

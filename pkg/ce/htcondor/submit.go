@@ -382,8 +382,11 @@ func (s *qmgmtSession) begin() error {
 
 // openQmgmt connects for QMGMT_WRITE_CMD (or takes the connection Warm
 // made) and asks the schedd's capabilities.
+// Like the sandbox transfers, the session runs under the idle limit: a
+// submission of many procs or clusters goes on as long as the schedd
+// answers (its commit of 100,000 procs alone takes many seconds).
 func (c *Client) openQmgmt(ctx context.Context) (*qmgmtSession, error) {
-	ctx, cancel := c.ctxTimeout(ctx)
+	ctx, cancel := context.WithCancel(ctx)
 	c.mu.Lock()
 	w := c.warm
 	c.warm = nil
@@ -396,11 +399,12 @@ func (c *Client) openQmgmt(ctx context.Context) (*qmgmtSession, error) {
 			c.debugf("connection made beforehand failed (%v); connecting again", w.err)
 		}
 		var err error
-		if conn, _, err = c.scheddConn(ctx, cedar.CmdQmgmtWriteCmd); err != nil {
+		if conn, err = c.workConn(ctx, cedar.CmdQmgmtWriteCmd); err != nil {
 			cancel()
 			return nil, err
 		}
 	}
+	conn.SetIdleTimeout(c.timeout)
 	conn.PutInt(qGetCapabilities)
 	conn.PutInt(0)
 	err := conn.EndMessage()

@@ -284,10 +284,10 @@ func (p preDialed) close() {
 	}
 }
 
-// transferConn connects for a sandbox transfer: the handshake is bounded by
-// the client's timeout, the transfer then by the idle limit the caller sets
-// (a large sandbox on a slow link goes on as long as data moves).
-func (c *Client) transferConn(ctx context.Context, cmd int) (*cedar.Conn, error) {
+// workConn connects for long work (a QMGMT session, a sandbox transfer):
+// the handshake is bounded by the client's timeout, the work then by the
+// idle limit the caller sets (it goes on as long as data moves).
+func (c *Client) workConn(ctx context.Context, cmd int) (*cedar.Conn, error) {
 	hctx, cancel := c.ctxTimeout(ctx)
 	defer cancel()
 	conn, _, err := c.scheddConn(hctx, cmd)
@@ -309,7 +309,7 @@ func (c *Client) spool(ctx context.Context, jobs []spoolJob, progress func(strin
 	defer cancel()
 	if conn == nil {
 		var err error
-		if conn, err = c.transferConn(ctx, cedar.CmdSpoolJobFilesPerm); err != nil {
+		if conn, err = c.workConn(ctx, cedar.CmdSpoolJobFilesPerm); err != nil {
 			return err
 		}
 	} else {
@@ -547,7 +547,7 @@ func (c *Client) Get(ctx context.Context, id string, opts ce.GetOptions) (*ce.Ge
 func (c *Client) transferData(ctx context.Context, constraint string, dirFor func(string) string, done func(string, int64)) (int, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	conn, err := c.transferConn(ctx, cedar.CmdTransferDataPerm)
+	conn, err := c.workConn(ctx, cedar.CmdTransferDataPerm)
 	if err != nil {
 		return 0, err
 	}
