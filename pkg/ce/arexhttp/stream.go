@@ -70,9 +70,10 @@ func (g *idleGuard) explain(ctx context.Context, err error) error {
 	return err
 }
 
-// guardedReader reports progress on every read.
+// guardedReader is a request body that reports progress on every read.
+// The transport closes it (the file), possibly after Do has returned.
 type guardedReader struct {
-	r io.Reader
+	r io.ReadCloser
 	g *idleGuard
 }
 
@@ -83,6 +84,14 @@ func (r guardedReader) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+func (r guardedReader) Close() error { return r.r.Close() }
+
+// localError is a failure on this side (opening the file to send): never
+// worth sending the request again.
+type localError struct{ error }
+
+func (e localError) Unwrap() error { return e.error }
 
 // guardedBody is a response body that ends its guard when closed and names
 // the guard's cause when a read fails because of it.
@@ -117,9 +126,9 @@ type Opener func() (io.ReadCloser, int64, error)
 // the client's whole-request time limit: here the limit applies to
 // inactivity, so a large file on a slow link is not cut off. It retries by
 // the client's rules: once for a connection that failed before the request
-// was sent (or any transport error of a GET or PUT), and up to RejectionRetries
-// times for a refusal of a token this endpoint accepted before. The caller
-// closes the answer's body.
+// was sent (or any transport error of a GET or PUT), and a refusal of the
+// token A-REX did not mean (see spuriousRejection). The caller closes the
+// answer's body.
 func (c *Client) stream(ctx context.Context, method, url string, header http.Header, open Opener) (*http.Response, error) {
 	hc := *c.RC.GetClient()
 	hc.Timeout = 0
@@ -128,8 +137,12 @@ func (c *Client) stream(ctx context.Context, method, url string, header http.Hea
 		again := false
 		if err != nil {
 			var ae *AuthError
+			var le localError
 			if errors.As(err, &ae) {
 				return nil, err
+			}
+			if errors.As(err, &le) {
+				return nil, le.error
 			}
 			again = attempt == 1 && !Permanent(err) && (idempotent(method) || NotSent(err))
 		} else {
@@ -165,20 +178,24 @@ func (c *Client) streamOnce(ctx context.Context, hc *http.Client, method, url st
 	if open != nil {
 		if body, size, err = open(); err != nil {
 			g.stop()
-			return nil, authz, err
+			return nil, authz, localError{err}
 		}
-		defer body.Close()
 	}
 	req, err := http.NewRequestWithContext(gctx, method, url, nil)
 	if err != nil {
+		if body != nil {
+			body.Close()
+		}
 		g.stop()
 		return nil, authz, err
 	}
 	if body != nil {
 		req.ContentLength = size
-		req.Body = http.NoBody
 		if size > 0 {
-			req.Body = io.NopCloser(guardedReader{r: body, g: g})
+			req.Body = guardedReader{r: body, g: g}
+		} else {
+			body.Close()
+			req.Body = http.NoBody
 		}
 	}
 	for k, v := range c.RC.Header {

@@ -278,3 +278,17 @@ func TestTransferTimeLimitIsIdleTime(t *testing.T) {
 		t.Fatalf("the stall was noticed after %s", d)
 	}
 }
+
+// A file that cannot be opened is this side's failure: said at once, and
+// nothing reaches the CE.
+func TestUploadMissingFile(t *testing.T) {
+	f := newFaultyArex(t, func(int, *http.Request) string { return "" })
+	c := f.client(t, "tok-1", 10*time.Second)
+	err := c.uploadOne(context.Background(), Upload{Path: filepath.Join(t.TempDir(), "gone.dat"), Name: "gone.dat"}, f.srv.URL+"/arex/job/session/gone.dat")
+	if !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "upload gone.dat") {
+		t.Fatalf("want a not-exist error naming the upload, got %v", err)
+	}
+	if n := f.n.Load(); n != 0 {
+		t.Fatalf("%d requests reached the CE", n)
+	}
+}
