@@ -448,6 +448,9 @@ func actionRun(ctx context.Context, opts *ActionOptions) error {
 		if err := f.PrintJSON(out); err != nil {
 			return err
 		}
+	} else if ok > perJobLines {
+		// thousands of "ID: killing" lines say less than one count (-o json lists them)
+		fmt.Fprintf(f.IO.ErrOut, "%d jobs: %s\n", ok, strings.ToLower(out.Jobs[firstOK(out.Jobs)].State))
 	} else {
 		for _, j := range out.Jobs {
 			if j.Error == "" {
@@ -456,6 +459,19 @@ func actionRun(ctx context.Context, opts *ActionOptions) error {
 		}
 	}
 	return cmdutil.ResultCode(ok, failed, authFailed)
+}
+
+// perJobLines is how many jobs an action confirms one by one; more get a count.
+const perJobLines = 20
+
+// firstOK is the index of the first job without an error.
+func firstOK(jobs []JobJSON) int {
+	for i, j := range jobs {
+		if j.Error == "" {
+			return i
+		}
+	}
+	return 0
 }
 
 // CatOptions of `cesub cat`.
