@@ -1,6 +1,8 @@
 // Package ce defines what cesub knows about a computing element independent
-// of its flavour: how a CE address is written and parsed, and which flavour
-// it speaks. CE backends (pkg/ce/<flavour>) build on it.
+// of its flavour: how a CE address is written and parsed, which flavour it
+// speaks, the Backend interface and registry, the errors every flavour
+// shares (ErrNotFound) and the hints for the usual network and TLS
+// failures. CE backends (pkg/ce/<flavour>) build on it.
 package ce
 
 import (
