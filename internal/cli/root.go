@@ -8,7 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/cesub/cesub/internal/cli/cmdutil"
@@ -100,10 +103,34 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 partial (some jobs failed),
 }
 
 // Main runs cesub with the process's arguments and returns the exit code.
+// SIGINT and SIGTERM cancel the command's context: network work stops, and
+// what the CE has already created is still recorded on the job list before
+// cesub exits with 128+signal. A second signal ends the process at once.
 func Main(version string) int {
 	f := &cmdutil.Factory{IO: cmdutil.System(), Version: version, Now: time.Now}
 	f.Env = tokenEnv()
-	return Run(context.Background(), f, os.Args[1:])
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	var got atomic.Value
+	go func() {
+		s, ok := <-sigs
+		if !ok {
+			return
+		}
+		got.Store(s)
+		signal.Stop(sigs) // the next one takes the default action
+		fmt.Fprintf(f.IO.ErrOut, "cesub: %v: stopping (jobs already created are kept on the job list)\n", s)
+		cancel()
+	}()
+	code := Run(ctx, f, os.Args[1:])
+	signal.Stop(sigs)
+	close(sigs)
+	if s, ok := got.Load().(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return code
 }
 
 // Run executes args against factory f; exported for tests.

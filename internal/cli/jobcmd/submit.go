@@ -267,7 +267,9 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 	ok, failed, authFailed := 0, 0, false
 	for _, bt := range batches {
 		prog := f.NewProgress("uploading inputs", 0)
-		rec := &recorder{ctx: ctx, store: store, jobs: bt.jobs, instances: opts.Instances, delegationID: delegationID, done: map[string]bool{}}
+		// recording outlives a cancelled command (Ctrl-C, SIGTERM): what the
+		// CE created must be on the job list
+		rec := &recorder{ctx: context.WithoutCancel(ctx), store: store, jobs: bt.jobs, instances: opts.Instances, delegationID: delegationID, done: map[string]bool{}}
 		results, err := b.Submit(cctx, bt.jobs, ce.SubmitOptions{BaseDir: bt.dir, Instances: opts.Instances, DelegationID: delegationID, ProxyFile: proxyFile,
 			Progress: func(_, _ string, done, _ int64) { prog.Add(done) }, Created: rec.announced,
 			Warn: func(msg string) { f.Warnf("%s: %s", addr.URL(), msg) }})
@@ -305,7 +307,7 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 			return recErr
 		}
 	}
-	f.RememberVersion(ctx, store, addr, b)
+	f.RememberVersion(context.WithoutCancel(ctx), store, addr, b)
 	if f.JSON() {
 		if err := f.PrintJSON(out); err != nil {
 			return err

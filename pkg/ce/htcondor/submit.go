@@ -301,9 +301,11 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 			}
 		}
 	}
-	if ce.AllFailed(results) {
+	if len(created) == 0 && ce.AllFailed(results) {
 		return nil, results[0].Err
 	}
+	// jobs the schedd created are results even when their spooling failed:
+	// the caller lists them (with their ids) and records them
 	return results, nil
 }
 
