@@ -121,7 +121,7 @@ func Main(version string) int {
 		}
 		got.Store(s)
 		signal.Stop(sigs) // the next one takes the default action
-		fmt.Fprintf(f.IO.ErrOut, "cesub: %v: stopping (jobs already created are kept on the job list)\n", s)
+		fmt.Fprintf(f.IO.ErrOut, "cesub: %v: stopping\n", s)
 		cancel()
 	}()
 	code := Run(ctx, f, os.Args[1:])
@@ -163,6 +163,9 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	}
 	if code == cmdutil.ExitError && isUsage(err) {
 		code = cmdutil.ExitUsage
+	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return code // stopped by a signal: Main has said so
 	}
 	fmt.Fprintln(f.IO.ErrOut, "cesub: "+err.Error())
 	return code
