@@ -128,10 +128,29 @@ func TestEMIESBulkKillAndREST(t *testing.T) {
 	}
 	var synced struct{ Jobs []struct{ ID, Name string } }
 	_ = json.Unmarshal([]byte(r.out), &synced)
+	want := map[string]string{}
+	for i, j := range sub.Jobs {
+		want[j.ID] = fmt.Sprintf("es-%02d", i)
+	}
+	named := 0
 	for _, j := range synced.Jobs {
-		if j.ID == sleeper && j.Name != "es-00" {
-			t.Errorf("sync (GetActivityInfo) named %s %q, want es-00", j.ID, j.Name)
+		if _, ours := want[j.ID]; !ours {
+			continue // the identity's other jobs at this CE
 		}
+		switch {
+		case j.Name == want[j.ID]:
+			named++
+		case j.Name == "" && j.ID == sleeper:
+			// the job killed a moment ago came back without a name once in
+			// CI (A-REX 6.17 answers GetActivityInfo from the info
+			// provider's job XML, which follows the job with a delay)
+			t.Logf("the killed job has no name in GetActivityInfo yet")
+		default:
+			t.Errorf("sync (GetActivityInfo) named %s %q, want %s", j.ID, j.Name, want[j.ID])
+		}
+	}
+	if named < len(sub.Jobs)-1 {
+		t.Errorf("sync named %d of %d jobs", named, len(sub.Jobs))
 	}
 	if r = cesub(t, tb, env, "--debug", "clean", "-a"); r.code != 0 {
 		t.Fatalf("clean -a: %d %s", r.code, r.err)
