@@ -422,6 +422,13 @@ func actionRun(ctx context.Context, opts *ActionOptions) error {
 	})
 	out := ListJSON{Schema: "cesub." + opts.Action + "/v1"}
 	ok, failed := 0, 0
+	done := string(ce.StateAccepted) // the state of a job the action succeeded on
+	switch opts.Action {
+	case "clean":
+		done = string(ce.StateDeleted)
+	case "kill":
+		done = "KILLING"
+	}
 	for _, r := range results {
 		jj := JobJSON{ID: r.ID}
 		if r.Err != nil {
@@ -430,17 +437,12 @@ func actionRun(ctx context.Context, opts *ActionOptions) error {
 			f.PrintError(r.Err)
 		} else {
 			ok++
-			switch opts.Action {
-			case "clean":
+			if opts.Action == "clean" {
 				_ = e.store.Remove(ctx, r.ID)
-				jj.State = string(ce.StateDeleted)
-			case "kill":
-				_ = e.store.UpdateState(ctx, r.ID, "KILLING", nil)
-				jj.State = "KILLING"
-			default:
-				_ = e.store.UpdateState(ctx, r.ID, string(ce.StateAccepted), nil)
-				jj.State = string(ce.StateAccepted)
+			} else {
+				_ = e.store.UpdateState(ctx, r.ID, done, nil)
 			}
+			jj.State = done
 		}
 		out.Jobs = append(out.Jobs, jj)
 	}
@@ -450,7 +452,7 @@ func actionRun(ctx context.Context, opts *ActionOptions) error {
 		}
 	} else if ok > perJobLines {
 		// thousands of "ID: killing" lines say less than one count (-o json lists them)
-		fmt.Fprintf(f.IO.ErrOut, "%d jobs: %s\n", ok, strings.ToLower(out.Jobs[firstOK(out.Jobs)].State))
+		fmt.Fprintf(f.IO.ErrOut, "%d jobs: %s\n", ok, strings.ToLower(done))
 	} else {
 		for _, j := range out.Jobs {
 			if j.Error == "" {
@@ -463,16 +465,6 @@ func actionRun(ctx context.Context, opts *ActionOptions) error {
 
 // perJobLines is how many jobs an action confirms one by one; more get a count.
 const perJobLines = 20
-
-// firstOK is the index of the first job without an error.
-func firstOK(jobs []JobJSON) int {
-	for i, j := range jobs {
-		if j.Error == "" {
-			return i
-		}
-	}
-	return 0
-}
 
 // CatOptions of `cesub cat`.
 type CatOptions struct {

@@ -88,13 +88,8 @@ func New(cfg ce.Config, accept string) *Client {
 		if err == nil {
 			return c.spuriousRejection(r.Status(), r.Request.Header.Get("Authorization"), r.Request.Attempt)
 		}
-		if r.Request.Attempt > 1 || Permanent(err) {
-			return false
-		}
-		if m := r.Request.Method; m == http.MethodGet || m == http.MethodHead {
-			return true
-		}
-		return NotSent(err)
+		m := r.Request.Method
+		return retryTransport(err, r.Request.Attempt, m == http.MethodGet || m == http.MethodHead)
 	})
 	c.RC.AddRetryHook(func(r *resty.Response, err error) {
 		if err == nil && r != nil {
@@ -159,8 +154,8 @@ func (c *Client) spuriousRejection(status, authz string, attempt int) bool {
 	if !strings.Contains(status, "can't be assigned configuration") {
 		return false
 	}
-	tok, ok := strings.CutPrefix(authz, "Bearer ")
-	if !ok || tok == "" {
+	tok := bearerToken(authz)
+	if tok == "" {
 		return false
 	}
 	c.mu.Lock()
@@ -177,13 +172,29 @@ func (c *Client) debugRejection(method, url, status string) {
 		method, ShortURL(url), status)
 }
 
+// retryTransport reports whether a request that failed in transport is
+// sent again: once, when it is idempotent or was never sent (dial, TLS
+// handshake; A-REX 6.17 now and then fails a handshake under load).
+func retryTransport(err error, attempt int, idempotent bool) bool {
+	return attempt == 1 && !Permanent(err) && (idempotent || NotSent(err))
+}
+
+// bearerToken is the token of an Authorization header ("" for none).
+func bearerToken(authz string) string {
+	tok, _ := strings.CutPrefix(authz, "Bearer ")
+	if tok == authz {
+		return ""
+	}
+	return tok
+}
+
 // noteAccepted remembers the token of a request the endpoint answered below
 // 400 (it passed A-REX's authorization).
 func (c *Client) noteAccepted(code int, authz string) {
 	if code == 0 || code >= 400 {
 		return
 	}
-	if tok, ok := strings.CutPrefix(authz, "Bearer "); ok && tok != "" {
+	if tok := bearerToken(authz); tok != "" {
 		c.mu.Lock()
 		c.okTok = tok
 		c.mu.Unlock()

@@ -144,7 +144,7 @@ func (c *Client) stream(ctx context.Context, method, url string, header http.Hea
 			if errors.As(err, &le) {
 				return nil, le.error
 			}
-			again = attempt == 1 && !Permanent(err) && (idempotent(method) || NotSent(err))
+			again = retryTransport(err, attempt, idempotent(method))
 		} else {
 			c.noteAccepted(resp.StatusCode, authz)
 			again = c.spuriousRejection(resp.Status, authz, attempt)
