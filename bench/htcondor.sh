@@ -127,5 +127,8 @@ AFTER= SCHEDD_CPU=
 row "cesub submit -f job1000.sub" "$c_w $c_c $c_m"
 row "condor_submit -pool -remote job1000.sub" "$s_w $s_c $s_m"
 echo "ratio condor_submit/cesub: wall $(ratio "$s_w" "$c_w"), client CPU $(ratio "$s_c" "$c_c"), peak RSS $(ratio "$s_m" "$c_m")"
+# the VM's speed drifts within a run (both tools slow down together for a while): the ratio of each
+# condor_submit run to the cesub run just before it cancels that drift
+echo "paired ratio condor_submit/cesub (wall; median of the $NBIG pairs): $(paste -d' ' "$HW/ms" "$HW/mc" | awk '{printf "%.3f\n", $1 / $5}' | median | xargs printf '%.2f')"
 echo "# each run, wall ms: cesub $(cut -d' ' -f1 "$HW/mc" | tr '\n' ' ')| condor_submit $(cut -d' ' -f1 "$HW/ms" | tr '\n' ' ')"
 echo "schedd CPU for the submission (its process + spool workers): with cesub $c_s ms, with condor_submit $s_s ms ($(nproc) cores)"

@@ -29,6 +29,7 @@ import (
 func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 	var configFile string
 	var verbose int
+	started := time.Now()
 	cmd := &cobra.Command{
 		Use:   "cesub",
 		Short: "Submit and manage grid jobs on ARC CEs and HTCondor-CEs, token first",
@@ -64,8 +65,10 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 partial (some jobs failed),
 				}
 			}
 			if config.Get(cfg, config.Debug) || verbose >= 2 {
+				// each line says how long the command has run, so that a slow
+				// step shows where it is
 				f.Debugf = func(format string, args ...any) {
-					fmt.Fprintf(f.IO.ErrOut, "debug: "+format+"\n", args...)
+					fmt.Fprintf(f.IO.ErrOut, "debug: %s %s\n", sinceStart(started), fmt.Sprintf(format, args...))
 				}
 				if p := cfg.FileUsed(); p != "" {
 					f.Debugf("config file %s", p)
@@ -181,4 +184,9 @@ func isUsage(err error) bool {
 		}
 	}
 	return false
+}
+
+// sinceStart is a debug line's time stamp: how long the command has run.
+func sinceStart(t time.Time) string {
+	return fmt.Sprintf("%7.3fs", time.Since(t).Seconds())
 }

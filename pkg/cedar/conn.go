@@ -137,6 +137,18 @@ func (c *Conn) SetIdleTimeout(d time.Duration) {
 	}
 }
 
+// SetReadBatching makes every read from the network wait d first (0: no
+// wait), so that answers that come in a stream (one per job of a spool) are
+// read many at a time rather than one system call and one wake-up each. It
+// suits a Pipeline whose answers matter only at the end or on an error:
+// each answer is seen at most d later. A wait ends early when the
+// connection's context is done.
+func (c *Conn) SetReadBatching(d time.Duration) {
+	c.io.mu.Lock()
+	c.io.batch = d
+	c.io.mu.Unlock()
+}
+
 // Close sends what is buffered and closes the connection.
 func (c *Conn) Close() error {
 	_ = c.Flush()
@@ -454,9 +466,10 @@ func (c *Conn) Pipeline(write, read func() error) error {
 type idleIO struct {
 	nc net.Conn
 
-	mu   sync.Mutex
-	ctx  context.Context
-	idle time.Duration
+	mu    sync.Mutex
+	ctx   context.Context
+	idle  time.Duration
+	batch time.Duration // wait before each read (SetReadBatching)
 }
 
 func (o *idleIO) set(ctx context.Context, idle time.Duration) {
@@ -497,6 +510,17 @@ func (o *idleIO) arm(set func(time.Time) error) error {
 }
 
 func (o *idleIO) Read(p []byte) (int, error) {
+	o.mu.Lock()
+	ctx, batch := o.ctx, o.batch
+	o.mu.Unlock()
+	if batch > 0 {
+		t := time.NewTimer(batch)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
 	if err := o.arm(o.nc.SetReadDeadline); err != nil {
 		return 0, err
 	}

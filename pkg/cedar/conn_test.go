@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -435,4 +436,72 @@ func TestIdleTimeout(t *testing.T) {
 			t.Fatalf("want the context's deadline, got %v", err)
 		}
 	})
+}
+
+// countReads counts the reads that reach the network.
+type countReads struct {
+	net.Conn
+	n atomic.Int64
+}
+
+func (c *countReads) Read(p []byte) (int, error) { c.n.Add(1); return c.Conn.Read(p) }
+
+// With read batching, a stream of small answers is read many at a time:
+// the reader waits before each read instead of waking for every answer,
+// and still gets every answer, in order; a cancelled context ends a wait.
+func TestReadBatching(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan net.Conn, 1)
+	go func() {
+		p, _ := ln.Accept()
+		got <- p
+	}()
+	raw, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr := &countReads{Conn: raw}
+	c := NewConn(cr)
+	peer := NewConn(<-got)
+	t.Cleanup(func() { c.Close(); peer.Close() })
+
+	const n, gap, batch = 200, 250 * time.Microsecond, 10 * time.Millisecond
+	go func() { // one answer every 250 µs: at least 50 ms in all
+		for i := 0; i < n; i++ {
+			peer.PutInt(int64(i))
+			if peer.EndMessage() != nil || peer.Flush() != nil {
+				return
+			}
+			time.Sleep(gap)
+		}
+	}()
+	c.SetReadBatching(batch)
+	t0 := time.Now()
+	for i := 0; i < n; i++ {
+		v, err := c.GetInt()
+		if err != nil || v != int64(i) {
+			t.Fatalf("answer %d: %d, %v", i, v, err)
+		}
+		if err := c.FinishMessage(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	took := time.Since(t0)
+	// one read per batch interval (and one more at each end) at most
+	if max := int64(took/batch) + 3; cr.n.Load() > max {
+		t.Fatalf("%d answers over %s took %d reads, want at most %d", n, took, cr.n.Load(), max)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	c.SetContext(ctx)
+	c.SetReadBatching(time.Minute)
+	time.AfterFunc(50*time.Millisecond, cancel)
+	t0 = time.Now()
+	if _, err := c.GetInt(); err == nil || time.Since(t0) > 5*time.Second {
+		t.Fatalf("a cancelled wait: %v after %s", err, time.Since(t0))
+	}
 }

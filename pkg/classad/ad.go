@@ -9,10 +9,35 @@ type Ad struct {
 	Attrs []Attr
 }
 
+// SameName reports whether two attribute names are the same: equal but for
+// the case of ASCII letters, as HTCondor compares them (strcasecmp; names
+// are ASCII, and no other folding applies).
+func SameName(x, y string) bool {
+	if len(x) != len(y) {
+		return false
+	}
+	for i := 0; i < len(x); i++ {
+		a, b := x[i], y[i]
+		if a == b {
+			continue
+		}
+		if 'A' <= a && a <= 'Z' {
+			a += 'a' - 'A'
+		}
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		if a != b {
+			return false
+		}
+	}
+	return true
+}
+
 // Set replaces or appends an attribute.
 func (a *Ad) Set(name string, e Expr) {
 	for i := range a.Attrs {
-		if strings.EqualFold(a.Attrs[i].Name, name) {
+		if SameName(a.Attrs[i].Name, name) {
 			a.Attrs[i].Expr = e
 			return
 		}
@@ -22,9 +47,9 @@ func (a *Ad) Set(name string, e Expr) {
 
 // Get returns an attribute's expression.
 func (a *Ad) Get(name string) (Expr, bool) {
-	for _, x := range a.Attrs {
-		if strings.EqualFold(x.Name, name) {
-			return x.Expr, true
+	for i := range a.Attrs {
+		if SameName(a.Attrs[i].Name, name) {
+			return a.Attrs[i].Expr, true
 		}
 	}
 	return nil, false
@@ -33,7 +58,7 @@ func (a *Ad) Get(name string) (Expr, bool) {
 // Delete removes an attribute.
 func (a *Ad) Delete(name string) {
 	for i := range a.Attrs {
-		if strings.EqualFold(a.Attrs[i].Name, name) {
+		if SameName(a.Attrs[i].Name, name) {
 			a.Attrs = append(a.Attrs[:i], a.Attrs[i+1:]...)
 			return
 		}

@@ -115,3 +115,32 @@ func FuzzParseExpr(f *testing.F) {
 		}
 	})
 }
+
+func TestSameName(t *testing.T) {
+	for _, c := range []struct {
+		x, y string
+		want bool
+	}{
+		{"RequestMemory", "requestmemory", true},
+		{"REQUESTMEMORY", "RequestMemory", true},
+		{"Request_Memory", "request_memory", true},
+		{"RequestMemory", "RequestMemor", false},
+		{"Owner", "Ownex", false},
+		{"a[", "A{", false},      // '[' and '{' differ by the case bit but are not letters
+		{"Kx", "\u212ax", false}, // the Kelvin sign folds to k in Unicode, not in HTCondor
+		{"", "", true},
+	} {
+		if got := SameName(c.x, c.y); got != c.want {
+			t.Errorf("SameName(%q, %q) = %v, want %v", c.x, c.y, got, c.want)
+		}
+	}
+	ad := &Ad{}
+	ad.Set("JobStatus", Int(1))
+	ad.Set("jobstatus", Int(2))
+	if len(ad.Attrs) != 1 || ad.Attrs[0].Name != "JobStatus" {
+		t.Fatalf("Set kept %v", ad.Attrs)
+	}
+	if v, _ := ad.Int("JOBSTATUS"); v != 2 {
+		t.Fatalf("Get: %v", v)
+	}
+}
