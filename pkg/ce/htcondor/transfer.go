@@ -209,6 +209,10 @@ type spoolJob struct {
 // workers needed both cores; see bench/htcondor.sh.
 const spoolReadBatching = 2 * time.Millisecond
 
+// spoolBatchingFrom is the number of jobs on one spool connection from which
+// its answers are read in batches.
+const spoolBatchingFrom = 50
+
 // spoolConnections is how many spool connections a submission of n procs
 // uses: the schedd serves each in its own forked worker, which is bound by
 // the CE's CPU. On the 2-core testbed 2 beat 4 and 8 for 1,000 procs
@@ -325,9 +329,13 @@ func (c *Client) spool(ctx context.Context, jobs []spoolJob, progress func(strin
 	conn.SetIdleTimeout(c.timeout)
 	defer conn.Close()
 	// the schedd answers every job (go-ahead, acknowledgement) while the
-	// uploads stream: read those answers in batches, so that the client
-	// does not take CPU from the schedd's spool workers to chase each one
-	conn.SetReadBatching(spoolReadBatching)
+	// uploads stream: for many jobs, read those answers in batches, so that
+	// the client does not take CPU from the schedd's spool workers to chase
+	// each one (a few jobs' answers are read at once: each wait would add
+	// to the submission's time)
+	if len(jobs) >= spoolBatchingFrom {
+		conn.SetReadBatching(spoolReadBatching)
+	}
 	conn.PutString(cedar.Version)
 	conn.PutInt(int64(len(jobs)))
 	if err := conn.EndMessage(); err != nil {
