@@ -236,6 +236,17 @@ func TestDebugNeverPrintsToken(t *testing.T) {
 		if !strings.Contains(r.err, "debug:") && args[0] != "version" {
 			t.Errorf("%v: no debug output at all; the test would prove nothing", args)
 		}
+		for _, line := range strings.Split(r.err, "\n") {
+			// every debug line says how long the command has run: "debug:   0.012s ..."
+			if rest, ok := strings.CutPrefix(line, "debug: "); ok {
+				f := strings.Fields(rest)
+				if len(f) < 2 || !strings.HasSuffix(f[0], "s") {
+					t.Errorf("%v: debug line without a time stamp: %q", args, line)
+				} else if d, err := time.ParseDuration(f[0]); err != nil || d < 0 || d > time.Minute {
+					t.Errorf("%v: debug time stamp %q: %v", args, f[0], err)
+				}
+			}
+		}
 		if strings.Contains(r.err, tok) || strings.Contains(r.out, tok) {
 			t.Errorf("%v: the token appears in the output", args)
 		}
