@@ -470,7 +470,9 @@ func TestReadBatching(t *testing.T) {
 	t.Cleanup(func() { c.Close(); peer.Close() })
 
 	const n, gap, batch = 200, 250 * time.Microsecond, 10 * time.Millisecond
+	wrote := make(chan struct{})
 	go func() { // one answer every 250 µs: at least 50 ms in all
+		defer close(wrote)
 		for i := 0; i < n; i++ {
 			peer.PutInt(int64(i))
 			if peer.EndMessage() != nil || peer.Flush() != nil {
@@ -491,6 +493,7 @@ func TestReadBatching(t *testing.T) {
 		}
 	}
 	took := time.Since(t0)
+	<-wrote
 	// one read per batch interval (and one more at each end) at most
 	if max := int64(took/batch) + 3; cr.n.Load() > max {
 		t.Fatalf("%d answers over %s took %d reads, want at most %d", n, took, cr.n.Load(), max)
