@@ -403,7 +403,8 @@ queue 2
 		t.Fatalf("procs: cesub %d, condor_submit %d\n%s", len(ours), len(theirs), out)
 	}
 	subset := append([]string{"MyCustom", "Rank2", "MyType", "TargetType", "JobPrio", "MinHosts", "MaxHosts", "NumCkpts",
-		"NumRestarts", "ExitStatus", "JobLeaseDuration", "TransferIn", "JobNotification", "LeaveJobInQueue"}, submitfile.Subset...)
+		"NumRestarts", "ExitStatus", "JobLeaseDuration", "TransferIn", "JobNotification", "LeaveJobInQueue",
+		"MemoryUsage"}, submitfile.Subset...) // MemoryUsage: condor_submit leaves it to the starter
 	compared := 0
 	for p := range ours {
 		for _, a := range subset {

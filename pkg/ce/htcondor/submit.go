@@ -176,13 +176,17 @@ func addSubmitDefaults(ad *classad.Ad, now time.Time, submitFile string) {
 	def("DiskUsage", classad.Int(1))
 	// condor_submit's defaults (JOB_DEFAULT_REQUEST*): the job must ask for
 	// memory and disk, or Requirements never match a slot
-	for name, expr := range map[string]string{
-		"RequestDisk":   "DiskUsage",
-		"RequestMemory": "ifthenelse(MemoryUsage =!= undefined,MemoryUsage,(ImageSize + 1023) / 1024)",
-		"MemoryUsage":   "((ResidentSetSize + 1023) / 1024)",
+	// (MemoryUsage itself is the starter's: MEMORY_USAGE_METRIC); in this
+	// order, so that every ad lists its attributes alike
+	for _, d := range [...]struct{ name, expr string }{
+		{"RequestDisk", "DiskUsage"},
+		{"RequestMemory", "ifthenelse(MemoryUsage =!= undefined,MemoryUsage,(ImageSize + 1023) / 1024)"},
 	} {
-		if e, err := classad.ParseExpr(expr, classad.Old); err == nil {
-			def(name, e)
+		if ad.Has(d.name) {
+			continue
+		}
+		if e, err := classad.ParseExpr(d.expr, classad.Old); err == nil {
+			ad.Set(d.name, e)
 		}
 	}
 	def("RequestCpus", classad.Int(1))
