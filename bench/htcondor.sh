@@ -33,22 +33,7 @@ printf 'executable = job.sh\ntransfer_input_files = input.txt\noutput = out.$(Cl
 # machine meets, so that the 1,000 jobs stay idle and do not load the box while the next run is timed
 printf '#!/bin/sh\necho "proc $*"; cat shared.txt\n' > "$HW/subN/job.sh"; chmod +x "$HW/subN/job.sh"
 echo "shared input for all procs" > "$HW/subN/shared.txt"
-cat > "$HW/subN/job1000.sub" <<'SUB'
-universe = vanilla
-executable = job.sh
-arguments = $(Process)
-transfer_input_files = shared.txt
-should_transfer_files = YES
-when_to_transfer_output = ON_EXIT
-output = out.$(Cluster).$(Process)
-error = err.$(Cluster).$(Process)
-log = job.log
-request_cpus = 1
-request_memory = 100MB
-request_disk = 1MB
-requirements = (TARGET.BenchNeverMatch =?= True)
-queue 1000
-SUB
+cp "$ROOT/pkg/ce/htcondor/testdata/bulk1000.sub" "$HW/subN/job1000.sub"   # also the Go benchmarks' file
 
 export XDG_CONFIG_HOME=$HW/cfg CESUB_JOBLIST=$HW/jobs.db BEARER_TOKEN_FILE=$HW/token
 CONDOR_ENV=(/usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 BEARER_TOKEN_FILE=$W/token

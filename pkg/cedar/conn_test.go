@@ -348,6 +348,23 @@ func TestContextDeadline(t *testing.T) {
 // tcpPair is a connected loopback TCP pair: a Conn and the raw peer.
 func tcpPair(t *testing.T) (*Conn, net.Conn) {
 	t.Helper()
+	var c *Conn
+	p := tcpPeer(t, func(addr string) (net.Conn, error) {
+		var err error
+		c, err = Dial(context.Background(), addr)
+		if err != nil {
+			return nil, err
+		}
+		return c.nc, nil
+	})
+	t.Cleanup(func() { c.Close() })
+	return c, p
+}
+
+// tcpPeer listens on loopback, connects with dial and returns the accepted
+// peer; both ends are closed when the test ends.
+func tcpPeer(t *testing.T, dial func(addr string) (net.Conn, error)) net.Conn {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -358,13 +375,13 @@ func tcpPair(t *testing.T) (*Conn, net.Conn) {
 		p, _ := ln.Accept()
 		got <- p
 	}()
-	c, err := Dial(context.Background(), ln.Addr().String())
+	nc, err := dial(ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := <-got
-	t.Cleanup(func() { c.Close(); p.Close() })
-	return c, p
+	t.Cleanup(func() { nc.Close(); p.Close() })
+	return p
 }
 
 // With an idle limit, a transfer lasts as long as data moves; a peer that
@@ -450,24 +467,13 @@ func (c *countReads) Read(p []byte) (int, error) { c.n.Add(1); return c.Conn.Rea
 // the reader waits before each read instead of waking for every answer,
 // and still gets every answer, in order; a cancelled context ends a wait.
 func TestReadBatching(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	got := make(chan net.Conn, 1)
-	go func() {
-		p, _ := ln.Accept()
-		got <- p
-	}()
-	raw, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cr := &countReads{Conn: raw}
+	var cr *countReads
+	peer := NewConn(tcpPeer(t, func(addr string) (net.Conn, error) {
+		raw, err := net.Dial("tcp", addr)
+		cr = &countReads{Conn: raw}
+		return raw, err
+	}))
 	c := NewConn(cr)
-	peer := NewConn(<-got)
-	t.Cleanup(func() { c.Close(); peer.Close() })
 
 	const n, gap, batch = 200, 250 * time.Microsecond, 10 * time.Millisecond
 	wrote := make(chan struct{})

@@ -10,37 +10,28 @@ import (
 	"github.com/cesub/cesub/pkg/jobdesc/submitfile"
 )
 
-// bulkSub has the shape of bench/htcondor.sh's 1,000-proc submission (and of
-// the reference baseline's job1000.sub).
-const bulkSub = `universe = vanilla
-executable = job.sh
-arguments = $(Process)
-transfer_input_files = shared.txt
-should_transfer_files = YES
-when_to_transfer_output = ON_EXIT
-output = out.$(Cluster).$(Process)
-error = err.$(Cluster).$(Process)
-log = job.log
-request_cpus = 1
-request_memory = 100MB
-request_disk = 1MB
-requirements = (TARGET.BenchNeverMatch =?= True)
-queue 1000
-`
+// bulkSubFile has the shape of the reference baseline's job1000.sub: one
+// shared input, an argument per proc, a user log, requests, and
+// requirements no machine meets. bench/htcondor.sh submits the same file.
+const bulkSubFile = "testdata/bulk1000.sub"
 
 // bulkJobs is what `cesub submit` reads from bulkSub: the job model the
 // command checks and records (the first of the two parses on the way to the
 // schedd).
 func bulkJobs(tb testing.TB, dir string) []jobdesc.Job {
 	tb.Helper()
-	for name, text := range map[string]string{"job.sub": bulkSub, "job.sh": "#!/bin/sh\necho $*\n", "shared.txt": "shared\n"} {
+	bulkSub, err := os.ReadFile(bulkSubFile)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for name, text := range map[string]string{"job.sub": string(bulkSub), "job.sh": "#!/bin/sh\necho $*\n", "shared.txt": "shared\n"} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o755); err != nil {
 			tb.Fatal(err)
 		}
 	}
 	name := filepath.Join(dir, "job.sub")
 	var jobs []jobdesc.Job
-	_, err := submitfile.Parse(name, []byte(bulkSub), submitfile.ParseOptions{Options: submitfile.Options{Dir: dir},
+	_, err = submitfile.Parse(name, bulkSub, submitfile.ParseOptions{Options: submitfile.Options{Dir: dir},
 		EachProc: func(_ int, p *submitfile.Proc) error {
 			jobs = append(jobs, submitfile.ToJob(*p))
 			return nil
@@ -49,7 +40,7 @@ func bulkJobs(tb testing.TB, dir string) []jobdesc.Job {
 		tb.Fatal(err)
 	}
 	for i := range jobs {
-		jobs[i].Origin = &jobdesc.Origin{Format: "submit", File: name, Dir: dir, Text: []byte(bulkSub), Index: i, Count: len(jobs)}
+		jobs[i].Origin = &jobdesc.Origin{Format: "submit", File: name, Dir: dir, Text: bulkSub, Index: i, Count: len(jobs)}
 	}
 	return jobs
 }
