@@ -112,13 +112,7 @@ func readJobs(name string, src []byte) ([]jobdesc.Job, error) {
 		jobs, err = adl.Parse(name, src)
 	default:
 		format = "submit"
-		// each proc becomes a job as it is made (a thousand procs' macro
-		// tables are never all in memory at once)
-		_, err = submitfile.Parse(name, src, submitfile.ParseOptions{Options: submitfile.Options{Dir: filepath.Dir(name)},
-			EachProc: func(_ int, p *submitfile.Proc) error {
-				jobs = append(jobs, submitfile.ToJob(*p))
-				return nil
-			}})
+		jobs, err = submitfile.Jobs(name, src, submitfile.Options{Dir: filepath.Dir(name)})
 	}
 	if err != nil {
 		return nil, err

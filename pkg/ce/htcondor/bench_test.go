@@ -30,12 +30,7 @@ func bulkJobs(tb testing.TB, dir string) []jobdesc.Job {
 		}
 	}
 	name := filepath.Join(dir, "job.sub")
-	var jobs []jobdesc.Job
-	_, err = submitfile.Parse(name, bulkSub, submitfile.ParseOptions{Options: submitfile.Options{Dir: dir},
-		EachProc: func(_ int, p *submitfile.Proc) error {
-			jobs = append(jobs, submitfile.ToJob(*p))
-			return nil
-		}})
+	jobs, err := submitfile.Jobs(name, bulkSub, submitfile.Options{Dir: dir})
 	if err != nil {
 		tb.Fatal(err)
 	}

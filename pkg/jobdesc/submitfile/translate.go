@@ -22,6 +22,18 @@ var mapped = map[string]bool{
 	"+maxmemory": true, "my.maxwalltime": true, "my.xcount": true, "my.maxmemory": true,
 }
 
+// Jobs reads a submit description into the common job model, a job per
+// proc, each made as its proc is (a thousand procs' macro tables are never
+// all in memory at once).
+func Jobs(file string, src []byte, o Options) ([]jobdesc.Job, error) {
+	var jobs []jobdesc.Job
+	_, err := Parse(file, src, ParseOptions{Options: o, EachProc: func(_ int, p *Proc) error {
+		jobs = append(jobs, ToJob(*p))
+		return nil
+	}})
+	return jobs, err
+}
+
 // ToJob maps one proc to the common job model. What has no equivalent
 // (log, requirements, +attributes, …) becomes a warning naming the command and
 // is kept in Extra, never dropped silently.
