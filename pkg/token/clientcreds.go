@@ -61,7 +61,7 @@ func DiscoverIssuer(ctx context.Context, hc *http.Client, issuer string) (*Issue
 		return nil, err
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := hc.Do(req)
+	resp, err := guardRedirects(hc, false).Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("issuer discovery: %w", netError(wk, err))
 	}
@@ -154,7 +154,7 @@ func (cc *ClientCredentials) Fetch(ctx context.Context) (*Issued, error) {
 	if len(cc.Audiences) > 0 {
 		conf.EndpointParams.Set("audience", strings.Join(cc.Audiences, " "))
 	}
-	t, err := conf.Token(context.WithValue(ctx, oauth2.HTTPClient, hc))
+	t, err := conf.Token(context.WithValue(ctx, oauth2.HTTPClient, guardRedirects(hc, true)))
 	if err != nil {
 		return nil, fmt.Errorf("client credentials grant at %s: %w", tokenURL, netError(tokenURL, describeOAuthError(err)))
 	}

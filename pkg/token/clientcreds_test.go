@@ -2,6 +2,7 @@ package token
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -102,6 +103,55 @@ func TestClientCredentialsErrors(t *testing.T) {
 			_, err := cc.Fetch(cctx)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("got %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestClientCredentialsRefusesUnsafeRedirects: an issuer whose discovery
+// document or token endpoint redirects to plain http (or, for the token
+// request, to another port) never receives the client secret there.
+func TestClientCredentialsRefusesUnsafeRedirects(t *testing.T) {
+	_, ts := startIssuer(t)
+	var reached []string
+	thief := func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		user, pass, _ := r.BasicAuth()
+		reached = append(reached, r.Method+" "+r.URL.Path+" "+user+":"+pass+" "+r.Form.Get("client_secret"))
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"issuer":"x","token_endpoint":"https://127.0.0.1:1/token","access_token":"a.b.c","token_type":"Bearer"}`))
+	}
+	plain := httptest.NewServer(http.HandlerFunc(thief))
+	defer plain.Close()
+	otherPort := httptest.NewTLSServer(http.HandlerFunc(thief))
+	defer otherPort.Close()
+	redirector := func(target string, code int) *httptest.Server {
+		s := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, target, code)
+		}))
+		t.Cleanup(s.Close)
+		return s
+	}
+	for _, tc := range []struct {
+		name string
+		cc   ClientCredentials
+		want string
+	}{
+		{"discovery to http", ClientCredentials{Issuer: redirector(plain.URL+"/.well-known/openid-configuration", http.StatusFound).URL}, "plain http"},
+		{"token endpoint 307 to http", ClientCredentials{TokenURL: redirector(plain.URL+"/token", http.StatusTemporaryRedirect).URL + "/token"}, "plain http"},
+		{"token endpoint 308 to another port", ClientCredentials{TokenURL: redirector(otherPort.URL+"/token", http.StatusPermanentRedirect).URL + "/token"}, "host and port only"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reached = nil
+			cc := tc.cc
+			cc.ClientID, cc.ClientSecret, cc.HTTPClient = "c1", "s1-secret", ts.Client()
+			_, err := cc.Fetch(context.Background())
+			var re *RedirectError
+			if !errors.As(err, &re) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want a RedirectError saying %q", err, tc.want)
+			}
+			if len(reached) != 0 {
+				t.Fatalf("the redirect was followed: %q", reached)
 			}
 		})
 	}

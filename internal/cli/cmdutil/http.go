@@ -3,6 +3,7 @@ package cmdutil
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"net"
 	"net/http"
 	"runtime"
@@ -85,7 +86,26 @@ func (f *Factory) httpClient(tlsFor func(string) *tls.Config) *http.Client {
 			return conn, nil
 		}
 	}
-	return &http.Client{Transport: &debugTransport{next: tr, f: f}, Timeout: config.Get(f.Config, config.Timeout)}
+	return &http.Client{Transport: &debugTransport{next: tr, f: f}, Timeout: config.Get(f.Config, config.Timeout),
+		CheckRedirect: httpsOnlyRedirects}
+}
+
+// httpsOnlyRedirects is the default redirect rule of every client: never to
+// plain http, and no Authorization header once the scheme, host or port
+// changes. (CE and issuer clients are stricter: pkg/ce/arexhttp follows no
+// redirect, pkg/token none off https or, for token requests, off the origin.)
+func httpsOnlyRedirects(req *http.Request, via []*http.Request) error {
+	prev := via[len(via)-1].URL
+	if req.URL.Scheme != "https" {
+		return fmt.Errorf("%s redirected to %s: refused, cesub sends nothing over plain http", prev.Redacted(), req.URL.Redacted())
+	}
+	if len(via) >= 10 {
+		return fmt.Errorf("%s: stopped after 10 redirects", via[0].URL.Redacted())
+	}
+	if req.URL.Host != via[0].URL.Host {
+		req.Header.Del("Authorization")
+	}
+	return nil
 }
 
 // debugTransport names cesub in User-Agent (site logs otherwise show the

@@ -74,3 +74,26 @@ func TestHintOncePerCommand(t *testing.T) {
 		t.Fatalf("errors printed %d times, want 3:\n%s", n, out)
 	}
 }
+
+func TestHTTPSOnlyRedirects(t *testing.T) {
+	mk := func(s string) *http.Request {
+		r, err := http.NewRequest(http.MethodGet, s, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Header.Set("Authorization", "Bearer x")
+		return r
+	}
+	first := mk("https://ce.example.org:443/a")
+	if err := httpsOnlyRedirects(mk("http://ce.example.org/a"), []*http.Request{first}); err == nil || !strings.Contains(err.Error(), "plain http") {
+		t.Errorf("redirect to http: %v", err)
+	}
+	other := mk("https://ce.example.org:8443/a")
+	if err := httpsOnlyRedirects(other, []*http.Request{first}); err != nil || other.Header.Get("Authorization") != "" {
+		t.Errorf("redirect to another port: %v, Authorization %q", err, other.Header.Get("Authorization"))
+	}
+	same := mk("https://ce.example.org:443/b")
+	if err := httpsOnlyRedirects(same, []*http.Request{first}); err != nil || same.Header.Get("Authorization") == "" {
+		t.Errorf("same origin: %v, Authorization %q", err, same.Header.Get("Authorization"))
+	}
+}

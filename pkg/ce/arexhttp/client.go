@@ -59,7 +59,7 @@ func New(cfg ce.Config, accept string) *Client {
 		debugf = func(string, ...any) {}
 	}
 	c := &Client{Endpoint: "https://" + cfg.Address.HostPort() + cfg.Address.Path, Debugf: debugf, src: cfg.Token, minValid: time.Minute}
-	c.RC = resty.NewWithClient(hc)
+	c.RC = resty.NewWithClient(noRedirects(hc))
 	if cfg.Timeout > 0 {
 		c.RC.SetTimeout(cfg.Timeout)
 		c.timeout = cfg.Timeout
@@ -227,10 +227,11 @@ func (c *Client) UsesToken() bool { return c.src != nil }
 func (c *Client) Token() token.Source { return c.src }
 
 // Permanent reports errors a retry cannot cure: certificate verification,
-// cancellation, timeouts.
+// a redirect, cancellation, timeouts.
 func Permanent(err error) bool {
 	var cv *tls.CertificateVerificationError
-	return errors.As(err, &cv) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+	var re *RedirectError
+	return errors.As(err, &cv) || errors.As(err, &re) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
 		strings.Contains(err.Error(), "failed to verify certificate")
 }
 
