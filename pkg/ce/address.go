@@ -117,6 +117,15 @@ func (a Address) URL() string {
 	return "https://" + a.HostPort() + a.Path
 }
 
+// Arg is the address as -C takes it back, flavour included (emies:// for
+// EMI-ES, whose endpoint URL alone would be read as REST).
+func (a Address) Arg() string {
+	if a.Flavour == EMIES {
+		return "emies://" + a.HostPort() + a.Path
+	}
+	return a.URL()
+}
+
 // Audiences lists the token audiences this CE accepts by default, preferred
 // first: ARC CEs `https://host:port` (DIRAC's and ARC's convention, plus the
 // port-less form for 443); HTCondor-CE `host:9619` (and condor://host:9619).

@@ -277,6 +277,9 @@ type RegInfo struct {
 	// ParseJobID recognises a job id of this flavour written by hand (not
 	// in the job list) and splits it into CE endpoint and local id.
 	ParseJobID func(id string) (endpoint, local string, ok bool)
+	// ValidLocalID checks that a job id the CE returned has the flavour's
+	// syntax (Registry.CheckLocalID applies it, with checks of its own).
+	ValidLocalID func(local string) error
 }
 
 // Registry maps flavours to backends. Each flavour package registers itself

@@ -2,6 +2,7 @@ package ce
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -50,4 +51,49 @@ func ConnectHint(err error, hostPort string) string {
 		return "the port speaks plain HTTP, not HTTPS"
 	}
 	return ""
+}
+
+// MaybeCreatedError is a submission that failed after its request reached
+// the CE (a reset, a truncated or unreadable answer, an interruption): the
+// CE may have created some or all of the jobs without cesub learning their
+// ids. `cesub sync` lists the CE's jobs and records those missing.
+type MaybeCreatedError struct {
+	CE  string // the CE's address, as -C takes it
+	Err error
+}
+
+func (e *MaybeCreatedError) Error() string {
+	return fmt.Sprintf("%v; the CE may have created the jobs anyway: `cesub sync -C %s` adds them to the job list (check it before submitting again)", e.Err, e.CE)
+}
+
+func (e *MaybeCreatedError) Unwrap() error { return e.Err }
+
+// MayExist wraps err, the failure of a submit request, in a
+// MaybeCreatedError unless it provably happened before the request was sent
+// (dialing, the TLS handshake, a token that could not be had) or is one
+// already.
+func MayExist(ceAddr string, err error) error {
+	var mc *MaybeCreatedError
+	var af interface{ AuthFailure() bool }
+	if err == nil || errors.As(err, &mc) || errors.As(err, &af) || NotSent(err) {
+		return err
+	}
+	return &MaybeCreatedError{CE: ceAddr, Err: err}
+}
+
+// NotSent reports errors that happen before a byte of a request is
+// written: dialing and the TLS handshake.
+func NotSent(err error) bool {
+	var oe *net.OpError
+	var rh tls.RecordHeaderError
+	if errors.As(err, &oe) && oe.Op == "dial" || errors.As(err, &rh) {
+		return true
+	}
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ie x509.CertificateInvalidError
+	s := err.Error()
+	return errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ie) ||
+		strings.Contains(s, "tls: handshake failure") || strings.Contains(s, "remote error: tls") ||
+		strings.Contains(s, "first record does not look like a TLS handshake") || strings.Contains(s, "failed to verify certificate")
 }

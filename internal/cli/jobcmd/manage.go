@@ -616,6 +616,11 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 		if st.Job != nil {
 			g.State, g.SpecificState = string(st.Job.State), st.Job.RawState
 		}
+		if err == nil {
+			// the id names the job's folder under -D: one that is not a
+			// plain name (a list written by an older cesub) would lead out
+			err = safeDir(j)
+		}
 		var b ce.Backend
 		if err == nil {
 			b, _, err = e.backend(ctx, j.CE, j.Flavour)
@@ -664,6 +669,17 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 		}
 	}
 	return cmdutil.ResultCode(ok, failed, authFailed)
+}
+
+// safeDir refuses a job whose id cannot name its download folder under -D.
+func safeDir(j jobstore.Job) error {
+	if err := ce.Backends.CheckLocalID(ce.Flavour(j.Flavour), j.LocalID); err != nil {
+		return fmt.Errorf("not downloaded: %w", err)
+	}
+	if !filepath.IsLocal(j.LocalID) {
+		return fmt.Errorf("not downloaded: job id %q would leave the download directory", j.LocalID)
+	}
+	return nil
 }
 
 // InfoOptions of `cesub info`.

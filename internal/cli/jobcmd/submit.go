@@ -278,7 +278,8 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 			out.Jobs = append(out.Jobs, JobJSON{Error: err.Error()})
 			continue
 		}
-		lost, recErr := rec.record(results) // what the backend did not announce, or failed to record then
+		results = ce.Backends.CheckResults(results) // an id the flavour cannot have is an error, never recorded
+		lost, recErr := rec.record(results)         // what the backend did not announce, or failed to record then
 		for _, r := range results {
 			jj := JobJSON{ID: r.ID}
 			if r.Job != nil {
@@ -342,6 +343,9 @@ func (r *recorder) record(rs []ce.Result) ([]string, error) {
 	for i, res := range rs {
 		if res.Job == nil || r.done[res.Job.ID] {
 			continue // not created, or on record already
+		}
+		if ce.Backends.CheckLocalID(res.Job.Flavour, res.Job.LocalID) != nil {
+			continue // an unusable id: reported as an error by the caller, never recorded
 		}
 		jd := r.jobs[min(i/max(1, r.instances), len(r.jobs)-1)]
 		if res.Job.Stdout != "" || res.Job.Stderr != "" { // the CE's names for them (HTCondor's $(Cluster))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cesub/cesub/internal/cli/cmdutil"
 	"github.com/cesub/cesub/internal/jobstore"
+	"github.com/cesub/cesub/pkg/ce"
 	"github.com/spf13/cobra"
 )
 
@@ -88,6 +89,10 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 			sort.Slice(jobs, func(i, j int) bool { return jobs[i].LocalID < jobs[j].LocalID })
 			rec := make([]jobstore.Job, 0, len(jobs))
 			for _, j := range jobs {
+				if err := ce.Backends.CheckLocalID(j.Flavour, j.LocalID); err != nil {
+					f.Warnf("%s: %v: not added", addr.URL(), err)
+					continue
+				}
 				sub := time.Time{}
 				if j.Submitted != nil {
 					sub = *j.Submitted

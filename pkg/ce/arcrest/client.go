@@ -20,7 +20,9 @@ import (
 	"github.com/go-resty/resty/v2"
 )
 
-func init() { ce.Backends.Register(ce.RegInfo{Flavour: ce.ARC, New: New, ParseJobID: ParseJobID}) }
+func init() {
+	ce.Backends.Register(ce.RegInfo{Flavour: ce.ARC, New: New, ParseJobID: ParseJobID, ValidLocalID: arexhttp.ValidJobID})
+}
 
 // Errors shared with the other A-REX backend.
 type (

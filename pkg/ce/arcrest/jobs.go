@@ -46,26 +46,40 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 		req.SetQueryParam("instances", strconv.Itoa(opts.Instances))
 	}
 	resp, err := req.Post(base + "/jobs")
-	if err := check("submit", resp, err, http.StatusCreated); err != nil {
+	if err != nil {
+		return nil, ce.MayExist(c.addr.Arg(), check("submit", resp, err))
+	}
+	// A-REX answers 201; a 200 (a proxy in between, another version) that
+	// carries ids is read the same way: those jobs exist.
+	if err := check("submit", resp, nil, http.StatusCreated, http.StatusOK); err != nil {
 		return nil, err
 	}
 	entries, err := decodeJobs(resp.Body())
 	if err != nil {
-		return nil, fmt.Errorf("submit: cannot read A-REX's answer: %w", err)
+		return nil, ce.MayExist(c.addr.Arg(), fmt.Errorf("submit: cannot read A-REX's answer: %w", err))
 	}
 	want := len(jobs)
 	if opts.Instances > 1 {
 		want = len(jobs) * opts.Instances
 	}
-	if len(entries) != want {
-		return nil, fmt.Errorf("submit: A-REX answered %d entries for %d jobs", len(entries), want)
+	if len(entries) > want {
+		return nil, ce.MayExist(c.addr.Arg(), fmt.Errorf("submit: A-REX answered %d entries for %d jobs", len(entries), want))
 	}
 	now := time.Now().UTC()
-	results := make([]ce.Result, len(entries))
+	results := make([]ce.Result, want)
+	for i := len(entries); i < want; i++ {
+		// fewer entries than jobs: the ids it carries are recorded, the rest
+		// are unknown (the CE may have made them)
+		results[i] = ce.Result{Err: ce.MayExist(c.addr.Arg(), fmt.Errorf("A-REX answered %d entries for %d jobs, none for job %d", len(entries), want, i+1))}
+	}
 	var work []arexhttp.Upload
 	for i, e := range entries {
 		if e.StatusCode != http.StatusCreated || e.ID == "" {
 			results[i] = ce.Result{Err: fmt.Errorf("A-REX refused job %d: %d %s", i+1, e.StatusCode, e.Reason)}
+			continue
+		}
+		if err := ce.Backends.CheckLocalID(ce.ARC, e.ID); err != nil {
+			results[i] = ce.Result{Err: fmt.Errorf("job %d: %w", i+1, err)}
 			continue
 		}
 		jobIndex := i

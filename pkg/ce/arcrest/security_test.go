@@ -18,6 +18,7 @@ import (
 
 	"github.com/cesub/cesub/pkg/ce"
 	"github.com/cesub/cesub/pkg/ce/arexhttp"
+	"github.com/cesub/cesub/pkg/jobdesc"
 	"github.com/cesub/cesub/pkg/token"
 )
 
@@ -92,5 +93,78 @@ func TestRedirectNeverCarriesToken(t *testing.T) {
 				t.Fatalf("%d requests followed the redirect", n)
 			}
 		})
+	}
+}
+
+// TestSubmitAnswerKeepsIDs: whatever ids a submit answer carries are
+// results (and so recorded), and a failure after the request went out says
+// the jobs may exist and how to recover them.
+func TestSubmitAnswerKeepsIDs(t *testing.T) {
+	three := []jobdesc.Job{{Name: "a", Executable: jobdesc.Executable{Path: "/bin/true"}},
+		{Name: "b", Executable: jobdesc.Executable{Path: "/bin/true"}}, {Name: "c", Executable: jobdesc.Executable{Path: "/bin/true"}}}
+	entry := func(id string) string {
+		return `{"status-code":"201","reason":"Created","id":"` + id + `","state":"ACCEPTING"}`
+	}
+	for _, tc := range []struct {
+		name    string
+		h       http.HandlerFunc
+		ok      []string // ids returned as results
+		mayBe   int      // results that are MaybeCreatedErrors
+		whole   bool     // the whole call fails with a MaybeCreatedError
+		notSent bool     // the whole call fails, provably before sending
+	}{
+		{name: "200 instead of 201", h: func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = io.WriteString(w, `{"job":[`+entry("j1")+`,`+entry("j2")+`,`+entry("j3")+`]}`)
+		}, ok: []string{"j1", "j2", "j3"}},
+		{name: "fewer entries than jobs", h: func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(http.StatusCreated)
+			_, _ = io.WriteString(w, `{"job":[`+entry("j1")+`]}`)
+		}, ok: []string{"j1"}, mayBe: 2},
+		{name: "reset after the request", h: func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			reset(w)
+		}, whole: true},
+		{name: "truncated 201", h: func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Length", "500")
+			w.WriteHeader(http.StatusCreated)
+			_, _ = io.WriteString(w, `{"job":[`+entry("j1"))
+			reset(w)
+		}, whole: true},
+		{name: "unreadable 201", h: func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(http.StatusCreated)
+			_, _ = io.WriteString(w, `{"job":[`+entry("j1"))
+		}, whole: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _ := fakeAREX(t, `{"version":["1.0"]}`, tc.h)
+			res, err := c.Submit(context.Background(), three, ce.SubmitOptions{})
+			var mc *ce.MaybeCreatedError
+			if tc.whole {
+				if !errors.As(err, &mc) || !strings.Contains(err.Error(), "cesub sync -C "+c.addr.Arg()) {
+					t.Fatalf("got %v, want an error saying the jobs may exist and `cesub sync -C %s`", err, c.addr.Arg())
+				}
+				return
+			}
+			if err != nil || len(res) != len(three) {
+				t.Fatalf("%v %+v", err, res)
+			}
+			var got []string
+			mayBe := 0
+			for _, r := range res {
+				if r.Job != nil {
+					got = append(got, r.Job.LocalID)
+				}
+				if errors.As(r.Err, &mc) {
+					mayBe++
+				}
+			}
+			if strings.Join(got, ",") != strings.Join(tc.ok, ",") || mayBe != tc.mayBe {
+				t.Fatalf("ids %q (want %q), %d may-exist errors (want %d)", got, tc.ok, mayBe, tc.mayBe)
+			}
+		})
+	}
+	// refused before anything was sent: no such hint
+	if mc := ce.MayExist("x", &net.OpError{Op: "dial", Err: errors.New("connection refused")}); errors.As(mc, new(*ce.MaybeCreatedError)) {
+		t.Errorf("a dial error got the may-exist hint: %v", mc)
 	}
 }

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -237,19 +236,7 @@ func Permanent(err error) bool {
 
 // NotSent reports errors that happen before any byte of the request is
 // written: dialing and the TLS handshake.
-func NotSent(err error) bool {
-	var rh tls.RecordHeaderError
-	var op *net.OpError
-	switch {
-	case errors.As(err, &rh):
-		return true
-	case errors.As(err, &op) && op.Op == "dial":
-		return true
-	case strings.Contains(err.Error(), "tls: handshake failure"), strings.Contains(err.Error(), "remote error: tls"):
-		return true
-	}
-	return false
-}
+func NotSent(err error) bool { return ce.NotSent(err) }
 
 // restyLogger sends resty's own messages (retries) to the debug output.
 type restyLogger struct{ debugf func(string, ...any) }

@@ -8,7 +8,6 @@
 package emies
 
 import (
-	"regexp"
 	"strings"
 
 	"github.com/cesub/cesub/pkg/ce"
@@ -16,7 +15,7 @@ import (
 )
 
 func init() {
-	ce.Backends.Register(ce.RegInfo{Flavour: ce.EMIES, New: New, ParseJobID: ParseJobID})
+	ce.Backends.Register(ce.RegInfo{Flavour: ce.EMIES, New: New, ParseJobID: ParseJobID, ValidLocalID: arexhttp.ValidJobID})
 }
 
 // maxPerCall is A-REX's limit of activities in one CreateActivity
@@ -51,7 +50,6 @@ func NewClient(cfg ce.Config) (*Client, error) {
 // https://host:port/arex/<id> (also the session directory URL).
 func (c *Client) JobID(localID string) string { return c.endpoint + "/" + localID }
 
-var localIDPattern = regexp.MustCompile(`^[A-Za-z0-9]+$`)
 
 // ParseJobID splits an EMI-ES job id URL into CE endpoint and local id.
 func ParseJobID(id string) (endpoint, local string, ok bool) {
@@ -60,7 +58,7 @@ func ParseJobID(id string) (endpoint, local string, ok bool) {
 	}
 	i := strings.LastIndexByte(id, '/')
 	endpoint, local = id[:i], id[i+1:]
-	if !localIDPattern.MatchString(local) || !strings.Contains(strings.TrimPrefix(endpoint, "https://"), "/") {
+	if arexhttp.ValidJobID(local) != nil || !strings.Contains(strings.TrimPrefix(endpoint, "https://"), "/") {
 		return "", "", false
 	}
 	return endpoint, local, true

@@ -99,21 +99,31 @@ func (c *Client) create(ctx context.Context, jobs []jobdesc.Job, uploads [][]are
 	}
 	resp, err := c.call(ctx, "CreateActivity", body)
 	if err != nil {
-		return nil, err
+		var fault *Fault
+		var he *arexhttp.HTTPError
+		if errors.As(err, &fault) || errors.As(err, &he) {
+			return nil, err // the CE's own refusal
+		}
+		return nil, ce.MayExist(c.addr.Arg(), err) // no answer, or none that can be read
 	}
 	items := resp.children("ActivityCreationResponse")
-	if len(items) != len(jobs) {
-		return nil, fmt.Errorf("EMI-ES CreateActivity: the CE answered %d items for %d activities", len(items), len(jobs))
+	if len(items) > len(jobs) {
+		return nil, ce.MayExist(c.addr.Arg(), fmt.Errorf("EMI-ES CreateActivity: the CE answered %d items for %d activities", len(items), len(jobs)))
 	}
-	out := make([]created, len(items))
+	out := make([]created, len(jobs))
+	for i := len(items); i < len(jobs); i++ {
+		// fewer items than activities: the ids it carries are recorded, the
+		// rest are unknown (the CE may have made them)
+		out[i].err = ce.MayExist(c.addr.Arg(), fmt.Errorf("EMI-ES CreateActivity: the CE answered %d items for %d activities, none for this one", len(items), len(jobs)))
+	}
 	for i, it := range items {
 		if f := faultOf("CreateActivity", it); f != nil {
 			out[i].err = f
 			continue
 		}
 		out[i].id = it.text("ActivityID")
-		if out[i].id == "" || !localIDPattern.MatchString(out[i].id) {
-			out[i].err = fmt.Errorf("EMI-ES CreateActivity: the CE answered an unusable activity id %q", out[i].id)
+		if err := ce.Backends.CheckLocalID(ce.EMIES, out[i].id); err != nil {
+			out[i].err = fmt.Errorf("EMI-ES CreateActivity: %w", err)
 			continue
 		}
 		out[i].stageIn = it.child("StageInDirectory").text("URL")

@@ -25,7 +25,8 @@ import (
 )
 
 func init() {
-	ce.Backends.Register(ce.RegInfo{Flavour: ce.HTCondor, New: New, ParseJobID: ParseJobID})
+	ce.Backends.Register(ce.RegInfo{Flavour: ce.HTCondor, New: New, ParseJobID: ParseJobID,
+		ValidLocalID: func(id string) error { _, _, err := parseProcID(id); return err }})
 }
 
 // Client talks to one HTCondor-CE.
@@ -105,10 +106,19 @@ func parseProcID(s string) (int, int, error) {
 	}
 	cl, err1 := strconv.Atoi(cs)
 	pr, err2 := strconv.Atoi(ps)
-	if err1 != nil || err2 != nil || cl <= 0 || pr < 0 {
+	if err1 != nil || err2 != nil || cl <= 0 || pr < 0 || !digits(cs) || !digits(ps) {
 		return 0, 0, fmt.Errorf("job id %q: want cluster.proc", s)
 	}
 	return cl, pr, nil
+}
+
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // authConfig is how this client authenticates: SCITOKENS with the token,

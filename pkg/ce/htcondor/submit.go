@@ -698,7 +698,8 @@ func (d *procDiff) same(j int, e classad.Expr) bool {
 func (c *Client) commitReply(q *qmgmt, warn func(string)) error {
 	rval, err := q.conn.GetInt()
 	if err != nil {
-		return fmt.Errorf("CommitTransaction: %w", err)
+		// the commit was sent: the schedd may have created the cluster
+		return ce.MayExist(c.addr.Arg(), fmt.Errorf("CommitTransaction: no answer: %w", err))
 	}
 	var errno int64
 	if rval < 0 {
