@@ -50,7 +50,6 @@ func NewClient(cfg ce.Config) (*Client, error) {
 // https://host:port/arex/<id> (also the session directory URL).
 func (c *Client) JobID(localID string) string { return c.endpoint + "/" + localID }
 
-
 // ParseJobID splits an EMI-ES job id URL into CE endpoint and local id.
 func ParseJobID(id string) (endpoint, local string, ok bool) {
 	if !strings.HasPrefix(id, "https://") || strings.Contains(id, "/rest/") || strings.ContainsAny(id, "?#") {
