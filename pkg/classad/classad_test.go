@@ -144,3 +144,17 @@ func TestSameName(t *testing.T) {
 		t.Fatalf("Get: %v", v)
 	}
 }
+
+// TestDeepNestingIsRefused: a million levels of parentheses, unary
+// operators or lists end in a positioned error, not a stack overflow.
+func TestDeepNestingIsRefused(t *testing.T) {
+	const n = 1_000_000
+	for _, src := range []string{strings.Repeat("(", n) + "1" + strings.Repeat(")", n), strings.Repeat("-", n) + "1",
+		strings.Repeat("{", n) + strings.Repeat("}", n), strings.Repeat("[a=", n) + "1" + strings.Repeat("]", n),
+		strings.Repeat("f(", n) + strings.Repeat(")", n), strings.Repeat("a?", n) + "1" + strings.Repeat(":2", n)} {
+		_, err := ParseExpr(src, New)
+		if err == nil || !strings.Contains(err.Error(), "nested too deeply") || !strings.Contains(err.Error(), "offset") {
+			t.Errorf("%.10s…: %v", src, err)
+		}
+	}
+}

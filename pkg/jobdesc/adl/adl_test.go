@@ -141,3 +141,15 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestDeepNestingIsRefused: a million nested elements end in a positioned
+// error, not a stack overflow.
+func TestDeepNestingIsRefused(t *testing.T) {
+	const n = 1_000_000
+	src := `<ActivityDescription xmlns="http://www.eu-emi.eu/es/2010/12/adl"><Application>` +
+		strings.Repeat("<a>", n) + strings.Repeat("</a>", n) + `</Application></ActivityDescription>`
+	_, err := Parse("deep.adl", []byte(src))
+	if err == nil || !strings.Contains(err.Error(), "deep.adl:1:") || !strings.Contains(err.Error(), "nested too deeply") {
+		t.Fatalf("got %v", err)
+	}
+}

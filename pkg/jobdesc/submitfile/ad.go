@@ -68,6 +68,9 @@ type ParseOptions struct {
 	// can use the first procs while the rest are being made; an error it
 	// returns stops the parse.
 	EachProc func(index int, p *Proc) error
+	// Reserve, if set, is told how many procs a queue statement is about
+	// to make, before the first (a caller collecting them sizes once).
+	Reserve func(n int)
 }
 
 // Parse reads a submit description and produces its procs.
@@ -173,6 +176,7 @@ type session struct {
 	made    int            // procs made so far, all clusters
 	keyPos  map[string]Pos // where each command was last assigned
 	strict  error          // first undefined macro under StrictMacros
+	attrs   int            // attributes of the last proc made: the next one's ad is sized for as many
 	exprs   map[string]parsedExpr
 }
 
@@ -234,12 +238,21 @@ func (s *session) queue(q *queueSpec, f *File) error {
 	if s.cluster == 0 {
 		s.cluster = s.opts.ClusterID
 	}
+	// refused before the first proc is made: `queue 100000000` would
+	// otherwise fill memory up to the limit first
+	if left := s.opts.MaxProcs - s.made; count > 0 && len(items) > left/count {
+		return &Error{Pos: q.pos, Msg: fmt.Sprintf("this queue statement makes %s procs, more than the %d a submission may have (%d made before it)",
+			procCount(len(items), count), s.opts.MaxProcs, s.made)}
+	}
+	if s.opts.Reserve != nil {
+		s.opts.Reserve(len(items) * count)
+	}
 	for _, it := range items {
 		for step := 0; step < count; step++ {
 			if s.made >= s.opts.MaxProcs {
 				return &Error{Pos: q.pos, Msg: fmt.Sprintf("more than %d procs", s.opts.MaxProcs)}
 			}
-			ov := map[string]string{}
+			ov := make(map[string]string, len(s.static)+8+len(vars))
 			for k, v := range s.static {
 				ov[k] = v
 			}
@@ -276,9 +289,20 @@ func (s *session) queue(q *queueSpec, f *File) error {
 	return nil
 }
 
+// procCount is items x count as a number, or the product written out when
+// it overflows.
+func procCount(items, count int) string {
+	if n := items * count; count != 0 && n/count == items {
+		return strconv.Itoa(n)
+	}
+	return fmt.Sprintf("%d x %d", items, count)
+}
+
 // makeProc evaluates every submit command for one proc and maps the CE subset to attributes.
 func (s *session) makeProc(q *queueSpec, ov map[string]string) (Proc, error) {
-	p := Proc{ClusterID: s.cluster, ProcID: s.proc, Vars: ov, Macros: map[string]string{}, Pos: q.pos}
+	p := Proc{ClusterID: s.cluster, ProcID: s.proc, Vars: ov, Macros: make(map[string]string, len(s.keys)), Pos: q.pos}
+	p.Ad.Attrs = make([]classad.Attr, 0, max(s.attrs, 16))
+	defer func() { s.attrs = len(p.Ad.Attrs) }()
 	val := func(key string) (string, bool) {
 		raw, ok := ov[strings.ToLower(key)] // queue variables act as submit commands too
 		if !ok || s.static[strings.ToLower(key)] != "" {
@@ -287,10 +311,13 @@ func (s *session) makeProc(q *queueSpec, ov map[string]string) (Proc, error) {
 		if !ok {
 			return "", false
 		}
-		v, warns := s.m.expand(raw, ov)
+		v, warns, err := s.m.expand(raw, ov)
 		at := q.pos
 		if kp, ok := s.keyPos[strings.ToLower(key)]; ok {
 			at = kp // name the line that uses the macro
+		}
+		if err != nil && s.strict == nil {
+			s.strict = &Error{Pos: at, Msg: key + ": " + err.Error()}
 		}
 		s.warnAll(at, warns)
 		if len(warns) > 0 && s.opts.StrictMacros && s.strict == nil {

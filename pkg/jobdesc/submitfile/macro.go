@@ -1,6 +1,7 @@
 package submitfile
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand"
@@ -17,7 +18,15 @@ type macros struct {
 	getenv func(string) string
 	dir    string
 	rnd    *rand.Rand
+	// work counts the bytes one expand call has produced at every level,
+	// bounded by maxExpandWork
+	work int
 }
+
+// maxExpandWork bounds the bytes one expansion produces at all levels of
+// its recursion together (a value within MaxExpanded can still take
+// exponential time to make when macros double each other).
+const maxExpandWork = 4 * MaxExpanded
 
 func newMacros(getenv func(string) string, dir string) *macros {
 	return &macros{vals: map[string]string{}, getenv: getenv, dir: dir, rnd: rand.New(rand.NewSource(1))}
@@ -81,16 +90,33 @@ func (m *macros) lookup(name string) (string, bool) {
 // maxExpandDepth bounds macro recursion (a = $(b), b = $(a)).
 const maxExpandDepth = 64
 
+// MaxExpanded bounds the expansion of one value (bytes): macros that
+// double at each step (A2 = $(A1)$(A1) …) would otherwise need memory
+// exponential in the file's length.
+const MaxExpanded = 1 << 20
+
+// fatalExpansion is an expansion that cannot go on (too deep, too large):
+// an error, where other expansion problems are warnings.
+type fatalExpansion struct{ msg string }
+
+func (e *fatalExpansion) Error() string { return e.msg }
+
 // expand substitutes macros in s; overlay (per-proc built-ins and queue
 // variables) takes precedence. $$(attr) is kept for match time. Undefined
-// macros expand to "" (as condor_submit does) with a warning.
-func (m *macros) expand(s string, overlay map[string]string) (string, []string) {
+// macros expand to "" (as condor_submit does) with a warning. The error is
+// set only when the expansion had to stop (nested too deeply, larger than
+// MaxExpanded).
+func (m *macros) expand(s string, overlay map[string]string) (string, []string, error) {
 	var warns []string
+	m.work = 0
 	out, err := m.expandDepth(s, overlay, 0, &warns)
+	if fe := (*fatalExpansion)(nil); errors.As(err, &fe) {
+		return "", warns, fe
+	}
 	if err != nil {
 		warns = append(warns, err.Error())
 	}
-	return out, warns
+	return out, warns, nil
 }
 
 func (m *macros) get(name string, overlay map[string]string) (string, bool) {
@@ -102,7 +128,7 @@ func (m *macros) get(name string, overlay map[string]string) (string, bool) {
 
 func (m *macros) expandDepth(s string, overlay map[string]string, depth int, warns *[]string) (string, error) {
 	if depth > maxExpandDepth {
-		return s, fmt.Errorf("macro expansion nested deeper than %d (a macro refers to itself?)", maxExpandDepth)
+		return s, &fatalExpansion{fmt.Sprintf("macro expansion nested deeper than %d (a macro refers to itself?)", maxExpandDepth)}
 	}
 	if !strings.Contains(s, "$") {
 		return s, nil
@@ -142,6 +168,10 @@ func (m *macros) expandDepth(s string, overlay map[string]string, depth int, war
 				if err != nil {
 					return "", err
 				}
+				m.work += len(ev)
+				if b.Len()+len(ev) > MaxExpanded || m.work > maxExpandWork {
+					return "", tooLarge("$(" + name + ")")
+				}
 				b.WriteString(ev)
 			} else if hasDef {
 				b.WriteString(def)
@@ -166,6 +196,9 @@ func (m *macros) expandDepth(s string, overlay map[string]string, depth int, war
 				return "", err
 			}
 			if handled {
+				if b.Len()+len(v) > MaxExpanded {
+					return "", tooLarge("$" + s[i+1:j] + "()")
+				}
 				b.WriteString(v)
 				i = end + 1
 				continue
@@ -175,6 +208,10 @@ func (m *macros) expandDepth(s string, overlay map[string]string, depth int, war
 		i++
 	}
 	return b.String(), nil
+}
+
+func tooLarge(name string) error {
+	return &fatalExpansion{fmt.Sprintf("macro expansion grows past %d MiB (at %s; do macros double each other?)", MaxExpanded>>20, name)}
 }
 
 // matchParen returns the index of the ')' matching the '(' at open.

@@ -359,13 +359,19 @@ func (r *reader) condition(pos Pos, expr string, eval bool) (bool, error) {
 		}
 		if strings.Contains(name, "$") {
 			// defined $(x): true when the expansion is not empty
-			exp, _ := r.vars.expand(name, nil)
+			exp, _, err := r.vars.expand(name, nil)
+			if err != nil {
+				return false, &Error{Pos: pos, Msg: err.Error()}
+			}
 			v = strings.TrimSpace(exp) != ""
 		} else {
 			_, v = r.vars.lookup(name)
 		}
 	case "version":
-		rest, warns := r.vars.expand(rest, nil)
+		rest, warns, err := r.vars.expand(rest, nil)
+		if err != nil {
+			return false, &Error{Pos: pos, Msg: err.Error()}
+		}
 		for _, w := range warns {
 			r.warns = append(r.warns, Warning{Pos: pos, Msg: w})
 		}
@@ -375,7 +381,10 @@ func (r *reader) condition(pos Pos, expr string, eval bool) (bool, error) {
 		}
 		v = ok
 	default:
-		exp, warn := r.vars.expand(e, nil)
+		exp, warn, err := r.vars.expand(e, nil)
+		if err != nil {
+			return false, &Error{Pos: pos, Msg: err.Error()}
+		}
 		for _, w := range warn {
 			r.warns = append(r.warns, Warning{Pos: pos, Msg: w})
 		}
@@ -458,7 +467,10 @@ func versionCompare(s string) (bool, error) {
 }
 
 func (r *reader) include(pos Pos, spec string) error {
-	spec, warns := r.vars.expand(spec, nil)
+	spec, warns, err := r.vars.expand(spec, nil)
+	if err != nil {
+		return &Error{Pos: pos, Msg: err.Error()}
+	}
 	for _, w := range warns {
 		r.warns = append(r.warns, Warning{Pos: pos, Msg: w})
 	}

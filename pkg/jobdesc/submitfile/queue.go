@@ -258,7 +258,10 @@ type rowItem struct {
 func (s *session) items(q *queueSpec) ([]rowItem, int, error) {
 	count := 1
 	if q.count != "" {
-		c, warns := s.m.expand(q.count, s.static)
+		c, warns, err := s.m.expand(q.count, s.static)
+		if err != nil {
+			return nil, 0, &Error{Pos: q.pos, Msg: "queue count: " + err.Error()}
+		}
 		s.warnAll(q.pos, warns)
 		if strings.TrimSpace(c) == "" && s.opts.Inspect { // an unset macro: shown as a bare queue
 			c = "1"
@@ -277,13 +280,19 @@ func (s *session) items(q *queueSpec) ([]rowItem, int, error) {
 	switch q.mode {
 	case qIn:
 		for _, it := range q.inline {
-			v, warns := s.m.expand(it, s.static)
+			v, warns, err := s.m.expand(it, s.static)
+			if err != nil {
+				return nil, 0, &Error{Pos: q.pos, Msg: err.Error()}
+			}
 			s.warnAll(q.pos, warns)
 			raw = append(raw, listItems(v, qIn)...)
 		}
 	case qMatching:
 		for _, g := range q.inline {
-			v, warns := s.m.expand(g, s.static)
+			v, warns, err := s.m.expand(g, s.static)
+			if err != nil {
+				return nil, 0, &Error{Pos: q.pos, Msg: err.Error()}
+			}
 			s.warnAll(q.pos, warns)
 			matches, err := s.glob(q, v)
 			if err != nil {
@@ -294,10 +303,12 @@ func (s *session) items(q *queueSpec) ([]rowItem, int, error) {
 	case qFrom:
 		lines := q.inline
 		if q.source != "" {
-			src, warns := s.m.expand(q.source, s.static)
+			src, warns, err := s.m.expand(q.source, s.static)
+			if err != nil {
+				return nil, 0, &Error{Pos: q.pos, Msg: err.Error()}
+			}
 			s.warnAll(q.pos, warns)
 			var b []byte
-			var err error
 			if src == "-" {
 				if s.r.opts.Stdin == nil {
 					return nil, 0, &Error{Pos: q.pos, Msg: "queue … from -: no standard input to read items from"}
@@ -324,7 +335,10 @@ func (s *session) items(q *queueSpec) ([]rowItem, int, error) {
 			lines = listItems(string(b), qFrom)
 		} else {
 			for i, l := range lines {
-				v, warns := s.m.expand(l, s.static)
+				v, warns, err := s.m.expand(l, s.static)
+				if err != nil {
+					return nil, 0, &Error{Pos: q.pos, Msg: err.Error()}
+				}
 				s.warnAll(q.pos, warns)
 				lines[i] = v
 			}
@@ -337,7 +351,10 @@ func (s *session) items(q *queueSpec) ([]rowItem, int, error) {
 	}
 	all := make([]string, len(raw))
 	copy(all, raw)
-	slice, warns := s.m.expand(q.slice, s.static)
+	slice, warns, err := s.m.expand(q.slice, s.static)
+	if err != nil {
+		return nil, 0, &Error{Pos: q.pos, Msg: err.Error()}
+	}
 	s.warnAll(q.pos, warns)
 	sliced, err := applySlice(q.pos, slice, indexStrings(len(all)))
 	if err != nil {

@@ -3,6 +3,7 @@ package submitfile
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,7 +31,7 @@ func Jobs(file string, src []byte, o Options) ([]jobdesc.Job, error) {
 	_, err := Parse(file, src, ParseOptions{Options: o, EachProc: func(_ int, p *Proc) error {
 		jobs = append(jobs, ToJob(*p))
 		return nil
-	}})
+	}, Reserve: func(n int) { jobs = slices.Grow(jobs, n) }})
 	return jobs, err
 }
 

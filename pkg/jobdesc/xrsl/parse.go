@@ -19,6 +19,22 @@ type parser struct {
 	lines []int
 	// rel is the relation whose values are being read (for hints)
 	rel *Literal
+	// depth is how many '(' of conditions and lists enclose the reader
+	depth int
+}
+
+// MaxDepth bounds how deeply conditions and value lists nest (real
+// descriptions nest a few levels): deeper input is refused with its
+// position rather than exhausting the stack in the parser or evaluator.
+const MaxDepth = 200
+
+// enter counts one more level opened at off, refusing more than MaxDepth.
+func (p *parser) enter(off int) error {
+	p.depth++
+	if p.depth > MaxDepth {
+		return p.errAt(off, fmt.Sprintf("nested more than %d levels deep", MaxDepth))
+	}
+	return nil
 }
 
 // ParseTree parses RSL text into its tree, without evaluating variables.
@@ -129,10 +145,14 @@ func (p *parser) rsl(top bool) (Node, error) {
 			}
 			open := p.n
 			p.n++
+			if err := p.enter(open); err != nil {
+				return nil, err
+			}
 			child, err := p.rsl(false)
 			if err != nil {
 				return nil, err
 			}
+			p.depth--
 			if err := p.skip(); err != nil {
 				return nil, err
 			}
@@ -299,10 +319,14 @@ func (p *parser) list() ([]Value, error) {
 		case p.n < len(p.s) && p.s[p.n] == '(':
 			open := p.n
 			p.n++
+			if err := p.enter(open); err != nil {
+				return nil, err
+			}
 			seq, err := p.list()
 			if err != nil {
 				return nil, err
 			}
+			p.depth--
 			if err := p.skip(); err != nil {
 				return nil, err
 			}

@@ -213,3 +213,23 @@ func FuzzParse(f *testing.F) {
 		_, _ = Decode("f", tree)
 	})
 }
+
+// TestDeepNesting: nesting a million levels deep (conditions or value
+// lists) is refused with a position, not a stack overflow.
+func TestDeepNesting(t *testing.T) {
+	const n = 1_000_000
+	for name, src := range map[string]string{
+		"conditions": "+" + strings.Repeat("(&", n) + "(executable=x)" + strings.Repeat(")", n),
+		"lists":      "&(executable=x)(arguments=" + strings.Repeat("(", n) + "a" + strings.Repeat(")", n) + ")",
+	} {
+		_, err := Parse("deep.xrsl", []byte(src))
+		if err == nil || !strings.Contains(err.Error(), "deep.xrsl:1:") || !strings.Contains(err.Error(), "nested more than") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	// as deep as allowed still parses
+	ok := "+" + strings.Repeat("(&", MaxDepth-1) + "(executable=x)" + strings.Repeat(")", MaxDepth-1)
+	if _, err := Parse("ok.xrsl", []byte(ok)); err != nil {
+		t.Errorf("%d levels: %v", MaxDepth-1, err)
+	}
+}
