@@ -55,6 +55,9 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 partial (some jobs failed),
 				return cmdutil.UsageError(err)
 			}
 			cfg.BindFlags(cmd.Flags())
+			if err := cfg.Validate(); err != nil {
+				return cmdutil.UsageError(err)
+			}
 			f.Config = cfg
 			if o := config.Get(cfg, config.Output); o != "text" && o != "json" {
 				return cmdutil.UsageError(fmt.Errorf("--output %q: want text or json", o))
@@ -102,7 +105,39 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 partial (some jobs failed),
 	cmd.AddCommand(versioncmd.NewCmdVersion(f, nil))
 	cmd.AddCommand(docscmd.NewCmdDocs(f))
 	cmd.CompletionOptions.HiddenDefaultCmd = false
+	for _, c := range cmd.Commands() {
+		groupsRefuseUnknown(c)
+	}
 	return cmd
+}
+
+// groupsRefuseUnknown makes every command group under the root (token,
+// proxy, docs) refuse an unknown subcommand as the root does (exit 2 with
+// suggestions): cobra runs a group's help for any argument, exit 0, so
+// `cesub token shw` looked like success to a script.
+func groupsRefuseUnknown(c *cobra.Command) {
+	if !c.HasSubCommands() {
+		return
+	}
+	if !c.Runnable() {
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return c.Help()
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+			if c.SuggestionsMinimumDistance <= 0 {
+				c.SuggestionsMinimumDistance = 2
+			}
+			if sug := c.SuggestionsFor(args[0]); len(sug) > 0 {
+				msg += "\n\nDid you mean this?\n\t" + strings.Join(sug, "\n\t")
+			}
+			return cmdutil.UsageError(errors.New(msg))
+		}
+	}
+	for _, sub := range c.Commands() {
+		groupsRefuseUnknown(sub)
+	}
 }
 
 // Main runs cesub with the process's arguments and returns the exit code.

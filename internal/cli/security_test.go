@@ -137,3 +137,95 @@ func TestHostileJobIDs(t *testing.T) {
 		t.Errorf("the valid job was not downloaded: %v %q (stderr %s)", err, b, r.err)
 	}
 }
+
+// TestMistypedSubcommandAndBadTimeoutExit2: a mistyped subcommand of a
+// group exits 2 with a suggestion (it printed help and exited 0), and a
+// timeout that is zero, negative or not a duration is a usage error from
+// any source; a bare number is seconds.
+func TestMistypedSubcommandAndBadTimeoutExit2(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{nil, []string{"token", "shw"}, "Did you mean this?\n\tshow"},
+		{nil, []string{"proxy", "inti"}, `unknown command "inti" for "cesub proxy"`},
+		{nil, []string{"docs", "mna", "x"}, `unknown command "mna"`},
+		{nil, []string{"--timeout", "0", "version"}, "more than zero"},
+		{nil, []string{"--timeout", "-3s", "version"}, "more than zero"},
+		{nil, []string{"--timeout", "soon", "version"}, "not a duration"},
+		{map[string]string{"CESUB_TIMEOUT": "0"}, []string{"version"}, "timeout (from CESUB_TIMEOUT)"},
+	} {
+		r := run(t, tc.env, tc.args...)
+		if r.code != 2 || !strings.Contains(r.err, tc.want) {
+			t.Errorf("%v %v: exit %d, stderr %q; want 2 and %q", tc.env, tc.args, r.code, r.err, tc.want)
+		}
+	}
+	if r := run(t, map[string]string{"CESUB_TIMEOUT": "30"}, "version", "--debug"); r.code != 0 {
+		t.Errorf("CESUB_TIMEOUT=30: exit %d %s", r.code, r.err)
+	}
+	if r := run(t, nil, "token"); r.code != 0 || !strings.Contains(r.out, "Available Commands") {
+		t.Errorf("a bare group shows its help: exit %d", r.code)
+	}
+}
+
+// TestStatusKeepsEveryJobAndStates: status shows a row for a job it could
+// not query (text, JSON and --watch), --state takes any case and refuses
+// unknown states, an empty selection says so, and empty JSON lists are [].
+func TestStatusKeepsEveryJobAndStates(t *testing.T) {
+	srv, caDir := hostileAREX(t, "okJob1") // answers for okJob1 only
+	k := mintKey(t)
+	tok := mint(t, k, testissuer.Claims{Audience: []string{srv.URL}, Scope: "compute.read", Lifetime: time.Hour})
+	vars := map[string]string{"BEARER_TOKEN": tok}
+	list := filepath.Join(t.TempDir(), "jobs.db")
+	ceURL := srv.URL + "/arex"
+	st, err := jobstore.Open(context.Background(), list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"okJob1", "lostJob2"} {
+		if _, err := st.Add(context.Background(), jobstore.Job{ID: ceURL + "/rest/1.0/jobs/" + id, LocalID: id, CE: ceURL, Flavour: "arc", Submitted: time.Now(), State: "RUNNING"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	common := []string{"-j", list, "--ca-dir", caDir}
+
+	r := run(t, vars, append([]string{"status", "-a"}, common...)...)
+	if r.code != 3 || !strings.Contains(r.out, "lostJob2") || !strings.Contains(r.out, "okJob1") || !strings.Contains(r.out, "error:") {
+		t.Errorf("status text: exit %d\n%s\n%s", r.code, r.out, r.err)
+	}
+	r = run(t, vars, append([]string{"status", "-a", "-o", "json"}, common...)...)
+	var doc struct {
+		Jobs []struct{ ID, State, Error string } `json:"jobs"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &doc); err != nil || len(doc.Jobs) != 2 {
+		t.Fatalf("status json: %v %s", err, r.out)
+	}
+	for _, j := range doc.Jobs {
+		if strings.HasSuffix(j.ID, "lostJob2") && j.Error == "" || strings.HasSuffix(j.ID, "okJob1") && j.State != "FINISHED" {
+			t.Errorf("status json row: %+v", j)
+		}
+	}
+	r = run(t, vars, append([]string{"status", "-a", "--watch", "--interval", "1s"}, common...)...)
+	if !strings.Contains(r.out, "lostJob2") || !strings.Contains(r.out, "error:") {
+		t.Errorf("status --watch drops the job it could not query:\n%s", r.out)
+	}
+
+	// --state: any case; the job list now says FINISHED for okJob1
+	r = run(t, vars, append([]string{"status", "-a", "--state", "finished", "-o", "json"}, common...)...)
+	if err := json.Unmarshal([]byte(r.out), &doc); err != nil || len(doc.Jobs) != 1 || !strings.HasSuffix(doc.Jobs[0].ID, "okJob1") {
+		t.Errorf("--state finished: %v %s %s", err, r.out, r.err)
+	}
+	r = run(t, vars, append([]string{"status", "-a", "--state", "DONE"}, common...)...)
+	if r.code != 2 || !strings.Contains(r.err, `--state "DONE": not a state`) {
+		t.Errorf("--state DONE: exit %d %s", r.code, r.err)
+	}
+	// nothing matched: said, and JSON lists are [] not null
+	for _, cmd := range []string{"status", "kill", "clean", "resume", "get"} {
+		r = run(t, vars, append([]string{cmd, "-a", "--state", "killed", "-o", "json"}, common...)...)
+		if r.code != 0 || !strings.Contains(r.err, "no jobs matched (-a --state killed)") || !strings.Contains(r.out, `"jobs": []`) {
+			t.Errorf("%s with nothing selected: exit %d\nout %s\nerr %s", cmd, r.code, r.out, r.err)
+		}
+	}
+}

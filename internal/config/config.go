@@ -42,6 +42,7 @@ type Param struct {
 	GridEnv    []string // conventional variables that provide the default (X509_CERT_DIR, ...)
 	ClientConf string   // ARC client.conf [common] key that provides the default
 	NoFlag     bool     // environment/config only (secrets)
+	Positive   bool     // a Duration that must be more than zero
 }
 
 // Env is the CESUB_* variable of a parameter.
@@ -61,6 +62,7 @@ type Config struct {
 	fileUsed   string
 	clientConf string
 	getenv     func(string) string
+	flagged    map[string]bool // settings a flag set
 }
 
 // Options says where to read from.
@@ -177,6 +179,10 @@ func (c *Config) ClientConfUsed() string { return c.clientConf }
 func (c *Config) BindFlags(fs *pflag.FlagSet) {
 	fs.VisitAll(func(f *pflag.Flag) {
 		if Lookup(f.Name) != nil && f.Changed {
+			if c.flagged == nil {
+				c.flagged = map[string]bool{}
+			}
+			c.flagged[f.Name] = true
 			c.v.Set(f.Name, f.Value.String())
 			if sv, ok := f.Value.(pflag.SliceValue); ok {
 				c.v.Set(f.Name, sv.GetSlice())
@@ -195,7 +201,8 @@ func Get[T any](c *Config, k Key[T]) T {
 	case bool:
 		out = c.v.GetBool(k.p.Name)
 	case time.Duration:
-		out = c.v.GetDuration(k.p.Name)
+		d, _ := ParseDuration(c.v.Get(k.p.Name)) // Validate has refused what does not parse
+		out = d
 	case []string:
 		out = c.v.GetStringSlice(k.p.Name)
 	default:
@@ -204,9 +211,58 @@ func Get[T any](c *Config, k Key[T]) T {
 	return out.(T)
 }
 
+// ParseDuration reads a duration setting: a Go duration ("30s", "2m"), or
+// a bare number of seconds ("30", 30, 1.5) as ARC's client.conf writes
+// them. (viper would read "30" as 30 nanoseconds.)
+func ParseDuration(v any) (time.Duration, error) {
+	switch x := v.(type) {
+	case time.Duration:
+		return x, nil
+	case int:
+		return time.Duration(x) * time.Second, nil
+	case int64:
+		return time.Duration(x) * time.Second, nil
+	case float64:
+		return time.Duration(x * float64(time.Second)), nil
+	case string:
+		t := strings.TrimSpace(x)
+		if f, err := strconv.ParseFloat(t, 64); err == nil {
+			return time.Duration(f * float64(time.Second)), nil
+		}
+		d, err := time.ParseDuration(t)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a duration: want e.g. 30s, 2m or a number of seconds", x)
+		}
+		return d, nil
+	case nil:
+		return 0, nil
+	}
+	return 0, fmt.Errorf("%v is not a duration: want e.g. 30s, 2m or a number of seconds", v)
+}
+
+// Validate checks the values every source gave, naming the source of a bad
+// one: durations must parse (and be positive where declared so).
+func (c *Config) Validate() error {
+	for _, p := range All() {
+		if p.Kind != Duration {
+			continue
+		}
+		d, err := ParseDuration(c.v.Get(p.Name))
+		if err == nil && p.Positive && d <= 0 {
+			err = fmt.Errorf("%v: it must be more than zero", d)
+		}
+		if err != nil {
+			return fmt.Errorf("%s (from %s): %w", p.Name, c.Source(p), err)
+		}
+	}
+	return nil
+}
+
 // Source says where a setting's value came from, for `--debug`.
 func (c *Config) Source(p *Param) string {
 	switch {
+	case c.flagged[p.Name]:
+		return "--" + p.Name
 	case c.getenv(p.Env()) != "":
 		return p.Env()
 	case c.v.InConfig(p.Name):
@@ -228,9 +284,24 @@ func AddFlag[T any](fs *pflag.FlagSet, k Key[T]) {
 		fs.BoolP(p.Name, p.Short, d, help)
 	case Duration:
 		d, _ := p.Default.(time.Duration)
-		fs.DurationP(p.Name, p.Short, d, help)
+		v := durationValue(d)
+		fs.VarP(&v, p.Name, p.Short, help)
 	case StringSlice:
 		d, _ := p.Default.([]string)
 		fs.StringSliceP(p.Name, p.Short, d, help)
 	}
+}
+
+// durationValue is a duration flag that also takes a bare number of seconds.
+type durationValue time.Duration
+
+func (d *durationValue) String() string { return time.Duration(*d).String() }
+func (d *durationValue) Type() string   { return "duration" }
+func (d *durationValue) Set(s string) error {
+	v, err := ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = durationValue(v)
+	return nil
 }

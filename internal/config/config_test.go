@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,6 +102,59 @@ func TestEveryParamDeclaredOnce(t *testing.T) {
 		}
 		if Lookup(p.Name) != p {
 			t.Errorf("Lookup(%s) broken", p.Name)
+		}
+	}
+}
+
+// TestTimeoutBareNumberIsSeconds: `timeout: 30` in the config file or
+// CESUB_TIMEOUT=30 is 30 seconds (viper read it as 30 ns); zero, negative
+// and garbage are refused naming where they came from.
+func TestTimeoutBareNumberIsSeconds(t *testing.T) {
+	home := t.TempDir()
+	xdg := filepath.Join(home, "xdg")
+	vars := map[string]string{"XDG_CONFIG_HOME": xdg}
+	load := func(flags ...string) (*Config, error) {
+		c, err := Load(Options{Getenv: func(k string) string { return vars[k] }, Home: home})
+		if err != nil {
+			return nil, err
+		}
+		fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+		AddFlag(fs, Timeout)
+		if err := fs.Parse(flags); err != nil {
+			return nil, err
+		}
+		c.BindFlags(fs)
+		return c, c.Validate()
+	}
+	write(t, filepath.Join(xdg, "cesub", "config.yaml"), "timeout: 30\n")
+	if c, err := load(); err != nil || Get(c, Timeout) != 30*time.Second {
+		t.Fatalf("config file timeout: 30 -> %v %v", Get(c, Timeout), err)
+	}
+	write(t, filepath.Join(xdg, "cesub", "config.yaml"), "timeout: 1.5\n")
+	if c, err := load(); err != nil || Get(c, Timeout) != 1500*time.Millisecond {
+		t.Fatalf("config file timeout: 1.5 -> %v %v", Get(c, Timeout), err)
+	}
+	vars["CESUB_TIMEOUT"] = "45"
+	if c, err := load(); err != nil || Get(c, Timeout) != 45*time.Second {
+		t.Fatalf("CESUB_TIMEOUT=45 -> %v %v", Get(c, Timeout), err)
+	}
+	if c, err := load("--timeout", "12"); err != nil || Get(c, Timeout) != 12*time.Second {
+		t.Fatalf("--timeout 12 -> %v %v", Get(c, Timeout), err)
+	}
+	for _, tc := range []struct {
+		env   string
+		flags []string
+		want  string
+	}{
+		{"0", nil, "timeout (from CESUB_TIMEOUT): 0s: it must be more than zero"},
+		{"-5s", nil, "more than zero"},
+		{"soon", nil, `timeout (from CESUB_TIMEOUT): "soon" is not a duration`},
+		{"45", []string{"--timeout", "0"}, "timeout (from --timeout): 0s: it must be more than zero"},
+		{"45", []string{"--timeout", "-1m"}, "more than zero"},
+	} {
+		vars["CESUB_TIMEOUT"] = tc.env
+		if _, err := load(tc.flags...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("CESUB_TIMEOUT=%s %v: got %v, want %q", tc.env, tc.flags, err, tc.want)
 		}
 	}
 }

@@ -8,7 +8,7 @@ var (
 		Help: "output format: text or json"})
 	Debug = declare[bool](Param{Name: "debug", Kind: Bool, Default: false,
 		Help: "print protocol-level debug output to stderr, each line with the seconds since the command started (secrets are always redacted)"})
-	Timeout = declare[time.Duration](Param{Name: "timeout", Kind: Duration, Default: 20 * time.Second,
+	Timeout = declare[time.Duration](Param{Name: "timeout", Kind: Duration, Default: 20 * time.Second, Positive: true,
 		Help: "time limit for each network operation; for file transfers, the longest time without progress", ClientConf: "timeout"})
 	CADir = declare[string](Param{Name: "ca-dir", Kind: String, Default: "/etc/grid-security/certificates",
 		Help:    "grid CA directory (*.0, *.pem), used with the system roots",

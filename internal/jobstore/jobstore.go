@@ -83,6 +83,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("job list %s: %w", path, err)
 	}
+	// SQLite gives the -wal and -shm files the mode of the database file:
+	// a new list is made 0600 before SQLite opens it, so they are too
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
+		f.Close()
+	}
 	dsn := "file:" + path + "?_pragma=busy_timeout(15000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -93,7 +98,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("job list %s: %w", path, err)
 	}
-	_ = os.Chmod(path, 0o600)
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		_ = os.Chmod(p, 0o600) // a list made by an older cesub
+	}
 	return &Store{db: db, path: path}, nil
 }
 

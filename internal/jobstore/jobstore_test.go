@@ -3,8 +3,10 @@ package jobstore
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -162,5 +164,30 @@ func TestUpdateStatesInOneTransaction(t *testing.T) {
 	}
 	if states["a"] != "FINISHED" || states["b"] != "FAILED" || states["c"] != "ACCEPTED" || len(got) != 3 {
 		t.Fatalf("states %v (%d jobs)", states, len(got))
+	}
+}
+
+// TestFilesArePrivate: a new job list and its -wal and -shm files are 0600
+// whatever the umask (they were 0644: SQLite copies the database's mode).
+func TestFilesArePrivate(t *testing.T) {
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	path := filepath.Join(t.TempDir(), "jobs.db")
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Add(context.Background(), Job{ID: "x", LocalID: "x", CE: "c", Flavour: "arc", Submitted: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatalf("%s: %v (WAL mode should have made it)", p, err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s is %v, want 0600", filepath.Base(p), fi.Mode().Perm())
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,6 +33,21 @@ const (
 	StateHeld      State = "HELD"
 	StateUnknown   State = "UNKNOWN"
 )
+
+// States lists the common states, in the order a job meets them.
+var States = []State{StateAccepted, StatePreparing, StateQueuing, StateRunning, StateFinishing, StateFinished,
+	StateFailed, StateKilled, StateDeleted, StateHeld, StateUnknown}
+
+// ParseState reads a common state name, in any case.
+func ParseState(s string) (State, bool) {
+	u := State(strings.ToUpper(strings.TrimSpace(s)))
+	for _, st := range States {
+		if st == u {
+			return st, true
+		}
+	}
+	return "", false
+}
 
 // Terminal reports whether a state will not change any more.
 func (s State) Terminal() bool {

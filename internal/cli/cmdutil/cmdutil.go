@@ -154,5 +154,5 @@ func (f *Factory) PrintJSON(v any) error {
 	enc := json.NewEncoder(f.IO.Out)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
+	return enc.Encode(emptyNotNull(v))
 }

@@ -30,7 +30,46 @@ func (s *Selection) add(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.BoolVarP(&s.All, "all", "a", false, "all jobs in the job list (narrowed by -C and --state)")
 	fl.StringVarP(&s.CE, "ce", "C", "", "only jobs on this CE")
-	fl.StringSliceVar(&s.States, "state", nil, "only jobs in these last known states (e.g. FINISHED,FAILED)")
+	fl.StringSliceVar(&s.States, "state", nil, "only jobs in these last known states, any case (e.g. finished,FAILED)")
+	_ = cmd.RegisterFlagCompletionFunc("state", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		var names []string
+		for _, st := range ce.States {
+			names = append(names, string(st))
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	})
+}
+
+// states checks --state values and writes them as the job list does.
+func (s *Selection) states() ([]string, error) {
+	var out []string
+	for _, v := range s.States {
+		st, ok := ce.ParseState(v)
+		if !ok {
+			var names []string
+			for _, st := range ce.States {
+				names = append(names, string(st))
+			}
+			return nil, fmt.Errorf("--state %q: not a state; the states are %s", v, strings.Join(names, ", "))
+		}
+		out = append(out, string(st))
+	}
+	return out, nil
+}
+
+// describe is the selection in words, for "no jobs matched".
+func (s *Selection) describe() string {
+	var parts []string
+	if s.All {
+		parts = append(parts, "-a")
+	}
+	if s.CE != "" {
+		parts = append(parts, "-C "+s.CE)
+	}
+	if len(s.States) > 0 {
+		parts = append(parts, "--state "+strings.Join(s.States, ","))
+	}
+	return strings.Join(parts, " ")
 }
 
 // resolve picks jobs from the job list; an ARC job id URL not in the list is used as given.
@@ -38,7 +77,11 @@ func (s *Selection) resolve(ctx context.Context, store *jobstore.Store) ([]jobst
 	if len(s.IDs) == 0 && !s.All {
 		return nil, cmdutil.UsageError(errors.New("give job ids, or -a/--all"))
 	}
-	filter := jobstore.Filter{IDs: s.IDs, States: s.States}
+	states, err := s.states()
+	if err != nil {
+		return nil, cmdutil.UsageError(err)
+	}
+	filter := jobstore.Filter{IDs: s.IDs, States: states}
 	if s.CE != "" {
 		addr, err := ce.ParseAddress(s.CE, "")
 		if err != nil {
@@ -137,6 +180,9 @@ func openSelected(ctx context.Context, f *cmdutil.Factory, sel Selection) (*env,
 	if err != nil {
 		e.store.Close()
 		return nil, nil, err
+	}
+	if len(jobs) == 0 {
+		fmt.Fprintf(f.IO.ErrOut, "cesub: no jobs matched (%s) in %s\n", sel.describe(), e.store.Path())
 	}
 	return e, jobs, nil
 }
@@ -256,6 +302,9 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		seen := map[string]string{}
 		for _, j := range out.Jobs {
 			seen[j.ID] = j.State
+			if j.Error != "" {
+				seen[j.ID] = "? (" + j.Error + ")"
+			}
 		}
 		if !f.JSON() {
 			printStatusTable(f, out)
@@ -268,11 +317,15 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 			}
 			out, ok, failed, authFailed = queryStatus(ctx, e, jobs, false)
 			for _, j := range out.Jobs {
-				if j.Error == "" && seen[j.ID] != j.State {
+				now := j.State
+				if j.Error != "" {
+					now = "? (" + j.Error + ")" // said once, until it changes
+				}
+				if seen[j.ID] != now {
 					if !f.JSON() {
-						fmt.Fprintf(f.IO.Out, "%s  %s  %s -> %s\n", f.Now().Format("15:04:05"), j.ID, orDash(seen[j.ID]), j.State)
+						fmt.Fprintf(f.IO.Out, "%s  %s  %s -> %s\n", f.Now().Format("15:04:05"), j.ID, orDash(seen[j.ID]), now)
 					}
-					seen[j.ID] = j.State
+					seen[j.ID] = now
 				}
 			}
 		}
@@ -322,7 +375,19 @@ func queryStatus(ctx context.Context, e *env, jobs []jobstore.Job, reportErrors 
 	for _, j := range jobs {
 		names[j.ID] = j
 	}
-	out := ListJSON{Schema: "cesub.status/v1"}
+	// every selected job gets a row: one the CE's answer left out is an
+	// error row, never dropped
+	answered := map[string]bool{}
+	for _, r := range results {
+		answered[r.ID] = true
+	}
+	for _, j := range jobs {
+		if !answered[j.ID] {
+			results = append(results, ce.Result{ID: j.ID, Err: fmt.Errorf("%s: the CE's answer did not include this job", j.ID)})
+			answered[j.ID] = true
+		}
+	}
+	out := ListJSON{Schema: "cesub.status/v1", Jobs: []JobJSON{}}
 	ok, failed := 0, 0
 	var ups []jobstore.StateUpdate
 	for _, r := range results {
@@ -355,6 +420,9 @@ func printStatusTable(f *cmdutil.Factory, out ListJSON) {
 	fmt.Fprintln(w, "JOB\tNAME\tSTATE\tCE STATE\tEXIT")
 	for _, j := range out.Jobs {
 		if j.Error != "" {
+			// a job that could not be queried keeps its row
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", j.ID, j.Name, "?", "-", "")
+			fmt.Fprintf(w, "  error: %s\t\t\t\t\n", j.Error)
 			continue
 		}
 		exit := ""

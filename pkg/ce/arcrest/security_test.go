@@ -168,3 +168,40 @@ func TestSubmitAnswerKeepsIDs(t *testing.T) {
 		t.Errorf("a dial error got the may-exist hint: %v", mc)
 	}
 }
+
+// TestTimedOutGetIsNotRetried: a GET that outlasts --timeout fails after
+// one timeout, not two (a retry doubled the wait).
+func TestTimedOutGetIsNotRetried(t *testing.T) {
+	var gets atomic.Int32
+	c, _ := fakeAREX(t, `{"version":["1.0"]}`, func(w http.ResponseWriter, r *http.Request) {
+		gets.Add(1)
+		select {
+		case <-time.After(5 * time.Second):
+		case <-r.Context().Done():
+		}
+	})
+	c.h.RC.SetTimeout(400 * time.Millisecond)
+	t0 := time.Now()
+	_, err := c.List(context.Background())
+	took := time.Since(t0)
+	if err == nil || gets.Load() != 1 || took > 700*time.Millisecond {
+		t.Fatalf("a timed-out GET: %v after %s, %d requests (want 1, within one timeout)", err, took.Round(time.Millisecond), gets.Load())
+	}
+}
+
+func TestTimedOutStreamIsNotRetried(t *testing.T) {
+	var gets atomic.Int32
+	c, _ := fakeAREX(t, `{"version":["1.0"]}`, func(w http.ResponseWriter, r *http.Request) {
+		gets.Add(1)
+		select {
+		case <-time.After(5 * time.Second):
+		case <-r.Context().Done():
+		}
+	})
+	t0 := time.Now()
+	err := c.Cat(context.Background(), "j1", "stdout", io.Discard)
+	took := time.Since(t0)
+	if err == nil || gets.Load() != 1 || took > 3*time.Second {
+		t.Fatalf("a timed-out cat: %v after %s, %d requests (want 1, within one timeout)", err, took.Round(time.Millisecond), gets.Load())
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -226,11 +227,14 @@ func (c *Client) UsesToken() bool { return c.src != nil }
 func (c *Client) Token() token.Source { return c.src }
 
 // Permanent reports errors a retry cannot cure: certificate verification,
-// a redirect, cancellation, timeouts.
+// a redirect, cancellation, timeouts (a request or transfer that used up
+// --timeout is not given a second --timeout).
 func Permanent(err error) bool {
 	var cv *tls.CertificateVerificationError
 	var re *RedirectError
-	return errors.As(err, &cv) || errors.As(err, &re) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+	var ie *IdleError
+	var ne net.Error
+	return errors.As(err, &cv) || errors.As(err, &re) || errors.As(err, &ie) || errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
 		strings.Contains(err.Error(), "failed to verify certificate")
 }
 
