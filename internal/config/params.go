@@ -9,7 +9,7 @@ var (
 	Debug = declare[bool](Param{Name: "debug", Kind: Bool, Default: false,
 		Help: "print protocol-level debug output to stderr, each line with the seconds since the command started (secrets are always redacted)"})
 	Timeout = declare[time.Duration](Param{Name: "timeout", Kind: Duration, Default: 20 * time.Second, Positive: true,
-		Help: "time limit for each network operation; for file transfers, the longest time without progress", ClientConf: "timeout"})
+		Help: "time limit for each network operation; for file transfers, the longest time without progress (30s, 2m, or a number of seconds; more than zero)", ClientConf: "timeout"})
 	CADir = declare[string](Param{Name: "ca-dir", Kind: String, Default: "/etc/grid-security/certificates",
 		Help:    "grid CA directory (*.0, *.pem), used with the system roots",
 		GridEnv: []string{"X509_CERT_DIR"}, ClientConf: "cacertificatesdirectory"})
