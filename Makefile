@@ -3,13 +3,15 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 export CGO_ENABLED := 0
 
-.PHONY: build install test man docs snapshot testbed-up testbed-down
+.PHONY: build install test soak man docs snapshot testbed-up testbed-down
 build:
 	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/cesub ./cmd/cesub
 install:
 	go install -trimpath -ldflags '$(LDFLAGS)' ./cmd/cesub
 test:
 	scripts/test.sh
+soak:
+	scripts/soak.sh
 man: build
 	bin/cesub docs man man/
 docs: build
