@@ -107,6 +107,10 @@ type SubmitOptions struct {
 	// results; jobs not (yet) created have no Job. It may be called more
 	// than once and from another goroutine.
 	Created func(rs []Result)
+	// Known, if set, reports whether a job id of this CE is on the job list
+	// already (a submission whose answer was lost looks among the others
+	// for the jobs it made).
+	Known func(localID string) bool
 	// Warn, if set, is told what the CE says about a submission it accepted
 	// (HTCondor: the schedd's WarningReason, e.g. from a submit requirement
 	// that only warns), as condor_submit prints it.

@@ -723,6 +723,7 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 			failed++
 			g.Error = err.Error()
 			f.Errorf("%s: %v", j.ID, err)
+			f.Hint(err)
 		} else {
 			ok++
 			if !f.JSON() {

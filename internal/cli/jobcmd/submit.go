@@ -259,13 +259,14 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 	}
 	out := ListJSON{Schema: "cesub.submit/v1"}
 	ok, failed, authFailed := 0, 0, false
+	known := knownIDs(context.WithoutCancel(ctx), store, addr)
 	for _, bt := range batches {
 		prog := f.NewProgress("uploading inputs", 0)
 		// recording outlives a cancelled command (Ctrl-C, SIGTERM): what the
 		// CE created must be on the job list
 		rec := &recorder{ctx: context.WithoutCancel(ctx), store: store, jobs: bt.jobs, instances: opts.Instances, delegationID: delegationID, done: map[string]bool{}}
 		results, err := b.Submit(cctx, bt.jobs, ce.SubmitOptions{BaseDir: bt.dir, Instances: opts.Instances, DelegationID: delegationID, ProxyFile: proxyFile,
-			Progress: func(_, _ string, done, _ int64) { prog.Add(done) }, Created: rec.announced,
+			Progress: func(_, _ string, done, _ int64) { prog.Add(done) }, Created: rec.announced, Known: known,
 			Warn: func(msg string) { f.Warnf("%s: %s", addr.URL(), msg) }})
 		prog.Done()
 		if err != nil {
@@ -315,6 +316,26 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 		}
 	}
 	return cmdutil.ResultCode(ok, failed, authFailed)
+}
+
+// knownIDs reports whether a job id of the CE at addr is on the job list
+// (read once, when first asked: only a submission whose answer was lost
+// asks).
+func knownIDs(ctx context.Context, store *jobstore.Store, addr ce.Address) func(string) bool {
+	var once sync.Once
+	set := map[string]bool{}
+	return func(id string) bool {
+		once.Do(func() {
+			jobs, err := store.List(ctx, jobstore.Filter{CE: strings.TrimSuffix(addr.URL(), "/")})
+			if err != nil {
+				return
+			}
+			for _, j := range jobs {
+				set[j.LocalID] = true
+			}
+		})
+		return set[id]
+	}
 }
 
 // recorder puts the jobs a CE created on the job list, once each: as the

@@ -3,6 +3,7 @@ package arcrest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -30,6 +31,8 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 	if err != nil {
 		return nil, err
 	}
+	key := arexhttp.NewSubmissionKey()
+	arexhttp.Mark(prepared, key)
 	doc, _, err := adl.Write(prepared...)
 	if err != nil {
 		return nil, err
@@ -45,35 +48,62 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 		}
 		req.SetQueryParam("instances", strconv.Itoa(opts.Instances))
 	}
-	resp, err := req.Post(base + "/jobs")
-	if err != nil {
-		return nil, ce.MayExist(c.addr.Arg(), check("submit", resp, err))
-	}
-	// A-REX answers 201; a 200 (a proxy in between, another version) that
-	// carries ids is read the same way: those jobs exist.
-	if err := check("submit", resp, nil, http.StatusCreated, http.StatusOK); err != nil {
-		return nil, err
-	}
-	entries, err := decodeJobs(resp.Body())
-	if err != nil {
-		return nil, ce.MayExist(c.addr.Arg(), fmt.Errorf("submit: cannot read A-REX's answer: %w", err))
-	}
 	want := len(jobs)
 	if opts.Instances > 1 {
 		want = len(jobs) * opts.Instances
 	}
-	if len(entries) > want {
-		return nil, ce.MayExist(c.addr.Arg(), fmt.Errorf("submit: A-REX answered %d entries for %d jobs", len(entries), want))
+	resp, err := req.Post(base + "/jobs")
+	var entries []jobEntry
+	if err != nil {
+		err = ce.MayExist(c.addr.Arg(), check("submit", resp, err))
+	} else if err = check("submit", resp, nil, http.StatusCreated, http.StatusOK); err != nil {
+		// A-REX answers 201; a 200 (a proxy in between, another version)
+		// that carries ids is read the same way: those jobs exist
+		return nil, err
+	} else if entries, err = decodeJobs(resp.Body()); err != nil {
+		err = ce.MayExist(c.addr.Arg(), fmt.Errorf("submit: cannot read A-REX's answer: %w", err))
+	} else if len(entries) > want {
+		entries, err = nil, ce.MayExist(c.addr.Arg(), fmt.Errorf("submit: A-REX answered %d entries for %d jobs", len(entries), want))
+	}
+	var mc *ce.MaybeCreatedError
+	if errors.As(err, &mc) || err == nil && len(entries) < want {
+		// the answer was lost or is short: the jobs this submission made
+		// carry its mark, so the CE's own list tells which exist
+		if err == nil {
+			err = ce.MayExist(c.addr.Arg(), fmt.Errorf("submit: A-REX answered %d entries for %d jobs", len(entries), want))
+		}
+		found, ferr := c.findMarked(context.WithoutCancel(ctx), key, want, opts)
+		if ferr != nil {
+			c.debugf("finding the jobs of submission %s: %v", key, ferr)
+			if len(entries) == 0 {
+				return nil, err
+			}
+		}
+		entries = fillEntries(entries, found, want, opts.Instances)
+		n := 0
+		for _, e := range entries {
+			if e.ID != "" {
+				n++
+			}
+		}
+		if opts.Warn != nil && ferr == nil {
+			opts.Warn(fmt.Sprintf("the submission's answer was lost or short (%v); %d of %d jobs found on the CE by their submission mark", mc.Err, n, want))
+		}
+		if n == 0 && ferr == nil {
+			return nil, ce.MayExist(c.addr.Arg(), fmt.Errorf("%w; the CE's job list has no job of this submission yet", mc.Err))
+		}
 	}
 	now := time.Now().UTC()
 	results := make([]ce.Result, want)
 	for i := len(entries); i < want; i++ {
-		// fewer entries than jobs: the ids it carries are recorded, the rest
-		// are unknown (the CE may have made them)
-		results[i] = ce.Result{Err: ce.MayExist(c.addr.Arg(), fmt.Errorf("A-REX answered %d entries for %d jobs, none for job %d", len(entries), want, i+1))}
+		results[i] = ce.Result{Err: err}
 	}
 	var work []arexhttp.Upload
 	for i, e := range entries {
+		if e.StatusCode == 0 && e.ID == "" {
+			results[i] = ce.Result{Err: err} // lost, and not found on the CE
+			continue
+		}
 		if e.StatusCode != http.StatusCreated || e.ID == "" {
 			results[i] = ce.Result{Err: fmt.Errorf("A-REX refused job %d: %d %s", i+1, e.StatusCode, e.Reason)}
 			continue
@@ -454,4 +484,106 @@ func (c *Client) List(ctx context.Context) ([]ce.Job, error) {
 		out = append(out, ce.Job{ID: c.JobID(id), LocalID: id, CE: c.endpoint, Flavour: ce.ARC, State: mapState(s), RawState: s})
 	}
 	return out, nil
+}
+
+// maxMarkSearch bounds how many unknown jobs a lost submission answer is
+// looked for among (one description request each).
+const maxMarkSearch = 2000
+
+// findMarked looks for the jobs of submission key among the CE's jobs that
+// are not on the job list: the index in the submission of each found, with
+// its ids (several for --instances) and live states.
+func (c *Client) findMarked(ctx context.Context, key string, want int, opts ce.SubmitOptions) (map[int][]jobEntry, error) {
+	ctx, cancel := context.WithTimeout(ctx, 3*max(c.h.Timeout(), 10*time.Second))
+	defer cancel()
+	base, err := c.base(ctx)
+	if err != nil {
+		return nil, err
+	}
+	found := map[int][]jobEntry{}
+	looked := map[string]bool{} // ids whose description was read
+	total := 0
+	var lastErr error
+	// two rounds: a description A-REX failed to give (it refuses valid
+	// tokens now and then under parallel requests) is asked for again, and
+	// a job the first listing did not show yet is looked for in a second
+	for round := 0; round < 2 && total < want; round++ {
+		if round > 0 {
+			select {
+			case <-ctx.Done():
+				return found, ctx.Err()
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+		live, err := c.listStates(ctx, allStates)
+		if err != nil {
+			return found, err
+		}
+		var cands []string
+		for id := range live {
+			if !looked[id] && (opts.Known == nil || !opts.Known(id)) {
+				cands = append(cands, id)
+			}
+		}
+		if len(cands) > maxMarkSearch {
+			return found, fmt.Errorf("%d jobs on the CE are not on the job list: too many to search for the submission's (run `cesub sync`)", len(cands))
+		}
+		c.debugf("looking for submission %s among %d jobs not on the job list (round %d)", key, len(cands), round+1)
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, 4)
+		for _, id := range cands {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func(id string) {
+				defer wg.Done()
+				defer func() { <-sem }()
+				resp, err := c.rc.R().SetContext(ctx).SetHeader("Accept", "text/plain").Get(base + "/jobs/" + id + "/diagnose/description")
+				err = check("description", resp, err, http.StatusOK)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					if isNotFound(err) {
+						looked[id] = true // gone, or not a job of this identity
+					} else {
+						lastErr = err
+					}
+					return
+				}
+				looked[id] = true
+				if i, ok := arexhttp.MarkIn(string(resp.Body()), key); ok && i < want {
+					found[i] = append(found[i], jobEntry{StatusCode: http.StatusCreated, ID: id, State: live[id]})
+					total++
+				}
+			}(id)
+		}
+		wg.Wait()
+	}
+	if total == 0 && lastErr != nil {
+		return nil, lastErr
+	}
+	return found, nil
+}
+
+// fillEntries completes the entries a submit answer carried (job i at index
+// i; with instances, job i's copies at i*instances…) with the jobs found by
+// their mark; what is neither stays an empty entry.
+func fillEntries(entries []jobEntry, found map[int][]jobEntry, want, instances int) []jobEntry {
+	out := make([]jobEntry, want)
+	copy(out, entries)
+	used := map[string]bool{}
+	for _, e := range entries {
+		used[e.ID] = true
+	}
+	per := max(1, instances)
+	for i := len(entries); i < want; i++ {
+		for _, e := range found[i/per] {
+			if !used[e.ID] {
+				used[e.ID] = true
+				out[i] = e
+				break
+			}
+		}
+	}
+	return out
 }

@@ -35,6 +35,7 @@ func (c *Client) PlanSubmit(jobs []jobdesc.Job, opts ce.SubmitOptions) ([]ce.Req
 		}
 		uploads = append(uploads, u...)
 	}
+	arexhttp.Mark(prepared, "<key of this submission>")
 	doc, _, err := adl.Write(prepared...)
 	if err != nil {
 		return nil, err

@@ -88,8 +88,7 @@ func New(cfg ce.Config, accept string) *Client {
 		if err == nil {
 			return c.spuriousRejection(r.Status(), r.Request.Header.Get("Authorization"), r.Request.Attempt)
 		}
-		m := r.Request.Method
-		return retryTransport(err, r.Request.Attempt, m == http.MethodGet || m == http.MethodHead)
+		return retryTransport(err, r.Request.Attempt, idempotentRequest(r.Request))
 	})
 	c.RC.AddRetryHook(func(r *resty.Response, err error) {
 		if err == nil && r != nil {
@@ -172,6 +171,23 @@ func (c *Client) debugRejection(method, url, status string) {
 		method, ShortURL(url), status)
 }
 
+// idempotentRequest: a GET or HEAD, or an A-REX REST action whose repeat
+// changes nothing more than the first did (status and info read; kill and
+// clean of a job being killed or cleaned already are the same request).
+// A submission (action=new), a restart or a delegation is never repeated.
+func idempotentRequest(r *resty.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		return true
+	case http.MethodPost:
+		switch r.QueryParam.Get("action") {
+		case "status", "info", "kill", "clean":
+			return true
+		}
+	}
+	return false
+}
+
 // retryTransport reports whether a request that failed in transport is
 // sent again: once, when it is idempotent or was never sent (dial, TLS
 // handshake; A-REX 6.17 now and then fails a handshake under load).
@@ -218,6 +234,9 @@ func backoff(attempt int) time.Duration {
 	}
 	return d/2 + rand.N(d/2+1)
 }
+
+// Timeout is the per-request time limit (--timeout).
+func (c *Client) Timeout() time.Duration { return c.timeout }
 
 // UsesToken reports whether requests carry a bearer token (else the X.509
 // client certificate authenticates).

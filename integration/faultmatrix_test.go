@@ -1,0 +1,424 @@
+package integration
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cesub/cesub/internal/faultproxy"
+	"github.com/cesub/cesub/internal/jobstore"
+	"github.com/cesub/cesub/internal/testbed"
+	"github.com/cesub/cesub/pkg/x509proxy"
+)
+
+// faultTimeout is --timeout in the fault matrix; limit is the longest a
+// command may take under any fault (several requests, each bounded by it).
+const (
+	faultTimeout = 3 * time.Second
+	faultLimit   = 5 * faultTimeout
+)
+
+// arexJobs reads the real A-REX's job list of the testbed identity and the
+// job names in their descriptions (cached: a description never changes).
+type arexJobs struct {
+	t    *testing.T
+	base string
+	hc   *http.Client
+	tok  string
+	mu   sync.Mutex
+	desc map[string]string
+}
+
+func newArexJobs(t *testing.T, tb *testbed.Env) *arexJobs {
+	pool, _, err := x509proxy.CertPool(tb.Get(t, "X509_CERT_DIR"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := os.ReadFile(tb.Get(t, "CESUB_TESTBED_TOKEN_FILE"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &arexJobs{t: t, base: tb.Get(t, "CESUB_TESTBED_AREX_URL") + "/rest/1.0", tok: strings.TrimSpace(string(tok)),
+		hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}, desc: map[string]string{}}
+}
+
+func (a *arexJobs) get(path, accept string) ([]byte, int) {
+	req, _ := http.NewRequest(http.MethodGet, a.base+path, nil)
+	req.Header.Set("Authorization", "Bearer "+a.tok)
+	req.Header.Set("Accept", accept)
+	resp, err := a.hc.Do(req)
+	if err != nil {
+		a.t.Fatalf("A-REX %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return b, resp.StatusCode
+}
+
+// named lists the ids of the CE's jobs whose description names the job name.
+func (a *arexJobs) named(name string) []string {
+	b, code := a.get("/jobs", "application/json")
+	if code != http.StatusOK {
+		a.t.Fatalf("A-REX job list: %d %s", code, b)
+	}
+	ids := regexp.MustCompile(`"id":"([A-Za-z0-9]+)"`).FindAllStringSubmatch(string(b), -1)
+	var out []string
+	for _, m := range ids {
+		id := m[1]
+		a.mu.Lock()
+		d, ok := a.desc[id]
+		a.mu.Unlock()
+		if !ok {
+			body, code := a.get("/jobs/"+id+"/diagnose/description", "text/plain")
+			if code != http.StatusOK {
+				continue
+			}
+			d = string(body)
+			a.mu.Lock()
+			a.desc[id] = d
+			a.mu.Unlock()
+		}
+		if strings.Contains(d, ">"+name+"<") {
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// faultCase is one cell of the matrix.
+type faultCase struct {
+	fault faultproxy.Fault
+	op    string
+}
+
+// faultOutcome is what the matrix records of a cell.
+type faultOutcome struct {
+	exit             int
+	created, recorded int // jobs on the CE of this cell, and how many of them are on the job list
+	said             string
+	took             time.Duration
+}
+
+// TestFaultMatrix puts a fault-injecting proxy between cesub and the REAL
+// A-REX 6.17 and runs submit, bulk submit, status, get and kill through each
+// fault. For every cell: no job the CE created is missing from the job list,
+// none was created twice, the exit code and message say what happened, and
+// the command ends within faultLimit. It writes the outcome table into
+// docs/reliability.md.
+func TestFaultMatrix(t *testing.T) {
+	tb := testbed.Require(t)
+	dir := t.TempDir()
+	ca, err := faultproxy.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.ServerCert([]string{"localhost"}, []net.IP{net.ParseIP("127.0.0.1")}, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	caDir := filepath.Join(dir, "ca")
+	_ = os.MkdirAll(caDir, 0o755)
+	if err := os.WriteFile(filepath.Join(caDir, "faultproxy-ca.pem"), ca.CertPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pool, _, err := x509proxy.CertPool(tb.Get(t, "X509_CERT_DIR"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	arexURL := tb.Get(t, "CESUB_TESTBED_AREX_URL") // https://localhost:8444/arex
+	upstream := strings.TrimPrefix(strings.TrimSuffix(arexURL, "/arex"), "https://")
+	newProxy := func(f faultproxy.Fault, match func(*http.Request) bool) *faultproxy.Proxy {
+		p := &faultproxy.Proxy{Upstream: upstream, UpstreamTLS: &tls.Config{RootCAs: pool, ServerName: "localhost"},
+			Cert: cert, Fault: f, Match: match, Once: f != faultproxy.Refused && f != faultproxy.NoTLS, Delay: 2 * faultTimeout}
+		if err := p.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(p.Close)
+		return p
+	}
+	joblist := filepath.Join(dir, "jobs.db")
+	env := jobEnv(t, tb, joblist)
+	env["X509_CERT_DIR"] = caDir
+	env["CESUB_TIMEOUT"] = faultTimeout.String()
+	run := func(p *faultproxy.Proxy, args ...string) (result, time.Duration) {
+		t0 := time.Now()
+		r := cesub(t, tb, env, append(args, "-C", "https://"+p.Addr()+"/arex")...)
+		return r, time.Since(t0)
+	}
+	runJobs := func(args ...string) (result, time.Duration) { // job commands take the CE from the job list
+		t0 := time.Now()
+		r := cesub(t, tb, env, args...)
+		return r, time.Since(t0)
+	}
+	ceJobs := newArexJobs(t, tb)
+	clean := func(ids ...string) {
+		if len(ids) > 0 {
+			_ = cesub(t, tb, env, append([]string{"clean"}, ids...)...)
+		}
+	}
+
+	// jobs the status, get and kill cells work on, submitted through a
+	// proxy without faults (so the job list names the proxy's address)
+	pass := newProxy(faultproxy.None, nil)
+	passCE := "https://" + pass.Addr() + "/arex"
+	submitOne := func(name, exe, args string) string {
+		r, _ := run(pass, "submit", "-e", fmt.Sprintf(`&(executable=%q)(arguments=%q)(jobname=%q)(stdout="out.txt")`, exe, args, name))
+		if r.code != 0 {
+			t.Fatalf("submit %s: %d %s", name, r.code, r.err)
+		}
+		return strings.TrimSpace(r.out)
+	}
+	finished := submitOne("fm-finished", "/bin/echo", "hello")
+	faults := []faultproxy.Fault{faultproxy.Refused, faultproxy.ResetOnAccept, faultproxy.NoTLS, faultproxy.ResetAfterRequest,
+		faultproxy.TruncateReply, faultproxy.DelayReply}
+	sleepers := map[faultproxy.Fault]string{}
+	for _, f := range faults {
+		sleepers[f] = submitOne("fm-sleep-"+slug(f), "/bin/sleep", "600")
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		r, _ := runJobs("status", finished, "-o", "json")
+		if strings.Contains(r.out, `"state": "FINISHED"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the job for get did not finish: %s %s", r.out, r.err)
+		}
+		time.Sleep(2 * time.Second)
+	}
+	// every job's address is the pass-through proxy: a cell points the
+	// job list at its own proxy by rewriting the CE of the jobs it uses
+	repoint := func(p *faultproxy.Proxy, ids ...string) []string {
+		st, err := jobstore.Open(context.Background(), joblist)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		var out []string
+		for _, id := range ids {
+			jobs, err := st.List(context.Background(), jobstore.Filter{IDs: []string{id}})
+			if err != nil || len(jobs) != 1 {
+				t.Fatalf("job %s on the list: %v %d", id, err, len(jobs))
+			}
+			j := jobs[0]
+			newCE := "https://" + p.Addr() + "/arex"
+			nj := j
+			nj.CE, nj.ID = newCE, strings.Replace(j.ID, passCE, newCE, 1)
+			if _, err := st.Add(context.Background(), nj); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, nj.ID)
+		}
+		return out
+	}
+
+	isAction := func(a string) func(*http.Request) bool {
+		return func(r *http.Request) bool { return r.URL.Query().Get("action") == a }
+	}
+	isJobs := func(r *http.Request) bool { return strings.Contains(r.URL.Path, "/jobs") }
+	isSession := func(r *http.Request) bool { return strings.Contains(r.URL.Path, "/session") }
+	outcomes := map[faultCase]faultOutcome{}
+	ops := []string{"submit", "bulk submit", "status", "get", "kill"}
+	for _, f := range faults {
+		for _, op := range ops {
+			name := "fm-" + slug(f) + "-" + strings.ReplaceAll(op, " ", "-")
+			t.Run(name, func(t *testing.T) {
+				var o faultOutcome
+				var r result
+				switch op {
+				case "submit", "bulk submit":
+					n := 1
+					if op == "bulk submit" {
+						n = 5
+					}
+					p := newProxy(f, isAction("new"))
+					desc := filepath.Join(dir, name+".xrsl")
+					var b strings.Builder
+					b.WriteString("+")
+					for i := 0; i < n; i++ {
+						fmt.Fprintf(&b, `(&(executable="/bin/true")(jobname=%q))`, name)
+					}
+					_ = os.WriteFile(desc, []byte(b.String()), 0o644)
+					r, o.took = run(p, "submit", "-f", desc)
+					created := ceJobs.named(name)
+					o.created = len(created)
+					st, err := jobstore.Open(context.Background(), joblist)
+					if err != nil {
+						t.Fatal(err)
+					}
+					recorded := map[string]bool{}
+					jobs, _ := st.List(context.Background(), jobstore.Filter{})
+					st.Close()
+					for _, j := range jobs {
+						recorded[j.LocalID] = true
+					}
+					var cleanIDs []string
+					for _, id := range created {
+						if recorded[id] {
+							o.recorded++
+						} else {
+							t.Errorf("job %s was created on the CE but is not on the job list\nstderr: %s", id, r.err)
+						}
+						cleanIDs = append(cleanIDs, passCE+"/rest/1.0/jobs/"+id) // through the pass-through proxy
+					}
+					if o.created > n {
+						t.Errorf("%d jobs created for %d descriptions: submitted twice", o.created, n)
+					}
+					if r.code == 0 && o.created != n {
+						t.Errorf("exit 0 but %d of %d jobs exist", o.created, n)
+					}
+					if len(cleanIDs) > 0 {
+						_ = cesub(t, tb, env, append([]string{"clean"}, cleanIDs...)...)
+					}
+				case "status":
+					p := newProxy(f, isJobs)
+					id := repoint(p, finished)[0]
+					r, o.took = runJobs("status", id)
+					if r.code == 0 && !strings.Contains(r.out, "FINISHED") {
+						t.Errorf("status exit 0 without the state: %s", r.out)
+					}
+					if !strings.Contains(r.out, strings.TrimPrefix(id, "https://")) {
+						t.Errorf("status dropped the job: %s", r.out)
+					}
+				case "get":
+					p := newProxy(f, isSession)
+					id := repoint(p, finished)[0]
+					out := filepath.Join(dir, name)
+					r, o.took = runJobs("get", "--keep", "-D", out, id)
+					files, _ := filepath.Glob(filepath.Join(out, "*", "out.txt"))
+					if r.code == 0 {
+						if len(files) != 1 {
+							t.Errorf("get exit 0 without out.txt")
+						} else if b, _ := os.ReadFile(files[0]); strings.TrimSpace(string(b)) != "hello" {
+							t.Errorf("get exit 0 with out.txt = %q", b)
+						}
+					}
+				case "kill":
+					p := newProxy(f, isAction("kill"))
+					id := repoint(p, sleepers[f])[0]
+					r, o.took = runJobs("kill", id)
+				}
+				o.exit = r.code
+				o.said = said(r.err)
+				if o.took > faultLimit {
+					t.Errorf("took %s, more than %s", o.took.Round(time.Millisecond), faultLimit)
+				}
+				if r.code != 0 && !strings.Contains(r.err, "cesub: ") {
+					t.Errorf("exit %d without an error line: %q", r.code, r.err)
+				}
+				if r.code != 0 && r.code != 1 && r.code != 3 {
+					t.Errorf("exit %d: want 0, 1 or 3", r.code)
+				}
+				switch f {
+				case faultproxy.Refused:
+					if r.code != 1 || !strings.Contains(r.err, "refused") {
+						t.Errorf("refused: exit %d %q", r.code, r.err)
+					}
+				case faultproxy.NoTLS, faultproxy.DelayReply:
+					if r.code == 0 && f == faultproxy.NoTLS {
+						t.Errorf("a CE that never answers TLS: exit 0")
+					}
+				}
+				outcomes[faultCase{f, op}] = o
+			})
+		}
+	}
+	for _, id := range sleepers {
+		clean(id)
+	}
+	clean(finished)
+	writeMatrix(t, faults, ops, outcomes)
+}
+
+func slug(f faultproxy.Fault) string {
+	return strings.Trim(regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(strings.ToLower(string(f)), "-"), "-")
+}
+
+// said is the gist of what cesub told the user: its first error or warning
+// line without addresses, ports and ids, so the table is the same every run.
+func said(stderr string) string {
+	var first, hint string
+	for _, l := range strings.Split(stderr, "\n") {
+		if strings.HasPrefix(l, "cesub: hint: ") {
+			if hint == "" {
+				hint = strings.TrimPrefix(l, "cesub: ")
+			}
+		} else if first == "" && (strings.HasPrefix(l, "cesub: ") || strings.HasPrefix(l, "warning: ")) {
+			first = l
+		}
+	}
+	clip := func(s string) string {
+		s = regexp.MustCompile(`https://[^ "]+`).ReplaceAllString(s, "URL")
+		s = regexp.MustCompile(`127\.0\.0\.1:[0-9]+`).ReplaceAllString(s, "ADDR")
+		if len(s) > 160 {
+			s = s[:160] + "…"
+		}
+		return s
+	}
+	first = clip(first)
+	if hint != "" {
+		first += " — " + clip(hint)
+	}
+	first = regexp.MustCompile(`https://[^ "]+`).ReplaceAllString(first, "URL")
+	first = regexp.MustCompile(`127\.0\.0\.1:[0-9]+`).ReplaceAllString(first, "ADDR")
+	first = regexp.MustCompile(`\b[A-Za-z0-9]{40,}\b`).ReplaceAllString(first, "ID")
+	first = regexp.MustCompile(`[0-9]+(\.[0-9]+)?m?s\b`).ReplaceAllString(first, "T")
+	return strings.ReplaceAll(first, "|", "/")
+}
+
+// writeMatrix puts the outcome table between the markers of docs/reliability.md.
+func writeMatrix(t *testing.T, faults []faultproxy.Fault, ops []string, outcomes map[faultCase]faultOutcome) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Written by `TestFaultMatrix` (integration/faultmatrix_test.go) against the real A-REX 6.17, `--timeout %s`.\n\n", faultTimeout)
+	b.WriteString("| fault | operation | exit | jobs created / recorded | what cesub said (first error or warning, and the hint) |\n|---|---|---|---|---|\n")
+	for _, f := range faults {
+		for _, op := range ops {
+			o, ok := outcomes[faultCase{f, op}]
+			if !ok {
+				continue
+			}
+			jobs := "-"
+			if strings.Contains(op, "submit") {
+				jobs = fmt.Sprintf("%d / %d", o.created, o.recorded)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %d | %s | %s |\n", f, op, o.exit, jobs, strings.ReplaceAll(o.said, "`", "'"))
+		}
+	}
+	root, err := testbed.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(root, "docs", "reliability.md")
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const begin, end = "<!-- fault-matrix:begin -->\n", "<!-- fault-matrix:end -->"
+	i, j := strings.Index(string(doc), begin), strings.Index(string(doc), end)
+	if i < 0 || j < i {
+		t.Fatalf("%s has no fault-matrix markers", path)
+	}
+	out := string(doc[:i+len(begin)]) + b.String() + string(doc[j:])
+	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var js []map[string]any
+	for c, o := range outcomes {
+		js = append(js, map[string]any{"fault": c.fault, "op": c.op, "exit": o.exit, "took_ms": o.took.Milliseconds()})
+	}
+	jb, _ := json.Marshal(js)
+	t.Logf("fault matrix timings: %s", jb)
+}
