@@ -106,10 +106,10 @@ type faultCase struct {
 
 // faultOutcome is what the matrix records of a cell.
 type faultOutcome struct {
-	exit             int
+	exit              int
 	created, recorded int // jobs on the CE of this cell, and how many of them are on the job list
-	said             string
-	took             time.Duration
+	said              string
+	took              time.Duration
 }
 
 // TestFaultMatrix puts a fault-injecting proxy between cesub and the REAL

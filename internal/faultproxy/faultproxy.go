@@ -35,13 +35,13 @@ type Fault string
 // The faults.
 const (
 	None              Fault = "none"
-	Refused           Fault = "connection refused"    // nothing listens on the port
-	ResetOnAccept     Fault = "reset before request"  // TCP accepted, then reset before a byte is read
-	NoTLS             Fault = "TCP but no TLS"        // TCP accepted, the TLS handshake never answered
-	ResetAfterRequest Fault = "reset after request"   // the request reaches the CE; the reply is replaced by a reset
-	TruncateReply     Fault = "truncated reply"       // the reply's head and half its body, then a reset
-	DelayReply        Fault = "reply after timeout"   // the reply held back for Delay
-	LargeReply        Fault = "oversized reply"       // a 200 whose body never ends (Delay caps it)
+	Refused           Fault = "connection refused"   // nothing listens on the port
+	ResetOnAccept     Fault = "reset before request" // TCP accepted, then reset before a byte is read
+	NoTLS             Fault = "TCP but no TLS"       // TCP accepted, the TLS handshake never answered
+	ResetAfterRequest Fault = "reset after request"  // the request reaches the CE; the reply is replaced by a reset
+	TruncateReply     Fault = "truncated reply"      // the reply's head and half its body, then a reset
+	DelayReply        Fault = "reply after timeout"  // the reply held back for Delay
+	LargeReply        Fault = "oversized reply"      // a 200 whose body never ends (Delay caps it)
 )
 
 // CA is a certificate authority made for one test run.
