@@ -334,3 +334,30 @@ func (s *Store) ForgetDelegation(ctx context.Context, ce, identity, typ string) 
 	}
 	return nil
 }
+
+// Check runs SQLite's integrity check over the whole list ("ok", or what
+// is broken).
+func (s *Store) Check(ctx context.Context) error {
+	rows, err := s.db.QueryContext(ctx, "PRAGMA integrity_check")
+	if err != nil {
+		return fmt.Errorf("job list %s: integrity check: %w", s.path, err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return err
+		}
+		if line != "ok" {
+			problems = append(problems, line)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("job list %s is damaged: %s", s.path, strings.Join(problems, "; "))
+	}
+	return nil
+}
