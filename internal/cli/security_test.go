@@ -5,9 +5,11 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"encoding/pem"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cesub/cesub/internal/faultproxy"
 	"github.com/cesub/cesub/internal/jobstore"
 	"github.com/cesub/cesub/internal/testissuer"
 )
@@ -226,6 +229,61 @@ func TestStatusKeepsEveryJobAndStates(t *testing.T) {
 		r = run(t, vars, append([]string{cmd, "-a", "--state", "killed", "-o", "json"}, common...)...)
 		if r.code != 0 || !strings.Contains(r.err, "no jobs matched (-a --state killed)") || !strings.Contains(r.out, `"jobs": []`) {
 			t.Errorf("%s with nothing selected: exit %d\nout %s\nerr %s", cmd, r.code, r.out, r.err)
+		}
+	}
+}
+
+// TestTLSFailuresAreDistinct: an unknown CA, a certificate for another
+// name and an expired certificate each get their own explanation; plain
+// http is refused; --insecure warns on every run.
+func TestTLSFailuresAreDistinct(t *testing.T) {
+	trusted, err := faultproxy.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger, _ := faultproxy.NewCA()
+	caDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(caDir, "trusted.pem"), trusted.CertPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lo := []net.IP{net.ParseIP("127.0.0.1")}
+	serve := func(cert tls.Certificate) string {
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.WriteString(w, `{"version":["1.0"]}`)
+		}))
+		srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+		srv.StartTLS()
+		t.Cleanup(srv.Close)
+		return srv.URL + "/arex"
+	}
+	mk := func(ca *faultproxy.CA, names []string, ips []net.IP, from, to time.Time) tls.Certificate {
+		c, err := ca.ServerCert(names, ips, from, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	vars := map[string]string{"BEARER_TOKEN": mint(t, mintKey(t), testissuer.Claims{Audience: []string{"https://x"}, Scope: "compute.read", Lifetime: time.Hour})}
+	for _, tc := range []struct {
+		name, url, want string
+	}{
+		{"unknown CA", serve(mk(stranger, []string{"localhost"}, lo, time.Time{}, time.Time{})), "signed by a CA that is not trusted here"},
+		{"wrong name", serve(mk(trusted, []string{"other.example"}, nil, time.Time{}, time.Time{})), "certificate is for other.example, not for the name you used (127.0.0.1)"},
+		{"expired", serve(mk(trusted, []string{"localhost"}, lo, time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour))), "certificate has expired"},
+	} {
+		r := run(t, vars, "ping", "-C", tc.url, "--ca-dir", caDir)
+		if r.code == 0 || !strings.Contains(r.out+r.err, tc.want) {
+			t.Errorf("%s: exit %d, want %q in\n%s%s", tc.name, r.code, tc.want, r.out, r.err)
+		}
+	}
+	ok := serve(mk(trusted, []string{"localhost"}, lo, time.Time{}, time.Time{}))
+	if r := run(t, vars, "ping", "-C", strings.Replace(ok, "https://", "http://", 1)); r.code != 2 || !strings.Contains(r.err, "plain http is refused") {
+		t.Errorf("plain http: exit %d %s", r.code, r.err)
+	}
+	for i := 0; i < 2; i++ {
+		r := run(t, vars, "ping", "-C", ok, "--insecure")
+		if !strings.Contains(r.err, "--insecure: TLS certificates are NOT verified") {
+			t.Errorf("run %d with --insecure: no warning: %s", i+1, r.err)
 		}
 	}
 }

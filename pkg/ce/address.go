@@ -81,6 +81,9 @@ func ParseAddress(s string, flavour Flavour) (Address, error) {
 	case scheme == "https" || scheme == "arcrest" || scheme == "arc":
 		a.Flavour = ARC
 	case scheme != "":
+		if scheme == "http" {
+			return Address{}, fmt.Errorf("CE address %q: plain http is refused (a bearer token or proxy would cross the network readable): use https://", s)
+		}
 		return Address{}, fmt.Errorf("CE address %q: unknown scheme %q (want https, arcrest, emies, condor)", s, scheme)
 	case a.Port == HTCondorCEPort:
 		a.Flavour = HTCondor

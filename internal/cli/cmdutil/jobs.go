@@ -22,6 +22,10 @@ func (f *Factory) JobList(ctx context.Context) (*jobstore.Store, error) {
 		path = jobstore.DefaultPath(f.Env.Getenv, home)
 	}
 	f.Debugf("job list %s", path)
+	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
+		// Open makes it 0600; say so, it may have been read already
+		f.Warnf("job list %s had mode %04o: other users could read it (job ids, delegation ids); made it 0600", path, st.Mode().Perm())
+	}
 	return jobstore.Open(ctx, path)
 }
 

@@ -65,6 +65,15 @@ func (f *Factory) loadProxy() (*x509proxy.Credential, error) {
 	} else if err != nil {
 		return nil, AuthError(fmt.Errorf("proxy %s: %w", path, err))
 	}
+	f.warnLoose(path, "proxy", "its key lets anyone act as you")
 	f.Infof("using the X.509 proxy %s (%s)", path, cred.Identity())
 	return cred, nil
+}
+
+// warnLoose warns when a credential file can be read or written by other
+// users (the job list, a proxy); cesub makes its own files 0600.
+func (f *Factory) warnLoose(path, what, why string) {
+	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
+		f.Warnf("%s %s has mode %04o: other users may read it (%s); chmod 600 %s", what, path, st.Mode().Perm(), why, path)
+	}
 }
