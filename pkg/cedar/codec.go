@@ -149,6 +149,10 @@ func (c *Conn) GetAd() (*classad.Ad, error) {
 		return nil, protoErr("ClassAd with %d attributes", n)
 	}
 	ad := &classad.Ad{}
+	// a repeated name replaces the earlier value (as Ad.Set would), found
+	// through an index: Set's scan would make a hostile ad of a million
+	// attributes cost a million squared comparisons
+	index := map[string]int{}
 	for i := int64(0); i < n; i++ {
 		line, err := c.GetString()
 		if err != nil {
@@ -161,7 +165,13 @@ func (c *Conn) GetAd() (*classad.Ad, error) {
 		if err != nil {
 			return nil, protoErr("ClassAd attribute %q: %v", truncate(line, 80), err)
 		}
-		ad.Set(name, expr)
+		key := strings.ToLower(name) // ClassAd names are ASCII (validName)
+		if k, ok := index[key]; ok {
+			ad.Attrs[k].Expr = expr
+			continue
+		}
+		index[key] = len(ad.Attrs)
+		ad.Attrs = append(ad.Attrs, classad.Attr{Name: name, Expr: expr})
 	}
 	if _, err := c.GetString(); err != nil { // MyType
 		return nil, err

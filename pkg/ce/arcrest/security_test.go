@@ -6,6 +6,7 @@ package arcrest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -203,5 +204,56 @@ func TestTimedOutStreamIsNotRetried(t *testing.T) {
 	took := time.Since(t0)
 	if err == nil || gets.Load() != 1 || took > 3*time.Second {
 		t.Fatalf("a timed-out cat: %v after %s, %d requests (want 1, within one timeout)", err, took.Round(time.Millisecond), gets.Load())
+	}
+}
+
+// TestOversizedAnswersAreRefused: an answer past arexhttp.MaxAnswer is not
+// read into memory (a clear error, not retried), and a session listing of
+// 100,000 files is refused before anything is downloaded.
+func TestOversizedAnswersAreRefused(t *testing.T) {
+	var sent atomic.Int64
+	var requests atomic.Int32
+	c, _ := fakeAREX(t, `{"version":["1.0"]}`, func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.WriteHeader(http.StatusCreated)
+		_, _ = io.WriteString(w, `{"job":[`)
+		chunk := []byte(strings.Repeat(`{"id":"x","state":"RUNNING"},`, 4000))
+		for sent.Load() < 200<<20 {
+			n, err := w.Write(chunk)
+			sent.Add(int64(n))
+			if err != nil {
+				return
+			}
+		}
+	})
+	c.h.RC.SetTimeout(time.Minute)
+	_, err := c.Status(context.Background(), []string{"x"})
+	if err == nil || !strings.Contains(err.Error(), "larger than 64 MiB") {
+		t.Fatalf("a 200 MB answer: %v", err)
+	}
+	if requests.Load() != 1 {
+		t.Errorf("%d requests: an oversized answer must not be asked for again", requests.Load())
+	}
+
+	var listing strings.Builder
+	listing.WriteString("<ActivityInfo>")
+	for i := 0; i < 100_000; i++ {
+		fmt.Fprintf(&listing, `<file size="1">f%d</file>`, i)
+	}
+	listing.WriteString("</ActivityInfo>")
+	var downloads atomic.Int32
+	c, _ = fakeAREX(t, `{"version":["1.0"]}`, func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/session/") {
+			w.Header().Set("Content-Type", "application/xml")
+			_, _ = io.WriteString(w, listing.String())
+			return
+		}
+		downloads.Add(1)
+		_, _ = io.WriteString(w, "x")
+	})
+	dir := t.TempDir()
+	_, err = c.Get(context.Background(), "j1", ce.GetOptions{Dir: dir})
+	if err == nil || !strings.Contains(err.Error(), "more than 50000 files") || downloads.Load() != 0 {
+		t.Fatalf("a listing of 100,000 files: %v, %d downloads", err, downloads.Load())
 	}
 }

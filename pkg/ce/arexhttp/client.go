@@ -43,6 +43,10 @@ type Client struct {
 	okTok string
 }
 
+// MaxAnswer bounds an answer read into memory (64 MiB: a listing of
+// 100,000 jobs is ~8 MB); session files stream and are not bounded by it.
+const MaxAnswer = 64 << 20
+
 // RejectionRetries is how many times a request is sent again when the CE
 // refuses a token it accepted earlier in this process.
 const RejectionRetries = 4
@@ -76,6 +80,7 @@ func New(cfg ce.Config, accept string) *Client {
 	//     (A-REX refuses before it does anything; see spuriousRejection).
 	// Transfers do not go through resty (it reads a body into memory to
 	// make it replayable); they stream and retry by the same rules (stream).
+	c.RC.SetResponseBodyLimit(MaxAnswer)
 	c.RC.SetRetryCount(RejectionRetries).SetRetryWaitTime(retryWait).SetRetryMaxWaitTime(retryMaxWait)
 	c.RC.SetLogger(restyLogger{debugf})
 	c.RC.AddRetryCondition(func(r *resty.Response, err error) bool {
@@ -253,7 +258,7 @@ func Permanent(err error) bool {
 	var re *RedirectError
 	var ie *IdleError
 	var ne net.Error
-	return errors.As(err, &cv) || errors.As(err, &re) || errors.As(err, &ie) || errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+	return errors.As(err, &cv) || errors.As(err, &re) || errors.Is(err, resty.ErrResponseBodyTooLarge) || errors.As(err, &ie) || errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
 		strings.Contains(err.Error(), "failed to verify certificate")
 }
 

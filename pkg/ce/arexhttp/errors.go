@@ -55,6 +55,9 @@ func Check(op string, resp *resty.Response, err error, ok ...int) error {
 		if errors.As(err, &ae) {
 			return err
 		}
+		if errors.Is(err, resty.ErrResponseBodyTooLarge) {
+			return fmt.Errorf("%s: the answer is larger than %d MiB: refused, not read (a broken CE, or something in between): %w", op, MaxAnswer>>20, err)
+		}
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	return answer{URL: resp.Request.URL, Code: resp.StatusCode(), Status: resp.Status(),

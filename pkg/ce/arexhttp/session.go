@@ -134,14 +134,28 @@ type RemoteFile struct {
 // with sizes, and subdirectory names.
 type Lister func(ctx context.Context, dir string) (files []RemoteFile, dirs []string, err error)
 
-// Walk lists a session directory recursively, refusing unsafe names.
+// MaxSessionEntries bounds the files and directories one session listing
+// may name in all (a real job's outputs are far fewer): a broken or hostile
+// CE cannot make cesub list, hold or download without end.
+const MaxSessionEntries = 50_000
+
+// Walk lists a session directory recursively, refusing unsafe names, more
+// than 32 levels and more than MaxSessionEntries entries.
 func Walk(ctx context.Context, list Lister, dir string, depth int) ([]RemoteFile, error) {
+	budget := MaxSessionEntries
+	return walk(ctx, list, dir, depth, &budget)
+}
+
+func walk(ctx context.Context, list Lister, dir string, depth int, budget *int) ([]RemoteFile, error) {
 	if depth > 32 {
 		return nil, fmt.Errorf("session directory nested deeper than 32 levels")
 	}
 	files, dirs, err := list(ctx, dir)
 	if err != nil {
 		return nil, err
+	}
+	if *budget -= len(files) + len(dirs); *budget < 0 {
+		return nil, fmt.Errorf("list session: more than %d files and directories: not fetched (a job's own outputs are never this many; `cesub cat JOB FILE` reads single files)", MaxSessionEntries)
 	}
 	var out []RemoteFile
 	for _, f := range files {
@@ -154,7 +168,7 @@ func Walk(ctx context.Context, list Lister, dir string, depth int) ([]RemoteFile
 		if !SafeName(d) {
 			return nil, fmt.Errorf("list session: unsafe directory name %q", d)
 		}
-		sub, err := Walk(ctx, list, path.Join(dir, d), depth+1)
+		sub, err := walk(ctx, list, path.Join(dir, d), depth+1, budget)
 		if err != nil {
 			return nil, err
 		}
