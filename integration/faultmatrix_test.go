@@ -20,6 +20,7 @@ import (
 	"github.com/cesub/cesub/internal/faultproxy"
 	"github.com/cesub/cesub/internal/jobstore"
 	"github.com/cesub/cesub/internal/testbed"
+	"github.com/cesub/cesub/internal/testissuer"
 	"github.com/cesub/cesub/pkg/x509proxy"
 )
 
@@ -340,7 +341,71 @@ func TestFaultMatrix(t *testing.T) {
 		clean(id)
 	}
 	clean(finished)
-	writeMatrix(t, faults, ops, outcomes)
+	writeMatrix(t, "fault-matrix", "Written by `TestFaultMatrix` (integration/faultmatrix_test.go) against the real A-REX 6.17", faults, ops, outcomes)
+}
+
+// TestFaultMatrixHTCondor: the faults an HTCondor-CE's front door can show
+// (nothing listening, a reset at once, a port that accepts and never
+// answers) for submit, status and kill against the real schedd's flavour:
+// a failure within faultLimit, exit 1 with the reason, nothing recorded.
+// (Faults inside a CEDAR conversation are the fake peer's, in pkg/cedar:
+// the schedd's later connections go to the address its collector ad gives,
+// which a proxy in front of the CE does not see.)
+func TestFaultMatrixHTCondor(t *testing.T) {
+	tb := testbed.Require(t)
+	dir := t.TempDir()
+	joblist := filepath.Join(dir, "jobs.db")
+	sub := filepath.Join(dir, "job.sub")
+	_ = os.WriteFile(sub, []byte("executable = /bin/true\nqueue 3\n"), 0o644)
+	faults := []faultproxy.Fault{faultproxy.Refused, faultproxy.ResetOnAccept, faultproxy.NoTLS}
+	ops := []string{"submit", "status", "kill"}
+	outcomes := map[faultCase]faultOutcome{}
+	for _, f := range faults {
+		p := &faultproxy.Proxy{Fault: f}
+		if err := p.Start(); err != nil {
+			t.Fatal(err)
+		}
+		ceAddr := "condor://" + p.Addr()
+		// a token for the address used, so the pre-flight lets the request go
+		env := map[string]string{"BEARER_TOKEN_FILE": condorToken(t, tb, testissuer.Claims{Audience: []string{p.Addr()}}),
+			"CESUB_JOBLIST": joblist, "CESUB_TIMEOUT": faultTimeout.String()}
+		for _, op := range ops {
+			t.Run("condor-"+slug(f)+"-"+op, func(t *testing.T) {
+				var args []string
+				switch op {
+				case "submit":
+					args = []string{"submit", "-C", ceAddr, "-f", sub}
+				case "status":
+					args = []string{"status", ceAddr + "/12.0"}
+				case "kill":
+					args = []string{"kill", ceAddr + "/12.0"}
+				}
+				t0 := time.Now()
+				r := cesub(t, tb, env, args...)
+				o := faultOutcome{exit: r.code, said: said(r.err), took: time.Since(t0)}
+				if o.took > faultLimit {
+					t.Errorf("took %s, more than %s", o.took.Round(time.Millisecond), faultLimit)
+				}
+				if r.code != 1 && r.code != 3 || !strings.Contains(r.err, "cesub: ") {
+					t.Errorf("exit %d, stderr %q: want a failure saying why", r.code, r.err)
+				}
+				if op == "submit" {
+					st, err := jobstore.Open(context.Background(), joblist)
+					if err != nil {
+						t.Fatal(err)
+					}
+					jobs, _ := st.List(context.Background(), jobstore.Filter{})
+					st.Close()
+					if len(jobs) != 0 {
+						t.Errorf("a failed submission recorded %d jobs", len(jobs))
+					}
+				}
+				outcomes[faultCase{f, op}] = o
+			})
+		}
+		p.Close()
+	}
+	writeMatrix(t, "fault-matrix-htcondor", "Written by `TestFaultMatrixHTCondor` (integration/faultmatrix_test.go), HTCondor flavour, the fault at the CE's address", faults, ops, outcomes)
 }
 
 func slug(f faultproxy.Fault) string {
@@ -380,9 +445,9 @@ func said(stderr string) string {
 }
 
 // writeMatrix puts the outcome table between the markers of docs/reliability.md.
-func writeMatrix(t *testing.T, faults []faultproxy.Fault, ops []string, outcomes map[faultCase]faultOutcome) {
+func writeMatrix(t *testing.T, marker, intro string, faults []faultproxy.Fault, ops []string, outcomes map[faultCase]faultOutcome) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Written by `TestFaultMatrix` (integration/faultmatrix_test.go) against the real A-REX 6.17, `--timeout %s`.\n\n", faultTimeout)
+	fmt.Fprintf(&b, "%s, `--timeout %s`.\n\n", intro, faultTimeout)
 	b.WriteString("| fault | operation | exit | jobs created / recorded | what cesub said (first error or warning, and the hint) |\n|---|---|---|---|---|\n")
 	for _, f := range faults {
 		for _, op := range ops {
@@ -406,7 +471,7 @@ func writeMatrix(t *testing.T, faults []faultproxy.Fault, ops []string, outcomes
 	if err != nil {
 		t.Fatal(err)
 	}
-	const begin, end = "<!-- fault-matrix:begin -->\n", "<!-- fault-matrix:end -->"
+	begin, end := "<!-- "+marker+":begin -->\n", "<!-- "+marker+":end -->"
 	i, j := strings.Index(string(doc), begin), strings.Index(string(doc), end)
 	if i < 0 || j < i {
 		t.Fatalf("%s has no fault-matrix markers", path)

@@ -160,6 +160,23 @@ func (c *Client) collectorTarget() *cedar.Sinful {
 // a connection that would resume waits for a handshake under way. Only
 // DC_SEC_QUERY (ping) always authenticates: it asks about the handshake.
 func (c *Client) dial(ctx context.Context, target *cedar.Sinful, cmd, authCmd int) (*cedar.Conn, *cedar.Session, error) {
+	// connecting and authenticating take at most --timeout, whatever the
+	// caller's deadline for the work after it (a status of many jobs, a
+	// transaction): a CE that accepts and never answers fails in --timeout
+	hctx, cancel := context.WithCancel(ctx)
+	if c.timeout > 0 {
+		hctx, cancel = context.WithTimeout(ctx, c.timeout)
+	}
+	defer cancel()
+	conn, sess, err := c.dialHandshake(hctx, target, cmd, authCmd)
+	if err != nil {
+		return nil, sess, err
+	}
+	conn.SetContext(ctx)
+	return conn, sess, nil
+}
+
+func (c *Client) dialHandshake(ctx context.Context, target *cedar.Sinful, cmd, authCmd int) (*cedar.Conn, *cedar.Session, error) {
 	if cmd == cedar.CmdDCSecQuery {
 		return c.dialFull(ctx, target, cmd, authCmd)
 	}
