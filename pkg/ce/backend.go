@@ -213,6 +213,15 @@ type Warmer interface {
 	Warm(ctx context.Context) (release func())
 }
 
+// VersionCache is implemented by flavours that learn something about a CE
+// worth remembering between commands (the ARC REST version negotiated,
+// where an HTCondor-CE's schedd is): KnownVersion says it without a
+// request ("" when not learnt yet), SetVersion gives it back next time.
+type VersionCache interface {
+	KnownVersion() string
+	SetVersion(string)
+}
+
 // Planner is implemented by flavours that can show, without sending
 // anything, the requests a submission would make.
 type Planner interface {

@@ -90,7 +90,7 @@ func (f *Factory) Backend(ctx context.Context, addr ce.Address, src token.Source
 	if err != nil {
 		return nil, err
 	}
-	if vr, ok := b.(interface{ SetVersion(string) }); ok && store != nil {
+	if vr, ok := b.(ce.VersionCache); ok && store != nil {
 		if v, ok := store.CEVersion(ctx, addr.URL()); ok {
 			f.Debugf("%s: %s (remembered)", addr.URL(), v)
 			vr.SetVersion(v)
@@ -103,10 +103,8 @@ func (f *Factory) Backend(ctx context.Context, addr ce.Address, src token.Source
 // version it negotiated, where an HTCondor-CE's schedd is), so the next
 // command to the CE saves a request.
 func (f *Factory) RememberVersion(ctx context.Context, store *jobstore.Store, addr ce.Address, b ce.Backend) {
-	if vr, ok := b.(interface {
-		Version(context.Context) (string, error)
-	}); ok && store != nil {
-		if v, err := vr.Version(ctx); err == nil {
+	if vc, ok := b.(ce.VersionCache); ok && store != nil {
+		if v := vc.KnownVersion(); v != "" { // never a request: a CE that failed is not asked again
 			_ = store.SetCEVersion(ctx, addr.URL(), string(addr.Flavour), v)
 		}
 	}

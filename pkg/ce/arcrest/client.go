@@ -93,6 +93,14 @@ func (c *Client) Version(ctx context.Context) (string, error) {
 	return v, nil
 }
 
+// KnownVersion implements ce.VersionCache: the version negotiated (or
+// given) so far, without a request.
+func (c *Client) KnownVersion() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.version
+}
+
 // SetVersion records a known version (remembered per CE), saving a request.
 func (c *Client) SetVersion(v string) {
 	c.mu.Lock()

@@ -518,15 +518,15 @@ func (c *Client) scheddVersion() string {
 	return c.schedd.Version
 }
 
-// Version implements the CLI's remembered-endpoint hook: where the schedd
-// is, so that the next command skips the collector.
-func (c *Client) Version(ctx context.Context) (string, error) {
+// KnownVersion implements ce.VersionCache: where the schedd is, so that
+// the next command skips the collector ("" before it was located).
+func (c *Client) KnownVersion() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.schedd == nil {
-		return "", errors.New("schedd not located yet")
+		return ""
 	}
-	return "schedd " + c.schedd.Version + " " + c.schedd.Name + " " + c.schedd.Addr.Raw, nil
+	return "schedd " + c.schedd.Version + " " + c.schedd.Name + " " + c.schedd.Addr.Raw
 }
 
 // SetVersion preloads a remembered schedd location (see Version).
