@@ -271,9 +271,27 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 			ids, sj, err = c.submitCluster(ctx, sess.q, g, opts, now)
 		}
 		c.debugf("QMGMT transaction: %d procs in %s", len(g.jobs), time.Since(t0).Round(time.Millisecond))
-		if err != nil {
-			sess.close() // a fresh connection for the next cluster
+		if mc := (*ce.MaybeCreatedError)(nil); errors.As(err, &mc) && len(ids) > 0 {
+			// the schedd's answer to the commit was lost: its queue says
+			// whether the cluster exists (its id came with NewCluster)
+			sess.close()
 			sess = nil
+			if n, qerr := c.clusterProcs(context.WithoutCancel(ctx), ids[0]); qerr != nil {
+				c.debugf("asking the schedd for cluster of %s: %v", ids[0], qerr)
+			} else if n == len(ids) {
+				if opts.Warn != nil {
+					opts.Warn(fmt.Sprintf("the schedd's answer to the commit was lost (%v); its queue has the cluster with all %d procs", mc.Err, n))
+				}
+				err = nil
+			} else if n == 0 {
+				err = fmt.Errorf("%w; the schedd's queue has no such cluster: nothing was created", mc.Err)
+			}
+		}
+		if err != nil {
+			if sess != nil {
+				sess.close() // a fresh connection for the next cluster
+				sess = nil
+			}
 			for _, i := range g.jobs {
 				results[i] = ce.Result{Err: err}
 			}
@@ -585,6 +603,10 @@ func (c *Client) submitCluster(ctx context.Context, q *qmgmt, g group, opts ce.S
 		return nil, nil, err
 	}
 	if err := c.commitReply(q, opts.Warn); err != nil {
+		var mc *ce.MaybeCreatedError
+		if errors.As(err, &mc) {
+			return ids, jobs, err // the commit went out: the caller asks the schedd whether it took
+		}
 		return nil, nil, err
 	}
 	c.debugf("cluster %d committed with %d procs (the schedd took %s to commit)", cluster, n, time.Since(tc).Round(time.Millisecond))
@@ -592,6 +614,20 @@ func (c *Client) submitCluster(ctx context.Context, q *qmgmt, g group, opts ce.S
 }
 
 var errStopped = errors.New("stopped")
+
+// clusterProcs counts the procs of the cluster of id (cluster.proc) in the
+// schedd's queue.
+func (c *Client) clusterProcs(ctx context.Context, id string) (int, error) {
+	cluster, _, err := parseProcID(id)
+	if err != nil {
+		return 0, err
+	}
+	ads, err := c.query(ctx, fmt.Sprintf("ClusterId == %d", cluster), "ClusterId ProcId")
+	if err != nil {
+		return 0, err
+	}
+	return len(ads), nil
+}
 
 // errorStackText is the messages of a CondorError stack as the schedd
 // writes it ("QMGMT:0:message", one per line) without the subsystems and
