@@ -5,10 +5,13 @@
 package jobstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -82,6 +85,9 @@ func DefaultPath(getenv func(string) string, home string) string {
 func Open(ctx context.Context, path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("job list %s: %w", path, err)
+	}
+	if err := checkOwn(ctx, path); err != nil {
+		return nil, err
 	}
 	// SQLite gives the -wal and -shm files the mode of the database file:
 	// a new list is made 0600 before SQLite opens it, so they are too
@@ -358,6 +364,66 @@ func (s *Store) Check(ctx context.Context) error {
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("job list %s is damaged: %s", s.path, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// ForeignError is a file given as the job list that is another program's:
+// ARC's jobs.dat (SQLite or Berkeley DB), jobs.xml, or anything else. cesub
+// does not touch it (adding its tables would break the ARC client's list).
+type ForeignError struct {
+	Path, What string
+}
+
+func (e *ForeignError) Error() string {
+	if strings.Contains(e.What, "ARC") {
+		return fmt.Sprintf("%s is %s, not cesub's job list; cesub leaves it as it is. Rebuild cesub's list from the CEs "+
+			"with `cesub sync -C CE` (it asks each CE for your jobs), and use -j for cesub's own file", e.Path, e.What)
+	}
+	return fmt.Sprintf("%s is %s, not cesub's job list; give -j a cesub job list or a new file", e.Path, e.What)
+}
+
+// checkOwn refuses an existing file that is not a cesub job list (a new or
+// empty file is fine), before anything is written to it.
+func checkOwn(ctx context.Context, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil // made below
+	}
+	head := make([]byte, 100)
+	n, _ := io.ReadFull(f, head)
+	f.Close()
+	head = head[:n]
+	switch {
+	case n == 0:
+		return nil
+	case bytes.HasPrefix(head, []byte("SQLite format 3\x00")):
+	case n >= 16 && (binary.LittleEndian.Uint32(head[12:]) == 0x053162 || binary.BigEndian.Uint32(head[12:]) == 0x053162 ||
+		binary.LittleEndian.Uint32(head[12:]) == 0x061561 || binary.BigEndian.Uint32(head[12:]) == 0x061561):
+		return &ForeignError{Path: path, What: "a Berkeley DB file (the ARC client's jobs.dat)"}
+	case bytes.HasPrefix(bytes.TrimSpace(head), []byte("<")):
+		return &ForeignError{Path: path, What: "an XML file (the ARC client's jobs.xml?)"}
+	default:
+		return &ForeignError{Path: path, What: "not an SQLite database"}
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(15000)")
+	if err != nil {
+		return fmt.Errorf("job list %s: %w", path, err)
+	}
+	defer db.Close()
+	var ddl sql.NullString
+	err = db.QueryRowContext(ctx, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'jobs'").Scan(&ddl)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		var tables int
+		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table'").Scan(&tables); err == nil && tables > 0 {
+			return &ForeignError{Path: path, What: "an SQLite database of another program"}
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("job list %s: %w", path, err)
+	case !strings.Contains(ddl.String, "local_id"):
+		return &ForeignError{Path: path, What: "the ARC client's job list (jobs.dat)"}
 	}
 	return nil
 }

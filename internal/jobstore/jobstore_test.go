@@ -2,9 +2,12 @@ package jobstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -190,4 +193,49 @@ func TestFilesArePrivate(t *testing.T) {
 			t.Errorf("%s is %v, want 0600", filepath.Base(p), fi.Mode().Perm())
 		}
 	}
+}
+
+// TestForeignFilesAreLeftAlone: -j pointed at the ARC client's jobs.dat
+// (SQLite or Berkeley DB) or another file is refused with what it is, and
+// the file is not changed (no cesub table added to it).
+func TestForeignFilesAreLeftAlone(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	arc := filepath.Join(dir, "jobs.dat")
+	db, err := sql.Open("sqlite", arc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE jobs (id TEXT PRIMARY KEY, idfromendpoint TEXT, name TEXT, statusinterface TEXT, statusurl TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	before, _ := os.ReadFile(arc)
+	bdb := filepath.Join(dir, "jobs-bdb.dat")
+	_ = os.WriteFile(bdb, append(make([]byte, 12), 0x62, 0x31, 0x05, 0x00, 0, 0, 0, 0), 0o600)
+	xml := filepath.Join(dir, "jobs.xml")
+	_ = os.WriteFile(xml, []byte(`<?xml version="1.0"?><ArcJobs/>`), 0o600)
+	for path, want := range map[string]string{arc: "the ARC client's job list", bdb: "Berkeley DB", xml: "XML"} {
+		_, err := Open(ctx, path)
+		var fe *ForeignError
+		if !errors.As(err, &fe) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want a ForeignError saying %q", filepath.Base(path), err, want)
+		}
+	}
+	if !strings.Contains(func() string { _, err := Open(ctx, arc); return err.Error() }(), "cesub sync -C CE") {
+		t.Errorf("the ARC list's error does not suggest sync")
+	}
+	if after, _ := os.ReadFile(arc); string(after) != string(before) {
+		t.Errorf("ARC's jobs.dat was changed")
+	}
+	// a new file and cesub's own list open
+	s, err := Open(ctx, filepath.Join(dir, "new.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err = Open(ctx, filepath.Join(dir, "new.db")); err != nil {
+		t.Fatalf("reopening cesub's own list: %v", err)
+	}
+	s.Close()
 }

@@ -26,7 +26,12 @@ func (f *Factory) JobList(ctx context.Context) (*jobstore.Store, error) {
 		// Open makes it 0600; say so, it may have been read already
 		f.Warnf("job list %s had mode %04o: other users could read it (job ids, delegation ids); made it 0600", path, st.Mode().Perm())
 	}
-	return jobstore.Open(ctx, path)
+	st, err := jobstore.Open(ctx, path)
+	var fe *jobstore.ForeignError
+	if errors.As(err, &fe) {
+		return nil, UsageError(err)
+	}
+	return st, err
 }
 
 // TokenSource finds the token CE commands use: --token-file or discovery. A

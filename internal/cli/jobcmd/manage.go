@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -24,6 +25,8 @@ type Selection struct {
 	All    bool
 	CE     string
 	States []string
+	// IDFile is -i: a file of job references, one per line (# comments).
+	IDFile string
 }
 
 func (s *Selection) add(cmd *cobra.Command) {
@@ -31,6 +34,7 @@ func (s *Selection) add(cmd *cobra.Command) {
 	fl.BoolVarP(&s.All, "all", "a", false, "all jobs in the job list (narrowed by -C and --state)")
 	fl.StringVarP(&s.CE, "ce", "C", "", "only jobs on this CE")
 	fl.StringSliceVar(&s.States, "state", nil, "only jobs in these last known states, any case (e.g. finished,FAILED)")
+	fl.StringVarP(&s.IDFile, "ids-from", "i", "", "read job references from this file, one per line (as arcstat -i)")
 	_ = cmd.RegisterFlagCompletionFunc("state", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		var names []string
 		for _, st := range ce.States {
@@ -72,16 +76,47 @@ func (s *Selection) describe() string {
 	return strings.Join(parts, " ")
 }
 
-// resolve picks jobs from the job list; an ARC job id URL not in the list is used as given.
+// readIDFile reads -i: one job reference per line; blank lines and lines
+// starting with # are skipped.
+func readIDFile(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+// resolve picks jobs from the job list. A reference is, in this order: a
+// job id as listed; a job id URL of a known flavour not in the list (used
+// as given); the CE's own id of a listed job (A-REX's id, HTCondor's
+// cluster.proc); a prefix of one that only one listed job has; a job name
+// (every listed job of that name).
 func (s *Selection) resolve(ctx context.Context, store *jobstore.Store) ([]jobstore.Job, error) {
-	if len(s.IDs) == 0 && !s.All {
-		return nil, cmdutil.UsageError(errors.New("give job ids, or -a/--all"))
+	refs := s.IDs
+	if s.IDFile != "" {
+		more, err := readIDFile(s.IDFile)
+		if err != nil {
+			return nil, cmdutil.UsageError(fmt.Errorf("-i: %w", err))
+		}
+		if len(more) == 0 {
+			return nil, cmdutil.UsageError(fmt.Errorf("-i %s: no job references in it", s.IDFile))
+		}
+		refs = append(append([]string(nil), refs...), more...)
+	}
+	if len(refs) == 0 && !s.All {
+		return nil, cmdutil.UsageError(errors.New("give job ids (or bare CE ids, unique prefixes, job names), -i FILE, or -a/--all"))
 	}
 	states, err := s.states()
 	if err != nil {
 		return nil, cmdutil.UsageError(err)
 	}
-	filter := jobstore.Filter{IDs: s.IDs, States: states}
+	filter := jobstore.Filter{States: states}
 	if s.CE != "" {
 		addr, err := ce.ParseAddress(s.CE, "")
 		if err != nil {
@@ -89,25 +124,82 @@ func (s *Selection) resolve(ctx context.Context, store *jobstore.Store) ([]jobst
 		}
 		filter.CE = strings.TrimSuffix(addr.URL(), "/")
 	}
-	jobs, err := store.List(ctx, filter)
+	if len(refs) == 0 {
+		return store.List(ctx, filter)
+	}
+	listed, err := store.List(ctx, filter)
 	if err != nil {
 		return nil, err
 	}
-	known := map[string]bool{}
-	for _, j := range jobs {
-		known[j.ID] = true
+	var jobs []jobstore.Job
+	taken := map[string]bool{}
+	take := func(j jobstore.Job) {
+		if !taken[j.ID] {
+			taken[j.ID] = true
+			jobs = append(jobs, j)
+		}
 	}
-	for _, id := range s.IDs {
-		if known[id] {
-			continue
+	for _, ref := range refs {
+		m, err := match(ref, listed)
+		if err != nil {
+			return nil, cmdutil.UsageError(err)
 		}
-		flavour, endpoint, local, ok := ce.Backends.ParseJobID(id)
-		if !ok {
-			return nil, cmdutil.UsageError(fmt.Errorf("job %q is not in the job list %s and is not a job id URL of a known flavour", id, store.Path()))
+		if len(m) == 0 {
+			flavour, endpoint, local, ok := ce.Backends.ParseJobID(ref)
+			if !ok {
+				return nil, cmdutil.UsageError(fmt.Errorf("job %q is not in the job list %s (as an id, a CE id, a unique prefix or a name) and is not a job id URL of a known flavour", ref, store.Path()))
+			}
+			m = []jobstore.Job{{ID: ref, LocalID: local, CE: endpoint, Flavour: string(flavour)}}
 		}
-		jobs = append(jobs, jobstore.Job{ID: id, LocalID: local, CE: endpoint, Flavour: string(flavour)})
+		for _, j := range m {
+			take(j)
+		}
 	}
 	return jobs, nil
+}
+
+// match finds the listed jobs a reference names (see resolve).
+func match(ref string, listed []jobstore.Job) ([]jobstore.Job, error) {
+	var byLocal, byPrefix, byName []jobstore.Job
+	for _, j := range listed {
+		switch {
+		case j.ID == ref:
+			return []jobstore.Job{j}, nil
+		case j.LocalID == ref:
+			byLocal = append(byLocal, j)
+		case strings.HasPrefix(j.LocalID, ref) || strings.HasPrefix(j.ID, ref) && strings.Contains(ref, "://"):
+			byPrefix = append(byPrefix, j)
+		}
+		if j.Name != "" && j.Name == ref {
+			byName = append(byName, j)
+		}
+	}
+	switch {
+	case len(byLocal) == 1:
+		return byLocal, nil
+	case len(byLocal) > 1:
+		return nil, fmt.Errorf("%q is the id of %d jobs on different CEs (%s): give the full job id", ref, len(byLocal), ids(byLocal, 3))
+	case len(byPrefix) == 1 && len(byName) == 0:
+		return byPrefix, nil
+	case len(byName) > 0:
+		return byName, nil
+	case len(byPrefix) > 1:
+		return nil, fmt.Errorf("%q is the start of %d job ids (%s): give more of it", ref, len(byPrefix), ids(byPrefix, 3))
+	}
+	return nil, nil
+}
+
+// ids lists at most n job ids for a message.
+func ids(jobs []jobstore.Job, n int) string {
+	var out []string
+	for i, j := range jobs {
+		if i == n {
+			out = append(out, "…")
+			break
+		}
+		out = append(out, j.ID)
+	}
+	return strings.Join(out, ", ")
 }
 
 // byCE groups jobs by CE endpoint and flavour (one A-REX can be reached
@@ -571,6 +663,9 @@ func catRun(ctx context.Context, opts *CatOptions) error {
 		return err
 	}
 	defer e.store.Close()
+	if len(jobs) > 1 {
+		return cmdutil.UsageError(fmt.Errorf("%q names %d jobs (%s): cat shows one", opts.Job, len(jobs), ids(jobs, 3)))
+	}
 	j := jobs[0]
 	if opts.Log {
 		b, _, err := e.backend(ctx, j.CE, j.Flavour)
