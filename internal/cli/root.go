@@ -101,6 +101,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 partial (some jobs failed),
 	cmd.AddCommand(describecmd.NewCmdDescribe(f, nil))
 	cmd.AddCommand(jobcmd.NewCmdSubmit(f, nil), jobcmd.NewCmdStatus(f, nil), jobcmd.NewCmdCat(f, nil), jobcmd.NewCmdGet(f, nil),
 		jobcmd.NewCmdAction(f, "kill", nil), jobcmd.NewCmdAction(f, "clean", nil), jobcmd.NewCmdAction(f, "resume", nil),
+		jobcmd.NewCmdAction(f, "hold", nil), jobcmd.NewCmdAction(f, "release", nil),
 		jobcmd.NewCmdInfo(f, nil), jobcmd.NewCmdPing(f, nil), jobcmd.NewCmdSync(f, nil))
 	cmd.AddCommand(versioncmd.NewCmdVersion(f, nil))
 	cmd.AddCommand(docscmd.NewCmdDocs(f))

@@ -236,6 +236,13 @@ type Translator interface {
 	TranslationWarnings(jobs []jobdesc.Job) []jobdesc.Warning
 }
 
+// Holder is implemented by flavours whose CE can hold jobs and let them go
+// again (HTCondor: condor_hold, condor_release).
+type Holder interface {
+	Hold(ctx context.Context, localIDs []string) ([]Result, error)
+	Release(ctx context.Context, localIDs []string) ([]Result, error)
+}
+
 // LogReader is implemented by flavours that keep a log of each job on the CE.
 type LogReader interface {
 	JobLog(ctx context.Context, localID string, w io.Writer) error

@@ -74,6 +74,12 @@ type Origin struct {
 	Text   []byte
 	Index  int // this job's position among the file's jobs
 	Count  int // how many jobs the file describes
+	// How a submit file was read, for whoever reads it again: its
+	// command-line variables (--var), a queue statement given with it
+	// (--queue), whether its commands may run.
+	Vars          map[string]string
+	Queue         string
+	AllowCommands bool
 }
 
 // Executable is a program with arguments.

@@ -535,15 +535,18 @@ type ActionOptions struct {
 	Sel    Selection
 	Action string
 	Keep   bool
+	Forget bool // clean --forget
 }
 
 // NewCmdAction builds `cesub kill|clean|resume`.
 func NewCmdAction(f *cmdutil.Factory, action string, runF func(*ActionOptions) error) *cobra.Command {
 	opts := &ActionOptions{F: f, Action: action}
 	short := map[string]string{
-		"kill":   "Cancel jobs",
-		"clean":  "Remove jobs and their files from the CE (and from the job list)",
-		"resume": "Restart failed jobs from where they failed",
+		"kill":    "Cancel jobs",
+		"clean":   "Remove jobs and their files from the CE (and from the job list)",
+		"resume":  "Restart failed jobs from where they failed",
+		"hold":    "Put jobs on hold (HTCondor-CE: condor_hold)",
+		"release": "Let held jobs go on (HTCondor-CE: condor_release)",
 	}[action]
 	cmd := &cobra.Command{
 		Use:   action + " [JOB…]",
@@ -558,6 +561,9 @@ func NewCmdAction(f *cmdutil.Factory, action string, runF func(*ActionOptions) e
 		},
 	}
 	opts.Sel.add(cmd)
+	if action == "clean" {
+		cmd.Flags().BoolVar(&opts.Forget, "forget", false, "drop from the job list the jobs the CE no longer has (cleaned elsewhere, or expired)")
+	}
 	return cmd
 }
 
@@ -576,6 +582,15 @@ func actionRun(ctx context.Context, opts *ActionOptions) error {
 			return b.Kill(cctx, localIDs(g))
 		case "clean":
 			return b.Clean(cctx, localIDs(g))
+		case "hold", "release":
+			h, ok := b.(ce.Holder)
+			if !ok {
+				return nil, fmt.Errorf("%s: %s CEs cannot hold jobs (HTCondor-CEs can)", opts.Action, g[0].Flavour)
+			}
+			if opts.Action == "hold" {
+				return h.Hold(cctx, localIDs(g))
+			}
+			return h.Release(cctx, localIDs(g))
 		default:
 			return b.Restart(cctx, localIDs(g))
 		}
@@ -588,9 +603,24 @@ func actionRun(ctx context.Context, opts *ActionOptions) error {
 		done = string(ce.StateDeleted)
 	case "kill":
 		done = "KILLING"
+	case "hold":
+		done = string(ce.StateHeld)
+	case "release":
+		done = string(ce.StateQueuing)
 	}
+	forgotten := 0
 	for _, r := range results {
 		jj := JobJSON{ID: r.ID}
+		if r.Err != nil && opts.Forget && errors.Is(r.Err, ce.ErrNotFound) {
+			// the CE no longer has it: --forget drops the entry
+			if err := e.store.Remove(ctx, r.ID); err == nil {
+				forgotten++
+				jj.State = "FORGOTTEN"
+				out.Jobs = append(out.Jobs, jj)
+				ok++
+				continue
+			}
+		}
 		if r.Err != nil {
 			failed++
 			jj.Error = r.Err.Error()
@@ -619,6 +649,9 @@ func actionRun(ctx context.Context, opts *ActionOptions) error {
 				fmt.Fprintf(f.IO.ErrOut, "%s: %s\n", j.ID, strings.ToLower(j.State))
 			}
 		}
+	}
+	if forgotten > 0 {
+		f.Infof("%d jobs the CE no longer has were dropped from the job list", forgotten)
 	}
 	return cmdutil.ResultCode(ok, failed, authFailed)
 }

@@ -35,6 +35,10 @@ type SubmitOptions struct {
 	Instances int
 	DryRun    bool
 	Delegate  string
+	// submit files, as describe and condor_submit take them
+	Vars          []string
+	Queue         string
+	AllowCommands bool
 }
 
 // JobJSON is one job in the JSON of submit/status/kill/clean (arcstat names where they exist).
@@ -96,12 +100,22 @@ Exit: 0 all submitted, 3 some failed, 4 refused (authentication), 1 otherwise.`,
 	fl.IntVar(&opts.Instances, "instances", 0, "ask the CE for N copies of each job (ARC REST 1.1)")
 	fl.StringVar(&opts.Delegate, "delegate", "auto", "delegate a credential for the jobs: auto (x509 when using the proxy, none with a token), none, x509, token (ARC REST 1.1)")
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "read and check everything, show what would be sent, submit nothing")
+	fl.StringVar(&opts.Queue, "queue", "", "submit files: a queue statement to run after the file (like condor_submit -queue)")
+	fl.StringArrayVar(&opts.Vars, "var", nil, "submit files: NAME=VALUE set before the file is read (repeatable; condor_submit NAME=VALUE)")
+	fl.BoolVar(&opts.AllowCommands, "allow-commands", false, "submit files: run the commands in 'include : cmd |' and 'queue … from cmd |'")
 	return cmd
 }
 
 // readJobs parses a description in any format; each job remembers its
 // origin (a backend of the same format may re-read it).
-func readJobs(name string, src []byte) ([]jobdesc.Job, error) {
+// submitReading is how submit files are read (--var, --queue, --allow-commands).
+type submitReading struct {
+	vars  map[string]string
+	queue string
+	allow bool
+}
+
+func readJobs(name string, src []byte, sr submitReading) ([]jobdesc.Job, error) {
 	format := describecmd.Guess(name, src)
 	var jobs []jobdesc.Job
 	var err error
@@ -112,13 +126,15 @@ func readJobs(name string, src []byte) ([]jobdesc.Job, error) {
 		jobs, err = adl.Parse(name, src)
 	default:
 		format = "submit"
-		jobs, err = submitfile.Jobs(name, src, submitfile.Options{Dir: filepath.Dir(name)})
+		jobs, err = submitfile.Jobs(name, src, submitfile.ParseOptions{Options: submitfile.Options{Dir: filepath.Dir(name), Vars: sr.vars,
+			AllowCommands: sr.allow, CheckFiles: true}, Queue: sr.queue})
 	}
 	if err != nil {
 		return nil, err
 	}
 	for i := range jobs {
-		jobs[i].Origin = &jobdesc.Origin{Format: format, File: name, Dir: filepath.Dir(name), Text: src, Index: i, Count: len(jobs)}
+		jobs[i].Origin = &jobdesc.Origin{Format: format, File: name, Dir: filepath.Dir(name), Text: src, Index: i, Count: len(jobs),
+			Vars: sr.vars, Queue: sr.queue, AllowCommands: sr.allow}
 	}
 	return jobs, nil
 }
@@ -136,19 +152,30 @@ type readResult struct {
 // readBatches reads the description files and the inline descriptions.
 func readBatches(opts *SubmitOptions) ([]batch, error) {
 	var batches []batch
+	sr := submitReading{queue: opts.Queue, allow: opts.AllowCommands}
+	for _, v := range opts.Vars {
+		k, val, ok := strings.Cut(v, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, cmdutil.UsageError(fmt.Errorf("--var %q: want NAME=VALUE", v))
+		}
+		if sr.vars == nil {
+			sr.vars = map[string]string{}
+		}
+		sr.vars[strings.TrimSpace(k)] = val
+	}
 	for _, name := range opts.Files {
 		src, err := os.ReadFile(name)
 		if err != nil {
 			return nil, fmt.Errorf("read description: %w", err)
 		}
-		jobs, err := readJobs(name, src)
+		jobs, err := readJobs(name, src, sr)
 		if err != nil {
 			return nil, &cmdutil.ExitErr{Code: cmdutil.ExitUsage, Err: err}
 		}
 		batches = append(batches, batch{jobs: jobs, dir: filepath.Dir(name)})
 	}
 	for i, text := range opts.Inline {
-		jobs, err := readJobs(fmt.Sprintf("-e #%d", i+1), []byte(text))
+		jobs, err := readJobs(fmt.Sprintf("-e #%d", i+1), []byte(text), sr)
 		if err != nil {
 			return nil, &cmdutil.ExitErr{Code: cmdutil.ExitUsage, Err: err}
 		}

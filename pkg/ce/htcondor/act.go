@@ -53,9 +53,14 @@ func (c *Client) Restart(ctx context.Context, ids []string) ([]ce.Result, error)
 	return c.act(ctx, jaRelease, "ReleaseReason", "released with cesub resume", ids)
 }
 
-// Hold puts jobs on hold (condor_hold).
+// Hold implements ce.Holder: condor_hold.
 func (c *Client) Hold(ctx context.Context, ids []string) ([]ce.Result, error) {
-	return c.act(ctx, jaHold, "HoldReason", "held with cesub", ids)
+	return c.act(ctx, jaHold, "HoldReason", "held with cesub hold", ids)
+}
+
+// Release implements ce.Holder: condor_release.
+func (c *Client) Release(ctx context.Context, ids []string) ([]ce.Result, error) {
+	return c.act(ctx, jaRelease, "ReleaseReason", "released with cesub release", ids)
 }
 
 // act runs ACT_ON_JOBS for ids, 1000 at a time.

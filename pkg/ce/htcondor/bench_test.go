@@ -30,7 +30,7 @@ func bulkJobs(tb testing.TB, dir string) []jobdesc.Job {
 		}
 	}
 	name := filepath.Join(dir, "job.sub")
-	jobs, err := submitfile.Jobs(name, bulkSub, submitfile.Options{Dir: dir})
+	jobs, err := submitfile.Jobs(name, bulkSub, submitfile.ParseOptions{Options: submitfile.Options{Dir: dir}})
 	if err != nil {
 		tb.Fatal(err)
 	}

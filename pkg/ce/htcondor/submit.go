@@ -97,7 +97,12 @@ func (c *Client) eachAd(g group, cluster int, now time.Time, proxy string, fn fu
 		want[idx] = k
 	}
 	next := 0
-	_, err = submitfile.Parse(g.name, g.text, submitfile.ParseOptions{Options: submitfile.Options{Dir: dir}, ClusterID: cluster, Spool: true,
+	po := submitfile.Options{Dir: dir}
+	queue := ""
+	if g.origin != nil {
+		po.Vars, po.AllowCommands, queue = g.origin.Vars, g.origin.AllowCommands, g.origin.Queue
+	}
+	_, err = submitfile.Parse(g.name, g.text, submitfile.ParseOptions{Options: po, Queue: queue, ClusterID: cluster, Spool: true,
 		CondorVersion: c.scheddVersion(),
 		EachProc: func(idx int, p *submitfile.Proc) error {
 			k, ok := want[idx]

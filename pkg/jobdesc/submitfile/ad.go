@@ -1,6 +1,7 @@
 package submitfile
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -126,6 +127,9 @@ func Parse(file string, src []byte, o ParseOptions) (*File, error) {
 			s.noteKey(st.key)
 			s.keyPos[strings.ToLower(st.key)] = st.pos
 			continue
+		}
+		if o.Queue != "" { // condor_submit refuses both
+			return nil, &Error{Pos: st.pos, Msg: "--queue conflicts with the queue statement here (give one or the other)"}
 		}
 		sawQueue = true
 		if err := s.queue(st.queue, f); err != nil {
@@ -357,7 +361,22 @@ func (s *session) makeProc(q *queueSpec, ov map[string]string) (Proc, error) {
 	}
 	u, ok := universes[universe]
 	if !ok {
-		return p, &Error{Pos: q.pos, Msg: fmt.Sprintf("universe %q is not one of vanilla, scheduler, grid, java, parallel, local, vm, docker, container", universe)}
+		return p, &Error{Pos: at(s, q, "universe"), Msg: fmt.Sprintf("universe %q is not one of vanilla, scheduler, grid, java, parallel, local, vm, docker, container", universe)}
+	}
+	if universe == "standard" && !s.opts.Inspect {
+		// condor_submit: "'Standard' is not a supported universe." (gone since HTCondor 9.0)
+		return p, &Error{Pos: at(s, q, "universe"), Msg: "the standard universe is not supported (HTCondor removed it in 9.0): use vanilla"}
+	}
+	if universe == "grid" && !s.opts.Inspect {
+		gr, _ := val("grid_resource")
+		typ, _, _ := strings.Cut(strings.TrimSpace(gr), " ")
+		switch {
+		case typ == "":
+			return p, &Error{Pos: q.pos, Msg: "grid universe: no grid_resource given before this queue statement"}
+		case !gridTypes[strings.ToLower(typ)] && !strings.Contains(typ, "$$("): // $$() is filled in at match time
+			return p, &Error{Pos: at(s, q, "grid_resource"), Msg: fmt.Sprintf("grid_resource type %q is not one of condor, batch, arc, ec2, gce, azure "+
+				"(or the batch systems pbs, lsf, sge, nqs, naregi), as condor_submit requires", typ)}
+		}
 	}
 	set("JobUniverse", classad.Int(u))
 	dockerImage, _ := val("docker_image")
@@ -473,6 +492,30 @@ func (s *session) makeProc(q *queueSpec, ov map[string]string) (Proc, error) {
 			return p, &Error{Pos: q.pos, Msg: fmt.Sprintf("transfer_executable %q is not true or false", v)}
 		}
 		set("TransferExecutable", classad.Bool(b))
+	}
+	if s.opts.CheckFiles {
+		// condor_submit's checks of what must exist where it runs
+		if te, ok := ad.Get("TransferExecutable"); !ok || te != classad.Bool(false) {
+			if c, ok := ad.Get("Cmd"); ok {
+				if exe, _ := c.(classad.String); exe != "" {
+					if fi, err := os.Stat(string(exe)); err != nil || fi.IsDir() {
+						return p, &Error{Pos: at(s, q, "executable"), Msg: fmt.Sprintf("executable file %s does not exist (or is a directory)", exe)}
+					}
+				}
+			}
+		}
+		if _, given := val("initialdir"); given {
+			if fi, err := os.Stat(iwd); err != nil || !fi.IsDir() {
+				return p, &Error{Pos: at(s, q, "initialdir"), Msg: fmt.Sprintf("initialdir %s is not a directory", iwd)}
+			}
+		}
+		if v, ok := val("x509userproxy"); ok && v != "" {
+			f, err := os.Open(abs(v))
+			if err != nil {
+				return p, &Error{Pos: at(s, q, "x509userproxy"), Msg: fmt.Sprintf("x509userproxy %s cannot be read: %v", abs(v), errors.Unwrap(err))}
+			}
+			f.Close()
+		}
 	}
 	stf := "YES"
 	if v, ok := val("should_transfer_files"); ok && v != "" {
@@ -643,6 +686,19 @@ func (s *session) makeProc(q *queueSpec, ov map[string]string) (Proc, error) {
 		set("LeaveJobInQueue", e)
 	}
 	return p, nil
+}
+
+// gridTypes are the grid_resource types condor_submit 23.x and 25.x
+// accept (case does not matter).
+var gridTypes = map[string]bool{"condor": true, "batch": true, "arc": true, "ec2": true, "gce": true, "azure": true,
+	"pbs": true, "lsf": true, "sge": true, "nqs": true, "naregi": true}
+
+// at is where the command key was last assigned, else the queue statement.
+func at(s *session, q *queueSpec, key string) Pos {
+	if p, ok := s.keyPos[key]; ok {
+		return p
+	}
+	return q.pos
 }
 
 var universes = map[string]int{"standard": 1, "vanilla": 5, "docker": 5, "container": 5, "scheduler": 7, "grid": 9,

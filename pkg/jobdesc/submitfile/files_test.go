@@ -16,7 +16,7 @@ func TestCorpusFiles(t *testing.T) {
 	if len(files) < 50 {
 		t.Fatalf("%d files", len(files))
 	}
-	ok, procs := 0, 0
+	ok, procs, refused := 0, 0, 0
 	for _, f := range files {
 		src, err := os.ReadFile(f)
 		if err != nil {
@@ -34,13 +34,18 @@ func TestCorpusFiles(t *testing.T) {
 			} else {
 				t.Logf("%s: %v", name, err)
 			}
+			// what condor_submit 23 refuses too (checked in its chroot):
+			// the standard universe, grid types it dropped (cream, nordugrid)
+			if strings.Contains(err.Error(), "standard universe is not supported") || strings.Contains(err.Error(), "grid_resource type") {
+				refused++
+			}
 			continue
 		}
 		ok++
 		procs += len(file.Procs)
 	}
-	t.Logf("%d of %d real submit files read, %d procs", ok, len(files), procs)
-	if ok < len(files)*9/10 {
-		t.Errorf("only %d of %d files read", ok, len(files))
+	t.Logf("%d of %d real submit files read, %d procs; %d refused as condor_submit refuses them", ok, len(files), procs, refused)
+	if ok < (len(files)-refused)*9/10 {
+		t.Errorf("only %d of %d files read (%d refused as condor_submit does)", ok, len(files)-refused, refused)
 	}
 }

@@ -63,6 +63,10 @@ type Options struct {
 	Now time.Time
 	// Stdin feeds `queue … from -` (condor_submit reads item data from standard input).
 	Stdin io.Reader
+	// CheckFiles makes the checks condor_submit makes of the submitting
+	// machine's files: the executable (when transferred), initialdir and
+	// x509userproxy must exist. For submitting, not for describing.
+	CheckFiles bool
 }
 
 // Statement is one assignment or queue, in file order.

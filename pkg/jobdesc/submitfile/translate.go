@@ -26,12 +26,14 @@ var mapped = map[string]bool{
 // Jobs reads a submit description into the common job model, a job per
 // proc, each made as its proc is (a thousand procs' macro tables are never
 // all in memory at once).
-func Jobs(file string, src []byte, o Options) ([]jobdesc.Job, error) {
+func Jobs(file string, src []byte, po ParseOptions) ([]jobdesc.Job, error) {
 	var jobs []jobdesc.Job
-	_, err := Parse(file, src, ParseOptions{Options: o, EachProc: func(_ int, p *Proc) error {
+	po.EachProc = func(_ int, p *Proc) error {
 		jobs = append(jobs, ToJob(*p))
 		return nil
-	}, Reserve: func(n int) { jobs = slices.Grow(jobs, n) }})
+	}
+	po.Reserve = func(n int) { jobs = slices.Grow(jobs, n) }
+	_, err := Parse(file, src, po)
 	return jobs, err
 }
 
