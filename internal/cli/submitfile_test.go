@@ -50,3 +50,21 @@ func TestSubmitChecksSubmitFiles(t *testing.T) {
 		t.Errorf("--var Msg=hello --queue 2: exit %d\n%s\n%s", r.code, r.out, r.err)
 	}
 }
+
+// TestProxyRTEWarning: --delegate auto with a token warns about a job that
+// asks for ENV/PROXY (it would get no proxy); explicit choices do not.
+func TestProxyRTEWarning(t *testing.T) {
+	dir := t.TempDir()
+	tok := mint(t, mintKey(t), testissuer.Claims{Audience: []string{"https://127.0.0.1:9"}, Scope: "compute.create", Lifetime: time.Hour})
+	vars := map[string]string{"BEARER_TOKEN": tok, "CESUB_JOBLIST": filepath.Join(dir, "jobs.db")}
+	desc := filepath.Join(dir, "j.xrsl")
+	_ = os.WriteFile(desc, []byte(`&(executable="/bin/true")(runtimeenvironment="ENV/PROXY")`), 0o644)
+	r := run(t, vars, "submit", "-C", "https://127.0.0.1:9/arex", "-f", desc, "--dry-run")
+	if !strings.Contains(r.err, "asks for runtime environment ENV/PROXY") {
+		t.Errorf("no warning for ENV/PROXY with a token: exit %d %s", r.code, r.err)
+	}
+	r = run(t, vars, "submit", "-C", "https://127.0.0.1:9/arex", "-f", desc, "--dry-run", "--delegate", "none")
+	if strings.Contains(r.err, "ENV/PROXY") {
+		t.Errorf("--delegate none was chosen: no warning wanted: %s", r.err)
+	}
+}

@@ -272,6 +272,9 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 			}
 		}
 	}
+	if delegate == cmdutil.DelegateNone && src != nil && (opts.Delegate == cmdutil.DelegateAuto || opts.Delegate == "") {
+		warnProxyRTE(f, batches)
+	}
 	if opts.DryRun {
 		return dryRun(ctx, f, store, addr, b, batches, delegate, opts.Instances, src)
 	}
@@ -343,6 +346,27 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 		}
 	}
 	return cmdutil.ResultCode(ok, failed, authFailed)
+}
+
+// warnProxyRTE: a job asking for the ENV/PROXY runtime environment wants
+// an X.509 proxy in its session (sites still require it for data access),
+// which --delegate auto with a token does not send.
+func warnProxyRTE(f *cmdutil.Factory, batches []batch) {
+	for _, b := range batches {
+		for _, j := range b.jobs {
+			for _, rte := range j.Resources.RuntimeEnvironments {
+				if strings.HasPrefix(strings.ToUpper(rte.Name), "ENV/PROXY") {
+					where := "a job"
+					if j.Origin != nil {
+						where = j.Origin.File
+					}
+					f.Warnf("%s asks for runtime environment %s, which hands the job an X.509 proxy; with a token, --delegate auto "+
+						"delegates nothing: give --delegate x509 (from your proxy) or --delegate token (ARC 7)", where, rte.Name)
+					return
+				}
+			}
+		}
+	}
 }
 
 // knownIDs reports whether a job id of the CE at addr is on the job list
