@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,4 +97,68 @@ func TestJobSelection(t *testing.T) {
 	if r := run(t, vars, "status", "-a", "-j", arc); r.code != 2 || !strings.Contains(r.err, "ARC client's job list") || !strings.Contains(r.err, "cesub sync -C CE") {
 		t.Errorf("-j jobs.dat: exit %d %s", r.code, r.err)
 	}
+}
+
+// TestSeveralCEsInParallel: with three CEs that accept TCP and never answer
+// and one that works, ping and status ask them all at once, each within
+// its own time limit: the working CE answers, the command ends after about
+// one time limit (it took the sum, and a fourth CE was never tried).
+func TestSeveralCEsInParallel(t *testing.T) {
+	srv, caDir := hostileAREX(t, "goodJob1")
+	tok := mint(t, mintKey(t), testissuer.Claims{Audience: []string{srv.URL}, Scope: "compute.read", Lifetime: time.Hour})
+	dir := t.TempDir()
+	list := filepath.Join(dir, "jobs.db")
+	vars := map[string]string{"BEARER_TOKEN": tok}
+	var hung []string
+	for i := 0; i < 3; i++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				go func() { _, _ = io.Copy(io.Discard, c) }() // never answers
+			}
+		}()
+		hung = append(hung, "https://"+ln.Addr().String()+"/arex")
+	}
+	good := srv.URL + "/arex"
+	st, err := jobstore.Open(context.Background(), list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range append(append([]string{}, hung...), good) {
+		id := fmt.Sprintf("job%d", i)
+		if c == good {
+			id = "goodJob1"
+		}
+		if _, err := st.Add(context.Background(), jobstore.Job{ID: c + "/rest/1.0/jobs/" + id, LocalID: id, CE: c, Flavour: "arc", Submitted: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	const limit = time.Second
+	args := []string{"--timeout", limit.String(), "--ca-dir", caDir, "-j", list}
+	var pingArgs []string
+	for _, c := range append(append([]string{}, hung...), good) {
+		pingArgs = append(pingArgs, "-C", c)
+	}
+	t0 := time.Now()
+	r := run(t, vars, append(append([]string{"ping", "-o", "json"}, pingArgs...), args...)...)
+	took := time.Since(t0)
+	if r.code != 3 || strings.Count(r.out, `"admitted": true`) != 1 || took > 3*limit {
+		t.Errorf("ping of 3 hung CEs and a good one: exit %d after %s\n%s%s", r.code, took.Round(time.Millisecond), r.out, r.err)
+	}
+	t0 = time.Now()
+	r = run(t, vars, append([]string{"status", "-a", "-o", "json"}, args...)...)
+	took = time.Since(t0)
+	if r.code != 3 || !strings.Contains(r.out, `"state": "FINISHED"`) || took > 3*limit {
+		t.Errorf("status over 3 hung CEs and a good one: exit %d after %s\n%s%s", r.code, took.Round(time.Millisecond), r.out, r.err)
+	}
+	t.Logf("ping and status of 4 CEs, 3 silent, --timeout %s: status took %s", limit, took.Round(time.Millisecond))
 }

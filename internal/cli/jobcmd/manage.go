@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -23,7 +24,7 @@ import (
 type Selection struct {
 	IDs    []string
 	All    bool
-	CE     string
+	CEs    []string
 	States []string
 	// IDFile is -i: a file of job references, one per line (# comments).
 	IDFile string
@@ -32,7 +33,7 @@ type Selection struct {
 func (s *Selection) add(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.BoolVarP(&s.All, "all", "a", false, "all jobs in the job list (narrowed by -C and --state)")
-	fl.StringVarP(&s.CE, "ce", "C", "", "only jobs on this CE")
+	fl.StringArrayVarP(&s.CEs, "ce", "C", nil, "only jobs on this CE (repeatable; the CEs are worked on in parallel)")
 	fl.StringSliceVar(&s.States, "state", nil, "only jobs in these last known states, any case (e.g. finished,FAILED)")
 	fl.StringVarP(&s.IDFile, "ids-from", "i", "", "read job references from this file, one per line (as arcstat -i)")
 	_ = cmd.RegisterFlagCompletionFunc("state", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
@@ -67,8 +68,8 @@ func (s *Selection) describe() string {
 	if s.All {
 		parts = append(parts, "-a")
 	}
-	if s.CE != "" {
-		parts = append(parts, "-C "+s.CE)
+	for _, c := range s.CEs {
+		parts = append(parts, "-C "+c)
 	}
 	if len(s.States) > 0 {
 		parts = append(parts, "--state "+strings.Join(s.States, ","))
@@ -117,19 +118,33 @@ func (s *Selection) resolve(ctx context.Context, store *jobstore.Store) ([]jobst
 		return nil, cmdutil.UsageError(err)
 	}
 	filter := jobstore.Filter{States: states}
-	if s.CE != "" {
-		addr, err := ce.ParseAddress(s.CE, "")
+	onCE := map[string]bool{}
+	for _, c := range s.CEs {
+		addr, err := ce.ParseAddress(c, "")
 		if err != nil {
 			return nil, cmdutil.UsageError(err)
 		}
+		onCE[strings.TrimSuffix(addr.URL(), "/")] = true
 		filter.CE = strings.TrimSuffix(addr.URL(), "/")
 	}
-	if len(refs) == 0 {
-		return store.List(ctx, filter)
+	if len(onCE) > 1 {
+		filter.CE = "" // several: filtered below
 	}
 	listed, err := store.List(ctx, filter)
 	if err != nil {
 		return nil, err
+	}
+	if len(onCE) > 1 {
+		kept := listed[:0]
+		for _, j := range listed {
+			if onCE[j.CE] {
+				kept = append(kept, j)
+			}
+		}
+		listed = kept
+	}
+	if len(refs) == 0 {
+		return listed, nil
 	}
 	var jobs []jobstore.Job
 	taken := map[string]bool{}
@@ -223,6 +238,7 @@ type env struct {
 	store    *jobstore.Store
 	src      token.Source
 	backends map[string]openBackend // one per CE for the whole command (keep-alive, one TLS setup)
+	mu       sync.Mutex             // guards backends (CEs are worked on in parallel)
 }
 
 type openBackend struct {
@@ -230,36 +246,61 @@ type openBackend struct {
 	addr ce.Address
 }
 
-// ceFlags are -C/--ce and --flavour of the commands that address one CE.
+// ceFlags are -C/--ce (repeatable) and --flavour of the commands that
+// address CEs rather than jobs (ping, info).
 type ceFlags struct {
-	CE      string
+	CEs     []string
 	Flavour string
 }
 
 func (c *ceFlags) add(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&c.CE, "ce", "C", "", "CE address")
+	cmd.Flags().StringArrayVarP(&c.CEs, "ce", "C", nil, "CE address (repeatable: the CEs are asked in parallel, each within its own time limit)")
 	cmd.Flags().StringVar(&c.Flavour, "flavour", "", "CE flavour (default: from the address)")
 }
 
 func (c *ceFlags) check() error {
-	if c.CE == "" {
+	if len(c.CEs) == 0 {
 		return cmdutil.UsageError(errors.New("give the CE with -C/--ce"))
 	}
 	return nil
 }
 
-// openCE opens the job list and the backend of one CE.
-func openCE(ctx context.Context, f *cmdutil.Factory, c ceFlags) (*env, ce.Backend, ce.Address, error) {
+// eachCE opens the job list and runs op for each CE of c, in parallel (at
+// most ceParallel at once), each with its own deadline of scale x
+// --timeout; the results are in the order the CEs were given. A CE whose
+// backend cannot be made gets err set and op is not called for it.
+func eachCE[T any](ctx context.Context, f *cmdutil.Factory, c ceFlags, scale int, op func(ctx context.Context, b ce.Backend, addr ce.Address) (T, error)) ([]T, []error, *env, error) {
 	e, err := open(ctx, f)
 	if err != nil {
-		return nil, nil, ce.Address{}, err
+		return nil, nil, nil, err
 	}
-	b, addr, err := e.backend(ctx, c.CE, c.Flavour)
-	if err != nil {
-		e.store.Close()
-		return nil, nil, addr, err
+	for _, a := range c.CEs { // a bad address is a usage error before anything is sent
+		if _, err := ce.ParseAddress(a, ce.Flavour(c.Flavour)); err != nil {
+			e.store.Close()
+			return nil, nil, nil, cmdutil.UsageError(err)
+		}
 	}
-	return e, b, addr, nil
+	out := make([]T, len(c.CEs))
+	errs := make([]error, len(c.CEs))
+	sem := make(chan struct{}, ceParallel)
+	var wg sync.WaitGroup
+	for i, a := range c.CEs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int, a string) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			cctx, cancel := f.Deadline(ctx, scale)
+			defer cancel()
+			b, addr, err := e.backend(cctx, a, c.Flavour)
+			if err == nil {
+				out[i], err = op(cctx, b, addr)
+			}
+			errs[i] = err
+		}(i, a)
+	}
+	wg.Wait()
+	return out, errs, e, nil
 }
 
 // openSelected opens the job list and resolves a selection in it.
@@ -298,6 +339,8 @@ func (e *env) backend(ctx context.Context, endpoint, flavour string) (ce.Backend
 		return nil, addr, cmdutil.UsageError(err)
 	}
 	key := string(addr.Flavour) + " " + addr.URL()
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	if ob, ok := e.backends[key]; ok {
 		return ob.b, ob.addr, nil
 	}
@@ -312,30 +355,50 @@ func (e *env) backend(ctx context.Context, endpoint, flavour string) (ce.Backend
 	return b, addr, nil
 }
 
-// forEachCE runs op on the jobs of each CE and collects per-job results.
-func (e *env) forEachCE(ctx context.Context, jobs []jobstore.Job, op func(ce.Backend, []jobstore.Job) ([]ce.Result, error)) ([]ce.Result, bool) {
+// ceParallel bounds how many CEs a command works on at once.
+const ceParallel = 8
+
+// forEachCE runs op on the jobs of each CE, the CEs in parallel, each with
+// its own deadline (scale x --timeout): a CE that hangs costs its own jobs
+// the deadline, never another CE's turn. Results come back in the jobs'
+// CE order.
+func (e *env) forEachCE(ctx context.Context, jobs []jobstore.Job, scale int, op func(context.Context, ce.Backend, []jobstore.Job) ([]ce.Result, error)) ([]ce.Result, bool) {
 	order, groups := byCE(jobs)
+	per := make([][]ce.Result, len(order))
+	auth := make([]bool, len(order))
+	sem := make(chan struct{}, ceParallel)
+	var wg sync.WaitGroup
+	for i, key := range order {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int, group []jobstore.Job) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			cctx, cancel := e.f.Deadline(ctx, scale)
+			defer cancel()
+			b, addr, err := e.backend(cctx, group[0].CE, group[0].Flavour)
+			if err == nil {
+				var res []ce.Result
+				res, err = op(cctx, b, group)
+				if err == nil {
+					per[i] = res
+					e.f.RememberVersion(context.WithoutCancel(ctx), e.store, addr, b)
+					return
+				}
+			}
+			var af interface{ AuthFailure() bool }
+			auth[i] = errors.As(err, &af)
+			for _, j := range group {
+				per[i] = append(per[i], ce.Result{ID: j.ID, Err: err})
+			}
+		}(i, groups[key])
+	}
+	wg.Wait()
 	var all []ce.Result
 	authFailed := false
-	for _, key := range order {
-		group := groups[key]
-		b, addr, err := e.backend(ctx, group[0].CE, group[0].Flavour)
-		if err == nil {
-			var res []ce.Result
-			res, err = op(b, group)
-			if err == nil {
-				all = append(all, res...)
-				e.f.RememberVersion(ctx, e.store, addr, b)
-				continue
-			}
-		}
-		var af interface{ AuthFailure() bool }
-		if errors.As(err, &af) {
-			authFailed = true
-		}
-		for _, j := range group {
-			all = append(all, ce.Result{ID: j.ID, Err: err})
-		}
+	for i := range order {
+		all = append(all, per[i]...)
+		authFailed = authFailed || auth[i]
 	}
 	return all, authFailed
 }
@@ -458,9 +521,7 @@ func allDone(out ListJSON) bool {
 // queryStatus asks the CEs once and records what they said.
 func queryStatus(ctx context.Context, e *env, jobs []jobstore.Job, reportErrors bool) (ListJSON, int, int, bool) {
 	f := e.f
-	cctx, cancel := f.Deadline(ctx, 3)
-	defer cancel()
-	results, authFailed := e.forEachCE(cctx, jobs, func(b ce.Backend, g []jobstore.Job) ([]ce.Result, error) {
+	results, authFailed := e.forEachCE(ctx, jobs, 3, func(cctx context.Context, b ce.Backend, g []jobstore.Job) ([]ce.Result, error) {
 		return b.Status(cctx, localIDs(g))
 	})
 	names := map[string]jobstore.Job{}
@@ -574,9 +635,7 @@ func actionRun(ctx context.Context, opts *ActionOptions) error {
 		return err
 	}
 	defer e.store.Close()
-	cctx, cancel := f.Deadline(ctx, 3)
-	defer cancel()
-	results, authFailed := e.forEachCE(cctx, jobs, func(b ce.Backend, g []jobstore.Job) ([]ce.Result, error) {
+	results, authFailed := e.forEachCE(ctx, jobs, 3, func(cctx context.Context, b ce.Backend, g []jobstore.Job) ([]ce.Result, error) {
 		switch opts.Action {
 		case "kill":
 			return b.Kill(cctx, localIDs(g))
@@ -788,11 +847,9 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 	}{Schema: "cesub.get/v1"}
 	ok, failed, authFailed := 0, 0, false
 	// only finished jobs are fetched (and then cleaned): a running job's outputs are not there yet
-	sctx, scancel := f.Deadline(ctx, 3)
-	states, _ := e.forEachCE(sctx, jobs, func(b ce.Backend, g []jobstore.Job) ([]ce.Result, error) {
+	states, _ := e.forEachCE(ctx, jobs, 3, func(sctx context.Context, b ce.Backend, g []jobstore.Job) ([]ce.Result, error) {
 		return b.Status(sctx, localIDs(g))
 	})
-	scancel()
 	stateOf := map[string]ce.Result{}
 	for _, r := range states {
 		stateOf[r.ID] = r
@@ -889,7 +946,7 @@ type InfoOptions struct {
 func NewCmdInfo(f *cmdutil.Factory, runF func(*InfoOptions) error) *cobra.Command {
 	opts := &InfoOptions{F: f}
 	cmd := &cobra.Command{
-		Use:   "info -C CE",
+		Use:   "info -C CE…",
 		Short: "Summarise a CE: implementation, API versions, queues, runtime environments",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -908,23 +965,70 @@ func NewCmdInfo(f *cmdutil.Factory, runF func(*InfoOptions) error) *cobra.Comman
 
 func infoRun(ctx context.Context, opts *InfoOptions) error {
 	f := opts.F
-	e, b, _, err := openCE(ctx, f, opts.ceFlags)
+	infos, errs, e, err := eachCE(ctx, f, opts.ceFlags, 2, func(cctx context.Context, b ce.Backend, _ ce.Address) (*ce.Info, error) {
+		return b.Info(cctx)
+	})
 	if err != nil {
 		return err
 	}
 	defer e.store.Close()
-	cctx, cancel := f.Deadline(ctx, 2)
-	defer cancel()
-	info, err := b.Info(cctx)
-	if err != nil {
-		return err
+	if len(opts.CEs) == 1 {
+		if errs[0] != nil {
+			return errs[0]
+		}
+		if f.JSON() {
+			return f.PrintJSON(struct {
+				Schema string `json:"schema"`
+				*ce.Info
+			}{"cesub.info/v1", infos[0]})
+		}
+		return printInfo(f, infos[0])
+	}
+	type infoJSON struct {
+		CE    string   `json:"ce"`
+		Info  *ce.Info `json:"info,omitempty"`
+		Error string   `json:"error,omitempty"`
+	}
+	list := struct {
+		Schema string     `json:"schema"`
+		CEs    []infoJSON `json:"ces"`
+	}{Schema: "cesub.info.list/v1"}
+	ok, failed, authFailed := 0, 0, false
+	for i, a := range opts.CEs {
+		ij := infoJSON{CE: a, Info: infos[i]}
+		if errs[i] != nil {
+			failed++
+			ij.Error = errs[i].Error()
+			var af interface{ AuthFailure() bool }
+			authFailed = authFailed || errors.As(errs[i], &af)
+			f.Errorf("%s: %v", a, errs[i])
+			f.Hint(errs[i])
+		} else {
+			ok++
+		}
+		list.CEs = append(list.CEs, ij)
 	}
 	if f.JSON() {
-		return f.PrintJSON(struct {
-			Schema string `json:"schema"`
-			*ce.Info
-		}{"cesub.info/v1", info})
+		if err := f.PrintJSON(list); err != nil {
+			return err
+		}
+	} else {
+		for i, ij := range list.CEs {
+			if ij.Info == nil {
+				continue
+			}
+			if i > 0 {
+				fmt.Fprintln(f.IO.Out)
+			}
+			if err := printInfo(f, ij.Info); err != nil {
+				return err
+			}
+		}
 	}
+	return cmdutil.ResultCode(ok, failed, authFailed)
+}
+
+func printInfo(f *cmdutil.Factory, info *ce.Info) error {
 	w := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "endpoint:\t%s\n", info.Endpoint)
 	fmt.Fprintf(w, "implementation:\t%s %s\n", info.Implementation, info.Version)

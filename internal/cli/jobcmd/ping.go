@@ -29,7 +29,7 @@ type PingJSON struct {
 func NewCmdPing(f *cmdutil.Factory, runF func(*PingOptions) error) *cobra.Command {
 	opts := &PingOptions{F: f}
 	cmd := &cobra.Command{
-		Use:   "ping -C CE",
+		Use:   "ping -C CE…",
 		Short: "Check a CE: reachability, TLS, API versions, implementation, and whether your credential is admitted",
 		Long: `Check a CE step by step: can it be reached, does its TLS certificate verify,
 which API versions it offers, which implementation and version it runs, and
@@ -38,7 +38,9 @@ and, where cesub can tell, the likely cause: an unknown CA, a certificate for
 another host, nothing listening, or a token the CE's rules refuse (including
 ARC 7's scope-claim pitfalls).
 
-Exit: 0 admitted, 4 reached but refused, 1 not reached.`,
+With several -C, the CEs are pinged in parallel, each within its own time
+limit. Exit: 0 admitted (all), 4 reached but refused, 1 not reached, 3 some
+admitted and some not.`,
 		Example: `  cesub ping -C ce.example.org
   cesub ping -C https://localhost:8444/arex -o json`,
 		Args: cobra.NoArgs,
@@ -58,76 +60,127 @@ Exit: 0 admitted, 4 reached but refused, 1 not reached.`,
 
 func pingRun(ctx context.Context, opts *PingOptions) error {
 	f := opts.F
-	e, b, addr, err := openCE(ctx, f, opts.ceFlags)
+	results, errs, e, err := eachCE(ctx, f, opts.ceFlags, 1, func(cctx context.Context, b ce.Backend, _ ce.Address) (*ce.PingResult, error) {
+		return b.Ping(cctx)
+	})
 	if err != nil {
 		return err
 	}
 	defer e.store.Close()
-	cctx, cancel := f.Deadline(ctx, 1)
-	defer cancel()
-	r, err := b.Ping(cctx)
-	if err != nil {
-		return err
+	for i, r := range results { // remembered here: the job list is not written from the workers
+		if errs[i] == nil && r.Admitted {
+			if b, addr, err := e.backend(ctx, opts.CEs[i], opts.Flavour); err == nil {
+				f.RememberVersion(ctx, e.store, addr, b)
+			}
+		}
 	}
-	if r.Admitted {
-		f.RememberVersion(ctx, e.store, addr, b)
+	if len(opts.CEs) == 1 {
+		if errs[0] != nil {
+			return errs[0]
+		}
+		r := results[0]
+		if f.JSON() {
+			if err := f.PrintJSON(PingJSON{Schema: "cesub.ping/v1", PingResult: *r, LatencyMS: float64(r.Latency.Microseconds()) / 1000}); err != nil {
+				return err
+			}
+		} else if err := printPing(f, r); err != nil {
+			return err
+		}
+		switch {
+		case r.Admitted:
+			return nil
+		case r.Reachable && !r.Unsupported:
+			return cmdutil.Silent(cmdutil.ExitAuth)
+		}
+		return cmdutil.Silent(cmdutil.ExitError)
+	}
+	list := struct {
+		Schema string     `json:"schema"`
+		CEs    []PingJSON `json:"ces"`
+	}{Schema: "cesub.ping.list/v1"}
+	admitted, failed, refused := 0, 0, 0
+	for i, a := range opts.CEs {
+		r := results[i]
+		if errs[i] != nil {
+			r = &ce.PingResult{Endpoint: a, Problem: errs[i].Error(), Hint: ce.ConnectHint(errs[i], "")}
+		}
+		switch {
+		case r.Admitted:
+			admitted++
+		case r.Reachable && !r.Unsupported:
+			refused++
+		default:
+			failed++
+		}
+		list.CEs = append(list.CEs, PingJSON{Schema: "cesub.ping/v1", PingResult: *r, LatencyMS: float64(r.Latency.Microseconds()) / 1000})
 	}
 	if f.JSON() {
-		if err := f.PrintJSON(PingJSON{Schema: "cesub.ping/v1", PingResult: *r, LatencyMS: float64(r.Latency.Microseconds()) / 1000}); err != nil {
+		if err := f.PrintJSON(list); err != nil {
 			return err
 		}
 	} else {
-		w := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
-		fmt.Fprintf(w, "CE:\t%s\n", r.Endpoint)
-		if r.Reachable {
-			fmt.Fprintf(w, "reachable:\tyes (%s)\n", r.Latency.Round(time.Millisecond))
-			fmt.Fprintf(w, "TLS:\t%s\n", r.TLS)
-		} else {
-			fmt.Fprintf(w, "reachable:\tNO\n")
-		}
-		if len(r.APIVersions) > 0 {
-			fmt.Fprintf(w, "API versions:\t%v\n", r.APIVersions)
-		}
-		if r.Implementation != "" {
-			fmt.Fprintf(w, "implementation:\t%s\n", strings.TrimSpace(r.Implementation+" "+r.Version))
-		}
-		if r.Reachable {
-			verdict := "ADMITTED"
-			switch {
-			case r.Unsupported:
-				verdict = "not checked"
-			case !r.Admitted:
-				verdict = "REFUSED"
+		for i := range list.CEs {
+			if i > 0 {
+				fmt.Fprintln(f.IO.Out)
 			}
-			fmt.Fprintf(w, "credential:\t%s: %s\n", r.Identity, verdict)
-		}
-		if r.User != "" {
-			fmt.Fprintf(w, "mapped to:\t%s\n", r.User)
-		}
-		if len(r.Authorizations) > 0 {
-			var levels []string
-			for _, lv := range []string{"READ", "WRITE"} {
-				if v, ok := r.Authorizations[lv]; ok {
-					levels = append(levels, lv+" "+v)
-				}
+			if err := printPing(f, &list.CEs[i].PingResult); err != nil {
+				return err
 			}
-			fmt.Fprintf(w, "authorization:\t%s\n", strings.Join(levels, ", "))
-		}
-		if r.Problem != "" {
-			fmt.Fprintf(w, "problem:\t%s\n", r.Problem)
-		}
-		if r.Hint != "" {
-			fmt.Fprintf(w, "hint:\t%s\n", r.Hint)
-		}
-		if err := w.Flush(); err != nil {
-			return err
 		}
 	}
 	switch {
-	case r.Admitted:
+	case failed+refused == 0:
 		return nil
-	case r.Reachable && !r.Unsupported:
+	case admitted > 0:
+		return cmdutil.Silent(cmdutil.ExitPartial)
+	case failed == 0:
 		return cmdutil.Silent(cmdutil.ExitAuth)
 	}
 	return cmdutil.Silent(cmdutil.ExitError)
+}
+
+func printPing(f *cmdutil.Factory, r *ce.PingResult) error {
+	w := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "CE:\t%s\n", r.Endpoint)
+	if r.Reachable {
+		fmt.Fprintf(w, "reachable:\tyes (%s)\n", r.Latency.Round(time.Millisecond))
+		fmt.Fprintf(w, "TLS:\t%s\n", r.TLS)
+	} else {
+		fmt.Fprintf(w, "reachable:\tNO\n")
+	}
+	if len(r.APIVersions) > 0 {
+		fmt.Fprintf(w, "API versions:\t%v\n", r.APIVersions)
+	}
+	if r.Implementation != "" {
+		fmt.Fprintf(w, "implementation:\t%s\n", strings.TrimSpace(r.Implementation+" "+r.Version))
+	}
+	if r.Reachable {
+		verdict := "ADMITTED"
+		switch {
+		case r.Unsupported:
+			verdict = "not checked"
+		case !r.Admitted:
+			verdict = "REFUSED"
+		}
+		fmt.Fprintf(w, "credential:\t%s: %s\n", r.Identity, verdict)
+	}
+	if r.User != "" {
+		fmt.Fprintf(w, "mapped to:\t%s\n", r.User)
+	}
+	if len(r.Authorizations) > 0 {
+		var levels []string
+		for _, lv := range []string{"READ", "WRITE"} {
+			if v, ok := r.Authorizations[lv]; ok {
+				levels = append(levels, lv+" "+v)
+			}
+		}
+		fmt.Fprintf(w, "authorization:\t%s\n", strings.Join(levels, ", "))
+	}
+	if r.Problem != "" {
+		fmt.Fprintf(w, "problem:\t%s\n", r.Problem)
+	}
+	if r.Hint != "" {
+		fmt.Fprintf(w, "hint:\t%s\n", r.Hint)
+	}
+	return w.Flush()
 }
