@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/cesub/cesub/internal/jobstore"
 	"github.com/cesub/cesub/internal/testbed"
+	"github.com/cesub/cesub/pkg/ce"
 )
 
 // TestHTCondorHoldRelease: cesub hold and release act on the real schedd
@@ -75,13 +77,18 @@ func TestCleanForget(t *testing.T) {
 			t.Fatalf("clean through the API: %v %+v", err, res)
 		}
 	}
-	for end := time.Now().Add(60 * time.Second); ; time.Sleep(time.Second) {
-		if r = cesub(t, tb, env, "clean", "forget-me"); r.code != 0 && strings.Contains(r.err, "not found") {
+	// A-REX cleans in the background: wait until it no longer knows the job
+	for end := time.Now().Add(90 * time.Second); ; time.Sleep(time.Second) {
+		res, err := c.Status(context.Background(), []string{local})
+		if err == nil && len(res) == 1 && errors.Is(res[0].Err, ce.ErrNotFound) {
 			break
 		}
 		if time.Now().After(end) {
-			t.Fatalf("clean of a job the CE no longer has: %d %s", r.code, r.err)
+			t.Fatalf("A-REX still knows the cleaned job: %v %+v", err, res)
 		}
+	}
+	if r = cesub(t, tb, env, "clean", "forget-me"); r.code == 0 || !strings.Contains(r.err, "not found") {
+		t.Fatalf("clean of a job the CE no longer has: %d %s", r.code, r.err)
 	}
 	if r = cesub(t, tb, env, "clean", "--forget", "forget-me", "-o", "json"); r.code != 0 || !strings.Contains(r.out, "FORGOTTEN") {
 		t.Fatalf("clean --forget: %d %s %s", r.code, r.out, r.err)
