@@ -74,8 +74,7 @@ func (e *MaybeCreatedError) Unwrap() error { return e.Err }
 // already.
 func MayExist(ceAddr string, err error) error {
 	var mc *MaybeCreatedError
-	var af interface{ AuthFailure() bool }
-	if err == nil || errors.As(err, &mc) || errors.As(err, &af) || NotSent(err) {
+	if err == nil || errors.As(err, &mc) || IsAuthFailure(err) || NotSent(err) {
 		return err
 	}
 	return &MaybeCreatedError{CE: ceAddr, Err: err}
@@ -96,4 +95,15 @@ func NotSent(err error) bool {
 	return errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ie) ||
 		strings.Contains(s, "tls: handshake failure") || strings.Contains(s, "remote error: tls") ||
 		strings.Contains(s, "first record does not look like a TLS handshake") || strings.Contains(s, "failed to verify certificate")
+}
+
+// AuthFailer is implemented by errors that are an authentication or
+// authorization failure (exit 4): a CE or issuer refusing the credential,
+// a credential that cannot be had.
+type AuthFailer interface{ AuthFailure() bool }
+
+// IsAuthFailure reports whether err (or an error it wraps) is one.
+func IsAuthFailure(err error) bool {
+	var af AuthFailer
+	return errors.As(err, &af) && af.AuthFailure()
 }

@@ -64,8 +64,7 @@ func CodeOf(err error) int {
 	if errors.As(err, &ee) {
 		return ee.Code
 	}
-	var af interface{ AuthFailure() bool }
-	if token.IsRefusal(err) || errors.As(err, &af) && af.AuthFailure() {
+	if token.IsRefusal(err) || ce.IsAuthFailure(err) {
 		return ExitAuth
 	}
 	return ExitError

@@ -2,7 +2,6 @@ package cmdutil
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -75,8 +74,7 @@ func (f *Factory) EnsureDelegation(ctx context.Context, store *jobstore.Store, a
 	var d *ce.Delegation
 	if known {
 		d, err = b.Delegate(ctx, ce.DelegateRequest{Type: ce.DelegateX509, Sign: sign, RenewID: rec.ID})
-		var af interface{ AuthFailure() bool }
-		if err != nil && !errors.As(err, &af) {
+		if err != nil && !ce.IsAuthFailure(err) {
 			f.Debugf("renewing delegation %s failed (%v); making a new one", rec.ID, err)
 			d = nil
 		} else if err != nil {

@@ -386,8 +386,7 @@ func (e *env) forEachCE(ctx context.Context, jobs []jobstore.Job, scale int, op 
 					return
 				}
 			}
-			var af interface{ AuthFailure() bool }
-			auth[i] = errors.As(err, &af)
+			auth[i] = ce.IsAuthFailure(err)
 			for _, j := range group {
 				per[i] = append(per[i], ce.Result{ID: j.ID, Err: err})
 			}
@@ -903,8 +902,7 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 			cancel()
 		}
 		if err != nil {
-			var af interface{ AuthFailure() bool }
-			authFailed = authFailed || errors.As(err, &af)
+			authFailed = authFailed || ce.IsAuthFailure(err)
 			failed++
 			g.Error = err.Error()
 			f.Errorf("%s: %v", j.ID, err)
@@ -999,8 +997,7 @@ func infoRun(ctx context.Context, opts *InfoOptions) error {
 		if errs[i] != nil {
 			failed++
 			ij.Error = errs[i].Error()
-			var af interface{ AuthFailure() bool }
-			authFailed = authFailed || errors.As(errs[i], &af)
+			authFailed = authFailed || ce.IsAuthFailure(errs[i])
 			f.Errorf("%s: %v", a, errs[i])
 			f.Hint(errs[i])
 		} else {

@@ -300,8 +300,7 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 			Warn: func(msg string) { f.Warnf("%s: %s", addr.URL(), msg) }})
 		prog.Done()
 		if err != nil {
-			var af interface{ AuthFailure() bool }
-			if errors.As(err, &af) {
+			if ce.IsAuthFailure(err) {
 				authFailed = true
 			}
 			failed += len(bt.jobs)

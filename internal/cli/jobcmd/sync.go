@@ -106,8 +106,7 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 			return err
 		}()
 		if err != nil {
-			var af interface{ AuthFailure() bool }
-			authFailed = authFailed || errors.As(err, &af)
+			authFailed = authFailed || ce.IsAuthFailure(err)
 			failed++
 			r.Error = err.Error()
 			f.Errorf("%s: %v", addrText, err)
