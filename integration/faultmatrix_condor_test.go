@@ -46,12 +46,8 @@ func TestFaultMatrixSchedd(t *testing.T) {
 		t.Fatalf("the schedd's location was not remembered: %q", real)
 	}
 	hostPort := real[strings.Index(real, "<")+1 : strings.IndexAny(real, "?>")]
-	// through the proxy: the remembered sinful names it instead of the schedd's shared port
-	via := func(p *faultproxy.CEDARProxy) {
-		h, port, _ := strings.Cut(hostPort, ":")
-		ph, pport, _ := strings.Cut(p.Addr(), ":")
-		v := strings.Replace(real, "<"+hostPort, "<"+p.Addr(), 1)
-		v = strings.Replace(v, "addrs="+h+"-"+port, "addrs="+ph+"-"+pport, 1)
+	// the remembered schedd location: the schedd's own, or a proxy's
+	setLocation := func(v string) {
 		st, err := jobstore.Open(ctx, joblist)
 		if err != nil {
 			t.Fatal(err)
@@ -61,16 +57,14 @@ func TestFaultMatrixSchedd(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	direct := func() { // the schedd's own address again
-		st, err := jobstore.Open(ctx, joblist)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		if err := st.SetCEVersion(ctx, ceAddr, "htcondor", real); err != nil {
-			t.Fatal(err)
-		}
+	// through the proxy: the remembered sinful names it instead of the schedd's shared port
+	via := func(p *faultproxy.CEDARProxy) {
+		h, port, _ := strings.Cut(hostPort, ":")
+		ph, pport, _ := strings.Cut(p.Addr(), ":")
+		v := strings.Replace(real, "<"+hostPort, "<"+p.Addr(), 1)
+		setLocation(strings.Replace(v, "addrs="+h+"-"+port, "addrs="+ph+"-"+pport, 1))
 	}
+	direct := func() { setLocation(real) }
 	newProxy := func(f faultproxy.Fault, msg int) *faultproxy.CEDARProxy {
 		p := &faultproxy.CEDARProxy{Upstream: hostPort, Fault: f, Msg: msg, Delay: 2 * faultTimeout}
 		if err := p.Start(); err != nil {
