@@ -71,6 +71,7 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 		// carry its mark, so the CE's own list tells which exist
 		if err == nil {
 			err = ce.MayExist(c.addr.Arg(), fmt.Errorf("submit: A-REX answered %d entries for %d jobs", len(entries), want))
+			errors.As(err, &mc)
 		}
 		found, ferr := c.findMarked(context.WithoutCancel(ctx), key, want, opts)
 		if ferr != nil {

@@ -255,3 +255,21 @@ func TestOversizedAnswersAreRefused(t *testing.T) {
 		t.Fatalf("a listing of 100,000 files: %v, %d downloads", err, downloads.Load())
 	}
 }
+
+// TestEmptySubmitAnswer: a 201 with no entries at all is a short answer
+// like any other: the jobs are looked for by their mark (none here), and
+// the error says they may exist.
+func TestEmptySubmitAnswer(t *testing.T) {
+	c, _ := fakeAREX(t, `{"version":["1.0"]}`, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("action") == "new" {
+			w.WriteHeader(http.StatusCreated)
+		}
+	})
+	var warned []string
+	jobs := []jobdesc.Job{{Executable: jobdesc.Executable{Path: "/bin/true"}}}
+	_, err := c.Submit(context.Background(), jobs, ce.SubmitOptions{Warn: func(s string) { warned = append(warned, s) }})
+	var mc *ce.MaybeCreatedError
+	if !errors.As(err, &mc) {
+		t.Fatalf("an empty submit answer: %v", err)
+	}
+}
