@@ -21,7 +21,7 @@ fuzz() {
               pkg/token@FuzzDecode pkg/x509proxy@FuzzParseProxy; do
     local pkg=${pair%@*} target=${pair#*@} log
     log=$(mktemp)
-    if ! go test -run '^$' -fuzz "^$target\$" -fuzztime "$FUZZTIME" -parallel 1 "./$pkg" >"$log" 2>&1; then
+    if ! go test -run '^$' -fuzz "^$target\$" -fuzztime "$FUZZTIME" -timeout 0 -parallel 1 "./$pkg" >"$log" 2>&1; then
       echo "FAIL: $target in $pkg"; tail -30 "$log"; rm -f "$log"; return 1
     fi
     local last execs new corpus
