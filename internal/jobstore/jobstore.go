@@ -415,13 +415,16 @@ func checkOwn(ctx context.Context, path string) error {
 	err = db.QueryRowContext(ctx, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'jobs'").Scan(&ddl)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		var tables int
-		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table'").Scan(&tables); err == nil && tables > 0 {
+		// no jobs table: another program's database, unless cesub's own
+		// tables are there by now (another cesub process creating the list)
+		var ours, others int
+		if err := db.QueryRowContext(ctx, "SELECT count(*) FILTER (WHERE name IN ('jobs', 'ces', 'delegations')), count(*) FILTER (WHERE name NOT IN ('jobs', 'ces', 'delegations')) "+
+			"FROM sqlite_master WHERE type = 'table'").Scan(&ours, &others); err == nil && ours == 0 && others > 0 {
 			return &ForeignError{Path: path, What: "an SQLite database of another program"}
 		}
 		return nil
 	case err != nil:
-		return fmt.Errorf("job list %s: %w", path, err)
+		return nil // cannot tell now (busy): opening it decides
 	case !strings.Contains(ddl.String, "local_id"):
 		return &ForeignError{Path: path, What: "the ARC client's job list (jobs.dat)"}
 	}
