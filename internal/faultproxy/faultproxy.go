@@ -108,15 +108,14 @@ type Proxy struct {
 	// keeps sending).
 	Delay time.Duration
 
-	ln       net.Listener
-	addr     string
-	srv      *http.Server
-	tr       *http.Transport
-	hits     atomic.Int32
-	requests atomic.Int32
-	mu       sync.Mutex
-	conns    map[net.Conn]bool
-	done     chan struct{}
+	ln    net.Listener
+	addr  string
+	srv   *http.Server
+	tr    *http.Transport
+	hits  atomic.Int32
+	mu    sync.Mutex
+	conns map[net.Conn]bool
+	done  chan struct{}
 }
 
 // Start listens on 127.0.0.1 (a free port) and serves until Close.
@@ -151,11 +150,6 @@ func (p *Proxy) Start() error {
 
 // Addr is host:port of the proxy.
 func (p *Proxy) Addr() string { return p.addr }
-
-// Hits is how many times the fault struck; Requests how many HTTP requests
-// arrived.
-func (p *Proxy) Hits() int     { return int(p.hits.Load()) }
-func (p *Proxy) Requests() int { return int(p.requests.Load()) }
 
 // Close stops the proxy and drops its connections.
 func (p *Proxy) Close() {
@@ -239,7 +233,6 @@ func (p *Proxy) strikes(r *http.Request) bool {
 }
 
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
-	p.requests.Add(1)
 	fault := p.strikes(r)
 	if fault && p.Fault == LargeReply {
 		p.endless(w, r)
