@@ -17,38 +17,39 @@ import (
 // TestHTCondorHoldRelease: cesub hold and release act on the real schedd
 // (condor_q shows JobStatus 5, then not 5), and an ARC job cannot be held.
 func TestHTCondorHoldRelease(t *testing.T) {
-	tb := testbed.Require(t)
-	dir := t.TempDir()
-	env := map[string]string{"BEARER_TOKEN_FILE": tb.Get(t, "CESUB_TESTBED_CONDOR_TOKEN_FILE"), "CESUB_JOBLIST": filepath.Join(dir, "jobs.db")}
-	sub := filepath.Join(dir, "sleep.sub")
-	writeFile(t, sub, "executable = /bin/sleep\narguments = 600\nbatch_name = it-hold\nqueue\n")
-	r := cesub(t, tb, env, "submit", "-C", tb.Get(t, "CESUB_TESTBED_CONDOR_CE"), "-f", sub)
-	if r.code != 0 {
-		t.Fatalf("submit: %d %s", r.code, r.err)
-	}
-	id := strings.TrimSpace(r.out)
-	local := id[strings.LastIndex(id, "/")+1:]
-	defer cesub(t, tb, env, "clean", id)
-	statusIs := func(want func(int) bool, what string) {
-		t.Helper()
-		for end := time.Now().Add(30 * time.Second); ; time.Sleep(500 * time.Millisecond) {
-			if st, ok := condorQ(t, tb)[local]; ok && want(st) {
-				return
-			}
-			if time.Now().After(end) {
-				t.Fatalf("job %s: condor_q never showed it %s (%v)", local, what, condorQ(t, tb)[local])
+	testbed.EachVersion(t, testbed.Require(t), "CONDOR", func(t *testing.T, tb *testbed.Env) {
+		dir := t.TempDir()
+		env := map[string]string{"BEARER_TOKEN_FILE": tb.Get(t, "CESUB_TESTBED_CONDOR_TOKEN_FILE"), "CESUB_JOBLIST": filepath.Join(dir, "jobs.db")}
+		sub := filepath.Join(dir, "sleep.sub")
+		writeFile(t, sub, "executable = /bin/sleep\narguments = 600\nbatch_name = it-hold\nqueue\n")
+		r := cesub(t, tb, env, "submit", "-C", tb.Get(t, "CESUB_TESTBED_CONDOR_CE"), "-f", sub)
+		if r.code != 0 {
+			t.Fatalf("submit: %d %s", r.code, r.err)
+		}
+		id := strings.TrimSpace(r.out)
+		local := id[strings.LastIndex(id, "/")+1:]
+		defer cesub(t, tb, env, "clean", id)
+		statusIs := func(want func(int) bool, what string) {
+			t.Helper()
+			for end := time.Now().Add(30 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+				if st, ok := condorQ(t, tb)[local]; ok && want(st) {
+					return
+				}
+				if time.Now().After(end) {
+					t.Fatalf("job %s: condor_q never showed it %s (%v)", local, what, condorQ(t, tb)[local])
+				}
 			}
 		}
-	}
-	statusIs(func(s int) bool { return s != 5 }, "released from the spool hold")
-	if r := cesub(t, tb, env, "hold", local); r.code != 0 || !strings.Contains(r.err, "held") {
-		t.Fatalf("hold: %d %s", r.code, r.err)
-	}
-	statusIs(func(s int) bool { return s == 5 }, "held (5)")
-	if r := cesub(t, tb, env, "release", local); r.code != 0 {
-		t.Fatalf("release: %d %s", r.code, r.err)
-	}
-	statusIs(func(s int) bool { return s != 5 }, "released")
+		statusIs(func(s int) bool { return s != 5 }, "released from the spool hold")
+		if r := cesub(t, tb, env, "hold", local); r.code != 0 || !strings.Contains(r.err, "held") {
+			t.Fatalf("hold: %d %s", r.code, r.err)
+		}
+		statusIs(func(s int) bool { return s == 5 }, "held (5)")
+		if r := cesub(t, tb, env, "release", local); r.code != 0 {
+			t.Fatalf("release: %d %s", r.code, r.err)
+		}
+		statusIs(func(s int) bool { return s != 5 }, "released")
+	})
 }
 
 // TestCleanForget: a job the A-REX no longer has (cleaned by another

@@ -84,58 +84,59 @@ func condorQ(t *testing.T, tb *testbed.Env) map[string]int {
 // may READ, WRITE is denied (authorization, exit 4); a wrong audience and an
 // unmapped subject fail authentication (exit 4), each said so.
 func TestHTCondorPing(t *testing.T) {
-	tb := testbed.Require(t)
-	ceAddr := tb.Get(t, "CESUB_TESTBED_CONDOR_CE")
-	host := tb.Get(t, "CESUB_TESTBED_CONDOR_HOST")
-	for _, tc := range []struct {
-		name   string
-		claims testissuer.Claims
-		code   int
-		auth   map[string]string
-		want   []string
-		ce     string // default: the testbed's HTCondor-CE
-	}{
-		{"full token", testissuer.Claims{}, 0, map[string]string{"READ": "ALLOW", "WRITE": "ALLOW"}, []string{`"user": "pilot@users.htcondor.org"`, `"admitted": true`}, ""},
-		{"compute.read only", testissuer.Claims{Scope: "compute.read"}, 4, map[string]string{"READ": "ALLOW", "WRITE": "DENIED"},
-			[]string{"authorization failed: WRITE denied for pilot@users.htcondor.org", "missing compute.create"}, ""},
-		{"wrong audience", testissuer.Claims{Audience: []string{"other.example.org:9619"}}, 4, nil,
-			[]string{"authentication failed (SCITOKENS)", `seen \"other.example.org:9619\"`, host + ":9619"}, ""},
-		{"unmapped subject", testissuer.Claims{Subject: "stranger"}, 4, nil,
-			[]string{"authentication failed (SCITOKENS)", "maps to no user"}, ""},
-		{"CE down", testissuer.Claims{Audience: []string{host + ":9618"}}, 1, nil,
-			[]string{`"reachable": false`, "nothing listens"}, "condor://" + host + ":9618"},
-		{"not a CEDAR port (the A-REX)", testissuer.Claims{Audience: []string{"localhost:8444"}}, 1, nil,
-			[]string{`"unsupported": true`, "not an HTCondor daemon"}, "condor://localhost:8444"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			env := map[string]string{"BEARER_TOKEN_FILE": condorToken(t, tb, tc.claims), "CESUB_JOBLIST": filepath.Join(t.TempDir(), "j.db")}
-			target := ceAddr
-			if tc.ce != "" {
-				target = tc.ce
-			}
-			r := cesub(t, tb, env, "ping", "-C", target, "-o", "json")
-			if r.code != tc.code {
-				t.Fatalf("exit %d, want %d: %s %s", r.code, tc.code, r.out, r.err)
-			}
-			var p struct {
-				Authorizations map[string]string
-				Reachable      bool
-			}
-			if err := json.Unmarshal([]byte(r.out), &p); err != nil || p.Reachable == (tc.name == "CE down") {
-				t.Fatalf("JSON: %v %s", err, r.out)
-			}
-			for lv, v := range tc.auth {
-				if p.Authorizations[lv] != v {
-					t.Errorf("%s: %s, want %s", lv, p.Authorizations[lv], v)
+	testbed.EachVersion(t, testbed.Require(t), "CONDOR", func(t *testing.T, tb *testbed.Env) {
+		ceAddr := tb.Get(t, "CESUB_TESTBED_CONDOR_CE")
+		host := tb.Get(t, "CESUB_TESTBED_CONDOR_HOST")
+		for _, tc := range []struct {
+			name   string
+			claims testissuer.Claims
+			code   int
+			auth   map[string]string
+			want   []string
+			ce     string // default: the testbed's HTCondor-CE
+		}{
+			{"full token", testissuer.Claims{}, 0, map[string]string{"READ": "ALLOW", "WRITE": "ALLOW"}, []string{`"user": "pilot@users.htcondor.org"`, `"admitted": true`}, ""},
+			{"compute.read only", testissuer.Claims{Scope: "compute.read"}, 4, map[string]string{"READ": "ALLOW", "WRITE": "DENIED"},
+				[]string{"authorization failed: WRITE denied for pilot@users.htcondor.org", "missing compute.create"}, ""},
+			{"wrong audience", testissuer.Claims{Audience: []string{"other.example.org:9619"}}, 4, nil,
+				[]string{"authentication failed (SCITOKENS)", `seen \"other.example.org:9619\"`, host + ":9619"}, ""},
+			{"unmapped subject", testissuer.Claims{Subject: "stranger"}, 4, nil,
+				[]string{"authentication failed (SCITOKENS)", "maps to no user"}, ""},
+			{"CE down", testissuer.Claims{Audience: []string{host + ":9618"}}, 1, nil,
+				[]string{`"reachable": false`, "nothing listens"}, "condor://" + host + ":9618"},
+			{"not a CEDAR port (the A-REX)", testissuer.Claims{Audience: []string{"localhost:8444"}}, 1, nil,
+				[]string{`"unsupported": true`, "not an HTCondor daemon"}, "condor://localhost:8444"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				env := map[string]string{"BEARER_TOKEN_FILE": condorToken(t, tb, tc.claims), "CESUB_JOBLIST": filepath.Join(t.TempDir(), "j.db")}
+				target := ceAddr
+				if tc.ce != "" {
+					target = tc.ce
 				}
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(r.out, w) {
-					t.Errorf("want %q in %s", w, r.out)
+				r := cesub(t, tb, env, "ping", "-C", target, "-o", "json")
+				if r.code != tc.code {
+					t.Fatalf("exit %d, want %d: %s %s", r.code, tc.code, r.out, r.err)
 				}
-			}
-		})
-	}
+				var p struct {
+					Authorizations map[string]string
+					Reachable      bool
+				}
+				if err := json.Unmarshal([]byte(r.out), &p); err != nil || p.Reachable == (tc.name == "CE down") {
+					t.Fatalf("JSON: %v %s", err, r.out)
+				}
+				for lv, v := range tc.auth {
+					if p.Authorizations[lv] != v {
+						t.Errorf("%s: %s, want %s", lv, p.Authorizations[lv], v)
+					}
+				}
+				for _, w := range tc.want {
+					if !strings.Contains(r.out, w) {
+						t.Errorf("want %q in %s", w, r.out)
+					}
+				}
+			})
+		}
+	})
 }
 
 // TestHTCondorSpooledJob: a 2-proc spooled job with an input file runs to
@@ -143,170 +144,171 @@ func TestHTCondorPing(t *testing.T) {
 // back the outputs (compared) and removes the jobs; an xRSL job goes the
 // same way, translated; kill removes a running job.
 func TestHTCondorSpooledJob(t *testing.T) {
-	tb := testbed.Require(t)
-	ceAddr := tb.Get(t, "CESUB_TESTBED_CONDOR_CE")
-	dir := t.TempDir()
-	env := map[string]string{"BEARER_TOKEN_FILE": tb.Get(t, "CESUB_TESTBED_CONDOR_TOKEN_FILE"), "CESUB_JOBLIST": filepath.Join(dir, "jobs.db")}
-	_ = os.WriteFile(filepath.Join(dir, "job.sh"), []byte("#!/bin/sh\necho \"proc $1 read $(cat in.txt)\"\necho warn >&2\n"), 0o755)
-	_ = os.WriteFile(filepath.Join(dir, "in.txt"), []byte("payload-42"), 0o644)
-	sub := filepath.Join(dir, "job.sub")
-	_ = os.WriteFile(sub, []byte("executable = job.sh\narguments = $(Process)\ntransfer_input_files = in.txt\n"+
-		"output = out.$(Cluster).$(Process)\nerror = err.$(Cluster).$(Process)\nrequest_memory = 64\nbatch_name = it-spool\nqueue 2\n"), 0o644)
-	r := cesub(t, tb, env, "submit", "-C", ceAddr, "-f", sub, "-o", "json")
-	if r.code != 0 {
-		t.Fatalf("submit: %d %s %s", r.code, r.out, r.err)
-	}
-	var subOut struct{ Jobs []struct{ ID, Name string } }
-	if err := json.Unmarshal([]byte(r.out), &subOut); err != nil || len(subOut.Jobs) != 2 {
-		t.Fatalf("submit JSON: %v %s", err, r.out)
-	}
-	ids := []string{subOut.Jobs[0].ID, subOut.Jobs[1].ID}
-	cluster := strings.Split(ids[0][strings.LastIndex(ids[0], "/")+1:], ".")[0]
-	if ids[1] != strings.Replace(ids[0], ".0", ".1", 1) {
-		t.Fatalf("the two procs are not one cluster: %v", ids)
-	}
-	// condor_q runs just before and just after cesub status: cesub's state
-	// must lie between the two in a job's life (Held for spooling, Idle,
-	// Running, Transferring Output, Completed) and name the state as condor_q does.
-	names := map[int]string{1: "Idle", 2: "Running", 3: "Removed", 4: "Completed", 5: "Held", 6: "Transferring Output", 7: "Suspended"}
-	order := func(st int, raw string) int {
-		switch {
-		case st == 5 || strings.HasPrefix(raw, "Held"):
-			return 0
-		case st == 1 || raw == "Idle":
-			return 1
-		case st == 2 || raw == "Running":
-			return 2
-		case st == 6 || raw == "Transferring Output":
-			return 3
-		case st == 4 || raw == "Completed":
-			return 4
+	testbed.EachVersion(t, testbed.Require(t), "CONDOR", func(t *testing.T, tb *testbed.Env) {
+		ceAddr := tb.Get(t, "CESUB_TESTBED_CONDOR_CE")
+		dir := t.TempDir()
+		env := map[string]string{"BEARER_TOKEN_FILE": tb.Get(t, "CESUB_TESTBED_CONDOR_TOKEN_FILE"), "CESUB_JOBLIST": filepath.Join(dir, "jobs.db")}
+		_ = os.WriteFile(filepath.Join(dir, "job.sh"), []byte("#!/bin/sh\necho \"proc $1 read $(cat in.txt)\"\necho warn >&2\n"), 0o755)
+		_ = os.WriteFile(filepath.Join(dir, "in.txt"), []byte("payload-42"), 0o644)
+		sub := filepath.Join(dir, "job.sub")
+		_ = os.WriteFile(sub, []byte("executable = job.sh\narguments = $(Process)\ntransfer_input_files = in.txt\n"+
+			"output = out.$(Cluster).$(Process)\nerror = err.$(Cluster).$(Process)\nrequest_memory = 64\nbatch_name = it-spool\nqueue 2\n"), 0o644)
+		r := cesub(t, tb, env, "submit", "-C", ceAddr, "-f", sub, "-o", "json")
+		if r.code != 0 {
+			t.Fatalf("submit: %d %s %s", r.code, r.out, r.err)
 		}
-		return -1
-	}
-	compared := 0
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
-		before := condorQ(t, tb)
-		r = cesub(t, tb, env, "status", "-a", "-o", "json")
-		after := condorQ(t, tb)
-		var st struct {
-			Jobs []struct{ ID, State, SpecificState string }
+		var subOut struct{ Jobs []struct{ ID, Name string } }
+		if err := json.Unmarshal([]byte(r.out), &subOut); err != nil || len(subOut.Jobs) != 2 {
+			t.Fatalf("submit JSON: %v %s", err, r.out)
 		}
-		if r.code != 0 || json.Unmarshal([]byte(r.out), &st) != nil || len(st.Jobs) != 2 {
-			t.Fatalf("status: %d %s %s", r.code, r.out, r.err)
+		ids := []string{subOut.Jobs[0].ID, subOut.Jobs[1].ID}
+		cluster := strings.Split(ids[0][strings.LastIndex(ids[0], "/")+1:], ".")[0]
+		if ids[1] != strings.Replace(ids[0], ".0", ".1", 1) {
+			t.Fatalf("the two procs are not one cluster: %v", ids)
 		}
-		done := 0
-		for _, j := range st.Jobs {
-			local := j.ID[strings.LastIndex(j.ID, "/")+1:]
-			b, okB := before[local]
-			a, okA := after[local]
-			if okB && okA {
-				o := order(0, j.SpecificState)
-				if o < order(b, "") || o > order(a, "") {
-					t.Errorf("%s: cesub says %s, condor_q said %s before and %s after", local, j.SpecificState, names[b], names[a])
+		// condor_q runs just before and just after cesub status: cesub's state
+		// must lie between the two in a job's life (Held for spooling, Idle,
+		// Running, Transferring Output, Completed) and name the state as condor_q does.
+		names := map[int]string{1: "Idle", 2: "Running", 3: "Removed", 4: "Completed", 5: "Held", 6: "Transferring Output", 7: "Suspended"}
+		order := func(st int, raw string) int {
+			switch {
+			case st == 5 || strings.HasPrefix(raw, "Held"):
+				return 0
+			case st == 1 || raw == "Idle":
+				return 1
+			case st == 2 || raw == "Running":
+				return 2
+			case st == 6 || raw == "Transferring Output":
+				return 3
+			case st == 4 || raw == "Completed":
+				return 4
+			}
+			return -1
+		}
+		compared := 0
+		deadline := time.Now().Add(3 * time.Minute)
+		for {
+			before := condorQ(t, tb)
+			r = cesub(t, tb, env, "status", "-a", "-o", "json")
+			after := condorQ(t, tb)
+			var st struct {
+				Jobs []struct{ ID, State, SpecificState string }
+			}
+			if r.code != 0 || json.Unmarshal([]byte(r.out), &st) != nil || len(st.Jobs) != 2 {
+				t.Fatalf("status: %d %s %s", r.code, r.out, r.err)
+			}
+			done := 0
+			for _, j := range st.Jobs {
+				local := j.ID[strings.LastIndex(j.ID, "/")+1:]
+				b, okB := before[local]
+				a, okA := after[local]
+				if okB && okA {
+					o := order(0, j.SpecificState)
+					if o < order(b, "") || o > order(a, "") {
+						t.Errorf("%s: cesub says %s, condor_q said %s before and %s after", local, j.SpecificState, names[b], names[a])
+					}
+					if b == a && o != 0 && j.SpecificState != names[a] {
+						t.Errorf("%s: cesub says %s, condor_q %s", local, j.SpecificState, names[a])
+					}
+					compared++
 				}
-				if b == a && o != 0 && j.SpecificState != names[a] {
-					t.Errorf("%s: cesub says %s, condor_q %s", local, j.SpecificState, names[a])
+				if j.State == "FINISHED" {
+					done++
 				}
-				compared++
+				if j.State == "FAILED" || j.State == "HELD" {
+					t.Fatalf("job %s: %+v", local, j)
+				}
 			}
-			if j.State == "FINISHED" {
-				done++
+			if done == 2 {
+				break
 			}
-			if j.State == "FAILED" || j.State == "HELD" {
-				t.Fatalf("job %s: %+v", local, j)
+			if time.Now().After(deadline) {
+				t.Fatalf("jobs not finished: %s", r.out)
+			}
+			time.Sleep(time.Second)
+		}
+		if compared == 0 {
+			t.Errorf("never compared a state with condor_q")
+		}
+		if r = cesub(t, tb, env, "cat", ids[1]); r.code != 0 || strings.TrimSpace(r.out) != "proc 1 read payload-42" {
+			t.Fatalf("cat: %d %q %s", r.code, r.out, r.err)
+		}
+		dl := filepath.Join(dir, "dl")
+		if r = cesub(t, tb, env, "get", "-a", "-D", dl); r.code != 0 {
+			t.Fatalf("get: %d %s %s", r.code, r.out, r.err)
+		}
+		for p := 0; p < 2; p++ {
+			id := fmt.Sprintf("%s.%d", cluster, p)
+			b, err := os.ReadFile(filepath.Join(dl, id, fmt.Sprintf("out.%s", id)))
+			if err != nil || strings.TrimSpace(string(b)) != fmt.Sprintf("proc %d read payload-42", p) {
+				t.Errorf("proc %d output: %v %q", p, err, b)
+			}
+			if b, err := os.ReadFile(filepath.Join(dl, id, fmt.Sprintf("err.%s", id))); err != nil || strings.TrimSpace(string(b)) != "warn" {
+				t.Errorf("proc %d stderr: %v %q", p, err, b)
 			}
 		}
-		if done == 2 {
-			break
+		if q := condorQ(t, tb); q[cluster+".0"] != 0 && q[cluster+".0"] != 3 {
+			t.Errorf("job still in the queue after get: %v", q)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("jobs not finished: %s", r.out)
-		}
-		time.Sleep(time.Second)
-	}
-	if compared == 0 {
-		t.Errorf("never compared a state with condor_q")
-	}
-	if r = cesub(t, tb, env, "cat", ids[1]); r.code != 0 || strings.TrimSpace(r.out) != "proc 1 read payload-42" {
-		t.Fatalf("cat: %d %q %s", r.code, r.out, r.err)
-	}
-	dl := filepath.Join(dir, "dl")
-	if r = cesub(t, tb, env, "get", "-a", "-D", dl); r.code != 0 {
-		t.Fatalf("get: %d %s %s", r.code, r.out, r.err)
-	}
-	for p := 0; p < 2; p++ {
-		id := fmt.Sprintf("%s.%d", cluster, p)
-		b, err := os.ReadFile(filepath.Join(dl, id, fmt.Sprintf("out.%s", id)))
-		if err != nil || strings.TrimSpace(string(b)) != fmt.Sprintf("proc %d read payload-42", p) {
-			t.Errorf("proc %d output: %v %q", p, err, b)
-		}
-		if b, err := os.ReadFile(filepath.Join(dl, id, fmt.Sprintf("err.%s", id))); err != nil || strings.TrimSpace(string(b)) != "warn" {
-			t.Errorf("proc %d stderr: %v %q", p, err, b)
-		}
-	}
-	if q := condorQ(t, tb); q[cluster+".0"] != 0 && q[cluster+".0"] != 3 {
-		t.Errorf("job still in the queue after get: %v", q)
-	}
 
-	// an xRSL description, translated to ClassAds
-	x := filepath.Join(dir, "job.xrsl")
-	_ = os.WriteFile(x, []byte(`&(executable="/bin/sh")(arguments="-c" "cat in.txt; echo ok")(inputfiles=("in.txt" ""))(stdout="out.txt")(jobname="it-xrsl")`), 0o644)
-	r = cesub(t, tb, env, "submit", "-C", ceAddr, "-f", x)
-	if r.code != 0 {
-		t.Fatalf("xRSL submit: %d %s", r.code, r.err)
-	}
-	xid := strings.TrimSpace(r.out)
-	waitState(t, tb, env, xid, "FINISHED", 3*time.Minute)
-	if r = cesub(t, tb, env, "cat", xid); r.code != 0 || r.out != "payload-42ok\n" {
-		t.Fatalf("xRSL job output: %d %q %s", r.code, r.out, r.err)
-	}
-	_ = cesub(t, tb, env, "clean", xid)
+		// an xRSL description, translated to ClassAds
+		x := filepath.Join(dir, "job.xrsl")
+		_ = os.WriteFile(x, []byte(`&(executable="/bin/sh")(arguments="-c" "cat in.txt; echo ok")(inputfiles=("in.txt" ""))(stdout="out.txt")(jobname="it-xrsl")`), 0o644)
+		r = cesub(t, tb, env, "submit", "-C", ceAddr, "-f", x)
+		if r.code != 0 {
+			t.Fatalf("xRSL submit: %d %s", r.code, r.err)
+		}
+		xid := strings.TrimSpace(r.out)
+		waitState(t, tb, env, xid, "FINISHED", 3*time.Minute)
+		if r = cesub(t, tb, env, "cat", xid); r.code != 0 || r.out != "payload-42ok\n" {
+			t.Fatalf("xRSL job output: %d %q %s", r.code, r.out, r.err)
+		}
+		_ = cesub(t, tb, env, "clean", xid)
 
-	// kill removes a running job
-	k := filepath.Join(dir, "sleep.sub")
-	_ = os.WriteFile(k, []byte("executable = /bin/sleep\narguments = 300\ntransfer_executable = false\nqueue\n"), 0o644)
-	r = cesub(t, tb, env, "submit", "-C", ceAddr, "-f", k)
-	if r.code != 0 {
-		t.Fatalf("submit sleep: %d %s", r.code, r.err)
-	}
-	kid := strings.TrimSpace(r.out)
-	waitState(t, tb, env, kid, "RUNNING", 2*time.Minute)
-	local := kid[strings.LastIndex(kid, "/")+1:]
-	if q := condorQ(t, tb); q[local] != 2 {
-		t.Fatalf("condor_q does not show %s running: %v", local, q)
-	}
-	if r = cesub(t, tb, env, "kill", kid); r.code != 0 {
-		t.Fatalf("kill: %d %s", r.code, r.err)
-	}
-	for end := time.Now().Add(30 * time.Second); ; time.Sleep(time.Second) {
-		if st, ok := condorQ(t, tb)[local]; !ok || st == 3 {
-			break
+		// kill removes a running job
+		k := filepath.Join(dir, "sleep.sub")
+		_ = os.WriteFile(k, []byte("executable = /bin/sleep\narguments = 300\ntransfer_executable = false\nqueue\n"), 0o644)
+		r = cesub(t, tb, env, "submit", "-C", ceAddr, "-f", k)
+		if r.code != 0 {
+			t.Fatalf("submit sleep: %d %s", r.code, r.err)
 		}
-		if time.Now().After(end) {
-			t.Fatalf("job %s still in the queue after kill", local)
+		kid := strings.TrimSpace(r.out)
+		waitState(t, tb, env, kid, "RUNNING", 2*time.Minute)
+		local := kid[strings.LastIndex(kid, "/")+1:]
+		if q := condorQ(t, tb); q[local] != 2 {
+			t.Fatalf("condor_q does not show %s running: %v", local, q)
 		}
-	}
-	// once the removed job has left the queue: kill says which job it could
-	// not find; clean succeeds (the job is gone) and forgets it
-	for end := time.Now().Add(30 * time.Second); ; time.Sleep(time.Second) {
-		if _, ok := condorQ(t, tb)[local]; !ok {
-			break
+		if r = cesub(t, tb, env, "kill", kid); r.code != 0 {
+			t.Fatalf("kill: %d %s", r.code, r.err)
 		}
-		if time.Now().After(end) {
-			t.Fatalf("removed job %s still in the queue", local)
+		for end := time.Now().Add(30 * time.Second); ; time.Sleep(time.Second) {
+			if st, ok := condorQ(t, tb)[local]; !ok || st == 3 {
+				break
+			}
+			if time.Now().After(end) {
+				t.Fatalf("job %s still in the queue after kill", local)
+			}
 		}
-	}
-	if r = cesub(t, tb, env, "kill", kid); r.code != 1 || !strings.Contains(r.err, kid+": not found in the schedd's queue") {
-		t.Errorf("kill of a job that left the queue: %d %s", r.code, r.err)
-	}
-	if r = cesub(t, tb, env, "clean", kid); r.code != 0 || !strings.Contains(r.err, kid+": deleted") {
-		t.Errorf("clean of a job that left the queue: %d %s", r.code, r.err)
-	}
-	if r = cesub(t, tb, env, "status", "-a", "-o", "json"); strings.Contains(r.out, kid+`"`) {
-		t.Errorf("a cleaned job is still on the job list: %s", r.out)
-	}
+		// once the removed job has left the queue: kill says which job it could
+		// not find; clean succeeds (the job is gone) and forgets it
+		for end := time.Now().Add(30 * time.Second); ; time.Sleep(time.Second) {
+			if _, ok := condorQ(t, tb)[local]; !ok {
+				break
+			}
+			if time.Now().After(end) {
+				t.Fatalf("removed job %s still in the queue", local)
+			}
+		}
+		if r = cesub(t, tb, env, "kill", kid); r.code != 1 || !strings.Contains(r.err, kid+": not found in the schedd's queue") {
+			t.Errorf("kill of a job that left the queue: %d %s", r.code, r.err)
+		}
+		if r = cesub(t, tb, env, "clean", kid); r.code != 0 || !strings.Contains(r.err, kid+": deleted") {
+			t.Errorf("clean of a job that left the queue: %d %s", r.code, r.err)
+		}
+		if r = cesub(t, tb, env, "status", "-a", "-o", "json"); strings.Contains(r.out, kid+`"`) {
+			t.Errorf("a cleaned job is still on the job list: %s", r.out)
+		}
+	})
 }
 
 func waitState(t *testing.T, tb *testbed.Env, env map[string]string, id, want string, limit time.Duration) {
@@ -332,157 +334,158 @@ func waitState(t *testing.T, tb *testbed.Env, env map[string]string, id, want st
 // cesub would send equal what condor_submit -dry-run -spool sets in the
 // chroot, attribute by attribute, for the supported subset.
 func TestHTCondorAdsMatchCondorSubmit(t *testing.T) {
-	tb := testbed.Require(t)
-	root := tb.Get(t, "CESUB_TESTBED_CONDOR_ROOT")
-	// the same absolute path on the host and in the chroot, so that Iwd and Cmd agree
-	dir, err := os.MkdirTemp("/tmp", "cesub-dryrun-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir); os.RemoveAll(root + dir) })
-	files := map[string]string{
-		"run.sh":  "#!/bin/sh\necho hi\n",
-		"in1.txt": "a", "in2.txt": "b",
-		"job.sub": `universe = vanilla
-executable = run.sh
-arguments = "-n $(Process) 'two words'"
-environment = "A=1 B='x y'"
-transfer_input_files = in1.txt, in2.txt
-output = out.$(Cluster).$(Process)
-error = err.$(Cluster).$(Process)
-log = job.log
-should_transfer_files = YES
-when_to_transfer_output = ON_EXIT
-request_cpus = 2
-request_memory = 2 GB
-request_disk = 1000000
-batch_name = dry-$(Cluster)
-+MyCustom = "hello"
-+Rank2 = 3 + 4
-requirements = (Memory > 100)
-queue 2
-`}
-	for _, d := range []string{dir, root + dir} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
+	testbed.EachVersion(t, testbed.Require(t), "CONDOR", func(t *testing.T, tb *testbed.Env) {
+		root := tb.Get(t, "CESUB_TESTBED_CONDOR_ROOT")
+		// the same absolute path on the host and in the chroot, so that Iwd and Cmd agree
+		dir, err := os.MkdirTemp("/tmp", "cesub-dryrun-")
+		if err != nil {
 			t.Fatal(err)
 		}
-		for n, c := range files {
-			_ = os.WriteFile(filepath.Join(d, n), []byte(c), 0o755)
-		}
-	}
-	// with -spool a dry run ends failing to spool (there is nothing to spool
-	// to), after printing the ads
-	out, err := exec.Command("chroot", root, "sh", "-c", "cd "+dir+" && condor_submit -spool -dry-run - job.sub").CombinedOutput()
-	if !strings.Contains(string(out), "job(s) dry-run to cluster") {
-		t.Fatalf("condor_submit -dry-run: %v\n%s", err, out)
-	}
-	theirs := parseDryRun(t, string(out))
-	env := map[string]string{"BEARER_TOKEN_FILE": tb.Get(t, "CESUB_TESTBED_CONDOR_TOKEN_FILE"), "CESUB_JOBLIST": filepath.Join(t.TempDir(), "j.db")}
-	// a ping remembers the schedd and its version: the dry run then builds
-	// the ads as that version's condor_submit does (23.9.6, or 25.x on sid)
-	if r := cesub(t, tb, env, "ping", "-C", tb.Get(t, "CESUB_TESTBED_CONDOR_CE")); r.code != 0 {
-		t.Fatalf("ping: %d %s", r.code, r.err)
-	}
-	r := cesub(t, tb, env, "submit", "-C", tb.Get(t, "CESUB_TESTBED_CONDOR_CE"), "-f", filepath.Join(dir, "job.sub"), "--dry-run", "-o", "json")
-	if r.code != 0 {
-		t.Fatalf("cesub --dry-run: %d %s", r.code, r.err)
-	}
-	var plan struct {
-		Requests []struct{ Method, Body string }
-	}
-	if err := json.Unmarshal([]byte(r.out), &plan); err != nil {
-		t.Fatal(err)
-	}
-	var ours []map[string]string
-	for _, q := range plan.Requests {
-		if q.Method == "QMGMT" {
-			ours = append(ours, parseLong(t, q.Body))
-		}
-	}
-	if len(ours) != 2 || len(theirs) != 2 {
-		t.Fatalf("procs: cesub %d, condor_submit %d\n%s", len(ours), len(theirs), out)
-	}
-	subset := append([]string{"MyCustom", "Rank2", "MyType", "TargetType", "JobPrio", "MinHosts", "MaxHosts", "NumCkpts",
-		"NumRestarts", "ExitStatus", "JobLeaseDuration", "TransferIn", "JobNotification", "LeaveJobInQueue",
-		"MemoryUsage"}, submitfile.Subset...) // MemoryUsage: condor_submit leaves it to the starter
-	compared := 0
-	for p := range ours {
-		for _, a := range subset {
-			o, okO := ours[p][strings.ToLower(a)]
-			c, okC := theirs[p][strings.ToLower(a)]
-			if !okO && !okC {
-				continue
+		t.Cleanup(func() { os.RemoveAll(dir); os.RemoveAll(root + dir) })
+		files := map[string]string{
+			"run.sh":  "#!/bin/sh\necho hi\n",
+			"in1.txt": "a", "in2.txt": "b",
+			"job.sub": `universe = vanilla
+	executable = run.sh
+	arguments = "-n $(Process) 'two words'"
+	environment = "A=1 B='x y'"
+	transfer_input_files = in1.txt, in2.txt
+	output = out.$(Cluster).$(Process)
+	error = err.$(Cluster).$(Process)
+	log = job.log
+	should_transfer_files = YES
+	when_to_transfer_output = ON_EXIT
+	request_cpus = 2
+	request_memory = 2 GB
+	request_disk = 1000000
+	batch_name = dry-$(Cluster)
+	+MyCustom = "hello"
+	+Rank2 = 3 + 4
+	requirements = (Memory > 100)
+	queue 2
+	`}
+		for _, d := range []string{dir, root + dir} {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				t.Fatal(err)
 			}
-			if o != c {
-				t.Errorf("proc %d %s: cesub %q, condor_submit %q", p, a, o, c)
+			for n, c := range files {
+				_ = os.WriteFile(filepath.Join(d, n), []byte(c), 0o755)
 			}
-			compared++
 		}
-	}
-	sort.Strings(subset)
-	t.Logf("%d attribute values compared equal over 2 procs", compared)
-	if compared < 40 {
-		t.Errorf("only %d attributes compared", compared)
-	}
+		// with -spool a dry run ends failing to spool (there is nothing to spool
+		// to), after printing the ads
+		out, err := exec.Command("chroot", root, "sh", "-c", "cd "+dir+" && condor_submit -spool -dry-run - job.sub").CombinedOutput()
+		if !strings.Contains(string(out), "job(s) dry-run to cluster") {
+			t.Fatalf("condor_submit -dry-run: %v\n%s", err, out)
+		}
+		theirs := parseDryRun(t, string(out))
+		env := map[string]string{"BEARER_TOKEN_FILE": tb.Get(t, "CESUB_TESTBED_CONDOR_TOKEN_FILE"), "CESUB_JOBLIST": filepath.Join(t.TempDir(), "j.db")}
+		// a ping remembers the schedd and its version: the dry run then builds
+		// the ads as that version's condor_submit does (23.9.6, or 25.x on sid)
+		if r := cesub(t, tb, env, "ping", "-C", tb.Get(t, "CESUB_TESTBED_CONDOR_CE")); r.code != 0 {
+			t.Fatalf("ping: %d %s", r.code, r.err)
+		}
+		r := cesub(t, tb, env, "submit", "-C", tb.Get(t, "CESUB_TESTBED_CONDOR_CE"), "-f", filepath.Join(dir, "job.sub"), "--dry-run", "-o", "json")
+		if r.code != 0 {
+			t.Fatalf("cesub --dry-run: %d %s", r.code, r.err)
+		}
+		var plan struct {
+			Requests []struct{ Method, Body string }
+		}
+		if err := json.Unmarshal([]byte(r.out), &plan); err != nil {
+			t.Fatal(err)
+		}
+		var ours []map[string]string
+		for _, q := range plan.Requests {
+			if q.Method == "QMGMT" {
+				ours = append(ours, parseLong(t, q.Body))
+			}
+		}
+		if len(ours) != 2 || len(theirs) != 2 {
+			t.Fatalf("procs: cesub %d, condor_submit %d\n%s", len(ours), len(theirs), out)
+		}
+		subset := append([]string{"MyCustom", "Rank2", "MyType", "TargetType", "JobPrio", "MinHosts", "MaxHosts", "NumCkpts",
+			"NumRestarts", "ExitStatus", "JobLeaseDuration", "TransferIn", "JobNotification", "LeaveJobInQueue",
+			"MemoryUsage"}, submitfile.Subset...) // MemoryUsage: condor_submit leaves it to the starter
+		compared := 0
+		for p := range ours {
+			for _, a := range subset {
+				o, okO := ours[p][strings.ToLower(a)]
+				c, okC := theirs[p][strings.ToLower(a)]
+				if !okO && !okC {
+					continue
+				}
+				if o != c {
+					t.Errorf("proc %d %s: cesub %q, condor_submit %q", p, a, o, c)
+				}
+				compared++
+			}
+		}
+		sort.Strings(subset)
+		t.Logf("%d attribute values compared equal over 2 procs", compared)
+		if compared < 40 {
+			t.Errorf("only %d attributes compared", compared)
+		}
 
-	// What the schedd holds after a real submission of the same file equals
-	// the ads above: each proc sends only what differs from the cluster ad
-	// (the first proc's), the schedd merges them. Paths it rewrites to the
-	// spool keep the submitted value as SUBMIT_<name>; values with the
-	// cluster id are compared with the real one.
-	r = cesub(t, tb, env, "submit", "-C", tb.Get(t, "CESUB_TESTBED_CONDOR_CE"), "-f", filepath.Join(dir, "job.sub"), "-o", "json")
-	if r.code != 0 {
-		t.Fatalf("cesub submit: %d %s", r.code, r.err)
-	}
-	var sub struct{ Jobs []struct{ ID string } }
-	if err := json.Unmarshal([]byte(r.out), &sub); err != nil || len(sub.Jobs) != 2 {
-		t.Fatalf("submit: %v %s", err, r.out)
-	}
-	cluster := strings.Split(path.Base(sub.Jobs[0].ID), ".")[0]
-	t.Cleanup(func() { _ = exec.Command("chroot", root, "condor_rm", cluster).Run() })
-	out, err = exec.Command("chroot", root, "condor_q", "-allusers", "-l", cluster).CombinedOutput()
-	if err != nil {
-		t.Fatalf("condor_q -l: %v %s", err, out)
-	}
-	var queued []map[string]string
-	for _, block := range strings.Split(strings.TrimSpace(string(out)), "\n\n") {
-		queued = append(queued, parseLong(t, block))
-	}
-	sort.Slice(queued, func(i, j int) bool { return queued[i]["procid"] < queued[j]["procid"] })
-	if len(queued) != 2 {
-		t.Fatalf("condor_q shows %d procs of cluster %s", len(queued), cluster)
-	}
-	withCluster := func(v string) string { // the dry run numbered the cluster 1
-		for _, pat := range []string{"out.%s.", "err.%s.", "dry-%s"} {
-			v = strings.ReplaceAll(v, fmt.Sprintf(pat, "1"), fmt.Sprintf(pat, cluster))
+		// What the schedd holds after a real submission of the same file equals
+		// the ads above: each proc sends only what differs from the cluster ad
+		// (the first proc's), the schedd merges them. Paths it rewrites to the
+		// spool keep the submitted value as SUBMIT_<name>; values with the
+		// cluster id are compared with the real one.
+		r = cesub(t, tb, env, "submit", "-C", tb.Get(t, "CESUB_TESTBED_CONDOR_CE"), "-f", filepath.Join(dir, "job.sub"), "-o", "json")
+		if r.code != 0 {
+			t.Fatalf("cesub submit: %d %s", r.code, r.err)
 		}
-		return v
-	}
-	compared = 0
-	for p := range ours {
-		for _, a := range subset {
-			switch strings.ToLower(a) {
-			case "jobstatus", "holdreason", "holdreasoncode", "clusterid":
-				continue // the schedd's to change: spooling done, running
-			}
-			o, okO := ours[p][strings.ToLower(a)]
-			q, okQ := queued[p]["submit_"+strings.ToLower(a)]
-			if !okQ {
-				q, okQ = queued[p][strings.ToLower(a)]
-			}
-			if !okO && !okQ {
-				continue
-			}
-			if withCluster(o) != q {
-				t.Errorf("proc %d %s: cesub sent %q, the schedd has %q", p, a, withCluster(o), q)
-			}
-			compared++
+		var sub struct{ Jobs []struct{ ID string } }
+		if err := json.Unmarshal([]byte(r.out), &sub); err != nil || len(sub.Jobs) != 2 {
+			t.Fatalf("submit: %v %s", err, r.out)
 		}
-	}
-	t.Logf("%d attribute values in the schedd's queue equal what cesub built", compared)
-	if compared < 40 {
-		t.Errorf("only %d attributes compared with the queue", compared)
-	}
+		cluster := strings.Split(path.Base(sub.Jobs[0].ID), ".")[0]
+		t.Cleanup(func() { _ = exec.Command("chroot", root, "condor_rm", cluster).Run() })
+		out, err = exec.Command("chroot", root, "condor_q", "-allusers", "-l", cluster).CombinedOutput()
+		if err != nil {
+			t.Fatalf("condor_q -l: %v %s", err, out)
+		}
+		var queued []map[string]string
+		for _, block := range strings.Split(strings.TrimSpace(string(out)), "\n\n") {
+			queued = append(queued, parseLong(t, block))
+		}
+		sort.Slice(queued, func(i, j int) bool { return queued[i]["procid"] < queued[j]["procid"] })
+		if len(queued) != 2 {
+			t.Fatalf("condor_q shows %d procs of cluster %s", len(queued), cluster)
+		}
+		withCluster := func(v string) string { // the dry run numbered the cluster 1
+			for _, pat := range []string{"out.%s.", "err.%s.", "dry-%s"} {
+				v = strings.ReplaceAll(v, fmt.Sprintf(pat, "1"), fmt.Sprintf(pat, cluster))
+			}
+			return v
+		}
+		compared = 0
+		for p := range ours {
+			for _, a := range subset {
+				switch strings.ToLower(a) {
+				case "jobstatus", "holdreason", "holdreasoncode", "clusterid":
+					continue // the schedd's to change: spooling done, running
+				}
+				o, okO := ours[p][strings.ToLower(a)]
+				q, okQ := queued[p]["submit_"+strings.ToLower(a)]
+				if !okQ {
+					q, okQ = queued[p][strings.ToLower(a)]
+				}
+				if !okO && !okQ {
+					continue
+				}
+				if withCluster(o) != q {
+					t.Errorf("proc %d %s: cesub sent %q, the schedd has %q", p, a, withCluster(o), q)
+				}
+				compared++
+			}
+		}
+		t.Logf("%d attribute values in the schedd's queue equal what cesub built", compared)
+		if compared < 40 {
+			t.Errorf("only %d attributes compared with the queue", compared)
+		}
+	})
 }
 
 // parseDryRun reads condor_submit -dry-run output: the first proc's full ad,
@@ -558,50 +561,51 @@ func TestHTCondorProxy(t *testing.T) {
 // that does not parse, and a missing input file, stop before anything is
 // sent; a token without WRITE scopes is refused before contacting the CE.
 func TestHTCondorRefusals(t *testing.T) {
-	tb := testbed.Require(t)
-	ceAddr := tb.Get(t, "CESUB_TESTBED_CONDOR_CE")
-	dir := t.TempDir()
-	env := map[string]string{"BEARER_TOKEN_FILE": tb.Get(t, "CESUB_TESTBED_CONDOR_TOKEN_FILE"), "CESUB_JOBLIST": filepath.Join(dir, "jobs.db")}
-	before := len(condorQ(t, tb))
-	write := func(name, text string) string {
-		p := filepath.Join(dir, name)
-		_ = os.WriteFile(p, []byte(text), 0o644)
-		return p
-	}
-	for _, tc := range []struct {
-		name, file string
-		code       int
-		want       string
-	}{
-		{"policy refuses the commit", write("big.sub", "executable = /bin/true\ntransfer_executable = false\nrequest_memory = 200 GB\nqueue 3\n"),
-			1, "the schedd refused the submission (nothing was created): cesub testbed policy: request_memory must stay below 100000 MB"},
-		{"does not parse", write("bad.sub", "executable = /bin/true\nqueue 3 foo bar\n"), 2, "bad.sub:2:1: queue"},
-		{"missing input", write("in.sub", "executable = /bin/true\ntransfer_executable = false\ntransfer_input_files = nope.txt\nqueue\n"),
-			1, "nothing was submitted"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := cesub(t, tb, env, "submit", "-C", ceAddr, "-f", tc.file)
-			if r.code != tc.code || !strings.Contains(r.err, tc.want) {
-				t.Fatalf("exit %d, want %d and %q: %s", r.code, tc.code, tc.want, r.err)
-			}
-		})
-	}
-	if after := len(condorQ(t, tb)); after != before {
-		t.Errorf("the queue went from %d to %d jobs", before, after)
-	}
-	// a policy that only warns: the job is accepted and the warning shown
-	r := cesub(t, tb, env, "submit", "-C", ceAddr, "-f", write("warn.sub", "executable = /bin/true\ntransfer_executable = false\n"+
-		"request_memory = 60 GB\nrequirements = false\nqueue\n"))
-	if r.code != 0 || !strings.Contains(r.err, "warning: "+ceAddr+": the schedd says: cesub testbed policy: request_memory above 50000 MB will wait long for a slot") {
-		t.Errorf("warning policy: exit %d: %s", r.code, r.err)
-	}
-	_ = cesub(t, tb, env, "kill", "-a")
-	_ = cesub(t, tb, env, "clean", "-a")
-	ro := map[string]string{"BEARER_TOKEN_FILE": condorToken(t, tb, testissuer.Claims{Scope: "compute.read"}), "CESUB_JOBLIST": filepath.Join(dir, "jobs2.db")}
-	r = cesub(t, tb, ro, "submit", "-C", ceAddr, "-f", write("ok.sub", "executable = /bin/true\ntransfer_executable = false\nqueue\n"))
-	if r.code != 4 || !strings.Contains(r.err, "nothing was sent") || !strings.Contains(r.err, "compute.create") {
-		t.Fatalf("read-only token: %d %s", r.code, r.err)
-	}
+	testbed.EachVersion(t, testbed.Require(t), "CONDOR", func(t *testing.T, tb *testbed.Env) {
+		ceAddr := tb.Get(t, "CESUB_TESTBED_CONDOR_CE")
+		dir := t.TempDir()
+		env := map[string]string{"BEARER_TOKEN_FILE": tb.Get(t, "CESUB_TESTBED_CONDOR_TOKEN_FILE"), "CESUB_JOBLIST": filepath.Join(dir, "jobs.db")}
+		before := len(condorQ(t, tb))
+		write := func(name, text string) string {
+			p := filepath.Join(dir, name)
+			_ = os.WriteFile(p, []byte(text), 0o644)
+			return p
+		}
+		for _, tc := range []struct {
+			name, file string
+			code       int
+			want       string
+		}{
+			{"policy refuses the commit", write("big.sub", "executable = /bin/true\ntransfer_executable = false\nrequest_memory = 200 GB\nqueue 3\n"),
+				1, "the schedd refused the submission (nothing was created): cesub testbed policy: request_memory must stay below 100000 MB"},
+			{"does not parse", write("bad.sub", "executable = /bin/true\nqueue 3 foo bar\n"), 2, "bad.sub:2:1: queue"},
+			{"missing input", write("in.sub", "executable = /bin/true\ntransfer_executable = false\ntransfer_input_files = nope.txt\nqueue\n"),
+				1, "nothing was submitted"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				r := cesub(t, tb, env, "submit", "-C", ceAddr, "-f", tc.file)
+				if r.code != tc.code || !strings.Contains(r.err, tc.want) {
+					t.Fatalf("exit %d, want %d and %q: %s", r.code, tc.code, tc.want, r.err)
+				}
+			})
+		}
+		if after := len(condorQ(t, tb)); after != before {
+			t.Errorf("the queue went from %d to %d jobs", before, after)
+		}
+		// a policy that only warns: the job is accepted and the warning shown
+		r := cesub(t, tb, env, "submit", "-C", ceAddr, "-f", write("warn.sub", "executable = /bin/true\ntransfer_executable = false\n"+
+			"request_memory = 60 GB\nrequirements = false\nqueue\n"))
+		if r.code != 0 || !strings.Contains(r.err, "warning: "+ceAddr+": the schedd says: cesub testbed policy: request_memory above 50000 MB will wait long for a slot") {
+			t.Errorf("warning policy: exit %d: %s", r.code, r.err)
+		}
+		_ = cesub(t, tb, env, "kill", "-a")
+		_ = cesub(t, tb, env, "clean", "-a")
+		ro := map[string]string{"BEARER_TOKEN_FILE": condorToken(t, tb, testissuer.Claims{Scope: "compute.read"}), "CESUB_JOBLIST": filepath.Join(dir, "jobs2.db")}
+		r = cesub(t, tb, ro, "submit", "-C", ceAddr, "-f", write("ok.sub", "executable = /bin/true\ntransfer_executable = false\nqueue\n"))
+		if r.code != 4 || !strings.Contains(r.err, "nothing was sent") || !strings.Contains(r.err, "compute.create") {
+			t.Fatalf("read-only token: %d %s", r.code, r.err)
+		}
+	})
 }
 
 // TestHTCondorDebugNeverPrintsToken: --debug shows the CEDAR exchange, never the token.

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -139,4 +140,54 @@ func ParseExports(b []byte) map[string]string {
 		vars[k] = strings.Trim(v, `'"`)
 	}
 	return vars
+}
+
+// Versions returns the testbed once per version of one server: kind is the
+// env prefix after CESUB_TESTBED_ ("CONDOR" or "ARC7"). The first is the
+// default version itself; each other version (its variables named
+// CESUB_TESTBED_<kind>_<SUITE>_…) comes as a copy whose CESUB_TESTBED_<kind>_…
+// variables are that version's, so a test body written for one version runs
+// unchanged against every one. The names are the suites ("trixie", "sid").
+func (e *Env) Versions(kind string) (names []string, envs []*Env) {
+	prefix := "CESUB_TESTBED_" + kind + "_"
+	names = append(names, e.Vars[prefix+"SUITE"])
+	envs = append(envs, e)
+	var tags []string
+	for k := range e.Vars {
+		rest, ok := strings.CutPrefix(k, prefix)
+		if !ok || !strings.HasSuffix(rest, "_SUITE") || rest == "SUITE" {
+			continue
+		}
+		tags = append(tags, strings.TrimSuffix(rest, "_SUITE"))
+	}
+	sort.Strings(tags)
+	for _, tag := range tags {
+		c := &Env{Root: e.Root, Vars: make(map[string]string, len(e.Vars))}
+		for k, v := range e.Vars {
+			c.Vars[k] = v
+		}
+		for k, v := range e.Vars {
+			if rest, ok := strings.CutPrefix(k, prefix+tag+"_"); ok {
+				c.Vars[prefix+rest] = v
+			}
+		}
+		names = append(names, c.Vars[prefix+"SUITE"])
+		envs = append(envs, c)
+	}
+	return names, envs
+}
+
+// EachVersion runs f as a subtest per version of one server (see Versions).
+// Under CI=true both the default and a newer version must be there: CI tests
+// every version it brings up, and a missing one fails rather than passes quietly.
+func EachVersion(t *testing.T, e *Env, kind string, f func(t *testing.T, tb *Env)) {
+	t.Helper()
+	names, envs := e.Versions(kind)
+	if len(envs) < 2 && os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true: the testbed runs only one %s version (%s); scripts/testbed/all brings up the sid one beside it", kind, names[0])
+	}
+	for i := range envs {
+		tb := envs[i]
+		t.Run(names[i], func(t *testing.T) { f(t, tb) })
+	}
 }

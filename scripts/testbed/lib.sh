@@ -115,6 +115,36 @@ ensure_pki() {
   sort -u -o /etc/grid-security/testCA.allowed-subjects /etc/grid-security/testCA.allowed-subjects
 }
 
+# sign_hostcert CERT KEY NAME ADDR: a host certificate for NAME (and localhost, ADDR) signed by
+# the testbed CA, unless CERT is already one that is valid for two more days
+sign_hostcert() {
+  local crt=$1 key=$2 name=$3 addr=$4 tmp
+  if [ -f "$crt" ] && [ -f "$key" ] && ! expires_soon "$crt" 2 && openssl verify -CAfile "$CA_PEM" "$crt" >/dev/null 2>&1 \
+     && openssl x509 -in "$crt" -noout -ext subjectAltName 2>/dev/null | grep -q "DNS:$name\b"; then
+    return 0
+  fi
+  log "issuing host certificate for $name"
+  local cakey=$CERTDIR/ARC-TestCA-$CA_ID-key.pem
+  [ -f "$cakey" ] || die "test CA key $cakey missing"
+  tmp=$(mktemp -d)
+  ( umask 077; openssl req -newkey rsa:2048 -nodes -keyout "$key" -out "$tmp/host.csr" \
+      -subj "/DC=org/DC=nordugrid/DC=ARC/O=TestCA/CN=host\/$name" 2>/dev/null ) || die "key for $name failed"
+  printf 'subjectAltName=DNS:%s,DNS:localhost,IP:%s\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\nbasicConstraints=critical,CA:FALSE\n' \
+    "$name" "$addr" > "$tmp/ext.cnf"
+  openssl x509 -req -in "$tmp/host.csr" -CA "$CA_PEM" -CAkey "$cakey" -CAcreateserial -CAserial "$STATE/condor-ca.srl" \
+    -out "$crt" -days 360 -sha256 -extfile "$tmp/ext.cnf" 2>/dev/null || die "signing the host certificate for $name failed"
+  rm -rf "$tmp"
+}
+
+# add_host ADDR NAME [ROOT]: NAME resolves to ADDR on the host (and in the chroot ROOT)
+add_host() {
+  grep -qE "^${1//./\\.}[[:space:]].*\b$2\b" /etc/hosts || printf '%s\t%s\t# cesub testbed\n' "$1" "$2" >> /etc/hosts
+  if [ -n "${3:-}" ] && [ -d "$3/etc" ]; then
+    grep -qE "^${1//./\\.}[[:space:]].*\b$2\b" "$3/etc/hosts" 2>/dev/null || printf '%s\t%s\t# cesub testbed\n' "$1" "$2" >> "$3/etc/hosts"
+  fi
+  return 0
+}
+
 # wait_https URL CODE-REGEX SECONDS
 wait_https() {
   local i=0 code
