@@ -263,6 +263,14 @@ func TestHTCondorSpooledJob(t *testing.T) {
 		if r = cesub(t, tb, env, "cat", xid); r.code != 0 || r.out != "payload-42ok\n" {
 			t.Fatalf("xRSL job output: %d %q %s", r.code, r.out, r.err)
 		}
+		checkStatusLong(t, tb, env, xid, "")
+		// the node and the batch id are condor_q's
+		xlocal := xid[strings.LastIndex(xid, "/")+1:]
+		qout, _ := exec.Command("chroot", tb.Get(t, "CESUB_TESTBED_CONDOR_ROOT"), "condor_q", "-allusers", xlocal, "-af", "LastRemoteHost").CombinedOutput()
+		if r = cesub(t, tb, env, "status", "-l", xid); !strings.Contains(r.out, "Batch id:        "+xlocal) ||
+			!strings.Contains(r.out, "Node:            "+strings.TrimSpace(string(qout))) {
+			t.Errorf("status -l disagrees with condor_q (LastRemoteHost %q):\n%s", qout, r.out)
+		}
 		_ = cesub(t, tb, env, "clean", xid)
 
 		// kill removes a running job

@@ -188,6 +188,7 @@ func runLifecycle(t *testing.T, tb *testbed.Env, dir string, env map[string]stri
 		}
 		time.Sleep(2 * time.Second)
 	}
+	checkStatusLong(t, tb, env, id, "fork")
 	if r = cesub(t, tb, env, "cat", id); r.code != 0 || strings.TrimSpace(r.out) != "hi there" {
 		t.Fatalf("cat: %d %q %s", r.code, r.out, r.err)
 	}
@@ -281,5 +282,35 @@ func TestConcurrentSubmitProcesses(t *testing.T) {
 	r := cesub(t, tb, jobEnv(t, tb, joblist), "clean", "-a")
 	if r.code != 0 {
 		t.Errorf("clean -a: %d %s", r.code, r.err)
+	}
+}
+
+// checkStatusLong: status -l of a finished job reports where and how long it
+// ran, in JSON (arcstat -l's names) and as text.
+func checkStatusLong(t *testing.T, tb *testbed.Env, env map[string]string, id, queue string) {
+	t.Helper()
+	r := cesub(t, tb, env, "status", "-l", id, "-o", "json")
+	var st struct {
+		Jobs []struct {
+			State, Queue, LocalIDFromManager string
+			ExecutionNode                    []string
+			UsedTotalWallTime                *int64
+			UsedMainMemory                   *int64
+			EndTime                          string
+		}
+	}
+	if r.code != 0 || json.Unmarshal([]byte(r.out), &st) != nil || len(st.Jobs) != 1 {
+		t.Fatalf("status -l: %d %s %s", r.code, r.out, r.err)
+	}
+	j := st.Jobs[0]
+	if j.LocalIDFromManager == "" || len(j.ExecutionNode) == 0 || j.UsedTotalWallTime == nil || j.EndTime == "" ||
+		(queue != "" && j.Queue != queue) {
+		t.Errorf("status -l of a finished job lacks long fields: %s", r.out)
+	}
+	r = cesub(t, tb, env, "status", "-l", id)
+	for _, w := range []string{"Job: " + id, "Batch id:", "Node:", "Wall time:", "Ended:"} {
+		if !strings.Contains(r.out, w) {
+			t.Errorf("status -l text lacks %q:\n%s", w, r.out)
+		}
 	}
 }

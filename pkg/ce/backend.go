@@ -70,6 +70,36 @@ type Job struct {
 	// description's names (HTCondor expands $(Cluster) with the real id).
 	Stdout string `json:"-"`
 	Stderr string `json:"-"`
+	// Details are the long fields (status -l), set only by Detailer.Details.
+	Details *Details `json:"details,omitempty"`
+}
+
+// Details are what a CE knows of a job beyond its state: where and how long
+// it ran and what it used. Every field is optional (a queued job has no
+// node; a CE may not report memory). JSON names follow arcstat -l's
+// GLUE2-derived names; times are seconds, memory kB.
+type Details struct {
+	Owner          string     `json:"owner,omitempty"`
+	Queue          string     `json:"queue,omitempty"`
+	BatchID        string     `json:"localIdFromManager,omitempty"` // the job's id in the batch system
+	ExecutionNodes []string   `json:"executionNode,omitempty"`
+	RequestedSlots int        `json:"requestedSlots,omitempty"`
+	WallTime       *int64     `json:"usedTotalWallTime,omitempty"` // seconds
+	CPUTime        *int64     `json:"usedTotalCPUTime,omitempty"`  // seconds, all processors
+	MemoryKB       *int64     `json:"usedMainMemory,omitempty"`    // peak resident memory, kB
+	Started        *time.Time `json:"startTime,omitempty"`         // in the batch system
+	Ended          *time.Time `json:"endTime,omitempty"`
+	Starts         int        `json:"numberOfStarts,omitempty"` // HTCondor NumJobStarts
+	SubmittedFrom  string     `json:"submissionHost,omitempty"` // the client address the CE saw
+	EraseTime      *time.Time `json:"workingAreaEraseTime,omitempty"`
+	ProxyExpires   *time.Time `json:"proxyExpirationTime,omitempty"`
+}
+
+// Detailer is implemented by flavours that can report a job's long fields
+// (status -l). The results are Status's, with Job.Details set where the CE
+// answered; a job whose details could not be read keeps its state.
+type Detailer interface {
+	Details(ctx context.Context, localIDs []string) ([]Result, error)
 }
 
 // Result is the outcome of an operation on one job of a bulk request.

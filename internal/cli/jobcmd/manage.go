@@ -415,6 +415,7 @@ type StatusOptions struct {
 	F        *cmdutil.Factory
 	Sel      Selection
 	Watch    bool
+	Long     bool
 	Interval time.Duration
 }
 
@@ -426,7 +427,10 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(*StatusOptions) error) *cobra.Co
 		Short: "Show the state of jobs (one request per CE and batch)",
 		Long: `Ask the CEs for the state of jobs and record it in the job list. Jobs are
 given by id, or -a/--all (narrowed by -C and --state). JSON uses arcstat's field
-names. Exit 3 when some jobs could not be queried.`,
+names. With -l, also where and how long each job ran: queue, batch id, node,
+wall and CPU time (seconds), peak memory (kB), start and end, owner (ARC: the
+job's diagnose files; HTCondor: the job ad). Exit 3 when some jobs could not
+be queried.`,
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Sel.IDs = args
 			if runF != nil {
@@ -439,6 +443,7 @@ names. Exit 3 when some jobs could not be queried.`,
 		},
 	}
 	opts.Sel.add(cmd)
+	cmd.Flags().BoolVarP(&opts.Long, "long", "l", false, "long format: queue, batch id, node, wall/CPU time, memory, times, owner")
 	cmd.Flags().BoolVarP(&opts.Watch, "watch", "w", false, "poll until every job has ended; print state changes (JSON: the final states)")
 	cmd.Flags().DurationVar(&opts.Interval, "interval", 30*time.Second, "time between polls with --watch")
 	return cmd
@@ -451,7 +456,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		return err
 	}
 	defer e.store.Close()
-	out, ok, failed, authFailed := queryStatus(ctx, e, jobs, !opts.Watch)
+	out, ok, failed, authFailed := queryStatus(ctx, e, jobs, !opts.Watch, opts.Long)
 	if opts.Watch {
 		seen := map[string]string{}
 		for _, j := range out.Jobs {
@@ -461,7 +466,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 			}
 		}
 		if !f.JSON() {
-			printStatusTable(f, out)
+			printStatus(f, out, opts.Long)
 		}
 		for !allDone(out) {
 			select {
@@ -469,7 +474,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 				return ctx.Err()
 			case <-time.After(opts.Interval):
 			}
-			out, ok, failed, authFailed = queryStatus(ctx, e, jobs, false)
+			out, ok, failed, authFailed = queryStatus(ctx, e, jobs, false, false)
 			for _, j := range out.Jobs {
 				now := j.State
 				if j.Error != "" {
@@ -495,7 +500,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 			return err
 		}
 	} else {
-		printStatusTable(f, out)
+		printStatus(f, out, opts.Long)
 	}
 	return cmdutil.ResultCode(ok, failed, authFailed)
 }
@@ -518,9 +523,13 @@ func allDone(out ListJSON) bool {
 }
 
 // queryStatus asks the CEs once and records what they said.
-func queryStatus(ctx context.Context, e *env, jobs []jobstore.Job, reportErrors bool) (ListJSON, int, int, bool) {
+// With long, flavours that can (ce.Detailer) add each job's long fields.
+func queryStatus(ctx context.Context, e *env, jobs []jobstore.Job, reportErrors, long bool) (ListJSON, int, int, bool) {
 	f := e.f
 	results, authFailed := e.forEachCE(ctx, jobs, 3, func(cctx context.Context, b ce.Backend, g []jobstore.Job) ([]ce.Result, error) {
+		if d, ok := b.(ce.Detailer); ok && long {
+			return d.Details(cctx, localIDs(g))
+		}
 		return b.Status(cctx, localIDs(g))
 	})
 	names := map[string]jobstore.Job{}
@@ -557,6 +566,7 @@ func queryStatus(ctx context.Context, e *env, jobs []jobstore.Job, reportErrors 
 		} else {
 			ok++
 			jj.State, jj.SpecificState, jj.ExitCode, jj.JobError = string(r.Job.State), r.Job.RawState, r.Job.ExitCode, r.Job.Errors
+			jj.Details = r.Job.Details
 			ups = append(ups, jobstore.StateUpdate{ID: r.ID, State: string(r.Job.State), ExitCode: r.Job.ExitCode})
 		}
 		out.Jobs = append(out.Jobs, jj)
@@ -565,6 +575,85 @@ func queryStatus(ctx context.Context, e *env, jobs []jobstore.Job, reportErrors 
 		f.Warnf("%v", err)
 	}
 	return out, ok, failed, authFailed
+}
+
+func printStatus(f *cmdutil.Factory, out ListJSON, long bool) {
+	if long {
+		printStatusLong(f, out)
+		return
+	}
+	printStatusTable(f, out)
+}
+
+// printStatusLong prints one block per job, as arcstat -l and condor_q -l
+// users read them: only the fields the CE reported.
+func printStatusLong(f *cmdutil.Factory, out ListJSON) {
+	w := f.IO.Out
+	for i, j := range out.Jobs {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "Job: %s\n", j.ID)
+		field := func(name, v string) {
+			if v != "" {
+				fmt.Fprintf(w, "  %-16s %s\n", name+":", v)
+			}
+		}
+		field("Name", j.Name)
+		if j.Error != "" {
+			field("Error", j.Error)
+			continue
+		}
+		st := j.State
+		if j.SpecificState != "" && j.SpecificState != j.State {
+			st += " (" + j.SpecificState + ")"
+		}
+		field("State", st)
+		if j.ExitCode != nil {
+			field("Exit code", fmt.Sprint(*j.ExitCode))
+		}
+		for _, e := range j.JobError {
+			field("Job error", e)
+		}
+		field("Submitted", j.Submitted)
+		field("CE", j.CE)
+		d := j.Details
+		if d == nil {
+			continue
+		}
+		stamp := func(t *time.Time) string {
+			if t == nil {
+				return ""
+			}
+			return t.UTC().Format(time.RFC3339)
+		}
+		secs := func(p *int64) string {
+			if p == nil {
+				return ""
+			}
+			return (time.Duration(*p) * time.Second).String()
+		}
+		field("Owner", d.Owner)
+		field("Queue", d.Queue)
+		field("Batch id", d.BatchID)
+		field("Node", strings.Join(d.ExecutionNodes, ", "))
+		if d.RequestedSlots > 0 {
+			field("Slots", fmt.Sprint(d.RequestedSlots))
+		}
+		field("Started", stamp(d.Started))
+		field("Ended", stamp(d.Ended))
+		field("Wall time", secs(d.WallTime))
+		field("CPU time", secs(d.CPUTime))
+		if d.MemoryKB != nil {
+			field("Memory (peak)", fmt.Sprintf("%d kB", *d.MemoryKB))
+		}
+		if d.Starts > 0 {
+			field("Starts", fmt.Sprint(d.Starts))
+		}
+		field("Submitted from", d.SubmittedFrom)
+		field("Proxy expires", stamp(d.ProxyExpires))
+		field("Erased after", stamp(d.EraseTime))
+	}
 }
 
 func printStatusTable(f *cmdutil.Factory, out ListJSON) {

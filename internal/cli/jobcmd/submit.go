@@ -52,6 +52,8 @@ type JobJSON struct {
 	Submitted     string   `json:"submitted,omitempty"`
 	JobError      []string `json:"jobError,omitempty"`
 	Error         string   `json:"error,omitempty"`
+	// the long fields of status -l, flattened (arcstat -l's names)
+	*ce.Details
 }
 
 // ListJSON is the schema of the job commands' -o json.

@@ -588,3 +588,26 @@ func fillEntries(entries []jobEntry, found map[int][]jobEntry, want, instances i
 	}
 	return out
 }
+
+// Details implements ce.Detailer: Status, then each job's diagnose/local and
+// diagnose/diag (queue, batch id, node, wall and CPU time, memory), which
+// the grid manager writes itself and so are current where action=info's
+// GLUE2 document waits for the information system.
+func (c *Client) Details(ctx context.Context, ids []string) ([]ce.Result, error) {
+	results, err := c.Status(ctx, ids)
+	if err != nil {
+		return results, err
+	}
+	base, err := c.base(ctx)
+	if err != nil {
+		return results, err
+	}
+	arexhttp.FetchDetails(ctx, results, func(ctx context.Context, id, name string) (string, error) {
+		resp, err := c.rc.R().SetContext(ctx).SetHeader("Accept", "text/plain").Get(base + "/jobs/" + id + "/diagnose/" + name)
+		if err := check("diagnose/"+name, resp, err, http.StatusOK); err != nil {
+			return "", err
+		}
+		return string(resp.Body()), nil
+	})
+	return results, nil
+}

@@ -384,3 +384,15 @@ func (c *Client) activityInfo(ctx context.Context, ids []string) (map[string]act
 	}
 	return out, nil
 }
+
+// Details implements ce.Detailer: Status, then each job's "local" and "diag"
+// control files through A-REX's *logs interface (queue, batch id, node,
+// wall and CPU time, memory).
+func (c *Client) Details(ctx context.Context, ids []string) ([]ce.Result, error) {
+	results, err := c.Status(ctx, ids)
+	if err != nil {
+		return results, err
+	}
+	arexhttp.FetchDetails(ctx, results, c.logFile)
+	return results, nil
+}

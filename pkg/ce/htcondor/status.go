@@ -214,3 +214,103 @@ func (c *Client) List(ctx context.Context) ([]ce.Job, error) {
 	}
 	return out, nil
 }
+
+// detailProjection adds to jobProjection what status -l shows.
+const detailProjection = jobProjection + " RemoteHost LastRemoteHost RemoteWallClockTime JobCurrentStartDate RemoteUserCpu RemoteSysCpu" +
+	" ResidentSetSize JobStartDate CompletionDate NumJobStarts RequestCpus RoutedToJobId GridJobId"
+
+// Details implements ce.Detailer: the same one query as Status, with the
+// attributes condor_q -l shows for where and how long a job ran.
+func (c *Client) Details(ctx context.Context, ids []string) ([]ce.Result, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	constraint, _, err := clusterConstraint(ids)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.checkToken(ctx, "status"); err != nil {
+		return nil, err
+	}
+	ads, err := c.query(ctx, constraint, detailProjection)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]*ce.Job{}
+	now := time.Now()
+	for _, ad := range ads {
+		j := c.jobFromAd(ad)
+		j.Details = detailsFromAd(ad, now)
+		byID[j.LocalID] = j
+	}
+	out := make([]ce.Result, len(ids))
+	for i, id := range ids {
+		if j, ok := byID[id]; ok {
+			out[i] = ce.Result{ID: c.JobID(id), Job: j}
+		} else {
+			out[i] = ce.Result{ID: c.JobID(id), Err: fmt.Errorf("%s: %w in the schedd's queue (removed, or completed and cleaned)", c.JobID(id), ce.ErrNotFound)}
+		}
+	}
+	return out, nil
+}
+
+// detailsFromAd reads the long fields of a job ad. The batch id is the job
+// the HTCondor-CE's router made of it (RoutedToJobId, or the GridJobId of a
+// grid job), else the job's own cluster.proc: on a plain schedd the job is
+// in the batch system itself. Wall time counts the current run (now -
+// JobCurrentStartDate) on top of RemoteWallClockTime, as condor_q does.
+func detailsFromAd(ad *classad.Ad, now time.Time) *ce.Details {
+	d := &ce.Details{}
+	d.Owner, _ = ad.Str("Owner")
+	cl, _ := ad.Int("ClusterId")
+	pr, _ := ad.Int("ProcId")
+	d.BatchID = fmt.Sprintf("%d.%d", cl, pr)
+	if g, ok := ad.Str("GridJobId"); ok && g != "" {
+		d.BatchID = g
+	}
+	if r, ok := ad.Str("RoutedToJobId"); ok && r != "" {
+		d.BatchID = r
+	}
+	st, _ := ad.Int("JobStatus")
+	host, ok := ad.Str("RemoteHost")
+	if !ok || host == "" {
+		host, _ = ad.Str("LastRemoteHost")
+	}
+	if host != "" {
+		d.ExecutionNodes = []string{host}
+	}
+	if n, ok := ad.Int("RequestCpus"); ok && n > 0 {
+		d.RequestedSlots = int(n)
+	}
+	wall, hasWall := ad.Int("RemoteWallClockTime")
+	if start, ok := ad.Int("JobCurrentStartDate"); ok && start > 0 && st == 2 {
+		if run := now.Unix() - start; run > 0 {
+			wall += run
+			hasWall = true
+		}
+	}
+	if hasWall {
+		d.WallTime = &wall
+	}
+	u, okU := ad.Int("RemoteUserCpu")
+	s, okS := ad.Int("RemoteSysCpu")
+	if okU || okS {
+		cpu := u + s
+		d.CPUTime = &cpu
+	}
+	if rss, ok := ad.Int("ResidentSetSize"); ok {
+		d.MemoryKB = &rss
+	}
+	unix := func(name string) *time.Time {
+		if v, ok := ad.Int(name); ok && v > 0 {
+			t := time.Unix(v, 0).UTC()
+			return &t
+		}
+		return nil
+	}
+	d.Started, d.Ended = unix("JobStartDate"), unix("CompletionDate")
+	if n, ok := ad.Int("NumJobStarts"); ok {
+		d.Starts = int(n)
+	}
+	return d
+}
