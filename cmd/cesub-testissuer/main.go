@@ -81,7 +81,7 @@ func serve(args []string) error {
 	keyFile := fs.String("key-file", "", "TLS key (PEM)")
 	signkey := fs.String("signkey", "", "token signing key (from genkey)")
 	var clients multi
-	fs.Var(&clients, "client", "ID:SECRET of a registered client (repeatable)")
+	fs.Var(&clients, "client", "ID:SECRET[:LIFETIME] of a registered client (repeatable; LIFETIME overrides -lifetime for its tokens)")
 	clientScopes := fs.String("client-scopes", "", "scopes clients may request (space-separated; empty: any)")
 	clientSub := fs.String("client-sub", "", "sub of client_credentials tokens (default client:<ID>)")
 	clientGroups := fs.String("client-groups", "", "wlcg.groups of client_credentials tokens (comma-separated)")
@@ -101,10 +101,18 @@ func serve(args []string) error {
 	for _, c := range clients {
 		id, secret, ok := strings.Cut(c, ":")
 		if !ok || id == "" {
-			return fmt.Errorf("-client %q: want ID:SECRET", c)
+			return fmt.Errorf("-client %q: want ID:SECRET[:LIFETIME]", c)
+		}
+		var life time.Duration
+		if s, l, ok := strings.Cut(secret, ":"); ok {
+			d, err := time.ParseDuration(l)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("-client %s: lifetime %q: want a positive duration", id, l)
+			}
+			secret, life = s, d
 		}
 		srv.Clients = append(srv.Clients, testissuer.Client{ID: id, Secret: secret, Scopes: strings.Fields(*clientScopes),
-			Subject: *clientSub, Groups: list(*clientGroups)})
+			Subject: *clientSub, Groups: list(*clientGroups), Lifetime: life})
 	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 4)

@@ -99,10 +99,14 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 partial (some jobs failed),
 	cmd.AddCommand(tokencmd.NewCmdToken(f))
 	cmd.AddCommand(proxycmd.NewCmdProxy(f))
 	cmd.AddCommand(describecmd.NewCmdDescribe(f, nil))
-	cmd.AddCommand(jobcmd.NewCmdSubmit(f, nil), jobcmd.NewCmdStatus(f, nil), jobcmd.NewCmdCat(f, nil), jobcmd.NewCmdGet(f, nil),
+	jobCmds := []*cobra.Command{jobcmd.NewCmdSubmit(f, nil), jobcmd.NewCmdStatus(f, nil), jobcmd.NewCmdCat(f, nil), jobcmd.NewCmdGet(f, nil),
 		jobcmd.NewCmdAction(f, "kill", nil), jobcmd.NewCmdAction(f, "clean", nil), jobcmd.NewCmdAction(f, "resume", nil),
 		jobcmd.NewCmdAction(f, "hold", nil), jobcmd.NewCmdAction(f, "release", nil),
-		jobcmd.NewCmdInfo(f, nil), jobcmd.NewCmdPing(f, nil), jobcmd.NewCmdSync(f, nil))
+		jobcmd.NewCmdInfo(f, nil), jobcmd.NewCmdPing(f, nil), jobcmd.NewCmdSync(f, nil)}
+	for _, c := range jobCmds { // every command that talks to CEs chooses its token source the same way
+		cmdutil.AddTokenFlags(c.Flags())
+	}
+	cmd.AddCommand(jobCmds...)
 	cmd.AddCommand(versioncmd.NewCmdVersion(f, nil))
 	cmd.AddCommand(docscmd.NewCmdDocs(f))
 	cmd.CompletionOptions.HiddenDefaultCmd = false

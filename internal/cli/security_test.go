@@ -27,6 +27,13 @@ import (
 // session with one file for any job.
 func hostileAREX(t *testing.T, ids ...string) (*httptest.Server, string) {
 	t.Helper()
+	return fakeAREX(t, nil, ids...)
+}
+
+// fakeAREX is hostileAREX with wrap (if set) around its handler, to see
+// the requests.
+func fakeAREX(t *testing.T, wrap func(http.Handler) http.Handler, ids ...string) (*httptest.Server, string) {
+	t.Helper()
 	entries := func(code string) string {
 		var b strings.Builder
 		for i, id := range ids {
@@ -38,7 +45,7 @@ func hostileAREX(t *testing.T, ids ...string) (*httptest.Server, string) {
 		}
 		return `{"job":[` + b.String() + `]}`
 	}
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		switch {
 		case r.URL.Path == "/arex/rest":
@@ -59,7 +66,11 @@ func hostileAREX(t *testing.T, ids ...string) (*httptest.Server, string) {
 		default:
 			http.NotFound(w, r)
 		}
-	}))
+	})
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewTLSServer(h)
 	t.Cleanup(srv.Close)
 	caDir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(caDir, "test.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {

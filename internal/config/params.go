@@ -29,6 +29,15 @@ var (
 		Help: "job list database (default $XDG_DATA_HOME/cesub/jobs.db)"})
 	TokenFile = declare[string](Param{Name: "token-file", Kind: String, Default: "",
 		Help: "read the bearer token from this file instead of token discovery"})
+	OIDCAgent = declare[string](Param{Name: "oidc-agent", Kind: String, Default: "",
+		Help: "fetch tokens from this oidc-agent account (by short name); job commands ask for one per CE audience and refresh it during long runs"})
+	ClientCredentials = declare[bool](Param{Name: "client-credentials", Kind: Bool, Default: false,
+		Help: "fetch tokens with the OAuth2 client-credentials grant (--issuer, --client-id, the secret); refreshed during long runs"})
+	TokenScope = declare[[]string](Param{Name: "token-scope", Kind: StringSlice,
+		Default: []string{"compute.create", "compute.read", "compute.modify", "compute.cancel"},
+		Help:    "scopes job commands ask for with --oidc-agent or --client-credentials"})
+	TokenAudience = declare[string](Param{Name: "token-audience", Kind: String, Default: "",
+		Help: "audience job commands ask for with --oidc-agent or --client-credentials (default: each CE's own, https://host:port for ARC, host:port for HTCondor-CE)"})
 	OIDCSock = declare[string](Param{Name: "oidc-sock", Kind: String, Default: "",
 		Help: "oidc-agent socket", GridEnv: []string{"OIDC_SOCK"}})
 	Issuer = declare[string](Param{Name: "issuer", Kind: String, Default: "",

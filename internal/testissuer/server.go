@@ -21,6 +21,8 @@ type Client struct {
 	Scopes []string
 	// Groups put in wlcg.groups of every token the client gets.
 	Groups []string
+	// Lifetime of this client's access tokens (0: the server's).
+	Lifetime time.Duration
 }
 
 // Server is the issuer's HTTP handler.
@@ -134,6 +136,9 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		aud = s.DefaultAud
 	}
 	life := s.Lifetime
+	if cl.Lifetime > 0 {
+		life = cl.Lifetime
+	}
 	if life == 0 {
 		life = 20 * time.Minute
 	}

@@ -16,7 +16,6 @@ import (
 	"github.com/cesub/cesub/internal/jobstore"
 	"github.com/cesub/cesub/pkg/ce"
 	"github.com/cesub/cesub/pkg/jobdesc"
-	"github.com/cesub/cesub/pkg/token"
 	"github.com/spf13/cobra"
 )
 
@@ -236,7 +235,7 @@ func byCE(jobs []jobstore.Job) ([]string, map[string][]jobstore.Job) {
 type env struct {
 	f        *cmdutil.Factory
 	store    *jobstore.Store
-	src      token.Source
+	tokens   *cmdutil.Tokens // a token source per CE (audience)
 	backends map[string]openBackend // one per CE for the whole command (keep-alive, one TLS setup)
 	mu       sync.Mutex             // guards backends (CEs are worked on in parallel)
 }
@@ -325,12 +324,12 @@ func open(ctx context.Context, f *cmdutil.Factory) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	src, err := f.TokenSource()
+	tokens, err := f.Tokens()
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	return &env{f: f, store: store, src: src}, nil
+	return &env{f: f, store: store, tokens: tokens}, nil
 }
 
 func (e *env) backend(ctx context.Context, endpoint, flavour string) (ce.Backend, ce.Address, error) {
@@ -344,7 +343,7 @@ func (e *env) backend(ctx context.Context, endpoint, flavour string) (ce.Backend
 	if ob, ok := e.backends[key]; ok {
 		return ob.b, ob.addr, nil
 	}
-	b, err := e.f.Backend(ctx, addr, e.src, e.store)
+	b, err := e.f.Backend(ctx, addr, e.tokens.For(addr), e.store)
 	if err != nil {
 		return nil, addr, err
 	}

@@ -206,10 +206,11 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 		}
 		return err
 	}
-	src, err := f.TokenSource()
+	tokens, err := f.Tokens()
 	if err != nil {
 		return fail(err)
 	}
+	src := tokens.For(addr)
 	delegate, err := cmdutil.ResolveDelegate(opts.Delegate, src)
 	if err != nil {
 		return fail(err)

@@ -56,6 +56,15 @@ Sources:
   export BEARER_TOKEN=$(cesub token get --client-credentials --issuer https://iam.example.org/ --client-id pilot --client-secret-file ~/.secret)`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			// --oidc-agent and --client-credentials are settings (env, config
+			// file) shared with the job commands; a flag wins over the other's env
+			fl := c.Flags()
+			opts.AgentAccount, _ = fl.GetString("oidc-agent")
+			opts.ClientCredentials, _ = fl.GetBool("client-credentials")
+			if f.Config != nil && !fl.Changed("oidc-agent") && !fl.Changed("client-credentials") {
+				opts.AgentAccount = config.Get(f.Config, config.OIDCAgent)
+				opts.ClientCredentials = config.Get(f.Config, config.ClientCredentials)
+			}
 			n := 0
 			for _, b := range []bool{opts.AgentAccount != "", opts.AgentIssuer != "", opts.ClientCredentials} {
 				if b {
@@ -73,9 +82,9 @@ Sources:
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.AgentAccount, "oidc-agent", "", "oidc-agent account short name")
+	config.AddFlag(fl, config.OIDCAgent)
 	fl.StringVar(&opts.AgentIssuer, "oidc-issuer", "", "ask oidc-agent for an account of this issuer")
-	fl.BoolVar(&opts.ClientCredentials, "client-credentials", false, "use the OAuth2 client-credentials grant")
+	config.AddFlag(fl, config.ClientCredentials)
 	fl.StringSliceVar(&opts.Scopes, "scope", nil, "scope to request (repeatable, or space/comma separated)")
 	fl.StringSliceVar(&opts.Audiences, "audience", nil, "audience to request (repeatable)")
 	fl.DurationVar(&opts.MinValid, "min-valid", 5*time.Minute, "minimum validity the token must have")
