@@ -39,7 +39,9 @@ func TestTokenRefreshInJobCommands(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("status --watch: %d %s %s", r.code, r.out, r.err)
 	}
-	var st struct{ Jobs []struct{ State, Error string } }
+	var st struct {
+		Jobs []struct{ State, Error string }
+	}
 	if err := json.Unmarshal([]byte(r.out), &st); err != nil || len(st.Jobs) != 2 {
 		t.Fatalf("status JSON: %v %s", err, r.out)
 	}

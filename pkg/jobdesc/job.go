@@ -80,6 +80,9 @@ type Origin struct {
 	Vars          map[string]string
 	Queue         string
 	AllowCommands bool
+	// Templates are the submit templates `use template :` found (by
+	// upper-cased name), from the submitting machine's HTCondor configuration.
+	Templates map[string]string
 }
 
 // Executable is a program with arguments.

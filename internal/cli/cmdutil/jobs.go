@@ -11,6 +11,7 @@ import (
 	"github.com/cesub/cesub/internal/config"
 	"github.com/cesub/cesub/internal/jobstore"
 	"github.com/cesub/cesub/pkg/ce"
+	"github.com/cesub/cesub/pkg/jobdesc/submitfile"
 	"github.com/cesub/cesub/pkg/token"
 )
 
@@ -148,4 +149,20 @@ func (f *Factory) Errorf(format string, args ...any) {
 func (f *Factory) PrintError(err error) {
 	f.Errorf("%v", err)
 	f.Hint(err)
+}
+
+// SubmitTemplates reads the submit templates `use template :` may name from
+// the HTCondor configuration files --condor-config gives, else from those
+// condor_submit would read.
+func (f *Factory) SubmitTemplates() (submitfile.Templates, error) {
+	files := config.Get(f.Config, config.CondorConfig)
+	if len(files) == 0 {
+		files = submitfile.CondorConfigFiles(f.Env.Getenv)
+	}
+	t, err := submitfile.ReadCondorConfig(files)
+	if err != nil {
+		return nil, err
+	}
+	f.Debugf("submit templates from %v: %v", files, len(t))
+	return t, nil
 }

@@ -3,6 +3,7 @@
 package describecmd
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/cesub/cesub/internal/cli/cmdutil"
+	"github.com/cesub/cesub/internal/config"
 	"github.com/cesub/cesub/pkg/classad"
 	"github.com/cesub/cesub/pkg/jobdesc"
 	"github.com/cesub/cesub/pkg/jobdesc/adl"
@@ -90,6 +92,7 @@ A description that does not parse exits 2 with file:line:column.`,
 	fl.StringVar(&opts.Queue, "queue", "", "submit files: a queue statement to run after the file (like condor_submit -queue)")
 	fl.StringArrayVar(&opts.Vars, "var", nil, "submit files: NAME=VALUE set before the file is read (repeatable)")
 	fl.BoolVar(&opts.AllowCommands, "allow-commands", false, "submit files: run the commands in 'include : cmd |' and 'queue … from cmd |'")
+	config.AddFlag(fl, config.CondorConfig)
 	fl.BoolVar(&opts.GMDialect, "gm", false, "xRSL: read A-REX's internal dialect (times in seconds)")
 	fl.BoolVar(&opts.Strict, "strict", false, "submit files: an undefined $(macro) is an error (condor_submit expands it to nothing)")
 	_ = cmd.RegisterFlagCompletionFunc("from", cobra.FixedCompletions(fromFormats, cobra.ShellCompDirectiveNoFileComp))
@@ -181,9 +184,15 @@ func describeRun(opts *Options) error {
 		if opts.File != "-" {
 			dir = filepath.Dir(opts.File)
 		}
+		var tpl submitfile.Templates
+		if bytes.Contains(bytes.ToLower(src), []byte("template")) && f.Config != nil {
+			if tpl, err = f.SubmitTemplates(); err != nil {
+				return err
+			}
+		}
 		var file *submitfile.File
 		file, err = submitfile.Parse(name, src, submitfile.ParseOptions{Options: submitfile.Options{Dir: dir, Vars: vars,
-			AllowCommands: opts.AllowCommands, SkipCommands: !opts.AllowCommands, Stdin: f.IO.In},
+			AllowCommands: opts.AllowCommands, SkipCommands: !opts.AllowCommands, Stdin: f.IO.In, Templates: tpl},
 			Queue: opts.Queue, Inspect: true, StrictMacros: opts.Strict})
 		if err == nil {
 			procs = file.Procs

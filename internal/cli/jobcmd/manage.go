@@ -235,7 +235,7 @@ func byCE(jobs []jobstore.Job) ([]string, map[string][]jobstore.Job) {
 type env struct {
 	f        *cmdutil.Factory
 	store    *jobstore.Store
-	tokens   *cmdutil.Tokens // a token source per CE (audience)
+	tokens   *cmdutil.Tokens        // a token source per CE (audience)
 	backends map[string]openBackend // one per CE for the whole command (keep-alive, one TLS setup)
 	mu       sync.Mutex             // guards backends (CEs are worked on in parallel)
 }

@@ -4,6 +4,7 @@
 package jobcmd
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/cesub/cesub/internal/cli/cmdutil"
 	"github.com/cesub/cesub/internal/cli/describecmd"
+	"github.com/cesub/cesub/internal/config"
 	"github.com/cesub/cesub/internal/jobstore"
 	"github.com/cesub/cesub/pkg/ce"
 	"github.com/cesub/cesub/pkg/jobdesc"
@@ -105,6 +107,7 @@ Exit: 0 all submitted, 3 some failed, 4 refused (authentication), 1 otherwise.`,
 	fl.StringVar(&opts.Queue, "queue", "", "submit files: a queue statement to run after the file (like condor_submit -queue)")
 	fl.StringArrayVar(&opts.Vars, "var", nil, "submit files: NAME=VALUE set before the file is read (repeatable; condor_submit NAME=VALUE)")
 	fl.BoolVar(&opts.AllowCommands, "allow-commands", false, "submit files: run the commands in 'include : cmd |' and 'queue … from cmd |'")
+	config.AddFlag(fl, config.CondorConfig)
 	return cmd
 }
 
@@ -112,13 +115,15 @@ Exit: 0 all submitted, 3 some failed, 4 refused (authentication), 1 otherwise.`,
 // origin (a backend of the same format may re-read it).
 // submitReading is how submit files are read (--var, --queue, --allow-commands).
 type submitReading struct {
-	vars  map[string]string
-	queue string
-	allow bool
+	vars      map[string]string
+	queue     string
+	allow     bool
+	templates func() (submitfile.Templates, error) // `use template :` (read once, when a file uses one)
 }
 
 func readJobs(name string, src []byte, sr submitReading) ([]jobdesc.Job, error) {
 	format := describecmd.Guess(name, src)
+	var tpl submitfile.Templates
 	var jobs []jobdesc.Job
 	var err error
 	switch format {
@@ -128,15 +133,20 @@ func readJobs(name string, src []byte, sr submitReading) ([]jobdesc.Job, error) 
 		jobs, err = adl.Parse(name, src)
 	default:
 		format = "submit"
+		if sr.templates != nil && bytes.Contains(bytes.ToLower(src), []byte("template")) {
+			if tpl, err = sr.templates(); err != nil {
+				return nil, err
+			}
+		}
 		jobs, err = submitfile.Jobs(name, src, submitfile.ParseOptions{Options: submitfile.Options{Dir: filepath.Dir(name), Vars: sr.vars,
-			AllowCommands: sr.allow, CheckFiles: true}, Queue: sr.queue})
+			AllowCommands: sr.allow, CheckFiles: true, Templates: tpl}, Queue: sr.queue})
 	}
 	if err != nil {
 		return nil, err
 	}
 	for i := range jobs {
 		jobs[i].Origin = &jobdesc.Origin{Format: format, File: name, Dir: filepath.Dir(name), Text: src, Index: i, Count: len(jobs),
-			Vars: sr.vars, Queue: sr.queue, AllowCommands: sr.allow}
+			Vars: sr.vars, Queue: sr.queue, AllowCommands: sr.allow, Templates: tpl}
 	}
 	return jobs, nil
 }
@@ -154,7 +164,7 @@ type readResult struct {
 // readBatches reads the description files and the inline descriptions.
 func readBatches(opts *SubmitOptions) ([]batch, error) {
 	var batches []batch
-	sr := submitReading{queue: opts.Queue, allow: opts.AllowCommands}
+	sr := submitReading{queue: opts.Queue, allow: opts.AllowCommands, templates: sync.OnceValues(opts.F.SubmitTemplates)}
 	for _, v := range opts.Vars {
 		k, val, ok := strings.Cut(v, "=")
 		if !ok || strings.TrimSpace(k) == "" {

@@ -101,6 +101,7 @@ func (c *Client) eachAd(g group, cluster int, now time.Time, proxy string, fn fu
 	queue := ""
 	if g.origin != nil {
 		po.Vars, po.AllowCommands, queue = g.origin.Vars, g.origin.AllowCommands, g.origin.Queue
+		po.Templates = g.origin.Templates
 	}
 	_, err = submitfile.Parse(g.name, g.text, submitfile.ParseOptions{Options: po, Queue: queue, ClusterID: cluster, Spool: true,
 		CondorVersion: c.scheddVersion(),

@@ -63,6 +63,9 @@ type Options struct {
 	Now time.Time
 	// Stdin feeds `queue … from -` (condor_submit reads item data from standard input).
 	Stdin io.Reader
+	// Templates are the submit templates `use template :` may name
+	// (ReadCondorConfig reads a site's).
+	Templates Templates
 	// CheckFiles makes the checks condor_submit makes of the submitting
 	// machine's files: the executable (when transferred), initialdir and
 	// x509userproxy must exist. For submitting, not for describing.
@@ -84,6 +87,8 @@ type reader struct {
 	stack   []string
 	warns   []Warning
 	maxLine int
+	// templateDepth counts the templates being read inside each other
+	templateDepth int
 }
 
 // Warning is something accepted with doubt.
@@ -259,6 +264,24 @@ func (r *reader) read(file string, src []byte) error {
 			continue
 		}
 		if !active() {
+			continue
+		}
+		if lw == "use" && strings.Contains(rest, ":") {
+			if err := r.use(l.pos, rest); err != nil {
+				return err
+			}
+			continue
+		}
+		if (lw == "error" || lw == "warning") && strings.HasPrefix(rest, ":") || strings.HasPrefix(lw, "error:") || strings.HasPrefix(lw, "warning:") {
+			// `error : message` stops reading (templates check their arguments with it); `warning :` only says it
+			msg := strings.TrimSpace(l.text[strings.Index(l.text, ":")+1:])
+			if m, _, err := r.vars.expand(msg, nil); err == nil {
+				msg = m
+			}
+			if strings.HasPrefix(lw, "error") {
+				return &Error{Pos: l.pos, Msg: msg}
+			}
+			r.warns = append(r.warns, Warning{Pos: l.pos, Msg: msg})
 			continue
 		}
 		if lw == "include" && strings.HasPrefix(strings.TrimSpace(rest), ":") || strings.HasPrefix(lw, "include:") {
