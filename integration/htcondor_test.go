@@ -307,6 +307,20 @@ func TestHTCondorSpooledJob(t *testing.T) {
 				t.Fatalf("removed job %s still in the queue", local)
 			}
 		}
+		// status reads it from the schedd's history (as condor_history does)
+		// and reports its final state instead of "not found"
+		r = cesub(t, tb, env, "status", "-l", kid, "-o", "json")
+		var hist struct {
+			Jobs []struct{ State, SpecificState, LocalIDFromManager string }
+		}
+		if r.code != 0 || json.Unmarshal([]byte(r.out), &hist) != nil || len(hist.Jobs) != 1 || hist.Jobs[0].State != "KILLED" ||
+			!strings.Contains(hist.Jobs[0].SpecificState, "history") || hist.Jobs[0].LocalIDFromManager != local {
+			t.Errorf("status of a removed job that left the queue: %d %s %s", r.code, r.out, r.err)
+		}
+		hout, _ := exec.Command("chroot", tb.Get(t, "CESUB_TESTBED_CONDOR_ROOT"), "condor_history", local, "-af", "JobStatus").CombinedOutput()
+		if strings.TrimSpace(string(hout)) != "3" {
+			t.Errorf("condor_history shows %q for %s, want 3 (Removed)", hout, local)
+		}
 		if r = cesub(t, tb, env, "kill", kid); r.code != 1 || !strings.Contains(r.err, kid+": not found in the schedd's queue") {
 			t.Errorf("kill of a job that left the queue: %d %s", r.code, r.err)
 		}

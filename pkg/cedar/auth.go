@@ -26,6 +26,7 @@ const (
 	CmdSpoolJobFilesPerm = 488
 	CmdTransferDataPerm  = 489
 	CmdQueryJobAds       = 516
+	CmdQueryScheddHist   = 515 // QUERY_SCHEDD_HISTORY
 	CmdQmgmtReadCmd      = 1111
 	CmdQmgmtWriteCmd     = 1112
 	CmdDCAuthenticate    = 60010

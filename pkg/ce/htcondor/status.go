@@ -176,9 +176,10 @@ func (c *Client) Status(ctx context.Context, ids []string) ([]ce.Result, error) 
 		if j, ok := byID[id]; ok {
 			out[i] = ce.Result{ID: c.JobID(id), Job: j}
 		} else {
-			out[i] = ce.Result{ID: c.JobID(id), Err: fmt.Errorf("%s: %w in the schedd's queue (removed, or completed and cleaned)", c.JobID(id), ce.ErrNotFound)}
+			out[i] = ce.Result{ID: c.JobID(id), Err: fmt.Errorf("%s: %w in the schedd's queue or its history (removed or cleaned long ago, or never there)", c.JobID(id), ce.ErrNotFound)}
 		}
 	}
+	c.fromHistory(ctx, out, false)
 	return out, nil
 }
 
@@ -248,9 +249,10 @@ func (c *Client) Details(ctx context.Context, ids []string) ([]ce.Result, error)
 		if j, ok := byID[id]; ok {
 			out[i] = ce.Result{ID: c.JobID(id), Job: j}
 		} else {
-			out[i] = ce.Result{ID: c.JobID(id), Err: fmt.Errorf("%s: %w in the schedd's queue (removed, or completed and cleaned)", c.JobID(id), ce.ErrNotFound)}
+			out[i] = ce.Result{ID: c.JobID(id), Err: fmt.Errorf("%s: %w in the schedd's queue or its history (removed or cleaned long ago, or never there)", c.JobID(id), ce.ErrNotFound)}
 		}
 	}
+	c.fromHistory(ctx, out, true)
 	return out, nil
 }
 
