@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -16,29 +17,34 @@ import (
 // Flavour names a CE protocol family.
 type Flavour string
 
-// The flavours cesub knows.
+// The flavours cesub ships (each registers itself from its package).
 const (
 	ARC      Flavour = "arc"      // ARC CE (A-REX), REST
 	EMIES    Flavour = "emies"    // ARC CE, EMI-ES SOAP
 	HTCondor Flavour = "htcondor" // HTCondor-CE, CEDAR
 )
 
-// HTCondorCEPort is the HTCondor-CE shared port.
-const HTCondorCEPort = 9619
-
 // Address is a parsed CE address.
 type Address struct {
 	Flavour Flavour
 	Host    string
 	Port    int
-	Path    string // ARC endpoint path, default /arex
+	Path    string // endpoint path where the flavour has one (ARC: /arex)
 }
 
-// ParseAddress reads `host`, `host:port`, or a URL (https://host:443/arex,
-// arcrest://, emies://, condor://host:9619, htcondor://). The flavour comes
-// from flavour if not empty, else from the scheme, else from the port (9619
-// is HTCondor-CE), else ARC.
+// ParseAddress reads a CE address with the flavours registered in Backends
+// (see Registry.ParseAddress).
 func ParseAddress(s string, flavour Flavour) (Address, error) {
+	return Backends.ParseAddress(s, flavour)
+}
+
+// ParseAddress reads `host`, `host:port`, `host/path` or a URL
+// (https://host:443/arex, emies://, condor://host:9619, …). The flavour
+// comes from flavour if not empty, else from the URL scheme (each flavour
+// registers its schemes), else from the port (a flavour may claim its
+// default port), else the default flavour. Port and path default to the
+// flavour's.
+func (r *Registry) ParseAddress(s string, flavour Flavour) (Address, error) {
 	if s == "" {
 		return Address{}, fmt.Errorf("empty CE address")
 	}
@@ -71,76 +77,107 @@ func ParseAddress(s string, flavour Flavour) (Address, error) {
 		}
 		a.Port = p
 	}
+	infos := r.infos()
+	var info *RegInfo
 	switch {
 	case flavour != "":
-		a.Flavour = flavour
-	case scheme == "condor" || scheme == "htcondor":
-		a.Flavour = HTCondor
-	case scheme == "emies":
-		a.Flavour = EMIES
-	case scheme == "https" || scheme == "arcrest" || scheme == "arc":
-		a.Flavour = ARC
+		for i := range infos {
+			if infos[i].Flavour == flavour {
+				info = &infos[i]
+			}
+		}
+		if info == nil {
+			return Address{}, fmt.Errorf("unknown CE flavour %q (want %s)", flavour, joinFlavours(infos))
+		}
 	case scheme != "":
-		if scheme == "http" {
-			return Address{}, fmt.Errorf("CE address %q: plain http is refused (a bearer token or proxy would cross the network readable): use https://", s)
+		for i := range infos {
+			if slices.Contains(infos[i].Schemes, scheme) {
+				info = &infos[i]
+			}
 		}
-		return Address{}, fmt.Errorf("CE address %q: unknown scheme %q (want https, arcrest, emies, condor)", s, scheme)
-	case a.Port == HTCondorCEPort:
-		a.Flavour = HTCondor
+		if info == nil {
+			if scheme == "http" {
+				return Address{}, fmt.Errorf("CE address %q: plain http is refused (a bearer token or proxy would cross the network readable): use https://", s)
+			}
+			var all []string
+			for _, in := range infos {
+				all = append(all, in.Schemes...)
+			}
+			return Address{}, fmt.Errorf("CE address %q: unknown scheme %q (want %s)", s, scheme, strings.Join(all, ", "))
+		}
 	default:
-		a.Flavour = ARC
+		for i := range infos {
+			if infos[i].ImpliedByPort && a.Port != 0 && a.Port == infos[i].DefaultPort {
+				info = &infos[i]
+			}
+		}
+		for i := range infos {
+			if info == nil && infos[i].Default {
+				info = &infos[i]
+			}
+		}
+		if info == nil {
+			return Address{}, fmt.Errorf("CE address %q: no flavour given and none is the default (have %s)", s, joinFlavours(infos))
+		}
 	}
-	switch a.Flavour {
-	case ARC, EMIES:
-		if a.Port == 0 {
-			a.Port = 443
-		}
-		if a.Path == "" || a.Path == "/" {
-			a.Path = "/arex"
-		}
-	case HTCondor:
-		if a.Port == 0 {
-			a.Port = HTCondorCEPort
-		}
+	a.Flavour = info.Flavour
+	if a.Port == 0 {
+		a.Port = info.DefaultPort
+	}
+	if a.Port == 0 {
+		return Address{}, fmt.Errorf("CE address %q: give the port (%s has no default)", s, info.Flavour)
+	}
+	switch {
+	case info.DefaultPath == "":
 		a.Path = ""
-	default:
-		return Address{}, fmt.Errorf("unknown CE flavour %q (want arc, emies or htcondor)", a.Flavour)
+	case a.Path == "" || a.Path == "/":
+		a.Path = info.DefaultPath
 	}
 	return a, nil
+}
+
+func joinFlavours(infos []RegInfo) string {
+	var names []string
+	for _, in := range infos {
+		names = append(names, string(in.Flavour))
+	}
+	return strings.Join(names, ", ")
+}
+
+// info is the registration of the address's flavour (zero when unknown).
+func (a Address) info() RegInfo {
+	in, _ := Backends.Info(a.Flavour)
+	return in
 }
 
 // HostPort is host:port, bracketed for IPv6.
 func (a Address) HostPort() string { return net.JoinHostPort(a.Host, strconv.Itoa(a.Port)) }
 
-// URL is the endpoint URL (https for ARC, condor:// for HTCondor-CE).
+// URL is the endpoint URL (https://host:port/arex for ARC, condor://host:port
+// for HTCondor-CE): the flavour's URL scheme, host, port and path.
 func (a Address) URL() string {
-	if a.Flavour == HTCondor {
-		return "condor://" + a.HostPort()
+	scheme := a.info().URLScheme
+	if scheme == "" {
+		scheme = "https"
 	}
-	return "https://" + a.HostPort() + a.Path
+	return scheme + "://" + a.HostPort() + a.Path
 }
 
 // Arg is the address as -C takes it back, flavour included (emies:// for
 // EMI-ES, whose endpoint URL alone would be read as REST).
 func (a Address) Arg() string {
-	if a.Flavour == EMIES {
-		return "emies://" + a.HostPort() + a.Path
+	if s := a.info().ArgScheme; s != "" {
+		return s + "://" + a.HostPort() + a.Path
 	}
 	return a.URL()
 }
 
 // Audiences lists the token audiences this CE accepts by default, preferred
-// first: ARC CEs `https://host:port` (DIRAC's and ARC's convention, plus the
-// port-less form for 443); HTCondor-CE `host:9619` (and condor://host:9619).
+// first, as its flavour registered them (ARC: https://host:port; HTCondor-CE:
+// host:port).
 func (a Address) Audiences() []string {
-	switch a.Flavour {
-	case HTCondor:
-		return []string{a.HostPort(), "condor://" + a.HostPort()}
-	default:
-		out := []string{"https://" + a.HostPort()}
-		if a.Port == 443 {
-			out = append(out, "https://"+a.Host)
-		}
-		return out
+	if f := a.info().Audiences; f != nil {
+		return f(a)
 	}
+	return []string{"https://" + a.HostPort()}
 }

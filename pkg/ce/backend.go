@@ -336,10 +336,45 @@ type Config struct {
 // Factory builds a backend.
 type Factory func(Config) (Backend, error)
 
-// RegInfo describes a flavour to the registry.
+// RegInfo describes a flavour to the registry: everything about it that
+// code outside its package needs (addresses, tokens, delegation, the
+// description format it takes as written). Adding a flavour is its package
+// plus one import line (internal/cli/jobcmd/flavours.go).
 type RegInfo struct {
 	Flavour Flavour
+	Label   string // for people: "ARC CE (REST)"
 	New     Factory
+
+	// Schemes are the URL schemes that name this flavour in a CE address
+	// (lower case; "https" for the default web flavour).
+	Schemes []string
+	// URLScheme is how the endpoint URL is written (Address.URL); ArgScheme,
+	// if set, how -C takes it back when the URL alone names another flavour.
+	URLScheme, ArgScheme string
+	// DefaultPort and DefaultPath fill in what an address leaves out; a
+	// flavour without a path has DefaultPath "" (a path given is dropped).
+	DefaultPort int
+	DefaultPath string
+	// ImpliedByPort: host:DefaultPort without a scheme means this flavour
+	// (9619: HTCondor-CE). Default: the flavour of a bare host.
+	ImpliedByPort, Default bool
+
+	// Audiences are the token audiences a CE of this flavour accepts by
+	// default, preferred first.
+	Audiences func(a Address) []string
+	// FirstAudienceOnly: the CE compares only aud[0] of an array (A-REX).
+	FirstAudienceOnly bool
+	// Scopes are the WLCG scopes each operation (token.Operations) needs,
+	// all of them.
+	Scopes map[string][]string
+
+	// Delegations are the credential kinds the CE stores for jobs
+	// (DelegateX509, DelegateToken); none: a proxy travels with the jobs.
+	Delegations []string
+	// NativeFormat is the description format the CE takes as written
+	// ("submit" for HTCondor); others are translated.
+	NativeFormat string
+
 	// ParseJobID recognises a job id of this flavour written by hand (not
 	// in the job list) and splits it into CE endpoint and local id.
 	ParseJobID func(id string) (endpoint, local string, ok bool)
@@ -363,6 +398,42 @@ func (r *Registry) Register(info RegInfo) {
 		r.m = map[Flavour]RegInfo{}
 	}
 	r.m[info.Flavour] = info
+}
+
+// Info returns a flavour's registration.
+func (r *Registry) Info(f Flavour) (RegInfo, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	in, ok := r.m[f]
+	return in, ok
+}
+
+// infos lists the registrations in flavour order.
+func (r *Registry) infos() []RegInfo {
+	var out []RegInfo
+	for _, f := range r.Flavours() {
+		in, _ := r.Info(f)
+		out = append(out, in)
+	}
+	return out
+}
+
+// ScopeNeeds returns the scopes each operation needs on a CE of flavour f,
+// as the flavour registered them.
+func (r *Registry) ScopeNeeds(f Flavour, ops []string) ([]token.ScopeNeed, error) {
+	in, ok := r.Info(f)
+	if !ok {
+		return nil, fmt.Errorf("CE flavour %q is not supported by this build (have %v)", f, r.Flavours())
+	}
+	var out []token.ScopeNeed
+	for _, op := range ops {
+		need, ok := in.Scopes[op]
+		if !ok {
+			return nil, fmt.Errorf("unknown operation %q (want one of %s)", op, strings.Join(token.Operations, ", "))
+		}
+		out = append(out, token.ScopeNeed{Operation: op, AllOf: need})
+	}
+	return out, nil
 }
 
 // New builds the backend for cfg.Address.Flavour.

@@ -22,44 +22,6 @@ type ScopeNeed struct {
 // Operations cesub checks scopes for.
 var Operations = []string{"submit", "status", "cancel", "upload"}
 
-// ScopeNeeds returns the scopes each operation needs on a CE flavour
-// ("arc" or "htcondor"). HTCondor's WRITE authorization (submit, cancel,
-// upload) needs compute.create, compute.modify and compute.cancel together;
-// READ needs compute.read. ARC 7 with tokenscopes=wlcg maps jobcreate to
-// compute.create, jobinfo to compute.read, jobcancel to compute.cancel and
-// datawrite (input upload) to compute.modify.
-func ScopeNeeds(flavour string, ops []string) ([]ScopeNeed, error) {
-	var out []ScopeNeed
-	for _, op := range ops {
-		var need []string
-		switch flavour {
-		case "htcondor":
-			switch op {
-			case "status":
-				need = []string{"compute.read"}
-			case "submit", "cancel", "upload":
-				need = []string{"compute.create", "compute.modify", "compute.cancel"}
-			}
-		default:
-			switch op {
-			case "submit":
-				need = []string{"compute.create"}
-			case "status":
-				need = []string{"compute.read"}
-			case "cancel":
-				need = []string{"compute.cancel"}
-			case "upload":
-				need = []string{"compute.modify"}
-			}
-		}
-		if need == nil {
-			return nil, fmt.Errorf("unknown operation %q (want one of %s)", op, strings.Join(Operations, ", "))
-		}
-		out = append(out, ScopeNeed{Operation: op, AllOf: need})
-	}
-	return out, nil
-}
-
 // Requirements is what a CE needs from a token.
 type Requirements struct {
 	Now      time.Time

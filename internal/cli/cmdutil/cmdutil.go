@@ -16,6 +16,7 @@ import (
 	"github.com/cesub/cesub/pkg/ce"
 	"github.com/cesub/cesub/pkg/token"
 	"github.com/cesub/cesub/pkg/x509proxy"
+	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
 
@@ -154,4 +155,14 @@ func (f *Factory) PrintJSON(v any) error {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(emptyNotNull(v))
+}
+
+// CompleteFlavours completes --flavour with the registered CE flavours.
+func CompleteFlavours(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	var out []string
+	for _, f := range ce.Backends.Flavours() {
+		in, _ := ce.Backends.Info(f)
+		out = append(out, string(f)+"\t"+in.Label)
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
 }

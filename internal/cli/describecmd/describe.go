@@ -4,7 +4,6 @@ package describecmd
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,9 +14,8 @@ import (
 	"github.com/cesub/cesub/internal/config"
 	"github.com/cesub/cesub/pkg/classad"
 	"github.com/cesub/cesub/pkg/jobdesc"
-	"github.com/cesub/cesub/pkg/jobdesc/adl"
+	jobformat "github.com/cesub/cesub/pkg/jobdesc/format"
 	"github.com/cesub/cesub/pkg/jobdesc/submitfile"
-	"github.com/cesub/cesub/pkg/jobdesc/xrsl"
 	"github.com/spf13/cobra"
 )
 
@@ -109,35 +107,6 @@ func contains(v []string, s string) bool {
 	return false
 }
 
-// Guess picks the input format from the name, then the content.
-func Guess(name string, src []byte) string {
-	switch strings.ToLower(filepath.Ext(name)) {
-	case ".xrsl", ".rsl", ".xrls":
-		return "xrsl"
-	case ".xml", ".adl":
-		return "adl"
-	case ".sub", ".submit", ".jdl", ".cmd", ".condor", ".sdf":
-		return "submit"
-	}
-	t := strings.TrimSpace(string(src))
-	for strings.HasPrefix(t, "(*") { // leading xRSL comments
-		end := strings.Index(t, "*)")
-		if end < 0 {
-			break
-		}
-		t = strings.TrimSpace(t[end+2:])
-	}
-	switch {
-	case t == "":
-		return "submit"
-	case strings.ContainsRune("&+|", rune(t[0])):
-		return "xrsl"
-	case t[0] == '<':
-		return "adl"
-	}
-	return "submit"
-}
-
 // parseError marks a description that does not parse (exit 2).
 func parseError(err error) error { return &cmdutil.ExitErr{Code: cmdutil.ExitUsage, Err: err} }
 
@@ -157,20 +126,14 @@ func describeRun(opts *Options) error {
 	}
 	format := opts.From
 	if format == "" {
-		format = Guess(name, src)
+		format = string(jobformat.Detect(name, src))
 	}
 	out := JSON{Schema: "cesub.describe/v1", Source: name, Format: format, To: opts.To}
 	var jobs []jobdesc.Job
 	var procs []submitfile.Proc
 	switch format {
-	case "xrsl":
-		d := xrsl.User
-		if opts.GMDialect {
-			d = xrsl.GridManager
-		}
-		jobs, err = xrsl.ParseDialect(name, src, d)
-	case "adl":
-		jobs, err = adl.Parse(name, src)
+	case "xrsl", "adl":
+		jobs, err = jobformat.Read(jobformat.Format(format), name, src, jobformat.Options{GridManager: opts.GMDialect})
 	case "submit":
 		vars := map[string]string{}
 		for _, v := range opts.Vars {
@@ -277,37 +240,10 @@ func render(to, from string, jobs []jobdesc.Job, procs []submitfile.Proc) (strin
 	switch to {
 	case "json":
 		return "", nil, nil, nil
-	case "xrsl":
-		var b strings.Builder
-		for _, j := range jobs {
-			x, err := xrsl.Write(j)
-			if err != nil {
-				return "", nil, nil, err
-			}
-			if len(jobs) > 1 {
-				b.WriteString("(" + strings.TrimSuffix(x, "\n") + ")\n")
-			} else {
-				b.WriteString(x)
-			}
-			if len(j.Alternatives) > 0 {
-				warns = append(warns, fmt.Sprintf("warning: %d '|' alternatives are not written (as ARC's unparser does)", len(j.Alternatives)))
-			}
-		}
-		if len(jobs) > 1 {
-			return "+" + b.String(), nil, warns, nil
-		}
-		return b.String(), nil, warns, nil
-	case "adl":
-		prepared := make([]jobdesc.Job, len(jobs))
-		for i, j := range jobs {
-			prepared[i] = jobdesc.PrepareForARC(j)
-		}
-		if len(prepared) == 0 {
-			return "", nil, nil, errors.New("no jobs to write")
-		}
-		b, w, err := adl.Write(prepared...)
+	case "xrsl", "adl":
+		text, w, err := jobformat.Write(jobformat.Format(to), jobs)
 		tw(w)
-		return string(b), nil, warns, err
+		return text, nil, warns, err
 	case "submit", "classad":
 		var ads []classad.Ad
 		var b strings.Builder

@@ -255,6 +255,7 @@ type ceFlags struct {
 func (c *ceFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVarP(&c.CEs, "ce", "C", nil, "CE address (repeatable: the CEs are asked in parallel, each within its own time limit)")
 	cmd.Flags().StringVar(&c.Flavour, "flavour", "", "CE flavour (default: from the address)")
+	_ = cmd.RegisterFlagCompletionFunc("flavour", cmdutil.CompleteFlavours)
 }
 
 func (c *ceFlags) check() error {

@@ -11,18 +11,17 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/cesub/cesub/internal/cli/cmdutil"
-	"github.com/cesub/cesub/internal/cli/describecmd"
 	"github.com/cesub/cesub/internal/config"
 	"github.com/cesub/cesub/internal/jobstore"
 	"github.com/cesub/cesub/pkg/ce"
 	"github.com/cesub/cesub/pkg/jobdesc"
-	"github.com/cesub/cesub/pkg/jobdesc/adl"
+	"github.com/cesub/cesub/pkg/jobdesc/format"
 	"github.com/cesub/cesub/pkg/jobdesc/submitfile"
-	"github.com/cesub/cesub/pkg/jobdesc/xrsl"
 	"github.com/cesub/cesub/pkg/token"
 	"github.com/spf13/cobra"
 )
@@ -99,6 +98,7 @@ Exit: 0 all submitted, 3 some failed, 4 refused (authentication), 1 otherwise.`,
 	fl := cmd.Flags()
 	fl.StringVarP(&opts.CE, "ce", "C", "", "CE address (host, host:port or URL)")
 	fl.StringVar(&opts.Flavour, "flavour", "", "CE flavour (default: from the address)")
+	_ = cmd.RegisterFlagCompletionFunc("flavour", cmdutil.CompleteFlavours)
 	fl.StringArrayVarP(&opts.Files, "file", "f", nil, "job description file (repeatable)")
 	fl.StringArrayVarP(&opts.Inline, "description", "e", nil, "job description text (repeatable)")
 	fl.IntVar(&opts.Instances, "instances", 0, "ask the CE for N copies of each job (ARC REST 1.1)")
@@ -122,33 +122,15 @@ type submitReading struct {
 }
 
 func readJobs(name string, src []byte, sr submitReading) ([]jobdesc.Job, error) {
-	format := describecmd.Guess(name, src)
+	f := format.Detect(name, src)
 	var tpl submitfile.Templates
-	var jobs []jobdesc.Job
-	var err error
-	switch format {
-	case "xrsl":
-		jobs, err = xrsl.Parse(name, src)
-	case "adl":
-		jobs, err = adl.Parse(name, src)
-	default:
-		format = "submit"
-		if sr.templates != nil && bytes.Contains(bytes.ToLower(src), []byte("template")) {
-			if tpl, err = sr.templates(); err != nil {
-				return nil, err
-			}
+	if f == format.Submit && sr.templates != nil && bytes.Contains(bytes.ToLower(src), []byte("template")) {
+		var err error
+		if tpl, err = sr.templates(); err != nil {
+			return nil, err
 		}
-		jobs, err = submitfile.Jobs(name, src, submitfile.ParseOptions{Options: submitfile.Options{Dir: filepath.Dir(name), Vars: sr.vars,
-			AllowCommands: sr.allow, CheckFiles: true, Templates: tpl}, Queue: sr.queue})
 	}
-	if err != nil {
-		return nil, err
-	}
-	for i := range jobs {
-		jobs[i].Origin = &jobdesc.Origin{Format: format, File: name, Dir: filepath.Dir(name), Text: src, Index: i, Count: len(jobs),
-			Vars: sr.vars, Queue: sr.queue, AllowCommands: sr.allow, Templates: tpl}
-	}
-	return jobs, nil
+	return format.Read(f, name, src, format.Options{Vars: sr.vars, Queue: sr.queue, AllowCommands: sr.allow, CheckFiles: true, Templates: tpl})
 }
 
 type batch struct {
@@ -226,8 +208,10 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 		return fail(err)
 	}
 	proxyFile := ""
-	if addr.Flavour == ce.HTCondor {
-		// HTCondor takes a proxy with the jobs (x509userproxy), only when asked
+	info, _ := ce.Backends.Info(addr.Flavour)
+	if len(info.Delegations) == 0 {
+		// a CE that stores no delegations (HTCondor) takes a proxy with the
+		// jobs (x509userproxy), only when asked
 		switch opts.Delegate {
 		case cmdutil.DelegateX509:
 			if _, err := f.Proxy(); err != nil {
@@ -237,9 +221,14 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 				return fail(err)
 			}
 		case cmdutil.DelegateToken:
-			return fail(cmdutil.UsageError(errors.New("--delegate token: HTCondor-CEs have no token delegation (a job can carry a token file with scitokens_file)")))
+			return fail(cmdutil.UsageError(fmt.Errorf("--delegate token: %ss have no token delegation (a job can carry a token file with scitokens_file)", info.Label)))
 		}
 		delegate = cmdutil.DelegateNone
+	} else if delegate != cmdutil.DelegateNone && !slices.Contains(info.Delegations, delegate) {
+		if opts.Delegate == delegate { // asked for by name
+			return fail(cmdutil.UsageError(fmt.Errorf("--delegate %s: %s CEs take %s delegations only", delegate, info.Label, strings.Join(info.Delegations, ", "))))
+		}
+		delegate = info.Delegations[0]
 	}
 	store, err := f.JobList(ctx)
 	if err != nil {
@@ -261,7 +250,7 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 	shown := map[string]bool{}
 	for _, b := range batches {
 		for _, j := range b.jobs {
-			if addr.Flavour == ce.HTCondor && j.Origin != nil && j.Origin.Format == "submit" {
+			if j.Origin != nil && info.NativeFormat != "" && j.Origin.Format == info.NativeFormat {
 				continue // sent as written: what the job model cannot hold does not matter
 			}
 			for _, w := range j.Warnings {

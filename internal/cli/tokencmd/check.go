@@ -91,7 +91,7 @@ needed. Exit 0 when all pass, 4 when any fails.`,
 	fl.DurationVar(&opts.Skew, "skew", 0, "tolerated clock difference for exp and nbf")
 	fl.StringArrayVar(&opts.AuthTokens, "authtokens", nil, "A-REX rule 'subject issuer audience scope group' (repeatable)")
 	fl.StringVar(&opts.ArcConf, "arc-conf", "", "read the authtokens rules of every [authgroup:NAME] in this arc.conf")
-	_ = cmd.RegisterFlagCompletionFunc("flavour", cobra.FixedCompletions([]string{"arc", "htcondor"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("flavour", cmdutil.CompleteFlavours)
 	_ = cmd.RegisterFlagCompletionFunc("op", cobra.FixedCompletions(token.Operations, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -134,17 +134,16 @@ func checkRun(opts *CheckOptions) error {
 		flavour = string(addr.Flavour)
 		out.CE = addr.URL()
 		req.Audiences = addr.Audiences()
-		req.FirstAudienceOnly = addr.Flavour != ce.HTCondor
+	}
+	if in, ok := ce.Backends.Info(ce.Flavour(flavour)); ok {
+		req.FirstAudienceOnly = in.FirstAudienceOnly
 	}
 	if len(opts.Audiences) > 0 {
 		req.Audiences = splitList(opts.Audiences)
 	}
-	if flavour == string(ce.EMIES) {
-		flavour = string(ce.ARC)
-	}
 	out.Flavour = flavour
 	if flavour != "" {
-		needs, err := token.ScopeNeeds(flavour, splitList(opts.Ops))
+		needs, err := ce.Backends.ScopeNeeds(ce.Flavour(flavour), splitList(opts.Ops))
 		if err != nil {
 			return cmdutil.UsageError(err)
 		}
@@ -160,7 +159,7 @@ func checkRun(opts *CheckOptions) error {
 		case ch.Name == "aud" && haveRules:
 			ch.Advisory = true
 			ch.Note = joinNote(ch.Note, "the authtokens rules decide the audience on this CE")
-		case strings.HasPrefix(ch.Name, "scope:") && flavour == string(ce.ARC) && conf != nil && conf.Block("arex").Values("tokenscopes") == nil:
+		case strings.HasPrefix(ch.Name, "scope:") && conf != nil && conf.Block("arex").Values("tokenscopes") == nil: // an arc.conf: an A-REX
 			ch.Advisory = true
 			ch.Note = joinNote(ch.Note, "this arc.conf sets no tokenscopes, so A-REX does not enforce scopes per operation")
 		case ch.Name == "ver" && haveRules:

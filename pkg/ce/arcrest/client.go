@@ -21,7 +21,10 @@ import (
 )
 
 func init() {
-	ce.Backends.Register(ce.RegInfo{Flavour: ce.ARC, New: New, ParseJobID: ParseJobID, ValidLocalID: arexhttp.ValidJobID})
+	ce.Backends.Register(ce.RegInfo{Flavour: ce.ARC, Label: "ARC CE (REST)", New: New, ParseJobID: ParseJobID, ValidLocalID: arexhttp.ValidJobID,
+		Schemes: []string{"https", "arcrest", "arc"}, URLScheme: "https", DefaultPort: 443, DefaultPath: "/arex", Default: true,
+		Audiences: arexhttp.Audiences, FirstAudienceOnly: true, Scopes: arexhttp.Scopes,
+		Delegations: []string{ce.DelegateX509, ce.DelegateToken}})
 }
 
 // Errors shared with the other A-REX backend.

@@ -76,3 +76,24 @@ func SummariseGLUE2(endpoint string, services []GLUE2Service, iface string) *ce.
 	sort.Strings(info.RuntimeEnvironments)
 	return info
 }
+
+// Audiences are the token audiences an A-REX accepts by default (REST and
+// EMI-ES alike), preferred first: https://host:port (DIRAC's and ARC's
+// convention), and the port-less form on 443.
+func Audiences(a ce.Address) []string {
+	out := []string{"https://" + a.HostPort()}
+	if a.Port == 443 {
+		out = append(out, "https://"+a.Host)
+	}
+	return out
+}
+
+// Scopes are what each operation needs from a WLCG token on ARC 7 with
+// tokenscopes=wlcg: jobcreate is compute.create, jobinfo compute.read,
+// jobcancel compute.cancel, datawrite (input upload) compute.modify.
+var Scopes = map[string][]string{
+	"submit": {"compute.create"},
+	"status": {"compute.read"},
+	"cancel": {"compute.cancel"},
+	"upload": {"compute.modify"},
+}

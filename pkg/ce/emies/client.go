@@ -15,7 +15,10 @@ import (
 )
 
 func init() {
-	ce.Backends.Register(ce.RegInfo{Flavour: ce.EMIES, New: New, ParseJobID: ParseJobID, ValidLocalID: arexhttp.ValidJobID})
+	ce.Backends.Register(ce.RegInfo{Flavour: ce.EMIES, Label: "ARC CE (EMI-ES)", New: New, ParseJobID: ParseJobID, ValidLocalID: arexhttp.ValidJobID,
+		Schemes: []string{"emies"}, URLScheme: "https", ArgScheme: "emies", DefaultPort: 443, DefaultPath: "/arex",
+		Audiences: arexhttp.Audiences, FirstAudienceOnly: true, Scopes: arexhttp.Scopes,
+		Delegations: []string{ce.DelegateX509}})
 }
 
 // maxPerCall is A-REX's limit of activities in one CreateActivity

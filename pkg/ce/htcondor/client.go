@@ -25,8 +25,24 @@ import (
 )
 
 func init() {
-	ce.Backends.Register(ce.RegInfo{Flavour: ce.HTCondor, New: New, ParseJobID: ParseJobID,
-		ValidLocalID: func(id string) error { _, _, err := parseProcID(id); return err }})
+	ce.Backends.Register(ce.RegInfo{Flavour: ce.HTCondor, Label: "HTCondor-CE", New: New, ParseJobID: ParseJobID,
+		ValidLocalID: func(id string) error { _, _, err := parseProcID(id); return err },
+		Schemes:      []string{"condor", "htcondor"}, URLScheme: "condor", DefaultPort: CEPort, ImpliedByPort: true,
+		Audiences: func(a ce.Address) []string { return []string{a.HostPort(), "condor://" + a.HostPort()} },
+		Scopes:    scopes, NativeFormat: "submit"})
+}
+
+// CEPort is the HTCondor-CE shared port.
+const CEPort = 9619
+
+// scopes: HTCondor's READ needs compute.read; WRITE (submit, cancel, and
+// the spool upload) needs compute.create, compute.modify and compute.cancel
+// together, as the HTCondor-CE maps them.
+var scopes = map[string][]string{
+	"status": {"compute.read"},
+	"submit": {"compute.create", "compute.modify", "compute.cancel"},
+	"cancel": {"compute.create", "compute.modify", "compute.cancel"},
+	"upload": {"compute.create", "compute.modify", "compute.cancel"},
 }
 
 // Client talks to one HTCondor-CE.

@@ -215,7 +215,7 @@ func (c *Client) preflight(ctx context.Context, ops []string) ([]token.Check, er
 	if err != nil {
 		return nil, err
 	}
-	needs, err := token.ScopeNeeds(string(ce.HTCondor), ops)
+	needs, err := ce.Backends.ScopeNeeds(ce.HTCondor, ops)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,177 @@
+// Package format is the one entry point to the job description languages
+// cesub reads and writes: Detect names the language of a file, Read parses
+// it into the common job model (pkg/jobdesc), Write renders jobs in a
+// language. The languages themselves live in pkg/jobdesc/xrsl, adl and
+// submitfile.
+package format
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/cesub/cesub/pkg/jobdesc"
+	"github.com/cesub/cesub/pkg/jobdesc/adl"
+	"github.com/cesub/cesub/pkg/jobdesc/submitfile"
+	"github.com/cesub/cesub/pkg/jobdesc/xrsl"
+)
+
+// Format is a job description language.
+type Format string
+
+// The languages.
+const (
+	XRSL   Format = "xrsl"   // ARC's xRSL
+	ADL    Format = "adl"    // EMI ActivityDescription (XML)
+	Submit Format = "submit" // HTCondor submit description
+)
+
+// All lists the languages.
+var All = []Format{XRSL, ADL, Submit}
+
+// Parse reads a language name (as --from takes it).
+func Parse(s string) (Format, error) {
+	for _, f := range All {
+		if strings.EqualFold(s, string(f)) {
+			return f, nil
+		}
+	}
+	return "", fmt.Errorf("unknown description format %q (want xrsl, adl or submit)", s)
+}
+
+// Detect names the language of a description: from the file name's
+// extension, else from the content (xRSL starts with &, + or |, after any
+// (* comments *); ADL with <), else an HTCondor submit file.
+func Detect(name string, src []byte) Format {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".xrsl", ".rsl", ".xrls":
+		return XRSL
+	case ".xml", ".adl":
+		return ADL
+	case ".sub", ".submit", ".jdl", ".cmd", ".condor", ".sdf":
+		return Submit
+	}
+	t := strings.TrimSpace(string(src))
+	for strings.HasPrefix(t, "(*") { // leading xRSL comments
+		end := strings.Index(t, "*)")
+		if end < 0 {
+			break
+		}
+		t = strings.TrimSpace(t[end+2:])
+	}
+	switch {
+	case t == "":
+		return Submit
+	case strings.ContainsRune("&+|", rune(t[0])):
+		return XRSL
+	case t[0] == '<':
+		return ADL
+	}
+	return Submit
+}
+
+// Options tune Read. The submit-file ones are condor_submit's.
+type Options struct {
+	// GridManager reads xRSL in the A-REX server's dialect (times in
+	// seconds) rather than the user's (arcsub's: minutes).
+	GridManager bool
+	// Submit files: where relative paths start (default: the file's
+	// directory), NAME=VALUE assignments, a queue statement given with the
+	// file, whether commands may run (or are skipped), whether the
+	// submitting machine's files are checked, the templates `use template :`
+	// may name, and standard input for `queue … from -`.
+	Dir           string
+	Vars          map[string]string
+	Queue         string
+	AllowCommands bool
+	SkipCommands  bool
+	CheckFiles    bool
+	Templates     submitfile.Templates
+	Stdin         io.Reader
+}
+
+// Read parses a description in language f into jobs; each job remembers
+// where it came from (jobdesc.Origin), so a CE that takes the language as
+// written can read the same text again.
+func Read(f Format, name string, src []byte, o Options) ([]jobdesc.Job, error) {
+	var jobs []jobdesc.Job
+	var err error
+	dir := o.Dir
+	if dir == "" {
+		dir = filepath.Dir(name)
+	}
+	switch f {
+	case XRSL:
+		d := xrsl.User
+		if o.GridManager {
+			d = xrsl.GridManager
+		}
+		jobs, err = xrsl.ParseDialect(name, src, d)
+	case ADL:
+		jobs, err = adl.Parse(name, src)
+	case Submit:
+		jobs, err = submitfile.Jobs(name, src, submitfile.ParseOptions{Options: submitfile.Options{Dir: dir, Vars: o.Vars,
+			AllowCommands: o.AllowCommands, SkipCommands: o.SkipCommands, CheckFiles: o.CheckFiles, Templates: o.Templates, Stdin: o.Stdin},
+			Queue: o.Queue})
+	default:
+		return nil, fmt.Errorf("unknown description format %q", f)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for i := range jobs {
+		jobs[i].Origin = &jobdesc.Origin{Format: string(f), File: name, Dir: dir, Text: src, Index: i, Count: len(jobs),
+			Vars: o.Vars, Queue: o.Queue, AllowCommands: o.AllowCommands, Templates: o.Templates}
+	}
+	return jobs, nil
+}
+
+// Write renders jobs in language f: xRSL (several jobs as a +(…)(…) list),
+// ADL (prepared as ARC expects: one ActivityDescription, or several in
+// ActivityDescriptions), or an HTCondor submit description. The warnings
+// name what the language cannot say.
+func Write(f Format, jobs []jobdesc.Job) (string, []jobdesc.Warning, error) {
+	if len(jobs) == 0 {
+		return "", nil, fmt.Errorf("no jobs to write")
+	}
+	var warns []jobdesc.Warning
+	switch f {
+	case XRSL:
+		var b strings.Builder
+		for _, j := range jobs {
+			x, err := xrsl.Write(j)
+			if err != nil {
+				return "", warns, err
+			}
+			if len(jobs) > 1 {
+				b.WriteString("(" + strings.TrimSuffix(x, "\n") + ")\n")
+			} else {
+				b.WriteString(x)
+			}
+			if len(j.Alternatives) > 0 {
+				warns = append(warns, jobdesc.Warning{Attribute: "|", Message: fmt.Sprintf("%d '|' alternatives are not written (as ARC's unparser does)", len(j.Alternatives))})
+			}
+		}
+		if len(jobs) > 1 {
+			return "+" + b.String(), warns, nil
+		}
+		return b.String(), warns, nil
+	case ADL:
+		prepared := make([]jobdesc.Job, len(jobs))
+		for i, j := range jobs {
+			prepared[i] = jobdesc.PrepareForARC(j)
+		}
+		b, w, err := adl.Write(prepared...)
+		return string(b), append(warns, w...), err
+	case Submit:
+		var b strings.Builder
+		for _, j := range jobs {
+			text, w := submitfile.FromJob(j)
+			warns = append(warns, w...)
+			b.WriteString(text)
+		}
+		return b.String(), warns, nil
+	}
+	return "", nil, fmt.Errorf("unknown description format %q", f)
+}
