@@ -124,7 +124,7 @@ func TestARC7PerOperationScopes(t *testing.T) {
 		}
 		// the multi-scope form this version ignores
 		wrongForm := base
-		wrongForm.Scope = "compute.read compute.create"
+		wrongForm.Scope = "compute.create compute.read" // read second: 7.2 reads only the first of an array
 		wrongForm.ScopeArray = tb.Get(t, "CESUB_TESTBED_ARC7_SCOPE_FORM") != "array"
 		r = cesub(t, tb, mint("form", wrongForm), "ping", "-C", url, "-o", "json")
 		if r.code != 4 || !strings.Contains(r.out, "tokenscopes=wlcg") {

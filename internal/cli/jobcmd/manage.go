@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,23 +12,18 @@ import (
 	"time"
 
 	"github.com/cesub/cesub/internal/cli/cmdutil"
+	"github.com/cesub/cesub/internal/jobs"
 	"github.com/cesub/cesub/internal/jobstore"
 	"github.com/cesub/cesub/pkg/ce"
 	"github.com/cesub/cesub/pkg/jobdesc"
 	"github.com/spf13/cobra"
 )
 
-// Selection says which jobs a command works on.
-type Selection struct {
-	IDs    []string
-	All    bool
-	CEs    []string
-	States []string
-	// IDFile is -i: a file of job references, one per line (# comments).
-	IDFile string
-}
+// Selection says which jobs a command works on (internal/jobs resolves it).
+type Selection = jobs.Selection
 
-func (s *Selection) add(cmd *cobra.Command) {
+// addSelection adds the selection flags: -a, -C (repeatable), --state, -i.
+func addSelection(cmd *cobra.Command, s *Selection) {
 	fl := cmd.Flags()
 	fl.BoolVarP(&s.All, "all", "a", false, "all jobs in the job list (narrowed by -C and --state)")
 	fl.StringArrayVarP(&s.CEs, "ce", "C", nil, "only jobs on this CE (repeatable; the CEs are worked on in parallel)")
@@ -42,193 +36,6 @@ func (s *Selection) add(cmd *cobra.Command) {
 		}
 		return names, cobra.ShellCompDirectiveNoFileComp
 	})
-}
-
-// states checks --state values and writes them as the job list does.
-func (s *Selection) states() ([]string, error) {
-	var out []string
-	for _, v := range s.States {
-		st, ok := ce.ParseState(v)
-		if !ok {
-			var names []string
-			for _, st := range ce.States {
-				names = append(names, string(st))
-			}
-			return nil, fmt.Errorf("--state %q: not a state; the states are %s", v, strings.Join(names, ", "))
-		}
-		out = append(out, string(st))
-	}
-	return out, nil
-}
-
-// describe is the selection in words, for "no jobs matched".
-func (s *Selection) describe() string {
-	var parts []string
-	if s.All {
-		parts = append(parts, "-a")
-	}
-	for _, c := range s.CEs {
-		parts = append(parts, "-C "+c)
-	}
-	if len(s.States) > 0 {
-		parts = append(parts, "--state "+strings.Join(s.States, ","))
-	}
-	return strings.Join(parts, " ")
-}
-
-// readIDFile reads -i: one job reference per line; blank lines and lines
-// starting with # are skipped.
-func readIDFile(path string) ([]string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
-			out = append(out, l)
-		}
-	}
-	return out, nil
-}
-
-// resolve picks jobs from the job list. A reference is, in this order: a
-// job id as listed; a job id URL of a known flavour not in the list (used
-// as given); the CE's own id of a listed job (A-REX's id, HTCondor's
-// cluster.proc); a prefix of one that only one listed job has; a job name
-// (every listed job of that name).
-func (s *Selection) resolve(ctx context.Context, store *jobstore.Store) ([]jobstore.Job, error) {
-	refs := s.IDs
-	if s.IDFile != "" {
-		more, err := readIDFile(s.IDFile)
-		if err != nil {
-			return nil, cmdutil.UsageError(fmt.Errorf("-i: %w", err))
-		}
-		if len(more) == 0 {
-			return nil, cmdutil.UsageError(fmt.Errorf("-i %s: no job references in it", s.IDFile))
-		}
-		refs = append(append([]string(nil), refs...), more...)
-	}
-	if len(refs) == 0 && !s.All {
-		return nil, cmdutil.UsageError(errors.New("give job ids (or bare CE ids, unique prefixes, job names), -i FILE, or -a/--all"))
-	}
-	states, err := s.states()
-	if err != nil {
-		return nil, cmdutil.UsageError(err)
-	}
-	filter := jobstore.Filter{States: states}
-	onCE := map[string]bool{}
-	for _, c := range s.CEs {
-		addr, err := ce.ParseAddress(c, "")
-		if err != nil {
-			return nil, cmdutil.UsageError(err)
-		}
-		onCE[strings.TrimSuffix(addr.URL(), "/")] = true
-		filter.CE = strings.TrimSuffix(addr.URL(), "/")
-	}
-	if len(onCE) > 1 {
-		filter.CE = "" // several: filtered below
-	}
-	listed, err := store.List(ctx, filter)
-	if err != nil {
-		return nil, err
-	}
-	if len(onCE) > 1 {
-		kept := listed[:0]
-		for _, j := range listed {
-			if onCE[j.CE] {
-				kept = append(kept, j)
-			}
-		}
-		listed = kept
-	}
-	if len(refs) == 0 {
-		return listed, nil
-	}
-	var jobs []jobstore.Job
-	taken := map[string]bool{}
-	take := func(j jobstore.Job) {
-		if !taken[j.ID] {
-			taken[j.ID] = true
-			jobs = append(jobs, j)
-		}
-	}
-	for _, ref := range refs {
-		m, err := match(ref, listed)
-		if err != nil {
-			return nil, cmdutil.UsageError(err)
-		}
-		if len(m) == 0 {
-			flavour, endpoint, local, ok := ce.Backends.ParseJobID(ref)
-			if !ok {
-				return nil, cmdutil.UsageError(fmt.Errorf("job %q is not in the job list %s (as an id, a CE id, a unique prefix or a name) and is not a job id URL of a known flavour", ref, store.Path()))
-			}
-			m = []jobstore.Job{{ID: ref, LocalID: local, CE: endpoint, Flavour: string(flavour)}}
-		}
-		for _, j := range m {
-			take(j)
-		}
-	}
-	return jobs, nil
-}
-
-// match finds the listed jobs a reference names (see resolve).
-func match(ref string, listed []jobstore.Job) ([]jobstore.Job, error) {
-	var byLocal, byPrefix, byName []jobstore.Job
-	for _, j := range listed {
-		switch {
-		case j.ID == ref:
-			return []jobstore.Job{j}, nil
-		case j.LocalID == ref:
-			byLocal = append(byLocal, j)
-		case strings.HasPrefix(j.LocalID, ref) || strings.HasPrefix(j.ID, ref) && strings.Contains(ref, "://"):
-			byPrefix = append(byPrefix, j)
-		}
-		if j.Name != "" && j.Name == ref {
-			byName = append(byName, j)
-		}
-	}
-	switch {
-	case len(byLocal) == 1:
-		return byLocal, nil
-	case len(byLocal) > 1:
-		return nil, fmt.Errorf("%q is the id of %d jobs on different CEs (%s): give the full job id", ref, len(byLocal), ids(byLocal, 3))
-	case len(byPrefix) == 1 && len(byName) == 0:
-		return byPrefix, nil
-	case len(byName) > 0:
-		return byName, nil
-	case len(byPrefix) > 1:
-		return nil, fmt.Errorf("%q is the start of %d job ids (%s): give more of it", ref, len(byPrefix), ids(byPrefix, 3))
-	}
-	return nil, nil
-}
-
-// ids lists at most n job ids for a message.
-func ids(jobs []jobstore.Job, n int) string {
-	var out []string
-	for i, j := range jobs {
-		if i == n {
-			out = append(out, "…")
-			break
-		}
-		out = append(out, j.ID)
-	}
-	return strings.Join(out, ", ")
-}
-
-// byCE groups jobs by CE endpoint and flavour (one A-REX can be reached
-// over REST and EMI-ES), in first-seen order.
-func byCE(jobs []jobstore.Job) ([]string, map[string][]jobstore.Job) {
-	var order []string
-	m := map[string][]jobstore.Job{}
-	for _, j := range jobs {
-		key := j.Flavour + " " + j.CE
-		if _, ok := m[key]; !ok {
-			order = append(order, key)
-		}
-		m[key] = append(m[key], j)
-	}
-	return order, m
 }
 
 // env is what the job commands share.
@@ -309,15 +116,19 @@ func openSelected(ctx context.Context, f *cmdutil.Factory, sel Selection) (*env,
 	if err != nil {
 		return nil, nil, err
 	}
-	jobs, err := sel.resolve(ctx, e.store)
+	selected, err := sel.Resolve(ctx, e.store)
 	if err != nil {
 		e.store.Close()
+		var ie *jobs.InputError
+		if errors.As(err, &ie) {
+			return nil, nil, cmdutil.UsageError(err)
+		}
 		return nil, nil, err
 	}
-	if len(jobs) == 0 {
-		fmt.Fprintf(f.IO.ErrOut, "cesub: no jobs matched (%s) in %s\n", sel.describe(), e.store.Path())
+	if len(selected) == 0 {
+		fmt.Fprintf(f.IO.ErrOut, "cesub: no jobs matched (%s) in %s\n", sel.Describe(), e.store.Path())
 	}
-	return e, jobs, nil
+	return e, selected, nil
 }
 
 func open(ctx context.Context, f *cmdutil.Factory) (*env, error) {
@@ -356,58 +167,18 @@ func (e *env) backend(ctx context.Context, endpoint, flavour string) (ce.Backend
 }
 
 // ceParallel bounds how many CEs a command works on at once.
-const ceParallel = 8
+const ceParallel = jobs.DefaultParallel
 
-// forEachCE runs op on the jobs of each CE, the CEs in parallel, each with
-// its own deadline (scale x --timeout): a CE that hangs costs its own jobs
-// the deadline, never another CE's turn. Results come back in the jobs'
-// CE order.
-func (e *env) forEachCE(ctx context.Context, jobs []jobstore.Job, scale int, op func(context.Context, ce.Backend, []jobstore.Job) ([]ce.Result, error)) ([]ce.Result, bool) {
-	order, groups := byCE(jobs)
-	per := make([][]ce.Result, len(order))
-	auth := make([]bool, len(order))
-	sem := make(chan struct{}, ceParallel)
-	var wg sync.WaitGroup
-	for i, key := range order {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(i int, group []jobstore.Job) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			cctx, cancel := e.f.Deadline(ctx, scale)
-			defer cancel()
-			b, addr, err := e.backend(cctx, group[0].CE, group[0].Flavour)
-			if err == nil {
-				var res []ce.Result
-				res, err = op(cctx, b, group)
-				if err == nil {
-					per[i] = res
-					e.f.RememberVersion(context.WithoutCancel(ctx), e.store, addr, b)
-					return
-				}
-			}
-			auth[i] = ce.IsAuthFailure(err)
-			for _, j := range group {
-				per[i] = append(per[i], ce.Result{ID: j.ID, Err: err})
-			}
-		}(i, groups[key])
-	}
-	wg.Wait()
-	var all []ce.Result
-	authFailed := false
-	for i := range order {
-		all = append(all, per[i]...)
-		authFailed = authFailed || auth[i]
-	}
-	return all, authFailed
+// runner works on the selected jobs CE by CE (internal/jobs), with this
+// command's backends, deadlines and job list.
+func (e *env) runner() *jobs.Runner {
+	return &jobs.Runner{Store: e.store, Backend: e.backend, Deadline: e.f.Deadline, Warnf: e.f.Warnf, Parallel: ceParallel,
+		Answered: func(ctx context.Context, addr ce.Address, b ce.Backend) { e.f.RememberVersion(ctx, e.store, addr, b) }}
 }
 
-func localIDs(jobs []jobstore.Job) []string {
-	out := make([]string, len(jobs))
-	for i, j := range jobs {
-		out[i] = j.LocalID
-	}
-	return out
+// forEachCE runs op on the jobs of each CE in parallel (jobs.Runner.ForEachCE).
+func (e *env) forEachCE(ctx context.Context, list []jobstore.Job, scale int, op func(context.Context, ce.Backend, []jobstore.Job) ([]ce.Result, error)) ([]ce.Result, bool) {
+	return e.runner().ForEachCE(ctx, list, scale, op)
 }
 
 // StatusOptions of `cesub status`.
@@ -442,7 +213,7 @@ be queried.`,
 			return statusRun(c.Context(), opts)
 		},
 	}
-	opts.Sel.add(cmd)
+	addSelection(cmd, &opts.Sel)
 	cmd.Flags().BoolVarP(&opts.Long, "long", "l", false, "long format: queue, batch id, node, wall/CPU time, memory, times, owner")
 	cmd.Flags().BoolVarP(&opts.Watch, "watch", "w", false, "poll until every job has ended; print state changes (JSON: the final states)")
 	cmd.Flags().DurationVar(&opts.Interval, "interval", 30*time.Second, "time between polls with --watch")
@@ -451,12 +222,12 @@ be queried.`,
 
 func statusRun(ctx context.Context, opts *StatusOptions) error {
 	f := opts.F
-	e, jobs, err := openSelected(ctx, f, opts.Sel)
+	e, selected, err := openSelected(ctx, f, opts.Sel)
 	if err != nil {
 		return err
 	}
 	defer e.store.Close()
-	out, ok, failed, authFailed := queryStatus(ctx, e, jobs, !opts.Watch, opts.Long)
+	out, ok, failed, authFailed := queryStatus(ctx, e, selected, !opts.Watch, opts.Long)
 	if opts.Watch {
 		seen := map[string]string{}
 		for _, j := range out.Jobs {
@@ -474,7 +245,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 				return ctx.Err()
 			case <-time.After(opts.Interval):
 			}
-			out, ok, failed, authFailed = queryStatus(ctx, e, jobs, false, false)
+			out, ok, failed, authFailed = queryStatus(ctx, e, selected, false, false)
 			for _, j := range out.Jobs {
 				now := j.State
 				if j.Error != "" {
@@ -522,57 +293,28 @@ func allDone(out ListJSON) bool {
 	return true
 }
 
-// queryStatus asks the CEs once and records what they said.
+// queryStatus asks the CEs once (jobs.Runner.Status, which records what
+// they said) and makes the rows to show.
 // With long, flavours that can (ce.Detailer) add each job's long fields.
-func queryStatus(ctx context.Context, e *env, jobs []jobstore.Job, reportErrors, long bool) (ListJSON, int, int, bool) {
+func queryStatus(ctx context.Context, e *env, selected []jobstore.Job, reportErrors, long bool) (ListJSON, int, int, bool) {
 	f := e.f
-	results, authFailed := e.forEachCE(ctx, jobs, 3, func(cctx context.Context, b ce.Backend, g []jobstore.Job) ([]ce.Result, error) {
-		if d, ok := b.(ce.Detailer); ok && long {
-			return d.Details(cctx, localIDs(g))
-		}
-		return b.Status(cctx, localIDs(g))
-	})
-	names := map[string]jobstore.Job{}
-	for _, j := range jobs {
-		names[j.ID] = j
-	}
-	// every selected job gets a row: one the CE's answer left out is an
-	// error row, never dropped
-	answered := map[string]bool{}
-	for _, r := range results {
-		answered[r.ID] = true
-	}
-	for _, j := range jobs {
-		if !answered[j.ID] {
-			results = append(results, ce.Result{ID: j.ID, Err: fmt.Errorf("%s: the CE's answer did not include this job", j.ID)})
-			answered[j.ID] = true
-		}
-	}
+	rows, ok, failed, authFailed := e.runner().Status(ctx, selected, long)
 	out := ListJSON{Schema: "cesub.status/v1", Jobs: []JobJSON{}}
-	ok, failed := 0, 0
-	var ups []jobstore.StateUpdate
-	for _, r := range results {
-		rec := names[r.ID]
-		jj := JobJSON{ID: r.ID, Name: rec.Name, CE: rec.CE}
-		if !rec.Submitted.IsZero() {
-			jj.Submitted = rec.Submitted.Format(time.RFC3339)
+	for _, r := range rows {
+		jj := JobJSON{ID: r.ID, Name: r.Record.Name, CE: r.Record.CE}
+		if !r.Record.Submitted.IsZero() {
+			jj.Submitted = r.Record.Submitted.Format(time.RFC3339)
 		}
 		if r.Err != nil {
-			failed++
 			jj.Error = r.Err.Error()
 			if reportErrors {
 				f.PrintError(r.Err)
 			}
 		} else {
-			ok++
 			jj.State, jj.SpecificState, jj.ExitCode, jj.JobError = string(r.Job.State), r.Job.RawState, r.Job.ExitCode, r.Job.Errors
 			jj.Details = r.Job.Details
-			ups = append(ups, jobstore.StateUpdate{ID: r.ID, State: string(r.Job.State), ExitCode: r.Job.ExitCode})
 		}
 		out.Jobs = append(out.Jobs, jj)
-	}
-	if err := e.store.UpdateStates(ctx, ups); err != nil {
-		f.Warnf("%v", err)
 	}
 	return out, ok, failed, authFailed
 }
@@ -709,7 +451,7 @@ func NewCmdAction(f *cmdutil.Factory, action string, runF func(*ActionOptions) e
 			return actionRun(c.Context(), opts)
 		},
 	}
-	opts.Sel.add(cmd)
+	addSelection(cmd, &opts.Sel)
 	if action == "clean" {
 		cmd.Flags().BoolVar(&opts.Forget, "forget", false, "drop from the job list the jobs the CE no longer has (cleaned elsewhere, or expired)")
 	}
@@ -718,68 +460,24 @@ func NewCmdAction(f *cmdutil.Factory, action string, runF func(*ActionOptions) e
 
 func actionRun(ctx context.Context, opts *ActionOptions) error {
 	f := opts.F
-	e, jobs, err := openSelected(ctx, f, opts.Sel)
+	e, selected, err := openSelected(ctx, f, opts.Sel)
 	if err != nil {
 		return err
 	}
 	defer e.store.Close()
-	results, authFailed := e.forEachCE(ctx, jobs, 3, func(cctx context.Context, b ce.Backend, g []jobstore.Job) ([]ce.Result, error) {
-		switch opts.Action {
-		case "kill":
-			return b.Kill(cctx, localIDs(g))
-		case "clean":
-			return b.Clean(cctx, localIDs(g))
-		case "hold", "release":
-			h, ok := b.(ce.Holder)
-			if !ok {
-				return nil, fmt.Errorf("%s: %s CEs cannot hold jobs (HTCondor-CEs can)", opts.Action, g[0].Flavour)
-			}
-			if opts.Action == "hold" {
-				return h.Hold(cctx, localIDs(g))
-			}
-			return h.Release(cctx, localIDs(g))
-		default:
-			return b.Restart(cctx, localIDs(g))
-		}
-	})
+	results, ok, failed, authFailed := e.runner().Act(ctx, opts.Action, selected, opts.Forget)
 	out := ListJSON{Schema: "cesub." + opts.Action + "/v1"}
-	ok, failed := 0, 0
-	done := string(ce.StateAccepted) // the state of a job the action succeeded on
-	switch opts.Action {
-	case "clean":
-		done = string(ce.StateDeleted)
-	case "kill":
-		done = "KILLING"
-	case "hold":
-		done = string(ce.StateHeld)
-	case "release":
-		done = string(ce.StateQueuing)
-	}
-	forgotten := 0
+	done, forgotten := "", 0
 	for _, r := range results {
-		jj := JobJSON{ID: r.ID}
-		if r.Err != nil && opts.Forget && errors.Is(r.Err, ce.ErrNotFound) {
-			// the CE no longer has it: --forget drops the entry
-			if err := e.store.Remove(ctx, r.ID); err == nil {
-				forgotten++
-				jj.State = "FORGOTTEN"
-				out.Jobs = append(out.Jobs, jj)
-				ok++
-				continue
-			}
-		}
-		if r.Err != nil {
-			failed++
+		jj := JobJSON{ID: r.ID, State: r.State}
+		switch {
+		case r.Forgotten:
+			forgotten++
+		case r.Err != nil:
 			jj.Error = r.Err.Error()
 			f.PrintError(r.Err)
-		} else {
-			ok++
-			if opts.Action == "clean" {
-				_ = e.store.Remove(ctx, r.ID)
-			} else {
-				_ = e.store.UpdateState(ctx, r.ID, done, nil)
-			}
-			jj.State = done
+		default:
+			done = r.State
 		}
 		out.Jobs = append(out.Jobs, jj)
 	}
@@ -838,15 +536,15 @@ func NewCmdCat(f *cmdutil.Factory, runF func(*CatOptions) error) *cobra.Command 
 
 func catRun(ctx context.Context, opts *CatOptions) error {
 	f := opts.F
-	e, jobs, err := openSelected(ctx, f, Selection{IDs: []string{opts.Job}})
+	e, selected, err := openSelected(ctx, f, Selection{IDs: []string{opts.Job}})
 	if err != nil {
 		return err
 	}
 	defer e.store.Close()
-	if len(jobs) > 1 {
-		return cmdutil.UsageError(fmt.Errorf("%q names %d jobs (%s): cat shows one", opts.Job, len(jobs), ids(jobs, 3)))
+	if len(selected) > 1 {
+		return cmdutil.UsageError(fmt.Errorf("%q names %d jobs (%s): cat shows one", opts.Job, len(selected), idList(selected, 3)))
 	}
-	j := jobs[0]
+	j := selected[0]
 	if opts.Log {
 		b, _, err := e.backend(ctx, j.CE, j.Flavour)
 		if err != nil {
@@ -910,7 +608,7 @@ job list unless --keep. Exit 3 when some jobs failed.`,
 			return getRun(c.Context(), opts)
 		},
 	}
-	opts.Sel.add(cmd)
+	addSelection(cmd, &opts.Sel)
 	cmd.Flags().StringVarP(&opts.Dir, "dir", "D", ".", "download directory")
 	cmd.Flags().BoolVarP(&opts.Keep, "keep", "k", false, "keep the job on the CE after downloading")
 	return cmd
@@ -918,7 +616,7 @@ job list unless --keep. Exit 3 when some jobs failed.`,
 
 func getRun(ctx context.Context, opts *GetOptions) error {
 	f := opts.F
-	e, jobs, err := openSelected(ctx, f, opts.Sel)
+	e, selected, err := openSelected(ctx, f, opts.Sel)
 	if err != nil {
 		return err
 	}
@@ -935,14 +633,14 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 	}{Schema: "cesub.get/v1"}
 	ok, failed, authFailed := 0, 0, false
 	// only finished jobs are fetched (and then cleaned): a running job's outputs are not there yet
-	states, _ := e.forEachCE(ctx, jobs, 3, func(sctx context.Context, b ce.Backend, g []jobstore.Job) ([]ce.Result, error) {
-		return b.Status(sctx, localIDs(g))
+	states, _ := e.forEachCE(ctx, selected, 3, func(sctx context.Context, b ce.Backend, g []jobstore.Job) ([]ce.Result, error) {
+		return b.Status(sctx, jobs.LocalIDs(g))
 	})
 	stateOf := map[string]ce.Result{}
 	for _, r := range states {
 		stateOf[r.ID] = r
 	}
-	for _, j := range jobs {
+	for _, j := range selected {
 		g := got{JobJSON: JobJSON{ID: j.ID, Name: j.Name}}
 		st, known := stateOf[j.ID]
 		var err error
@@ -1132,4 +830,17 @@ func printInfo(f *cmdutil.Factory, info *ce.Info) error {
 		fmt.Fprintf(w, "runtime environments:\t%s\n", strings.Join(info.RuntimeEnvironments, " "))
 	}
 	return w.Flush()
+}
+
+// idList lists at most n job ids for a message.
+func idList(list []jobstore.Job, n int) string {
+	var out []string
+	for i, j := range list {
+		if i == n {
+			out = append(out, "…")
+			break
+		}
+		out = append(out, j.ID)
+	}
+	return strings.Join(out, ", ")
 }

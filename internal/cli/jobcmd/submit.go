@@ -6,7 +6,6 @@ package jobcmd
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/cesub/cesub/internal/cli/cmdutil"
 	"github.com/cesub/cesub/internal/config"
+	"github.com/cesub/cesub/internal/jobs"
 	"github.com/cesub/cesub/internal/jobstore"
 	"github.com/cesub/cesub/pkg/ce"
 	"github.com/cesub/cesub/pkg/jobdesc"
@@ -285,20 +285,20 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 	// large sandbox on a slow link is not cut off halfway.
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	delegationID, err := f.EnsureDelegation(cctx, store, addr, b, delegate, src)
+	delegationID, err := f.Delegations(store).Ensure(cctx, addr, b, delegate, src)
 	if err != nil {
 		return err
 	}
 	out := ListJSON{Schema: "cesub.submit/v1"}
 	ok, failed, authFailed := 0, 0, false
-	known := knownIDs(context.WithoutCancel(ctx), store, addr)
+	known := jobs.KnownIDs(context.WithoutCancel(ctx), store, addr)
 	for _, bt := range batches {
 		prog := f.NewProgress("uploading inputs", 0)
 		// recording outlives a cancelled command (Ctrl-C, SIGTERM): what the
 		// CE created must be on the job list
-		rec := &recorder{ctx: context.WithoutCancel(ctx), store: store, jobs: bt.jobs, instances: opts.Instances, delegationID: delegationID, done: map[string]bool{}}
+		rec := &jobs.Recorder{Ctx: context.WithoutCancel(ctx), Store: store, Jobs: bt.jobs, Instances: opts.Instances, DelegationID: delegationID}
 		results, err := b.Submit(cctx, bt.jobs, ce.SubmitOptions{BaseDir: bt.dir, Instances: opts.Instances, DelegationID: delegationID, ProxyFile: proxyFile,
-			Progress: func(_, _ string, done, _ int64) { prog.Add(done) }, Created: rec.announced, Known: known,
+			Progress: func(_, _ string, done, _ int64) { prog.Add(done) }, Created: rec.Announced, Known: known,
 			Warn: func(msg string) { f.Warnf("%s: %s", addr.URL(), msg) }})
 		prog.Done()
 		if err != nil {
@@ -311,7 +311,7 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 			continue
 		}
 		results = ce.Backends.CheckResults(results) // an id the flavour cannot have is an error, never recorded
-		lost, recErr := rec.record(results)         // what the backend did not announce, or failed to record then
+		lost, recErr := rec.Record(results)         // what the backend did not announce, or failed to record then
 		for _, r := range results {
 			jj := JobJSON{ID: r.ID}
 			if r.Job != nil {
@@ -370,80 +370,6 @@ func warnProxyRTE(f *cmdutil.Factory, batches []batch) {
 	}
 }
 
-// knownIDs reports whether a job id of the CE at addr is on the job list
-// (read once, when first asked: only a submission whose answer was lost
-// asks).
-func knownIDs(ctx context.Context, store *jobstore.Store, addr ce.Address) func(string) bool {
-	var once sync.Once
-	set := map[string]bool{}
-	return func(id string) bool {
-		once.Do(func() {
-			jobs, err := store.List(ctx, jobstore.Filter{CE: strings.TrimSuffix(addr.URL(), "/")})
-			if err != nil {
-				return
-			}
-			for _, j := range jobs {
-				set[j.LocalID] = true
-			}
-		})
-		return set[id]
-	}
-}
-
-// recorder puts the jobs a CE created on the job list, once each: as the
-// backend announces them (before their inputs are sent) and after Submit.
-type recorder struct {
-	ctx          context.Context
-	store        *jobstore.Store
-	jobs         []jobdesc.Job
-	instances    int
-	delegationID string
-
-	mu   sync.Mutex
-	done map[string]bool
-}
-
-// announced is record for ce.SubmitOptions.Created: what fails to be
-// recorded there is tried again after Submit.
-func (r *recorder) announced(rs []ce.Result) { _, _ = r.record(rs) }
-
-// record adds the created jobs not yet on record; on failure it returns
-// their ids.
-func (r *recorder) record(rs []ce.Result) ([]string, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var rec []jobstore.Job
-	for i, res := range rs {
-		if res.Job == nil || r.done[res.Job.ID] {
-			continue // not created, or on record already
-		}
-		if ce.Backends.CheckLocalID(res.Job.Flavour, res.Job.LocalID) != nil {
-			continue // an unusable id: reported as an error by the caller, never recorded
-		}
-		jd := r.jobs[min(i/max(1, r.instances), len(r.jobs)-1)]
-		if res.Job.Stdout != "" || res.Job.Stderr != "" { // the CE's names for them (HTCondor's $(Cluster))
-			jd.Stdout, jd.Stderr = res.Job.Stdout, res.Job.Stderr
-		}
-		desc, _ := json.Marshal(jd)
-		rec = append(rec, jobstore.Job{ID: res.Job.ID, LocalID: res.Job.LocalID, CE: res.Job.CE, Flavour: string(res.Job.Flavour),
-			Name: res.Job.Name, Submitted: *res.Job.Submitted, Description: string(desc), State: string(res.Job.State), DelegationID: r.delegationID})
-	}
-	if len(rec) == 0 {
-		return nil, nil
-	}
-	if _, err := r.store.Add(r.ctx, rec...); err != nil {
-		var lost []string
-		for _, j := range rec {
-			lost = append(lost, j.ID)
-		}
-		return lost, err
-	}
-	for _, j := range rec {
-		r.done[j.ID] = true
-	}
-	return nil, nil
-}
-
 // dryRun prints the requests a submission would send, credentials redacted.
 func dryRun(ctx context.Context, f *cmdutil.Factory, store *jobstore.Store, addr ce.Address, b ce.Backend, batches []batch,
 	delegate string, instances int, src token.Source) error {
@@ -464,7 +390,7 @@ func dryRun(ctx context.Context, f *cmdutil.Factory, store *jobstore.Store, addr
 	switch delegate {
 	case cmdutil.DelegateX509:
 		delegationID = "<delegation-id>"
-		if id, reuse := f.ReusableDelegation(ctx, store, addr, src); reuse {
+		if id, reuse := f.Delegations(store).Reusable(ctx, addr, src); reuse {
 			delegationID = id
 			reqs = append(reqs, ce.Request{Note: "reuses X.509 delegation " + id + " (no request)"})
 		} else {
