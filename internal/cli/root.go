@@ -19,6 +19,7 @@ import (
 	"github.com/cesub/cesub/internal/cli/docscmd"
 	"github.com/cesub/cesub/internal/cli/jobcmd"
 	"github.com/cesub/cesub/internal/cli/proxycmd"
+	"github.com/cesub/cesub/internal/cli/testcmd"
 	"github.com/cesub/cesub/internal/cli/tokencmd"
 	"github.com/cesub/cesub/internal/cli/versioncmd"
 	"github.com/cesub/cesub/internal/config"
@@ -59,8 +60,15 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 partial (some jobs failed),
 				return cmdutil.UsageError(err)
 			}
 			f.Config = cfg
-			if o := config.Get(cfg, config.Output); o != "text" && o != "json" {
-				return cmdutil.UsageError(fmt.Errorf("--output %q: want text or json", o))
+			switch o := config.Get(cfg, config.Output); {
+			case o == "text" || o == "json":
+			case o == "markdown" && cmd.Name() == "test":
+			default:
+				want := "text or json"
+				if cmd.Name() == "test" {
+					want = "text, json or markdown"
+				}
+				return cmdutil.UsageError(fmt.Errorf("--output %q: want %s", o, want))
 			}
 			if verbose >= 1 {
 				f.Infof = func(format string, args ...any) {
@@ -103,6 +111,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 partial (some jobs failed),
 		jobcmd.NewCmdAction(f, "kill", nil), jobcmd.NewCmdAction(f, "clean", nil), jobcmd.NewCmdAction(f, "resume", nil),
 		jobcmd.NewCmdAction(f, "hold", nil), jobcmd.NewCmdAction(f, "release", nil),
 		jobcmd.NewCmdInfo(f, nil), jobcmd.NewCmdPing(f, nil), jobcmd.NewCmdSync(f, nil)}
+	jobCmds = append(jobCmds, testcmd.NewCmdTest(f, nil))
 	for _, c := range jobCmds { // every command that talks to CEs chooses its token source the same way
 		cmdutil.AddTokenFlags(c.Flags())
 	}

@@ -38,6 +38,8 @@ type Fake struct {
 	ActFunc      func(ctx context.Context, action string, ids []string) ([]ce.Result, error)
 	DelegateFunc func(ctx context.Context, req ce.DelegateRequest) (*ce.Delegation, error)
 	PingFunc     func(ctx context.Context) (*ce.PingResult, error)
+	// AutoFinish: a job finishes (exit 0) the first time its status is asked.
+	AutoFinish bool
 
 	mu    sync.Mutex
 	seq   int
@@ -152,6 +154,9 @@ func (f *Fake) Status(ctx context.Context, ids []string) ([]ce.Result, error) {
 	out := make([]ce.Result, len(ids))
 	for i, id := range ids {
 		if j, ok := f.jobs[id]; ok {
+			if f.AutoFinish && !j.State.Terminal() {
+				j.State, j.RawState, j.ExitCode = ce.StateFinished, "fake:FINISHED", new(int)
+			}
 			jj := j.Job
 			out[i] = ce.Result{ID: jj.ID, Job: &jj}
 		} else {

@@ -114,22 +114,28 @@ func (c *Client) Status(ctx context.Context, ids []string) ([]ce.Result, error) 
 	statuses := make([]esStatus, len(ids)) // EMI-ES's view, for the refresh
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	var authErr error
+	var authErr, callErr error
+	calls := 0
 	sem := make(chan struct{}, concurrency)
 	for start := 0; start < len(ids); start += batchSize {
 		chunk := ids[start:min(start+batchSize, len(ids))]
 		wg.Add(1)
 		sem <- struct{}{}
+		calls++
 		go func(start int, chunk []string) {
 			defer wg.Done()
 			defer func() { <-sem }()
 			st, errs, err := c.activityStatus(ctx, chunk)
 			var ae *arexhttp.AuthError
+			mu.Lock()
 			if errors.As(err, &ae) {
-				mu.Lock()
 				authErr = err
-				mu.Unlock()
 			}
+			if err != nil {
+				callErr = err
+				calls--
+			}
+			mu.Unlock()
 			for k, id := range chunk {
 				switch {
 				case err != nil:
@@ -146,8 +152,11 @@ func (c *Client) Status(ctx context.Context, ids []string) ([]ce.Result, error) 
 		}(start, chunk)
 	}
 	wg.Wait()
-	if authErr != nil && ce.AllFailed(results) {
+	switch {
+	case authErr != nil && ce.AllFailed(results):
 		return nil, authErr
+	case callErr != nil && calls == 0: // no call got an answer: the call failed, not the jobs
+		return nil, callErr
 	}
 	c.refresh(ctx, results, statuses)
 	return results, nil

@@ -1,0 +1,540 @@
+// Package testcmd is `cesub test`: per CE, in parallel, can it be reached,
+// does it admit the token, may the token read and write, and (optionally)
+// does a test job run to the end with the expected output. Reports as a
+// table, JSON, JUnit XML or the markdown table testbed pages carry.
+package testcmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cesub/cesub/internal/cli/cmdutil"
+	"github.com/cesub/cesub/internal/config"
+	"github.com/cesub/cesub/internal/endpoints"
+	"github.com/cesub/cesub/internal/jobs"
+	"github.com/cesub/cesub/internal/jobstore"
+	"github.com/cesub/cesub/pkg/ce"
+	"github.com/cesub/cesub/pkg/jobdesc/format"
+	"github.com/cesub/cesub/pkg/token"
+	"github.com/spf13/cobra"
+)
+
+// Options of `cesub test`.
+type Options struct {
+	F         *cmdutil.Factory
+	File      string   // -E
+	CEs       []string // -C
+	Flavour   string
+	Job       string // --job: a test job for every CE without one
+	Expect    string
+	JUnit     string
+	Markdown  bool
+	Parallel  int
+	JobTimout time.Duration
+}
+
+// NewCmdTest builds `cesub test`.
+func NewCmdTest(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{F: f}
+	cmd := &cobra.Command{
+		Use:   "test (-E ENDPOINTS.yaml | -C CE…)",
+		Short: "Test CEs: reachable, token accepted, may read and write, a test job runs",
+		Long: `Test each CE, all in parallel: reachability and TLS, the API version, the
+token's pre-flight (expiry, audience, scopes), authentication, authorization
+to read (the CE lists the identity's jobs) and to write (HTCondor: the
+schedd's WRITE authorization; ARC: the token's compute.create), and, when a
+test job is given, the job run to its end with its output checked. CEs and
+their token sources come from an endpoint file (-E, docs/endpoints.md) or
+-C (with the job commands' token settings).
+
+Reports: a table; -o json; --junit FILE (JUnit XML, one test case per CE, for
+CI systems); -o markdown (the table a testbed page shows: site, host,
+flavour, VO, audience, group, token accepted, job ran).
+
+Exit: the number of CEs that failed (at most 100), 0 when all passed, 2 for a
+usage error.`,
+		Example: `  cesub test -E testbed.yaml --junit results.xml
+  cesub test -C ce1.example.org -C condor://ce2.example.org:9619 --job hello.xrsl --expect hello
+  cesub test -E testbed.yaml -o markdown > endpoints.md`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if (opts.File == "") == (len(opts.CEs) == 0) {
+				return cmdutil.UsageError(errors.New("give an endpoint file with -E or CEs with -C (not both)"))
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return testRun(c.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&opts.File, "endpoints", "E", "", "endpoint file (YAML, docs/endpoints.md)")
+	fl.StringArrayVarP(&opts.CEs, "ce", "C", nil, "a CE to test (repeatable)")
+	fl.StringVar(&opts.Flavour, "flavour", "", "CE flavour for -C (default: from the address)")
+	fl.StringVar(&opts.Job, "job", "", "a test job description for each CE that has none")
+	fl.StringVar(&opts.Expect, "expect", "", "text the test job's standard output must contain")
+	fl.DurationVar(&opts.JobTimout, "job-timeout", 10*time.Minute, "time limit of a test job from submission to its end")
+	fl.StringVar(&opts.JUnit, "junit", "", "also write the results as JUnit XML to this file")
+	fl.IntVar(&opts.Parallel, "parallel", 8, "CEs tested at once")
+	_ = cmd.RegisterFlagCompletionFunc("flavour", cmdutil.CompleteFlavours)
+	return cmd
+}
+
+// Step is one check of one CE.
+type Step struct {
+	Name    string  `json:"name"` // token, reach, auth, read, write, job
+	OK      bool    `json:"ok"`
+	Skipped bool    `json:"skipped,omitempty"`
+	Detail  string  `json:"detail,omitempty"`
+	Seconds float64 `json:"seconds"`
+}
+
+// Result is what `cesub test` found for one CE.
+type Result struct {
+	Name          string  `json:"name"`
+	Site          string  `json:"site,omitempty"`
+	CE            string  `json:"ce"`
+	Host          string  `json:"host"`
+	Flavour       string  `json:"flavour"`
+	VO            string  `json:"vo,omitempty"`
+	Group         string  `json:"group,omitempty"`
+	Audience      string  `json:"audience,omitempty"`
+	TokenSource   string  `json:"token_source"`
+	OK            bool    `json:"ok"`
+	Skipped       bool    `json:"skipped,omitempty"`
+	Reason        string  `json:"reason,omitempty"` // the first failure
+	TokenAccepted *bool   `json:"token_accepted,omitempty"`
+	JobRan        *bool   `json:"job_ran,omitempty"`
+	Steps         []Step  `json:"steps"`
+	Seconds       float64 `json:"seconds"`
+}
+
+// JSON is the schema of `test -o json`.
+type JSON struct {
+	Schema string   `json:"schema"`
+	Passed int      `json:"passed"`
+	Failed int      `json:"failed"`
+	Tested []Result `json:"endpoints"`
+}
+
+func testRun(ctx context.Context, opts *Options) error {
+	f := opts.F
+	var eps []endpoints.Endpoint
+	if opts.File != "" {
+		file, err := endpoints.Read(opts.File)
+		if err != nil {
+			return cmdutil.UsageError(err)
+		}
+		eps = file.Endpoints
+	} else {
+		for _, c := range opts.CEs {
+			addr, err := ce.ParseAddress(c, ce.Flavour(opts.Flavour))
+			if err != nil {
+				return cmdutil.UsageError(err)
+			}
+			eps = append(eps, endpoints.Endpoint{Name: addr.Arg(), CE: c, Address: addr, Token: endpoints.Token{Source: "settings"}})
+		}
+	}
+	for i := range eps {
+		if eps[i].Job == nil && opts.Job != "" {
+			eps[i].Job = &endpoints.Job{File: opts.Job, Expect: opts.Expect, Timeout: opts.JobTimout}
+		}
+		if j := eps[i].Job; j != nil {
+			if _, err := os.Stat(j.File); err != nil {
+				return cmdutil.UsageError(fmt.Errorf("%s: test job: %w", eps[i].Name, err))
+			}
+		}
+	}
+	store, err := f.JobList(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	t := &tester{f: f, store: store}
+	results := make([]Result, len(eps))
+	par := max(1, opts.Parallel)
+	sem := make(chan struct{}, par)
+	var wg sync.WaitGroup
+	for i := range eps {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			results[i] = t.test(ctx, eps[i])
+		}()
+	}
+	wg.Wait()
+	out := JSON{Schema: "cesub.test/v1", Tested: results}
+	for _, r := range results {
+		switch {
+		case r.Skipped:
+		case r.OK:
+			out.Passed++
+		default:
+			out.Failed++
+		}
+	}
+	if opts.JUnit != "" {
+		if err := writeJUnit(opts.JUnit, results, f.Now()); err != nil {
+			return err
+		}
+	}
+	switch {
+	case config.Get(f.Config, config.Output) == "markdown":
+		printMarkdown(f, results)
+	case f.JSON():
+		if err := f.PrintJSON(out); err != nil {
+			return err
+		}
+	default:
+		printTable(f, results)
+	}
+	if out.Failed > 0 {
+		return cmdutil.Silent(min(out.Failed, 100))
+	}
+	return nil
+}
+
+// tester runs the checks of one CE.
+type tester struct {
+	f     *cmdutil.Factory
+	store *jobstore.Store
+}
+
+// source builds an endpoint's token source for its audience.
+func (t *tester) source(ep endpoints.Endpoint, aud string) (token.Source, error) {
+	f := t.f
+	scopes := ep.Token.Scopes
+	if len(scopes) == 0 {
+		scopes = config.Get(f.Config, config.TokenScope)
+	}
+	switch ep.Token.Source {
+	case "settings": // -C: as the job commands get theirs
+		tk, err := f.Tokens()
+		if err != nil {
+			return nil, err
+		}
+		return tk.For(ep.Address), nil
+	case "discovery":
+		return f.TokenSource()
+	case "file":
+		found, err := token.FromFile(f.Env, ep.Token.File)
+		if err != nil {
+			return nil, err
+		}
+		return &token.Static{Found: found, Now: f.Now}, nil
+	case "oidc-agent":
+		ac := &token.AgentClient{Socket: config.Get(f.Config, config.OIDCSock)}
+		return token.NewAgentSource(ac, token.AgentRequest{Account: ep.Token.Agent, Scopes: scopes, Audiences: []string{aud},
+			ApplicationHint: "cesub"}), nil
+	case "client-credentials":
+		b, err := os.ReadFile(ep.Token.SecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("client secret: %w", err)
+		}
+		hc, err := f.HTTPClient()
+		if err != nil {
+			return nil, err
+		}
+		return token.NewClientCredentialsSource(&token.ClientCredentials{Issuer: ep.Token.Issuer, ClientID: ep.Token.ClientID,
+			ClientSecret: token.TrimSpace(string(b)), Scopes: scopes, Audiences: []string{aud}, HTTPClient: hc}), nil
+	}
+	return nil, fmt.Errorf("token source %q", ep.Token.Source)
+}
+
+func ptr(b bool) *bool { return &b }
+
+// test runs every check of one CE; a failed step that later steps need
+// skips them.
+func (t *tester) test(ctx context.Context, ep endpoints.Endpoint) (r Result) {
+	f := t.f
+	start := time.Now()
+	addr := ep.Address
+	aud := ep.Audience
+	if aud == "" {
+		if a := addr.Audiences(); len(a) > 0 {
+			aud = a[0]
+		}
+	}
+	r = Result{Name: ep.Name, Site: ep.Site, CE: addr.Arg(), Host: addr.Host, Flavour: string(addr.Flavour), VO: ep.VO,
+		Group: ep.Group, Audience: aud, TokenSource: ep.Token.Source, OK: true}
+	if ep.Skip {
+		r.Skipped, r.OK = true, false
+		return r
+	}
+	step := func(name string, run func() (bool, string)) bool {
+		t0 := time.Now()
+		ok, detail := run()
+		r.Steps = append(r.Steps, Step{Name: name, OK: ok, Detail: detail, Seconds: time.Since(t0).Seconds()})
+		if !ok && r.OK {
+			r.OK, r.Reason = false, name+": "+detail
+		}
+		return ok
+	}
+	skip := func(names ...string) {
+		for _, n := range names {
+			r.Steps = append(r.Steps, Step{Name: n, Skipped: true, Detail: "skipped: an earlier step failed"})
+		}
+	}
+	defer func() { r.Seconds = time.Since(start).Seconds() }()
+
+	src, srcErr := t.source(ep, aud)
+	step("token", func() (bool, string) {
+		if srcErr != nil {
+			return false, srcErr.Error()
+		}
+		if src == nil {
+			return true, "no token: the X.509 proxy is the credential"
+		}
+		cctx, cancel := f.Deadline(ctx, 1)
+		defer cancel()
+		is, err := src.Token(cctx, time.Minute)
+		if err != nil {
+			return false, err.Error()
+		}
+		j, err := token.Decode(is.Token.Reveal())
+		if err != nil {
+			return true, "an opaque token (not a JWT): the CE decides"
+		}
+		needs, err := ce.Backends.ScopeNeeds(addr.Flavour, []string{"submit", "status"})
+		if err != nil {
+			return false, err.Error()
+		}
+		info, _ := ce.Backends.Info(addr.Flavour)
+		auds := append(addr.Audiences(), token.WLCGAnyAudience, token.SciTokensAnyAudience)
+		checks := token.Preflight(&j.Claims, token.Requirements{Now: f.Now(), Skew: time.Minute, MinValid: time.Minute,
+			Audiences: auds, FirstAudienceOnly: info.FirstAudienceOnly, Scopes: needs})
+		var bad []string
+		for _, c := range checks {
+			if !c.OK && !c.Advisory {
+				bad = append(bad, c.Line())
+			}
+		}
+		if len(bad) > 0 {
+			return false, strings.Join(bad, "; ")
+		}
+		return true, "from " + is.Source
+	})
+	if srcErr != nil {
+		src = nil
+	}
+	b, err := f.Backend(ctx, addr, src, t.store)
+	if err != nil {
+		step("reach", func() (bool, string) { return false, err.Error() })
+		skip("auth", "read", "write", "job")
+		r.TokenAccepted = ptr(false)
+		return r
+	}
+	var ping *ce.PingResult
+	reached := step("reach", func() (bool, string) {
+		cctx, cancel := f.Deadline(ctx, 2)
+		defer cancel()
+		p, err := b.Ping(cctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		ping = p
+		if !p.Reachable || p.Unsupported {
+			msg := p.Problem
+			if p.Hint != "" {
+				msg += " (" + p.Hint + ")"
+			}
+			return false, "not reachable: " + msg
+		}
+		d := p.TLS
+		if len(p.APIVersions) > 0 {
+			d += "; API " + strings.Join(p.APIVersions, ", ")
+		}
+		if p.Implementation != "" {
+			d += "; " + p.Implementation + " " + p.Version
+		}
+		return true, strings.TrimPrefix(d, "; ")
+	})
+	if !reached {
+		skip("auth", "read", "write", "job")
+		return r
+	}
+	admitted := step("auth", func() (bool, string) {
+		if !ping.Admitted {
+			msg := ping.Problem
+			if ping.Hint != "" {
+				msg += " (" + ping.Hint + ")"
+			}
+			return false, "refused: " + msg
+		}
+		who := ping.User
+		if who == "" {
+			who = ping.Identity
+		}
+		return true, "admitted as " + who
+	})
+	r.TokenAccepted = ptr(admitted)
+	if !admitted {
+		skip("read", "write", "job")
+		return r
+	}
+	step("read", func() (bool, string) {
+		if v, ok := ping.Authorizations["READ"]; ok && v != "ALLOW" {
+			return false, "READ " + v
+		}
+		cctx, cancel := f.Deadline(ctx, 3)
+		defer cancel()
+		list, err := b.List(cctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		return true, fmt.Sprintf("the CE lists %d jobs of this identity", len(list))
+	})
+	wrote := step("write", func() (bool, string) {
+		if v, ok := ping.Authorizations["WRITE"]; ok {
+			return v == "ALLOW", "WRITE " + v + " (the CE's own authorization)"
+		}
+		if src == nil {
+			return true, "X.509: the CE's rules decide at submission"
+		}
+		return true, "the token may create jobs (compute.create; the CE checks at submission)"
+	})
+	if ep.Job == nil {
+		return r
+	}
+	if !wrote {
+		skip("job")
+		r.JobRan = ptr(false)
+		return r
+	}
+	ran := step("job", func() (bool, string) { return t.runJob(ctx, b, addr, ep.Job) })
+	r.JobRan = ptr(ran)
+	return r
+}
+
+// runJob submits the test job, waits for its end, checks its output and
+// cleans it. The job is on the job list while it exists on the CE.
+func (t *tester) runJob(ctx context.Context, b ce.Backend, addr ce.Address, tj *endpoints.Job) (bool, string) {
+	f := t.f
+	src, err := os.ReadFile(tj.File)
+	if err != nil {
+		return false, err.Error()
+	}
+	descs, err := format.Read(format.Detect(tj.File, src), tj.File, src, format.Options{CheckFiles: true})
+	if err != nil {
+		return false, err.Error()
+	}
+	rec := &jobs.Recorder{Ctx: context.WithoutCancel(ctx), Store: t.store, Jobs: descs}
+	sctx, cancel := f.Deadline(ctx, 5)
+	rs, err := b.Submit(sctx, descs, ce.SubmitOptions{BaseDir: tj.File[:strings.LastIndex(tj.File, "/")+1], Created: rec.Announced})
+	cancel()
+	if err != nil {
+		return false, "submit: " + err.Error()
+	}
+	rs = ce.Backends.CheckResults(rs)
+	if _, err := rec.Record(rs); err != nil {
+		f.Warnf("%v", err)
+	}
+	var ids []string
+	var stdout []string
+	for _, r := range rs {
+		if r.Err != nil {
+			return false, "submit: " + r.Err.Error()
+		}
+		ids = append(ids, r.Job.LocalID)
+		stdout = append(stdout, r.Job.Stdout)
+	}
+	defer func() {
+		cctx, cancel := f.Deadline(context.WithoutCancel(ctx), 3)
+		defer cancel()
+		if rs, err := b.Clean(cctx, ids); err == nil {
+			for _, r := range rs {
+				if r.Err == nil || errors.Is(r.Err, ce.ErrNotFound) {
+					_ = t.store.Remove(context.WithoutCancel(ctx), r.ID)
+				}
+			}
+		}
+	}()
+	deadline := time.Now().Add(tj.Timeout)
+	var last []ce.Result
+	var lastErr error
+	for {
+		cctx, cancel := f.Deadline(ctx, 2)
+		st, err := b.Status(cctx, ids)
+		cancel()
+		lastErr = err
+		if err == nil {
+			last = st
+			done := true
+			for _, s := range st {
+				if s.Job == nil || !s.Job.State.Terminal() {
+					done = false
+				}
+			}
+			if done {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			var states []string
+			for _, s := range last {
+				if s.Job != nil {
+					states = append(states, string(s.Job.State)+" ("+s.Job.RawState+")")
+				} else if s.Err != nil {
+					states = append(states, s.Err.Error())
+				}
+			}
+			if lastErr != nil {
+				states = append(states, "status: "+lastErr.Error())
+			}
+			return false, fmt.Sprintf("the job did not end within %s: %s", tj.Timeout, strings.Join(states, ", "))
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err().Error()
+		case <-time.After(3 * time.Second):
+		}
+	}
+	for i, s := range last {
+		if s.Job.State != ce.StateFinished || s.Job.ExitCode != nil && *s.Job.ExitCode != 0 {
+			msg := fmt.Sprintf("the job ended %s (%s)", s.Job.State, s.Job.RawState)
+			if s.Job.ExitCode != nil {
+				msg += fmt.Sprintf(", exit code %d", *s.Job.ExitCode)
+			}
+			if len(s.Job.Errors) > 0 {
+				msg += ": " + strings.Join(s.Job.Errors, "; ")
+			}
+			return false, msg
+		}
+		if tj.Expect == "" {
+			continue
+		}
+		name := stdout[i]
+		if name == "" {
+			name = descs[min(i, len(descs)-1)].Stdout
+		}
+		if name == "" {
+			return false, "--expect needs the job to name its standard output (stdout / output)"
+		}
+		var buf strings.Builder
+		cctx, cancel := f.Deadline(ctx, 2)
+		err := b.Cat(cctx, ids[i], name, &buf)
+		cancel()
+		if err != nil {
+			return false, "reading its output: " + err.Error()
+		}
+		if !strings.Contains(buf.String(), tj.Expect) {
+			return false, fmt.Sprintf("its output lacks %q: %.80q", tj.Expect, buf.String())
+		}
+	}
+	return true, fmt.Sprintf("%d job(s) finished (exit 0)%s", len(ids), map[bool]string{true: ", output checked", false: ""}[tj.Expect != ""])
+}
+
+// sortResults orders results by name (the table and JUnit read better).
+func sortResults(rs []Result) []Result {
+	out := append([]Result(nil), rs...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
