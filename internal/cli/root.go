@@ -63,10 +63,14 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 partial (some jobs failed),
 			switch o := config.Get(cfg, config.Output); {
 			case o == "text" || o == "json":
 			case o == "markdown" && cmd.Name() == "test":
+			case o == "jsonl" && cmd.Name() == "submit":
 			default:
 				want := "text or json"
-				if cmd.Name() == "test" {
+				switch cmd.Name() {
+				case "test":
 					want = "text, json or markdown"
+				case "submit":
+					want = "text, json or jsonl"
 				}
 				return cmdutil.UsageError(fmt.Errorf("--output %q: want %s", o, want))
 			}

@@ -5,7 +5,7 @@ import "time"
 // The declared settings. Commands read them only through these keys.
 var (
 	Output = declare[string](Param{Name: "output", Short: "o", Kind: String, Default: "text",
-		Help: "output format: text or json (test: also markdown)"})
+		Help: "output format: text or json (submit: also jsonl, a line per job as it is accepted; test: also markdown)"})
 	Debug = declare[bool](Param{Name: "debug", Kind: Bool, Default: false,
 		Help: "print protocol-level debug output to stderr, each line with the seconds since the command started (secrets are always redacted)"})
 	Timeout = declare[time.Duration](Param{Name: "timeout", Kind: Duration, Default: 20 * time.Second, Positive: true,

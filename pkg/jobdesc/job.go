@@ -80,6 +80,9 @@ type Origin struct {
 	Vars          map[string]string
 	Queue         string
 	AllowCommands bool
+	// Repeat is submit --count for a submit file: each queue statement
+	// queues Repeat times as many procs.
+	Repeat int
 	// Templates are the submit templates `use template :` found (by
 	// upper-cased name), from the submitting machine's HTCondor configuration.
 	Templates map[string]string

@@ -6,6 +6,7 @@ package jobcmd
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -29,7 +30,9 @@ import (
 // SubmitOptions of `cesub submit`.
 type SubmitOptions struct {
 	F         *cmdutil.Factory
-	CE        string
+	CEs       []string // -C, repeatable: every CE gets every job
+	Parallel  int      // CEs submitted to at once
+	Count     int      // N of each job
 	Flavour   string
 	Files     []string
 	Inline    []string
@@ -76,15 +79,24 @@ accepts them. Every accepted job is recorded in the job list and its id printed;
 a job is never submitted twice. Input files that do not exist stop the command
 before anything is sent. Files may also be given as arguments (as arcsub takes them).
 
+With -o jsonl, each accepted job is printed as one JSON line as soon as the CE
+has accepted it, so a script can act before the run ends. With several -C,
+the CEs are submitted to in parallel (--parallel at once), each with its own
+token (audience) and time limits.
+
 Exit: 0 all submitted, 3 some failed, 4 refused (authentication), 1 otherwise.`,
 		Example: `  cesub submit -C https://ce.example.org/arex -f job.xrsl
   cesub submit -C ce.example.org -e '&(executable=/bin/hostname)(stdout=out.txt)'
-  cesub submit -C ce.example.org -f pilot.sub -o json`,
+  cesub submit -C ce.example.org -f pilot.sub -o json
+  cesub submit -C ce1.example.org -C condor://ce2.example.org:9619 -f pilot.sub --count 100 -o jsonl`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Files = append(opts.Files, args...)
-			if opts.CE == "" {
+			if len(opts.CEs) == 0 {
 				return cmdutil.UsageError(errors.New("give the CE with -C/--ce"))
+			}
+			if opts.Count < 1 || opts.Count > 1_000_000 {
+				return cmdutil.UsageError(fmt.Errorf("--count %d: want 1 to 1000000", opts.Count))
 			}
 			if len(opts.Files) == 0 && len(opts.Inline) == 0 {
 				return cmdutil.UsageError(errors.New("give descriptions with -f FILE or -e DESCRIPTION"))
@@ -96,7 +108,9 @@ Exit: 0 all submitted, 3 some failed, 4 refused (authentication), 1 otherwise.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&opts.CE, "ce", "C", "", "CE address (host, host:port or URL)")
+	fl.StringArrayVarP(&opts.CEs, "ce", "C", nil, "CE address (host, host:port or URL); repeatable: every CE gets every job")
+	fl.IntVar(&opts.Parallel, "parallel", 4, "with several -C: CEs submitted to at once")
+	fl.IntVarP(&opts.Count, "count", "n", 1, "N of each job (submit files: each queue statement queues N times as many procs, one cluster; xRSL/ADL: N jobs in the request)")
 	fl.StringVar(&opts.Flavour, "flavour", "", "CE flavour (default: from the address)")
 	_ = cmd.RegisterFlagCompletionFunc("flavour", cmdutil.CompleteFlavours)
 	fl.StringArrayVarP(&opts.Files, "file", "f", nil, "job description file (repeatable)")
@@ -118,6 +132,7 @@ type submitReading struct {
 	vars      map[string]string
 	queue     string
 	allow     bool
+	count     int
 	templates func() (submitfile.Templates, error) // `use template :` (read once, when a file uses one)
 }
 
@@ -130,7 +145,8 @@ func readJobs(name string, src []byte, sr submitReading) ([]jobdesc.Job, error) 
 			return nil, err
 		}
 	}
-	return format.Read(f, name, src, format.Options{Vars: sr.vars, Queue: sr.queue, AllowCommands: sr.allow, CheckFiles: true, Templates: tpl})
+	return format.Read(f, name, src, format.Options{Vars: sr.vars, Queue: sr.queue, AllowCommands: sr.allow, CheckFiles: true, Templates: tpl,
+		Count: sr.count})
 }
 
 type batch struct {
@@ -146,7 +162,7 @@ type readResult struct {
 // readBatches reads the description files and the inline descriptions.
 func readBatches(opts *SubmitOptions) ([]batch, error) {
 	var batches []batch
-	sr := submitReading{queue: opts.Queue, allow: opts.AllowCommands, templates: sync.OnceValues(opts.F.SubmitTemplates)}
+	sr := submitReading{queue: opts.Queue, allow: opts.AllowCommands, count: opts.Count, templates: sync.OnceValues(opts.F.SubmitTemplates)}
 	for _, v := range opts.Vars {
 		k, val, ok := strings.Cut(v, "=")
 		if !ok || strings.TrimSpace(k) == "" {
@@ -178,25 +194,121 @@ func readBatches(opts *SubmitOptions) ([]batch, error) {
 	return batches, nil
 }
 
+// submitted is what a submission to one CE came to.
+type submitted struct {
+	jobs               []JobJSON
+	ok, failed         int
+	authFailed, dryRun bool
+}
+
+// submitRun submits the descriptions to each CE (in parallel when there
+// are several) and prints what each CE accepted.
 func submitRun(ctx context.Context, opts *SubmitOptions) error {
 	f := opts.F
-	addr, err := ce.ParseAddress(opts.CE, ce.Flavour(opts.Flavour))
-	if err != nil {
-		return cmdutil.UsageError(err)
-	}
-	// the descriptions are read while the credentials, the job list and the
-	// backend are set up (and, for a CE that takes it, the connection is
-	// made); a description error still wins over any other
-	read := make(chan readResult, 1)
-	go func() {
-		bs, err := readBatches(opts)
-		read <- readResult{bs, err}
-	}()
-	fail := func(err error) error {
-		if r := <-read; r.err != nil {
-			return r.err
+	var addrs []ce.Address
+	for _, c := range opts.CEs {
+		addr, err := ce.ParseAddress(c, ce.Flavour(opts.Flavour))
+		if err != nil {
+			return cmdutil.UsageError(err)
 		}
+		addrs = append(addrs, addr)
+	}
+	jsonl := config.Get(f.Config, config.Output) == "jsonl"
+	var emitMu sync.Mutex
+	emit := func(j JobJSON) { // -o jsonl: a line per accepted job, as soon as it is accepted
+		if !jsonl || j.ID == "" {
+			return
+		}
+		b, _ := json.Marshal(j)
+		emitMu.Lock()
+		defer emitMu.Unlock()
+		fmt.Fprintln(f.IO.Out, string(b))
+	}
+	if len(addrs) == 1 {
+		// the descriptions are read while the credentials, the job list and
+		// the backend are set up (and, for a CE that takes it, the connection
+		// is made); a description error still wins over any other
+		read := make(chan readResult, 1)
+		go func() {
+			bs, err := readBatches(opts)
+			read <- readResult{bs, err}
+		}()
+		res, err := submitTo(ctx, opts, addrs[0], read, emit)
+		if err != nil || res.dryRun {
+			return err
+		}
+		return printSubmitted(f, res, jsonl)
+	}
+	// several CEs: the descriptions are read once, before any CE is asked
+	bs, err := readBatches(opts)
+	if err != nil {
 		return err
+	}
+	if opts.DryRun {
+		return cmdutil.UsageError(errors.New("--dry-run shows one CE's requests: give one -C"))
+	}
+	all := make([]submitted, len(addrs))
+	errs := make([]error, len(addrs))
+	sem := make(chan struct{}, max(1, opts.Parallel))
+	var wg sync.WaitGroup
+	for i, addr := range addrs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			read := make(chan readResult, 1)
+			read <- readResult{batches: bs}
+			all[i], errs[i] = submitTo(ctx, opts, addr, read, emit)
+		}()
+	}
+	wg.Wait()
+	var total submitted
+	for i := range addrs {
+		if errs[i] != nil {
+			f.PrintError(fmt.Errorf("%s: %w", addrs[i].Arg(), errs[i]))
+			total.failed++
+			total.authFailed = total.authFailed || ce.IsAuthFailure(errs[i]) || cmdutil.CodeOf(errs[i]) == cmdutil.ExitAuth
+			total.jobs = append(total.jobs, JobJSON{CE: addrs[i].URL(), Error: errs[i].Error()})
+			continue
+		}
+		total.jobs = append(total.jobs, all[i].jobs...)
+		total.ok += all[i].ok
+		total.failed += all[i].failed
+		total.authFailed = total.authFailed || all[i].authFailed
+	}
+	return printSubmitted(f, total, jsonl)
+}
+
+// printSubmitted prints the accepted jobs' ids (text), the list (JSON) or
+// nothing more (jsonl: each was printed when accepted), and makes the exit code.
+func printSubmitted(f *cmdutil.Factory, res submitted, jsonl bool) error {
+	switch {
+	case jsonl:
+	case f.JSON():
+		if err := f.PrintJSON(ListJSON{Schema: "cesub.submit/v1", Jobs: res.jobs}); err != nil {
+			return err
+		}
+	default:
+		for _, j := range res.jobs {
+			if j.ID != "" {
+				fmt.Fprintln(f.IO.Out, j.ID)
+			}
+		}
+	}
+	return cmdutil.ResultCode(res.ok, res.failed, res.authFailed)
+}
+
+// submitTo submits the batches read gives to one CE: credentials,
+// delegation, one request per batch, every accepted job recorded once.
+func submitTo(ctx context.Context, opts *SubmitOptions, addr ce.Address, read chan readResult, emit func(JobJSON)) (submitted, error) {
+	f := opts.F
+	var err error
+	fail := func(err error) (submitted, error) {
+		if r := <-read; r.err != nil {
+			return submitted{}, r.err
+		}
+		return submitted{}, err
 	}
 	tokens, err := f.Tokens()
 	if err != nil {
@@ -244,7 +356,7 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 	}
 	r := <-read
 	if r.err != nil {
-		return r.err
+		return submitted{}, r.err
 	}
 	batches := r.batches
 	shown := map[string]bool{}
@@ -278,7 +390,7 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 		warnProxyRTE(f, batches)
 	}
 	if opts.DryRun {
-		return dryRun(ctx, f, store, addr, b, batches, delegate, opts.Instances, src)
+		return submitted{dryRun: true}, dryRun(ctx, f, store, addr, b, batches, delegate, opts.Instances, src)
 	}
 	// No deadline for the whole submission: each request has --timeout,
 	// and uploads and spooling time out only when no data moves, so a
@@ -287,7 +399,7 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 	defer cancel()
 	delegationID, err := f.Delegations(store).Ensure(cctx, addr, b, delegate, src)
 	if err != nil {
-		return err
+		return submitted{}, err
 	}
 	out := ListJSON{Schema: "cesub.submit/v1"}
 	ok, failed, authFailed := 0, 0, false
@@ -297,8 +409,29 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 		// recording outlives a cancelled command (Ctrl-C, SIGTERM): what the
 		// CE created must be on the job list
 		rec := &jobs.Recorder{Ctx: context.WithoutCancel(ctx), Store: store, Jobs: bt.jobs, Instances: opts.Instances, DelegationID: delegationID}
+		var emitMu sync.Mutex
+		emitted := map[string]bool{}
+		emitOnce := func(r ce.Result) { // a job is streamed once, when it is on record
+			if r.Job == nil || r.Err != nil || ce.Backends.CheckLocalID(r.Job.Flavour, r.Job.LocalID) != nil {
+				return
+			}
+			emitMu.Lock()
+			seen := emitted[r.Job.ID]
+			emitted[r.Job.ID] = true
+			emitMu.Unlock()
+			if !seen {
+				emit(JobJSON{ID: r.Job.ID, Name: r.Job.Name, CE: r.Job.CE, State: string(r.Job.State), SpecificState: r.Job.RawState})
+			}
+		}
+		created := func(rs []ce.Result) {
+			if _, err := rec.Record(rs); err == nil {
+				for _, r := range rs {
+					emitOnce(r)
+				}
+			}
+		}
 		results, err := b.Submit(cctx, bt.jobs, ce.SubmitOptions{BaseDir: bt.dir, Instances: opts.Instances, DelegationID: delegationID, ProxyFile: proxyFile,
-			Progress: func(_, _ string, done, _ int64) { prog.Add(done) }, Created: rec.Announced, Known: known,
+			Progress: func(_, _ string, done, _ int64) { prog.Add(done) }, Created: created, Known: known,
 			Warn: func(msg string) { f.Warnf("%s: %s", addr.URL(), msg) }})
 		prog.Done()
 		if err != nil {
@@ -323,6 +456,9 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 				f.PrintError(r.Err)
 			} else {
 				ok++
+				if recErr == nil {
+					emitOnce(r)
+				}
 			}
 			out.Jobs = append(out.Jobs, jj)
 		}
@@ -331,22 +467,11 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 			for _, id := range lost {
 				fmt.Fprintln(f.IO.ErrOut, "cesub: submitted but NOT recorded:", id)
 			}
-			return recErr
+			return submitted{}, recErr
 		}
 	}
 	f.RememberVersion(context.WithoutCancel(ctx), store, addr, b)
-	if f.JSON() {
-		if err := f.PrintJSON(out); err != nil {
-			return err
-		}
-	} else {
-		for _, j := range out.Jobs {
-			if j.ID != "" {
-				fmt.Fprintln(f.IO.Out, j.ID)
-			}
-		}
-	}
-	return cmdutil.ResultCode(ok, failed, authFailed)
+	return submitted{jobs: out.Jobs, ok: ok, failed: failed, authFailed: authFailed}, nil
 }
 
 // warnProxyRTE: a job asking for the ENV/PROXY runtime environment wants

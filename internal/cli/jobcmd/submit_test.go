@@ -31,8 +31,8 @@ func TestSubmitArguments(t *testing.T) {
 			t.Errorf("%v: err %v", tc.args, err)
 			continue
 		}
-		if err == nil && (!reflect.DeepEqual(got.Files, tc.files) || got.CE != tc.ce) {
-			t.Errorf("%v: files %v ce %q", tc.args, got.Files, got.CE)
+		if err == nil && (!reflect.DeepEqual(got.Files, tc.files) || len(got.CEs) != 1 || got.CEs[0] != tc.ce) {
+			t.Errorf("%v: files %v ce %q", tc.args, got.Files, got.CEs)
 		}
 	}
 }

@@ -103,7 +103,11 @@ func (c *Client) eachAd(g group, cluster int, now time.Time, proxy string, fn fu
 		po.Vars, po.AllowCommands, queue = g.origin.Vars, g.origin.AllowCommands, g.origin.Queue
 		po.Templates = g.origin.Templates
 	}
-	_, err = submitfile.Parse(g.name, g.text, submitfile.ParseOptions{Options: po, Queue: queue, ClusterID: cluster, Spool: true,
+	repeat := 0
+	if g.origin != nil {
+		repeat = g.origin.Repeat
+	}
+	_, err = submitfile.Parse(g.name, g.text, submitfile.ParseOptions{Options: po, Queue: queue, Repeat: repeat, ClusterID: cluster, Spool: true,
 		CondorVersion: c.scheddVersion(),
 		EachProc: func(idx int, p *submitfile.Proc) error {
 			k, ok := want[idx]

@@ -89,6 +89,10 @@ type Options struct {
 	CheckFiles    bool
 	Templates     submitfile.Templates
 	Stdin         io.Reader
+	// Count makes N of each job: a submit file's queue statements queue N
+	// times as many procs ($(Process) numbered on); xRSL and ADL jobs are
+	// repeated N times.
+	Count int
 }
 
 // Read parses a description in language f into jobs; each job remembers
@@ -113,16 +117,26 @@ func Read(f Format, name string, src []byte, o Options) ([]jobdesc.Job, error) {
 	case Submit:
 		jobs, err = submitfile.Jobs(name, src, submitfile.ParseOptions{Options: submitfile.Options{Dir: dir, Vars: o.Vars,
 			AllowCommands: o.AllowCommands, SkipCommands: o.SkipCommands, CheckFiles: o.CheckFiles, Templates: o.Templates, Stdin: o.Stdin},
-			Queue: o.Queue})
+			Queue: o.Queue, Repeat: o.Count})
 	default:
 		return nil, fmt.Errorf("unknown description format %q", f)
 	}
 	if err != nil {
 		return nil, err
 	}
+	if f != Submit && o.Count > 1 {
+		one := jobs
+		jobs = make([]jobdesc.Job, 0, len(one)*o.Count)
+		for n := 0; n < o.Count; n++ {
+			jobs = append(jobs, one...)
+		}
+	}
 	for i := range jobs {
 		jobs[i].Origin = &jobdesc.Origin{Format: string(f), File: name, Dir: dir, Text: src, Index: i, Count: len(jobs),
 			Vars: o.Vars, Queue: o.Queue, AllowCommands: o.AllowCommands, Templates: o.Templates}
+		if f == Submit {
+			jobs[i].Origin.Repeat = o.Count
+		}
 	}
 	return jobs, nil
 }

@@ -53,6 +53,10 @@ type ParseOptions struct {
 	MaxProcs int
 	// Queue is a queue statement (without the word queue) run after the file, as condor_submit -queue does.
 	Queue string
+	// Repeat makes each queue statement queue Repeat times as many procs
+	// (cesub submit --count: `queue 2` becomes 2×Repeat procs, numbered on,
+	// so $(Process) stays unique).
+	Repeat int
 	// StrictMacros makes an undefined $(macro) an error (condor_submit expands it to nothing).
 	StrictMacros bool
 	// Inspect reads a file for display rather than submission: no queue
@@ -234,6 +238,9 @@ func (s *session) queue(q *queueSpec, f *File) error {
 	items, count, err := s.items(q)
 	if err != nil {
 		return err
+	}
+	if s.opts.Repeat > 1 {
+		count *= s.opts.Repeat
 	}
 	vars := q.vars
 	if len(vars) == 0 {
