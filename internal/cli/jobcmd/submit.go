@@ -37,6 +37,7 @@ type SubmitOptions struct {
 	Files     []string
 	Inline    []string
 	Instances int
+	BatchSize int // jobs per submission request (ARC: one ActivityDescriptions each)
 	DryRun    bool
 	Delegate  string
 	// submit files, as describe and condor_submit take them
@@ -116,6 +117,7 @@ Exit: 0 all submitted, 3 some failed, 4 refused (authentication), 1 otherwise.`,
 	fl.StringArrayVarP(&opts.Files, "file", "f", nil, "job description file (repeatable)")
 	fl.StringArrayVarP(&opts.Inline, "description", "e", nil, "job description text (repeatable)")
 	fl.IntVar(&opts.Instances, "instances", 0, "ask the CE for N copies of each job (ARC REST 1.1)")
+	fl.IntVar(&opts.BatchSize, "batch-size", 100, "jobs per submission request (a submit file's cluster is never split)")
 	fl.StringVar(&opts.Delegate, "delegate", "auto", "delegate a credential for the jobs: auto (x509 when using the proxy, none with a token), none, x509, token (ARC REST 1.1)")
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "read and check everything, show what would be sent, submit nothing")
 	fl.StringVar(&opts.Queue, "queue", "", "submit files: a queue statement to run after the file (like condor_submit -queue)")
@@ -404,7 +406,15 @@ func submitTo(ctx context.Context, opts *SubmitOptions, addr ce.Address, read ch
 	out := ListJSON{Schema: "cesub.submit/v1"}
 	ok, failed, authFailed := 0, 0, false
 	known := jobs.KnownIDs(context.WithoutCancel(ctx), store, addr)
-	for _, bt := range batches {
+	batches = splitBatches(batches, opts.BatchSize, info.NativeFormat)
+	for bi, bt := range batches {
+		if ctx.Err() != nil {
+			// stopped (Ctrl-C, SIGTERM): the batches not sent are not submitted
+			for _, rest := range batches[bi:] {
+				failed += len(rest.jobs)
+			}
+			return submitted{jobs: out.Jobs, ok: ok, failed: failed, authFailed: authFailed}, ctx.Err()
+		}
 		prog := f.NewProgress("uploading inputs", 0)
 		// recording outlives a cancelled command (Ctrl-C, SIGTERM): what the
 		// CE created must be on the job list
@@ -423,16 +433,36 @@ func submitTo(ctx context.Context, opts *SubmitOptions, addr ce.Address, read ch
 				emit(JobJSON{ID: r.Job.ID, Name: r.Job.Name, CE: r.Job.CE, State: string(r.Job.State), SpecificState: r.Job.RawState})
 			}
 		}
+		// A stop (Ctrl-C, SIGTERM) never cuts a submission request short: the
+		// CE may be creating the jobs. The request in flight is answered and
+		// its jobs recorded; then the uploads stop and no other batch is sent.
+		bctx, stopBatch := context.WithCancel(context.WithoutCancel(cctx))
+		announced, batchDone := make(chan struct{}), make(chan struct{})
+		var announceOnce sync.Once
+		go func() {
+			select {
+			case <-cctx.Done():
+				select {
+				case <-announced:
+					stopBatch()
+				case <-batchDone:
+				}
+			case <-batchDone:
+			}
+		}()
 		created := func(rs []ce.Result) {
 			if _, err := rec.Record(rs); err == nil {
 				for _, r := range rs {
 					emitOnce(r)
 				}
 			}
+			announceOnce.Do(func() { close(announced) })
 		}
-		results, err := b.Submit(cctx, bt.jobs, ce.SubmitOptions{BaseDir: bt.dir, Instances: opts.Instances, DelegationID: delegationID, ProxyFile: proxyFile,
+		results, err := b.Submit(bctx, bt.jobs, ce.SubmitOptions{BaseDir: bt.dir, Instances: opts.Instances, DelegationID: delegationID, ProxyFile: proxyFile,
 			Progress: func(_, _ string, done, _ int64) { prog.Add(done) }, Created: created, Known: known,
 			Warn: func(msg string) { f.Warnf("%s: %s", addr.URL(), msg) }})
+		close(batchDone)
+		stopBatch()
 		prog.Done()
 		if err != nil {
 			if ce.IsAuthFailure(err) {
@@ -472,6 +502,26 @@ func submitTo(ctx context.Context, opts *SubmitOptions, addr ce.Address, read ch
 	}
 	f.RememberVersion(context.WithoutCancel(ctx), store, addr, b)
 	return submitted{jobs: out.Jobs, ok: ok, failed: failed, authFailed: authFailed}, nil
+}
+
+// splitBatches cuts batches into requests of at most size jobs. Jobs the
+// CE takes in their own language (a submit file to an HTCondor-CE: one
+// cluster, one transaction) stay whole.
+func splitBatches(in []batch, size int, native string) []batch {
+	if size <= 0 {
+		return in
+	}
+	var out []batch
+	for _, b := range in {
+		if len(b.jobs) <= size || native != "" && len(b.jobs) > 0 && b.jobs[0].Origin != nil && b.jobs[0].Origin.Format == native {
+			out = append(out, b)
+			continue
+		}
+		for start := 0; start < len(b.jobs); start += size {
+			out = append(out, batch{jobs: b.jobs[start:min(start+size, len(b.jobs))], dir: b.dir})
+		}
+	}
+	return out
 }
 
 // warnProxyRTE: a job asking for the ENV/PROXY runtime environment wants

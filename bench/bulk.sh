@@ -1,0 +1,71 @@
+#!/bin/bash
+# bench/bulk.sh — pilot-factory scale on the testbed's A-REX 6.17, cesub against the ARC client
+# in the same run (needs the testbed: scripts/testbed/all up; root, Debian):
+#   1. 1,000 jobs: one `cesub submit --count 1000` (ten requests of 100) against a loop of
+#      arcsub calls, one job each, as factories run it; throughput in jobs/s and the ratio
+#      (the arcsub loop runs BULK_ARCSUB_LOOP=100 calls: its rate does not depend on the count).
+#   2. status of 10,000 jobs (BULK_STATUS_N): `cesub status -a`, wall time and peak RSS
+#      (/usr/bin/time -v), against arcstat -a on the same jobs.
+#   3. cold start: `cesub version`, median of 51 runs, against `arcsub --version`.
+# Jobs run as a subject of their own (A-REX shows each identity only its jobs) and are
+# killed and cleaned at the end.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+eval "$("$ROOT/scripts/testbed/all" env)"
+WORK=$(mktemp -d /tmp/cesub-bulk.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+. "$ROOT/bench/lib.sh"
+export XDG_CONFIG_HOME=$WORK/config
+CESUB=$WORK/cesub
+( cd "$ROOT" && CGO_ENABLED=0 go build -o "$CESUB" ./cmd/cesub )
+LOOP=${BULK_ARCSUB_LOOP:-100}
+STATUS_N=${BULK_STATUS_N:-10000}
+AUD=${CESUB_TESTBED_AREX_URL%/arex}
+mint() { ( umask 077; "$CESUB_TESTBED_ISSUER_BIN" mint -signkey "$CESUB_TESTBED_SIGNKEY" -issuer "$CESUB_TESTBED_ISSUER" -sub "$1" \
+  -aud "$AUD" -groups /wlcg/pilots -scope "compute.create compute.read compute.modify compute.cancel" -lifetime 2h > "$2" ); }
+XRSL='&(executable="/bin/true")(jobname="bulk-bench")'
+row() { printf '%-62s %10s\n' "$1" "$2"; }
+
+echo "## 1,000 jobs to A-REX 6.17 ($CESUB_TESTBED_AREX_URL)"
+mint "bench-bulk-$$" "$WORK/tok1"
+export BEARER_TOKEN_FILE=$WORK/tok1 CESUB_JOBLIST=$WORK/bulk.db
+"$CESUB" ping -C "$CESUB_TESTBED_AREX_URL" >/dev/null
+t0=$(now); "$CESUB" submit -C "$CESUB_TESTBED_AREX_URL" --count 1000 -e "$XRSL" > "$WORK/ids"; t_c=$(echo "$(now) - $t0" | bc -l)
+n_c=$(wc -l < "$WORK/ids")
+[ "$n_c" = 1000 ] || { echo "cesub submitted $n_c jobs, not 1000" >&2; exit 1; }
+jobs=$WORK/arcjobs.dat
+t0=$(now)
+for _ in $(seq "$LOOP"); do arcsub -j "$jobs" -C "$CESUB_TESTBED_AREX_URL" -T arcrest -Q NONE -e "$XRSL" > /dev/null 2>&1 || { echo "arcsub failed" >&2; exit 1; }; done
+t_a=$(echo "$(now) - $t0" | bc -l)
+rate_c=$(echo "scale=1; 1000 / $t_c" | bc -l); rate_a=$(echo "scale=2; $LOOP / $t_a" | bc -l)
+row "cesub submit --count 1000 (10 requests of 100)" "$(printf '%.2f s' "$t_c")  $rate_c jobs/s"
+row "arcsub loop, $LOOP calls of one job (-T arcrest -Q NONE)" "$(printf '%.2f s' "$t_a")  $rate_a jobs/s"
+echo "throughput ratio cesub/arcsub-loop: $(ratio "$rate_c" "$rate_a")  (target >= 30)"
+"$CESUB" kill -a > /dev/null 2>&1 || true
+arckill -j "$jobs" -a > /dev/null 2>&1 || true
+
+echo; echo "## status of $STATUS_N jobs"
+mint "bench-status-$$" "$WORK/tok2"
+export BEARER_TOKEN_FILE=$WORK/tok2 CESUB_JOBLIST=$WORK/status.db
+t0=$(now); "$CESUB" submit -C "$CESUB_TESTBED_AREX_URL" --count "$STATUS_N" -e "$XRSL" > /dev/null; t_s=$(echo "$(now) - $t0" | bc -l)
+row "(setup) cesub submit --count $STATUS_N" "$(printf '%.1f s' "$t_s")"
+"$CESUB" status -a > /dev/null 2>&1 || true   # warm: A-REX's first listing of new jobs
+/usr/bin/time -v "$CESUB" status -a -o json > "$WORK/st.json" 2> "$WORK/time.txt" || true
+wall=$(grep 'Elapsed (wall clock)' "$WORK/time.txt" | awk '{print $NF}')
+peak=$(grep 'Maximum resident set size' "$WORK/time.txt" | awk '{printf "%.1f", $NF/1024}')
+rows=$(grep -c '"id"' "$WORK/st.json" || true)
+row "cesub status -a ($rows rows)" "$wall, peak RSS $peak MB"
+echo "targets: under 5 s, peak RSS under 50 MB"
+"$CESUB" kill -a > /dev/null 2>&1 || true
+
+echo; echo "## cold start (median of 51)"
+t_v=$(timeit 51 "$CESUB" version)
+t_av=$(timeit 51 arcsub --version)
+row "cesub version" "$(printf '%.1f ms' "$(echo "$t_v * 1000" | bc -l)")"
+row "arcsub --version" "$(printf '%.1f ms' "$(echo "$t_av * 1000" | bc -l)")"
+echo "target: cesub under 20 ms; ratio arcsub/cesub $(ratio "$t_av" "$t_v")"
+
+# clean up on the CE (killed jobs first become cleanable)
+sleep 20
+for tok in tok1 tok2; do BEARER_TOKEN_FILE=$WORK/$tok CESUB_JOBLIST=$WORK/$([ $tok = tok1 ] && echo bulk || echo status).db "$CESUB" clean -a > /dev/null 2>&1 || true; done
+arcclean -j "$jobs" -a -f > /dev/null 2>&1 || true
