@@ -5,6 +5,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/schollz/progressbar/v3"
 )
 
 // Progress is a one-line progress report on stderr, drawn only when stderr
@@ -80,4 +82,43 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// Bar is a progress bar of jobs (schollz/progressbar) on stderr, drawn
+// only when stderr is a terminal; a nil *Bar does nothing. Safe for
+// concurrent use.
+type Bar struct {
+	mu  sync.Mutex
+	bar *progressbar.ProgressBar
+}
+
+// NewBar starts a bar for total items; nil unless stderr is a TTY.
+func (f *Factory) NewBar(label string, total int) *Bar {
+	if f.IO == nil || !f.IO.ErrTTY || total <= 1 {
+		return nil
+	}
+	return &Bar{bar: progressbar.NewOptions(total, progressbar.OptionSetWriter(f.IO.ErrOut), progressbar.OptionSetDescription(label),
+		progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionShowIts(), progressbar.OptionSetItsString("jobs"), progressbar.OptionClearOnFinish())}
+}
+
+// Add counts n more items done.
+func (b *Bar) Add(n int) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_ = b.bar.Add(n)
+}
+
+// Done clears the bar.
+func (b *Bar) Done() {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_ = b.bar.Finish()
+	_ = b.bar.Clear()
 }

@@ -32,3 +32,26 @@ func TestProgressOnlyOnATerminal(t *testing.T) {
 		t.Errorf("the line is not cleared at the end: %q", out)
 	}
 }
+
+func TestBarOnlyOnATerminal(t *testing.T) {
+	var buf bytes.Buffer
+	f := &Factory{IO: &IOStreams{ErrOut: &buf, ErrTTY: false}}
+	b := f.NewBar("submitting", 10)
+	b.Add(3) // nil: no-op
+	b.Done()
+	if buf.Len() != 0 || b != nil {
+		t.Fatalf("a bar on a non-terminal: %q", buf.String())
+	}
+	f.IO.ErrTTY = true
+	b = f.NewBar("submitting", 10)
+	for i := 0; i < 10; i++ {
+		b.Add(1)
+	}
+	b.Done()
+	if out := buf.String(); !strings.Contains(out, "submitting") || !strings.Contains(out, "/10, ") {
+		t.Fatalf("bar output %q", out)
+	}
+	if f.NewBar("one job", 1) != nil {
+		t.Error("a bar for a single job")
+	}
+}

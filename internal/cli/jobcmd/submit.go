@@ -217,8 +217,16 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 	}
 	jsonl := config.Get(f.Config, config.Output) == "jsonl"
 	var emitMu sync.Mutex
+	var bar *cmdutil.Bar // on a terminal: jobs accepted of all
+	var barOnce sync.Once
+	startBar := func(total int) { barOnce.Do(func() { bar = f.NewBar("submitting", total*len(addrs)) }) }
+	defer func() { bar.Done() }()
 	emit := func(j JobJSON) { // -o jsonl: a line per accepted job, as soon as it is accepted
-		if !jsonl || j.ID == "" {
+		if j.ID == "" {
+			return
+		}
+		bar.Add(1)
+		if !jsonl {
 			return
 		}
 		b, _ := json.Marshal(j)
@@ -235,7 +243,7 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 			bs, err := readBatches(opts)
 			read <- readResult{bs, err}
 		}()
-		res, err := submitTo(ctx, opts, addrs[0], read, emit)
+		res, err := submitTo(ctx, opts, addrs[0], read, startBar, emit)
 		if err != nil || res.dryRun {
 			return err
 		}
@@ -261,7 +269,7 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 			defer func() { <-sem }()
 			read := make(chan readResult, 1)
 			read <- readResult{batches: bs}
-			all[i], errs[i] = submitTo(ctx, opts, addr, read, emit)
+			all[i], errs[i] = submitTo(ctx, opts, addr, read, startBar, emit)
 		}()
 	}
 	wg.Wait()
@@ -303,7 +311,7 @@ func printSubmitted(f *cmdutil.Factory, res submitted, jsonl bool) error {
 
 // submitTo submits the batches read gives to one CE: credentials,
 // delegation, one request per batch, every accepted job recorded once.
-func submitTo(ctx context.Context, opts *SubmitOptions, addr ce.Address, read chan readResult, emit func(JobJSON)) (submitted, error) {
+func submitTo(ctx context.Context, opts *SubmitOptions, addr ce.Address, read chan readResult, startBar func(int), emit func(JobJSON)) (submitted, error) {
 	f := opts.F
 	var err error
 	fail := func(err error) (submitted, error) {
@@ -407,6 +415,11 @@ func submitTo(ctx context.Context, opts *SubmitOptions, addr ce.Address, read ch
 	ok, failed, authFailed := 0, 0, false
 	known := jobs.KnownIDs(context.WithoutCancel(ctx), store, addr)
 	batches = splitBatches(batches, opts.BatchSize, info.NativeFormat)
+	n := 0
+	for _, bt := range batches {
+		n += len(bt.jobs) * max(1, opts.Instances)
+	}
+	startBar(n)
 	for bi, bt := range batches {
 		if ctx.Err() != nil {
 			// stopped (Ctrl-C, SIGTERM): the batches not sent are not submitted
