@@ -15,9 +15,11 @@ eval "$("$ROOT/scripts/testbed/all" env)"
 WORK=$(mktemp -d /tmp/cesub-bulk.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 . "$ROOT/bench/lib.sh"
-export XDG_CONFIG_HOME=$WORK/config
+export XDG_CONFIG_HOME=$WORK/config X509_USER_PROXY=$WORK/x509up
 CESUB=$WORK/cesub
 ( cd "$ROOT" && CGO_ENABLED=0 go build -o "$CESUB" ./cmd/cesub )
+# the ARC client will not start without a proxy, even when it sends a token
+"$CESUB" proxy init --cert "$CESUB_TESTBED_USERCERT" --key "$CESUB_TESTBED_USERKEY" --validity 2h >/dev/null
 LOOP=${BULK_ARCSUB_LOOP:-100}
 STATUS_N=${BULK_STATUS_N:-10000}
 AUD=${CESUB_TESTBED_AREX_URL%/arex}

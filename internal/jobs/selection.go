@@ -35,6 +35,8 @@ type Selection struct {
 	States []string
 	// IDFile is -i: a file of job references, one per line (# comments).
 	IDFile string
+	// Descriptions: the jobs come with their descriptions (cat reads them).
+	Descriptions bool
 }
 
 // ParseStates checks state names (any case) and writes them as the job list does.
@@ -109,7 +111,7 @@ func (s Selection) Resolve(ctx context.Context, store *jobstore.Store) ([]jobsto
 	if err != nil {
 		return nil, inputErr(err)
 	}
-	filter := jobstore.Filter{States: states}
+	filter := jobstore.Filter{States: states, WithDescription: s.Descriptions}
 	onCE := map[string]bool{}
 	for _, c := range s.CEs {
 		addr, err := ce.ParseAddress(c, "")

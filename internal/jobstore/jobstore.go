@@ -182,11 +182,18 @@ type Filter struct {
 	IDs    []string
 	CE     string
 	States []string
+	// WithDescription also reads each job's description (the job model as
+	// JSON, ~1 kB a job): only cat needs it; status of 10,000 jobs does not.
+	WithDescription bool
 }
 
 // List returns matching jobs, oldest first.
 func (s *Store) List(ctx context.Context, f Filter) ([]Job, error) {
-	q := `SELECT id, local_id, ce, flavour, name, submitted, description, delegation_id, state, exit_code, updated FROM jobs`
+	desc := "''"
+	if f.WithDescription {
+		desc = "description"
+	}
+	q := `SELECT id, local_id, ce, flavour, name, submitted, ` + desc + `, delegation_id, state, exit_code, updated FROM jobs`
 	var where []string
 	var args []any
 	if len(f.IDs) > 0 {

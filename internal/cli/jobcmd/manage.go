@@ -536,7 +536,7 @@ func NewCmdCat(f *cmdutil.Factory, runF func(*CatOptions) error) *cobra.Command 
 
 func catRun(ctx context.Context, opts *CatOptions) error {
 	f := opts.F
-	e, selected, err := openSelected(ctx, f, Selection{IDs: []string{opts.Job}})
+	e, selected, err := openSelected(ctx, f, Selection{IDs: []string{opts.Job}, Descriptions: true})
 	if err != nil {
 		return err
 	}
