@@ -28,6 +28,9 @@ mint() { ( umask 077; "$CESUB_TESTBED_ISSUER_BIN" mint -signkey "$CESUB_TESTBED_
 XRSL='&(executable="/bin/true")(jobname="bulk-bench")'
 row() { printf '%-62s %10s\n' "$1" "$2"; }
 
+PARTS=" ${BULK_PARTS:-bulk status cold} "   # run only some: BULK_PARTS="status cold"
+jobs=$WORK/arcjobs.dat
+if [[ $PARTS == *" bulk "* ]]; then
 echo "## 1,000 jobs to A-REX 6.17 ($CESUB_TESTBED_AREX_URL)"
 mint "bench-bulk-$$" "$WORK/tok1"
 export BEARER_TOKEN_FILE=$WORK/tok1 CESUB_JOBLIST=$WORK/bulk.db
@@ -35,7 +38,6 @@ export BEARER_TOKEN_FILE=$WORK/tok1 CESUB_JOBLIST=$WORK/bulk.db
 t0=$(now); "$CESUB" submit -C "$CESUB_TESTBED_AREX_URL" --count 1000 -e "$XRSL" > "$WORK/ids"; t_c=$(echo "$(now) - $t0" | bc -l)
 n_c=$(wc -l < "$WORK/ids")
 [ "$n_c" = 1000 ] || { echo "cesub submitted $n_c jobs, not 1000" >&2; exit 1; }
-jobs=$WORK/arcjobs.dat
 t0=$(now)
 for _ in $(seq "$LOOP"); do arcsub -j "$jobs" -C "$CESUB_TESTBED_AREX_URL" -T arcrest -Q NONE -e "$XRSL" > /dev/null 2>&1 || { echo "arcsub failed" >&2; exit 1; }; done
 t_a=$(echo "$(now) - $t0" | bc -l)
@@ -45,7 +47,9 @@ row "arcsub loop, $LOOP calls of one job (-T arcrest -Q NONE)" "$(printf '%.2f s
 echo "throughput ratio cesub/arcsub-loop: $(ratio "$rate_c" "$rate_a")  (target >= 30)"
 "$CESUB" kill -a > /dev/null 2>&1 || true
 arckill -j "$jobs" -a > /dev/null 2>&1 || true
+fi
 
+if [[ $PARTS == *" status "* ]]; then
 echo; echo "## status of $STATUS_N jobs"
 mint "bench-status-$$" "$WORK/tok2"
 export BEARER_TOKEN_FILE=$WORK/tok2 CESUB_JOBLIST=$WORK/status.db
@@ -59,7 +63,9 @@ rows=$(grep -c '"id"' "$WORK/st.json" || true)
 row "cesub status -a ($rows rows)" "$wall, peak RSS $peak MB"
 echo "targets: under 5 s, peak RSS under 50 MB"
 "$CESUB" kill -a > /dev/null 2>&1 || true
+fi
 
+if [[ $PARTS == *" cold "* ]]; then
 echo; echo "## cold start (median of 51 runs, timed in-process by bench/coldstart; BULK_COLD_WAIT s after the load)"
 sleep "${BULK_COLD_WAIT:-0}"
 ( cd "$ROOT" && go build -o "$WORK/coldstart" ./bench/coldstart )
@@ -68,6 +74,7 @@ row "/bin/true (the floor: fork and exec)" "${cold[0]} ms"
 row "cesub version" "${cold[1]} ms"
 row "arcsub --version" "${cold[2]} ms"
 echo "target: cesub under 20 ms; ratio arcsub/cesub $(ratio "${cold[2]}" "${cold[1]}")"
+fi
 
 # 11,000 killed jobs keep the fork A-REX busy for many minutes (each runs its LRMS scripts):
 # the testbed A-REX is purged and restarted instead (BULK_KEEP=1 leaves them)

@@ -151,9 +151,10 @@ func (c *Client) bearer(ctx context.Context, url string) (string, error) {
 // sees garbled TLS records), so a valid token is refused now and then.
 // A-REX refuses before it acts on a request, so sending it again duplicates
 // nothing. A token this endpoint accepted before in this process is tried up
-// to RejectionRetries more times; any other token once more (a real refusal
-// then costs one request and a short pause, but a pilot factory's fresh
-// process does not lose a submission to a refusal that was not meant).
+// to RejectionRetries more times; any other token twice more (a real refusal
+// then costs two requests and short pauses, but a pilot factory's fresh
+// process does not lose a submission to a refusal that was not meant: under
+// load one in fifty fresh processes met two such refusals in a row).
 func (c *Client) spuriousRejection(status, authz string, attempt int) bool {
 	if !strings.Contains(status, "can't be assigned configuration") {
 		return false
@@ -168,7 +169,7 @@ func (c *Client) spuriousRejection(status, authz string, attempt int) bool {
 	if accepted {
 		return attempt <= RejectionRetries
 	}
-	return attempt <= 1
+	return attempt <= 2
 }
 
 func (c *Client) debugRejection(method, url, status string) {
