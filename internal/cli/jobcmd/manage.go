@@ -299,7 +299,7 @@ func allDone(out ListJSON) bool {
 func queryStatus(ctx context.Context, e *env, selected []jobstore.Job, reportErrors, long bool) (ListJSON, int, int, bool) {
 	f := e.f
 	rows, ok, failed, authFailed := e.runner().Status(ctx, selected, long)
-	out := ListJSON{Schema: "cesub.status/v1", Jobs: []JobJSON{}}
+	out := ListJSON{Schema: "cesub.status/v1", Jobs: make([]JobJSON, 0, len(rows))}
 	for _, r := range rows {
 		jj := JobJSON{ID: r.ID, Name: r.Record.Name, CE: r.Record.CE}
 		if !r.Record.Submitted.IsZero() {
