@@ -151,7 +151,15 @@ func runLifecycle(t *testing.T, tb *testbed.Env, dir string, env map[string]stri
 	id := sub.Jobs[0].ID
 	local := id[strings.LastIndex(id, "/")+1:]
 	proxyFile := target.control(local, "proxy")
-	localFile, _ := os.ReadFile(target.control(local, "local"))
+	// A-REX writes the job's control files as it takes the job in: under
+	// load that can come a moment after the submission's answer
+	var localFile []byte
+	for end := time.Now().Add(15 * time.Second); ; time.Sleep(300 * time.Millisecond) {
+		localFile, _ = os.ReadFile(target.control(local, "local"))
+		if strings.Contains(string(localFile), "globalid=") || time.Now().After(end) {
+			break
+		}
+	}
 	switch delegate {
 	case "":
 		if _, err := os.Stat(proxyFile); err == nil {
