@@ -150,11 +150,11 @@ func (c *Client) bearer(ctx context.Context, url string) (string, error) {
 // and when requests arrive together some of those fetches fail (the issuer
 // sees garbled TLS records), so a valid token is refused now and then.
 // A-REX refuses before it acts on a request, so sending it again duplicates
-// nothing. A token this endpoint accepted before in this process is tried up
-// to RejectionRetries more times; any other token twice more (a real refusal
-// then costs two requests and short pauses, but a pilot factory's fresh
-// process does not lose a submission to a refusal that was not meant: under
-// load one in fifty fresh processes met two such refusals in a row).
+// nothing. A refused token is tried up to RejectionRetries more times, also
+// in a fresh process whose token this endpoint has not accepted yet (a real
+// refusal then costs a few requests and short pauses, but a pilot factory's
+// process does not lose its work to refusals that were not meant: under
+// load, fresh processes met three such refusals in a row).
 func (c *Client) spuriousRejection(status, authz string, attempt int) bool {
 	if !strings.Contains(status, "can't be assigned configuration") {
 		return false
@@ -163,13 +163,7 @@ func (c *Client) spuriousRejection(status, authz string, attempt int) bool {
 	if tok == "" {
 		return false
 	}
-	c.mu.Lock()
-	accepted := tok == c.okTok
-	c.mu.Unlock()
-	if accepted {
-		return attempt <= RejectionRetries
-	}
-	return attempt <= 2
+	return attempt <= RejectionRetries
 }
 
 func (c *Client) debugRejection(method, url, status string) {

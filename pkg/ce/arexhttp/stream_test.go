@@ -145,7 +145,7 @@ func TestRejectionNotRetried(t *testing.T) {
 		tok    string
 		want   int32 // requests that reach the server for the refused one
 	}{
-		{"token never accepted: twice more", func(int, *http.Request) string { return refusal }, false, "tok-1", 3},
+		{"token never accepted: RejectionRetries more", func(int, *http.Request) string { return refusal }, false, "tok-1", 1 + RejectionRetries},
 		{"accepted token: RejectionRetries more", func(n int, _ *http.Request) string {
 			if n > 1 {
 				return refusal
