@@ -152,6 +152,12 @@ func (c *Client) query(ctx context.Context, constraint, projection string) ([]*c
 
 // Status implements ce.Backend: one query for all clusters of ids.
 func (c *Client) Status(ctx context.Context, ids []string) ([]ce.Result, error) {
+	return c.status(ctx, ids, false)
+}
+
+// status asks the queue once for the clusters of ids (with details, the
+// long fields too) and the history for the jobs the queue no longer has.
+func (c *Client) status(ctx context.Context, ids []string, details bool) ([]ce.Result, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -162,13 +168,21 @@ func (c *Client) Status(ctx context.Context, ids []string) ([]ce.Result, error) 
 	if err := c.checkToken(ctx, "status"); err != nil {
 		return nil, err
 	}
-	ads, err := c.query(ctx, constraint, jobProjection)
+	projection := jobProjection
+	if details {
+		projection = detailProjection
+	}
+	ads, err := c.query(ctx, constraint, projection)
 	if err != nil {
 		return nil, err
 	}
 	byID := map[string]*ce.Job{}
+	now := c.now()
 	for _, ad := range ads {
 		j := c.jobFromAd(ad)
+		if details {
+			j.Details = detailsFromAd(ad, now)
+		}
 		byID[j.LocalID] = j
 	}
 	out := make([]ce.Result, len(ids))
@@ -179,7 +193,7 @@ func (c *Client) Status(ctx context.Context, ids []string) ([]ce.Result, error) 
 			out[i] = ce.Result{ID: c.JobID(id), Err: fmt.Errorf("%s: %w in the schedd's queue or its history (removed or cleaned long ago, or never there)", c.JobID(id), ce.ErrNotFound)}
 		}
 	}
-	c.fromHistory(ctx, out, false)
+	c.fromHistory(ctx, out, details)
 	return out, nil
 }
 
@@ -223,37 +237,7 @@ const detailProjection = jobProjection + " RemoteHost LastRemoteHost RemoteWallC
 // Details implements ce.Detailer: the same one query as Status, with the
 // attributes condor_q -l shows for where and how long a job ran.
 func (c *Client) Details(ctx context.Context, ids []string) ([]ce.Result, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	constraint, _, err := clusterConstraint(ids)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.checkToken(ctx, "status"); err != nil {
-		return nil, err
-	}
-	ads, err := c.query(ctx, constraint, detailProjection)
-	if err != nil {
-		return nil, err
-	}
-	byID := map[string]*ce.Job{}
-	now := time.Now()
-	for _, ad := range ads {
-		j := c.jobFromAd(ad)
-		j.Details = detailsFromAd(ad, now)
-		byID[j.LocalID] = j
-	}
-	out := make([]ce.Result, len(ids))
-	for i, id := range ids {
-		if j, ok := byID[id]; ok {
-			out[i] = ce.Result{ID: c.JobID(id), Job: j}
-		} else {
-			out[i] = ce.Result{ID: c.JobID(id), Err: fmt.Errorf("%s: %w in the schedd's queue or its history (removed or cleaned long ago, or never there)", c.JobID(id), ce.ErrNotFound)}
-		}
-	}
-	c.fromHistory(ctx, out, true)
-	return out, nil
+	return c.status(ctx, ids, true)
 }
 
 // detailsFromAd reads the long fields of a job ad. The batch id is the job
