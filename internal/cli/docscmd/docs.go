@@ -11,7 +11,6 @@ import (
 	"github.com/cesub/cesub/internal/cli/cmdutil"
 	"github.com/cesub/cesub/internal/config"
 	"github.com/spf13/cobra"
-	"github.com/spf13/cobra/doc"
 )
 
 // NewCmdDocs builds `cesub docs`.
@@ -23,8 +22,8 @@ func NewCmdDocs(f *cmdutil.Factory) *cobra.Command {
 			if err := os.MkdirAll(args[0], 0o755); err != nil {
 				return err
 			}
-			hdr := &doc.GenManHeader{Title: "CESUB", Section: "1", Source: "cesub " + f.Version, Manual: "cesub manual"}
-			if err := doc.GenManTree(c.Root(), hdr, args[0]); err != nil {
+			hdr := ManHeader{Title: "CESUB", Section: "1", Source: "cesub " + f.Version, Manual: "cesub manual"}
+			if err := GenManTree(c.Root(), hdr, args[0]); err != nil {
 				return fmt.Errorf("generate man pages: %w", err)
 			}
 			fmt.Fprintf(f.IO.ErrOut, "man pages written to %s\n", args[0])
@@ -37,7 +36,7 @@ func NewCmdDocs(f *cmdutil.Factory) *cobra.Command {
 			if err := os.MkdirAll(args[0], 0o755); err != nil {
 				return err
 			}
-			return doc.GenMarkdownTree(c.Root(), args[0])
+			return GenMarkdownTree(c.Root(), args[0])
 		},
 	})
 	cmd.AddCommand(&cobra.Command{
