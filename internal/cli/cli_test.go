@@ -395,3 +395,35 @@ func TestBadInputExitCodes(t *testing.T) {
 		t.Fatalf("--insecure: %d %q", r.code, r.err)
 	}
 }
+
+// TestOneCommandTreeIsTheWholeTree: a run that names its command builds only
+// that command; its help, flags and errors must be exactly the whole tree's.
+func TestOneCommandTreeIsTheWholeTree(t *testing.T) {
+	for _, b := range commands {
+		for _, args := range [][]string{{b.name, "--help"}, {b.name, "--no-such-flag"}} {
+			var outs [2]string
+			for i, only := range []string{"", b.name} {
+				var out bytes.Buffer
+				f := &cmdutil.Factory{IO: &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &out},
+					Env: token.Env{Getenv: func(string) string { return "" }}, Version: "test"}
+				root := newCmdRoot(f, only)
+				root.SetArgs(args)
+				root.SetOut(&out)
+				root.SetErr(&out)
+				err := root.Execute()
+				outs[i] = fmt.Sprint(out.String(), err)
+			}
+			if outs[0] != outs[1] {
+				t.Errorf("cesub %s: whole tree and one command differ:\n%s\n---\n%s", strings.Join(args, " "), outs[0], outs[1])
+			}
+		}
+	}
+	if got := commandNamed([]string{"status", "-a"}); got != "status" {
+		t.Errorf("commandNamed(status -a) = %q", got)
+	}
+	for _, args := range [][]string{{}, {"-o", "json", "status"}, {"help", "status"}, {"__complete", "st"}, {"stauts"}, {"docs", "man", "x"}} {
+		if got := commandNamed(args); got != "" {
+			t.Errorf("commandNamed(%q) = %q, want the whole tree", args, got)
+		}
+	}
+}
