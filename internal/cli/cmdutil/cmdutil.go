@@ -4,7 +4,6 @@
 package cmdutil
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -149,12 +148,9 @@ func (f *Factory) Warnf(format string, args ...any) {
 // JSON reports whether -o json was asked for.
 func (f *Factory) JSON() bool { return config.Get(f.Config, config.Output) == "json" }
 
-// PrintJSON writes v as indented JSON to stdout.
+// PrintJSON writes v as indented JSON to stdout, lists an element at a time.
 func (f *Factory) PrintJSON(v any) error {
-	enc := json.NewEncoder(f.IO.Out)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(emptyNotNull(v))
+	return writeJSON(f.IO.Out, v)
 }
 
 // CompleteFlavours completes --flavour with the registered CE flavours.
