@@ -64,12 +64,12 @@ func TestWriteJSONIsTheEncoders(t *testing.T) {
 		Rows []leaf `json:"rows"`
 	}
 	type doc struct {
-		Schema  string     `json:"schema"`
-		Jobs    []leaf     `json:"jobs"`
-		Nested  [][]leaf   `json:"nested"`
-		Skip    int        `json:"-"`
-		Dash    int        `json:"-,"`
-		NoTag   bool       `json:""`
+		Schema  string   `json:"schema"`
+		Jobs    []leaf   `json:"jobs"`
+		Nested  [][]leaf `json:"nested"`
+		Skip    int      `json:"-"`
+		Dash    int      `json:"-,"`
+		NoTag   bool     `json:""`
 		Plain   float64
 		Empty   []int      `json:"empty,omitempty"`
 		When    time.Time  `json:"when"`
