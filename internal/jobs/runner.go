@@ -135,14 +135,16 @@ func (r *Runner) Status(ctx context.Context, jobs []jobstore.Job, long bool) (ro
 	for i, j := range jobs {
 		records[j.ID] = i
 	}
-	answered := make(map[string]bool, len(results))
+	answered := make([]bool, len(jobs)) // by the index records keeps
 	for _, res := range results {
-		answered[res.ID] = true
+		if i, ok := records[res.ID]; ok {
+			answered[i] = true
+		}
 	}
 	for _, j := range jobs {
-		if !answered[j.ID] {
+		if k := records[j.ID]; !answered[k] {
 			results = append(results, ce.Result{ID: j.ID, Err: fmt.Errorf("%s: the CE's answer did not include this job", j.ID)})
-			answered[j.ID] = true
+			answered[k] = true
 		}
 	}
 	ups := make([]jobstore.StateUpdate, 0, len(results))

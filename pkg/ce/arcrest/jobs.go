@@ -318,7 +318,8 @@ func (c *Client) statusByListing(ctx context.Context, ids []string) ([]ce.Result
 	where := map[string]int{}
 	for i, id := range ids {
 		if st, ok := live[id]; ok && st != "" {
-			results[i] = ce.Result{ID: c.JobID(id), Job: &ce.Job{ID: c.JobID(id), LocalID: id, CE: c.endpoint, Flavour: ce.ARC,
+			jid := c.JobID(id)
+			results[i] = ce.Result{ID: jid, Job: &ce.Job{ID: jid, LocalID: id, CE: c.endpoint, Flavour: ce.ARC,
 				State: mapState(st), RawState: st}}
 			continue
 		}
