@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/cesub/cesub/pkg/ce"
 	"github.com/cesub/cesub/pkg/ce/arexhttp"
@@ -36,7 +37,10 @@ func (c *Client) JobLog(ctx context.Context, id string, w io.Writer) error {
 
 // listingLine is one entry of A-REX's HTML directory listing:
 // <LI><I>file</I> <A HREF="…">name</A> - 12 bytes, or <I>dir</I>.
-var listingLine = regexp.MustCompile(`(?i)<LI><I>(file|dir)</I>\s*<A HREF="[^"]*">([^<]*)</A>(?:\s*-\s*(\d+)\s*bytes)?`)
+// Compiled on first use, not in every cesub run's start.
+var listingLine = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)<LI><I>(file|dir)</I>\s*<A HREF="[^"]*">([^<]*)</A>(?:\s*-\s*(\d+)\s*bytes)?`)
+})
 
 // parseListing reads A-REX's HTML session directory listing.
 func parseListing(body string) ([]arexhttp.RemoteFile, []string, error) {
@@ -45,7 +49,7 @@ func parseListing(body string) ([]arexhttp.RemoteFile, []string, error) {
 	}
 	var files []arexhttp.RemoteFile
 	var dirs []string
-	for _, m := range listingLine.FindAllStringSubmatch(body, -1) {
+	for _, m := range listingLine().FindAllStringSubmatch(body, -1) {
 		name := html.UnescapeString(m[2])
 		if strings.EqualFold(m[1], "dir") {
 			dirs = append(dirs, name)
