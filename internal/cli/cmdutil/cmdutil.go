@@ -117,6 +117,13 @@ type Factory struct {
 	proxy     *x509proxy.Credential
 	proxyErr  error
 
+	tokensOnce    sync.Once // the token settings are resolved once per command
+	tokens        *Tokens
+	tokensErr     error
+	allTokensOnce sync.Once // and with the endpoint file's sources
+	allTokens     *Tokens
+	allTokensErr  error
+
 	hintMu sync.Mutex
 	hinted map[string]bool // hints already printed by this command
 }

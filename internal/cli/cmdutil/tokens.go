@@ -27,6 +27,7 @@ func AddTokenFlags(fs *pflag.FlagSet) {
 	config.AddFlag(fs, config.Issuer)
 	config.AddFlag(fs, config.ClientID)
 	config.AddFlag(fs, config.ClientSecretFile)
+	config.AddFlag(fs, config.Endpoints)
 }
 
 // Tokens gives each CE its token source. A token from a file or discovery
@@ -35,11 +36,15 @@ func AddTokenFlags(fs *pflag.FlagSet) {
 // --oidc-agent or --client-credentials each CE audience gets its own
 // source, which fetches a token for that audience and a fresh one whenever
 // less than a minute of the last is left, so long runs (status --watch,
-// bulk submissions, large downloads) outlive any one token.
+// bulk submissions, large downloads) outlive any one token. With an
+// endpoint file (--endpoints), the CEs it lists get the token source it
+// gives them, the others as above.
 type Tokens struct {
-	static token.Source // nil: X.509 only (or a fetching source)
-	fetch  func(audience string) token.Source
-	fixed  string // --token-audience: one audience for every CE
+	static    token.Source // nil: X.509 only (or a fetching source)
+	fetch     func(audience string) token.Source
+	fixed     string                  // --token-audience: one audience for every CE
+	endpoints map[string]token.Source // by CE URL, from the endpoint file
+	byName    map[string]token.Source // by endpoint name
 
 	mu    sync.Mutex
 	byAud map[string]token.Source
@@ -50,6 +55,9 @@ func (t *Tokens) For(addr ce.Address) token.Source {
 	if t == nil {
 		return nil
 	}
+	if s, ok := t.endpoints[addr.URL()]; ok {
+		return s
+	}
 	if t.fetch == nil {
 		return t.static
 	}
@@ -58,6 +66,23 @@ func (t *Tokens) For(addr ce.Address) token.Source {
 		if a := addr.Audiences(); len(a) > 0 {
 			aud = a[0]
 		}
+	}
+	return t.forAudience(aud)
+}
+
+// ForEndpoint returns the token source of an endpoint of the endpoint file.
+func (t *Tokens) ForEndpoint(name string) (token.Source, bool) {
+	if t == nil {
+		return nil, false
+	}
+	s, ok := t.byName[name]
+	return s, ok
+}
+
+// forAudience is the settings' source for tokens of one audience.
+func (t *Tokens) forAudience(aud string) token.Source {
+	if t.fetch == nil {
+		return t.static
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -75,8 +100,38 @@ func (t *Tokens) For(addr ce.Address) token.Source {
 // Refreshing reports whether the sources fetch (and refresh) tokens.
 func (t *Tokens) Refreshing() bool { return t != nil && t.fetch != nil }
 
-// Tokens resolves where CE commands get tokens from (see Tokens).
+// Tokens resolves where CE commands get tokens from (see Tokens), once per
+// command.
 func (f *Factory) Tokens() (*Tokens, error) {
+	f.allTokensOnce.Do(func() { f.allTokens, f.allTokensErr = f.resolveTokens() })
+	return f.allTokens, f.allTokensErr
+}
+
+func (f *Factory) resolveTokens() (*Tokens, error) {
+	t, err := f.settingsTokens()
+	if err != nil {
+		return nil, err
+	}
+	file, err := f.Endpoints()
+	if err != nil || file == nil {
+		return t, err
+	}
+	byName, byCE, err := f.endpointSources(file)
+	if err != nil {
+		return nil, err
+	}
+	t.endpoints, t.byName = byCE, byName // set before any caller has t
+	return t, nil
+}
+
+// settingsTokens are the sources of the token settings (flags,
+// environment), resolved once per command.
+func (f *Factory) settingsTokens() (*Tokens, error) {
+	f.tokensOnce.Do(func() { f.tokens, f.tokensErr = f.resolveSettingsTokens() })
+	return f.tokens, f.tokensErr
+}
+
+func (f *Factory) resolveSettingsTokens() (*Tokens, error) {
 	account := config.Get(f.Config, config.OIDCAgent)
 	cc := config.Get(f.Config, config.ClientCredentials)
 	if account == "" && !cc {

@@ -31,6 +31,7 @@ import (
 type SubmitOptions struct {
 	F         *cmdutil.Factory
 	CEs       []string // -C, repeatable: every CE gets every job
+	Endpoints []string // --endpoint: without -C, these endpoints of the endpoint file (default: all)
 	Parallel  int      // CEs submitted to at once
 	Count     int      // N of each job
 	Flavour   string
@@ -85,16 +86,22 @@ has accepted it, so a script can act before the run ends. With several -C,
 the CEs are submitted to in parallel (--parallel at once), each with its own
 token (audience) and time limits.
 
+Without -C, the jobs go to the CEs of the endpoint file (-E or CESUB_ENDPOINTS,
+docs/endpoints.md; --endpoint NAME to pick some), each with the token source
+and audience the file gives it; the job commands given the same file use the
+same tokens for those CEs.
+
 Exit: 0 all submitted, 3 some failed, 4 refused (authentication), 1 otherwise.`,
 		Example: `  cesub submit -C https://ce.example.org/arex -f job.xrsl
   cesub submit -C ce.example.org -e '&(executable=/bin/hostname)(stdout=out.txt)'
   cesub submit -C ce.example.org -f pilot.sub -o json
-  cesub submit -C ce1.example.org -C condor://ce2.example.org:9619 -f pilot.sub --count 100 -o jsonl`,
+  cesub submit -C ce1.example.org -C condor://ce2.example.org:9619 -f pilot.sub --count 100 -o jsonl
+  cesub submit -E factory.yaml --endpoint site-a --endpoint site-b -f pilot.sub --count 50`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Files = append(opts.Files, args...)
-			if len(opts.CEs) == 0 {
-				return cmdutil.UsageError(errors.New("give the CE with -C/--ce"))
+			if len(opts.CEs) > 0 && len(opts.Endpoints) > 0 {
+				return cmdutil.UsageError(errors.New("--endpoint picks CEs of the endpoint file: it does not go with -C"))
 			}
 			if opts.Count < 1 || opts.Count > 1_000_000 {
 				return cmdutil.UsageError(fmt.Errorf("--count %d: want 1 to 1000000", opts.Count))
@@ -110,7 +117,8 @@ Exit: 0 all submitted, 3 some failed, 4 refused (authentication), 1 otherwise.`,
 	}
 	fl := cmd.Flags()
 	fl.StringArrayVarP(&opts.CEs, "ce", "C", nil, "CE address (host, host:port or URL); repeatable: every CE gets every job")
-	fl.IntVar(&opts.Parallel, "parallel", 4, "with several -C: CEs submitted to at once")
+	fl.StringArrayVar(&opts.Endpoints, "endpoint", nil, "without -C: submit to this endpoint of the endpoint file (-E; by name, repeatable; default: every endpoint not marked skip)")
+	fl.IntVar(&opts.Parallel, "parallel", 4, "with several CEs: CEs submitted to at once")
 	fl.IntVarP(&opts.Count, "count", "n", 1, "N of each job (submit files: each queue statement queues N times as many procs, one cluster; xRSL/ADL: N jobs in the request)")
 	fl.StringVar(&opts.Flavour, "flavour", "", "CE flavour (default: from the address)")
 	_ = cmd.RegisterFlagCompletionFunc("flavour", cmdutil.CompleteFlavours)
@@ -207,19 +215,15 @@ type submitted struct {
 // are several) and prints what each CE accepted.
 func submitRun(ctx context.Context, opts *SubmitOptions) error {
 	f := opts.F
-	var addrs []ce.Address
-	for _, c := range opts.CEs {
-		addr, err := ce.ParseAddress(c, ce.Flavour(opts.Flavour))
-		if err != nil {
-			return cmdutil.UsageError(err)
-		}
-		addrs = append(addrs, addr)
+	targets, err := submitTargets(opts)
+	if err != nil {
+		return err
 	}
 	jsonl := config.Get(f.Config, config.Output) == "jsonl"
 	var emitMu sync.Mutex
 	var bar *cmdutil.Bar // on a terminal: jobs accepted of all
 	var barOnce sync.Once
-	startBar := func(total int) { barOnce.Do(func() { bar = f.NewBar("submitting", total*len(addrs)) }) }
+	startBar := func(total int) { barOnce.Do(func() { bar = f.NewBar("submitting", total*len(targets)) }) }
 	defer func() { bar.Done() }()
 	emit := func(j JobJSON) { // -o jsonl: a line per accepted job, as soon as it is accepted
 		if j.ID == "" {
@@ -234,7 +238,7 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 		defer emitMu.Unlock()
 		fmt.Fprintln(f.IO.Out, string(b))
 	}
-	if len(addrs) == 1 {
+	if len(targets) == 1 {
 		// the descriptions are read while the credentials, the job list and
 		// the backend are set up (and, for a CE that takes it, the connection
 		// is made); a description error still wins over any other
@@ -243,7 +247,7 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 			bs, err := readBatches(opts)
 			read <- readResult{bs, err}
 		}()
-		res, err := submitTo(ctx, opts, addrs[0], read, startBar, emit)
+		res, err := submitTo(ctx, opts, targets[0], read, startBar, emit)
 		if err != nil || res.dryRun {
 			return err
 		}
@@ -255,13 +259,13 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 		return err
 	}
 	if opts.DryRun {
-		return cmdutil.UsageError(errors.New("--dry-run shows one CE's requests: give one -C"))
+		return cmdutil.UsageError(errors.New("--dry-run shows one CE's requests: give one -C or one --endpoint"))
 	}
-	all := make([]submitted, len(addrs))
-	errs := make([]error, len(addrs))
+	all := make([]submitted, len(targets))
+	errs := make([]error, len(targets))
 	sem := make(chan struct{}, max(1, opts.Parallel))
 	var wg sync.WaitGroup
-	for i, addr := range addrs {
+	for i, tg := range targets {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -269,17 +273,17 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 			defer func() { <-sem }()
 			read := make(chan readResult, 1)
 			read <- readResult{batches: bs}
-			all[i], errs[i] = submitTo(ctx, opts, addr, read, startBar, emit)
+			all[i], errs[i] = submitTo(ctx, opts, tg, read, startBar, emit)
 		}()
 	}
 	wg.Wait()
 	var total submitted
-	for i := range addrs {
+	for i, tg := range targets {
 		if errs[i] != nil {
-			f.PrintError(fmt.Errorf("%s: %w", addrs[i].Arg(), errs[i]))
+			f.PrintError(fmt.Errorf("%s: %w", tg.label(), errs[i]))
 			total.failed++
 			total.authFailed = total.authFailed || ce.IsAuthFailure(errs[i]) || cmdutil.CodeOf(errs[i]) == cmdutil.ExitAuth
-			total.jobs = append(total.jobs, JobJSON{CE: addrs[i].URL(), Error: errs[i].Error()})
+			total.jobs = append(total.jobs, JobJSON{CE: tg.addr.URL(), Error: errs[i].Error()})
 			continue
 		}
 		total.jobs = append(total.jobs, all[i].jobs...)
@@ -288,6 +292,82 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 		total.authFailed = total.authFailed || all[i].authFailed
 	}
 	return printSubmitted(f, total, jsonl)
+}
+
+// target is one CE a submission goes to, with its token source.
+type target struct {
+	addr     ce.Address
+	endpoint string // its name in the endpoint file, if it comes from one
+	src      token.Source
+	srcErr   error // the token settings could not be resolved
+}
+
+func (t target) label() string {
+	if t.endpoint != "" && t.endpoint != t.addr.Arg() {
+		return t.endpoint + " (" + t.addr.Arg() + ")"
+	}
+	return t.addr.Arg()
+}
+
+// submitTargets are the -C CEs with the token settings' sources (and the
+// endpoint file's for a CE it lists), or else the endpoint file's CEs
+// (those --endpoint names, or every one not marked skip) with theirs.
+func submitTargets(opts *SubmitOptions) ([]target, error) {
+	f := opts.F
+	tokens, tokErr := f.Tokens()
+	if len(opts.CEs) > 0 {
+		var out []target
+		for _, c := range opts.CEs {
+			addr, err := ce.ParseAddress(c, ce.Flavour(opts.Flavour))
+			if err != nil {
+				return nil, cmdutil.UsageError(err)
+			}
+			out = append(out, target{addr: addr, src: tokens.For(addr), srcErr: tokErr})
+		}
+		return out, nil
+	}
+	file, err := f.Endpoints()
+	if err != nil {
+		return nil, err
+	}
+	if file == nil {
+		return nil, cmdutil.UsageError(errors.New("give the CE with -C/--ce, or an endpoint file with -E/--endpoints"))
+	}
+	if tokErr != nil {
+		return nil, tokErr
+	}
+	want := map[string]bool{}
+	for _, n := range opts.Endpoints {
+		want[n] = true
+	}
+	var out []target
+	var names []string
+	for _, ep := range file.Endpoints {
+		names = append(names, ep.Name)
+		if len(want) > 0 && !want[ep.Name] || len(want) == 0 && ep.Skip {
+			continue
+		}
+		delete(want, ep.Name)
+		src, ok := tokens.ForEndpoint(ep.Name)
+		if !ok { // marked skip, but named
+			if src, err = f.EndpointSource(ep); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, target{addr: ep.Address, endpoint: ep.Name, src: src})
+	}
+	if len(want) > 0 {
+		var missing []string
+		for n := range want {
+			missing = append(missing, n)
+		}
+		slices.Sort(missing)
+		return nil, cmdutil.UsageError(fmt.Errorf("%s: no endpoint named %s (it has %s)", file.Path, strings.Join(missing, ", "), strings.Join(names, ", ")))
+	}
+	if len(out) == 0 {
+		return nil, cmdutil.UsageError(fmt.Errorf("%s: every endpoint is marked skip: name some with --endpoint", file.Path))
+	}
+	return out, nil
 }
 
 // printSubmitted prints the accepted jobs' ids (text), the list (JSON) or
@@ -311,8 +391,9 @@ func printSubmitted(f *cmdutil.Factory, res submitted, jsonl bool) error {
 
 // submitTo submits the batches read gives to one CE: credentials,
 // delegation, one request per batch, every accepted job recorded once.
-func submitTo(ctx context.Context, opts *SubmitOptions, addr ce.Address, read chan readResult, startBar func(int), emit func(JobJSON)) (submitted, error) {
+func submitTo(ctx context.Context, opts *SubmitOptions, tg target, read chan readResult, startBar func(int), emit func(JobJSON)) (submitted, error) {
 	f := opts.F
+	addr := tg.addr
 	var err error
 	fail := func(err error) (submitted, error) {
 		if r := <-read; r.err != nil {
@@ -320,11 +401,10 @@ func submitTo(ctx context.Context, opts *SubmitOptions, addr ce.Address, read ch
 		}
 		return submitted{}, err
 	}
-	tokens, err := f.Tokens()
-	if err != nil {
-		return fail(err)
+	if tg.srcErr != nil {
+		return fail(tg.srcErr)
 	}
-	src := tokens.For(addr)
+	src := tg.src
 	delegate, err := cmdutil.ResolveDelegate(opts.Delegate, src)
 	if err != nil {
 		return fail(err)

@@ -3,6 +3,7 @@ package jobcmd
 import (
 	"io"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/cesub/cesub/internal/cli/cmdutil"
@@ -18,8 +19,9 @@ func TestSubmitArguments(t *testing.T) {
 	}{
 		{[]string{"-C", "emies://ce/arex", "a.xrsl", "b.xrsl"}, []string{"a.xrsl", "b.xrsl"}, "emies://ce/arex", false},
 		{[]string{"-C", "ce", "-f", "a.xrsl", "b.sub"}, []string{"a.xrsl", "b.sub"}, "ce", false},
-		{[]string{"a.xrsl"}, nil, "", true},   // no CE
-		{[]string{"-C", "ce"}, nil, "", true}, // no description
+		{[]string{"a.xrsl"}, []string{"a.xrsl"}, "", false},                   // no -C: the endpoint file's CEs (checked when run)
+		{[]string{"-C", "ce"}, nil, "", true},                                 // no description
+		{[]string{"-C", "ce", "--endpoint", "site", "a.xrsl"}, nil, "", true}, // --endpoint picks from the file, not from -C
 	} {
 		var got *SubmitOptions
 		cmd := NewCmdSubmit(&cmdutil.Factory{}, func(o *SubmitOptions) error { got = o; return nil })
@@ -31,7 +33,7 @@ func TestSubmitArguments(t *testing.T) {
 			t.Errorf("%v: err %v", tc.args, err)
 			continue
 		}
-		if err == nil && (!reflect.DeepEqual(got.Files, tc.files) || len(got.CEs) != 1 || got.CEs[0] != tc.ce) {
+		if err == nil && (!reflect.DeepEqual(got.Files, tc.files) || strings.Join(got.CEs, " ") != tc.ce) {
 			t.Errorf("%v: files %v ce %q", tc.args, got.Files, got.CEs)
 		}
 	}

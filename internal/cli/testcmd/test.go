@@ -28,8 +28,7 @@ import (
 // Options of `cesub test`.
 type Options struct {
 	F         *cmdutil.Factory
-	File      string   // -E
-	CEs       []string // -C
+	CEs       []string // -C (else the endpoint file's CEs: -E, a job-command setting)
 	Flavour   string
 	Job       string // --job: a test job for every CE without one
 	Expect    string
@@ -64,8 +63,8 @@ usage error.`,
   cesub test -E testbed.yaml -o markdown > endpoints.md`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if (opts.File == "") == (len(opts.CEs) == 0) {
-				return cmdutil.UsageError(errors.New("give an endpoint file with -E or CEs with -C (not both)"))
+			if c.Flags().Changed("endpoints") && len(opts.CEs) > 0 {
+				return cmdutil.UsageError(errors.New("give an endpoint file with -E or CEs with -C, not both"))
 			}
 			if runF != nil {
 				return runF(opts)
@@ -74,7 +73,6 @@ usage error.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&opts.File, "endpoints", "E", "", "endpoint file (YAML, docs/endpoints.md)")
 	fl.StringArrayVarP(&opts.CEs, "ce", "C", nil, "a CE to test (repeatable)")
 	fl.StringVar(&opts.Flavour, "flavour", "", "CE flavour for -C (default: from the address)")
 	fl.StringVar(&opts.Job, "job", "", "a test job description for each CE that has none")
@@ -126,10 +124,13 @@ type JSON struct {
 func testRun(ctx context.Context, opts *Options) error {
 	f := opts.F
 	var eps []endpoints.Endpoint
-	if opts.File != "" {
-		file, err := endpoints.Read(opts.File)
+	if len(opts.CEs) == 0 {
+		file, err := f.Endpoints()
 		if err != nil {
-			return cmdutil.UsageError(err)
+			return err
+		}
+		if file == nil {
+			return cmdutil.UsageError(errors.New("give an endpoint file with -E (or CESUB_ENDPOINTS) or CEs with -C"))
 		}
 		eps = file.Endpoints
 	} else {
@@ -208,45 +209,18 @@ type tester struct {
 	store *jobstore.Store
 }
 
-// source builds an endpoint's token source for its audience.
-func (t *tester) source(ep endpoints.Endpoint, aud string) (token.Source, error) {
-	f := t.f
-	scopes := ep.Token.Scopes
-	if len(scopes) == 0 {
-		scopes = config.Get(f.Config, config.TokenScope)
-	}
-	switch ep.Token.Source {
-	case "settings": // -C: as the job commands get theirs
-		tk, err := f.Tokens()
+// source builds an endpoint's token source: -C CEs get the job commands'
+// (the settings, and the endpoint file's for a CE it lists), an endpoint
+// of the file its own.
+func (t *tester) source(ep endpoints.Endpoint) (token.Source, error) {
+	if ep.Token.Source == "settings" {
+		tk, err := t.f.Tokens()
 		if err != nil {
 			return nil, err
 		}
 		return tk.For(ep.Address), nil
-	case "discovery":
-		return f.TokenSource()
-	case "file":
-		found, err := token.FromFile(f.Env, ep.Token.File)
-		if err != nil {
-			return nil, err
-		}
-		return &token.Static{Found: found, Now: f.Now}, nil
-	case "oidc-agent":
-		ac := &token.AgentClient{Socket: config.Get(f.Config, config.OIDCSock)}
-		return token.NewAgentSource(ac, token.AgentRequest{Account: ep.Token.Agent, Scopes: scopes, Audiences: []string{aud},
-			ApplicationHint: "cesub"}), nil
-	case "client-credentials":
-		b, err := os.ReadFile(ep.Token.SecretFile)
-		if err != nil {
-			return nil, fmt.Errorf("client secret: %w", err)
-		}
-		hc, err := f.HTTPClient()
-		if err != nil {
-			return nil, err
-		}
-		return token.NewClientCredentialsSource(&token.ClientCredentials{Issuer: ep.Token.Issuer, ClientID: ep.Token.ClientID,
-			ClientSecret: token.TrimSpace(string(b)), Scopes: scopes, Audiences: []string{aud}, HTTPClient: hc}), nil
 	}
-	return nil, fmt.Errorf("token source %q", ep.Token.Source)
+	return t.f.EndpointSource(ep)
 }
 
 func ptr(b bool) *bool { return &b }
@@ -257,12 +231,7 @@ func (t *tester) test(ctx context.Context, ep endpoints.Endpoint) (r Result) {
 	f := t.f
 	start := time.Now()
 	addr := ep.Address
-	aud := ep.Audience
-	if aud == "" {
-		if a := addr.Audiences(); len(a) > 0 {
-			aud = a[0]
-		}
-	}
+	aud := f.EndpointAudience(ep)
 	r = Result{Name: ep.Name, Site: ep.Site, CE: addr.Arg(), Host: addr.Host, Flavour: string(addr.Flavour), VO: ep.VO,
 		Group: ep.Group, Audience: aud, TokenSource: ep.Token.Source, OK: true}
 	if ep.Skip {
@@ -285,7 +254,7 @@ func (t *tester) test(ctx context.Context, ep endpoints.Endpoint) (r Result) {
 	}
 	defer func() { r.Seconds = time.Since(start).Seconds() }()
 
-	src, srcErr := t.source(ep, aud)
+	src, srcErr := t.source(ep)
 	step("token", func() (bool, string) {
 		if srcErr != nil {
 			return false, srcErr.Error()
