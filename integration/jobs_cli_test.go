@@ -322,3 +322,12 @@ func checkStatusLong(t *testing.T, tb *testbed.Env, env map[string]string, id, q
 		}
 	}
 }
+
+// TestMain removes the cesub binary the tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		_ = os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
