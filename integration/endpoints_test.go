@@ -79,7 +79,9 @@ endpoints:
 
 	env["CESUB_ENDPOINTS"] = file
 	r = cesub(t, tb, env, "status", "-a", "-o", "json")
-	var st struct{ Jobs []struct{ ID, State, Error string } }
+	var st struct {
+		Jobs []struct{ ID, State, Error string }
+	}
 	if err := json.Unmarshal([]byte(r.out), &st); err != nil || r.code != 0 || len(st.Jobs) != 6 {
 		t.Fatalf("status -a with CESUB_ENDPOINTS: exit %d, %v\n%s\n%s", r.code, err, r.out, r.err)
 	}
