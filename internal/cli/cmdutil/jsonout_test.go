@@ -132,3 +132,37 @@ func BenchmarkWriteJSON(b *testing.B) {
 		}
 	}
 }
+
+// FuzzWriteJSON: for any JSON document, as a value and as the list field of
+// a struct, the streamed output is the Encoder's.
+func FuzzWriteJSON(f *testing.F) {
+	for _, s := range []string{`[]`, `[1,"a",null,{"b":[]}]`, `{"k":[[],[{}]],"h":"<&>"}`, `"x"`, `[{"a":null,"b":[1.5e300]}]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var v any
+		if json.Unmarshal(data, &v) != nil {
+			return
+		}
+		list, _ := v.([]any)
+		for _, x := range []any{v, struct {
+			Schema string `json:"schema"`
+			Items  []any  `json:"items"`
+			Any    any    `json:"any,omitempty"`
+		}{"s", list, v}} {
+			var want, got bytes.Buffer
+			enc := json.NewEncoder(&want)
+			enc.SetIndent("", "  ")
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(emptyNotNull(x)); err != nil {
+				return
+			}
+			if err := writeJSON(&got, x); err != nil {
+				t.Fatal(err)
+			}
+			if got.String() != want.String() {
+				t.Fatalf("streamed differs:\n got %s\nwant %s", got.String(), want.String())
+			}
+		}
+	})
+}
