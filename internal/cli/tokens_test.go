@@ -206,6 +206,27 @@ func TestSubmitToEndpointFile(t *testing.T) {
 	}
 	mu.Unlock()
 
+	// ping and info without -C: the file's CEs (not the skipped one), with its tokens
+	mu.Lock()
+	seen = map[string][]string{}
+	mu.Unlock()
+	for _, cmd := range []string{"ping", "info"} { // (the fake A-REX has no info document: info's answers are 404s)
+		r := run(t, other, append([]string{cmd, "-E", eps, "-o", "json"}, common...)...)
+		if r.code != 0 && cmd == "ping" || !strings.Contains(r.out, ceA.URL) || !strings.Contains(r.out, ceB.URL) || strings.Contains(r.out, ceC.URL) {
+			t.Errorf("%s -E: exit %d\n%s\n%s", cmd, r.code, r.out, r.err)
+		}
+	}
+	mu.Lock()
+	if len(seen[host(ceC)]) != 0 || len(seen[host(ceA)]) == 0 {
+		t.Errorf("ping/info -E: requests %v", seen)
+	}
+	for _, got := range seen[host(ceA)] {
+		if got != "factory-sub "+ceA.URL {
+			t.Errorf("ping/info -E: %s got a token %q", host(ceA), got)
+		}
+	}
+	mu.Unlock()
+
 	// --endpoint picks one, even one marked skip
 	if r := run(t, other, append([]string{"submit", "-E", eps, "--endpoint", "site-c", "-e", "&(executable=/bin/true)"}, common...)...); r.code != 0 || !strings.Contains(r.out, "jobC") {
 		t.Errorf("--endpoint site-c: exit %d %s %s", r.code, r.out, r.err)
@@ -221,6 +242,8 @@ func TestSubmitToEndpointFile(t *testing.T) {
 		{[]string{"submit", "-e", "&(executable=/bin/true)"}, "give the CE with -C/--ce, or an endpoint file with -E"},
 		{[]string{"submit", "-E", bad, "-e", "&(executable=/bin/true)"}, "bad.yaml:3:5"},
 		{[]string{"status", "-a", "-E", bad}, "bad.yaml:3:5"},
+		{[]string{"ping"}, "give the CE with -C/--ce, or an endpoint file with -E"},
+		{[]string{"ping", "-E", eps, "--flavour", "arc"}, "--flavour goes with -C"},
 	} {
 		r := run(t, other, append(tc.args, common...)...)
 		if r.code != 2 || !strings.Contains(r.err, tc.want) {

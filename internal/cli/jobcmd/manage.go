@@ -65,9 +65,30 @@ func (c *ceFlags) add(cmd *cobra.Command) {
 	_ = cmd.RegisterFlagCompletionFunc("flavour", cmdutil.CompleteFlavours)
 }
 
-func (c *ceFlags) check() error {
+// resolve makes the CEs those of -C, or else those of the endpoint file
+// (-E or CESUB_ENDPOINTS: every endpoint not marked skip, each with the
+// flavour and, through the token settings, the token source it gives).
+func (c *ceFlags) resolve(f *cmdutil.Factory) error {
+	if len(c.CEs) > 0 {
+		return nil
+	}
+	file, err := f.Endpoints()
+	if err != nil {
+		return err
+	}
+	if file == nil {
+		return cmdutil.UsageError(errors.New("give the CE with -C/--ce, or an endpoint file with -E"))
+	}
+	if c.Flavour != "" {
+		return cmdutil.UsageError(errors.New("--flavour goes with -C: the endpoint file gives each CE's flavour"))
+	}
+	for _, ep := range file.Endpoints {
+		if !ep.Skip {
+			c.CEs = append(c.CEs, ep.Address.Arg())
+		}
+	}
 	if len(c.CEs) == 0 {
-		return cmdutil.UsageError(errors.New("give the CE with -C/--ce"))
+		return cmdutil.UsageError(fmt.Errorf("%s: every endpoint is marked skip", file.Path))
 	}
 	return nil
 }
@@ -731,13 +752,10 @@ type InfoOptions struct {
 func NewCmdInfo(f *cmdutil.Factory, runF func(*InfoOptions) error) *cobra.Command {
 	opts := &InfoOptions{F: f}
 	cmd := &cobra.Command{
-		Use:   "info -C CE…",
+		Use:   "info (-C CE… | -E ENDPOINTS)",
 		Short: "Summarise a CE: implementation, API versions, queues, runtime environments",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := opts.check(); err != nil {
-				return err
-			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -750,6 +768,9 @@ func NewCmdInfo(f *cmdutil.Factory, runF func(*InfoOptions) error) *cobra.Comman
 
 func infoRun(ctx context.Context, opts *InfoOptions) error {
 	f := opts.F
+	if err := opts.resolve(f); err != nil {
+		return err
+	}
 	infos, errs, e, err := eachCE(ctx, f, opts.ceFlags, 2, func(cctx context.Context, b ce.Backend, _ ce.Address) (*ce.Info, error) {
 		return b.Info(cctx)
 	})

@@ -29,7 +29,7 @@ type PingJSON struct {
 func NewCmdPing(f *cmdutil.Factory, runF func(*PingOptions) error) *cobra.Command {
 	opts := &PingOptions{F: f}
 	cmd := &cobra.Command{
-		Use:   "ping -C CE…",
+		Use:   "ping (-C CE… | -E ENDPOINTS)",
 		Short: "Check a CE: reachability, TLS, API versions, implementation, and whether your credential is admitted",
 		Long: `Check a CE step by step: can it be reached, does its TLS certificate verify,
 which API versions it offers, which implementation and version it runs, and
@@ -39,15 +39,14 @@ another host, nothing listening, or a token the CE's rules refuse (including
 ARC 7's scope-claim pitfalls).
 
 With several -C, the CEs are pinged in parallel, each within its own time
-limit. Exit: 0 admitted (all), 4 reached but refused, 1 not reached, 3 some
+limit. Without -C, the CEs of the endpoint file (-E or CESUB_ENDPOINTS) are
+pinged, each with the token source the file gives it. Exit: 0 admitted (all), 4 reached but refused, 1 not reached, 3 some
 admitted and some not.`,
 		Example: `  cesub ping -C ce.example.org
-  cesub ping -C https://localhost:8444/arex -o json`,
+  cesub ping -C https://localhost:8444/arex -o json
+  cesub ping -E factory.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := opts.check(); err != nil {
-				return err
-			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -60,6 +59,9 @@ admitted and some not.`,
 
 func pingRun(ctx context.Context, opts *PingOptions) error {
 	f := opts.F
+	if err := opts.resolve(f); err != nil {
+		return err
+	}
 	results, errs, e, err := eachCE(ctx, f, opts.ceFlags, 1, func(cctx context.Context, b ce.Backend, _ ce.Address) (*ce.PingResult, error) {
 		return b.Ping(cctx)
 	})
