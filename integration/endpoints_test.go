@@ -17,7 +17,8 @@ import (
 // token file — and none to the endpoint marked skip (nothing listens
 // there). No token is found by discovery: every CE works only with the
 // source the file gives it, each asked for its own audience. `status -a`
-// and `kill -a` with CESUB_ENDPOINTS reach every job with the same sources.
+// and `kill -a` with CESUB_ENDPOINTS reach every job with the same sources,
+// and `ping` without -C asks the file's three CEs.
 func TestSubmitEndpointFile(t *testing.T) {
 	tb := testbed.Require(t)
 	dir := t.TempDir()
@@ -89,6 +90,11 @@ endpoints:
 		if j.Error != "" || j.State == "" {
 			t.Errorf("status of %s: %q %q", j.ID, j.State, j.Error)
 		}
+	}
+	r = cesub(t, tb, env, "ping", "-o", "json")
+	var ping struct{ CEs []struct{ CE, Error string } }
+	if err := json.Unmarshal([]byte(r.out), &ping); err != nil || r.code != 0 || len(ping.CEs) != 3 {
+		t.Errorf("ping with CESUB_ENDPOINTS: exit %d, %v (want the three CEs, each admitting its token)\n%s\n%s", r.code, err, r.out, r.err)
 	}
 	if r = cesub(t, tb, env, "kill", "-a"); r.code != 0 {
 		t.Errorf("kill -a with CESUB_ENDPOINTS: exit %d %s", r.code, r.err)
