@@ -53,7 +53,11 @@ func TestJobListUnderLoad(t *testing.T) {
 			out, err := cmd("submit", "-C", arex, "-e", fmt.Sprintf(`&(executable="/bin/true")(jobname="load-%03d")`, i)).Output()
 			ids[i] = strings.TrimSpace(string(out))
 			if err != nil {
-				errs[i] = fmt.Sprintf("submit: %v %s", err, out)
+				var stderr []byte
+				if ee, ok := err.(*exec.ExitError); ok {
+					stderr = ee.Stderr
+				}
+				errs[i] = fmt.Sprintf("submit: %v %s %s", err, out, stderr)
 				return
 			}
 			if out, err := cmd("status", "-a", "-o", "json").CombinedOutput(); err != nil {

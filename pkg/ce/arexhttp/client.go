@@ -160,10 +160,15 @@ func (c *Client) spuriousRejection(status, authz string, attempt int) bool {
 		return false
 	}
 	tok := bearerToken(authz)
-	if tok == "" {
+	if tok == "" || attempt > RejectionRetries {
 		return false
 	}
-	return attempt <= RejectionRetries
+	// A-REX keeps the failed check with the connection: every request sent
+	// again on it is refused the same way (its log shows one failure to
+	// create the token's security attributes, then refusals on that one
+	// connection only). The retry goes out on a new connection.
+	c.RC.GetClient().CloseIdleConnections()
+	return true
 }
 
 func (c *Client) debugRejection(method, url, status string) {

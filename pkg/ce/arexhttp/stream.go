@@ -158,6 +158,7 @@ func (c *Client) stream(ctx context.Context, method, url string, header http.Hea
 			c.debugRejection(method, url, resp.Status)
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()
+			hc.CloseIdleConnections() // that connection is refused from now on (see spuriousRejection)
 		}
 		select {
 		case <-ctx.Done():

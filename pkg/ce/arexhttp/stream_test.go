@@ -46,6 +46,29 @@ func refuse(w http.ResponseWriter, status string) {
 	buf.Flush()
 }
 
+// refuseOnThisConnection answers A-REX 6's refusal and keeps the
+// connection open, refusing every further request on it, as A-REX does
+// once its check of a token failed on a connection.
+func refuseOnThisConnection(w http.ResponseWriter, status string, count func()) {
+	conn, buf, err := w.(http.Hijacker).Hijack()
+	if err != nil {
+		panic(err)
+	}
+	defer conn.Close()
+	for {
+		buf.WriteString("HTTP/1.1 " + status + "\r\nContent-Length: 0\r\n\r\n")
+		if buf.Flush() != nil {
+			return
+		}
+		r, err := http.ReadRequest(buf.Reader)
+		if err != nil {
+			return
+		}
+		_, _ = io.Copy(io.Discard, r.Body)
+		count()
+	}
+}
+
 func newFaultyArex(t *testing.T, script func(n int, r *http.Request) string) *faultyArex {
 	f := &faultyArex{bodies: map[string][][]byte{}, script: script}
 	f.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -59,6 +82,8 @@ func newFaultyArex(t *testing.T, script func(n int, r *http.Request) string) *fa
 		switch s := f.script(n, r); s {
 		case "", "200 OK":
 			w.WriteHeader(http.StatusOK)
+		case "keep-alive " + refusal:
+			refuseOnThisConnection(w, refusal, func() { f.n.Add(1) })
 		default:
 			refuse(w, s)
 		}
@@ -290,5 +315,33 @@ func TestUploadMissingFile(t *testing.T) {
 	}
 	if n := f.n.Load(); n != 0 {
 		t.Fatalf("%d requests reached the CE", n)
+	}
+}
+
+// TestRejectionRetriedOnANewConnection: A-REX 6.17 ties a failed token
+// check to the connection — every later request on it is refused too —
+// so a retry must not go out on the same connection. The server here
+// refuses everything on the connection of the first refusal.
+func TestRejectionRetriedOnANewConnection(t *testing.T) {
+	refuseNext := atomic.Bool{}
+	f := newFaultyArex(t, func(n int, r *http.Request) string {
+		if refuseNext.CompareAndSwap(true, false) {
+			return "keep-alive " + refusal
+		}
+		return ""
+	})
+	c := f.client(t, "tok-1", 10*time.Second)
+	if _, err := c.RC.R().Get(f.srv.URL + "/arex/rest/1.0/jobs"); err != nil {
+		t.Fatal(err)
+	}
+	refuseNext.Store(true)
+	resp, err := c.RC.R().Get(f.srv.URL + "/arex/rest")
+	if err := Check("get", resp, err, http.StatusOK); err != nil {
+		t.Fatalf("refused on one connection, retried on it: %v", err)
+	}
+	p, want := writeFile(t, 64<<10)
+	refuseNext.Store(true)
+	if err := c.uploadOne(context.Background(), Upload{Path: p, Name: "in.dat", Size: int64(len(want))}, f.srv.URL+"/arex/job/session/in.dat"); err != nil {
+		t.Fatalf("upload refused on one connection, retried on it: %v", err)
 	}
 }
