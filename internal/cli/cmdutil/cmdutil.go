@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cesub/cesub/internal/config"
+	"github.com/cesub/cesub/internal/endpoints"
 	"github.com/cesub/cesub/pkg/ce"
 	"github.com/cesub/cesub/pkg/token"
 	"github.com/cesub/cesub/pkg/x509proxy"
@@ -123,6 +124,9 @@ type Factory struct {
 	allTokensOnce sync.Once // and with the endpoint file's sources
 	allTokens     *Tokens
 	allTokensErr  error
+	endpointsOnce sync.Once // the endpoint file is read once per command
+	endpoints     *endpoints.File
+	endpointsErr  error
 
 	hintMu sync.Mutex
 	hinted map[string]bool // hints already printed by this command

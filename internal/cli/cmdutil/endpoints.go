@@ -11,17 +11,19 @@ import (
 )
 
 // Endpoints reads the endpoint file of --endpoints/-E (CESUB_ENDPOINTS),
-// or returns nil when none is set.
+// or returns nil when none is set; read once per command (the token
+// sources and the commands' CE lists both come from it).
 func (f *Factory) Endpoints() (*endpoints.File, error) {
-	p := config.Get(f.Config, config.Endpoints)
-	if p == "" {
-		return nil, nil
-	}
-	file, err := endpoints.Read(p)
-	if err != nil {
-		return nil, UsageError(err)
-	}
-	return file, nil
+	f.endpointsOnce.Do(func() {
+		p := config.Get(f.Config, config.Endpoints)
+		if p == "" {
+			return
+		}
+		if f.endpoints, f.endpointsErr = endpoints.Read(p); f.endpointsErr != nil {
+			f.endpointsErr = UsageError(f.endpointsErr)
+		}
+	})
+	return f.endpoints, f.endpointsErr
 }
 
 // EndpointAudience is the audience an endpoint's tokens are asked for: its

@@ -40,8 +40,8 @@ ARC 7's scope-claim pitfalls).
 
 With several -C, the CEs are pinged in parallel, each within its own time
 limit. Without -C, the CEs of the endpoint file (-E or CESUB_ENDPOINTS) are
-pinged, each with the token source the file gives it. Exit: 0 admitted (all), 4 reached but refused, 1 not reached, 3 some
-admitted and some not.`,
+pinged, each with the token source the file gives it. Exit: 0 admitted
+(all), 4 reached but refused, 1 not reached, 3 some admitted and some not.`,
 		Example: `  cesub ping -C ce.example.org
   cesub ping -C https://localhost:8444/arex -o json
   cesub ping -E factory.yaml`,

@@ -98,6 +98,12 @@ func New(cfg ce.Config, accept string) *Client {
 	c.RC.AddRetryHook(func(r *resty.Response, err error) {
 		if err == nil && r != nil {
 			c.debugRejection(r.Request.Method, r.Request.URL, r.Status())
+			// A-REX keeps the failed check with the connection: every
+			// request sent again on it is refused the same way (its log
+			// shows one failure to create the token's security attributes,
+			// then refusals on that one connection only). The retry goes
+			// out on a new connection.
+			c.RC.GetClient().CloseIdleConnections()
 		}
 	})
 	c.RC.OnAfterResponse(func(_ *resty.Client, r *resty.Response) error {
@@ -160,15 +166,7 @@ func (c *Client) spuriousRejection(status, authz string, attempt int) bool {
 		return false
 	}
 	tok := bearerToken(authz)
-	if tok == "" || attempt > RejectionRetries {
-		return false
-	}
-	// A-REX keeps the failed check with the connection: every request sent
-	// again on it is refused the same way (its log shows one failure to
-	// create the token's security attributes, then refusals on that one
-	// connection only). The retry goes out on a new connection.
-	c.RC.GetClient().CloseIdleConnections()
-	return true
+	return tok != "" && attempt <= RejectionRetries
 }
 
 func (c *Client) debugRejection(method, url, status string) {
