@@ -2,6 +2,7 @@
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 export CGO_ENABLED := 0
+export GOTOOLCHAIN := go1.27.3
 
 .PHONY: build install test soak man docs snapshot testbed-up testbed-down
 build:

@@ -7,6 +7,7 @@
 # process with fresh TLS connections, as users and pilot factories run them. arcsub 6.17 needs an
 # X.509 proxy even with a token; it also queries GetResourceInfo unless -Q NONE (both shown).
 set -euo pipefail
+export GOTOOLCHAIN=go1.27.3   # the approved toolchain go.mod needs
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 N=${1:-7}
 eval "$("$ROOT/scripts/testbed/all" env)"

@@ -10,6 +10,7 @@
 # Every call is a fresh process with fresh TLS connections, as users and pilot factories run them.
 # CESUB_BENCH_ONLY=6|7 runs one CE only.
 set -euo pipefail
+export GOTOOLCHAIN=go1.27.3   # the approved toolchain go.mod needs
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 N=${1:-7}
 eval "$("$ROOT/scripts/testbed/all" env)"

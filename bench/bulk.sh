@@ -11,6 +11,7 @@
 # Jobs run as a subject of their own (A-REX shows each identity only its jobs) and are
 # killed and cleaned at the end.
 set -euo pipefail
+export GOTOOLCHAIN=go1.27.3   # the approved toolchain go.mod needs
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 eval "$("$ROOT/scripts/testbed/all" env)"
 WORK=$(mktemp -d /tmp/cesub-bulk.XXXXXX)

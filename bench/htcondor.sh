@@ -11,6 +11,7 @@
 # (its process and its forked spool workers, from /proc, 1.5 s after the client exits, so that the spool workers'
 # reaper is included) is printed too: that is the work the schedd does for the submission whichever client sends it.
 set -euo pipefail
+export GOTOOLCHAIN=go1.27.3   # the approved toolchain go.mod needs
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 N=${1:-7}
 NBIG=${CESUB_BENCH_NBIG:-5}

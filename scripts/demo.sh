@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 [ -x /usr/local/go/bin/go ] && export PATH=/usr/local/go/bin:$PATH
+export GOTOOLCHAIN=go1.27.3   # the approved toolchain (go.mod needs it; the go command fetches it)
 scripts/testbed/all up
 mkdir -p bin && CGO_ENABLED=0 go build -o bin/cesub ./cmd/cesub
 eval "$(scripts/testbed/all env)"

@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 [ -x /usr/local/go/bin/go ] && export PATH=/usr/local/go/bin:$PATH
+export GOTOOLCHAIN=go1.27.3   # the approved toolchain (go.mod needs it; the go command fetches it)
 FUZZTIME=${SOAK_FUZZTIME:-10m}
 PROCS=${SOAK_PROCS:-50}
 what=("$@"); [ ${#what[@]} -gt 0 ] || what=(fuzz load)

@@ -1,6 +1,6 @@
 #!/bin/bash
 # scripts/test.sh — the one test command (README; .ci/run calls it).
-# gofmt, go vet, all Go tests, the unit tests again under the race detector, short fuzz
+# gofmt, go vet, govulncheck, all Go tests, the unit tests again under the race detector, short fuzz
 # runs, and the README demo. As root on
 # Debian (and always under CI=true) the real testbed is brought up first, so the
 # integration tests run against the real issuer, A-REX and oidc-agent; elsewhere
@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 [ -x /usr/local/go/bin/go ] && export PATH=/usr/local/go/bin:$PATH
-command -v go >/dev/null || { echo "scripts/test.sh: Go >= 1.26 is needed (put it on PATH or in /usr/local/go)" >&2; exit 1; }
+export GOTOOLCHAIN=go1.27.3   # the approved toolchain (go.mod needs it; the go command fetches it)
+command -v go >/dev/null || { echo "scripts/test.sh: Go is needed; it fetches go1.27.3 itself (put it on PATH or in /usr/local/go)" >&2; exit 1; }
 FUZZTIME=${CESUB_FUZZTIME:-5s}
 t0=$(date +%s)
 step() { printf '\n== %s (%ss)\n' "$*" "$(( $(date +%s) - t0 ))"; }
@@ -19,6 +20,9 @@ bad=$(gofmt -l $(find . -name '*.go' -not -path './.git/*'))
 
 step "go vet"
 go vet ./...
+
+step "govulncheck (pinned offline database from golang.org/x/vulndb)"
+scripts/vulncheck.sh
 
 testbed=no
 if [ "$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then

@@ -2,6 +2,7 @@
 # Everything listens on loopback only. Override with environment variables.
 TESTBED_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$TESTBED_DIR/../.." && pwd)
+export GOTOOLCHAIN=go1.27.3   # the approved toolchain go.mod needs (the go command fetches it)
 STATE=${CESUB_TESTBED_STATE:-/var/lib/cesub-testbed}
 ISSUER_PORT=${CESUB_ISSUER_PORT:-8443}
 AREX_PORT=${CESUB_AREX_PORT:-8444}
