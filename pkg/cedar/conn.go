@@ -23,6 +23,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/cesub/cesub/pkg/classad"
 )
 
 const (
@@ -58,9 +60,13 @@ type Conn struct {
 
 	out []byte // the message being built (plain text)
 
-	in    []byte // received, not yet consumed bytes of the current message
-	inEOM bool   // the current message's last packet has been read
-	inAny bool   // at least one packet of the current message has been read
+	in       []byte // received, not yet consumed bytes of the current message
+	inEOM    bool   // the current message's last packet has been read
+	inAny    bool   // at least one packet of the current message has been read
+	msgBytes int    // bytes of the current message read so far
+
+	lim    Limits // what the peer's messages may cost (limits.go)
+	authed bool   // the peer has authenticated: lim are the larger ones
 
 	// transcript digests (HTCondor's header MDs)
 	sendMD, recvMD         hash.Hash
@@ -85,7 +91,8 @@ type Conn struct {
 // NewConn wraps a connected stream (for tests and custom dialers).
 func NewConn(nc net.Conn) *Conn {
 	io := &idleIO{nc: nc, ctx: context.Background()}
-	return &Conn{nc: nc, io: io, w: bufio.NewWriterSize(io, 64*1024), r: bufio.NewReaderSize(io, 64*1024), peer: nc.RemoteAddr().String(), sendMD: sha256.New(), recvMD: sha256.New(), ctx: context.Background()}
+	return &Conn{nc: nc, io: io, w: bufio.NewWriterSize(io, 64*1024), r: bufio.NewReaderSize(io, 64*1024), peer: nc.RemoteAddr().String(), sendMD: sha256.New(), recvMD: sha256.New(), ctx: context.Background(),
+		lim: PreAuthLimits()}
 }
 
 // Dial connects to addr (host:port) with the context's deadline.
@@ -345,6 +352,10 @@ func (c *Conn) readPacket() error {
 		c.recvMD.Write(body)
 	}
 	c.recvd += int64(headerSize + n)
+	if c.msgBytes+len(body) > c.lim.Message { // the plain text: what decoding holds
+		return c.limitErr(&classad.LimitError{What: "bytes in one message", Limit: c.lim.Message})
+	}
+	c.msgBytes += len(body)
 	c.in = append(c.in, body...)
 	c.inAny = true
 	if end != 0 {
@@ -395,7 +406,7 @@ func (c *Conn) FinishMessage() error {
 		}
 	}
 	left := len(c.in)
-	c.in, c.inEOM, c.inAny = c.in[:0], false, false
+	c.in, c.inEOM, c.inAny, c.msgBytes = c.in[:0], false, false, 0
 	if left > 0 {
 		return protoErr("%d unread bytes at the end of a message from %s", left, c.peer)
 	}
@@ -409,7 +420,7 @@ func (c *Conn) SkipMessage() error {
 			return err
 		}
 	}
-	c.in, c.inEOM, c.inAny = c.in[:0], false, false
+	c.in, c.inEOM, c.inAny, c.msgBytes = c.in[:0], false, false, 0
 	return nil
 }
 

@@ -101,6 +101,7 @@ func TestLongMessageSplitsIntoPackets(t *testing.T) {
 	}
 	// and it reads back as one message, an int straddling the packets
 	r := NewConn(newBufConn(w))
+	r.authenticated() // past the limit of a message before authentication
 	b, err := r.GetBytes(sendPacket + 10)
 	if err != nil || len(b) != sendPacket+10 || r.FinishMessage() != nil {
 		t.Fatalf("read back: %v %d", err, len(b))

@@ -147,6 +147,7 @@ func (c *Conn) sendSSL(status int, data []byte) error {
 }
 
 func (c *Conn) recvSSL() (int, []byte, error) {
+	defer c.allowMessage(preAuthTunnelMessage)()
 	st, err := c.GetInt32()
 	if err != nil {
 		return 0, nil, err
