@@ -84,14 +84,16 @@ func (c *Conn) GetBytes(n int) ([]byte, error) {
 }
 
 // GetString reads a string (see PutString) of at most one message.
-func (c *Conn) GetString() (string, error) { return c.getString(c.lim.Message) }
+func (c *Conn) GetString() (string, error) {
+	return c.getString(c.lim.Message, func() error {
+		return &classad.LimitError{What: "bytes in one message", Limit: c.lim.Message}
+	})
+}
 
 // getString reads a string of at most max bytes: a longer one is refused
-// as soon as that is known, before it has been read whole.
-func (c *Conn) getString(max int) (string, error) {
-	tooLong := func() error {
-		return c.limitErr(&classad.LimitError{What: "bytes in one string", Limit: max})
-	}
+// with over() as soon as that is known, before it has been read whole.
+func (c *Conn) getString(max int, over func() error) (string, error) {
+	tooLong := func() error { return c.limitErr(over()) }
 	if c.gcm != nil {
 		n, err := c.GetInt()
 		if err != nil {
@@ -169,7 +171,7 @@ func (c *Conn) GetAdIn(b *classad.Budget) (*classad.Ad, error) {
 	// attributes cost their number squared comparisons
 	index := map[string]int{}
 	for i := int64(0); i < n; i++ {
-		line, err := c.getString(b.LineMax())
+		line, err := c.getString(b.LineMax(), b.LineError)
 		if err != nil {
 			return nil, err
 		}
@@ -193,7 +195,9 @@ func (c *Conn) GetAdIn(b *classad.Budget) (*classad.Ad, error) {
 		ad.Attrs = append(ad.Attrs, classad.Attr{Name: name, Expr: expr})
 	}
 	for range 2 { // MyType and TargetType
-		if _, err := c.getString(typeNameMax); err != nil {
+		if _, err := c.getString(typeNameMax, func() error {
+			return &classad.LimitError{What: "bytes in a ClassAd's type", Limit: typeNameMax}
+		}); err != nil {
 			return nil, err
 		}
 	}

@@ -18,9 +18,9 @@ import (
 // 300 attributes in 2 to 10 KB, a schedd ad with its statistics up to about
 // 2000 attributes in 100 KB.
 const (
-	// PreAuthMessage: one message before authentication. The negotiation
+	// preAuthMessage: one message before authentication. The negotiation
 	// ad is about 1 KB, the other messages are integers.
-	PreAuthMessage = 64 << 10
+	preAuthMessage = 64 << 10
 	// preAuthTunnelMessage: a message of the TLS tunnel (SSL and SCITOKENS
 	// methods) carries a TLS flight with the CE's certificate chain,
 	// usually under 10 KB; HTCondor sends up to 1 MiB (AUTH_SSL_BUF_SIZE).
@@ -73,9 +73,9 @@ type Limits struct {
 
 // PreAuthLimits are the limits until the peer has authenticated.
 func PreAuthLimits() Limits {
-	return Limits{Message: PreAuthMessage,
-		Ad:     classad.Limits{Attrs: preAuthAttrs, Bytes: PreAuthMessage, Nodes: preAuthNodes},
-		Answer: classad.AnswerLimits{Ads: preAuthAds, Bytes: PreAuthMessage, Nodes: preAuthNodes}}
+	return Limits{Message: preAuthMessage,
+		Ad:     classad.Limits{Attrs: preAuthAttrs, Bytes: preAuthMessage, Nodes: preAuthNodes},
+		Answer: classad.AnswerLimits{Ads: preAuthAds, Bytes: preAuthMessage, Nodes: preAuthNodes}}
 }
 
 // PostAuthLimits are the limits once the peer has authenticated (inside

@@ -11,6 +11,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/cesub/cesub/pkg/classad"
 )
 
 // The SSL (and SCITOKENS) method tunnels TLS through CEDAR messages in strict
@@ -130,6 +132,13 @@ func (p *pipe) feed(b []byte) {
 	p.mu.Unlock()
 }
 
+// unread is how many bytes from the server the engine has not read.
+func (p *pipe) unread() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.in.Len()
+}
+
 // drain takes what the engine wrote.
 func (p *pipe) drain() []byte {
 	p.mu.Lock()
@@ -188,6 +197,11 @@ func (c *Conn) lockstep(p *pipe, sendFirst bool, op func() error) (server int, e
 				return server, err
 			}
 			server = st
+			if p.unread()+len(data) > sslMaxBuf {
+				// TLS data the engine does not read (sent after its operation
+				// ended) would pile up round after round
+				return server, c.limitErr(&classad.LimitError{What: "bytes of TLS data not yet read in the tunnel", Limit: sslMaxBuf})
+			}
 			p.feed(data)
 		}
 		if opErr != nil {

@@ -70,8 +70,8 @@ func (b *Budget) LineMax() int {
 	return min(b.ad.Bytes-b.adBytes, b.answer.Bytes-b.bytes)
 }
 
-// bytesError names the budget a line of n bytes goes past.
-func (b *Budget) bytesError() error {
+// LineError names the budget a line longer than LineMax goes past.
+func (b *Budget) LineError() error {
 	if b.ad.Bytes-b.adBytes <= b.answer.Bytes-b.bytes {
 		return &LimitError{What: "bytes of text in one ClassAd", Limit: b.ad.Bytes}
 	}
@@ -83,7 +83,7 @@ func (b *Budget) bytesError() error {
 // parse stops at the first token past either.
 func (b *Budget) ParseAttrLine(line string) (string, Expr, error) {
 	if len(line) > b.LineMax() {
-		return "", nil, b.bytesError()
+		return "", nil, b.LineError()
 	}
 	b.adBytes += len(line)
 	b.bytes += len(line)

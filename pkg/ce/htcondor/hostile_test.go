@@ -53,7 +53,7 @@ func TestHostileAnswersBoundMemory(t *testing.T) {
 		answer func(nc net.Conn, c *cedar.Conn, req *classad.Ad)
 	}{
 		{"pre-auth ad of 1M attributes", func(nc net.Conn, _ *cedar.Conn, _ *classad.Ad) {
-			hostileAd(nc, 1_000_000, func(w io.Writer, i int) { fmt.Fprintf(w, "A%07d = \"%047d\"\x00", i, i) })
+			hostileAd(nc, 1_000_000, func(w io.Writer, i int) { fmt.Fprintf(w, "A%07d = {%s1}\x00", i, strings.Repeat("1,", 24)) })
 		}},
 		{"pre-auth 60 MB list attribute", func(nc net.Conn, _ *cedar.Conn, _ *classad.Ad) {
 			hostileAd(nc, 1, func(w io.Writer, _ int) { hostileValue(w, "L = {", "1,", "1}\x00") })
