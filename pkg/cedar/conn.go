@@ -393,6 +393,21 @@ func (c *Conn) EndMessage() error {
 	return c.writePacket(out, true)
 }
 
+// SendPart sends what was built so far of a long message, but for its
+// last bytes, as packets of a message that goes on: a message of any
+// length can be sent without holding it whole. EndMessage ends it.
+func (c *Conn) SendPart() error {
+	out := c.out
+	for len(out) > sendPacket {
+		if err := c.writePacket(out[:sendPacket], false); err != nil {
+			return err
+		}
+		out = out[sendPacket:]
+	}
+	c.out = append(c.out[:0], out...)
+	return nil
+}
+
 // FinishMessage ends the received message: it reads up to its last packet
 // and fails if unread data remains (the peer sent more than expected).
 func (c *Conn) FinishMessage() error {

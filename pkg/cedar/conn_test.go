@@ -515,3 +515,28 @@ func TestReadBatching(t *testing.T) {
 		t.Fatalf("a cancelled wait: %v after %s", err, time.Since(t0))
 	}
 }
+
+// SendPart sends a long message as it is built: the same packets as
+// building it whole and sending it with EndMessage.
+func TestSendPart(t *testing.T) {
+	whole, parts := newBufConn(nil), newBufConn(nil)
+	w, p := NewConn(whole), NewConn(parts)
+	for i := 0; i < 3*sendPacket+5; i += 1000 {
+		chunk := bytes.Repeat([]byte{byte(i)}, 1000)
+		w.PutBytes(chunk)
+		p.PutBytes(chunk)
+		if err := p.SendPart(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.EndMessage(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.EndMessage(); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = w.Flush(), p.Flush()
+	if !bytes.Equal(whole.out.Bytes(), parts.out.Bytes()) {
+		t.Fatalf("%d bytes sent in parts, %d whole, or they differ", parts.out.Len(), whole.out.Len())
+	}
+}

@@ -271,3 +271,41 @@ func (c *Conn) sslAuthenticate(ctx context.Context, cfg *tls.Config, tok string)
 	}
 	return nil
 }
+
+// ServeSSL is the daemon's side of the SSL method, the mirror of
+// sslAuthenticate: cesub is a client, and this serves fake daemons in
+// tests. With withToken (SCITOKENS) it reads the client's token through the
+// tunnel and returns it; it does not judge it.
+func (c *Conn) ServeSSL(ctx context.Context, cfg *tls.Config, withToken bool) (string, error) {
+	c.PutInt(sslOK)
+	if err := c.EndMessage(); err != nil {
+		return "", err
+	}
+	if _, err := c.GetInt32(); err != nil { // the client's status
+		return "", err
+	}
+	if err := c.FinishMessage(); err != nil {
+		return "", err
+	}
+	p := newPipe()
+	defer p.Close()
+	tc := tls.Server(p, cfg)
+	if _, err := c.lockstep(p, false, func() error { return tc.HandshakeContext(ctx) }); err != nil {
+		return "", fmt.Errorf("TLS handshake: %w", err)
+	}
+	key := make([]byte, sslKeyLen) // the legacy session key
+	if _, err := c.lockstep(p, true, func() error { _, err := tc.Write(key); return err }); err != nil || !withToken {
+		return "", err
+	}
+	var tok []byte
+	_, err := c.lockstep(p, false, func() error {
+		var n [4]byte
+		if _, err := io.ReadFull(tc, n[:]); err != nil {
+			return err
+		}
+		tok = make([]byte, min(binary.BigEndian.Uint32(n[:]), sslMaxBuf))
+		_, err := io.ReadFull(tc, tok)
+		return err
+	})
+	return string(tok), err
+}

@@ -7,6 +7,7 @@ import (
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cesub/cesub/internal/faultproxy"
 	"github.com/cesub/cesub/internal/testissuer"
 	"github.com/cesub/cesub/pkg/cedar"
 	"github.com/cesub/cesub/pkg/classad"
@@ -30,16 +32,15 @@ import (
 const hostileSize = 60 << 20
 
 // TestHostileAnswersBoundMemory runs the built binary's ping against a
-// FAKE hostile collector on loopback that answers with one huge ClassAd
-// shape, and reads the child's peak RSS: each must stay under 150 MB and
-// end in an error naming the CE and the limit. The first three shapes come
-// as the answer to the security negotiation (before authentication, in
-// clear: anyone on the path can send them). The fake cannot authenticate
-// (no TLS tunnel server), so the many-ads answer comes at the latest point
-// it reaches: it declines authentication, agrees to AES and sends the
-// collector's answer encrypted; cesub keeps the limits of an
-// unauthenticated peer there. The budgets after authentication are tested
-// on the decoder directly (pkg/cedar TestPostAuthBudgets).
+// FAKE hostile collector on loopback that answers with one huge shape, and
+// reads the child's peak RSS: each must stay under 150 MB and end in an
+// error naming the CE and the limit. Before authentication (in clear:
+// anyone on the path can send them) the shapes are the answer to the
+// security negotiation, and a collector's list after a daemon declined to
+// authenticate; after authentication (SCITOKENS through the TLS tunnel,
+// a certificate of a CA made here) they are the collector's answer. The
+// fakes send as they generate: a child's peak RSS counts its parent's at
+// the fork, so the test process must stay small.
 func TestHostileAnswersBoundMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and sends 60 MB answers")
@@ -48,6 +49,7 @@ func TestHostileAnswersBoundMemory(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/cesub/cesub/cmd/cesub").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	caDir := t.TempDir() // the fake daemon's CA, which cesub trusts (--ca-dir)
 	for _, tc := range []struct {
 		name   string
 		answer func(nc net.Conn, c *cedar.Conn, req *classad.Ad)
@@ -61,11 +63,30 @@ func TestHostileAnswersBoundMemory(t *testing.T) {
 		{"pre-auth 60 MB string", func(nc net.Conn, _ *cedar.Conn, _ *classad.Ad) {
 			hostileAd(nc, 1, func(w io.Writer, _ int) { hostileValue(w, `S = "`, "xxxxxxxx", "\"\x00") })
 		}},
-		{"query answer of 600k ads", fakeManyAds},
+		{"query answer of 600k ads (unauthenticated)", fakeManyAds},
+		{"post-auth query answer of 600k ads", fakeAuthenticated(t, caDir, func(c *cedar.Conn) {
+			schedd := &classad.Ad{}
+			schedd.SetString("Name", "fake-schedd.example")
+			schedd.SetString("MyAddress", "not a sinful string at all, just padding")
+			for sent := 0; sent < hostileSize && c.SendPart() == nil; sent += 100 {
+				c.PutInt(1)
+				c.PutAd(schedd)
+			}
+		})},
+		{"post-auth 60 MB list attribute", fakeAuthenticated(t, caDir, func(c *cedar.Conn) {
+			c.PutInt(1)
+			c.PutInt(1) // an ad of one attribute
+			fakeEncryptedValue(c, "L = {", "1,", "1}")
+		})},
+		{"post-auth 60 MB string", fakeAuthenticated(t, caDir, func(c *cedar.Conn) {
+			c.PutInt(1)
+			c.PutInt(1)
+			fakeEncryptedValue(c, `S = "`, "xxxxxxxx", `"`)
+		})},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			addr := fakeHostileCollector(t, tc.answer)
-			out, rss := runPing(t, bin, addr)
+			out, rss := runPing(t, bin, addr, caDir)
 			t.Logf("%s: peak RSS %d MB; cesub said: %s", tc.name, rss>>10, strings.TrimSpace(out))
 			if rss > 150<<10 {
 				t.Errorf("peak RSS %d MB, want at most 150 MB", rss>>10)
@@ -79,7 +100,7 @@ func TestHostileAnswersBoundMemory(t *testing.T) {
 
 // runPing runs cesub ping against addr with a token minted here; it returns
 // the output and the child's peak RSS in KiB.
-func runPing(t *testing.T, bin, addr string) (string, int64) {
+func runPing(t *testing.T, bin, addr, caDir string) (string, int64) {
 	t.Helper()
 	k, err := testissuer.GenerateKey("ec")
 	if err != nil {
@@ -93,7 +114,7 @@ func runPing(t *testing.T, bin, addr string) (string, int64) {
 	home := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "ping", "-C", "condor://"+addr, "--timeout", "120s")
+	cmd := exec.CommandContext(ctx, bin, "ping", "-C", "condor://"+addr, "--timeout", "120s", "--ca-dir", caDir)
 	cmd.Env = []string{"HOME=" + home, "XDG_CONFIG_HOME=" + home, "XDG_CACHE_HOME=" + home, "XDG_RUNTIME_DIR=" + home,
 		"CESUB_JOBLIST=" + filepath.Join(home, "jobs.db"), "BEARER_TOKEN=" + tok, "PATH=" + os.Getenv("PATH")}
 	out, err := cmd.CombinedOutput()
@@ -194,8 +215,7 @@ func (p *hostilePackets) end() {
 // fakeManyAds declines authentication, agrees to AES with the client's
 // ECDH key, sends an AUTHORIZED post-authentication ad, reads the
 // collector query and answers with 600k small schedd ads (60 MB) in one
-// message, as a collector sends its list. (AES framing needs the whole
-// message built before it is sent: it is held here once.)
+// message, as a collector sends its list, sending it as it is built.
 func fakeManyAds(_ net.Conn, c *cedar.Conn, req *classad.Ad) {
 	key, pub := fakeECDH(req)
 	if key == nil {
@@ -222,7 +242,7 @@ func fakeManyAds(_ net.Conn, c *cedar.Conn, req *classad.Ad) {
 	schedd := &classad.Ad{}
 	schedd.SetString("Name", "fake-schedd.example")
 	schedd.SetString("MyAddress", "not a sinful string at all, just padding")
-	for sent := 0; sent < hostileSize; sent += 100 {
+	for sent := 0; sent < hostileSize && c.SendPart() == nil; sent += 100 {
 		c.PutInt(1)
 		c.PutAd(schedd)
 	}
@@ -250,4 +270,82 @@ func fakeECDH(req *classad.Ad) ([]byte, string) {
 	}
 	key, _ := hkdf.Key(sha256.New, secret, []byte("htcondor"), "keygen", 32)
 	return key, base64.StdEncoding.EncodeToString(priv.PublicKey().Bytes())
+}
+
+// fakeAuthenticated is a FAKE collector that authenticates as HTCondor's
+// does (SCITOKENS: TLS in the tunnel with a certificate of a CA made here
+// and written to caDir, any token taken), turns on AES-GCM with the ECDH
+// key, answers AUTHORIZED, reads the query and sends what answer puts in
+// its answer message, sending it as it is built.
+func fakeAuthenticated(t *testing.T, caDir string, answer func(c *cedar.Conn)) func(net.Conn, *cedar.Conn, *classad.Ad) {
+	ca, err := faultproxy.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.ServerCert([]string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)}, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(caDir, fmt.Sprintf("fake-%p.pem", ca)), ca.CertPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	return func(_ net.Conn, c *cedar.Conn, req *classad.Ad) {
+		key, pub := fakeECDH(req)
+		if key == nil {
+			return
+		}
+		ad := &classad.Ad{}
+		for k, v := range map[string]string{"Authentication": "YES", "AuthMethodsList": "SCITOKENS", "Encryption": "YES",
+			"CryptoMethods": "AES", "ECDHPublicKey": pub} {
+			ad.SetString(k, v)
+		}
+		c.PutAd(ad)
+		if c.EndMessage() != nil {
+			return
+		}
+		if _, err := c.GetInt(); err != nil || c.FinishMessage() != nil { // the client's methods
+			return
+		}
+		c.PutInt(cedar.MethodSciTokens)
+		if c.EndMessage() != nil {
+			return
+		}
+		if _, err := c.ServeSSL(context.Background(), cfg, true); err != nil {
+			return
+		}
+		c.PutInt(0) // no legacy key: ECDH
+		if c.EndMessage() != nil || c.EnableAES(key) != nil {
+			return
+		}
+		post := &classad.Ad{}
+		post.SetString("ReturnCode", "AUTHORIZED")
+		post.SetString("User", "pilot@fake.example")
+		c.PutAd(post)
+		if c.EndMessage() != nil {
+			return
+		}
+		if _, err := c.GetAd(); err != nil || c.FinishMessage() != nil { // the query
+			return
+		}
+		answer(c)
+		c.PutInt(0)
+		_ = c.EndMessage()
+		_ = c.Flush()
+	}
+}
+
+// fakeEncryptedValue puts one string of an AES stream (length first):
+// head, unit until hostileSize, tail.
+func fakeEncryptedValue(c *cedar.Conn, head, unit, tail string) {
+	n := hostileSize / len(unit)
+	c.PutInt(int64(len(head) + n*len(unit) + len(tail) + 1))
+	c.PutBytes([]byte(head))
+	chunk := []byte(strings.Repeat(unit, 4096/len(unit)))
+	for i := 0; i < n && c.SendPart() == nil; i += 4096 / len(unit) {
+		c.PutBytes(chunk[:min(n-i, 4096/len(unit))*len(unit)])
+	}
+	c.PutBytes(append([]byte(tail), 0))
+	c.PutString("") // MyType
+	c.PutString("") // TargetType
 }
