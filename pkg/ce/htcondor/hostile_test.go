@@ -63,25 +63,13 @@ func TestHostileAnswersBoundMemory(t *testing.T) {
 		{"pre-auth 60 MB string", func(nc net.Conn, _ *cedar.Conn, _ *classad.Ad) {
 			hostileAd(nc, 1, func(w io.Writer, _ int) { hostileValue(w, `S = "`, "xxxxxxxx", "\"\x00") })
 		}},
-		{"query answer of 600k ads (unauthenticated)", fakeManyAds},
-		{"post-auth query answer of 600k ads", fakeAuthenticated(t, caDir, func(c *cedar.Conn) {
-			schedd := &classad.Ad{}
-			schedd.SetString("Name", "fake-schedd.example")
-			schedd.SetString("MyAddress", "not a sinful string at all, just padding")
-			for sent := 0; sent < hostileSize && c.SendPart() == nil; sent += 100 {
-				c.PutInt(1)
-				c.PutAd(schedd)
-			}
+		{"query answer of 600k ads (unauthenticated)", fakeSession(t, "", fakeScheddList)},
+		{"post-auth query answer of 600k ads", fakeSession(t, caDir, fakeScheddList)},
+		{"post-auth 60 MB list attribute", fakeSession(t, caDir, func(c *cedar.Conn) {
+			fakeEncryptedAd(c, "L = {", "1,", "1}")
 		})},
-		{"post-auth 60 MB list attribute", fakeAuthenticated(t, caDir, func(c *cedar.Conn) {
-			c.PutInt(1)
-			c.PutInt(1) // an ad of one attribute
-			fakeEncryptedValue(c, "L = {", "1,", "1}")
-		})},
-		{"post-auth 60 MB string", fakeAuthenticated(t, caDir, func(c *cedar.Conn) {
-			c.PutInt(1)
-			c.PutInt(1)
-			fakeEncryptedValue(c, `S = "`, "xxxxxxxx", `"`)
+		{"post-auth 60 MB string", fakeSession(t, caDir, func(c *cedar.Conn) {
+			fakeEncryptedAd(c, `S = "`, "xxxxxxxx", `"`)
 		})},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -169,7 +157,8 @@ func hostileAd(nc net.Conn, n int, attr func(w io.Writer, i int)) {
 	w.end()
 }
 
-// hostileValue writes head, then unit until hostileSize, then tail.
+// hostileValue writes head, then hostileSize bytes of unit (whose length
+// divides 4096), then tail.
 func hostileValue(w io.Writer, head, unit, tail string) {
 	_, _ = io.WriteString(w, head)
 	chunk := []byte(strings.Repeat(unit, 4096/len(unit)))
@@ -212,45 +201,6 @@ func (p *hostilePackets) end() {
 	}
 }
 
-// fakeManyAds declines authentication, agrees to AES with the client's
-// ECDH key, sends an AUTHORIZED post-authentication ad, reads the
-// collector query and answers with 600k small schedd ads (60 MB) in one
-// message, as a collector sends its list, sending it as it is built.
-func fakeManyAds(_ net.Conn, c *cedar.Conn, req *classad.Ad) {
-	key, pub := fakeECDH(req)
-	if key == nil {
-		return
-	}
-	ad := &classad.Ad{}
-	for k, v := range map[string]string{"Authentication": "NO", "Encryption": "YES", "CryptoMethods": "AES", "ECDHPublicKey": pub} {
-		ad.SetString(k, v)
-	}
-	c.PutAd(ad)
-	if c.EndMessage() != nil || c.Flush() != nil || c.EnableAES(key) != nil {
-		return
-	}
-	post := &classad.Ad{}
-	post.SetString("ReturnCode", "AUTHORIZED")
-	c.PutAd(post)
-	if c.EndMessage() != nil || c.Flush() != nil {
-		return
-	}
-	if _, err := c.GetAd(); err != nil { // the query
-		return
-	}
-	_ = c.FinishMessage()
-	schedd := &classad.Ad{}
-	schedd.SetString("Name", "fake-schedd.example")
-	schedd.SetString("MyAddress", "not a sinful string at all, just padding")
-	for sent := 0; sent < hostileSize && c.SendPart() == nil; sent += 100 {
-		c.PutInt(1)
-		c.PutAd(schedd)
-	}
-	c.PutInt(0)
-	_ = c.EndMessage()
-	_ = c.Flush()
-}
-
 // fakeECDH answers the ECDH key of the client's request with its own: the
 // session key and the public key to send, or nil.
 func fakeECDH(req *classad.Ad) ([]byte, string) {
@@ -272,55 +222,36 @@ func fakeECDH(req *classad.Ad) ([]byte, string) {
 	return key, base64.StdEncoding.EncodeToString(priv.PublicKey().Bytes())
 }
 
-// fakeAuthenticated is a FAKE collector that authenticates as HTCondor's
-// does (SCITOKENS: TLS in the tunnel with a certificate of a CA made here
-// and written to caDir, any token taken), turns on AES-GCM with the ECDH
-// key, answers AUTHORIZED, reads the query and sends what answer puts in
-// its answer message, sending it as it is built.
-func fakeAuthenticated(t *testing.T, caDir string, answer func(c *cedar.Conn)) func(net.Conn, *cedar.Conn, *classad.Ad) {
-	ca, err := faultproxy.NewCA()
-	if err != nil {
-		t.Fatal(err)
+// fakeSession is a FAKE collector's security session: with caDir, it
+// authenticates as HTCondor's does (SCITOKENS: TLS in the tunnel with a
+// certificate of a CA made here and written to caDir, any token taken);
+// without, it declines to authenticate. Then it turns on AES-GCM with the
+// ECDH key, answers AUTHORIZED, reads the query and sends what answer puts
+// in its answer message, as answer builds it (SendPart).
+func fakeSession(t *testing.T, caDir string, answer func(c *cedar.Conn)) func(net.Conn, *cedar.Conn, *classad.Ad) {
+	var cfg *tls.Config
+	if caDir != "" {
+		cfg = fakeTLS(t, caDir)
 	}
-	cert, err := ca.ServerCert([]string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)}, time.Time{}, time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(caDir, fmt.Sprintf("fake-%p.pem", ca)), ca.CertPEM, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	return func(_ net.Conn, c *cedar.Conn, req *classad.Ad) {
 		key, pub := fakeECDH(req)
 		if key == nil {
 			return
 		}
 		ad := &classad.Ad{}
-		for k, v := range map[string]string{"Authentication": "YES", "AuthMethodsList": "SCITOKENS", "Encryption": "YES",
-			"CryptoMethods": "AES", "ECDHPublicKey": pub} {
+		for k, v := range map[string]string{"Authentication": "NO", "Encryption": "YES", "CryptoMethods": "AES", "ECDHPublicKey": pub} {
 			ad.SetString(k, v)
 		}
+		if cfg != nil {
+			ad.SetString("Authentication", "YES")
+			ad.SetString("AuthMethodsList", "SCITOKENS")
+		}
 		c.PutAd(ad)
-		if c.EndMessage() != nil {
-			return
-		}
-		if _, err := c.GetInt(); err != nil || c.FinishMessage() != nil { // the client's methods
-			return
-		}
-		c.PutInt(cedar.MethodSciTokens)
-		if c.EndMessage() != nil {
-			return
-		}
-		if _, err := c.ServeSSL(context.Background(), cfg, true); err != nil {
-			return
-		}
-		c.PutInt(0) // no legacy key: ECDH
-		if c.EndMessage() != nil || c.EnableAES(key) != nil {
+		if c.EndMessage() != nil || cfg != nil && !fakeAuthenticate(c, cfg) || c.EnableAES(key) != nil {
 			return
 		}
 		post := &classad.Ad{}
 		post.SetString("ReturnCode", "AUTHORIZED")
-		post.SetString("User", "pilot@fake.example")
 		c.PutAd(post)
 		if c.EndMessage() != nil {
 			return
@@ -335,17 +266,67 @@ func fakeAuthenticated(t *testing.T, caDir string, answer func(c *cedar.Conn)) f
 	}
 }
 
-// fakeEncryptedValue puts one string of an AES stream (length first):
-// head, unit until hostileSize, tail.
-func fakeEncryptedValue(c *cedar.Conn, head, unit, tail string) {
-	n := hostileSize / len(unit)
-	c.PutInt(int64(len(head) + n*len(unit) + len(tail) + 1))
-	c.PutBytes([]byte(head))
-	chunk := []byte(strings.Repeat(unit, 4096/len(unit)))
-	for i := 0; i < n && c.SendPart() == nil; i += 4096 / len(unit) {
-		c.PutBytes(chunk[:min(n-i, 4096/len(unit))*len(unit)])
+// fakeAuthenticate is the daemon's side of the method handshake, the
+// SCITOKENS method and the key exchange (no legacy key: ECDH).
+func fakeAuthenticate(c *cedar.Conn, cfg *tls.Config) bool {
+	if _, err := c.GetInt(); err != nil || c.FinishMessage() != nil { // the client's methods
+		return false
 	}
-	c.PutBytes(append([]byte(tail), 0))
+	c.PutInt(cedar.MethodSciTokens)
+	if c.EndMessage() != nil {
+		return false
+	}
+	if _, err := c.ServeSSL(context.Background(), cfg, true); err != nil {
+		return false
+	}
+	c.PutInt(0)
+	return c.EndMessage() == nil
+}
+
+// fakeTLS is the fake daemon's TLS: a certificate for 127.0.0.1 from a CA
+// made here, written to caDir.
+func fakeTLS(t *testing.T, caDir string) *tls.Config {
+	ca, err := faultproxy.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.ServerCert([]string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)}, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(caDir, fmt.Sprintf("fake-%p.pem", ca)), ca.CertPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+}
+
+// fakeScheddList is a collector's list of 600k small schedd ads (60 MB).
+func fakeScheddList(c *cedar.Conn) {
+	schedd := &classad.Ad{}
+	schedd.SetString("Name", "fake-schedd.example")
+	schedd.SetString("MyAddress", "not a sinful string at all, just padding")
+	for sent := 0; sent < hostileSize && c.SendPart() == nil; sent += 100 {
+		c.PutInt(1)
+		c.PutAd(schedd)
+	}
+}
+
+// fakeEncryptedAd puts a collector's list of one ad of one attribute on an
+// AES stream, where a string's length comes first: head, hostileSize bytes
+// of unit, tail.
+func fakeEncryptedAd(c *cedar.Conn, head, unit, tail string) {
+	c.PutInt(1) // more
+	c.PutInt(1) // attributes
+	c.PutInt(int64(len(head) + hostileSize + len(tail) + 1))
+	hostileValue(fakeConnWriter{c}, head, unit, tail+"\x00")
 	c.PutString("") // MyType
 	c.PutString("") // TargetType
+}
+
+// fakeConnWriter puts what is written into the message and sends it as it goes.
+type fakeConnWriter struct{ c *cedar.Conn }
+
+func (w fakeConnWriter) Write(b []byte) (int, error) {
+	w.c.PutBytes(b)
+	return len(b), w.c.SendPart()
 }
