@@ -161,7 +161,13 @@ func (c *Conn) ResumeCommand(ctx context.Context, cmd int, target *Sinful, sess 
 		return &AuthError{Stage: "authorization", Method: sess.Method, User: sess.User,
 			Msg: fmt.Sprintf("%s answered %s to resuming session %s", c.peer, rc, sess.ID)}
 	}
-	return c.EnableAES(sess.key)
+	if err := c.EnableAES(sess.key); err != nil {
+		return err
+	}
+	if sess.Method != "" { // the session's handshake authenticated the daemon
+		c.authenticated()
+	}
+	return nil
 }
 
 // StartCommand runs HTCondor's DC_AUTHENTICATE exchange for cmd on c (after
@@ -293,6 +299,9 @@ func (c *Conn) StartCommand(ctx context.Context, cmd, authCmd int, target *Sinfu
 			return nil, err
 		}
 		sess.key = key
+		if sess.Method != "" {
+			c.authenticated()
+		}
 	} else {
 		return nil, fmt.Errorf("%s did not agree to encryption; cesub requires it", c.peer)
 	}

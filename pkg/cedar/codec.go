@@ -3,6 +3,7 @@ package cedar
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"math"
 	"strings"
 
@@ -68,8 +69,11 @@ func (c *Conn) GetInt32() (int, error) {
 
 // GetBytes reads n raw bytes.
 func (c *Conn) GetBytes(n int) ([]byte, error) {
-	if n < 0 || n > MaxMessage {
+	if n < 0 {
 		return nil, protoErr("byte count %d out of range", n)
+	}
+	if n > c.lim.Message {
+		return nil, c.limitErr(&classad.LimitError{What: "bytes in one message", Limit: c.lim.Message})
 	}
 	if err := c.need(n); err != nil {
 		return nil, err
@@ -79,18 +83,27 @@ func (c *Conn) GetBytes(n int) ([]byte, error) {
 	return b, nil
 }
 
-// MaxMessage bounds what one string or byte run may claim.
-const MaxMessage = 64 * 1024 * 1024
-
-// GetString reads a string (see PutString).
+// GetString reads a string (see PutString) of at most one message.
 func (c *Conn) GetString() (string, error) {
+	return c.getString(c.lim.Message, func() error {
+		return &classad.LimitError{What: "bytes in one message", Limit: c.lim.Message}
+	})
+}
+
+// getString reads a string of at most max bytes: a longer one is refused
+// with over() as soon as that is known, before it has been read whole.
+func (c *Conn) getString(max int, over func() error) (string, error) {
+	tooLong := func() error { return c.limitErr(over()) }
 	if c.gcm != nil {
 		n, err := c.GetInt()
 		if err != nil {
 			return "", err
 		}
-		if n < 1 || n > MaxMessage {
+		if n < 1 {
 			return "", protoErr("string length %d out of range", n)
+		}
+		if n-1 > int64(max) {
+			return "", tooLong()
 		}
 		b, err := c.GetBytes(int(n))
 		if err != nil {
@@ -101,8 +114,9 @@ func (c *Conn) GetString() (string, error) {
 		}
 		return string(bytes.TrimRight(b, "\x00")), nil
 	}
-	for {
-		if i := bytes.IndexByte(c.in, 0); i >= 0 {
+	for from := 0; ; {
+		if i := bytes.IndexByte(c.in[from:], 0); i >= 0 {
+			i += from
 			s := string(c.in[:i])
 			c.in = c.in[i+1:]
 			if s == "\xff" {
@@ -110,9 +124,10 @@ func (c *Conn) GetString() (string, error) {
 			}
 			return s, nil
 		}
-		if len(c.in) > MaxMessage {
-			return "", protoErr("unterminated string of more than %d bytes", MaxMessage)
+		if len(c.in) > max {
+			return "", tooLong()
 		}
+		from = len(c.in)
 		if err := c.need(len(c.in) + 1); err != nil {
 			return "", err
 		}
@@ -136,33 +151,39 @@ func (c *Conn) PutAd(ad *classad.Ad) {
 	c.PutString("")
 }
 
-// maxAttrs bounds the attributes one received ad may claim.
-const maxAttrs = 1 << 20
+// GetAd reads a ClassAd in the wire form, within the connection's limits
+// for one ad.
+func (c *Conn) GetAd() (*classad.Ad, error) { return c.GetAdIn(c.NewAnswer(1)) }
 
-// GetAd reads a ClassAd in the wire form.
-func (c *Conn) GetAd() (*classad.Ad, error) {
+// GetAdIn reads a ClassAd in the wire form, one of an answer: b (from
+// NewAnswer) is charged for it, and it is refused past b's limits.
+func (c *Conn) GetAdIn(b *classad.Budget) (*classad.Ad, error) {
 	n, err := c.GetInt()
 	if err != nil {
 		return nil, err
 	}
-	if n < 0 || n > maxAttrs {
-		return nil, protoErr("ClassAd with %d attributes", n)
+	if err := b.StartAd(n); err != nil {
+		return nil, c.limitErr(err)
 	}
 	ad := &classad.Ad{}
 	// a repeated name replaces the earlier value (as Ad.Set would), found
-	// through an index: Set's scan would make a hostile ad of a million
-	// attributes cost a million squared comparisons
+	// through an index: Set's scan would make a hostile ad of many
+	// attributes cost their number squared comparisons
 	index := map[string]int{}
 	for i := int64(0); i < n; i++ {
-		line, err := c.GetString()
+		line, err := c.getString(b.LineMax(), b.LineError)
 		if err != nil {
 			return nil, err
 		}
 		if line == "ZKM" { // a private attribute sent encrypted on a clear stream
 			return nil, protoErr("peer sent a private attribute outside encryption (not supported)")
 		}
-		name, expr, err := classad.ParseAttrLine(line)
+		name, expr, err := b.ParseAttrLine(line)
 		if err != nil {
+			var le *classad.LimitError
+			if errors.As(err, &le) {
+				return nil, c.limitErr(err)
+			}
 			return nil, protoErr("ClassAd attribute %q: %v", truncate(line, 80), err)
 		}
 		key := strings.ToLower(name) // ClassAd names are ASCII (validName)
@@ -173,11 +194,12 @@ func (c *Conn) GetAd() (*classad.Ad, error) {
 		index[key] = len(ad.Attrs)
 		ad.Attrs = append(ad.Attrs, classad.Attr{Name: name, Expr: expr})
 	}
-	if _, err := c.GetString(); err != nil { // MyType
-		return nil, err
-	}
-	if _, err := c.GetString(); err != nil { // TargetType
-		return nil, err
+	for range 2 { // MyType and TargetType
+		if _, err := c.getString(typeNameMax, func() error {
+			return &classad.LimitError{What: "bytes in a ClassAd's type", Limit: typeNameMax}
+		}); err != nil {
+			return nil, err
+		}
 	}
 	return ad, nil
 }

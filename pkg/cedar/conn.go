@@ -4,8 +4,10 @@
 // SHA-256 transcript digests, AES-256-GCM packets (the first one in each
 // direction carrying the IV and, as additional data, both transcript
 // digests), shared-port connects, and the DC_AUTHENTICATE security
-// handshake with ECDH key exchange and the SCITOKENS and SSL methods. It
-// uses the Go standard library only; HTCondor's source is its specification.
+// handshake with ECDH key exchange and the SCITOKENS and SSL methods. What
+// a peer's messages may cost is bounded as they arrive, with smaller
+// budgets before the peer has authenticated (limits.go). It uses the Go
+// standard library only; HTCondor's source is its specification.
 package cedar
 
 import (
@@ -23,6 +25,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/cesub/cesub/pkg/classad"
 )
 
 const (
@@ -58,9 +62,13 @@ type Conn struct {
 
 	out []byte // the message being built (plain text)
 
-	in    []byte // received, not yet consumed bytes of the current message
-	inEOM bool   // the current message's last packet has been read
-	inAny bool   // at least one packet of the current message has been read
+	in       []byte // received, not yet consumed bytes of the current message
+	inEOM    bool   // the current message's last packet has been read
+	inAny    bool   // at least one packet of the current message has been read
+	msgBytes int    // bytes of the current message read so far
+
+	lim    Limits // what the peer's messages may cost (limits.go)
+	authed bool   // the peer has authenticated: lim are the larger ones
 
 	// transcript digests (HTCondor's header MDs)
 	sendMD, recvMD         hash.Hash
@@ -85,7 +93,8 @@ type Conn struct {
 // NewConn wraps a connected stream (for tests and custom dialers).
 func NewConn(nc net.Conn) *Conn {
 	io := &idleIO{nc: nc, ctx: context.Background()}
-	return &Conn{nc: nc, io: io, w: bufio.NewWriterSize(io, 64*1024), r: bufio.NewReaderSize(io, 64*1024), peer: nc.RemoteAddr().String(), sendMD: sha256.New(), recvMD: sha256.New(), ctx: context.Background()}
+	return &Conn{nc: nc, io: io, w: bufio.NewWriterSize(io, 64*1024), r: bufio.NewReaderSize(io, 64*1024), peer: nc.RemoteAddr().String(), sendMD: sha256.New(), recvMD: sha256.New(), ctx: context.Background(),
+		lim: PreAuthLimits()}
 }
 
 // Dial connects to addr (host:port) with the context's deadline.
@@ -345,6 +354,10 @@ func (c *Conn) readPacket() error {
 		c.recvMD.Write(body)
 	}
 	c.recvd += int64(headerSize + n)
+	if c.msgBytes+len(body) > c.lim.Message { // the plain text: what decoding holds
+		return c.limitErr(&classad.LimitError{What: "bytes in one message", Limit: c.lim.Message})
+	}
+	c.msgBytes += len(body)
 	c.in = append(c.in, body...)
 	c.inAny = true
 	if end != 0 {
@@ -382,6 +395,21 @@ func (c *Conn) EndMessage() error {
 	return c.writePacket(out, true)
 }
 
+// SendPart sends what was built so far of a long message, but for its
+// last bytes, as packets of a message that goes on: a message of any
+// length can be sent without holding it whole. EndMessage ends it.
+func (c *Conn) SendPart() error {
+	out := c.out
+	for len(out) > sendPacket {
+		if err := c.writePacket(out[:sendPacket], false); err != nil {
+			return err
+		}
+		out = out[sendPacket:]
+	}
+	c.out = append(c.out[:0], out...)
+	return nil
+}
+
 // FinishMessage ends the received message: it reads up to its last packet
 // and fails if unread data remains (the peer sent more than expected).
 func (c *Conn) FinishMessage() error {
@@ -395,7 +423,7 @@ func (c *Conn) FinishMessage() error {
 		}
 	}
 	left := len(c.in)
-	c.in, c.inEOM, c.inAny = c.in[:0], false, false
+	c.in, c.inEOM, c.inAny, c.msgBytes = c.in[:0], false, false, 0
 	if left > 0 {
 		return protoErr("%d unread bytes at the end of a message from %s", left, c.peer)
 	}
@@ -409,7 +437,7 @@ func (c *Conn) SkipMessage() error {
 			return err
 		}
 	}
-	c.in, c.inEOM, c.inAny = c.in[:0], false, false
+	c.in, c.inEOM, c.inAny, c.msgBytes = c.in[:0], false, false, 0
 	return nil
 }
 

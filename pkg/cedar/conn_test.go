@@ -101,6 +101,7 @@ func TestLongMessageSplitsIntoPackets(t *testing.T) {
 	}
 	// and it reads back as one message, an int straddling the packets
 	r := NewConn(newBufConn(w))
+	r.authenticated() // past the limit of a message before authentication
 	b, err := r.GetBytes(sendPacket + 10)
 	if err != nil || len(b) != sendPacket+10 || r.FinishMessage() != nil {
 		t.Fatalf("read back: %v %d", err, len(b))
@@ -512,5 +513,30 @@ func TestReadBatching(t *testing.T) {
 	t0 = time.Now()
 	if _, err := c.GetInt(); err == nil || time.Since(t0) > 5*time.Second {
 		t.Fatalf("a cancelled wait: %v after %s", err, time.Since(t0))
+	}
+}
+
+// SendPart sends a long message as it is built: the same packets as
+// building it whole and sending it with EndMessage.
+func TestSendPart(t *testing.T) {
+	whole, parts := newBufConn(nil), newBufConn(nil)
+	w, p := NewConn(whole), NewConn(parts)
+	for i := 0; i < 3*sendPacket+5; i += 1000 {
+		chunk := bytes.Repeat([]byte{byte(i)}, 1000)
+		w.PutBytes(chunk)
+		p.PutBytes(chunk)
+		if err := p.SendPart(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.EndMessage(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.EndMessage(); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = w.Flush(), p.Flush()
+	if !bytes.Equal(whole.out.Bytes(), parts.out.Bytes()) {
+		t.Fatalf("%d bytes sent in parts, %d whole, or they differ", parts.out.Len(), whole.out.Len())
 	}
 }

@@ -120,7 +120,10 @@ func isProtocol(err error) bool {
 // badTagPeer negotiates encryption without authentication, derives the
 // session key like a schedd, and sends the post-authentication ad with the
 // last bit of its tag flipped.
-func badTagPeer(nc net.Conn) {
+func badTagPeer(nc net.Conn) { noAuthPeer(nc, true) }
+
+// noAuthPeer is badTagPeer, the tag flipped only with tamper.
+func noAuthPeer(nc net.Conn, tamper bool) {
 	tc := &tamperConn{Conn: nc}
 	c := NewConn(tc)
 	if _, err := c.GetInt(); err != nil {
@@ -153,7 +156,7 @@ func badTagPeer(nc net.Conn) {
 	post.SetString("ReturnCode", "AUTHORIZED")
 	c.PutAd(post)
 	_ = c.EndMessage()
-	tc.flipLast = true
+	tc.flipLast = tamper
 	_ = c.Flush()
 	time.Sleep(100 * time.Millisecond)
 }

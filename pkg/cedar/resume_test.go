@@ -90,6 +90,9 @@ func TestResumeCommand(t *testing.T) {
 	if v, err := c.GetInt(); err != nil || v != 42 {
 		t.Fatalf("encrypted exchange after resuming: %d %v", v, err)
 	}
+	if !c.authed || c.lim != PostAuthLimits() {
+		t.Errorf("a session that authenticated resumes with the limits before authentication: %+v", c.lim)
+	}
 
 	// a daemon that forgot the session (restarted): ErrSessionRejected, so
 	// that the caller authenticates again

@@ -11,6 +11,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/cesub/cesub/pkg/classad"
 )
 
 // The SSL (and SCITOKENS) method tunnels TLS through CEDAR messages in strict
@@ -130,6 +132,13 @@ func (p *pipe) feed(b []byte) {
 	p.mu.Unlock()
 }
 
+// unread is how many bytes from the server the engine has not read.
+func (p *pipe) unread() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.in.Len()
+}
+
 // drain takes what the engine wrote.
 func (p *pipe) drain() []byte {
 	p.mu.Lock()
@@ -147,6 +156,7 @@ func (c *Conn) sendSSL(status int, data []byte) error {
 }
 
 func (c *Conn) recvSSL() (int, []byte, error) {
+	defer c.allowMessage(preAuthTunnelMessage)()
 	st, err := c.GetInt32()
 	if err != nil {
 		return 0, nil, err
@@ -187,6 +197,11 @@ func (c *Conn) lockstep(p *pipe, sendFirst bool, op func() error) (server int, e
 				return server, err
 			}
 			server = st
+			if p.unread()+len(data) > sslMaxBuf {
+				// TLS data the engine does not read (sent after its operation
+				// ended) would pile up round after round
+				return server, c.limitErr(&classad.LimitError{What: "bytes of TLS data not yet read in the tunnel", Limit: sslMaxBuf})
+			}
 			p.feed(data)
 		}
 		if opErr != nil {
@@ -255,4 +270,42 @@ func (c *Conn) sslAuthenticate(ctx context.Context, cfg *tls.Config, tok string)
 		return fmt.Errorf("the CE rejected the token: %w", errRejected)
 	}
 	return nil
+}
+
+// ServeSSL is the daemon's side of the SSL method, the mirror of
+// sslAuthenticate: cesub is a client, and this serves fake daemons in
+// tests. With withToken (SCITOKENS) it reads the client's token through the
+// tunnel and returns it; it does not judge it.
+func (c *Conn) ServeSSL(ctx context.Context, cfg *tls.Config, withToken bool) (string, error) {
+	c.PutInt(sslOK)
+	if err := c.EndMessage(); err != nil {
+		return "", err
+	}
+	if _, err := c.GetInt32(); err != nil { // the client's status
+		return "", err
+	}
+	if err := c.FinishMessage(); err != nil {
+		return "", err
+	}
+	p := newPipe()
+	defer p.Close()
+	tc := tls.Server(p, cfg)
+	if _, err := c.lockstep(p, false, func() error { return tc.HandshakeContext(ctx) }); err != nil {
+		return "", fmt.Errorf("TLS handshake: %w", err)
+	}
+	key := make([]byte, sslKeyLen) // the legacy session key
+	if _, err := c.lockstep(p, true, func() error { _, err := tc.Write(key); return err }); err != nil || !withToken {
+		return "", err
+	}
+	var tok []byte
+	_, err := c.lockstep(p, false, func() error {
+		var n [4]byte
+		if _, err := io.ReadFull(tc, n[:]); err != nil {
+			return err
+		}
+		tok = make([]byte, min(binary.BigEndian.Uint32(n[:]), sslMaxBuf))
+		_, err := io.ReadFull(tc, tok)
+		return err
+	})
+	return string(tok), err
 }

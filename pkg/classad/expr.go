@@ -4,6 +4,8 @@
 // records), an unparser that writes expressions the way HTCondor prints them
 // in the old (wire, condor_q -l) format, and the old-syntax string rule
 // (only \" is an escape). Expressions such as Requirements are carried intact.
+// A Budget bounds what decoding a peer's ads may cost (attributes, text,
+// expression tokens per ad and per answer).
 package classad
 
 import (

@@ -18,9 +18,16 @@ const (
 
 // ParseExpr parses one expression.
 func ParseExpr(s string, syntax Syntax) (Expr, error) {
-	p := &eparser{s: s, syntax: syntax}
+	p := &eparser{s: s, syntax: syntax, left: -1}
+	return p.parse()
+}
+
+func (p *eparser) parse() (Expr, error) {
 	p.next()
 	e, err := p.ternary(0)
+	if p.err != nil { // past the token budget: the input was cut short there
+		return nil, p.err
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +73,11 @@ type eparser struct {
 	n      int
 	tok    token
 	syntax Syntax
-	err    error
+	err    error // set past the token budget
+
+	left int   // tokens the budget still allows (-1: no budget)
+	used int   // tokens read
+	over error // the error past the budget
 }
 
 func (p *eparser) errf(format string, args ...any) error {
@@ -81,10 +92,17 @@ func (p *eparser) next() {
 		p.n++
 	}
 	start := p.n
-	if p.n >= len(p.s) {
+	if p.n >= len(p.s) || p.err != nil {
 		p.tok = token{kind: tEOF, off: start}
 		return
 	}
+	if p.left >= 0 && p.used >= p.left {
+		// the budget ends the input here: the parse unwinds, then fails
+		p.err = p.over
+		p.tok = token{kind: tEOF, off: start}
+		return
+	}
+	p.used++
 	c := p.s[p.n]
 	switch {
 	case c >= '0' && c <= '9' || c == '.' && p.n+1 < len(p.s) && p.s[p.n+1] >= '0' && p.s[p.n+1] <= '9':
@@ -128,6 +146,13 @@ func (p *eparser) next() {
 			p.tok = token{kind: tInt, text: p.s[start:end], off: start}
 		}
 	case c == '"':
+		if j := strings.IndexAny(p.s[p.n+1:], `"\`); j >= 0 && p.s[p.n+1+j] == '"' {
+			// no escape: the value is the text itself, not a copy
+			end := p.n + 1 + j
+			p.tok = token{kind: tString, text: p.s[start : end+1], s: p.s[p.n+1 : end], off: start}
+			p.n = end + 1
+			return
+		}
 		var b strings.Builder
 		i := p.n + 1
 		for {

@@ -8,16 +8,21 @@ import (
 // ParseAttrLine reads one attribute as CEDAR and `condor_q -l` carry it:
 // `Name = expr`, the expression in the old syntax.
 func ParseAttrLine(line string) (string, Expr, error) {
+	name, e, _, err := parseAttrLine(line, -1, nil)
+	return name, e, err
+}
+
+// parseAttrLine parses with at most left tokens (-1: no limit), failing
+// with over past them; used is how many it read.
+func parseAttrLine(line string, left int, over error) (name string, e Expr, used int, err error) {
 	name, rhs, ok := strings.Cut(line, "=")
 	name = strings.TrimSpace(name)
 	if !ok || name == "" || !validName(name) {
-		return "", nil, fmt.Errorf("not an attribute assignment")
+		return "", nil, 0, fmt.Errorf("not an attribute assignment")
 	}
-	e, err := ParseExpr(strings.TrimSpace(rhs), Old)
-	if err != nil {
-		return "", nil, err
-	}
-	return name, e, nil
+	p := &eparser{s: strings.TrimSpace(rhs), syntax: Old, left: left, over: over}
+	e, err = p.parse()
+	return name, e, p.used, err
 }
 
 func validName(s string) bool {

@@ -370,6 +370,10 @@ func (c *Client) lookupSchedd(ctx context.Context) (*scheddInfo, error) {
 	return pick, nil
 }
 
+// maxScheddAds bounds the ads of a collector's answer: a CE's collector
+// lists its own schedd, or a few.
+const maxScheddAds = 1000
+
 // scheddAds asks the CE's collector for its schedds' ads (QUERY_SCHEDD_ADS),
 // with projection ("" for whole ads).
 func (c *Client) scheddAds(ctx context.Context, projection string) ([]*classad.Ad, error) {
@@ -392,6 +396,7 @@ func (c *Client) scheddAds(ctx context.Context, projection string) ([]*classad.A
 		return nil, err
 	}
 	var out []*classad.Ad
+	budget := conn.NewAnswer(maxScheddAds)
 	for {
 		more, err := conn.GetInt()
 		if err != nil {
@@ -400,7 +405,7 @@ func (c *Client) scheddAds(ctx context.Context, projection string) ([]*classad.A
 		if more == 0 {
 			break
 		}
-		ad, err := conn.GetAd()
+		ad, err := conn.GetAdIn(budget)
 		if err != nil {
 			return nil, fmt.Errorf("collector %s: reading schedd ads: %w", c.addr.HostPort(), err)
 		}

@@ -44,8 +44,12 @@ func (c *Client) history(ctx context.Context, constraint string, projection []st
 		return nil, err
 	}
 	var out []*classad.Ad
+	budget := conn.NewAnswer(0)
+	if max > 0 {
+		budget = conn.NewAnswer(max + 2) // what was asked, the header and the end
+	}
 	for {
-		ad, err := conn.GetAd()
+		ad, err := conn.GetAdIn(budget)
 		if err != nil {
 			return nil, fmt.Errorf("history: %w", err)
 		}

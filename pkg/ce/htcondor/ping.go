@@ -160,7 +160,11 @@ func (c *Client) pingProblem(ctx context.Context, r *ce.PingResult, err error) *
 	r.Problem = err.Error()
 	var ae *cedar.AuthError
 	var pe *cedar.ProtocolError
+	var le *cedar.LimitError
 	switch {
+	case errors.As(err, &le):
+		r.Reachable = true
+		r.Hint = "the CE sent more than cesub accepts (a broken or hostile server, or before authentication anyone on the path)"
 	case errors.As(err, &ae):
 		r.Reachable = true
 		r.Hint = c.tokenHint(ctx, []string{"status"})

@@ -129,8 +129,9 @@ func (c *Client) query(ctx context.Context, constraint, projection string) ([]*c
 		return nil, err
 	}
 	var out []*classad.Ad
+	budget := conn.NewAnswer(0) // the clusters' procs: not known beforehand
 	for {
-		ad, err := conn.GetAd()
+		ad, err := conn.GetAdIn(budget)
 		if err != nil {
 			return nil, fmt.Errorf("query: %w", err)
 		}

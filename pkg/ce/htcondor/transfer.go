@@ -545,7 +545,7 @@ func (c *Client) Get(ctx context.Context, id string, opts ce.GetOptions) (*ce.Ge
 		return nil, fmt.Errorf("get: %w", err)
 	}
 	res := &ce.GetResult{Dir: dir}
-	n, err := c.transferData(ctx, fmt.Sprintf("ClusterId == %d && ProcId == %d", cl, pr), func(string) string { return dir }, func(name string, size int64) {
+	n, err := c.transferData(ctx, fmt.Sprintf("ClusterId == %d && ProcId == %d", cl, pr), 1, func(string) string { return dir }, func(name string, size int64) {
 		res.Files++
 		res.Bytes += size
 		if opts.Progress != nil {
@@ -562,8 +562,9 @@ func (c *Client) Get(ctx context.Context, id string, opts ce.GetOptions) (*ce.Ge
 }
 
 // transferData fetches the output sandboxes of the jobs matching
-// constraint into dirFor(cluster.proc); it returns how many jobs came.
-func (c *Client) transferData(ctx context.Context, constraint string, dirFor func(string) string, done func(string, int64)) (int, error) {
+// constraint (at most asked) into dirFor(cluster.proc); it returns how
+// many jobs came.
+func (c *Client) transferData(ctx context.Context, constraint string, asked int, dirFor func(string) string, done func(string, int64)) (int, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	conn, err := c.workConn(ctx, cedar.CmdTransferDataPerm)
@@ -582,6 +583,9 @@ func (c *Client) transferData(ctx context.Context, constraint string, dirFor fun
 		return 0, fmt.Errorf("transfer: %w", err)
 	}
 	_ = conn.FinishMessage()
+	if n < 0 || n > asked {
+		return 0, fmt.Errorf("transfer: %s offers the output of %d jobs; %d asked", conn.Peer(), n, asked)
+	}
 	for i := 0; i < n; i++ {
 		ad, err := conn.GetAd()
 		if err != nil {
@@ -602,6 +606,9 @@ func (c *Client) transferData(ctx context.Context, constraint string, dirFor fun
 	return n, nil
 }
 
+// maxSandboxEntries bounds the files and folders of one job's output.
+const maxSandboxEntries = 100000
+
 // download receives one job's files (FileTransfer::DoDownload, client side).
 func download(conn *cedar.Conn, dir string, done func(string, int64)) error {
 	if _, err := conn.GetInt(); err != nil { // final transfer flag
@@ -614,7 +621,10 @@ func download(conn *cedar.Conn, dir string, done func(string, int64)) error {
 		return err
 	}
 	goAhead := false
-	for {
+	for entries := 0; ; entries++ {
+		if entries > maxSandboxEntries {
+			return fmt.Errorf("%s sent more than %d files and folders (the limit for one job)", conn.Peer(), maxSandboxEntries)
+		}
 		cmd, err := conn.GetInt()
 		if err != nil {
 			return err
