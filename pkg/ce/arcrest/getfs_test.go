@@ -230,3 +230,28 @@ func TestGetRefusesControlCharacters(t *testing.T) {
 		}
 	}
 }
+
+// TestGetRefusesWrongPart: asked to continue from byte 4, a CE that
+// answers 206 with the file from byte 0 is refused, not appended.
+func TestGetRefusesWrongPart(t *testing.T) {
+	c := hostileSession(t, func(string) string { return `<file size="8">out</file>` }, func(w http.ResponseWriter, r *http.Request, _ string) {
+		if r.Header.Get("Range") == "" {
+			w.Header().Set("Content-Length", "8")
+			_, _ = io.WriteString(w, "abcd")
+			w.(http.Flusher).Flush()
+			panic(http.ErrAbortHandler)
+		}
+		w.Header().Set("Content-Range", "bytes 0-7/8")
+		w.WriteHeader(http.StatusPartialContent)
+		_, _ = io.WriteString(w, "abcdefgh")
+	})
+	dir := filepath.Join(t.TempDir(), "j1")
+	for i := 0; i < 2; i++ {
+		if _, err := c.Get(context.Background(), "j1", ce.GetOptions{Dir: dir}); err == nil {
+			t.Fatalf("get %d succeeded", i+1)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "out.cesub-part")); string(b) != "abcd" {
+		t.Errorf("partial file now %q, want abcd", b)
+	}
+}
