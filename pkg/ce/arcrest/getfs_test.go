@@ -213,7 +213,7 @@ func TestGetStopsAtAnnouncedSize(t *testing.T) {
 	if got := sent.Load(); got >= 256<<20 {
 		t.Errorf("the CE sent %d bytes before cesub hung up", got)
 	}
-	t.Logf("the hostile CE got %d bytes out before cesub hung up", sent.Load())
+	t.Logf("the hostile CE got %d bytes out before cesub hung up; error: %v", sent.Load(), err)
 }
 
 // TestGetRefusesControlCharacters: names with a newline, a tab or DEL are

@@ -12,7 +12,7 @@ import (
 )
 
 // ErrTooLong marks a file the CE sent more of than it announced.
-var ErrTooLong = errors.New("the CE sent more than it announced")
+var ErrTooLong = errors.New("longer than the CE announced")
 
 // File is a file being downloaded, NAME.cesub-part until Commit.
 type File struct {
