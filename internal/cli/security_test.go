@@ -298,3 +298,36 @@ func TestTLSFailuresAreDistinct(t *testing.T) {
 		}
 	}
 }
+
+// TestGetJobNamedBin: a CE names its job `bin`; `cesub get -a -D ~` must
+// not write into the user's ~/bin (it replaced ~/bin/out.txt, mode kept),
+// says which folder it refused, and keeps the job on the list and the CE.
+func TestGetJobNamedBin(t *testing.T) {
+	srv, caDir := hostileAREX(t, "bin")
+	k := mintKey(t)
+	tok := mint(t, k, testissuer.Claims{Audience: []string{srv.URL}, Scope: "compute.create compute.read compute.modify compute.cancel", Lifetime: time.Hour})
+	work := t.TempDir()
+	list := filepath.Join(work, "jobs.db")
+	vars := map[string]string{"BEARER_TOKEN": tok}
+	if r := run(t, vars, "submit", "-e", "&(executable=/bin/true)", "-j", list, "--ca-dir", caDir, "-C", srv.URL+"/arex"); r.code != 0 {
+		t.Fatalf("submit: exit %d: %s", r.code, r.err)
+	}
+	home := filepath.Join(work, "home")
+	mine := filepath.Join(home, "bin", "out.txt")
+	if err := os.MkdirAll(filepath.Dir(mine), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(mine, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, vars, "get", "-a", "-D", home, "-j", list, "--ca-dir", caDir)
+	if r.code == 0 || !strings.Contains(r.err, filepath.Join(home, "bin")) {
+		t.Errorf("get of job bin: exit %d, stderr %s; want a failure naming the folder", r.code, r.err)
+	}
+	if b, err := os.ReadFile(mine); err != nil || string(b) != "#!/bin/sh\n" {
+		t.Errorf("~/bin/out.txt is now %q (%v)", b, err)
+	}
+	if r := run(t, vars, "status", "-a", "-j", list, "--ca-dir", caDir); !strings.Contains(r.out, "/bin") {
+		t.Errorf("the job left the list: %s", r.out)
+	}
+}

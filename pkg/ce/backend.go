@@ -164,7 +164,7 @@ func (o SubmitOptions) Announce(rs []Result) (wait func()) {
 
 // GetOptions tune a download.
 type GetOptions struct {
-	Dir         string // destination directory (created)
+	Dir         string // the job's folder: Get creates it (or reuses one its interrupted run left, see dlfs)
 	Concurrency int    // parallel file downloads (default 4)
 	// Progress is told about each finished file (may be nil).
 	Progress func(file string, bytes int64)

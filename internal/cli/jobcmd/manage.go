@@ -619,8 +619,15 @@ func NewCmdGet(f *cmdutil.Factory, runF func(*GetOptions) error) *cobra.Command 
 		Use:   "get [JOB…]",
 		Short: "Download the outputs of finished jobs, then clean them from the CE",
 		Long: `Download each job's session directory into DIR/<job local id> (files in
-parallel; an interrupted download resumes), then clean the job from the CE and the
-job list unless --keep. Exit 3 when some jobs failed.`,
+parallel), then clean the job from the CE and the job list unless --keep. Exit 3
+when some jobs failed.
+
+The job's folder must be new: get creates it, and refuses one that exists
+(a CE chooses the id, and a job named bin must not write into DIR/bin), unless an
+interrupted get of the same job left it (marked by a .cesub-get file); then the
+download resumes. A file is written as NAME.cesub-part and renamed when complete;
+no link is followed, no file grows past the size the CE listed, and modes are at
+most 0755.`,
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Sel.IDs = args
 			if runF != nil {

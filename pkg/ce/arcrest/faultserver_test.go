@@ -212,14 +212,24 @@ func TestSlowCEHitsTimeout(t *testing.T) {
 	}
 }
 
+// TestGetResumesWithRange: a download cut off midway leaves cesub's own
+// partial file, which the next get continues with a Range request; when
+// done no partial file and no marker are left.
 func TestGetResumesWithRange(t *testing.T) {
 	content := strings.Repeat("0123456789", 1000)
 	var sawRange atomic.Value
+	var cut atomic.Bool
+	cut.Store(true)
 	c, _ := fakeAREX(t, `{"version":["1.0"]}`, func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case strings.HasSuffix(r.URL.Path, "/session/"):
 			w.Header().Set("Content-Type", "application/xml")
 			_, _ = io.WriteString(w, `<ActivityInfo><file size="10000">big.out</file></ActivityInfo>`)
+		case strings.HasSuffix(r.URL.Path, "/session/big.out") && cut.Load():
+			w.Header().Set("Content-Length", "10000")
+			_, _ = io.WriteString(w, content[:4000])
+			w.(http.Flusher).Flush()
+			panic(http.ErrAbortHandler) // the connection drops
 		case strings.HasSuffix(r.URL.Path, "/session/big.out"):
 			sawRange.Store(r.Header.Get("Range"))
 			http.ServeContent(w, r, "big.out", time.Now(), strings.NewReader(content))
@@ -227,8 +237,14 @@ func TestGetResumesWithRange(t *testing.T) {
 			http.NotFound(w, r)
 		}
 	})
-	dir := t.TempDir()
-	_ = os.WriteFile(filepath.Join(dir, "big.out"), []byte(content[:4000]), 0o644) // an interrupted download
+	dir := filepath.Join(t.TempDir(), "j1")
+	if _, err := c.Get(context.Background(), "j1", ce.GetOptions{Dir: dir}); err == nil {
+		t.Fatal("a download cut off midway succeeded")
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "big.out.cesub-part")); err != nil || fi.Size() != 4000 {
+		t.Fatalf("after the cut: %v %v, want a 4000-byte partial file", fi, err)
+	}
+	cut.Store(false)
 	res, err := c.Get(context.Background(), "j1", ce.GetOptions{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
@@ -241,6 +257,9 @@ func TestGetResumesWithRange(t *testing.T) {
 	}
 	if res.Files != 1 || res.Bytes != 10000 {
 		t.Errorf("result %+v", res)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("left in the folder: %v, want only big.out", entries)
 	}
 }
 
@@ -273,7 +292,7 @@ func TestGetFullDisk(t *testing.T) {
 		}
 		_, _ = io.WriteString(w, content)
 	})
-	_, err := c.Get(context.Background(), "j1", ce.GetOptions{Dir: dir})
+	_, err := c.Get(context.Background(), "j1", ce.GetOptions{Dir: filepath.Join(dir, "j1")})
 	if err == nil || !strings.Contains(err.Error(), "out.dat") || !strings.Contains(err.Error(), "no space left") {
 		t.Fatalf("full disk: %v", err)
 	}

@@ -86,5 +86,5 @@ func (c *Client) Get(ctx context.Context, id string, opts ce.GetOptions) (*ce.Ge
 	if err != nil {
 		return nil, err
 	}
-	return c.h.GetAll(ctx, c.lister(base, id), func(p string) string { return base + "/jobs/" + id + "/session/" + escapePath(p) }, id, opts)
+	return c.h.GetAll(ctx, c.lister(base, id), func(p string) string { return base + "/jobs/" + id + "/session/" + escapePath(p) }, id, c.JobID(id), opts)
 }

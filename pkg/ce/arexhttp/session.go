@@ -3,18 +3,19 @@ package arexhttp
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"path"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/cesub/cesub/pkg/ce"
+	"github.com/cesub/cesub/pkg/ce/dlfs"
 	"github.com/cesub/cesub/pkg/jobdesc"
 	"github.com/cesub/cesub/pkg/x509proxy"
 )
@@ -26,11 +27,6 @@ func EscapePath(p string) string {
 		parts[i] = url.PathEscape(s)
 	}
 	return strings.Join(parts, "/")
-}
-
-// SafeName refuses names that would escape the download directory.
-func SafeName(n string) bool {
-	return n != "" && n != "." && n != ".." && !strings.ContainsAny(n, "/\\\x00")
 }
 
 // Upload is one client-side input file of a job.
@@ -159,13 +155,13 @@ func walk(ctx context.Context, list Lister, dir string, depth int, budget *int) 
 	}
 	var out []RemoteFile
 	for _, f := range files {
-		if !SafeName(f.Path) {
+		if !dlfs.SafeSegment(f.Path) {
 			return nil, fmt.Errorf("list session: unsafe file name %q", f.Path)
 		}
 		out = append(out, RemoteFile{Path: path.Join(dir, f.Path), Size: f.Size})
 	}
 	for _, d := range dirs {
-		if !SafeName(d) {
+		if !dlfs.SafeSegment(d) {
 			return nil, fmt.Errorf("list session: unsafe directory name %q", d)
 		}
 		sub, err := walk(ctx, list, path.Join(dir, d), depth+1, budget)
@@ -178,25 +174,36 @@ func walk(ctx context.Context, list Lister, dir string, depth int, budget *int) 
 }
 
 // GetAll downloads a whole session directory into opts.Dir (default
-// defaultDir), files in parallel, resuming a partial local file with a Range
-// request; urlOf gives a file's URL from its session path.
-func (c *Client) GetAll(ctx context.Context, list Lister, urlOf func(p string) string, defaultDir string, opts ce.GetOptions) (*ce.GetResult, error) {
+// localID): a folder it creates, or one an interrupted get of job left (see
+// dlfs). Files come in parallel; cesub's own partial file is resumed with a
+// Range request. urlOf gives a file's URL from its session path.
+func (c *Client) GetAll(ctx context.Context, list Lister, urlOf func(p string) string, localID, job string, opts ce.GetOptions) (*ce.GetResult, error) {
 	files, err := Walk(ctx, list, "", 0)
 	if err != nil {
 		return nil, err
 	}
 	dir := opts.Dir
 	if dir == "" {
-		dir = defaultDir
+		dir = localID
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("get: %w", err)
+	d, err := dlfs.Open(dir, job)
+	if err != nil {
+		return nil, err
 	}
+	res, err := c.fetchAll(ctx, d, files, urlOf, opts)
+	if err != nil {
+		d.Close()
+		return res, err
+	}
+	return res, d.Done()
+}
+
+func (c *Client) fetchAll(ctx context.Context, d *dlfs.Dir, files []RemoteFile, urlOf func(p string) string, opts ce.GetOptions) (*ce.GetResult, error) {
 	conc := opts.Concurrency
 	if conc < 1 {
 		conc = 4
 	}
-	res := &ce.GetResult{Dir: dir}
+	res := &ce.GetResult{Dir: d.Path()}
 	var mu sync.Mutex
 	var firstErr error
 	sem := make(chan struct{}, conc)
@@ -207,7 +214,7 @@ func (c *Client) GetAll(ctx context.Context, list Lister, urlOf func(p string) s
 		go func(f RemoteFile) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			n, err := c.download(ctx, urlOf(f.Path), f, filepath.Join(dir, filepath.FromSlash(f.Path)))
+			n, err := c.download(ctx, urlOf(f.Path), f, d)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil && firstErr == nil {
@@ -226,54 +233,64 @@ func (c *Client) GetAll(ctx context.Context, list Lister, urlOf func(p string) s
 	return res, firstErr
 }
 
-func (c *Client) download(ctx context.Context, from string, f RemoteFile, dst string) (int64, error) {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return 0, fmt.Errorf("get %s: %w", f.Path, err)
+// download fetches one file into d, skipping one already whole there; a
+// file longer than the listing said is removed, an interrupted one kept.
+func (c *Client) download(ctx context.Context, from string, f RemoteFile, d *dlfs.Dir) (int64, error) {
+	if done, err := d.Complete(f.Path, f.Size); err != nil || done {
+		return f.Size, err
 	}
-	var have int64
-	if fi, err := os.Stat(dst); err == nil {
-		have = fi.Size()
-		if have == f.Size {
-			return f.Size, nil // already complete
-		}
-		if have > f.Size {
-			have = 0 // the remote file changed; start again
-		}
+	out, err := d.Create(f.Path, f.Size, true)
+	if err != nil {
+		return 0, err
 	}
+	if err := c.receive(ctx, from, f, out); err != nil {
+		if errors.Is(err, dlfs.ErrTooLong) {
+			out.Abort()
+			return 0, fmt.Errorf("%w: stopped, the partial file removed", err)
+		}
+		out.Keep()
+		return 0, err
+	}
+	return f.Size, out.Commit(0o644)
+}
+
+// receive GETs the file into out, from where out ends when the CE
+// answers a Range request.
+func (c *Client) receive(ctx context.Context, from string, f RemoteFile, out *dlfs.File) error {
 	hdr := http.Header{"Accept": {"*/*"}}
+	have := out.Have()
 	if have > 0 {
 		hdr.Set("Range", "bytes="+strconv.FormatInt(have, 10)+"-")
 	}
 	resp, err := c.stream(ctx, http.MethodGet, from, hdr, nil)
 	if err != nil {
-		return 0, Check("get "+f.Path, nil, err)
+		return Check("get "+f.Path, nil, err)
 	}
-	body := resp.Body
-	defer body.Close()
-	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	defer resp.Body.Close()
 	switch resp.StatusCode {
 	case http.StatusOK:
-		have = 0
+		if err := out.Restart(); err != nil {
+			return fmt.Errorf("get %s: %w", f.Path, err)
+		}
 	case http.StatusPartialContent:
-		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+		if have == 0 || !rangeFrom(resp.Header.Get("Content-Range"), have) {
+			return fmt.Errorf("get %s: the CE sent a part not asked for (Content-Range %q, asked from %d)", f.Path, resp.Header.Get("Content-Range"), have)
+		}
 	default:
-		return 0, readAnswer(from, resp).check("get "+f.Path, http.StatusOK)
+		return readAnswer(from, resp).check("get "+f.Path, http.StatusOK)
 	}
-	out, err := os.OpenFile(dst, flags, 0o644)
-	if err != nil {
-		return 0, fmt.Errorf("get %s: %w", f.Path, err)
+	if _, err := io.Copy(out, resp.Body); err != nil {
+		return fmt.Errorf("get %s: %w", f.Path, err)
 	}
-	n, err := io.Copy(out, body)
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return 0, fmt.Errorf("get %s: writing %s: %w", f.Path, dst, err)
-	}
-	if have+n != f.Size && f.Size > 0 {
-		return 0, fmt.Errorf("get %s: got %d of %d bytes", f.Path, have+n, f.Size)
-	}
-	return have + n, nil
+	return nil
+}
+
+// rangeFrom reports whether a Content-Range starts at offset.
+func rangeFrom(cr string, offset int64) bool {
+	rest, ok := strings.CutPrefix(cr, "bytes ")
+	start, _, found := strings.Cut(rest, "-")
+	n, err := strconv.ParseInt(start, 10, 64)
+	return ok && found && err == nil && n == offset
 }
 
 // LocalInputs lists the files the client must upload for a job (inputs

@@ -10,7 +10,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cesub/cesub/pkg/ce"
+	"github.com/cesub/cesub/pkg/ce/dlfs"
 	"github.com/cesub/cesub/pkg/jobdesc"
 )
 
@@ -268,7 +268,8 @@ func (f *Fake) Cat(ctx context.Context, local, path string, w io.Writer) error {
 	return err
 }
 
-// Get implements ce.Backend: the job's files into opts.Dir.
+// Get implements ce.Backend: the job's files into opts.Dir, written as
+// the real backends write them (see dlfs).
 func (f *Fake) Get(ctx context.Context, local string, opts ce.GetOptions) (*ce.GetResult, error) {
 	f.called("get", 1)
 	f.mu.Lock()
@@ -283,12 +284,14 @@ func (f *Fake) Get(ctx context.Context, local string, opts ce.GetOptions) (*ce.G
 	if !ok {
 		return nil, f.notFound(local)
 	}
-	res := &ce.GetResult{Dir: opts.Dir}
-	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+	d, err := dlfs.Open(opts.Dir, f.JobID(local))
+	if err != nil {
 		return nil, err
 	}
+	res := &ce.GetResult{Dir: opts.Dir}
 	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(opts.Dir, filepath.Base(name)), []byte(body), 0o644); err != nil {
+		if err := writeOne(d, filepath.Base(name), body); err != nil {
+			d.Close()
 			return res, err
 		}
 		res.Files++
@@ -297,7 +300,19 @@ func (f *Fake) Get(ctx context.Context, local string, opts ce.GetOptions) (*ce.G
 			opts.Progress(name, int64(len(body)))
 		}
 	}
-	return res, nil
+	return res, d.Done()
+}
+
+func writeOne(d *dlfs.Dir, name, body string) error {
+	out, err := d.Create(name, int64(len(body)), false)
+	if err != nil {
+		return err
+	}
+	if _, err := io.WriteString(out, body); err != nil {
+		out.Abort()
+		return err
+	}
+	return out.Commit(0o644)
 }
 
 // Info implements ce.Backend.

@@ -86,5 +86,5 @@ func (c *Client) lister(id string) arexhttp.Lister {
 // Get implements ce.Backend: the whole session directory, files in
 // parallel, resuming a partial local file with a Range request.
 func (c *Client) Get(ctx context.Context, id string, opts ce.GetOptions) (*ce.GetResult, error) {
-	return c.h.GetAll(ctx, c.lister(id), func(p string) string { return c.sessionURL(id, p) }, id, opts)
+	return c.h.GetAll(ctx, c.lister(id), func(p string) string { return c.sessionURL(id, p) }, id, c.JobID(id), opts)
 }

@@ -14,13 +14,15 @@ import (
 
 // Cat implements ce.Backend. A schedd serves a job's files only as its
 // whole output sandbox once it has completed, so the sandbox comes into a
-// temporary directory and the file is copied from there.
+// folder (made by Get) of a temporary directory and the file is copied
+// from there.
 func (c *Client) Cat(ctx context.Context, id, p string, w io.Writer) error {
-	tmp, err := os.MkdirTemp("", "cesub-cat-")
+	top, err := os.MkdirTemp("", "cesub-cat-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
+	defer os.RemoveAll(top)
+	tmp := filepath.Join(top, "sandbox")
 	if _, err := c.Get(ctx, id, ce.GetOptions{Dir: tmp}); err != nil {
 		return fmt.Errorf("cat %s: %w", p, err)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cesub/cesub/pkg/ce"
+	"github.com/cesub/cesub/pkg/ce/dlfs"
 	"github.com/cesub/cesub/pkg/cedar"
 	"github.com/cesub/cesub/pkg/classad"
 )
@@ -528,7 +529,9 @@ func putGoAhead(conn *cedar.Conn) error {
 }
 
 // Get implements ce.Backend: the job's output sandbox
-// (TRANSFER_DATA_WITH_PERMS), written under opts.Dir/<cluster.proc>.
+// (TRANSFER_DATA_WITH_PERMS), written into opts.Dir (default the
+// cluster.proc id): a folder it creates, or one an interrupted get of the
+// same job left (see dlfs).
 func (c *Client) Get(ctx context.Context, id string, opts ce.GetOptions) (*ce.GetResult, error) {
 	cl, pr, err := parseProcID(id)
 	if err != nil {
@@ -541,30 +544,31 @@ func (c *Client) Get(ctx context.Context, id string, opts ce.GetOptions) (*ce.Ge
 	if dir == "" {
 		dir = id
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("get: %w", err)
+	d, err := dlfs.Open(dir, c.JobID(id))
+	if err != nil {
+		return nil, err
 	}
 	res := &ce.GetResult{Dir: dir}
-	n, err := c.transferData(ctx, fmt.Sprintf("ClusterId == %d && ProcId == %d", cl, pr), 1, func(string) string { return dir }, func(name string, size int64) {
+	n, err := c.transferData(ctx, fmt.Sprintf("ClusterId == %d && ProcId == %d", cl, pr), 1, d, func(name string, size int64) {
 		res.Files++
 		res.Bytes += size
 		if opts.Progress != nil {
 			opts.Progress(name, size)
 		}
 	})
+	if err == nil && n == 0 {
+		err = fmt.Errorf("%s: %w in the schedd's queue, or its output is not ready (the job has not completed)", c.JobID(id), ce.ErrNotFound)
+	}
 	if err != nil {
+		d.Close()
 		return res, err
 	}
-	if n == 0 {
-		return res, fmt.Errorf("%s: %w in the schedd's queue, or its output is not ready (the job has not completed)", c.JobID(id), ce.ErrNotFound)
-	}
-	return res, nil
+	return res, d.Done()
 }
 
 // transferData fetches the output sandboxes of the jobs matching
-// constraint (at most asked) into dirFor(cluster.proc); it returns how
-// many jobs came.
-func (c *Client) transferData(ctx context.Context, constraint string, asked int, dirFor func(string) string, done func(string, int64)) (int, error) {
+// constraint (at most asked) into d; it returns how many jobs came.
+func (c *Client) transferData(ctx context.Context, constraint string, asked int, d *dlfs.Dir, done func(string, int64)) (int, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	conn, err := c.workConn(ctx, cedar.CmdTransferDataPerm)
@@ -595,7 +599,7 @@ func (c *Client) transferData(ctx context.Context, constraint string, asked int,
 		cl, _ := ad.Int("ClusterId")
 		pr, _ := ad.Int("ProcId")
 		id := fmt.Sprintf("%d.%d", cl, pr)
-		if err := download(conn, dirFor(id), done); err != nil {
+		if err := download(conn, d, done); err != nil {
 			return i, fmt.Errorf("job %s: %w", id, err)
 		}
 	}
@@ -610,7 +614,7 @@ func (c *Client) transferData(ctx context.Context, constraint string, asked int,
 const maxSandboxEntries = 100000
 
 // download receives one job's files (FileTransfer::DoDownload, client side).
-func download(conn *cedar.Conn, dir string, done func(string, int64)) error {
+func download(conn *cedar.Conn, d *dlfs.Dir, done func(string, int64)) error {
 	if _, err := conn.GetInt(); err != nil { // final transfer flag
 		return err
 	}
@@ -645,9 +649,8 @@ func download(conn *cedar.Conn, dir string, done func(string, int64)) error {
 		if err := conn.FinishMessage(); err != nil {
 			return err
 		}
-		dest, err := safeJoin(dir, name)
-		if err != nil {
-			return err
+		if err := dlfs.CheckName(name); err != nil {
+			return fmt.Errorf("%w from the schedd", err)
 		}
 		if !goAhead {
 			if err := downloaderGoAhead(conn); err != nil {
@@ -663,12 +666,12 @@ func download(conn *cedar.Conn, dir string, done func(string, int64)) error {
 			return err
 		}
 		if cmd == xferMkdir {
-			if err := os.MkdirAll(dest, 0o755); err != nil {
+			if err := d.Mkdir(name); err != nil {
 				return err
 			}
 			continue
 		}
-		n, err := getFile(conn, dest, mode)
+		n, err := getFile(conn, d, name, mode)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
@@ -706,63 +709,72 @@ func safeJoin(dir, name string) (string, error) {
 	return filepath.Join(dir, filepath.FromSlash(clean[1:])), nil
 }
 
-// getFile receives one file (ReliSock::get_file on an AES stream).
-func getFile(conn *cedar.Conn, dest string, mode int64) (int64, error) {
-	size, err := conn.GetInt()
+// getFile receives one file (ReliSock::get_file on an AES stream) into d
+// as name, with the schedd's mode at most dlfs.MaxMode.
+func getFile(conn *cedar.Conn, d *dlfs.Dir, name string, mode int64) (int64, error) {
+	size, bufSize, err := fileHeader(conn)
 	if err != nil {
 		return 0, err
 	}
-	bufSize, err := conn.GetInt()
+	out, err := d.Create(name, size, false)
 	if err != nil {
 		return 0, err
+	}
+	if err := receiveFile(conn, out, size, bufSize); err != nil {
+		out.Abort()
+		return 0, err
+	}
+	return size, out.Commit(fileMode(mode))
+}
+
+// fileMode is the schedd's mode for a file, at most dlfs.MaxMode.
+func fileMode(mode int64) os.FileMode {
+	if mode > 0 && mode < 0o10000 {
+		return os.FileMode(mode) & dlfs.MaxMode
+	}
+	return 0o644
+}
+
+// fileHeader reads a file's size and chunk size.
+func fileHeader(conn *cedar.Conn) (size, bufSize int64, err error) {
+	if size, err = conn.GetInt(); err != nil {
+		return 0, 0, err
+	}
+	if bufSize, err = conn.GetInt(); err != nil {
+		return 0, 0, err
 	}
 	if err := conn.FinishMessage(); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if size < 0 || bufSize <= 0 || bufSize > cedar.MaxPacket {
-		return 0, fmt.Errorf("bad file header (size %d, chunk %d)", size, bufSize)
+		return 0, 0, fmt.Errorf("bad file header (size %d, chunk %d)", size, bufSize)
 	}
-	perm := os.FileMode(0o644)
-	if mode > 0 && mode < 0o10000 {
-		perm = os.FileMode(mode) & 0o777
-	}
-	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
-		return 0, err
-	}
-	out, err := os.OpenFile(dest, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, perm|0o200)
-	if err != nil {
-		return 0, err
-	}
+	return size, bufSize, nil
+}
+
+// receiveFile copies size bytes in chunks of at most bufSize to out.
+func receiveFile(conn *cedar.Conn, out io.Writer, size, bufSize int64) error {
 	var got int64
 	for got < size {
-		want := min(bufSize, size-got)
-		b, err := conn.GetBytes(int(want))
+		b, err := conn.GetBytes(int(min(bufSize, size-got)))
 		if err != nil {
-			out.Close()
-			return got, err
+			return err
 		}
 		if err := conn.FinishMessage(); err != nil {
-			out.Close()
-			return got, err
+			return err
 		}
 		if _, err := out.Write(b); err != nil {
-			out.Close()
-			return got, err
+			return err
 		}
 		got += int64(len(b))
 	}
 	if size == 0 {
 		if eom, err := conn.GetInt(); err != nil || eom != putFileEOM {
-			out.Close()
-			return 0, fmt.Errorf("zero-length file marker missing")
+			return fmt.Errorf("zero-length file marker missing")
 		}
 		_ = conn.FinishMessage()
 	}
-	if err := out.Close(); err != nil {
-		return got, err
-	}
-	_ = os.Chmod(dest, perm)
-	return got, nil
+	return nil
 }
 
 // putFile sends the mode, then the file in chunks
