@@ -237,9 +237,8 @@ func Main(version string) int {
 
 // Run executes args against factory f; exported for tests.
 func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
-	if _, ok := f.IO.ErrOut.(*cmdutil.LockedWriter); !ok && f.IO.ErrOut != nil {
-		f.IO.ErrOut = &cmdutil.LockedWriter{W: f.IO.ErrOut}
-	}
+	f.IO.Guard() // the one place server text is made safe to print (see cmdutil)
+	defer f.IO.Flush()
 	if f.Debugf == nil {
 		f.Debugf = func(string, ...any) {}
 	}
@@ -269,7 +268,11 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		return code // stopped by a signal: Main has said so
 	}
-	fmt.Fprintln(f.IO.ErrOut, "cesub: "+err.Error())
+	msg := err.Error()
+	if code != cmdutil.ExitUsage { // a usage message is cesub's own, laid out as it is
+		msg = cmdutil.IndentLines(msg)
+	}
+	fmt.Fprintln(f.IO.ErrOut, "cesub: "+msg)
 	return code
 }
 

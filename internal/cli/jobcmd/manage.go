@@ -577,7 +577,7 @@ func catRun(ctx context.Context, opts *CatOptions) error {
 		}
 		cctx, cancel := f.Deadline(ctx, 3)
 		defer cancel()
-		return lr.JobLog(cctx, j.LocalID, f.IO.Out)
+		return lr.JobLog(cctx, j.LocalID, f.IO.DataOut())
 	}
 	path := opts.File
 	if path == "" {
@@ -601,7 +601,7 @@ func catRun(ctx context.Context, opts *CatOptions) error {
 	}
 	cctx, cancel := f.Deadline(ctx, 3)
 	defer cancel()
-	return b.Cat(cctx, j.LocalID, path, f.IO.Out)
+	return b.Cat(cctx, j.LocalID, path, f.IO.DataOut())
 }
 
 // GetOptions of `cesub get`.

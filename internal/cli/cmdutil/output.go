@@ -1,0 +1,298 @@
+package cmdutil
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Redacted replaces a credential in anything cesub prints (debug lines
+// show "Bearer [REDACTED]" the same way).
+const Redacted = "[REDACTED]"
+
+// minSecret is the shortest credential scrubbed from output: a shorter one
+// would blank out ordinary words, and is no secret worth the name.
+const minSecret = 8
+
+// Secrets are the credentials this process holds (tokens, their signature
+// parts, client secrets, private keys). Every writer of IOStreams replaces
+// each of them with [REDACTED], so a CE or issuer that echoes one back (an
+// error body quoting the Authorization header, an OAuth error quoting the
+// form) cannot make cesub print it. One registry per IOStreams, filled by
+// the token sources as they read or fetch credentials. Safe for concurrent
+// use; a nil *Secrets holds nothing.
+type Secrets struct {
+	mu   sync.RWMutex
+	pats []string // every form of every secret, longest first
+	rep  *strings.Replacer
+}
+
+// Add registers a credential: the value, for a JWT its signature part too,
+// and each as encoding/json writes it (so -o json is scrubbed as well).
+func (s *Secrets) Add(secret string) {
+	if s == nil || len(secret) < minSecret {
+		return
+	}
+	forms := []string{secret}
+	if parts := strings.Split(secret, "."); len(parts) == 3 && len(parts[2]) >= minSecret {
+		forms = append(forms, parts[2]) // the part that makes a JWT a credential
+	}
+	for _, f := range forms {
+		if j := jsonForm(f); j != f {
+			forms = append(forms, j)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range forms {
+		if !contains(s.pats, f) {
+			s.pats = append(s.pats, f)
+		}
+	}
+	sort.SliceStable(s.pats, func(i, j int) bool { return len(s.pats[i]) > len(s.pats[j]) })
+	pairs := make([]string, 0, 2*len(s.pats))
+	for _, p := range s.pats {
+		pairs = append(pairs, p, Redacted)
+	}
+	s.rep = strings.NewReplacer(pairs...)
+}
+
+// AddPEM registers the private keys of a PEM file (a proxy, a user key):
+// the whole file and each base64 line of a PRIVATE KEY block, so that a key
+// quoted in part is still not printed.
+func (s *Secrets) AddPEM(pemText []byte) {
+	inKey := false
+	for _, line := range strings.Split(string(pemText), "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "-----BEGIN") && strings.Contains(line, "PRIVATE KEY"):
+			inKey = true
+		case strings.HasPrefix(line, "-----END"):
+			inKey = false
+		case inKey && !strings.Contains(line, ":"): // not a Proc-Type/DEK-Info header
+			s.Add(line)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// jsonForm is s as it appears between the quotes of cesub's JSON output.
+func jsonForm(s string) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(s) != nil {
+		return s
+	}
+	out := strings.TrimSuffix(b.String(), "\n")
+	return out[1 : len(out)-1]
+}
+
+// Scrub returns s with every registered credential replaced by [REDACTED].
+func (s *Secrets) Scrub(text string) string {
+	if s == nil {
+		return text
+	}
+	s.mu.RLock()
+	rep := s.rep
+	s.mu.RUnlock()
+	if rep == nil {
+		return text
+	}
+	return rep.Replace(text)
+}
+
+// scrub is Scrub on bytes, b itself when nothing is registered.
+func (s *Secrets) scrub(b []byte) []byte {
+	if s == nil {
+		return b
+	}
+	s.mu.RLock()
+	rep := s.rep
+	s.mu.RUnlock()
+	if rep == nil {
+		return b
+	}
+	return []byte(rep.Replace(string(b)))
+}
+
+// partialTail is the length of the longest end of b that begins a
+// credential: it is held back until the next write shows whether the
+// credential follows.
+func (s *Secrets) partialTail(b []byte) int {
+	if s == nil {
+		return 0
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	longest := 0
+	for _, p := range s.pats {
+		from := len(b) - (len(p) - 1)
+		if from < 0 {
+			from = 0
+		}
+		for i := from; i < len(b)-longest; i++ {
+			if b[i] == p[0] && bytes.HasPrefix([]byte(p), b[i:]) {
+				longest = len(b) - i
+				break
+			}
+		}
+	}
+	return longest
+}
+
+// guardWriter is the one place where server text is made safe to print
+// (see the package documentation): it scrubs credentials and, for text
+// output, shows terminal control characters escaped.
+type guardWriter struct {
+	mu      sync.Mutex
+	w       io.Writer
+	secrets *Secrets
+	text    bool   // escape control characters (not for JSON or terminal control)
+	pending []byte // held back: may begin a credential or a split UTF-8 character
+}
+
+func (g *guardWriter) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	data := p
+	if len(g.pending) > 0 {
+		data = append(g.pending, p...)
+		g.pending = nil
+	}
+	data = g.secrets.scrub(data)
+	hold := g.secrets.partialTail(data)
+	if g.text {
+		hold = max(hold, splitRune(data))
+	}
+	if hold > 0 {
+		g.pending = bytes.Clone(data[len(data)-hold:])
+	}
+	if err := g.emit(data[:len(data)-hold]); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Flush writes what was held back (at the end of a command).
+func (g *guardWriter) Flush() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	p := g.pending
+	g.pending = nil
+	return g.emit(p)
+}
+
+func (g *guardWriter) emit(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	if g.text {
+		b = EscapeControls(b, false)
+	}
+	_, err := g.w.Write(b)
+	return err
+}
+
+// splitRune is the length of an incomplete UTF-8 character ending b.
+func splitRune(b []byte) int {
+	for n := 1; n < utf8.UTFMax && n <= len(b); n++ {
+		c := b[len(b)-n]
+		if c < 0x80 {
+			return 0
+		}
+		if utf8.RuneStart(c) {
+			if !utf8.FullRune(b[len(b)-n:]) {
+				return n
+			}
+			return 0
+		}
+	}
+	return 0
+}
+
+// EscapeControls returns b with every character that can drive a terminal
+// shown escaped: C0 controls but newline and tab (and those too when
+// oneLine) as \x1b, DEL as \x7f, bytes that are not UTF-8 as \x9b, C1
+// controls, Unicode bidirectional controls and line separators as \u202e.
+// b itself is returned when it holds none.
+func EscapeControls(b []byte, oneLine bool) []byte {
+	i := 0
+	for i < len(b) {
+		c := b[i]
+		if c >= 0x20 && c < 0x7f || (c == '\n' || c == '\t') && !oneLine {
+			i++
+			continue
+		}
+		if c < 0x80 {
+			break
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if needsEscape(r, size) {
+			break
+		}
+		i += size
+	}
+	if i == len(b) {
+		return b
+	}
+	out := make([]byte, 0, len(b)+16)
+	out = append(out, b[:i]...)
+	for i < len(b) {
+		r, size := utf8.DecodeRune(b[i:])
+		switch {
+		case r == '\n' || r == '\t':
+			if oneLine {
+				out = append(out, '\\', "nt"[boolIndex(r == '\t')])
+			} else {
+				out = append(out, byte(r))
+			}
+		case r < 0x20 || r == 0x7f || r == utf8.RuneError && size == 1:
+			out = fmt.Appendf(out, `\x%02x`, b[i])
+		case needsEscape(r, size):
+			out = fmt.Appendf(out, `\u%04x`, r)
+		default:
+			out = append(out, b[i:i+size]...)
+		}
+		i += size
+	}
+	return out
+}
+
+func boolIndex(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func needsEscape(r rune, size int) bool {
+	switch {
+	case r == utf8.RuneError && size == 1:
+		return true
+	case r < 0x20 || r >= 0x7f && r <= 0x9f:
+		return true
+	case r == '\u2028' || r == '\u2029':
+		return true
+	}
+	return unicode.Is(unicode.Bidi_Control, r)
+}
+
+// OneLine is s safe to print as one field of a line: every control
+// character escaped, newline and tab included, so that a CE's text cannot
+// start a line of its own or shift a column.
+func OneLine(s string) string { return string(EscapeControls([]byte(s), true)) }
