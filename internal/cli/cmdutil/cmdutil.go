@@ -276,6 +276,13 @@ func (f *Factory) AddSecret(secret string) {
 	}
 }
 
+// AddClientSecret registers an OAuth2 client's secret (see AddSecret).
+func (f *Factory) AddClientSecret(clientID, secret string) {
+	if f.IO != nil {
+		f.IO.Secrets().AddClientSecret(clientID, secret)
+	}
+}
+
 // CompleteFlavours completes --flavour with the registered CE flavours.
 func CompleteFlavours(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 	var out []string

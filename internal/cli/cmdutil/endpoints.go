@@ -80,7 +80,7 @@ func (f *Factory) EndpointSource(ep endpoints.Endpoint) (token.Source, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: client secret: %w", where, err)
 		}
-		f.AddSecret(token.TrimSpace(string(b)))
+		f.AddClientSecret(ep.Token.ClientID, token.TrimSpace(string(b)))
 		hc, err := f.HTTPClient()
 		if err != nil {
 			return nil, err

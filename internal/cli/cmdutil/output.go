@@ -2,9 +2,11 @@ package cmdutil
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -34,7 +36,8 @@ type Secrets struct {
 }
 
 // Add registers a credential: the value, for a JWT its signature part too,
-// and each as encoding/json writes it (so -o json is scrubbed as well).
+// and each as encoding/json writes it (so -o json is scrubbed as well) and
+// as a form encodes it (a server quoting the form it was sent).
 func (s *Secrets) Add(secret string) {
 	if s == nil || len(secret) < minSecret {
 		return
@@ -46,6 +49,9 @@ func (s *Secrets) Add(secret string) {
 	for _, f := range forms {
 		if j := jsonForm(f); j != f {
 			forms = append(forms, j)
+		}
+		if q := url.QueryEscape(f); q != f {
+			forms = append(forms, q)
 		}
 	}
 	s.mu.Lock()
@@ -61,6 +67,17 @@ func (s *Secrets) Add(secret string) {
 		pairs = append(pairs, p, Redacted)
 	}
 	s.rep = strings.NewReplacer(pairs...)
+}
+
+// AddClientSecret registers an OAuth2 client secret, and the HTTP Basic
+// credentials an issuer is sent with it (golang.org/x/oauth2 sends the
+// secret in the Authorization header or in the form).
+func (s *Secrets) AddClientSecret(clientID, secret string) {
+	if len(secret) < minSecret {
+		return
+	}
+	s.Add(secret)
+	s.Add(base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(clientID) + ":" + url.QueryEscape(secret))))
 }
 
 // AddPEM registers the private keys of a PEM file (a proxy, a user key):
@@ -102,32 +119,60 @@ func jsonForm(s string) string {
 	return out[1 : len(out)-1]
 }
 
-// Scrub returns s with every registered credential replaced by [REDACTED].
-func (s *Secrets) Scrub(text string) string {
+// minPartial is the shortest start of a credential scrubbed on its own:
+// an error body cut short (A-REX's at 300 bytes, an issuer's at 200) can
+// end in the middle of a token.
+const minPartial = 16
+
+// Scrub returns text with every registered credential replaced by
+// [REDACTED], and every start of one (at least minPartial bytes) that is
+// not followed by the rest, as where a server's text was cut short.
+func (s *Secrets) Scrub(text string) string { return s.scrub(text, true) }
+
+// scrub is Scrub; unless final, a start of a credential that reaches the
+// end of text is left (the writer holds it back to see what follows).
+func (s *Secrets) scrub(text string, final bool) string {
 	if s == nil {
 		return text
 	}
 	s.mu.RLock()
-	rep := s.rep
-	s.mu.RUnlock()
-	if rep == nil {
+	defer s.mu.RUnlock()
+	if s.rep == nil {
 		return text
 	}
-	return rep.Replace(text)
+	text = s.rep.Replace(text)
+	for _, p := range s.pats {
+		if len(p) <= minPartial {
+			continue
+		}
+		for from := 0; ; {
+			i := strings.Index(text[from:], p[:minPartial])
+			if i < 0 {
+				break
+			}
+			i += from
+			n := minPartial
+			for i+n < len(text) && n < len(p) && text[i+n] == p[n] {
+				n++
+			}
+			if i+n == len(text) && !final {
+				break
+			}
+			text = text[:i] + Redacted + text[i+n:]
+			from = i + len(Redacted)
+		}
+	}
+	return text
 }
 
-// scrub is Scrub on bytes, b itself when nothing is registered.
-func (s *Secrets) scrub(b []byte) []byte {
+// has reports whether any credential is registered.
+func (s *Secrets) has() bool {
 	if s == nil {
-		return b
+		return false
 	}
 	s.mu.RLock()
-	rep := s.rep
-	s.mu.RUnlock()
-	if rep == nil {
-		return b
-	}
-	return []byte(rep.Replace(string(b)))
+	defer s.mu.RUnlock()
+	return len(s.pats) > 0
 }
 
 // partialTail is the length of the longest end of b that begins a
@@ -174,7 +219,9 @@ func (g *guardWriter) Write(p []byte) (int, error) {
 		data = append(g.pending, p...)
 		g.pending = nil
 	}
-	data = g.secrets.scrub(data)
+	if g.secrets.has() {
+		data = []byte(g.secrets.scrub(string(data), false))
+	}
 	hold := g.secrets.partialTail(data)
 	if g.text {
 		hold = max(hold, splitRune(data))
@@ -194,6 +241,9 @@ func (g *guardWriter) Flush() error {
 	defer g.mu.Unlock()
 	p := g.pending
 	g.pending = nil
+	if len(p) > 0 && g.secrets.has() {
+		p = []byte(g.secrets.scrub(string(p), true))
+	}
 	return g.emit(p)
 }
 

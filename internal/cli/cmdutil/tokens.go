@@ -161,8 +161,8 @@ func (f *Factory) resolveSettingsTokens() (*Tokens, error) {
 			}
 			secret = token.TrimSpace(string(b))
 		}
-		f.AddSecret(secret) // an issuer error quoting the form prints no secret
 		issuer, id := config.Get(f.Config, config.Issuer), config.Get(f.Config, config.ClientID)
+		f.AddClientSecret(id, secret) // an issuer error quoting the form prints no secret
 		if issuer == "" || id == "" || secret == "" {
 			return nil, UsageError(errors.New("--client-credentials needs --issuer, --client-id and a secret (--client-secret-file or CESUB_CLIENT_SECRET)"))
 		}

@@ -118,7 +118,7 @@ func (o *GetOptions) Source() (token.Source, error) {
 			}
 			secret = token.TrimSpace(string(b))
 		}
-		f.AddSecret(secret) // an issuer error quoting the form prints no secret
+		f.AddClientSecret(config.Get(f.Config, config.ClientID), secret) // an issuer error quoting the form prints no secret
 		hc, err := f.HTTPClient()
 		if err != nil {
 			return nil, err
