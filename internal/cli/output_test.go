@@ -279,7 +279,9 @@ func noneLeaks(t *testing.T, what string, r result, secrets map[string]string) {
 // --debug output.
 func TestEchoedCredentialsAreNotPrinted(t *testing.T) {
 	k := mintKey(t)
-	echo := func(auth string) string { return "access denied for request with Authorization: " + auth + " (token " + strings.TrimPrefix(auth, "Bearer ") + ")" }
+	echo := func(auth string) string {
+		return "access denied for request with Authorization: " + auth + " (token " + strings.TrimPrefix(auth, "Bearer ") + ")"
+	}
 	for _, code := range []int{http.StatusBadRequest, http.StatusForbidden, http.StatusInternalServerError} {
 		srv, caDir := hostileTextAREX(t, code, echo)
 		jwt := mint(t, k, testissuer.Claims{Audience: []string{srv.URL}, Scope: "compute.read", Lifetime: time.Hour})

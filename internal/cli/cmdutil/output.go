@@ -32,6 +32,7 @@ const minSecret = 8
 type Secrets struct {
 	mu   sync.RWMutex
 	pats []string // every form of every secret, longest first
+	keys [][]byte // the first minPartial bytes of each (all of a shorter one)
 	rep  *strings.Replacer
 }
 
@@ -63,8 +64,10 @@ func (s *Secrets) Add(secret string) {
 	}
 	sort.SliceStable(s.pats, func(i, j int) bool { return len(s.pats[i]) > len(s.pats[j]) })
 	pairs := make([]string, 0, 2*len(s.pats))
+	s.keys = s.keys[:0]
 	for _, p := range s.pats {
 		pairs = append(pairs, p, Redacted)
+		s.keys = append(s.keys, []byte(p[:min(len(p), minPartial)]))
 	}
 	s.rep = strings.NewReplacer(pairs...)
 }
@@ -165,14 +168,20 @@ func (s *Secrets) scrub(text string, final bool) string {
 	return text
 }
 
-// has reports whether any credential is registered.
-func (s *Secrets) has() bool {
-	if s == nil {
+// mayHold reports whether b holds the start of a credential (what scrub
+// replaces): most writes hold none and go out as they are.
+func (s *Secrets) mayHold(b []byte) bool {
+	if s == nil || len(b) == 0 {
 		return false
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return len(s.pats) > 0
+	for _, k := range s.keys {
+		if bytes.Contains(b, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // partialTail is the length of the longest end of b that begins a
@@ -191,7 +200,7 @@ func (s *Secrets) partialTail(b []byte) int {
 			from = 0
 		}
 		for i := from; i < len(b)-longest; i++ {
-			if b[i] == p[0] && bytes.HasPrefix([]byte(p), b[i:]) {
+			if b[i] == p[0] && string(b[i:]) == p[:len(b)-i] {
 				longest = len(b) - i
 				break
 			}
@@ -219,7 +228,7 @@ func (g *guardWriter) Write(p []byte) (int, error) {
 		data = append(g.pending, p...)
 		g.pending = nil
 	}
-	if g.secrets.has() {
+	if g.secrets.mayHold(data) {
 		data = []byte(g.secrets.scrub(string(data), false))
 	}
 	hold := g.secrets.partialTail(data)
@@ -241,7 +250,7 @@ func (g *guardWriter) Flush() error {
 	defer g.mu.Unlock()
 	p := g.pending
 	g.pending = nil
-	if len(p) > 0 && g.secrets.has() {
+	if g.secrets.mayHold(p) {
 		p = []byte(g.secrets.scrub(string(p), true))
 	}
 	return g.emit(p)
