@@ -123,14 +123,14 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 partial (some jobs failed),
 			}
 			if verbose >= 1 {
 				f.Infof = func(format string, args ...any) {
-					fmt.Fprintf(f.IO.ErrOut, format+"\n", args...)
+					fmt.Fprintln(f.IO.ErrOut, cmdutil.IndentLines(fmt.Sprintf(format, args...)))
 				}
 			}
 			if config.Get(cfg, config.Debug) || verbose >= 2 {
 				// each line says how long the command has run, so that a slow
 				// step shows where it is
 				f.Debugf = func(format string, args ...any) {
-					fmt.Fprintf(f.IO.ErrOut, "debug: %s %s\n", sinceStart(started), fmt.Sprintf(format, args...))
+					fmt.Fprintf(f.IO.ErrOut, "debug: %s %s\n", sinceStart(started), cmdutil.IndentLines(fmt.Sprintf(format, args...)))
 				}
 				if p := cfg.FileUsed(); p != "" {
 					f.Debugf("config file %s", p)

@@ -18,9 +18,10 @@
 //     these, so nothing it writes itself changes.
 //   - Newline and tab pass, since cesub's own lines and tables are made of
 //     them; where one field of a CE's text is printed in a line or a table
-//     cell (a state, a reason), OneLine escapes newline and tab as well, and
-//     the error printer (PrintError, Run's) indents an error's continuation
-//     lines so that no CE text starts a line of its own.
+//     cell (a state, a reason), OneLine escapes newline and tab as well; the
+//     printers of errors (Run's, Errorf, PrintError), warnings, -v and
+//     --debug lines indent every line after the first, so that no CE text
+//     starts a line of its own.
 //   - JSONOut (PrintJSON) is written byte for byte as before: encoding/json
 //     escapes control characters, and a string's exact value stays
 //     readable by scripts.
@@ -249,7 +250,7 @@ func (f *Factory) Hint(err error) {
 
 // Warnf prints a warning line to stderr.
 func (f *Factory) Warnf(format string, args ...any) {
-	fmt.Fprintf(f.IO.ErrOut, "warning: "+format+"\n", args...)
+	fmt.Fprintln(f.IO.ErrOut, "warning: "+IndentLines(fmt.Sprintf(format, args...)))
 }
 
 // JSON reports whether -o json was asked for.

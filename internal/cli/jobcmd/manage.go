@@ -836,20 +836,21 @@ func infoRun(ctx context.Context, opts *InfoOptions) error {
 
 func printInfo(f *cmdutil.Factory, info *ce.Info) error {
 	w := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+	cell := cmdutil.OneLine // a CE's text stays in its cell
 	fmt.Fprintf(w, "endpoint:\t%s\n", info.Endpoint)
-	fmt.Fprintf(w, "implementation:\t%s %s\n", info.Implementation, info.Version)
+	fmt.Fprintf(w, "implementation:\t%s %s\n", cell(info.Implementation), cell(info.Version))
 	if len(info.APIVersions) > 0 {
-		fmt.Fprintf(w, "api versions:\t%s\n", strings.Join(info.APIVersions, " "))
+		fmt.Fprintf(w, "api versions:\t%s\n", cell(strings.Join(info.APIVersions, " ")))
 	}
 	for _, q := range info.Queues {
 		limits := ""
 		if q.MaxWallTime > 0 || q.MaxMemoryMB > 0 {
 			limits = fmt.Sprintf(", max wall %ds, max memory %d MB", q.MaxWallTime, q.MaxMemoryMB)
 		}
-		fmt.Fprintf(w, "queue:\t%s (%s, %d running, %d waiting%s)\n", q.Name, q.ServingState, q.RunningJobs, q.WaitingJobs, limits)
+		fmt.Fprintf(w, "queue:\t%s (%s, %d running, %d waiting%s)\n", cell(q.Name), cell(q.ServingState), q.RunningJobs, q.WaitingJobs, limits)
 	}
 	if len(info.RuntimeEnvironments) > 0 {
-		fmt.Fprintf(w, "runtime environments:\t%s\n", strings.Join(info.RuntimeEnvironments, " "))
+		fmt.Fprintf(w, "runtime environments:\t%s\n", cell(strings.Join(info.RuntimeEnvironments, " ")))
 	}
 	return w.Flush()
 }
