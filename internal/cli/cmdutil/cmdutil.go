@@ -141,12 +141,14 @@ func (s *IOStreams) Guard() {
 	}
 	s.dataOut = s.Out
 	if s.Out != nil {
-		text, js := &guardWriter{w: s.Out, secrets: s.secrets, text: true}, &guardWriter{w: s.Out, secrets: s.secrets}
+		mu := &sync.Mutex{}
+		text, js := &guardWriter{mu: mu, w: s.Out, secrets: s.secrets, text: true}, &guardWriter{mu: mu, w: s.Out, secrets: s.secrets}
 		s.Out, s.jsonOut = text, js
 		s.flush = append(s.flush, text, js)
 	}
 	if s.ErrOut != nil {
-		text, term := &guardWriter{w: s.ErrOut, secrets: s.secrets, text: true}, &guardWriter{w: s.ErrOut, secrets: s.secrets}
+		mu := &sync.Mutex{}
+		text, term := &guardWriter{mu: mu, w: s.ErrOut, secrets: s.secrets, text: true}, &guardWriter{mu: mu, w: s.ErrOut, secrets: s.secrets}
 		s.ErrOut, s.termErr = text, term
 		s.flush = append(s.flush, text, term)
 	}

@@ -213,7 +213,7 @@ func (s *Secrets) partialTail(b []byte) int {
 // (see the package documentation): it scrubs credentials and, for text
 // output, shows terminal control characters escaped.
 type guardWriter struct {
-	mu      sync.Mutex
+	mu      *sync.Mutex // one per stream: messages written from several goroutines come out whole
 	w       io.Writer
 	secrets *Secrets
 	text    bool   // escape control characters (not for JSON or terminal control)
