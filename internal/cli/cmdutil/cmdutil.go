@@ -23,8 +23,9 @@
 //     --debug lines indent every line after the first, so that no CE text
 //     starts a line of its own.
 //   - JSONOut (PrintJSON) is written byte for byte as before: encoding/json
-//     escapes control characters, and a string's exact value stays
-//     readable by scripts.
+//     escapes C0 controls (ESC is \u001b), and a string's exact value stays
+//     readable by scripts. (DEL, C1 and bidi characters stay as they are in
+//     JSON, which is for programs, not terminals.)
 //   - TermErr, for the progress lines and bars cesub draws itself, is not
 //     escaped; nothing from a server is written there.
 //   - DataOut is stdout untouched, for bytes the user asked for verbatim: a
@@ -35,7 +36,11 @@
 // signature part), the client secret and the proxy's private key in the
 // Secrets of the IOStreams, and each is replaced by [REDACTED] wherever it
 // appears, in text, JSON and debug output alike, so an error body or SOAP
-// fault that echoes the Authorization header prints no token.
+// fault that echoes the Authorization header prints no token. Each is also
+// registered as a form and as JSON encode it, a client secret with its
+// Basic credentials; 16 bytes or more of the start of one, where an error
+// body was cut short, are scrubbed too. cesub test's JUnit file is scrubbed
+// the same way.
 package cmdutil
 
 import (
