@@ -30,30 +30,41 @@ const minSecret = 8
 // the token sources as they read or fetch credentials. Safe for concurrent
 // use; a nil *Secrets holds nothing.
 type Secrets struct {
-	mu   sync.RWMutex
-	pats []string // every form of every secret, longest first
-	keys [][]byte // the first minPartial bytes of each (all of a shorter one)
-	rep  *strings.Replacer
+	mu     sync.RWMutex
+	pats   []string      // every form of every secret, longest first
+	first  [256][]string // pats by their first byte
+	maxLen int
+	rep    *strings.Replacer
 }
 
-// Add registers a credential: the value, for a JWT its signature part too,
+// Add registers credentials: each value, for a JWT its signature part too,
 // and each as encoding/json writes it (so -o json is scrubbed as well) and
 // as a form encodes it (a server quoting the form it was sent).
-func (s *Secrets) Add(secret string) {
-	if s == nil || len(secret) < minSecret {
+func (s *Secrets) Add(secrets ...string) {
+	if s == nil {
 		return
 	}
-	forms := []string{secret}
-	if parts := strings.Split(secret, "."); len(parts) == 3 && len(parts[2]) >= minSecret {
-		forms = append(forms, parts[2]) // the part that makes a JWT a credential
+	var forms []string
+	for _, secret := range secrets {
+		if len(secret) < minSecret {
+			continue
+		}
+		own := []string{secret}
+		if parts := strings.Split(secret, "."); len(parts) == 3 && len(parts[2]) >= minSecret {
+			own = append(own, parts[2]) // the part that makes a JWT a credential
+		}
+		for _, f := range own {
+			forms = append(forms, f)
+			if j := jsonForm(f); j != f {
+				forms = append(forms, j)
+			}
+			if q := url.QueryEscape(f); q != f {
+				forms = append(forms, q)
+			}
+		}
 	}
-	for _, f := range forms {
-		if j := jsonForm(f); j != f {
-			forms = append(forms, j)
-		}
-		if q := url.QueryEscape(f); q != f {
-			forms = append(forms, q)
-		}
+	if len(forms) == 0 {
+		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -64,10 +75,11 @@ func (s *Secrets) Add(secret string) {
 	}
 	sort.SliceStable(s.pats, func(i, j int) bool { return len(s.pats[i]) > len(s.pats[j]) })
 	pairs := make([]string, 0, 2*len(s.pats))
-	s.keys = s.keys[:0]
+	s.first = [256][]string{}
 	for _, p := range s.pats {
 		pairs = append(pairs, p, Redacted)
-		s.keys = append(s.keys, []byte(p[:min(len(p), minPartial)]))
+		s.first[p[0]] = append(s.first[p[0]], p)
+		s.maxLen = max(s.maxLen, len(p))
 	}
 	s.rep = strings.NewReplacer(pairs...)
 }
@@ -79,14 +91,14 @@ func (s *Secrets) AddClientSecret(clientID, secret string) {
 	if len(secret) < minSecret {
 		return
 	}
-	s.Add(secret)
-	s.Add(base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(clientID) + ":" + url.QueryEscape(secret))))
+	s.Add(secret, base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(clientID)+":"+url.QueryEscape(secret))))
 }
 
 // AddPEM registers the private keys of a PEM file (a proxy, a user key):
-// the whole file and each base64 line of a PRIVATE KEY block, so that a key
-// quoted in part is still not printed.
+// each base64 line of a PRIVATE KEY block, so that a key quoted whole, in
+// part or with its lines joined is still not printed.
 func (s *Secrets) AddPEM(pemText []byte) {
+	var lines []string
 	inKey := false
 	for _, line := range strings.Split(string(pemText), "\n") {
 		line = strings.TrimSpace(line)
@@ -96,9 +108,10 @@ func (s *Secrets) AddPEM(pemText []byte) {
 		case strings.HasPrefix(line, "-----END"):
 			inKey = false
 		case inKey && !strings.Contains(line, ":"): // not a Proc-Type/DEK-Info header
-			s.Add(line)
+			lines = append(lines, line)
 		}
 	}
+	s.Add(lines...)
 }
 
 func contains(list []string, s string) bool {
@@ -176,9 +189,12 @@ func (s *Secrets) mayHold(b []byte) bool {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for _, k := range s.keys {
-		if bytes.Contains(b, k) {
-			return true
+	for i, c := range b {
+		for _, p := range s.first[c] {
+			k := p[:min(len(p), minPartial)]
+			if len(b)-i >= len(k) && string(b[i:i+len(k)]) == k {
+				return true
+			}
 		}
 	}
 	return false
@@ -193,20 +209,14 @@ func (s *Secrets) partialTail(b []byte) int {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	longest := 0
-	for _, p := range s.pats {
-		from := len(b) - (len(p) - 1)
-		if from < 0 {
-			from = 0
-		}
-		for i := from; i < len(b)-longest; i++ {
-			if b[i] == p[0] && string(b[i:]) == p[:len(b)-i] {
-				longest = len(b) - i
-				break
+	for i := max(0, len(b)-s.maxLen+1); i < len(b); i++ {
+		for _, p := range s.first[b[i]] {
+			if n := len(b) - i; n < len(p) && string(b[i:]) == p[:n] {
+				return n
 			}
 		}
 	}
-	return longest
+	return 0
 }
 
 // guardWriter is the one place where server text is made safe to print
@@ -218,6 +228,7 @@ type guardWriter struct {
 	secrets *Secrets
 	text    bool   // escape control characters (not for JSON or terminal control)
 	pending []byte // held back: may begin a credential or a split UTF-8 character
+	joined  []byte // pending and the next write
 }
 
 func (g *guardWriter) Write(p []byte) (int, error) {
@@ -225,8 +236,8 @@ func (g *guardWriter) Write(p []byte) (int, error) {
 	defer g.mu.Unlock()
 	data := p
 	if len(g.pending) > 0 {
-		data = append(g.pending, p...)
-		g.pending = nil
+		g.joined = append(append(g.joined[:0], g.pending...), p...)
+		data = g.joined
 	}
 	if g.secrets.mayHold(data) {
 		data = []byte(g.secrets.scrub(string(data), false))
@@ -235,9 +246,7 @@ func (g *guardWriter) Write(p []byte) (int, error) {
 	if g.text {
 		hold = max(hold, splitRune(data))
 	}
-	if hold > 0 {
-		g.pending = bytes.Clone(data[len(data)-hold:])
-	}
+	g.pending = append(g.pending[:0], data[len(data)-hold:]...) // (buffers reused: a tail is often held)
 	if err := g.emit(data[:len(data)-hold]); err != nil {
 		return 0, err
 	}
@@ -248,8 +257,8 @@ func (g *guardWriter) Write(p []byte) (int, error) {
 func (g *guardWriter) Flush() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	p := g.pending
-	g.pending = nil
+	p := bytes.Clone(g.pending)
+	g.pending = g.pending[:0]
 	if g.secrets.mayHold(p) {
 		p = []byte(g.secrets.scrub(string(p), true))
 	}
