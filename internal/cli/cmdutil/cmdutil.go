@@ -169,7 +169,12 @@ func (s *IOStreams) Flush() {
 
 // Secrets is the registry of the credentials this process holds (nil
 // before Guard: nothing is scrubbed).
-func (s *IOStreams) Secrets() *Secrets { return s.secrets }
+func (s *IOStreams) Secrets() *Secrets {
+	if s == nil {
+		return nil
+	}
+	return s.secrets
+}
 
 // JSONOut is stdout for JSON documents: scrubbed of credentials, not
 // escaped (encoding/json escapes control characters itself).
