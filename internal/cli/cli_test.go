@@ -258,6 +258,9 @@ func TestDebugNeverPrintsToken(t *testing.T) {
 			if strings.Contains(r.err, fresh) {
 				t.Errorf("%v: the fetched token leaked into stderr", args)
 			}
+			if strings.Count(fresh, ".") != 2 || strings.Contains(fresh, "[REDACTED]") {
+				t.Errorf("%v: the token asked for is not printed whole: %q", args, fresh)
+			}
 		}
 		for _, name := range []string{"w", "w2"} {
 			if b, err := os.ReadFile(filepath.Join(runDir, name)); err == nil && strings.Contains(r.err+r.out, strings.TrimSpace(string(b))) {

@@ -123,14 +123,14 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 partial (some jobs failed),
 			}
 			if verbose >= 1 {
 				f.Infof = func(format string, args ...any) {
-					fmt.Fprintf(f.IO.ErrOut, format+"\n", args...)
+					fmt.Fprintln(f.IO.ErrOut, cmdutil.IndentLines(fmt.Sprintf(format, args...)))
 				}
 			}
 			if config.Get(cfg, config.Debug) || verbose >= 2 {
 				// each line says how long the command has run, so that a slow
 				// step shows where it is
 				f.Debugf = func(format string, args ...any) {
-					fmt.Fprintf(f.IO.ErrOut, "debug: %s %s\n", sinceStart(started), fmt.Sprintf(format, args...))
+					fmt.Fprintf(f.IO.ErrOut, "debug: %s %s\n", sinceStart(started), cmdutil.IndentLines(fmt.Sprintf(format, args...)))
 				}
 				if p := cfg.FileUsed(); p != "" {
 					f.Debugf("config file %s", p)
@@ -237,9 +237,8 @@ func Main(version string) int {
 
 // Run executes args against factory f; exported for tests.
 func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
-	if _, ok := f.IO.ErrOut.(*cmdutil.LockedWriter); !ok && f.IO.ErrOut != nil {
-		f.IO.ErrOut = &cmdutil.LockedWriter{W: f.IO.ErrOut}
-	}
+	f.IO.Guard() // the one place server text is made safe to print (see cmdutil)
+	defer f.IO.Flush()
 	if f.Debugf == nil {
 		f.Debugf = func(string, ...any) {}
 	}
@@ -269,7 +268,11 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		return code // stopped by a signal: Main has said so
 	}
-	fmt.Fprintln(f.IO.ErrOut, "cesub: "+err.Error())
+	msg := err.Error()
+	if code != cmdutil.ExitUsage { // a usage message is cesub's own, laid out as it is
+		msg = cmdutil.IndentLines(msg)
+	}
+	fmt.Fprintln(f.IO.ErrOut, "cesub: "+msg)
 	return code
 }
 

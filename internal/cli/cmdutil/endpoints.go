@@ -69,6 +69,7 @@ func (f *Factory) EndpointSource(ep endpoints.Endpoint) (token.Source, error) {
 		for _, w := range found.Warnings {
 			f.Warnf("%s: %s", where, w)
 		}
+		f.AddSecret(found.Token.Reveal())
 		return &token.Static{Found: found, Now: f.Now}, nil
 	case "oidc-agent":
 		ac := &token.AgentClient{Socket: config.Get(f.Config, config.OIDCSock)}
@@ -79,6 +80,7 @@ func (f *Factory) EndpointSource(ep endpoints.Endpoint) (token.Source, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: client secret: %w", where, err)
 		}
+		f.AddClientSecret(ep.Token.ClientID, token.TrimSpace(string(b)))
 		hc, err := f.HTTPClient()
 		if err != nil {
 			return nil, err

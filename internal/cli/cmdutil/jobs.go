@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/cesub/cesub/internal/config"
@@ -67,6 +68,7 @@ func (f *Factory) TokenSource() (token.Source, error) {
 	for _, w := range found.Warnings {
 		f.Warnf("%s", w)
 	}
+	f.AddSecret(found.Token.Reveal()) // a CE echoing it back prints no token
 	f.Infof("using the token from %s", found.Source)
 	return &token.Static{Found: found, Now: f.Now}, nil
 }
@@ -140,8 +142,15 @@ func ResultCode(ok, failed int, authFailed bool) error {
 }
 
 // Errorf prints one error line for an item of a bulk operation.
+// Lines after the first are indented: a CE's text in the message cannot
+// start a line that looks like cesub's own.
 func (f *Factory) Errorf(format string, args ...any) {
-	fmt.Fprintf(f.IO.ErrOut, "cesub: "+format+"\n", args...)
+	fmt.Fprintln(f.IO.ErrOut, "cesub: "+IndentLines(fmt.Sprintf(format, args...)))
+}
+
+// IndentLines indents every line of s after the first by two spaces.
+func IndentLines(s string) string {
+	return strings.ReplaceAll(s, "\n", "\n  ")
 }
 
 // PrintError prints err for an item of a bulk operation, and the hint for

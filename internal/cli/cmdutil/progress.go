@@ -33,7 +33,7 @@ func (f *Factory) NewProgress(label string, total int) *Progress {
 	if now == nil {
 		now = time.Now
 	}
-	return &Progress{w: f.IO.ErrOut, label: label, total: total, now: now}
+	return &Progress{w: f.IO.TermErr(), label: label, total: total, now: now}
 }
 
 // Add counts a finished item of n bytes and redraws at most ten times a second.
@@ -97,7 +97,7 @@ func (f *Factory) NewBar(label string, total int) *Bar {
 	if f.IO == nil || !f.IO.ErrTTY || total <= 1 {
 		return nil
 	}
-	return &Bar{bar: progressbar.NewOptions(total, progressbar.OptionSetWriter(f.IO.ErrOut), progressbar.OptionSetDescription(label),
+	return &Bar{bar: progressbar.NewOptions(total, progressbar.OptionSetWriter(f.IO.TermErr()), progressbar.OptionSetDescription(label),
 		progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionShowIts(), progressbar.OptionSetItsString("jobs"), progressbar.OptionClearOnFinish())}
 }

@@ -162,6 +162,7 @@ func (f *Factory) resolveSettingsTokens() (*Tokens, error) {
 			secret = token.TrimSpace(string(b))
 		}
 		issuer, id := config.Get(f.Config, config.Issuer), config.Get(f.Config, config.ClientID)
+		f.AddClientSecret(id, secret) // an issuer error quoting the form prints no secret
 		if issuer == "" || id == "" || secret == "" {
 			return nil, UsageError(errors.New("--client-credentials needs --issuer, --client-id and a secret (--client-secret-file or CESUB_CLIENT_SECRET)"))
 		}
@@ -187,7 +188,8 @@ func (f *Factory) resolveSettingsTokens() (*Tokens, error) {
 }
 
 // announce says (at -v and --debug) when a fetching source gets a token:
-// its audience and until when it is valid, never the token.
+// its audience and until when it is valid, never the token; and registers
+// the token in the Secrets scrubbed from all output.
 func (f *Factory) announce(c *token.Caching, aud string) token.Source {
 	fetch, label := c.Fetch, c.Label
 	c.Fetch = func(ctx context.Context, minValid time.Duration) (*token.Issued, error) {
@@ -195,6 +197,7 @@ func (f *Factory) announce(c *token.Caching, aud string) token.Source {
 		if err != nil {
 			return nil, fmt.Errorf("%s (audience %s): %w", label, aud, err)
 		}
+		f.AddSecret(is.Token.Reveal()) // a CE echoing it back prints no token
 		until := "no expiry given"
 		if !is.Expiry.IsZero() {
 			until = "valid until " + is.Expiry.UTC().Format(time.RFC3339)

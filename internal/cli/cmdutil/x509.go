@@ -66,6 +66,9 @@ func (f *Factory) loadProxy() (*x509proxy.Credential, error) {
 		return nil, AuthError(fmt.Errorf("proxy %s: %w", path, err))
 	}
 	f.warnLoose(path, "proxy", "its key lets anyone act as you")
+	if pem, err := os.ReadFile(path); err == nil {
+		f.IO.Secrets().AddPEM(pem) // a server quoting it prints no key
+	}
 	f.Infof("using the X.509 proxy %s (%s)", path, cred.Identity())
 	return cred, nil
 }

@@ -274,7 +274,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 				}
 				if seen[j.ID] != now {
 					if !f.JSON() {
-						fmt.Fprintf(f.IO.Out, "%s  %s  %s -> %s\n", f.Now().Format("15:04:05"), j.ID, orDash(seen[j.ID]), now)
+						fmt.Fprintf(f.IO.Out, "%s  %s  %s -> %s\n", f.Now().Format("15:04:05"), j.ID, cmdutil.OneLine(orDash(seen[j.ID])), cmdutil.OneLine(now))
 					}
 					seen[j.ID] = now
 				}
@@ -359,7 +359,7 @@ func printStatusLong(f *cmdutil.Factory, out ListJSON) {
 		fmt.Fprintf(w, "Job: %s\n", j.ID)
 		field := func(name, v string) {
 			if v != "" {
-				fmt.Fprintf(w, "  %-16s %s\n", name+":", v)
+				fmt.Fprintf(w, "  %-16s %s\n", name+":", cmdutil.OneLine(v)) // a CE's text stays on its line
 			}
 		}
 		field("Name", j.Name)
@@ -422,20 +422,21 @@ func printStatusLong(f *cmdutil.Factory, out ListJSON) {
 func printStatusTable(f *cmdutil.Factory, out ListJSON) {
 	w := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "JOB\tNAME\tSTATE\tCE STATE\tEXIT")
+	cell := cmdutil.OneLine // a CE's text stays in its cell
 	for _, j := range out.Jobs {
 		if j.Error != "" {
 			// a job that could not be queried keeps its row
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", j.ID, j.Name, "?", "-", "")
-			fmt.Fprintf(w, "  error: %s\t\t\t\t\n", j.Error)
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", j.ID, cell(j.Name), "?", "-", "")
+			fmt.Fprintf(w, "  error: %s\t\t\t\t\n", cell(j.Error))
 			continue
 		}
 		exit := ""
 		if j.ExitCode != nil {
 			exit = fmt.Sprint(*j.ExitCode)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", j.ID, j.Name, j.State, j.SpecificState, exit)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", j.ID, cell(j.Name), cell(j.State), cell(j.SpecificState), exit)
 		for _, e := range j.JobError {
-			fmt.Fprintf(w, "  error: %s\t\t\t\t\n", e)
+			fmt.Fprintf(w, "  error: %s\t\t\t\t\n", cell(e))
 		}
 	}
 	_ = w.Flush()
@@ -512,7 +513,7 @@ func actionRun(ctx context.Context, opts *ActionOptions) error {
 	} else {
 		for _, j := range out.Jobs {
 			if j.Error == "" {
-				fmt.Fprintf(f.IO.ErrOut, "%s: %s\n", j.ID, strings.ToLower(j.State))
+				fmt.Fprintf(f.IO.ErrOut, "%s: %s\n", j.ID, cmdutil.OneLine(strings.ToLower(j.State)))
 			}
 		}
 	}
@@ -577,7 +578,7 @@ func catRun(ctx context.Context, opts *CatOptions) error {
 		}
 		cctx, cancel := f.Deadline(ctx, 3)
 		defer cancel()
-		return lr.JobLog(cctx, j.LocalID, f.IO.Out)
+		return lr.JobLog(cctx, j.LocalID, f.IO.DataOut())
 	}
 	path := opts.File
 	if path == "" {
@@ -601,7 +602,7 @@ func catRun(ctx context.Context, opts *CatOptions) error {
 	}
 	cctx, cancel := f.Deadline(ctx, 3)
 	defer cancel()
-	return b.Cat(cctx, j.LocalID, path, f.IO.Out)
+	return b.Cat(cctx, j.LocalID, path, f.IO.DataOut())
 }
 
 // GetOptions of `cesub get`.
@@ -842,20 +843,21 @@ func infoRun(ctx context.Context, opts *InfoOptions) error {
 
 func printInfo(f *cmdutil.Factory, info *ce.Info) error {
 	w := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+	cell := cmdutil.OneLine // a CE's text stays in its cell
 	fmt.Fprintf(w, "endpoint:\t%s\n", info.Endpoint)
-	fmt.Fprintf(w, "implementation:\t%s %s\n", info.Implementation, info.Version)
+	fmt.Fprintf(w, "implementation:\t%s %s\n", cell(info.Implementation), cell(info.Version))
 	if len(info.APIVersions) > 0 {
-		fmt.Fprintf(w, "api versions:\t%s\n", strings.Join(info.APIVersions, " "))
+		fmt.Fprintf(w, "api versions:\t%s\n", cell(strings.Join(info.APIVersions, " ")))
 	}
 	for _, q := range info.Queues {
 		limits := ""
 		if q.MaxWallTime > 0 || q.MaxMemoryMB > 0 {
 			limits = fmt.Sprintf(", max wall %ds, max memory %d MB", q.MaxWallTime, q.MaxMemoryMB)
 		}
-		fmt.Fprintf(w, "queue:\t%s (%s, %d running, %d waiting%s)\n", q.Name, q.ServingState, q.RunningJobs, q.WaitingJobs, limits)
+		fmt.Fprintf(w, "queue:\t%s (%s, %d running, %d waiting%s)\n", cell(q.Name), cell(q.ServingState), q.RunningJobs, q.WaitingJobs, limits)
 	}
 	if len(info.RuntimeEnvironments) > 0 {
-		fmt.Fprintf(w, "runtime environments:\t%s\n", strings.Join(info.RuntimeEnvironments, " "))
+		fmt.Fprintf(w, "runtime environments:\t%s\n", cell(strings.Join(info.RuntimeEnvironments, " ")))
 	}
 	return w.Flush()
 }

@@ -143,6 +143,7 @@ func pingRun(ctx context.Context, opts *PingOptions) error {
 
 func printPing(f *cmdutil.Factory, r *ce.PingResult) error {
 	w := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+	cell := cmdutil.OneLine // a CE's text stays in its cell
 	fmt.Fprintf(w, "CE:\t%s\n", r.Endpoint)
 	if r.Reachable {
 		fmt.Fprintf(w, "reachable:\tyes (%s)\n", r.Latency.Round(time.Millisecond))
@@ -151,10 +152,10 @@ func printPing(f *cmdutil.Factory, r *ce.PingResult) error {
 		fmt.Fprintf(w, "reachable:\tNO\n")
 	}
 	if len(r.APIVersions) > 0 {
-		fmt.Fprintf(w, "API versions:\t%v\n", r.APIVersions)
+		fmt.Fprintf(w, "API versions:\t%v\n", cell(fmt.Sprint(r.APIVersions)))
 	}
 	if r.Implementation != "" {
-		fmt.Fprintf(w, "implementation:\t%s\n", strings.TrimSpace(r.Implementation+" "+r.Version))
+		fmt.Fprintf(w, "implementation:\t%s\n", cell(strings.TrimSpace(r.Implementation+" "+r.Version)))
 	}
 	if r.Reachable {
 		verdict := "ADMITTED"
@@ -167,7 +168,7 @@ func printPing(f *cmdutil.Factory, r *ce.PingResult) error {
 		fmt.Fprintf(w, "credential:\t%s: %s\n", r.Identity, verdict)
 	}
 	if r.User != "" {
-		fmt.Fprintf(w, "mapped to:\t%s\n", r.User)
+		fmt.Fprintf(w, "mapped to:\t%s\n", cell(r.User))
 	}
 	if len(r.Authorizations) > 0 {
 		var levels []string
@@ -176,10 +177,10 @@ func printPing(f *cmdutil.Factory, r *ce.PingResult) error {
 				levels = append(levels, lv+" "+v)
 			}
 		}
-		fmt.Fprintf(w, "authorization:\t%s\n", strings.Join(levels, ", "))
+		fmt.Fprintf(w, "authorization:\t%s\n", cell(strings.Join(levels, ", ")))
 	}
 	if r.Problem != "" {
-		fmt.Fprintf(w, "problem:\t%s\n", r.Problem)
+		fmt.Fprintf(w, "problem:\t%s\n", cell(r.Problem))
 	}
 	if r.Hint != "" {
 		fmt.Fprintf(w, "hint:\t%s\n", r.Hint)

@@ -236,7 +236,7 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 		b, _ := json.Marshal(j)
 		emitMu.Lock()
 		defer emitMu.Unlock()
-		fmt.Fprintln(f.IO.Out, string(b))
+		fmt.Fprintln(f.IO.JSONOut(), string(b))
 	}
 	if len(targets) == 1 {
 		// the descriptions are read while the credentials, the job list and

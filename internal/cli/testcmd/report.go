@@ -50,7 +50,7 @@ func printTable(f *cmdutil.Factory, rs []Result) {
 	_ = w.Flush()
 	for _, r := range rs {
 		if !r.OK && !r.Skipped {
-			fmt.Fprintf(f.IO.Out, "%s: %s\n", r.Name, r.Reason)
+			fmt.Fprintf(f.IO.Out, "%s: %s\n", r.Name, cmdutil.OneLine(r.Reason))
 		}
 	}
 }
@@ -126,8 +126,9 @@ type junitSkipped struct {
 
 func secs(f float64) string { return fmt.Sprintf("%.3f", f) }
 
-// writeJUnit writes the results as JUnit XML (0644: results, no secrets).
-func writeJUnit(path string, rs []Result, now time.Time) error {
+// writeJUnit writes the results as JUnit XML (0644: results, no secrets:
+// scrub takes out any credential a CE echoed into a reason).
+func writeJUnit(path string, rs []Result, now time.Time, scrub func(string) string) error {
 	suite := junitSuite{Name: "cesub test", Timestamp: now.UTC().Format("2006-01-02T15:04:05")}
 	var total float64
 	for _, r := range sortResults(rs) {
@@ -161,7 +162,7 @@ func writeJUnit(path string, rs []Result, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	b = append([]byte(xml.Header), append(b, '\n')...)
+	b = append([]byte(xml.Header), append([]byte(scrub(string(b))), '\n')...)
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		return fmt.Errorf("--junit: %w", err)
 	}

@@ -183,7 +183,7 @@ func testRun(ctx context.Context, opts *Options) error {
 		}
 	}
 	if opts.JUnit != "" {
-		if err := writeJUnit(opts.JUnit, results, f.Now()); err != nil {
+		if err := writeJUnit(opts.JUnit, results, f.Now(), f.IO.Secrets().Scrub); err != nil {
 			return err
 		}
 	}

@@ -118,6 +118,7 @@ func (o *GetOptions) Source() (token.Source, error) {
 			}
 			secret = token.TrimSpace(string(b))
 		}
+		f.AddClientSecret(config.Get(f.Config, config.ClientID), secret) // an issuer error quoting the form prints no secret
 		hc, err := f.HTTPClient()
 		if err != nil {
 			return nil, err
@@ -177,8 +178,8 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 	}
 	if f.JSON() {
 		out.Token = is.Token.Reveal()
-		return f.PrintJSON(out)
+		return f.PrintSecretJSON(out)
 	}
-	fmt.Fprintln(f.IO.Out, is.Token.Reveal())
+	fmt.Fprintln(f.IO.DataOut(), is.Token.Reveal())
 	return nil
 }
