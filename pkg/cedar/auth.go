@@ -76,6 +76,9 @@ type AuthError struct {
 	Method string
 	User   string
 	Msg    string
+	// Declined: the daemon's negotiation answer declined authentication,
+	// which cesub requires; no credential was presented.
+	Declined bool
 }
 
 func (e *AuthError) Error() string {
@@ -328,7 +331,7 @@ func requireAuthentication(peer string, srv *classad.Ad) error {
 	if a != "" {
 		answer = strconv.Quote(a[:min(len(a), 16)])
 	}
-	return &AuthError{Stage: "authentication", Msg: fmt.Sprintf(
+	return &AuthError{Stage: "authentication", Declined: true, Msg: fmt.Sprintf(
 		"%s declined authentication (it answered Authentication = %s) although cesub requires it; "+
 			"refusing: a misconfigured daemon, or someone on the path", peer, answer)}
 }
