@@ -76,6 +76,9 @@ type AuthError struct {
 	Method string
 	User   string
 	Msg    string
+	// Declined: the daemon's negotiation answer declined authentication,
+	// which cesub requires; no credential was presented.
+	Declined bool
 }
 
 func (e *AuthError) Error() string {
@@ -107,9 +110,10 @@ type Session struct {
 	key           []byte    // the AES-GCM key: secret, never printed
 }
 
-// Resumable reports whether s can still be resumed.
+// Resumable reports whether s can still be resumed: only a session whose
+// handshake authenticated the daemon (Method) is.
 func (s *Session) Resumable() bool {
-	return s != nil && s.ID != "" && len(s.key) == 32 && time.Now().Before(s.Expires)
+	return s != nil && s.ID != "" && s.Method != "" && len(s.key) == 32 && time.Now().Before(s.Expires)
 }
 
 // ErrSessionRejected: the daemon does not know the session (restarted,
@@ -164,9 +168,7 @@ func (c *Conn) ResumeCommand(ctx context.Context, cmd int, target *Sinful, sess 
 	if err := c.EnableAES(sess.key); err != nil {
 		return err
 	}
-	if sess.Method != "" { // the session's handshake authenticated the daemon
-		c.authenticated()
-	}
+	c.authenticated() // the session's handshake authenticated the daemon (Resumable)
 	return nil
 }
 
@@ -236,44 +238,22 @@ func (c *Conn) StartCommand(ctx context.Context, cmd, authCmd int, target *Sinfu
 	if rc, ok := srv.Str("ReturnCode"); ok && rc != "" && rc != "AUTHORIZED" {
 		return nil, &AuthError{Stage: "authorization", Msg: fmt.Sprintf("%s refused the security negotiation (%s)", c.peer, rc)}
 	}
+	if err := requireAuthentication(c.peer, srv); err != nil {
+		return nil, err
+	}
 	sess := &Session{}
 	started := time.Now()
 	if crypto, _ := srv.Str("CryptoMethods"); crypto != "" {
 		sess.Crypto = crypto
 	}
-	if a, _ := srv.Str("Authentication"); strings.EqualFold(a, "YES") {
-		offered, _ := srv.Str("AuthMethodsList")
-		if offered == "" {
-			offered, _ = srv.Str("AuthMethods")
-		}
-		var common []string
-		for _, m := range methods {
-			for _, o := range strings.Split(offered, ",") {
-				if strings.EqualFold(strings.TrimSpace(o), m) {
-					common = append(common, m)
-				}
-			}
-		}
-		if len(common) == 0 {
-			return nil, &AuthError{Stage: "authentication", Msg: fmt.Sprintf("%s accepts %s; cesub offered %s", c.peer, offered, strings.Join(methods, ","))}
-		}
-		used, err := c.authenticate(ctx, common, target, cfg, debugf)
-		if err != nil {
-			return nil, err
-		}
-		sess.Method = used
-		// exchangeKey: 0 when the key comes from ECDH
-		hasKey, err := c.GetInt()
-		if err != nil {
-			return nil, err
-		}
-		if err := c.FinishMessage(); err != nil {
-			return nil, err
-		}
-		if hasKey != 0 {
-			return nil, protoErr("%s sent a legacy session key; cesub needs ECDH (HTCondor 9 or later)", c.peer)
-		}
+	if sess.Method, err = c.authenticateNegotiated(ctx, srv, methods, target, cfg, debugf); err != nil {
+		return nil, err
 	}
+	// Encryption YES with AES is AES-GCM: every later message is encrypted
+	// and carries a tag, so it also gives the Integrity cesub requires, and
+	// cesub has no mode with integrity but no encryption (HTCondor's
+	// ReconcileSecurityPolicyAds, too, sets Integrity YES whenever it
+	// authenticates with AES, whatever the policies said).
 	if enc, _ := srv.Str("Encryption"); strings.EqualFold(enc, "YES") {
 		if !strings.EqualFold(sess.Crypto, "AES") {
 			return nil, fmt.Errorf("%s chose encryption %q; cesub speaks AES only", c.peer, sess.Crypto)
@@ -299,9 +279,7 @@ func (c *Conn) StartCommand(ctx context.Context, cmd, authCmd int, target *Sinfu
 			return nil, err
 		}
 		sess.key = key
-		if sess.Method != "" {
-			c.authenticated()
-		}
+		c.authenticated()
 	} else {
 		return nil, fmt.Errorf("%s did not agree to encryption; cesub requires it", c.peer)
 	}
@@ -334,6 +312,65 @@ func (c *Conn) StartCommand(ctx context.Context, cmd, authCmd int, target *Sinfu
 			Msg: fmt.Sprintf("%s answered %s for command %d", c.peer, orDash(sess.ReturnCode), cmd)}
 	}
 	return sess, nil
+}
+
+// requireAuthentication refuses a negotiation answer that does not say
+// Authentication = "YES". cesub asks for it REQUIRED, and a daemon whose
+// policy cannot authenticate fails the negotiation (HTCondor's
+// ReconcileSecurityPolicyAds: REQUIRED against NEVER fails, against
+// anything else gives YES) and closes the connection. An answer of NO comes
+// from a misconfigured daemon or from someone on the path (the negotiation
+// is in clear): AES keyed by an ECDH exchange no one authenticated would
+// hide jobs, files and proxies from everyone but that someone.
+func requireAuthentication(peer string, srv *classad.Ad) error {
+	a, _ := srv.Str("Authentication")
+	if strings.EqualFold(a, "YES") {
+		return nil
+	}
+	answer := "nothing" // a hostile peer's words: quoted, at most 16 bytes
+	if a != "" {
+		answer = strconv.Quote(a[:min(len(a), 16)])
+	}
+	return &AuthError{Stage: "authentication", Declined: true, Msg: fmt.Sprintf(
+		"%s declined authentication (it answered Authentication = %s) although cesub requires it; "+
+			"refusing: a misconfigured daemon, or someone on the path", peer, answer)}
+}
+
+// authenticateNegotiated runs the authentication the daemon's negotiation
+// answer srv agreed to, with the methods both sides know, and reads the
+// key exchange's flag (ECDH only); it returns the method used.
+func (c *Conn) authenticateNegotiated(ctx context.Context, srv *classad.Ad, methods []string, target *Sinful, cfg AuthConfig, debugf func(string, ...any)) (string, error) {
+	offered, _ := srv.Str("AuthMethodsList")
+	if offered == "" {
+		offered, _ = srv.Str("AuthMethods")
+	}
+	var common []string
+	for _, m := range methods {
+		for _, o := range strings.Split(offered, ",") {
+			if strings.EqualFold(strings.TrimSpace(o), m) {
+				common = append(common, m)
+			}
+		}
+	}
+	if len(common) == 0 {
+		return "", &AuthError{Stage: "authentication", Msg: fmt.Sprintf("%s accepts %s; cesub offered %s", c.peer, offered, strings.Join(methods, ","))}
+	}
+	used, err := c.authenticate(ctx, common, target, cfg, debugf)
+	if err != nil {
+		return "", err
+	}
+	// exchangeKey: 0 when the key comes from ECDH
+	hasKey, err := c.GetInt()
+	if err != nil {
+		return "", err
+	}
+	if err := c.FinishMessage(); err != nil {
+		return "", err
+	}
+	if hasKey != 0 {
+		return "", protoErr("%s sent a legacy session key; cesub needs ECDH (HTCondor 9 or later)", c.peer)
+	}
+	return used, nil
 }
 
 // authenticate runs the method handshake, trying methods in order.

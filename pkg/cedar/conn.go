@@ -4,10 +4,12 @@
 // SHA-256 transcript digests, AES-256-GCM packets (the first one in each
 // direction carrying the IV and, as additional data, both transcript
 // digests), shared-port connects, and the DC_AUTHENTICATE security
-// handshake with ECDH key exchange and the SCITOKENS and SSL methods. What
-// a peer's messages may cost is bounded as they arrive, with smaller
-// budgets before the peer has authenticated (limits.go). It uses the Go
-// standard library only; HTCondor's source is its specification.
+// handshake with ECDH key exchange and the SCITOKENS and SSL methods (a
+// daemon that does not authenticate is refused, never talked to under a
+// key no one authenticated). What a peer's messages may cost is bounded as
+// they arrive, with smaller budgets before the peer has authenticated
+// (limits.go). It uses the Go standard library only; HTCondor's source is
+// its specification.
 package cedar
 
 import (

@@ -1,8 +1,8 @@
 package cedar
 
 // Fault injection with a FAKE CEDAR peer: what a real schedd does not do on
-// demand (hang mid-handshake, send garbage or oversized frames, corrupt an
-// AES-GCM tag). The real handshake is tested against HTCondor in integration/.
+// demand (hang mid-handshake, send garbage or oversized frames, decline
+// authentication, corrupt an AES-GCM tag). The real handshake is tested against HTCondor in integration/.
 
 import (
 	"context"
@@ -11,13 +11,16 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cesub/cesub/internal/faultproxy"
 	"github.com/cesub/cesub/pkg/classad"
 )
 
@@ -95,7 +98,6 @@ func TestFakePeerFaults(t *testing.T) {
 			var ae *AuthError
 			return errors.As(err, &ae) && ae.Stage == "authorization"
 		}, "DENIED"},
-		{"AES-GCM tag does not verify", badTagPeer, isProtocol, "AES-GCM authentication"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -117,48 +119,208 @@ func isProtocol(err error) bool {
 	return errors.As(err, &pe)
 }
 
-// badTagPeer negotiates encryption without authentication, derives the
-// session key like a schedd, and sends the post-authentication ad with the
-// last bit of its tag flipped.
-func badTagPeer(nc net.Conn) { noAuthPeer(nc, true) }
+// TestDaemonDecliningAuthenticationIsRefused: cesub asks Authentication
+// REQUIRED, and a real daemon that cannot authenticate fails the
+// negotiation. A HOSTILE peer (someone on the path: the negotiation is in
+// clear) that answers otherwise and agrees to AES with its own ECDH key is
+// refused at its answer: an authentication error naming it, nothing more
+// sent (the caller would send its command next: a job, files, a proxy),
+// no encryption keyed by it, the limits before authentication kept.
+func TestDaemonDecliningAuthenticationIsRefused(t *testing.T) {
+	for name, answer := range map[string]string{"NO": "NO", "NEVER": "NEVER", "no answer": ""} {
+		t.Run(name, func(t *testing.T) {
+			further := make(chan bool, 1)
+			addr := fakePeer(t, hostileNoAuthPeer(answer, further))
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			c, err := Dial(ctx, addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.StartCommand(ctx, CmdQueryScheddAds, 0, nil, AuthConfig{Methods: []string{"SCITOKENS"}, Token: "x"})
+			if err == nil { // what the caller does next: the command's payload
+				secret := &classad.Ad{}
+				secret.SetString("Proxy", "-----BEGIN CERTIFICATE-----")
+				c.PutAd(secret)
+				_ = c.EndMessage()
+				_ = c.Flush()
+			}
+			encrypted, authed, lim := c.Encrypted(), c.authed, c.lim
+			c.Close()
+			t.Logf("cesub said: %v", err)
+			var ae *AuthError
+			if !errors.As(err, &ae) || ae.Stage != "authentication" {
+				t.Errorf("got %v, want an authentication error", err)
+			}
+			for _, want := range []string{addr + " declined authentication", "although cesub requires it",
+				"refusing: a misconfigured daemon, or someone on the path"} {
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Errorf("the error does not say %q: %v", want, err)
+				}
+			}
+			if sent, ok := <-further; !ok {
+				t.Error("the fake did not get to answer the negotiation")
+			} else if sent {
+				t.Error("cesub sent more after the negotiation to a daemon that declined authentication")
+			}
+			if encrypted || authed || lim != PreAuthLimits() {
+				t.Errorf("encrypted %v, authenticated %v, limits %+v: want none of the session", encrypted, authed, lim)
+			}
+		})
+	}
+}
 
-// noAuthPeer is badTagPeer, the tag flipped only with tamper.
-func noAuthPeer(nc net.Conn, tamper bool) {
-	tc := &tamperConn{Conn: nc}
-	c := NewConn(tc)
+// hostileNoAuthPeer answers the negotiation with Authentication = auth
+// (none if empty), Encryption YES with AES and its own ECDH key, turns AES
+// on with that key and says AUTHORIZED; it sends on further whether
+// anything came from the client after that.
+func hostileNoAuthPeer(auth string, further chan<- bool) func(nc net.Conn) {
+	return func(nc net.Conn) {
+		defer close(further)
+		_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
+		c := NewConn(nc)
+		req := fakeReadRequest(c)
+		if req == nil {
+			return
+		}
+		key, pub := fakeECDH(req)
+		ad := &classad.Ad{}
+		if auth != "" {
+			ad.SetString("Authentication", auth)
+		}
+		ad.SetString("Encryption", "YES")
+		ad.SetString("Integrity", "YES")
+		ad.SetString("CryptoMethods", "AES")
+		ad.SetString("ECDHPublicKey", pub)
+		c.PutAd(ad)
+		if c.EndMessage() != nil || c.Flush() != nil || c.EnableAES(key) != nil {
+			return
+		}
+		post := &classad.Ad{}
+		post.SetString("ReturnCode", "AUTHORIZED")
+		c.PutAd(post)
+		_ = c.EndMessage() // may fail: the client may have hung up already
+		_ = c.Flush()
+		n, _ := nc.Read(make([]byte, 1))
+		further <- n > 0
+	}
+}
+
+// TestFakeDaemonTamperedTag: with a FAKE daemon that authenticates as
+// HTCondor's does (SCITOKENS through the TLS tunnel, ServeSSL) and answers
+// Integrity = "NO", the session is still AES-GCM: the post-authentication
+// answer with one bit of its tag flipped is refused; unflipped, it is taken.
+func TestFakeDaemonTamperedTag(t *testing.T) {
+	srvTLS, cliTLS := fakeDaemonTLS(t)
+	for _, tamper := range []bool{false, true} {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c, err := Dial(ctx, fakePeer(t, fakeAuthPeer(srvTLS, tamper)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		sess, err := c.StartCommand(ctx, CmdDCSecQuery, CmdDCNopRead, nil, AuthConfig{Methods: []string{"SCITOKENS"}, Token: "x",
+			TLSFor: func(string) *tls.Config { return cliTLS.Clone() }})
+		switch {
+		case tamper && (!isProtocol(err) || !strings.Contains(err.Error(), "AES-GCM authentication")):
+			t.Errorf("a flipped tag: %v, want an AES-GCM authentication error", err)
+		case !tamper && (err != nil || sess.Method != "SCITOKENS" || !c.authed):
+			t.Errorf("the same daemon, no tag flipped: %v", err)
+		}
+	}
+}
+
+// fakeAuthPeer is a FAKE daemon's side of the handshake: it agrees to
+// authenticate (SCITOKENS, TLS with srvTLS, any token taken) and to AES,
+// answers Integrity = "NO", and sends AUTHORIZED with the tag's last bit
+// flipped if tamper.
+func fakeAuthPeer(srvTLS *tls.Config, tamper bool) func(nc net.Conn) {
+	return func(nc net.Conn) {
+		_ = nc.SetDeadline(time.Now().Add(30 * time.Second))
+		tc := &tamperConn{Conn: nc}
+		c := NewConn(tc)
+		req := fakeReadRequest(c)
+		if req == nil {
+			return
+		}
+		key, pub := fakeECDH(req)
+		ad := &classad.Ad{}
+		for k, v := range map[string]string{"Authentication": "YES", "AuthMethodsList": "SCITOKENS", "Encryption": "YES",
+			"Integrity": "NO", "CryptoMethods": "AES", "ECDHPublicKey": pub} {
+			ad.SetString(k, v)
+		}
+		c.PutAd(ad)
+		if c.EndMessage() != nil {
+			return
+		}
+		if _, err := c.GetInt(); err != nil || c.FinishMessage() != nil { // the client's methods
+			return
+		}
+		c.PutInt(MethodSciTokens)
+		if c.EndMessage() != nil {
+			return
+		}
+		if _, err := c.ServeSSL(context.Background(), srvTLS, true); err != nil {
+			return
+		}
+		c.PutInt(0) // no legacy key: ECDH
+		if c.EndMessage() != nil || c.Flush() != nil || c.EnableAES(key) != nil {
+			return
+		}
+		post := &classad.Ad{}
+		post.SetString("ReturnCode", "AUTHORIZED")
+		c.PutAd(post)
+		_ = c.EndMessage()
+		tc.flipLast = tamper
+		_ = c.Flush()
+		_, _ = io.Copy(io.Discard, nc) // until the client hangs up
+	}
+}
+
+// fakeDaemonTLS is a fake daemon's TLS (a certificate for 127.0.0.1 from a
+// CA made here) and a client's that trusts that CA.
+func fakeDaemonTLS(t *testing.T) (srv, cli *tls.Config) {
+	t.Helper()
+	ca, err := faultproxy.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.ServerCert([]string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)}, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Cert)
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		&tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
+}
+
+// fakeReadRequest reads the client's DC_AUTHENTICATE and negotiation ad.
+func fakeReadRequest(c *Conn) *classad.Ad {
 	if _, err := c.GetInt(); err != nil {
-		return
+		return nil
 	}
 	req, err := c.GetAd()
-	if err != nil {
-		return
+	if err != nil || c.FinishMessage() != nil {
+		return nil
 	}
-	_ = c.FinishMessage()
+	return req
+}
+
+// fakeECDH derives a daemon's session key from the client's ECDH key in
+// req, as a schedd does; it returns the key and the public key to send.
+func fakeECDH(req *classad.Ad) ([]byte, string) {
 	clientPub, _ := req.Str("ECDHPublicKey")
 	raw, _ := base64.StdEncoding.DecodeString(clientPub)
 	pub, err := ecdh.P256().NewPublicKey(raw)
 	if err != nil {
-		return
+		return nil, ""
 	}
 	priv, _ := ecdh.P256().GenerateKey(rand.Reader)
-	ad := &classad.Ad{}
-	ad.SetString("Authentication", "NO")
-	ad.SetString("Encryption", "YES")
-	ad.SetString("CryptoMethods", "AES")
-	ad.SetString("ECDHPublicKey", base64.StdEncoding.EncodeToString(priv.PublicKey().Bytes()))
-	c.PutAd(ad)
-	_ = c.EndMessage()
-	_ = c.Flush()
 	secret, _ := priv.ECDH(pub)
 	key, _ := hkdf.Key(sha256.New, secret, []byte("htcondor"), "keygen", 32)
-	_ = c.EnableAES(key)
-	post := &classad.Ad{}
-	post.SetString("ReturnCode", "AUTHORIZED")
-	c.PutAd(post)
-	_ = c.EndMessage()
-	tc.flipLast = tamper
-	_ = c.Flush()
-	time.Sleep(100 * time.Millisecond)
+	return key, base64.StdEncoding.EncodeToString(priv.PublicKey().Bytes())
 }
 
 // tamperConn flips the last byte of a write once armed.

@@ -32,8 +32,8 @@ const (
 	// are literals (one token each).
 	preAuthNodes = 4096
 	// preAuthAds: ads in one answer before authentication; a negotiation
-	// answer is one ad. (A daemon that declines to authenticate keeps
-	// these limits for the whole connection.)
+	// answer is one ad. (A daemon that declines to authenticate is
+	// refused at its negotiation answer: auth.go, requireAuthentication.)
 	preAuthAds = 16
 
 	// MaxMessage: one message after authentication. The largest real ones

@@ -113,3 +113,35 @@ func TestResumeCommand(t *testing.T) {
 		t.Fatal("an expired session was used")
 	}
 }
+
+// TestUnauthenticatedSessionIsNotResumed: a session whose handshake did not
+// authenticate the daemon (no Method) is neither resumable nor resumed, so
+// no caller caches it (pkg/ce/htcondor keeps only Resumable sessions) and
+// none talks to a daemon under it without authentication. The connection
+// would fail the test if anything were sent on it.
+func TestUnauthenticatedSessionIsNotResumed(t *testing.T) {
+	sess := &Session{ID: "ce:123:456:7", Expires: time.Now().Add(time.Minute), key: make([]byte, 32)}
+	if sess.Resumable() {
+		t.Error("a session without authentication is resumable")
+	}
+	sent := make(chan bool, 1)
+	addr := fakePeer(t, func(nc net.Conn) {
+		_ = nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, _ := nc.Read(make([]byte, 1))
+		sent <- n > 0
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.ResumeCommand(ctx, CmdQmgmtWriteCmd, nil, sess)
+	c.Close()
+	if !errors.Is(err, ErrSessionRejected) {
+		t.Errorf("resuming a session without authentication: %v, want ErrSessionRejected", err)
+	}
+	if <-sent {
+		t.Error("cesub sent a resume request for a session without authentication")
+	}
+}

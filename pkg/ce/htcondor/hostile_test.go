@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -36,8 +37,9 @@ const hostileSize = 60 << 20
 // reads the child's peak RSS: each must stay under 150 MB and end in an
 // error naming the CE and the limit. Before authentication (in clear:
 // anyone on the path can send them) the shapes are the answer to the
-// security negotiation, and a collector's list after a daemon declined to
-// authenticate; after authentication (SCITOKENS through the TLS tunnel,
+// security negotiation; a collector that declines to authenticate, its
+// list of 600k ads ready, is refused at its negotiation answer and never
+// gets the query; after authentication (SCITOKENS through the TLS tunnel,
 // a certificate of a CA made here) they are the collector's answer. The
 // fakes send as they generate: a child's peak RSS counts its parent's at
 // the fork, so the test process must stay small.
@@ -49,28 +51,33 @@ func TestHostileAnswersBoundMemory(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/cesub/cesub/cmd/cesub").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	caDir := t.TempDir() // the fake daemon's CA, which cesub trusts (--ca-dir)
+	caDir := t.TempDir()    // the fake daemon's CA, which cesub trusts (--ca-dir)
+	var queried atomic.Bool // the declining collector got a query
 	for _, tc := range []struct {
 		name   string
 		answer func(nc net.Conn, c *cedar.Conn, req *classad.Ad)
+		want   []string // what the error says besides the CE (nil: the limit)
 	}{
 		{"pre-auth ad of 1M attributes", func(nc net.Conn, _ *cedar.Conn, _ *classad.Ad) {
 			hostileAd(nc, 1_000_000, func(w io.Writer, i int) { fmt.Fprintf(w, "A%07d = {%s1}\x00", i, strings.Repeat("1,", 24)) })
-		}},
+		}, nil},
 		{"pre-auth 60 MB list attribute", func(nc net.Conn, _ *cedar.Conn, _ *classad.Ad) {
 			hostileAd(nc, 1, func(w io.Writer, _ int) { hostileValue(w, "L = {", "1,", "1}\x00") })
-		}},
+		}, nil},
 		{"pre-auth 60 MB string", func(nc net.Conn, _ *cedar.Conn, _ *classad.Ad) {
 			hostileAd(nc, 1, func(w io.Writer, _ int) { hostileValue(w, `S = "`, "xxxxxxxx", "\"\x00") })
-		}},
-		{"query answer of 600k ads (unauthenticated)", fakeSession(t, "", fakeScheddList)},
-		{"post-auth query answer of 600k ads", fakeSession(t, caDir, fakeScheddList)},
+		}, nil},
+		{"600k ads ready, authentication declined", fakeSession(t, "", func(c *cedar.Conn) {
+			queried.Store(true)
+			fakeScheddList(c)
+		}), []string{"declined authentication", "although cesub requires it", "presented no credential"}},
+		{"post-auth query answer of 600k ads", fakeSession(t, caDir, fakeScheddList), nil},
 		{"post-auth 60 MB list attribute", fakeSession(t, caDir, func(c *cedar.Conn) {
 			fakeEncryptedAd(c, "L = {", "1,", "1}")
-		})},
+		}), nil},
 		{"post-auth 60 MB string", fakeSession(t, caDir, func(c *cedar.Conn) {
 			fakeEncryptedAd(c, `S = "`, "xxxxxxxx", `"`)
-		})},
+		}), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			addr := fakeHostileCollector(t, tc.answer)
@@ -79,10 +86,19 @@ func TestHostileAnswersBoundMemory(t *testing.T) {
 			if rss > 150<<10 {
 				t.Errorf("peak RSS %d MB, want at most 150 MB", rss>>10)
 			}
-			if !strings.Contains(out, addr) || !strings.Contains(out, "more than") || !strings.Contains(out, "limit") {
-				t.Errorf("the error does not name the CE and the limit:\n%s", out)
+			want := tc.want
+			if want == nil {
+				want = []string{"more than", "limit"}
+			}
+			for _, w := range append(want, addr) {
+				if !strings.Contains(out, w) {
+					t.Errorf("the error does not say %q:\n%s", w, out)
+				}
 			}
 		})
+	}
+	if queried.Load() {
+		t.Error("cesub sent its query to a collector that declined authentication")
 	}
 }
 
@@ -225,7 +241,8 @@ func fakeECDH(req *classad.Ad) ([]byte, string) {
 // fakeSession is a FAKE collector's security session: with caDir, it
 // authenticates as HTCondor's does (SCITOKENS: TLS in the tunnel with a
 // certificate of a CA made here and written to caDir, any token taken);
-// without, it declines to authenticate. Then it turns on AES-GCM with the
+// without, it declines to authenticate (Authentication NO), which cesub
+// refuses: then the rest is what it would do next. Then it turns on AES-GCM with the
 // ECDH key, answers AUTHORIZED, reads the query and sends what answer puts
 // in its answer message, as answer builds it (SendPart).
 func fakeSession(t *testing.T, caDir string, answer func(c *cedar.Conn)) func(net.Conn, *cedar.Conn, *classad.Ad) {
