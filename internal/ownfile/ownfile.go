@@ -50,7 +50,7 @@ func Open(path string) (f *os.File, fi fs.FileInfo, err error) {
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, nil, fmt.Errorf("%s is not a regular file (%s)", path, typeName(fi.Mode()))
+		return nil, nil, fmt.Errorf("%s is not a regular file (%s)", path, TypeName(fi.Mode()))
 	}
 	return f, fi, nil
 }
@@ -92,7 +92,8 @@ func Owner(fi fs.FileInfo) (int, bool) {
 	return int(st.Uid), true
 }
 
-func typeName(m fs.FileMode) string {
+// TypeName says what kind of file m is, for errors ("a FIFO").
+func TypeName(m fs.FileMode) string {
 	switch t := m.Type(); {
 	case t&fs.ModeNamedPipe != 0:
 		return "a FIFO"
@@ -102,7 +103,9 @@ func typeName(m fs.FileMode) string {
 		return "a device"
 	case t&fs.ModeDir != 0:
 		return "a directory"
+	case t&fs.ModeSymlink != 0:
+		return "a symlink"
 	default:
-		return t.String()
+		return "a file of type " + t.String()
 	}
 }

@@ -247,7 +247,7 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 			if !ok || strings.Contains(p, "$(") {
 				continue // fetched by the CE, or expanded with the cluster id (checked in the transaction)
 			}
-			if _, err := os.Stat(p); err != nil {
+			if err := sendable(p); err != nil {
 				return nil, fmt.Errorf("input file %q: %w (nothing was submitted)", in.Name, err)
 			}
 		}
