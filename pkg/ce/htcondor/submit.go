@@ -286,7 +286,10 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 			// whether the cluster exists (its id came with NewCluster)
 			sess.close()
 			sess = nil
-			if n, qerr := c.clusterProcs(context.WithoutCancel(ctx), ids[0]); qerr != nil {
+			lctx, cancel := ce.LookupContext(ctx)
+			n, qerr := c.clusterProcs(lctx, ids[0])
+			cancel()
+			if qerr != nil {
 				c.debugf("asking the schedd for cluster of %s: %v", ids[0], qerr)
 			} else if n == len(ids) {
 				if opts.Warn != nil {
