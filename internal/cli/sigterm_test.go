@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -65,6 +66,10 @@ func hangingAREX(t *testing.T, stage string) (url, caDir string, reached chan st
 				s = "upload"
 			case q == "status":
 				s = "status"
+			case q == "kill":
+				s = "kill"
+			case q == "" && r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/jobs"):
+				s = "sync"
 			}
 			if stage == "slow create" && s == "create" {
 				// answered 600 ms after the hang starts; SIGTERM comes at 300 ms
@@ -95,8 +100,8 @@ func hangingAREX(t *testing.T, stage string) (url, caDir string, reached chan st
 }
 
 // TestOneSIGTERMStopsWithin2s: a command stuck on a CE that does not
-// answer (while creating the job, uploading its input, or asking a
-// status) exits within 2 s of one SIGTERM with 143, and a job the CE
+// answer (while creating the job, uploading its input, asking a status,
+// killing or listing jobs) exits within 2 s of one SIGTERM with 143, and a job the CE
 // created before, or whose creation it answers within the grace, is on the
 // job list. Built binary against a FAKE A-REX.
 func TestOneSIGTERMStopsWithin2s(t *testing.T) {
@@ -104,7 +109,7 @@ func TestOneSIGTERMStopsWithin2s(t *testing.T) {
 	for _, c := range []struct {
 		stage    string
 		recorded bool
-	}{{"create", false}, {"slow create", true}, {"upload", true}, {"status", true}} {
+	}{{"create", false}, {"slow create", true}, {"upload", true}, {"status", true}, {"kill", true}, {"sync", false}} {
 		t.Run(c.stage, func(t *testing.T) {
 			ceURL, caDir, reached := hangingAREX(t, c.stage)
 			work := t.TempDir()
@@ -116,13 +121,11 @@ func TestOneSIGTERMStopsWithin2s(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(work, "run.sh"), []byte("#!/bin/sh\n"), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			if c.stage == "status" {
-				r := exec.Command(bin, args...)
-				r.Dir, r.Env = work, env
-				if out, err := r.CombinedOutput(); err != nil {
-					t.Fatalf("submit before status: %v\n%s", err, out)
+			if later, ok := map[string][]string{"status": {"status", "-a"}, "kill": {"kill", "-a"}, "sync": {"sync", "-C", ceURL}}[c.stage]; ok {
+				if c.stage != "sync" {
+					submitFirst(t, bin, work, env, args)
 				}
-				args = []string{"status", "-a", "-j", list, "--ca-dir", caDir, "--timeout", "10m"}
+				args = append(later, "-j", list, "--ca-dir", caDir, "--timeout", "10m")
 			}
 			elapsed, code, stderr := termWhenReached(t, bin, work, env, args, reached)
 			if code != 143 || elapsed > 2*time.Second {
@@ -133,6 +136,15 @@ func TestOneSIGTERMStopsWithin2s(t *testing.T) {
 				t.Errorf("job list holds %q; want the created job recorded: %v\n%s", got, c.recorded, stderr)
 			}
 		})
+	}
+}
+
+func submitFirst(t *testing.T, bin, dir string, env, args []string) {
+	t.Helper()
+	r := exec.Command(bin, args...)
+	r.Dir, r.Env = dir, env
+	if out, err := r.CombinedOutput(); err != nil {
+		t.Fatalf("submit first: %v\n%s", err, out)
 	}
 }
 
