@@ -79,9 +79,10 @@ func lookup(env Env, k string) (string, bool) {
 // by BEARER_TOKEN_FILE, then $XDG_RUNTIME_DIR/bt_u$EUID if XDG_RUNTIME_DIR is
 // set, else /tmp/bt_u$EUID. Contents are trimmed of C isspace characters; an
 // empty result or a missing file moves on to the next step (as ARC does); an
-// unreadable file or characters outside RFC 6750 b64token stop with an error
-// naming the step. When every step finds nothing, the legacy ARC_OTOKEN
-// variable is used with a warning.
+// unreadable file, one that is not regular, one another user owns or may
+// write (as ssh refuses such keys), or characters outside RFC 6750 b64token
+// stop with an error naming the step. When every step finds nothing, the
+// legacy ARC_OTOKEN variable is used with a warning.
 func Discover(env Env) (*Found, error) {
 	for _, step := range DiscoveryPaths(env) {
 		label, path := step[0], step[1]

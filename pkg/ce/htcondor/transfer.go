@@ -181,6 +181,8 @@ func (c *Client) inputFiles(ad *classad.Ad) []inputFile {
 					out = append(out, inputFile{local: p, dest: dest, dir: true, mode: info.Mode().Perm()})
 				} else if info.Mode().IsRegular() {
 					out = append(out, inputFile{local: p, dest: dest, mode: info.Mode().Perm(), size: info.Size()})
+				} else {
+					out = append(out, inputFile{local: p, dest: dest, missing: notRegular(p, info)})
 				}
 				return nil
 			})
