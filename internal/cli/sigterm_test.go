@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,32 +18,15 @@ import (
 	"github.com/cesub/cesub/internal/testissuer"
 )
 
-var sigBin struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-// sigtermBinary builds cmd/cesub once for the signal tests (signals need a
-// process of their own).
+// sigtermBinary builds cmd/cesub into a folder the test removes (signals
+// need a process of their own).
 func sigtermBinary(t *testing.T) string {
 	t.Helper()
-	sigBin.once.Do(func() {
-		dir, err := os.MkdirTemp("", "cesub-sigterm")
-		if err != nil {
-			sigBin.err = err
-			return
-		}
-		sigBin.path = filepath.Join(dir, "cesub")
-		out, err := exec.Command("go", "build", "-o", sigBin.path, "github.com/cesub/cesub/cmd/cesub").CombinedOutput()
-		if err != nil {
-			sigBin.err = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if sigBin.err != nil {
-		t.Fatal(sigBin.err)
+	bin := filepath.Join(t.TempDir(), "cesub")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/cesub/cesub/cmd/cesub").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	return sigBin.path
+	return bin
 }
 
 // hangingAREX is a FAKE A-REX that creates job sigJob1 but hangs, without
