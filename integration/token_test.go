@@ -18,6 +18,7 @@ import (
 
 	"github.com/cesub/cesub/internal/cli"
 	"github.com/cesub/cesub/internal/cli/cmdutil"
+	"github.com/cesub/cesub/internal/ownfile"
 	"github.com/cesub/cesub/internal/testbed"
 	"github.com/cesub/cesub/internal/testissuer"
 	"github.com/cesub/cesub/pkg/token"
@@ -39,7 +40,7 @@ func cesub(t *testing.T, tb *testbed.Env, extra map[string]string, args ...strin
 	var out, errb bytes.Buffer
 	f := &cmdutil.Factory{
 		IO:      &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errb},
-		Env:     token.Env{Getenv: func(k string) string { return vars[k] }, ReadFile: os.ReadFile, Stat: os.Stat, EUID: os.Geteuid()},
+		Env:     token.Env{Getenv: func(k string) string { return vars[k] }, ReadFile: ownfile.ReadFile, EUID: os.Geteuid()},
 		Version: "integration",
 	}
 	code := cli.Run(context.Background(), f, args)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cesub/cesub/internal/cli/cmdutil"
+	"github.com/cesub/cesub/internal/ownfile"
 	"github.com/cesub/cesub/internal/testissuer"
 	"github.com/cesub/cesub/pkg/token"
 )
@@ -38,12 +40,27 @@ func run(t *testing.T, vars map[string]string, args ...string) result {
 	var out, errb bytes.Buffer
 	f := &cmdutil.Factory{
 		IO:      &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errb},
-		Env:     token.Env{Getenv: func(k string) string { return vars[k] }, ReadFile: os.ReadFile, Stat: os.Stat, EUID: 4242},
+		Env:     token.Env{Getenv: func(k string) string { return vars[k] }, ReadFile: readNoOwner, EUID: 4242},
 		Version: "test",
 	}
 	code := Run(context.Background(), f, args)
 	return result{out.String(), errb.String(), code}
 }
+
+// readNoOwner reads like cesub does but hides the file's owner: run's
+// process pretends to be uid 4242 (so that /tmp/bt_u<uid> is never a real
+// user's), and the files the tests make belong to the real uid.
+func readNoOwner(path string) ([]byte, fs.FileInfo, error) {
+	b, fi, err := ownfile.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, noOwner{fi}, nil
+}
+
+type noOwner struct{ fs.FileInfo }
+
+func (noOwner) Sys() any { return nil }
 
 func mintKey(t *testing.T) *testissuer.Key {
 	t.Helper()

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -40,6 +41,7 @@ type Job struct {
 type Store struct {
 	db   *sql.DB
 	path string
+	fix  ModeFix
 }
 
 const schema = `
@@ -81,34 +83,52 @@ func DefaultPath(getenv func(string) string, home string) string {
 	return filepath.Join(home, ".local", "share", "cesub", "jobs.db")
 }
 
-// Open opens (creating) the job list at path.
+// Open opens (creating) the job list at path. The list must be the user's
+// own (see claim); one other users could read is made 0600 (see ModeFix).
 func Open(ctx context.Context, path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("job list %s: %w", path, err)
 	}
+	// SQLite gives the -wal and -shm files the mode of the database file:
+	// a new list is made 0600 before SQLite opens it, so they are too
+	claimed, fix, err := claim(path)
+	if err == nil {
+		err = checkSideFiles(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("job list %w", err)
+	}
 	if err := checkOwn(ctx, path); err != nil {
 		return nil, err
 	}
-	// SQLite gives the -wal and -shm files the mode of the database file:
-	// a new list is made 0600 before SQLite opens it, so they are too
-	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
-		f.Close()
+	db, err := openDB(ctx, path, claimed)
+	if err != nil {
+		return nil, fmt.Errorf("job list %s: %w", path, err)
 	}
+	tightenSideFiles(path)
+	return &Store{db: db, path: path, fix: fix}, nil
+}
+
+func openDB(ctx context.Context, path string, claimed fs.FileInfo) (*sql.DB, error) {
 	dsn := "file:" + path + "?_pragma=busy_timeout(15000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
-		return nil, fmt.Errorf("job list %s: %w", path, err)
+		return nil, err
 	}
 	db.SetMaxOpenConns(1) // one connection per process; processes share the file through SQLite's locks
 	if err := initSchema(ctx, db); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("job list %s: %w", path, err)
+		return nil, err
 	}
-	for _, p := range []string{path, path + "-wal", path + "-shm"} {
-		_ = os.Chmod(p, 0o600) // a list made by an older cesub
+	if err := stillClaimed(path, claimed); err != nil {
+		db.Close()
+		return nil, err
 	}
-	return &Store{db: db, path: path}, nil
+	return db, nil
 }
+
+// ModeFix says whether Open made a loose job list 0600.
+func (s *Store) ModeFix() ModeFix { return s.fix }
 
 // initSchema creates the tables. When many processes open a new job list at
 // once, switching it to WAL and creating the schema can fail with

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // ConnectHint explains the usual network and TLS failures ("" for other
@@ -78,6 +79,21 @@ func MayExist(ceAddr string, err error) error {
 		return err
 	}
 	return &MaybeCreatedError{CE: ceAddr, Err: err}
+}
+
+// StopLookup bounds the look for what a submit request created when the
+// caller stopped it (Ctrl-C, SIGTERM): the user wants the process gone
+// within seconds, even from a CE that does not answer.
+const StopLookup = 500 * time.Millisecond
+
+// LookupContext is the context for finding out what an unanswered submit
+// request created: ctx without its cancellation (what exists must be
+// known), but only StopLookup long when ctx was already cancelled.
+func LookupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx.Err() != nil {
+		return context.WithTimeout(context.WithoutCancel(ctx), StopLookup)
+	}
+	return context.WithCancel(context.WithoutCancel(ctx))
 }
 
 // NotSent reports errors that happen before a byte of a request is

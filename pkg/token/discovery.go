@@ -7,19 +7,22 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/cesub/cesub/internal/ownfile"
 )
 
 // Env is what discovery reads from the process: injectable for tests.
 type Env struct {
-	Getenv   func(string) string
-	ReadFile func(string) ([]byte, error)
-	Stat     func(string) (fs.FileInfo, error)
+	Getenv func(string) string
+	// ReadFile reads a regular file through one descriptor and returns
+	// what fstat said of that descriptor (its owner and mode are checked).
+	ReadFile func(string) ([]byte, fs.FileInfo, error)
 	EUID     int
 }
 
 // OSEnv is the real process environment.
 func OSEnv() Env {
-	return Env{Getenv: os.Getenv, ReadFile: os.ReadFile, Stat: os.Stat, EUID: os.Geteuid()}
+	return Env{Getenv: os.Getenv, ReadFile: ownfile.ReadFile, EUID: os.Geteuid()}
 }
 
 // Found is a token with where it came from.
@@ -76,31 +79,26 @@ func lookup(env Env, k string) (string, bool) {
 // by BEARER_TOKEN_FILE, then $XDG_RUNTIME_DIR/bt_u$EUID if XDG_RUNTIME_DIR is
 // set, else /tmp/bt_u$EUID. Contents are trimmed of C isspace characters; an
 // empty result or a missing file moves on to the next step (as ARC does); an
-// unreadable file or characters outside RFC 6750 b64token stop with an error
-// naming the step. When every step finds nothing, the legacy ARC_OTOKEN
-// variable is used with a warning.
+// unreadable file, one that is not regular, one another user owns or may
+// write (as ssh refuses such keys), or characters outside RFC 6750 b64token
+// stop with an error naming the step. When every step finds nothing, the
+// legacy ARC_OTOKEN variable is used with a warning.
 func Discover(env Env) (*Found, error) {
 	for _, step := range DiscoveryPaths(env) {
 		label, path := step[0], step[1]
-		var content string
+		var content, warning string
 		if path == "" {
 			content = env.Getenv(label)
 		} else {
-			if err := regularFile(env, path); err != nil {
-				if errors.Is(err, fs.ErrNotExist) {
-					continue
-				}
-				return nil, &DiscoveryError{Source: sourceLabel(label, path), Err: err}
-			}
-			b, err := env.ReadFile(path)
+			b, warn, err := readTokenFile(env, path)
 			if errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
-			if err != nil {
-				return nil, &DiscoveryError{Source: sourceLabel(label, path), Err: fmt.Errorf("cannot read token file: %w", err)}
-			}
-			content = string(b)
 			label = sourceLabel(label, path)
+			if err != nil {
+				return nil, &DiscoveryError{Source: label, Err: err}
+			}
+			content, warning = string(b), warn
 		}
 		tok := TrimSpace(content)
 		if tok == "" {
@@ -110,10 +108,8 @@ func Discover(env Env) (*Found, error) {
 			return nil, &DiscoveryError{Source: label, Err: err}
 		}
 		f := &Found{Token: Token(tok), Source: label, Path: path}
-		if path != "" {
-			if w := permissionWarning(env, path); w != "" {
-				f.Warnings = append(f.Warnings, w)
-			}
+		if warning != "" {
+			f.Warnings = append(f.Warnings, warning)
 		}
 		return f, nil
 	}
@@ -127,23 +123,25 @@ func Discover(env Env) (*Found, error) {
 	return nil, ErrNotFound
 }
 
-// regularFile refuses FIFOs, devices and directories: reading a FIFO would
-// block forever, past any --timeout.
-func regularFile(env Env, path string) error {
-	if env.Stat == nil {
-		return nil
+// readTokenFile reads a token file through one descriptor (a FIFO or device
+// is refused without blocking) and refuses one that another user owns or
+// may write: its owner would choose who the jobs run as. A file others may
+// read is used with a warning.
+func readTokenFile(env Env, path string) (b []byte, warning string, err error) {
+	b, fi, err := env.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, "", err
 	}
-	fi, err := env.Stat(path)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-		return nil // let ReadFile report it
+		return nil, "", fmt.Errorf("cannot read token file: %w", err)
 	}
-	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s is not a regular file (%s)", path, fi.Mode().Type())
+	if err := ownfile.Check(path, fi, env.EUID); err != nil {
+		return nil, "", fmt.Errorf("token file %w", err)
 	}
-	return nil
+	if fi.Mode().Perm()&0o077 != 0 {
+		warning = fmt.Sprintf("token file %s has mode %04o: other users may read it (chmod 600 %s)", path, fi.Mode().Perm(), path)
+	}
+	return b, warning, nil
 }
 
 func sourceLabel(label, path string) string {
@@ -153,40 +151,27 @@ func sourceLabel(label, path string) string {
 	return label
 }
 
-func permissionWarning(env Env, path string) string {
-	if env.Stat == nil {
-		return ""
-	}
-	fi, err := env.Stat(path)
-	if err != nil {
-		return ""
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return fmt.Sprintf("token file %s has mode %04o: other users may read it (chmod 600 %s)", path, fi.Mode().Perm(), path)
-	}
-	return ""
-}
-
 // FromFile reads an explicit token file (--token-file), with the same trimming
 // and validation as discovery but no fall-through.
 func FromFile(env Env, path string) (*Found, error) {
-	if err := regularFile(env, path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, &DiscoveryError{Source: "--token-file " + path, Err: err}
+	src := "--token-file " + path
+	b, warning, err := readTokenFile(env, path)
+	if errors.Is(err, fs.ErrNotExist) {
+		err = fmt.Errorf("cannot read token file: %w", err)
 	}
-	b, err := env.ReadFile(path)
 	if err != nil {
-		return nil, &DiscoveryError{Source: "--token-file " + path, Err: fmt.Errorf("cannot read token file: %w", err)}
+		return nil, &DiscoveryError{Source: src, Err: err}
 	}
 	tok := TrimSpace(string(b))
 	if tok == "" {
-		return nil, &DiscoveryError{Source: "--token-file " + path, Err: errors.New("file is empty")}
+		return nil, &DiscoveryError{Source: src, Err: errors.New("file is empty")}
 	}
 	if err := ValidB64Token(tok); err != nil {
-		return nil, &DiscoveryError{Source: "--token-file " + path, Err: err}
+		return nil, &DiscoveryError{Source: src, Err: err}
 	}
-	f := &Found{Token: Token(tok), Source: "--token-file " + path, Path: path}
-	if w := permissionWarning(env, path); w != "" {
-		f.Warnings = append(f.Warnings, w)
+	f := &Found{Token: Token(tok), Source: src, Path: path}
+	if warning != "" {
+		f.Warnings = append(f.Warnings, warning)
 	}
 	return f, nil
 }

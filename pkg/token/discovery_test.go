@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -15,25 +16,19 @@ import (
 func fakeEnv(vars, files map[string]string, modes map[string]os.FileMode) Env {
 	return Env{
 		Getenv: func(k string) string { return vars[k] },
-		ReadFile: func(p string) ([]byte, error) {
+		ReadFile: func(p string) ([]byte, fs.FileInfo, error) {
 			c, ok := files[p]
 			if !ok {
-				return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist}
+				return nil, nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist}
 			}
 			if c == "\x00EACCES" {
-				return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrPermission}
-			}
-			return []byte(c), nil
-		},
-		Stat: func(p string) (fs.FileInfo, error) {
-			if _, ok := files[p]; !ok {
-				return nil, fs.ErrNotExist
+				return nil, nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrPermission}
 			}
 			m, ok := modes[p]
 			if !ok {
 				m = 0o600
 			}
-			return fakeInfo{name: filepath.Base(p), mode: m}, nil
+			return []byte(c), fakeInfo{name: filepath.Base(p), mode: m, uid: 1234}, nil
 		},
 		EUID: 1234,
 	}
@@ -43,7 +38,10 @@ type fakeInfo struct {
 	os.FileInfo
 	name string
 	mode os.FileMode
+	uid  uint32
 }
+
+func (f fakeInfo) Sys() any { return &syscall.Stat_t{Uid: f.uid, Mode: uint32(f.mode.Perm())} }
 
 func (f fakeInfo) Name() string      { return f.name }
 func (f fakeInfo) Mode() os.FileMode { return f.mode }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/cesub/cesub/internal/ownfile"
 	"github.com/youmark/pkcs8"
 	"software.sslmate.com/src/go-pkcs12"
 )
@@ -114,10 +115,15 @@ func endEntityChain(leaf *x509.Certificate, chain []*x509.Certificate) []*x509.C
 
 // LoadProxy reads a proxy file (or any file holding a certificate, its
 // unencrypted key and its chain, in any order after the first certificate).
+// A proxy another user owns or may write is refused, as ssh refuses such a
+// key: its owner would choose who cesub acts as.
 func LoadProxy(file string) (*Credential, error) {
-	b, err := os.ReadFile(file)
+	b, fi, err := ownfile.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("proxy: %w", err)
+	}
+	if err := ownfile.Check(file, fi, os.Geteuid()); err != nil {
+		return nil, fmt.Errorf("proxy %w", err)
 	}
 	cred, err := ParseProxy(b)
 	if err != nil {

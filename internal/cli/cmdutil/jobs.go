@@ -11,6 +11,7 @@ import (
 
 	"github.com/cesub/cesub/internal/config"
 	"github.com/cesub/cesub/internal/jobstore"
+	"github.com/cesub/cesub/internal/ownfile"
 	"github.com/cesub/cesub/pkg/ce"
 	"github.com/cesub/cesub/pkg/jobdesc/submitfile"
 	"github.com/cesub/cesub/pkg/token"
@@ -24,16 +25,30 @@ func (f *Factory) JobList(ctx context.Context) (*jobstore.Store, error) {
 		path = jobstore.DefaultPath(f.Env.Getenv, home)
 	}
 	f.Debugf("job list %s", path)
-	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
-		// Open makes it 0600; say so, it may have been read already
-		f.Warnf("job list %s had mode %04o: other users could read it (job ids, delegation ids); made it 0600", path, st.Mode().Perm())
-	}
 	st, err := jobstore.Open(ctx, path)
 	var fe *jobstore.ForeignError
-	if errors.As(err, &fe) {
+	var no *ownfile.NotOwnedError
+	var we *ownfile.WritableError
+	if errors.As(err, &fe) || errors.As(err, &no) || errors.As(err, &we) {
 		return nil, UsageError(err)
 	}
-	return st, err
+	if err != nil {
+		return nil, err
+	}
+	f.warnModeFix(path, st.ModeFix())
+	return st, nil
+}
+
+// warnModeFix says that the job list was readable by others (it may have
+// been read already), and whether it is 0600 now.
+func (f *Factory) warnModeFix(path string, fix jobstore.ModeFix) {
+	switch {
+	case fix.Old == 0:
+	case fix.Err != nil:
+		f.Warnf("job list %s has mode %04o: other users can read it (job ids, delegation ids); making it 0600 failed: %v", path, fix.Old, fix.Err)
+	default:
+		f.Warnf("job list %s had mode %04o: other users could read it (job ids, delegation ids); made it 0600", path, fix.Old)
+	}
 }
 
 // TokenSource finds the token CE commands use: --token-file or discovery. A

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cesub/cesub/internal/cli/cmdutil"
 	"github.com/cesub/cesub/internal/config"
@@ -526,23 +527,14 @@ func submitTo(ctx context.Context, opts *SubmitOptions, tg target, read chan rea
 				emit(JobJSON{ID: r.Job.ID, Name: r.Job.Name, CE: r.Job.CE, State: string(r.Job.State), SpecificState: r.Job.RawState})
 			}
 		}
-		// A stop (Ctrl-C, SIGTERM) never cuts a submission request short: the
-		// CE may be creating the jobs. The request in flight is answered and
-		// its jobs recorded; then the uploads stop and no other batch is sent.
+		// A stop (Ctrl-C, SIGTERM) cuts a submission request short only
+		// after stopGrace: the CE may be creating the jobs. A request
+		// answered by then has its jobs recorded; then the uploads stop and
+		// no other batch is sent.
 		bctx, stopBatch := context.WithCancel(context.WithoutCancel(cctx))
 		announced, batchDone := make(chan struct{}), make(chan struct{})
 		var announceOnce sync.Once
-		go func() {
-			select {
-			case <-cctx.Done():
-				select {
-				case <-announced:
-					stopBatch()
-				case <-batchDone:
-				}
-			case <-batchDone:
-			}
-		}()
+		go stopBatchOnStop(cctx, announced, batchDone, stopBatch)
 		created := func(rs []ce.Result) {
 			if _, err := rec.Record(rs); err == nil {
 				for _, r := range rs {
@@ -595,6 +587,30 @@ func submitTo(ctx context.Context, opts *SubmitOptions, tg target, read chan rea
 	}
 	f.RememberVersion(context.WithoutCancel(ctx), store, addr, b)
 	return submitted{jobs: out.Jobs, ok: ok, failed: failed, authFailed: authFailed}, nil
+}
+
+// stopGrace is how long a stopped submit waits for the answer to its
+// submission request (to record the jobs it created) before cutting it: one
+// SIGTERM ends cesub within 2 s, whatever the CE does.
+const stopGrace = 750 * time.Millisecond
+
+// stopBatchOnStop calls stop when ctx is cancelled: at once when the CE has
+// announced the batch's jobs (only uploads are left), else after stopGrace.
+func stopBatchOnStop(ctx context.Context, announced, done <-chan struct{}, stop func()) {
+	select {
+	case <-ctx.Done():
+	case <-done:
+		return
+	}
+	t := time.NewTimer(stopGrace)
+	defer t.Stop()
+	select {
+	case <-announced:
+	case <-t.C:
+	case <-done:
+		return
+	}
+	stop()
 }
 
 // splitBatches cuts batches into requests of at most size jobs. Jobs the

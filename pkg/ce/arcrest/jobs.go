@@ -73,7 +73,9 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 			err = ce.MayExist(c.addr.Arg(), fmt.Errorf("submit: A-REX answered %d entries for %d jobs", len(entries), want))
 			errors.As(err, &mc)
 		}
-		found, ferr := c.findMarked(context.WithoutCancel(ctx), key, want, opts)
+		lctx, cancel := ce.LookupContext(ctx)
+		found, ferr := c.findMarked(lctx, key, want, opts)
+		cancel()
 		if ferr != nil {
 			c.debugf("finding the jobs of submission %s: %v", key, ferr)
 			if len(entries) == 0 {

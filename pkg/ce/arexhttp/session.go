@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/cesub/cesub/internal/ownfile"
 	"github.com/cesub/cesub/pkg/ce"
 	"github.com/cesub/cesub/pkg/ce/dlfs"
 	"github.com/cesub/cesub/pkg/jobdesc"
@@ -84,13 +85,8 @@ func (c *Client) UploadAll(ctx context.Context, work []Upload, urlOf func(job, n
 func (c *Client) uploadOne(ctx context.Context, u Upload, to string) error {
 	op := "upload " + u.Name
 	resp, err := c.stream(ctx, http.MethodPut, to, http.Header{"Content-Type": {"application/octet-stream"}}, func() (io.ReadCloser, int64, error) {
-		f, err := os.Open(u.Path)
+		f, st, err := ownfile.Open(u.Path) // never blocks: a FIFO put there since is refused
 		if err != nil {
-			return nil, 0, err
-		}
-		st, err := f.Stat()
-		if err != nil {
-			f.Close()
 			return nil, 0, err
 		}
 		return f, st.Size(), nil
@@ -307,8 +303,9 @@ func LocalInputs(j jobdesc.Job, baseDir string) ([]Upload, error) {
 		if err != nil {
 			return nil, fmt.Errorf("input file %q: %w (nothing was submitted)", f.Name, err)
 		}
-		if fi.IsDir() {
-			return nil, fmt.Errorf("input file %q: %s is a directory (nothing was submitted)", f.Name, p)
+		if !fi.Mode().IsRegular() {
+			// a FIFO would block the upload in open(), past --timeout and signals
+			return nil, fmt.Errorf("input file %q: %s is %s, not a regular file (nothing was submitted)", f.Name, p, ownfile.TypeName(fi.Mode()))
 		}
 		out = append(out, Upload{Name: f.Name, Path: p, Size: fi.Size()})
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -228,5 +229,43 @@ func TestGoldenSetAttribute(t *testing.T) {
 		}
 	case <-time.After(2 * time.Second):
 		t.Fatal("nothing written")
+	}
+}
+
+// TestInputFilesFIFO: a FIFO given as an input, or inside an input
+// directory, is refused (missing) before anything is sent, and reading one
+// swapped in later does not block.
+func TestInputFilesFIFO(t *testing.T) {
+	dir := t.TempDir()
+	_ = os.MkdirAll(filepath.Join(dir, "d"), 0o755)
+	for _, f := range []string{"fifo", "d/fifo"} {
+		if err := syscall.Mkfifo(filepath.Join(dir, f), 0o600); err != nil {
+			t.Skip("mkfifo:", err)
+		}
+	}
+	a := ad(t, `Iwd = "`+dir+`"
+TransferExecutable = false
+TransferInput = "fifo,d"`)
+	got := map[string]inputFile{}
+	for _, f := range (&Client{}).inputFiles(a) {
+		got[f.dest] = f
+	}
+	for _, dest := range []string{"fifo", "d/fifo"} {
+		if f := got[dest]; f.missing == nil || !strings.Contains(f.missing.Error(), "a FIFO") {
+			t.Errorf("%s: %+v, want it refused as a FIFO", dest, f)
+		}
+	}
+	if err := sendable(filepath.Join(dir, "fifo")); err == nil || !strings.Contains(err.Error(), "a FIFO") {
+		t.Errorf("pre-check: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := readRegular(filepath.Join(dir, "fifo")); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("a FIFO was read")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("reading a FIFO input blocked")
 	}
 }

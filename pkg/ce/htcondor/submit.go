@@ -247,7 +247,7 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 			if !ok || strings.Contains(p, "$(") {
 				continue // fetched by the CE, or expanded with the cluster id (checked in the transaction)
 			}
-			if _, err := os.Stat(p); err != nil {
+			if err := sendable(p); err != nil {
 				return nil, fmt.Errorf("input file %q: %w (nothing was submitted)", in.Name, err)
 			}
 		}
@@ -286,7 +286,10 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 			// whether the cluster exists (its id came with NewCluster)
 			sess.close()
 			sess = nil
-			if n, qerr := c.clusterProcs(context.WithoutCancel(ctx), ids[0]); qerr != nil {
+			lctx, cancel := ce.LookupContext(ctx)
+			n, qerr := c.clusterProcs(lctx, ids[0])
+			cancel()
+			if qerr != nil {
 				c.debugf("asking the schedd for cluster of %s: %v", ids[0], qerr)
 			} else if n == len(ids) {
 				if opts.Warn != nil {

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cesub/cesub/internal/ownfile"
 	"github.com/cesub/cesub/pkg/ce"
 	"github.com/cesub/cesub/pkg/ce/dlfs"
 	"github.com/cesub/cesub/pkg/cedar"
@@ -87,7 +88,7 @@ func (fc *fileCache) contents(p string, size int64) ([]byte, error) {
 	if fc.held+size > fileCacheMax {
 		return nil, nil
 	}
-	b, err := os.ReadFile(p)
+	b, err := readRegular(p)
 	if err != nil {
 		return nil, err
 	}
@@ -181,13 +182,17 @@ func (c *Client) inputFiles(ad *classad.Ad) []inputFile {
 					out = append(out, inputFile{local: p, dest: dest, dir: true, mode: info.Mode().Perm()})
 				} else if info.Mode().IsRegular() {
 					out = append(out, inputFile{local: p, dest: dest, mode: info.Mode().Perm(), size: info.Size()})
+				} else {
+					out = append(out, inputFile{local: p, dest: dest, missing: notRegular(p, info)})
 				}
 				return nil
 			})
 			continue
 		}
 		f := inputFile{local: local, dest: filepath.Base(local), missing: err}
-		if err == nil {
+		if err == nil && !fi.Mode().IsRegular() {
+			f.missing = notRegular(local, fi)
+		} else if err == nil {
 			f.mode, f.size = fi.Mode().Perm(), fi.Size()
 		}
 		out = append(out, f)
@@ -792,14 +797,11 @@ func (c *Client) putFile(conn *cedar.Conn, f inputFile) (int64, error) {
 	size := f.size
 	mode := f.mode
 	if data == nil {
-		if in, err = os.Open(f.local); err != nil {
+		var fi os.FileInfo
+		if in, fi, err = ownfile.Open(f.local); err != nil { // a FIFO put there since would block
 			return 0, err
 		}
 		defer in.Close()
-		fi, err := in.Stat()
-		if err != nil {
-			return 0, err
-		}
 		size, mode = fi.Size(), fi.Mode().Perm()
 	}
 	conn.PutInt(int64(mode))
@@ -840,4 +842,32 @@ func (c *Client) putFile(conn *cedar.Conn, f inputFile) (int64, error) {
 		}
 	}
 	return sent, nil
+}
+
+// sendable refuses an input that is neither a regular file nor a directory
+// (a FIFO would block the transfer in open(), past --timeout and signals).
+func sendable(p string) error {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() && !fi.IsDir() {
+		return notRegular(p, fi)
+	}
+	return nil
+}
+
+func notRegular(p string, fi os.FileInfo) error {
+	return fmt.Errorf("%s is %s, not a regular file or directory", p, ownfile.TypeName(fi.Mode()))
+}
+
+// readRegular reads a regular file through one descriptor, refusing
+// anything else without blocking.
+func readRegular(p string) ([]byte, error) {
+	f, _, err := ownfile.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
 }

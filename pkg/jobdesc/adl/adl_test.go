@@ -153,3 +153,15 @@ func TestDeepNestingIsRefused(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestNULRefusedWithPosition: a NUL byte in an ADL, raw or as a character
+// reference, is refused at its file:line:col (XML forbids it).
+func TestNULRefusedWithPosition(t *testing.T) {
+	const head = `<ActivityDescription xmlns="http://www.eu-emi.eu/es/2010/12/adl"><Application><Executable><Path>`
+	for _, nul := range []string{"\x00", "&#0;", "&#x0;"} {
+		_, err := Parse("a.adl", []byte(head+"/bin/ec"+nul+"ho</Path></Executable></Application></ActivityDescription>"))
+		if err == nil || !strings.HasPrefix(err.Error(), "a.adl:1:") || !strings.Contains(err.Error(), "U+0000") {
+			t.Errorf("%q: %v; want it refused at a.adl:1:col", nul, err)
+		}
+	}
+}

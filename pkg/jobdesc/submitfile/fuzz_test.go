@@ -31,7 +31,9 @@ func FuzzParse(f *testing.F) {
 		}
 		for _, p := range file.Procs {
 			_ = ToJob(p)
-			_ = p.Ad.Long()
+			if strings.IndexByte(p.Ad.Long(), 0) >= 0 {
+				t.Fatalf("a NUL byte reached the job ad: %q", b)
+			}
 		}
 	})
 }

@@ -9,7 +9,6 @@
 package submitfile
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -112,8 +111,9 @@ type rawLine struct {
 // logicalLines joins continuations and drops comments and blank lines.
 func logicalLines(file string, src []byte) ([]rawLine, error) {
 	var out []rawLine
-	sc := bufio.NewScanner(bytes.NewReader(src))
-	sc.Buffer(make([]byte, 64*1024), 16<<20)
+	if err := checkBytes(file, src); err != nil {
+		return nil, err
+	}
 	n := 0
 	var cur strings.Builder
 	var start Pos
@@ -122,9 +122,11 @@ func logicalLines(file string, src []byte) ([]rawLine, error) {
 		tag  string
 		line rawLine
 	}
-	for sc.Scan() {
+	for rest := string(src); rest != ""; {
+		var line string
+		line, rest, _ = strings.Cut(rest, "\n")
 		n++
-		line := strings.TrimRight(sc.Text(), "\r")
+		line = strings.TrimRight(line, "\r")
 		if block.tag != "" { // inside key @=tag … @tag
 			if strings.TrimSpace(line) == "@"+block.tag {
 				block.line.text = strings.TrimSuffix(block.line.text, "\n")
@@ -163,9 +165,6 @@ func logicalLines(file string, src []byte) ([]rawLine, error) {
 		}
 		out = append(out, rawLine{pos: start, text: strings.TrimSpace(text)})
 	}
-	if err := sc.Err(); err != nil {
-		return nil, &Error{Pos: Pos{File: file, Line: n}, Msg: err.Error()}
-	}
 	if block.tag != "" {
 		return nil, &Error{Pos: block.line.pos, Msg: fmt.Sprintf("block %q is not closed by @%s", block.tag, block.tag)}
 	}
@@ -173,6 +172,28 @@ func logicalLines(file string, src []byte) ([]rawLine, error) {
 		return nil, &Error{Pos: start, Msg: "the last line ends with '\\' but nothing follows"}
 	}
 	return out, nil
+}
+
+// MaxLine is the longest line a submit file may have (continued lines are
+// joined after this check).
+const MaxLine = 16 << 20
+
+// checkBytes refuses a line longer than MaxLine and a NUL byte (ClassAd
+// strings on the wire end at NUL: "/bin/ec\0ho" would run /bin/ec), at the
+// position of the line or the byte.
+func checkBytes(file string, src []byte) error {
+	for line, rest := 1, src; len(rest) > 0; line++ {
+		text, after, _ := bytes.Cut(rest, []byte{'\n'})
+		if len(text) > MaxLine {
+			return &Error{Pos: Pos{File: file, Line: line, Col: 1},
+				Msg: fmt.Sprintf("line longer than %d MiB (the limit): refused", MaxLine>>20)}
+		}
+		if i := bytes.IndexByte(text, 0); i >= 0 {
+			return &Error{Pos: Pos{File: file, Line: line, Col: i + 1}, Msg: "a NUL byte: refused (it would cut the value short in the job ad)"}
+		}
+		rest = after
+	}
+	return nil
 }
 
 // read processes a file's statements into r.stmts.

@@ -332,6 +332,9 @@ func (s *session) items(q *queueSpec) ([]rowItem, int, error) {
 					return nil, 0, &Error{Pos: q.pos, Msg: fmt.Sprintf("queue … from: %v", err)}
 				}
 			}
+			if err := checkBytes(src, b); err != nil {
+				return nil, 0, &Error{Pos: q.pos, Msg: "queue … from " + err.Error()}
+			}
 			lines = listItems(string(b), qFrom)
 		} else {
 			for i, l := range lines {

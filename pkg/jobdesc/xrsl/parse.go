@@ -47,6 +47,10 @@ func ParseTree(file string, src []byte) (Node, error) {
 			p.lines = append(p.lines, i+1)
 		}
 	}
+	if i := strings.IndexByte(p.s, 0); i >= 0 {
+		// a NUL would end the string on the wire (CEDAR, C code in A-REX)
+		return nil, p.errAt(i, "a NUL byte: refused (no description has one; it would cut the value short at the CE)")
+	}
 	if err := p.skip(); err != nil {
 		return nil, err
 	}

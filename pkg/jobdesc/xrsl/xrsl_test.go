@@ -206,6 +206,9 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
+		if strings.IndexByte(Print(tree), 0) >= 0 {
+			t.Fatalf("a NUL byte got through: %q", b)
+		}
 		again, err := ParseTree("f", []byte(Print(tree)))
 		if err != nil || !Equal(tree, again) {
 			t.Fatalf("round trip: %v\n%q\n%s", err, b, Print(tree))
