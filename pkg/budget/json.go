@@ -11,7 +11,15 @@ import (
 // decoder holds at most the message's Bytes while it reads the value, and
 // the value it builds is bounded by Elements and Text.
 func (m Msg) DecodeJSON(r io.Reader, v any) error {
-	err := m.JSONDecoder(r).Decode(v)
+	dec := m.JSONDecoder(r)
+	err := dec.Decode(v)
+	if err == nil {
+		if _, err = dec.Token(); err == io.EOF {
+			err = nil
+		} else if err == nil {
+			err = errors.New("invalid JSON: more after the value")
+		}
+	}
 	var be *Error
 	if errors.As(err, &be) {
 		return be

@@ -2,7 +2,6 @@ package arcrest
 
 import (
 	"context"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"net/http"
@@ -57,15 +56,14 @@ func (c *Client) lister(base, id string) arexhttp.Lister {
 		if dir != "" {
 			u += escapePath(dir) + "/"
 		}
-		resp, err := c.rc.R().SetContext(ctx).SetHeader("Accept", "application/xml").Get(u)
-		if err := check("list session", resp, err, http.StatusOK); err != nil {
+		_, body, err := c.h.Get(c.rc.R().SetContext(ctx).SetHeader("Accept", "application/xml"), u, "list session", http.StatusOK)
+		if err != nil {
 			return nil, nil, err
 		}
+		defer body.Close()
 		var l listing
-		if body := strings.TrimSpace(string(resp.Body())); body != "" {
-			if err := xml.Unmarshal(resp.Body(), &l); err != nil {
-				return nil, nil, fmt.Errorf("list session %s: %w", dir, err)
-			}
+		if err := c.h.Msg("session listing", arexhttp.ListingLimits).DecodeXML(body, &l); err != nil && err != io.EOF {
+			return nil, nil, fmt.Errorf("list session %s: %w", dir, err)
 		}
 		files := make([]arexhttp.RemoteFile, 0, len(l.Files))
 		for _, f := range l.Files {
