@@ -47,13 +47,13 @@ const errBodyLimit = 64 << 10
 // Stream sends req as method to url without reading the answer into
 // memory. An answer with a status in ok returns its body, for the caller
 // to decode as a stream (package budget) and close; any other answer, or
-// a transport error, is an error as Check makes it, from at most the first
-// 64 KiB of the body.
+// a transport error (then the response is nil), is an error as Check makes
+// it, from at most the first 64 KiB of the body.
 func (c *Client) Stream(req *resty.Request, method, url, op string, ok ...int) (*resty.Response, io.ReadCloser, error) {
 	resp, err := req.SetDoNotParseResponse(true).Execute(method, url)
-	if err != nil {
+	if err != nil { // no answer (transport, token): no response either
 		closeBody(resp)
-		return resp, nil, Check(op, resp, err)
+		return nil, nil, Check(op, resp, err)
 	}
 	body := resp.RawBody()
 	c.noteAccepted(resp.StatusCode(), resp.Request.Header.Get("Authorization"))
@@ -64,8 +64,7 @@ func (c *Client) Stream(req *resty.Request, method, url, op string, ok ...int) (
 	}
 	defer body.Close()
 	b, _ := io.ReadAll(io.LimitReader(body, errBodyLimit))
-	return resp, nil, answer{URL: resp.Request.URL, Code: resp.StatusCode(), Status: resp.Status(),
-		Body: b, ContentType: resp.Header().Get("Content-Type")}.check(op, ok...)
+	return resp, nil, CheckBody(op, resp, b, ok...)
 }
 
 // closeBody closes the body of an answer that is not read (no-op when
