@@ -74,6 +74,11 @@ func (m Msg) ReadAll(r io.Reader) ([]byte, error) {
 	return b, nil
 }
 
+// BytesReader passes r through under m's Bytes only.
+func (m Msg) BytesReader(r io.Reader) io.Reader {
+	return &scanReader{r: r, m: m, step: func(byte) error { return nil }}
+}
+
 // scanReader passes a body through a byte scanner, failing the read (and
 // every later one) at the first byte past a limit.
 type scanReader struct {

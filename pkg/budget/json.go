@@ -30,8 +30,14 @@ func (m Msg) DecodeJSON(r io.Reader, v any) error {
 // JSONDecoder is a json.Decoder reading r under m's limits, for callers
 // that walk the value token by token.
 func (m Msg) JSONDecoder(r io.Reader) *json.Decoder {
+	return json.NewDecoder(m.JSONReader(r))
+}
+
+// JSONReader passes r through under m's limits, for a JSON message that
+// another library reads (the read past a limit fails with an *Error).
+func (m Msg) JSONReader(r io.Reader) io.Reader {
 	s := &jsonScan{m: m}
-	return json.NewDecoder(&scanReader{r: r, m: m, step: s.step})
+	return &scanReader{r: r, m: m, step: s.step}
 }
 
 // jsonScan follows JSON's syntax byte by byte, just enough to count values,
