@@ -374,11 +374,11 @@ func (c *Client) explainFailures(ctx context.Context, jobs []*ce.Job) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			resp, err := c.rc.R().SetContext(ctx).SetHeader("Accept", "text/plain").Get(base + "/jobs/" + j.LocalID + "/diagnose/failed")
-			if err != nil || resp.StatusCode() != http.StatusOK {
+			reason, err := c.h.Text(ctx, base+"/jobs/"+j.LocalID+"/diagnose/failed", "text/plain", "diagnose/failed", arexhttp.DiagnoseLimit)
+			if err != nil {
 				return
 			}
-			reason := strings.TrimSpace(string(resp.Body()))
+			reason = strings.TrimSpace(reason)
 			low := strings.ToLower(reason)
 			if strings.Contains(low, "canceled by external request") || strings.Contains(low, "cancelled by external request") {
 				j.State, j.RawState = ce.StateKilled, "KILLED"
@@ -452,11 +452,11 @@ func (c *Client) LiveState(ctx context.Context, id string) (ce.State, string, er
 	if err != nil {
 		return ce.StateUnknown, "", err
 	}
-	resp, err := c.rc.R().SetContext(ctx).SetHeader("Accept", "text/plain").Get(base + "/jobs/" + id + "/diagnose/status")
-	if err := check("live status", resp, err, http.StatusOK); err != nil {
+	raw, err := c.h.Text(ctx, base+"/jobs/"+id+"/diagnose/status", "text/plain", "live status", arexhttp.DiagnoseLimit)
+	if err != nil {
 		return ce.StateUnknown, "", err
 	}
-	raw := strings.TrimSpace(string(resp.Body()))
+	raw = strings.TrimSpace(raw)
 	return mapGMState(raw), raw, nil
 }
 
@@ -540,8 +540,7 @@ func (c *Client) findMarked(ctx context.Context, key string, want int, opts ce.S
 			go func(id string) {
 				defer wg.Done()
 				defer func() { <-sem }()
-				resp, err := c.rc.R().SetContext(ctx).SetHeader("Accept", "text/plain").Get(base + "/jobs/" + id + "/diagnose/description")
-				err = check("description", resp, err, http.StatusOK)
+				desc, err := c.h.Text(ctx, base+"/jobs/"+id+"/diagnose/description", "text/plain", "description", arexhttp.DiagnoseLimit)
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
@@ -553,7 +552,7 @@ func (c *Client) findMarked(ctx context.Context, key string, want int, opts ce.S
 					return
 				}
 				looked[id] = true
-				if i, ok := arexhttp.MarkIn(string(resp.Body()), key); ok && i < want {
+				if i, ok := arexhttp.MarkIn(desc, key); ok && i < want {
 					found[i] = append(found[i], jobEntry{StatusCode: http.StatusCreated, ID: id, State: live[id]})
 					total++
 				}
@@ -604,11 +603,7 @@ func (c *Client) Details(ctx context.Context, ids []string) ([]ce.Result, error)
 		return results, err
 	}
 	arexhttp.FetchDetails(ctx, results, func(ctx context.Context, id, name string) (string, error) {
-		resp, err := c.rc.R().SetContext(ctx).SetHeader("Accept", "text/plain").Get(base + "/jobs/" + id + "/diagnose/" + name)
-		if err := check("diagnose/"+name, resp, err, http.StatusOK); err != nil {
-			return "", err
-		}
-		return string(resp.Body()), nil
+		return c.h.Text(ctx, base+"/jobs/"+id+"/diagnose/"+name, "text/plain", "diagnose/"+name, arexhttp.DiagnoseLimit)
 	})
 	return results, nil
 }

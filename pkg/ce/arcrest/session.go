@@ -29,14 +29,10 @@ func (c *Client) JobLog(ctx context.Context, id string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	resp, err := c.rc.R().SetContext(ctx).SetHeader("Accept", "text/plain").Get(base + "/jobs/" + id + "/diagnose/errors")
-	if err := check("job log", resp, err, http.StatusOK); err != nil {
-		if isNotFound(err) {
-			return fmt.Errorf("job log: %s has no log (yet): %w", c.JobID(id), ErrNotFound)
-		}
-		return err
+	err = c.h.CopyText(ctx, base+"/jobs/"+id+"/diagnose/errors", "text/plain", "job log", w)
+	if isNotFound(err) {
+		return fmt.Errorf("job log: %s has no log (yet): %w", c.JobID(id), ErrNotFound)
 	}
-	_, err = w.Write(resp.Body())
 	return err
 }
 

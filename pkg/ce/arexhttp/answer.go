@@ -1,6 +1,8 @@
 package arexhttp
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"net/http"
 
@@ -88,4 +90,40 @@ func (c *Client) Post(req *resty.Request, url, op string, ok ...int) (*resty.Res
 // Msg names an answer of this CE for the budget's errors.
 func (c *Client) Msg(what string, lim budget.Limits) budget.Msg {
 	return budget.Msg{Source: c.Endpoint, What: what, Limits: lim}
+}
+
+// DiagnoseLimit bounds one of the grid manager's per-job files that is read
+// whole (diagnose/status, failed, diag, local, description; EMI-ES's *logs
+// files): a few lines each, or the job's description (an ADL document:
+// KBs, 4 MiB is one with tens of thousands of files). Up to 8 are read at
+// once (failure reasons, details), so 64 MiB each could be half a GB.
+const DiagnoseLimit = 4 << 20
+
+// Text reads a plain text answer whole (GET url with Accept accept), at
+// most limit bytes; more is refused, naming the CE and the limit.
+func (c *Client) Text(ctx context.Context, url, accept, op string, limit int64) (string, error) {
+	_, body, err := c.Get(c.RC.R().SetContext(ctx).SetHeader("Accept", accept), url, op, http.StatusOK)
+	if err != nil {
+		return "", err
+	}
+	defer body.Close()
+	b, err := c.Msg(op+" answer", budget.Limits{Bytes: limit}).ReadAll(body)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", op, err)
+	}
+	return string(b), nil
+}
+
+// CopyText streams a plain text answer (GET url) to w: a job's log, which
+// is not held in memory.
+func (c *Client) CopyText(ctx context.Context, url, accept, op string, w io.Writer) error {
+	_, body, err := c.Get(c.RC.R().SetContext(ctx).SetHeader("Accept", accept), url, op, http.StatusOK)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	if _, err := io.Copy(w, body); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return nil
 }

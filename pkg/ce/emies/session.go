@@ -24,14 +24,10 @@ func (c *Client) Cat(ctx context.Context, id, p string, w io.Writer) error {
 
 // JobLog implements ce.LogReader: the grid manager's log of the job.
 func (c *Client) JobLog(ctx context.Context, id string, w io.Writer) error {
-	s, err := c.logFile(ctx, id, "errors")
-	if err != nil {
-		if arexhttp.IsNotFound(err) {
-			return fmt.Errorf("job log: %s has no log (yet): %w", c.JobID(id), arexhttp.ErrNotFound)
-		}
-		return err
+	err := c.h.CopyText(ctx, c.logURL(id, "errors"), "*/*", "job errors", w)
+	if arexhttp.IsNotFound(err) {
+		return fmt.Errorf("job log: %s has no log (yet): %w", c.JobID(id), arexhttp.ErrNotFound)
 	}
-	_, err = io.WriteString(w, s)
 	return err
 }
 
