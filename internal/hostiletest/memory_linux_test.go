@@ -180,10 +180,10 @@ func TestHostileAnswersCostLittleMemory(t *testing.T) {
 			t.Logf("| %s | `cesub %s` | %.0f MB |", row.name, strings.Join(row.args, " "), mb)
 			table = append(table, fmt.Sprintf("| %s | `cesub %s` | %.0f MB |", row.name, strings.Join(row.args, " "), mb))
 			t.Logf("exit %d: %.300s", r.code, strings.TrimSpace(r.out+r.err))
-			// Go starts a child with vfork: Linux counts the parent's peak
-			// RSS at the exec into the child's, so this test's own peak is
-			// a floor under every figure (shown so that it is not mistaken
-			// for cesub's)
+			// Go starts a child with vfork: Linux can count this process's
+			// memory at the exec into the child's peak, so this test's own
+			// is shown too (it stays small: output is capped, answers are
+			// streamed)
 			var self syscall.Rusage
 			if syscall.Getrusage(syscall.RUSAGE_SELF, &self) == nil {
 				t.Logf("this test process's own peak RSS so far: %.0f MB", float64(self.Maxrss)*1024/1e6)
