@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cesub/cesub/pkg/budget"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 )
@@ -66,15 +67,17 @@ func DiscoverIssuer(ctx context.Context, hc *http.Client, issuer string) (*Issue
 		return nil, fmt.Errorf("issuer discovery: %w", netError(wk, err))
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, fmt.Errorf("issuer discovery: read %s: %w", wk, err)
-	}
 	if resp.StatusCode != http.StatusOK {
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		if err != nil {
+			return nil, fmt.Errorf("issuer discovery: read %s: %w", wk, err)
+		}
 		return nil, fmt.Errorf("issuer discovery: %w", &HTTPError{URL: wk, Code: resp.StatusCode, Status: resp.Status, Excerpt: excerpt(resp.Header, body)})
 	}
 	var md IssuerMetadata
-	if err := json.Unmarshal(body, &md); err != nil {
+	if err := (budget.Msg{Source: wk, What: "discovery document", Limits: IssuerLimits}).DecodeJSON(resp.Body, &md); budget.IsError(err) {
+		return nil, fmt.Errorf("issuer discovery: %w", err)
+	} else if err != nil {
 		return nil, fmt.Errorf("issuer discovery: %s did not return JSON (%s): %v", wk, contentType(resp.Header), err)
 	}
 	if md.TokenEndpoint == "" {
@@ -154,7 +157,9 @@ func (cc *ClientCredentials) Fetch(ctx context.Context) (*Issued, error) {
 	if len(cc.Audiences) > 0 {
 		conf.EndpointParams.Set("audience", strings.Join(cc.Audiences, " "))
 	}
-	t, err := conf.Token(context.WithValue(ctx, oauth2.HTTPClient, guardRedirects(hc, true)))
+	guarded := guardRedirects(hc, true)
+	guarded.Transport = budgetTransport{next: guarded.Transport}
+	t, err := conf.Token(context.WithValue(ctx, oauth2.HTTPClient, guarded))
 	if err != nil {
 		return nil, fmt.Errorf("client credentials grant at %s: %w", tokenURL, netError(tokenURL, describeOAuthError(err)))
 	}

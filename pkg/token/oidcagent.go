@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/cesub/cesub/pkg/budget"
 )
 
 // AgentRequest is an oidc-agent access_token request. Exactly one of
@@ -52,8 +54,9 @@ type agentReply struct {
 	Info        json.RawMessage `json:"info"`
 }
 
-// maxAgentReply bounds what is read from the socket.
-const maxAgentReply = 1 << 20
+// agentLimits bound a reply read from the socket: IssuerLimits (the reply
+// is a token answer with a little more: an account list, an error text).
+var agentLimits = IssuerLimits
 
 // Do sends one raw request object and decodes the reply.
 func (c *AgentClient) do(ctx context.Context, req map[string]any) (*agentReply, error) {
@@ -78,15 +81,16 @@ func (c *AgentClient) do(ctx context.Context, req map[string]any) (*agentReply, 
 	if _, err := conn.Write(payload); err != nil {
 		return nil, fmt.Errorf("oidc-agent: send request: %w", ctxErr(ctx, err))
 	}
-	b, err := io.ReadAll(io.LimitReader(conn, maxAgentReply))
-	if err != nil {
-		return nil, fmt.Errorf("oidc-agent: read reply from %s: %w", c.Socket, ctxErr(ctx, err))
-	}
-	if len(strings.TrimSpace(string(b))) == 0 {
-		return nil, fmt.Errorf("oidc-agent: %s closed the connection without a reply", c.Socket)
-	}
 	var r agentReply
-	if err := json.Unmarshal(b, &r); err != nil {
+	m := budget.Msg{Source: "oidc-agent at " + c.Socket, What: "reply", Limits: agentLimits}
+	switch err := m.DecodeJSON(conn, &r); {
+	case err == io.EOF:
+		return nil, fmt.Errorf("oidc-agent: %s closed the connection without a reply", c.Socket)
+	case budget.IsError(err):
+		return nil, fmt.Errorf("oidc-agent: %w", err)
+	case errors.Is(err, os.ErrDeadlineExceeded) || ctx.Err() != nil:
+		return nil, fmt.Errorf("oidc-agent: read reply from %s: %w", c.Socket, ctxErr(ctx, err))
+	case err != nil:
 		return nil, fmt.Errorf("oidc-agent: reply from %s is not JSON (is it an oidc-agent socket?): %v", c.Socket, err)
 	}
 	return &r, nil

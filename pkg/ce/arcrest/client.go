@@ -9,6 +9,7 @@ package arcrest
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -75,12 +76,12 @@ func (c *Client) Version(ctx context.Context) (string, error) {
 	if v != "" {
 		return v, nil
 	}
-	resp, err := c.rc.R().SetContext(ctx).Get(c.endpoint + "/rest")
-	if err := check("version discovery", resp, err, http.StatusOK); err != nil {
+	_, body, err := c.h.Get(c.rc.R().SetContext(ctx), c.endpoint+"/rest", "version discovery", http.StatusOK)
+	if err != nil {
 		return "", err
 	}
-	var vr versionsResponse
-	if err := jsonUnmarshal(resp.Body(), &vr); err != nil {
+	vr, err := c.readVersions(body)
+	if err != nil {
 		return "", fmt.Errorf("version discovery: %s did not answer JSON: %w", c.endpoint+"/rest", err)
 	}
 	v = ""
@@ -140,4 +141,13 @@ func ParseJobID(id string) (endpoint, local string, ok bool) {
 		return "", "", false
 	}
 	return id[:i], after, true
+}
+
+// readVersions decodes and closes the version list under
+// arexhttp.SmallJSONLimits.
+func (c *Client) readVersions(body io.ReadCloser) (versionsResponse, error) {
+	defer body.Close()
+	var vr versionsResponse
+	err := c.h.Msg("version list", arexhttp.SmallJSONLimits).DecodeJSON(body, &vr)
+	return vr, err
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/cesub/cesub/pkg/ce"
+	"github.com/cesub/cesub/pkg/ce/arexhttp"
 )
 
 // Delegate implements ce.Backend. X.509: POST delegations?action=new (or
@@ -121,15 +122,14 @@ func (c *Client) Delegations(ctx context.Context) ([]ce.Delegation, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.rc.R().SetContext(ctx).Get(base + "/delegations")
-	if err := check("delegation list", resp, err, http.StatusOK); err != nil {
+	_, body, err := c.h.Get(c.rc.R().SetContext(ctx), base+"/delegations", "delegation list", http.StatusOK)
+	if err != nil {
 		return nil, err
 	}
+	defer body.Close()
 	var dr delegationsResponse
-	if len(strings.TrimSpace(string(resp.Body()))) > 0 {
-		if err := jsonUnmarshal(resp.Body(), &dr); err != nil {
-			return nil, fmt.Errorf("delegation list: %w", err)
-		}
+	if err := decodeJSON(c.h.Msg("delegation list", arexhttp.SmallJSONLimits), body, &dr); err != nil {
+		return nil, fmt.Errorf("delegation list: %w", err)
 	}
 	var out []ce.Delegation
 	for _, d := range dr.Delegation {

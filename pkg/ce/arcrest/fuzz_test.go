@@ -1,8 +1,12 @@
 package arcrest
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
+
+	"github.com/cesub/cesub/pkg/budget"
+	"github.com/cesub/cesub/pkg/ce/arexhttp"
 )
 
 // FuzzDecodeJSON: A-REX's JSON answers (jobs, versions, delegations) in
@@ -18,14 +22,15 @@ func FuzzDecodeJSON(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	m := budget.Msg{Source: "https://ce.example.org/arex", What: "answer", Limits: arexhttp.JobListLimits}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		entries, err := decodeJobs(b)
+		entries, err := decodeJobs(m, bytes.NewReader(b))
 		if err == nil {
 			re, err := json.Marshal(map[string]any{"job": entries})
 			if err != nil {
 				t.Fatalf("re-encode: %v", err)
 			}
-			again, err := decodeJobs(re)
+			again, err := decodeJobs(m, bytes.NewReader(re))
 			if err != nil || len(again) != len(entries) {
 				t.Fatalf("re-decoded %d entries (%v), had %d", len(again), err, len(entries))
 			}
@@ -36,8 +41,8 @@ func FuzzDecodeJSON(f *testing.F) {
 			}
 		}
 		var vr versionsResponse
-		_ = jsonUnmarshal(b, &vr)
+		_ = decodeJSON(m, bytes.NewReader(b), &vr)
 		var dr delegationsResponse
-		_ = jsonUnmarshal(b, &dr)
+		_ = decodeJSON(m, bytes.NewReader(b), &dr)
 	})
 }

@@ -2,7 +2,6 @@ package arcrest
 
 import (
 	"context"
-	"encoding/xml"
 	"fmt"
 	"net/http"
 
@@ -21,12 +20,14 @@ func (c *Client) Info(ctx context.Context) (*ce.Info, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.rc.R().SetContext(ctx).SetHeader("Accept", "application/xml").SetQueryParam("schema", "glue2").Get(base + "/info")
-	if err := check("info", resp, err, http.StatusOK); err != nil {
+	req := c.rc.R().SetContext(ctx).SetHeader("Accept", "application/xml").SetQueryParam("schema", "glue2")
+	_, body, err := c.h.Get(req, base+"/info", "info", http.StatusOK)
+	if err != nil {
 		return nil, err
 	}
+	defer body.Close()
 	var g glue2
-	if err := xml.Unmarshal(resp.Body(), &g); err != nil {
+	if err := c.h.Msg("GLUE2 document", arexhttp.InfoLimits).DecodeXML(body, &g); err != nil {
 		return nil, fmt.Errorf("info: cannot read the GLUE2 document: %w", err)
 	}
 	info := arexhttp.SummariseGLUE2(c.endpoint, g.Services, "org.nordugrid.arcrest")

@@ -2,9 +2,9 @@ package arcrest
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -16,8 +16,6 @@ import (
 	"github.com/cesub/cesub/pkg/jobdesc"
 	"github.com/cesub/cesub/pkg/jobdesc/adl"
 )
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // Submit implements ce.Backend: the jobs go as one ADL document (bulk
 // ActivityDescriptions for several), then their inputs are uploaded with
@@ -52,15 +50,17 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 	if opts.Instances > 1 {
 		want = len(jobs) * opts.Instances
 	}
-	resp, err := req.Post(base + "/jobs")
+	resp, body, err := c.h.Post(req, base+"/jobs", "submit", http.StatusCreated, http.StatusOK)
 	var entries []jobEntry
 	if err != nil {
-		err = ce.MayExist(c.addr.Arg(), check("submit", resp, err))
-	} else if err = check("submit", resp, nil, http.StatusCreated, http.StatusOK); err != nil {
-		// A-REX answers 201; a 200 (a proxy in between, another version)
-		// that carries ids is read the same way: those jobs exist
-		return nil, err
-	} else if entries, err = decodeJobs(resp.Body()); err != nil {
+		if resp == nil || resp.RawResponse == nil {
+			err = ce.MayExist(c.addr.Arg(), err)
+		} else {
+			// A-REX answers 201; a 200 (a proxy in between, another version)
+			// that carries ids is read the same way: those jobs exist
+			return nil, err
+		}
+	} else if entries, err = c.readJobs("submit answer", body); err != nil {
 		err = ce.MayExist(c.addr.Arg(), fmt.Errorf("submit: cannot read A-REX's answer: %w", err))
 	} else if len(entries) > want {
 		entries, err = nil, ce.MayExist(c.addr.Arg(), fmt.Errorf("submit: A-REX answered %d entries for %d jobs", len(entries), want))
@@ -207,12 +207,12 @@ func (c *Client) act(ctx context.Context, action string, ids []string, okCodes .
 		for _, id := range ids[start:end] {
 			body.Job = append(body.Job, idEntry{ID: id})
 		}
-		resp, err := c.rc.R().SetContext(ctx).SetHeader("Content-Type", "application/json").SetBody(body).
-			SetQueryParam("action", action).Post(base + "/jobs")
-		if err := check(action, resp, err, http.StatusCreated, http.StatusOK); err != nil {
+		req := c.rc.R().SetContext(ctx).SetHeader("Content-Type", "application/json").SetBody(body).SetQueryParam("action", action)
+		_, answer, err := c.h.Post(req, base+"/jobs", action, http.StatusCreated, http.StatusOK)
+		if err != nil {
 			return results, err
 		}
-		entries, err := decodeJobs(resp.Body())
+		entries, err := c.readJobs(action+" answer", answer)
 		if err != nil {
 			return results, fmt.Errorf("%s: cannot read A-REX's answer: %w", action, err)
 		}
@@ -376,11 +376,11 @@ func (c *Client) explainFailures(ctx context.Context, jobs []*ce.Job) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			resp, err := c.rc.R().SetContext(ctx).SetHeader("Accept", "text/plain").Get(base + "/jobs/" + j.LocalID + "/diagnose/failed")
-			if err != nil || resp.StatusCode() != http.StatusOK {
+			reason, err := c.h.Text(ctx, base+"/jobs/"+j.LocalID+"/diagnose/failed", "text/plain", "diagnose/failed", arexhttp.DiagnoseLimit)
+			if err != nil {
 				return
 			}
-			reason := strings.TrimSpace(string(resp.Body()))
+			reason = strings.TrimSpace(reason)
 			low := strings.ToLower(reason)
 			if strings.Contains(low, "canceled by external request") || strings.Contains(low, "cancelled by external request") {
 				j.State, j.RawState = ce.StateKilled, "KILLED"
@@ -433,11 +433,11 @@ func (c *Client) listStates(ctx context.Context, states string) (map[string]stri
 	if states != "" {
 		req.SetQueryParam("state", states)
 	}
-	resp, err := req.Get(base + "/jobs")
-	if err := check("list jobs", resp, err, http.StatusOK); err != nil {
+	_, body, err := c.h.Get(req, base+"/jobs", "list jobs", http.StatusOK)
+	if err != nil {
 		return nil, err
 	}
-	entries, err := decodeJobs(resp.Body())
+	entries, err := c.readJobs("job listing", body)
 	if err != nil {
 		return nil, fmt.Errorf("list jobs: cannot read A-REX's answer: %w", err)
 	}
@@ -454,11 +454,11 @@ func (c *Client) LiveState(ctx context.Context, id string) (ce.State, string, er
 	if err != nil {
 		return ce.StateUnknown, "", err
 	}
-	resp, err := c.rc.R().SetContext(ctx).SetHeader("Accept", "text/plain").Get(base + "/jobs/" + id + "/diagnose/status")
-	if err := check("live status", resp, err, http.StatusOK); err != nil {
+	raw, err := c.h.Text(ctx, base+"/jobs/"+id+"/diagnose/status", "text/plain", "live status", arexhttp.DiagnoseLimit)
+	if err != nil {
 		return ce.StateUnknown, "", err
 	}
-	raw := strings.TrimSpace(string(resp.Body()))
+	raw = strings.TrimSpace(raw)
 	return mapGMState(raw), raw, nil
 }
 
@@ -542,8 +542,7 @@ func (c *Client) findMarked(ctx context.Context, key string, want int, opts ce.S
 			go func(id string) {
 				defer wg.Done()
 				defer func() { <-sem }()
-				resp, err := c.rc.R().SetContext(ctx).SetHeader("Accept", "text/plain").Get(base + "/jobs/" + id + "/diagnose/description")
-				err = check("description", resp, err, http.StatusOK)
+				desc, err := c.h.Text(ctx, base+"/jobs/"+id+"/diagnose/description", "text/plain", "description", arexhttp.DiagnoseLimit)
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
@@ -555,7 +554,7 @@ func (c *Client) findMarked(ctx context.Context, key string, want int, opts ce.S
 					return
 				}
 				looked[id] = true
-				if i, ok := arexhttp.MarkIn(string(resp.Body()), key); ok && i < want {
+				if i, ok := arexhttp.MarkIn(desc, key); ok && i < want {
 					found[i] = append(found[i], jobEntry{StatusCode: http.StatusCreated, ID: id, State: live[id]})
 					total++
 				}
@@ -606,11 +605,14 @@ func (c *Client) Details(ctx context.Context, ids []string) ([]ce.Result, error)
 		return results, err
 	}
 	arexhttp.FetchDetails(ctx, results, func(ctx context.Context, id, name string) (string, error) {
-		resp, err := c.rc.R().SetContext(ctx).SetHeader("Accept", "text/plain").Get(base + "/jobs/" + id + "/diagnose/" + name)
-		if err := check("diagnose/"+name, resp, err, http.StatusOK); err != nil {
-			return "", err
-		}
-		return string(resp.Body()), nil
+		return c.h.Text(ctx, base+"/jobs/"+id+"/diagnose/"+name, "text/plain", "diagnose/"+name, arexhttp.DiagnoseLimit)
 	})
 	return results, nil
+}
+
+// readJobs decodes and closes a job list answer under
+// arexhttp.JobListLimits.
+func (c *Client) readJobs(what string, body io.ReadCloser) ([]jobEntry, error) {
+	defer body.Close()
+	return decodeJobs(c.h.Msg(what, arexhttp.JobListLimits), body)
 }

@@ -3,7 +3,10 @@ package arcrest
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"strconv"
+
+	"github.com/cesub/cesub/pkg/budget"
 )
 
 // A-REX renders JSON mechanically from XML: one element is an object and
@@ -65,16 +68,23 @@ type jobsResponse struct {
 	Job oneOrMany[jobEntry] `json:"job"`
 }
 
-// decodeJobs reads a jobs response; an empty body is an empty list.
-func decodeJobs(body []byte) ([]jobEntry, error) {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return nil, nil
-	}
+// decodeJobs reads a jobs response as a stream under m's limits
+// (arexhttp.JobListLimits); an empty body is an empty list.
+func decodeJobs(m budget.Msg, body io.Reader) ([]jobEntry, error) {
 	var r jobsResponse
-	if err := json.Unmarshal(body, &r); err != nil {
+	if err := decodeJSON(m, body, &r); err != nil {
 		return nil, err
 	}
 	return r.Job, nil
+}
+
+// decodeJSON decodes an answer under m's limits; an empty body leaves v
+// as it is (A-REX's empty list).
+func decodeJSON(m budget.Msg, body io.Reader, v any) error {
+	if err := m.DecodeJSON(body, v); err != nil && err != io.EOF {
+		return err
+	}
+	return nil
 }
 
 type versionsResponse struct {

@@ -22,9 +22,9 @@ import (
 func (c *Client) Ping(ctx context.Context) (*ce.PingResult, error) {
 	r := &ce.PingResult{Endpoint: c.endpoint}
 	t0 := time.Now()
-	resp, err := c.rc.R().SetContext(ctx).Get(c.endpoint + "/rest")
+	resp, body, err := c.h.Get(c.rc.R().SetContext(ctx), c.endpoint+"/rest", "version discovery", http.StatusOK)
 	r.Latency = time.Since(t0)
-	if err != nil {
+	if resp == nil || resp.RawResponse == nil {
 		return arexhttp.Unanswered(r, err, c.addr.HostPort())
 	}
 	r.Reachable = true
@@ -34,11 +34,13 @@ func (c *Client) Ping(ctx context.Context) (*ce.PingResult, error) {
 	} else {
 		r.Identity = "X.509 (TLS client certificate)"
 	}
-	if resp.StatusCode() == http.StatusOK {
-		var vr versionsResponse
-		if err := jsonUnmarshal(resp.Body(), &vr); err == nil {
-			r.APIVersions = []string(vr.Version)
+	if body != nil {
+		vr, err := c.readVersions(body)
+		if err != nil {
+			r.Problem = fmt.Sprintf("version discovery: %v", err)
+			return r, nil
 		}
+		r.APIVersions = []string(vr.Version)
 	}
 	if _, err := c.Version(ctx); err != nil && resp.StatusCode() == http.StatusOK {
 		r.Problem = err.Error()
@@ -47,12 +49,14 @@ func (c *Client) Ping(ctx context.Context) (*ce.PingResult, error) {
 	base, err := c.base(ctx)
 	if err == nil {
 		var probe *http.Response
-		pr, perr := c.rc.R().SetContext(ctx).SetHeader("Content-Type", "application/json").
-			SetBody([]byte(`{"job":[{"id":"cesub-ping"}]}`)).SetQueryParam("action", "status").Post(base + "/jobs")
+		req := c.rc.R().SetContext(ctx).SetHeader("Content-Type", "application/json").
+			SetBody([]byte(`{"job":[{"id":"cesub-ping"}]}`)).SetQueryParam("action", "status")
+		pr, answer, perr := c.h.Post(req, base+"/jobs", "admission", http.StatusOK, http.StatusCreated)
 		if pr != nil {
 			probe = pr.RawResponse
 		}
-		if err = check("admission", pr, perr, http.StatusOK, http.StatusCreated); err == nil {
+		if err = perr; err == nil {
+			answer.Close() // only its status matters
 			r.Admitted = true
 		} else if probe == nil {
 			r.Problem, r.Hint = err.Error(), ce.ConnectHint(err, c.addr.HostPort())

@@ -205,9 +205,10 @@ func TestTimedOutRequestsAreNotRetried(t *testing.T) {
 	}
 }
 
-// TestOversizedAnswersAreRefused: an answer past arexhttp.MaxAnswer is not
-// read into memory (a clear error, not retried), and a session listing of
-// 100,000 files is refused before anything is downloaded.
+// TestOversizedAnswersAreRefused: an answer past its budget (here 100,000
+// entries) is refused as it streams in (a clear error, not retried), and a
+// session listing of 100,000 files is refused before anything is
+// downloaded.
 func TestOversizedAnswersAreRefused(t *testing.T) {
 	var sent atomic.Int64
 	var requests atomic.Int32
@@ -226,7 +227,7 @@ func TestOversizedAnswersAreRefused(t *testing.T) {
 	})
 	c.h.RC.SetTimeout(time.Minute)
 	_, err := c.Status(context.Background(), []string{"x"})
-	if err == nil || !strings.Contains(err.Error(), "larger than 64 MiB") {
+	if err == nil || !strings.Contains(err.Error(), "the status answer has more than 100000 entries in one list (limit): refused") {
 		t.Fatalf("a 200 MB answer: %v", err)
 	}
 	if requests.Load() != 1 {
@@ -251,7 +252,7 @@ func TestOversizedAnswersAreRefused(t *testing.T) {
 	})
 	dir := t.TempDir()
 	_, err = c.Get(context.Background(), "j1", ce.GetOptions{Dir: dir})
-	if err == nil || !strings.Contains(err.Error(), "more than 50000 files") || downloads.Load() != 0 {
+	if err == nil || !strings.Contains(err.Error(), "the session listing has more than 50000 entries in one element (limit)") || downloads.Load() != 0 {
 		t.Fatalf("a listing of 100,000 files: %v, %d downloads", err, downloads.Load())
 	}
 }

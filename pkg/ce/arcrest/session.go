@@ -2,7 +2,6 @@ package arcrest
 
 import (
 	"context"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"net/http"
@@ -30,14 +29,10 @@ func (c *Client) JobLog(ctx context.Context, id string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	resp, err := c.rc.R().SetContext(ctx).SetHeader("Accept", "text/plain").Get(base + "/jobs/" + id + "/diagnose/errors")
-	if err := check("job log", resp, err, http.StatusOK); err != nil {
-		if isNotFound(err) {
-			return fmt.Errorf("job log: %s has no log (yet): %w", c.JobID(id), ErrNotFound)
-		}
-		return err
+	err = c.h.CopyText(ctx, base+"/jobs/"+id+"/diagnose/errors", "text/plain", "job log", w)
+	if isNotFound(err) {
+		return fmt.Errorf("job log: %s has no log (yet): %w", c.JobID(id), ErrNotFound)
 	}
-	_, err = w.Write(resp.Body())
 	return err
 }
 
@@ -57,15 +52,14 @@ func (c *Client) lister(base, id string) arexhttp.Lister {
 		if dir != "" {
 			u += escapePath(dir) + "/"
 		}
-		resp, err := c.rc.R().SetContext(ctx).SetHeader("Accept", "application/xml").Get(u)
-		if err := check("list session", resp, err, http.StatusOK); err != nil {
+		_, body, err := c.h.Get(c.rc.R().SetContext(ctx).SetHeader("Accept", "application/xml"), u, "list session", http.StatusOK)
+		if err != nil {
 			return nil, nil, err
 		}
+		defer body.Close()
 		var l listing
-		if body := strings.TrimSpace(string(resp.Body())); body != "" {
-			if err := xml.Unmarshal(resp.Body(), &l); err != nil {
-				return nil, nil, fmt.Errorf("list session %s: %w", dir, err)
-			}
+		if err := c.h.Msg("session listing", arexhttp.ListingLimits).DecodeXML(body, &l); err != nil && err != io.EOF {
+			return nil, nil, fmt.Errorf("list session %s: %w", dir, err)
 		}
 		files := make([]arexhttp.RemoteFile, 0, len(l.Files))
 		for _, f := range l.Files {

@@ -97,6 +97,7 @@ func New(cfg ce.Config, accept string) *Client {
 	})
 	c.RC.AddRetryHook(func(r *resty.Response, err error) {
 		if err == nil && r != nil {
+			closeBody(r) // an answer left unread (Stream) is not read now
 			c.debugRejection(r.Request.Method, r.Request.URL, r.Status())
 			// A-REX keeps the failed check with the connection: every
 			// request sent again on it is refused the same way (its log

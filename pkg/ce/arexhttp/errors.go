@@ -64,6 +64,12 @@ func Check(op string, resp *resty.Response, err error, ok ...int) error {
 		Body: resp.Body(), ContentType: resp.Header().Get("Content-Type")}.check(op, ok...)
 }
 
+// CheckBody is Check for an answer whose body was read apart (Stream).
+func CheckBody(op string, resp *resty.Response, body []byte, ok ...int) error {
+	return answer{URL: resp.Request.URL, Code: resp.StatusCode(), Status: resp.Status(),
+		Body: body, ContentType: resp.Header().Get("Content-Type")}.check(op, ok...)
+}
+
 // answer is what Check needs of an HTTP response, from resty or net/http.
 type answer struct {
 	URL         string

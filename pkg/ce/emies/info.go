@@ -2,7 +2,6 @@ package emies
 
 import (
 	"context"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,18 +13,14 @@ import (
 
 // resourceInfo is the GetResourceInfo answer: GLUE2 services.
 type resourceInfo struct {
-	Services []arexhttp.GLUE2Service `xml:"Body>GetResourceInfoResponse>Services>ComputingService"`
+	Services []arexhttp.GLUE2Service `xml:"Services>ComputingService"`
 }
 
 // Info implements ce.Backend: a summary of GetResourceInfo's GLUE2.
 func (c *Client) Info(ctx context.Context) (*ce.Info, error) {
-	resp, _, err := c.post(ctx, "GetResourceInfo", envelope("<esrinfo:GetResourceInfo/>"))
-	if err != nil {
-		return nil, err
-	}
 	var ri resourceInfo
-	if err := xml.Unmarshal(resp.Body(), &ri); err != nil {
-		return nil, fmt.Errorf("EMI-ES GetResourceInfo: cannot read the GLUE2 document: %w", err)
+	if _, err := c.postInto(ctx, "GetResourceInfo", envelope("<esrinfo:GetResourceInfo/>"), &ri, arexhttp.InfoLimits); err != nil {
+		return nil, err
 	}
 	info := arexhttp.SummariseGLUE2(c.endpoint, ri.Services, "org.ogf.glue.emies.activitycreation")
 	for _, s := range ri.Services {

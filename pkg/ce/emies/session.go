@@ -24,14 +24,10 @@ func (c *Client) Cat(ctx context.Context, id, p string, w io.Writer) error {
 
 // JobLog implements ce.LogReader: the grid manager's log of the job.
 func (c *Client) JobLog(ctx context.Context, id string, w io.Writer) error {
-	s, err := c.logFile(ctx, id, "errors")
-	if err != nil {
-		if arexhttp.IsNotFound(err) {
-			return fmt.Errorf("job log: %s has no log (yet): %w", c.JobID(id), arexhttp.ErrNotFound)
-		}
-		return err
+	err := c.h.CopyText(ctx, c.logURL(id, "errors"), "*/*", "job errors", w)
+	if arexhttp.IsNotFound(err) {
+		return fmt.Errorf("job log: %s has no log (yet): %w", c.JobID(id), arexhttp.ErrNotFound)
 	}
-	_, err = io.WriteString(w, s)
 	return err
 }
 
@@ -42,14 +38,19 @@ var listingLine = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`(?i)<LI><I>(file|dir)</I>\s*<A HREF="[^"]*">([^<]*)</A>(?:\s*-\s*(\d+)\s*bytes)?`)
 })
 
-// parseListing reads A-REX's HTML session directory listing.
+// parseListing reads A-REX's HTML session directory listing (read whole
+// under arexhttp.ListingLimits' bytes, at most MaxSessionEntries entries).
 func parseListing(body string) ([]arexhttp.RemoteFile, []string, error) {
 	if !strings.Contains(strings.ToUpper(body), "<UL>") {
 		return nil, nil, fmt.Errorf("not an A-REX directory listing")
 	}
 	var files []arexhttp.RemoteFile
 	var dirs []string
-	for _, m := range listingLine().FindAllStringSubmatch(body, -1) {
+	found := listingLine().FindAllStringSubmatch(body, arexhttp.MaxSessionEntries+1)
+	if len(found) > arexhttp.MaxSessionEntries {
+		return nil, nil, fmt.Errorf("the session listing has more than %d entries in one directory (limit): refused", arexhttp.MaxSessionEntries)
+	}
+	for _, m := range found {
 		name := html.UnescapeString(m[2])
 		if strings.EqualFold(m[1], "dir") {
 			dirs = append(dirs, name)
@@ -68,14 +69,19 @@ func (c *Client) lister(id string) arexhttp.Lister {
 		if dir != "" {
 			u += arexhttp.EscapePath(dir) + "/"
 		}
-		resp, err := c.h.RC.R().SetContext(ctx).SetHeader("Accept", "text/html").Get(u)
-		if err := arexhttp.Check("list session", resp, err, http.StatusOK); err != nil {
+		_, body, err := c.h.Get(c.h.RC.R().SetContext(ctx).SetHeader("Accept", "text/html"), u, "list session", http.StatusOK)
+		if err != nil {
 			if arexhttp.IsNotFound(err) {
 				return nil, nil, fmt.Errorf("list session: %s has no session directory (cleaned?): %w", c.JobID(id), arexhttp.ErrNotFound)
 			}
 			return nil, nil, err
 		}
-		files, dirs, err := parseListing(string(resp.Body()))
+		defer body.Close()
+		page, err := c.h.Msg("session listing", arexhttp.ListingLimits).ReadAll(body)
+		if err != nil {
+			return nil, nil, fmt.Errorf("list session %s/%s: %w", c.JobID(id), dir, err)
+		}
+		files, dirs, err := parseListing(string(page))
 		if err != nil {
 			return nil, nil, fmt.Errorf("list session %s/%s: %w", c.JobID(id), dir, err)
 		}

@@ -6,9 +6,11 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
+	"github.com/cesub/cesub/pkg/budget"
 	"github.com/cesub/cesub/pkg/ce/arexhttp"
 	"github.com/go-resty/resty/v2"
 )
@@ -206,52 +208,124 @@ func (c *Client) call(ctx context.Context, op string, body []byte) (*node, error
 }
 
 // post is call that also returns the HTTP response (nil when none came),
-// for callers that want its TLS state or its raw body.
+// for callers that want its TLS state. The answer is decoded as a stream
+// into a tree of nodes under arexhttp.SOAPLimits.
 func (c *Client) post(ctx context.Context, op string, body []byte) (*resty.Response, *node, error) {
-	resp, err := c.h.RC.R().SetContext(ctx).SetHeader("Content-Type", "text/xml; charset=utf-8").
-		SetHeader("SOAPAction", "").SetBody(body).Post(c.endpoint)
+	var n node
+	resp, err := c.postInto(ctx, op, body, &n, arexhttp.SOAPLimits)
 	if err != nil {
-		return nil, nil, arexhttp.Check("EMI-ES "+op, resp, err)
+		return resp, nil, err
 	}
-	n, err := c.answer(op, resp)
-	return resp, n, err
+	return resp, &n, nil
 }
 
-// answer reads the SOAP response of op: the Body's first child, or the fault.
-func (c *Client) answer(op string, resp *resty.Response) (*node, error) {
-	raw := resp.Body()
-	code := resp.StatusCode()
-	isXML := bytes.Contains(raw, []byte("Envelope"))
-	if code != http.StatusOK && !(code == http.StatusInternalServerError && isXML) {
-		return nil, arexhttp.Check("EMI-ES "+op, resp, nil, http.StatusOK)
+// postInto posts one operation and decodes the response element (the
+// Body's first child) into into, as a stream under lim. A SOAP fault (also
+// with a 500) is read as a tree of nodes instead.
+func (c *Client) postInto(ctx context.Context, op string, body []byte, into any, lim budget.Limits) (*resty.Response, error) {
+	req := c.h.RC.R().SetContext(ctx).SetHeader("Content-Type", "text/xml; charset=utf-8").SetHeader("SOAPAction", "").SetBody(body)
+	resp, raw, err := c.h.Post(req, c.endpoint, "EMI-ES "+op, http.StatusOK, http.StatusInternalServerError)
+	if err != nil {
+		return resp, err
 	}
-	var env node
-	if err := xml.Unmarshal(raw, &env); err != nil {
-		return nil, fmt.Errorf("EMI-ES %s: %s answered %s with a body that is not XML: %w", op, c.endpoint, resp.Status(), err)
-	}
-	if env.XMLName.Local != "Envelope" {
-		return nil, fmt.Errorf("EMI-ES %s: %s answered a <%s> document, not a SOAP envelope", op, c.endpoint, env.XMLName.Local)
-	}
-	b := env.child("Body")
-	if b == nil || len(b.Kids) == 0 {
-		return nil, fmt.Errorf("EMI-ES %s: %s answered an empty SOAP body (%s)", op, c.endpoint, resp.Status())
-	}
-	if f := b.child("Fault"); f != nil {
-		fault := soapFault(op, f)
-		if fault.AuthFailure() {
-			msg := fault.Message
-			if msg == "" {
-				msg = fault.String
-			}
-			return nil, &arexhttp.AuthError{Op: "EMI-ES " + op, Err: fmt.Errorf("%s answered %q (the CE does not admit this identity; check `cesub token check --ce %s`)",
-				c.endpoint, msg, c.addr.HostPort())}
+	defer raw.Close()
+	var r io.Reader = raw
+	if resp.StatusCode() != http.StatusOK {
+		// a 500 is a SOAP fault, or an error page: read its start only
+		b, _ := io.ReadAll(io.LimitReader(raw, 64<<10))
+		if !bytes.Contains(b, []byte("Envelope")) {
+			return resp, arexhttp.CheckBody("EMI-ES "+op, resp, b, http.StatusOK)
 		}
-		return nil, fault
+		r = bytes.NewReader(b)
 	}
-	if code != http.StatusOK {
-		return nil, fmt.Errorf("EMI-ES %s: %s answered %s", op, c.endpoint, resp.Status())
+	return resp, c.answer(op, resp, c.h.Msg("EMI-ES "+op+" answer", lim).XMLDecoder(r), into)
+}
+
+// answer reads the SOAP envelope of op from dec: the Body's first child
+// into into, or the fault.
+func (c *Client) answer(op string, resp *resty.Response, dec *xml.Decoder, into any) error {
+	notXML := func(err error) error {
+		if budget.IsError(err) {
+			return fmt.Errorf("EMI-ES %s: %w", op, err)
+		}
+		return fmt.Errorf("EMI-ES %s: %s answered %s with a body that is not XML: %w", op, c.endpoint, resp.Status(), err)
 	}
-	return &b.Kids[0], nil
+	env, err := nextStart(dec)
+	if err != nil {
+		return notXML(err)
+	}
+	if env.Name.Local != "Envelope" {
+		return fmt.Errorf("EMI-ES %s: %s answered a <%s> document, not a SOAP envelope", op, c.endpoint, env.Name.Local)
+	}
+	first, err := bodyChild(dec)
+	if err != nil && err != io.EOF {
+		return notXML(err)
+	}
+	if first == nil {
+		return fmt.Errorf("EMI-ES %s: %s answered an empty SOAP body (%s)", op, c.endpoint, resp.Status())
+	}
+	if first.Name.Local == "Fault" {
+		var f node
+		if err := dec.DecodeElement(&f, first); err != nil {
+			return notXML(err)
+		}
+		return c.faultError(op, soapFault(op, &f))
+	}
+	if resp.StatusCode() != http.StatusOK {
+		return fmt.Errorf("EMI-ES %s: %s answered %s", op, c.endpoint, resp.Status())
+	}
+	if err := dec.DecodeElement(into, first); err != nil {
+		return notXML(err)
+	}
+	return nil
+}
+
+// faultError is the error for a SOAP fault: an identity the CE refuses is
+// an auth error.
+func (c *Client) faultError(op string, fault *Fault) error {
+	if !fault.AuthFailure() {
+		return fault
+	}
+	msg := fault.Message
+	if msg == "" {
+		msg = fault.String
+	}
+	return &arexhttp.AuthError{Op: "EMI-ES " + op, Err: fmt.Errorf("%s answered %q (the CE does not admit this identity; check `cesub token check --ce %s`)",
+		c.endpoint, msg, c.addr.HostPort())}
+}
+
+// nextStart reads up to the next start element (nil, io.EOF when the
+// enclosing element or the document ends first).
+func nextStart(dec *xml.Decoder) (*xml.StartElement, error) {
+	for {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		switch t := t.(type) {
+		case xml.StartElement:
+			return &t, nil
+		case xml.EndElement:
+			return nil, io.EOF
+		}
+	}
+}
+
+// bodyChild reads past the envelope's other children (a Header) into its
+// Body, and returns the Body's first child element (nil if it has none).
+func bodyChild(dec *xml.Decoder) (*xml.StartElement, error) {
+	for {
+		el, err := nextStart(dec)
+		if err != nil {
+			return nil, err
+		}
+		if el.Name.Local == "Body" {
+			return nextStart(dec)
+		}
+		if err := dec.Skip(); err != nil {
+			return nil, err
+		}
+	}
 }
 
 // isFault reports whether err is (or wraps) an EMI-ES fault of that type.

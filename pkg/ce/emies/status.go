@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -255,11 +254,7 @@ func exitCode(diag string) (int, bool) {
 // logFile reads one of the grid manager's per-job files (status, failed,
 // diag, errors) through A-REX's *logs path.
 func (c *Client) logFile(ctx context.Context, id, name string) (string, error) {
-	resp, err := c.h.RC.R().SetContext(ctx).SetHeader("Accept", "*/*").Get(c.logURL(id, name))
-	if err := arexhttp.Check("job "+name, resp, err, http.StatusOK); err != nil {
-		return "", err
-	}
-	return string(resp.Body()), nil
+	return c.h.Text(ctx, c.logURL(id, name), "*/*", "job "+name, arexhttp.DiagnoseLimit)
 }
 
 // List implements ce.Backend. ListActivities answers at most 10000 ids (and
