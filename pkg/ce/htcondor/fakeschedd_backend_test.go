@@ -252,6 +252,8 @@ func TestFakeScheddHoldRelease(t *testing.T) {
 		{"hold again", c.Hold, 5, ""},
 		{"release", c.Release, 1, ""},
 		{"release again", c.Release, 1, "not possible in the job's state"},
+		{"hold for a resume", c.Hold, 5, ""},
+		{"resume", c.Restart, 1, ""},
 	} {
 		rs, err := step.act(ctx, []string{id})
 		if err != nil || len(rs) != 1 || rs[0].ID != c.JobID(id) {

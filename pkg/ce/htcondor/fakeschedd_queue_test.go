@@ -41,7 +41,12 @@ func (f *fakeScheddServer) serveQmgmt(c *cedar.Conn) {
 			f.mu.Lock()
 			tx = &fakeTxn{cluster: f.nextCluster, ad: &classad.Ad{}}
 			f.nextCluster++
+			errno := f.clusterErrno
 			f.mu.Unlock()
+			if errno != 0 {
+				fakeRefuse(c, errno, "NewCluster refused by the fake")
+				continue
+			}
 			fakeReply(c, int64(tx.cluster))
 		case qNewProc:
 			if cl, err := c.GetInt(); err != nil || int(cl) != tx.cluster {
@@ -54,7 +59,9 @@ func (f *fakeScheddServer) serveQmgmt(c *cedar.Conn) {
 				return
 			}
 		case qCommitNoFlags:
-			f.commit(c, tx)
+			if !f.commit(c, tx) {
+				return
+			}
 			tx = &fakeTxn{}
 		default: // CloseSocket, or a call the fake does not know
 			return
@@ -94,15 +101,27 @@ func (tx *fakeTxn) setAttr(c *cedar.Conn) bool {
 	return true
 }
 
-// commit answers CommitTransaction: refused with f.refuse's reason, or the
-// procs (the cluster ad under each proc's) join the queue owned by the
-// authenticated user.
-func (f *fakeScheddServer) commit(c *cedar.Conn, tx *fakeTxn) {
+// fakeRefuse ends the call's message and answers a refusal: rval -1, the
+// errno, an ad with the reason.
+func fakeRefuse(c *cedar.Conn, errno int64, reason string) {
 	if c.FinishMessage() != nil {
 		return
 	}
+	c.PutInt(-1)
+	c.PutInt(errno)
+	ad := &classad.Ad{}
+	ad.SetString("ErrorReason", reason)
+	c.PutAd(ad)
+	_ = c.EndMessage()
+}
+
+// commit answers CommitTransaction: refused with f.refuse's reason, or the
+// procs (the cluster ad under each proc's) join the queue owned by the
+// authenticated user. With f.loseCommit the answer is never sent (false:
+// the connection ends).
+func (f *fakeScheddServer) commit(c *cedar.Conn, tx *fakeTxn) bool {
 	f.mu.Lock()
-	refuse := f.refuse
+	refuse, lose := f.refuse, f.loseCommit
 	if refuse == "" && tx.ad != nil {
 		for _, p := range tx.procs {
 			ad := &classad.Ad{Attrs: append([]classad.Attr(nil), tx.ad.Attrs...)}
@@ -116,17 +135,16 @@ func (f *fakeScheddServer) commit(c *cedar.Conn, tx *fakeTxn) {
 		}
 	}
 	f.mu.Unlock()
-	if refuse == "" {
-		c.PutInt(0)
-		_ = c.EndMessage()
-		return
+	switch {
+	case lose:
+		_ = c.FinishMessage()
+		return false
+	case refuse != "":
+		fakeRefuse(c, 1, refuse) // EPERM
+	default:
+		fakeReply(c, 0)
 	}
-	c.PutInt(-1)
-	c.PutInt(1) // EPERM
-	reason := &classad.Ad{}
-	reason.SetString("ErrorReason", refuse)
-	c.PutAd(reason)
-	_ = c.EndMessage()
+	return true
 }
 
 // serveQuery answers QUERY_JOB_ADS: one message per matching job ad

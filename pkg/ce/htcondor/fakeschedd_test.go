@@ -64,9 +64,15 @@ type fakeScheddServer struct {
 	tokens      []string                          // tokens presented
 	socks       []string                          // shared-port endpoints asked for
 	actions     []*classad.Ad                     // ACT_ON_JOBS requests
-	refuse      string                            // the commit's ErrorReason: refuse every submission
 	handshakes  int
 	resumes     int
+
+	// faults a test sets before the client's first call
+	refuse       string // the commit's ErrorReason: refuse every submission
+	clusterErrno int64  // refuse NewCluster with this errno
+	loseCommit   bool   // commit, then hang up without answering
+	spoolFail    string // the HoldReason of a failed receipt of the spooled files
+	denyWrite    bool   // WRITE (DC_SEC_QUERY of DC_NOP_WRITE) is denied
 }
 
 // newFakeSchedd starts a fake CE on 127.0.0.1; it stops with the test.
@@ -127,9 +133,9 @@ func (f *fakeScheddServer) client(t *testing.T) *Client {
 // serve runs one connection: an optional shared-port connect, the
 // security handshake or a session's resume, then the command.
 func (f *fakeScheddServer) serve(nc net.Conn) {
-	defer nc.Close()
 	_ = nc.SetDeadline(time.Now().Add(2 * time.Minute))
 	c := cedar.NewConn(nc)
+	defer c.Close() // what was answered goes out first
 	first, err := c.GetInt()
 	if err != nil {
 		return
@@ -209,14 +215,19 @@ func (f *fakeScheddServer) handshake(c *cedar.Conn, req *classad.Ad) bool {
 	sid := fmt.Sprintf("fake:%d", f.handshakes)
 	f.sessions[sid] = key
 	f.tokens = append(f.tokens, tok)
+	authCmd, _ := req.Int("AuthCommand")
+	verdict := "AUTHORIZED"
+	if f.denyWrite && authCmd == cedar.CmdDCNopWrite {
+		verdict = "DENIED"
+	}
 	f.mu.Unlock()
 	post := &classad.Ad{}
-	post.SetString("ReturnCode", "AUTHORIZED")
+	post.SetString("ReturnCode", verdict)
 	post.SetString("User", fakeScheddUser)
 	post.SetString("Sid", sid)
 	post.SetString("ValidCommands", "6,478,488,489,515,516,1111,1112")
 	c.PutAd(post)
-	return c.EndMessage() == nil
+	return c.EndMessage() == nil && verdict == "AUTHORIZED"
 }
 
 // resume is the daemon's side of a session's resume: a session it knows
@@ -237,7 +248,6 @@ func (f *fakeScheddServer) resume(c *cedar.Conn, req *classad.Ad) bool {
 	}
 	c.PutAd(ans)
 	if c.EndMessage() != nil || !ok {
-		_ = c.Flush()
 		return false
 	}
 	return c.EnableAES(key) == nil

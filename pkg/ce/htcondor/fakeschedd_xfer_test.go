@@ -35,14 +35,17 @@ func (f *fakeScheddServer) serveSpool(c *cedar.Conn) {
 	if c.FinishMessage() != nil {
 		return
 	}
+	f.mu.Lock()
+	fail := f.spoolFail
+	f.mu.Unlock()
 	for _, id := range ids {
-		files, ok := fakeReceiveSandbox(c)
+		files, ok := fakeReceiveSandbox(c, fail)
 		if !ok {
 			return
 		}
 		f.mu.Lock()
 		f.spooled[id] = files
-		if j := f.find(id); j != nil {
+		if j := f.find(id); j != nil && fail == "" {
 			if code, _ := j.Int("HoldReasonCode"); code == holdSpoolingInput {
 				j.SetInt("JobStatus", 1)
 				j.Delete("HoldReasonCode")
@@ -65,8 +68,8 @@ func fakeIDAd(cl, pr int64) *classad.Ad {
 // fakeReceiveSandbox is the receiving side of one job's upload
 // (FileTransfer::DoDownload on the schedd): the transfer info, then each
 // entry (the go-aheads at the first), then the sender's acknowledgement,
-// answered with ours.
-func fakeReceiveSandbox(c *cedar.Conn) (map[string]fakeSpooled, bool) {
+// answered with ours: a failure with fail as its reason if it is set.
+func fakeReceiveSandbox(c *cedar.Conn, fail string) (map[string]fakeSpooled, bool) {
 	if _, err := c.GetInt(); err != nil { // final transfer
 		return nil, false
 	}
@@ -100,6 +103,10 @@ func fakeReceiveSandbox(c *cedar.Conn) (map[string]fakeSpooled, bool) {
 	}
 	ack := &classad.Ad{}
 	ack.SetInt("Result", 0)
+	if fail != "" {
+		ack.SetInt("Result", 1)
+		ack.SetString("HoldReason", fail)
+	}
 	c.PutAd(ack)
 	return files, c.EndMessage() == nil
 }

@@ -1,0 +1,170 @@
+package htcondor
+
+// The HTCondor backend against the FAKE schedd (fakeschedd_test.go) when
+// the schedd refuses, loses an answer or fails a transfer, and on the
+// paths a real submission takes (a connection made beforehand, a proxy,
+// many procs).
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/cesub/cesub/pkg/ce"
+	"github.com/cesub/cesub/pkg/cedar"
+)
+
+// TestFakeScheddLostCommitAnswer: when the schedd commits but its answer
+// is lost, its queue says the cluster exists: the submission succeeds with
+// a warning saying so, and the cluster is in the queue once.
+func TestFakeScheddLostCommitAnswer(t *testing.T) {
+	f := newFakeSchedd(t)
+	f.loseCommit = true
+	c := f.client(t)
+	dir := t.TempDir()
+	jobs := fakeSubmitFile(t, dir, map[string]string{"job.sub": fakeSub, "job.sh": "#!/bin/sh\n", "data.txt": "d", "inputs/a.txt": "a"})
+	var mu sync.Mutex
+	var warnings []string
+	rs, err := c.Submit(fakeCtx(t), jobs, ce.SubmitOptions{BaseDir: dir, Warn: func(s string) {
+		mu.Lock()
+		warnings = append(warnings, s)
+		mu.Unlock()
+	}})
+	if err != nil || len(rs) != 2 || rs[0].Err != nil || rs[1].Err != nil || rs[1].Job.LocalID != "1.1" {
+		t.Fatalf("submit: %+v %v", rs, err)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "answer to the commit was lost") || !strings.Contains(warnings[0], "all 2 procs") {
+		t.Errorf("warnings: %q", warnings)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.queue) != 2 || len(f.spooled) != 2 {
+		t.Errorf("the queue has %d jobs, %d spooled: want the cluster's 2 once", len(f.queue), len(f.spooled))
+	}
+}
+
+// TestFakeScheddNewClusterRefused: a refused NewCluster is the schedd's
+// refusal (an authorization error for EACCES) and creates nothing.
+func TestFakeScheddNewClusterRefused(t *testing.T) {
+	for _, tc := range []struct {
+		errno int64
+		auth  bool
+	}{{13, true}, {28, false}} {
+		f := newFakeSchedd(t)
+		f.clusterErrno = tc.errno
+		jobs := fakeSubmitFile(t, t.TempDir(), map[string]string{"job.sub": "executable = /bin/true\ntransfer_executable = false\nqueue\n"})
+		_, err := f.client(t).Submit(fakeCtx(t), jobs, ce.SubmitOptions{})
+		var ae *cedar.AuthError
+		if err == nil || !strings.Contains(err.Error(), "NewCluster: the schedd refused: NewCluster refused by the fake") ||
+			errors.As(err, &ae) != tc.auth {
+			t.Errorf("errno %d: %v (an authorization error: %v, want %v)", tc.errno, err, errors.As(err, &ae), tc.auth)
+		}
+		if f.job("1.0") != nil {
+			t.Errorf("errno %d: a job was created", tc.errno)
+		}
+	}
+}
+
+// TestFakeScheddSpoolFails: jobs the schedd created are results even when
+// it fails to receive their files: each says so with the schedd's reason,
+// and stays held.
+func TestFakeScheddSpoolFails(t *testing.T) {
+	f := newFakeSchedd(t)
+	f.spoolFail = "no space left on the spool disk"
+	c := f.client(t)
+	dir := t.TempDir()
+	jobs := fakeSubmitFile(t, dir, map[string]string{"job.sub": fakeSub, "job.sh": "#!/bin/sh\n", "data.txt": "d", "inputs/a.txt": "a"})
+	rs, err := c.Submit(fakeCtx(t), jobs, ce.SubmitOptions{BaseDir: dir})
+	if err != nil || len(rs) != 2 {
+		t.Fatalf("submit: %v %v", rs, err)
+	}
+	for i, r := range rs {
+		if r.Job == nil || r.Err == nil || !strings.Contains(r.Err.Error(), "was created but spooling its input files failed") ||
+			!strings.Contains(r.Err.Error(), f.spoolFail) {
+			t.Errorf("job %d: %+v %v", i, r.Job, r.Err)
+			continue
+		}
+		if st, _ := f.job(r.Job.LocalID).Int("JobStatus"); st != 5 {
+			t.Errorf("job %s: status %d, want 5 (held)", r.Job.LocalID, st)
+		}
+	}
+}
+
+// TestFakeScheddPingDenied: a schedd that denies WRITE is reached but does
+// not admit the identity, and the ping says which level and who.
+func TestFakeScheddPingDenied(t *testing.T) {
+	f := newFakeSchedd(t)
+	f.denyWrite = true
+	p, err := f.client(t).Ping(fakeCtx(t))
+	if err != nil || !p.Reachable || p.Admitted || p.Authorizations["READ"] != "ALLOW" || p.Authorizations["WRITE"] != "DENIED" {
+		t.Fatalf("ping: %+v %v", p, err)
+	}
+	if !strings.Contains(p.Problem, "WRITE denied for "+fakeScheddUser) || p.Hint == "" {
+		t.Errorf("problem %q, hint %q", p.Problem, p.Hint)
+	}
+}
+
+// TestFakeScheddWarmSubmitWithProxy: the QMGMT connection Warm makes is the
+// one Submit uses, and a proxy travels as x509userproxy, spooled with
+// each job's inputs.
+func TestFakeScheddWarmSubmitWithProxy(t *testing.T) {
+	f := newFakeSchedd(t)
+	c := f.client(t)
+	ctx := fakeCtx(t)
+	dir := t.TempDir()
+	jobs := fakeSubmitFile(t, dir, map[string]string{"job.sub": fakeSub, "job.sh": "#!/bin/sh\n", "data.txt": "d", "inputs/a.txt": "a"})
+	proxy := filepath.Join(t.TempDir(), "x509up_u1000")
+	if err := os.WriteFile(proxy, []byte("-----BEGIN CERTIFICATE-----\nfake\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	release := c.Warm(ctx)
+	rs, err := c.Submit(ctx, jobs, ce.SubmitOptions{BaseDir: dir, ProxyFile: proxy})
+	release()
+	if err != nil || len(rs) != 2 || rs[0].Err != nil {
+		t.Fatalf("submit: %+v %v", rs, err)
+	}
+	qmgmt := 0
+	for _, cmd := range f.seen(&f.commands) {
+		if cmd == "QMGMT_WRITE" {
+			qmgmt++
+		}
+	}
+	if qmgmt != 1 {
+		t.Errorf("%d QMGMT connections, want the one Warm made", qmgmt)
+	}
+	fakeWantAttrs(t, f.job("1.0"), map[string]string{"x509userproxy": `"` + proxy + `"`})
+	if got := f.sandbox("1.1")["x509up_u1000"]; got.body != "-----BEGIN CERTIFICATE-----\nfake\n" || got.mode != 0o600 {
+		t.Errorf("the spooled proxy: %+v", got)
+	}
+}
+
+// TestFakeScheddManyProcs: 200 procs spool over two connections, their
+// answers read in batches; every proc's files arrive and every proc is
+// released.
+func TestFakeScheddManyProcs(t *testing.T) {
+	f := newFakeSchedd(t)
+	c := f.client(t)
+	dir := t.TempDir()
+	sub := strings.Replace(fakeSub, "queue 2", "queue 200", 1)
+	jobs := fakeSubmitFile(t, dir, map[string]string{"job.sub": sub, "job.sh": "#!/bin/sh\n", "data.txt": "d", "inputs/a.txt": "a"})
+	rs, err := c.Submit(fakeCtx(t), jobs, ce.SubmitOptions{BaseDir: dir})
+	if err != nil || len(rs) != 200 || ce.AllFailed(rs) {
+		t.Fatalf("submit: %v", err)
+	}
+	spools := slices.DeleteFunc(f.seen(&f.commands), func(s string) bool { return s != "SPOOL_JOB_FILES" })
+	if len(spools) != 2 {
+		t.Errorf("%d spool connections, want 2", len(spools))
+	}
+	for i, r := range rs {
+		if r.Err != nil || f.sandbox(r.Job.LocalID)["data.txt"].body != "d" {
+			t.Fatalf("job %d: %v, spooled %v", i, r.Err, f.sandbox(r.Job.LocalID))
+		}
+		if st, _ := f.job(r.Job.LocalID).Int("JobStatus"); st != 1 {
+			t.Fatalf("job %s: status %d after spooling, want 1", r.Job.LocalID, st)
+		}
+	}
+}
