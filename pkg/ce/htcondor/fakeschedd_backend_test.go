@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -131,8 +132,8 @@ func TestFakeScheddSubmitSpoolsInputs(t *testing.T) {
 		t.Fatalf("the schedd committed %d jobs, want 2", len(committed))
 	}
 	for k, ad := range committed {
-		fakeWantAttrs(t, ad, map[string]string{"ClusterId": "1", "ProcId": itoa(k), "JobStatus": "5",
-			"HoldReasonCode": "16", "Args": `"run ` + itoa(k) + `"`, "JobBatchName": `"fakebatch"`,
+		fakeWantAttrs(t, ad, map[string]string{"ClusterId": "1", "ProcId": strconv.Itoa(k), "JobStatus": "5",
+			"HoldReasonCode": "16", "Args": `"run ` + strconv.Itoa(k) + `"`, "JobBatchName": `"fakebatch"`,
 			"Out": `"out.txt"`, "Err": `"err.txt"`})
 		if cmd, _ := ad.Str("Cmd"); filepath.Base(cmd) != "job.sh" {
 			t.Errorf("proc %d: Cmd %q", k, cmd)
@@ -161,8 +162,6 @@ func TestFakeScheddSubmitSpoolsInputs(t *testing.T) {
 		t.Errorf("%d handshakes, %d resumed sessions: later connections should resume", handshakes, resumes)
 	}
 }
-
-func itoa(k int) string { return string(rune('0' + k)) }
 
 // fakeWantAttrs checks attributes of ad as HTCondor prints them.
 func fakeWantAttrs(t *testing.T, ad *classad.Ad, want map[string]string) {

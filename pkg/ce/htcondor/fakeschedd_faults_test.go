@@ -18,33 +18,57 @@ import (
 	"github.com/cesub/cesub/pkg/cedar"
 )
 
-// TestFakeScheddLostCommitAnswer: when the schedd commits but its answer
-// is lost, its queue says the cluster exists: the submission succeeds with
-// a warning saying so, and the cluster is in the queue once.
+// TestFakeScheddLostCommitAnswer: when the schedd's answer to the commit
+// is lost, its queue says whether the cluster exists. Either outcome is
+// safe: committed, the submission succeeds with a warning saying so and
+// the cluster is in the queue once, spooled; not committed, it fails
+// saying nothing was created, and nothing was.
 func TestFakeScheddLostCommitAnswer(t *testing.T) {
-	f := newFakeSchedd(t)
-	f.loseCommit = true
-	c := f.client(t)
+	for _, tc := range []struct {
+		name    string
+		hangUp  fakeHangUp
+		wantErr string
+		queued  int
+	}{
+		{"committed", fakeHangUpCommitted, "", 2},
+		{"not committed", fakeHangUpNotCommitted, "the schedd's queue has no such cluster: nothing was created", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeSchedd(t)
+			f.hangUp = tc.hangUp
+			rs, warnings, err := fakeSubmitWarned(t, f)
+			switch {
+			case tc.wantErr == "" && (err != nil || len(rs) != 2 || rs[0].Err != nil || rs[1].Err != nil || rs[1].Job.LocalID != "1.1"):
+				t.Fatalf("submit: %+v %v", rs, err)
+			case tc.wantErr == "" && (len(warnings) != 1 || !strings.Contains(warnings[0], "answer to the commit was lost") ||
+				!strings.Contains(warnings[0], "all 2 procs")):
+				t.Errorf("warnings: %q", warnings)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Errorf("submit: %+v %v, want an error saying %q", rs, err, tc.wantErr)
+			}
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			if len(f.queue) != tc.queued || len(f.spooled) != tc.queued {
+				t.Errorf("the queue has %d jobs, %d spooled: want %d", len(f.queue), len(f.spooled), tc.queued)
+			}
+		})
+	}
+}
+
+// fakeSubmitWarned submits fakeSub's two procs to f, collecting warnings.
+func fakeSubmitWarned(t *testing.T, f *fakeScheddServer) ([]ce.Result, []string, error) {
 	dir := t.TempDir()
 	jobs := fakeSubmitFile(t, dir, map[string]string{"job.sub": fakeSub, "job.sh": "#!/bin/sh\n", "data.txt": "d", "inputs/a.txt": "a"})
 	var mu sync.Mutex
 	var warnings []string
-	rs, err := c.Submit(fakeCtx(t), jobs, ce.SubmitOptions{BaseDir: dir, Warn: func(s string) {
+	rs, err := f.client(t).Submit(fakeCtx(t), jobs, ce.SubmitOptions{BaseDir: dir, Warn: func(s string) {
 		mu.Lock()
 		warnings = append(warnings, s)
 		mu.Unlock()
 	}})
-	if err != nil || len(rs) != 2 || rs[0].Err != nil || rs[1].Err != nil || rs[1].Job.LocalID != "1.1" {
-		t.Fatalf("submit: %+v %v", rs, err)
-	}
-	if len(warnings) != 1 || !strings.Contains(warnings[0], "answer to the commit was lost") || !strings.Contains(warnings[0], "all 2 procs") {
-		t.Errorf("warnings: %q", warnings)
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.queue) != 2 || len(f.spooled) != 2 {
-		t.Errorf("the queue has %d jobs, %d spooled: want the cluster's 2 once", len(f.queue), len(f.spooled))
-	}
+	mu.Lock()
+	defer mu.Unlock()
+	return rs, warnings, err
 }
 
 // TestFakeScheddNewClusterRefused: a refused NewCluster is the schedd's

@@ -117,12 +117,12 @@ func fakeRefuse(c *cedar.Conn, errno int64, reason string) {
 
 // commit answers CommitTransaction: refused with f.refuse's reason, or the
 // procs (the cluster ad under each proc's) join the queue owned by the
-// authenticated user. With f.loseCommit the answer is never sent (false:
-// the connection ends).
+// authenticated user. With f.hangUp the answer is never sent (false: the
+// connection ends).
 func (f *fakeScheddServer) commit(c *cedar.Conn, tx *fakeTxn) bool {
 	f.mu.Lock()
-	refuse, lose := f.refuse, f.loseCommit
-	if refuse == "" && tx.ad != nil {
+	refuse, hangUp := f.refuse, f.hangUp
+	if refuse == "" && hangUp != fakeHangUpNotCommitted && tx.ad != nil {
 		for _, p := range tx.procs {
 			ad := &classad.Ad{Attrs: append([]classad.Attr(nil), tx.ad.Attrs...)}
 			for _, a := range p.Attrs {
@@ -136,7 +136,7 @@ func (f *fakeScheddServer) commit(c *cedar.Conn, tx *fakeTxn) bool {
 	}
 	f.mu.Unlock()
 	switch {
-	case lose:
+	case hangUp != fakeAnswers:
 		_ = c.FinishMessage()
 		return false
 	case refuse != "":
@@ -230,17 +230,20 @@ func (f *fakeScheddServer) serveAct(c *cedar.Conn) {
 	idList, _ := req.Str("ActionIds")
 	ids := strings.Split(idList, ",")
 	res := &classad.Ad{}
-	any := false
+	anyDone := false
 	f.mu.Lock()
 	for _, id := range ids {
 		code := f.actionResult(int(action), id)
-		any = any || code == arSuccess
+		anyDone = anyDone || code == arSuccess
 		res.SetInt("job_"+strings.Replace(id, ".", "_", 1), int64(code))
 	}
 	f.mu.Unlock()
-	res.SetInt("ActionResult", map[bool]int64{true: 1, false: 0}[any])
+	res.SetInt("ActionResult", 0)
+	if anyDone {
+		res.SetInt("ActionResult", 1)
+	}
 	c.PutAd(res)
-	if c.EndMessage() != nil || !any {
+	if c.EndMessage() != nil || !anyDone {
 		return
 	}
 	if ok, err := c.GetInt(); err != nil || ok != 1 || c.FinishMessage() != nil {

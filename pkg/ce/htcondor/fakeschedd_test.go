@@ -21,7 +21,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -68,12 +67,21 @@ type fakeScheddServer struct {
 	resumes     int
 
 	// faults a test sets before the client's first call
-	refuse       string // the commit's ErrorReason: refuse every submission
-	clusterErrno int64  // refuse NewCluster with this errno
-	loseCommit   bool   // commit, then hang up without answering
-	spoolFail    string // the HoldReason of a failed receipt of the spooled files
-	denyWrite    bool   // WRITE (DC_SEC_QUERY of DC_NOP_WRITE) is denied
+	refuse       string     // the commit's ErrorReason: refuse every submission
+	clusterErrno int64      // refuse NewCluster with this errno
+	hangUp       fakeHangUp // hang up at CommitTransaction without answering
+	spoolFail    string     // the HoldReason of a failed receipt of the spooled files
+	denyWrite    bool       // WRITE (DC_SEC_QUERY of DC_NOP_WRITE) is denied
 }
+
+// fakeHangUp is where the fake hangs up at CommitTransaction.
+type fakeHangUp int
+
+const (
+	fakeAnswers            fakeHangUp = iota // it does not: it answers
+	fakeHangUpCommitted                      // after committing: the answer is lost
+	fakeHangUpNotCommitted                   // before committing (a crash)
+)
 
 // newFakeSchedd starts a fake CE on 127.0.0.1; it stops with the test.
 func newFakeSchedd(t *testing.T) *fakeScheddServer {
@@ -422,17 +430,6 @@ func fakeProject(ad *classad.Ad, projection string) *classad.Ad {
 			out.Set(n, v)
 		}
 	}
-	return out
-}
-
-// sortedIDs sorts job ids by cluster, then proc.
-func sortedIDs(ids []string) []string {
-	out := append([]string(nil), ids...)
-	sort.Slice(out, func(i, j int) bool {
-		ci, pi, _ := parseProcID(out[i])
-		cj, pj, _ := parseProcID(out[j])
-		return ci < cj || ci == cj && pi < pj
-	})
 	return out
 }
 
