@@ -6,6 +6,7 @@ package htcondor
 // many procs).
 
 import (
+	"crypto/tls"
 	"errors"
 	"os"
 	"path/filepath"
@@ -190,5 +191,30 @@ func TestFakeScheddManyProcs(t *testing.T) {
 		if st, _ := f.job(r.Job.LocalID).Int("JobStatus"); st != 1 {
 			t.Fatalf("job %s: status %d after spooling, want 1", r.Job.LocalID, st)
 		}
+	}
+}
+
+// TestFakeScheddPingCertificateRefused: a CE whose certificate is not
+// trusted here, or names another host, is reached; the ping's hint is
+// about the certificate, not the token.
+func TestFakeScheddPingCertificateRefused(t *testing.T) {
+	f := newFakeSchedd(t)
+	for _, tc := range []struct {
+		name string
+		cfg  func(host string) *tls.Config
+		hint string
+	}{
+		{"unknown CA", func(host string) *tls.Config { return &tls.Config{ServerName: host} }, "signed by a CA that is not trusted here"},
+		{"another host's name", func(string) *tls.Config { return &tls.Config{RootCAs: f.roots, ServerName: "ce.example.org"} },
+			"not for the name you used (ce.example.org)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := f.client(t)
+			c.tlsFor = tc.cfg
+			p, err := c.Ping(fakeCtx(t))
+			if err != nil || !p.Reachable || p.Admitted || !strings.Contains(p.Hint, tc.hint) || strings.Contains(p.Hint, "token") {
+				t.Errorf("ping: %+v %v, want a hint saying %q", p, err, tc.hint)
+			}
+		})
 	}
 }
