@@ -7,7 +7,9 @@ package htcondor
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -217,4 +219,76 @@ func TestFakeScheddPingCertificateRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFakeScheddTokenForAnotherCE: a token whose audience is another CE is
+// refused before the CE is contacted, for a submission as for a status.
+func TestFakeScheddTokenForAnotherCE(t *testing.T) {
+	f := newFakeSchedd(t)
+	c := f.client(t)
+	c.src = fakeTokenSource{fakeToken(t, "ce.example.org:9619")}
+	ctx := fakeCtx(t)
+	jobs := fakeSubmitFile(t, t.TempDir(), map[string]string{"job.sub": "executable = /bin/true\ntransfer_executable = false\nqueue\n"})
+	_, serr := c.Submit(ctx, jobs, ce.SubmitOptions{})
+	_, qerr := c.Status(ctx, []string{"1.0"})
+	for _, err := range []error{serr, qerr} {
+		var ae *cedar.AuthError
+		if !errors.As(err, &ae) || !strings.Contains(err.Error(), "nothing was sent") || !strings.Contains(err.Error(), "audience") {
+			t.Errorf("got %v, want the token refused before sending", err)
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.handshakes != 0 {
+		t.Errorf("the CE was contacted (%d handshakes)", f.handshakes)
+	}
+}
+
+// TestFakeScheddPingNotCEDAR: a port where nothing listens is not
+// reached; one that answers in another protocol is reached, and the ping
+// says it does not speak CEDAR.
+func TestFakeScheddPingNotCEDAR(t *testing.T) {
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed.Close()
+	for _, tc := range []struct {
+		name      string
+		addr      string
+		reachable bool
+		hint      string
+	}{
+		{"nothing listens", closed.Addr().String(), false, "nothing listens on " + closed.Addr().String()},
+		{"HTTP", fakePeerHTTP(t), true, "does not speak CEDAR"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeScheddServer{addr: tc.addr, roots: x509.NewCertPool()}
+			p, err := f.client(t).Ping(fakeCtx(t))
+			if err != nil || p.Reachable != tc.reachable || p.Admitted || !strings.Contains(p.Hint, tc.hint) {
+				t.Errorf("ping: %+v %v, want reachable %v and a hint saying %q", p, err, tc.reachable, tc.hint)
+			}
+		})
+	}
+}
+
+// fakePeerHTTP answers every connection on 127.0.0.1 as an HTTP server
+// refusing the request would; it stops with the test.
+func fakePeerHTTP(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = nc.Write([]byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"))
+			nc.Close()
+		}
+	}()
+	return ln.Addr().String()
 }
