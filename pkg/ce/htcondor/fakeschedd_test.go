@@ -101,8 +101,24 @@ func newFakeSchedd(t *testing.T) *fakeScheddServer {
 			t.Fatalf("the fake's CA %s: %v", p, err)
 		}
 	}
+	f.listen(t, ln)
+	return f
+}
+
+// listen serves every connection ln accepts until the test ends, when the
+// listener and the connections still open are closed.
+func (f *fakeScheddServer) listen(t *testing.T, ln net.Listener) {
 	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	open := map[net.Conn]bool{}
+	t.Cleanup(func() {
+		ln.Close()
+		f.mu.Lock()
+		for nc := range open {
+			nc.Close()
+		}
+		f.mu.Unlock()
+		wg.Wait()
+	})
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -111,14 +127,19 @@ func newFakeSchedd(t *testing.T) *fakeScheddServer {
 			if err != nil {
 				return
 			}
+			f.mu.Lock()
+			open[nc] = true
+			f.mu.Unlock()
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				f.serve(nc)
+				f.mu.Lock()
+				delete(open, nc)
+				f.mu.Unlock()
 			}()
 		}
 	}()
-	return f
 }
 
 // client is a cesub client of the fake CE with a token minted for it.
