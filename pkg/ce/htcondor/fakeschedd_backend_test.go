@@ -372,3 +372,34 @@ func TestFakeScheddForgetsSessions(t *testing.T) {
 		t.Errorf("the schedd's address is now %q, want the fake's %s", v, f.addr)
 	}
 }
+
+// TestFakeScheddKillInChunks: an action on 1,001 jobs goes to the schedd
+// as two requests (1,000 ids at most each), and the answers come back per
+// job, in the order asked.
+func TestFakeScheddKillInChunks(t *testing.T) {
+	f := newFakeSchedd(t)
+	c := f.client(t)
+	ids := make([]string, 1001)
+	for i := range ids {
+		ids[i] = strconv.Itoa(100+i) + ".0"
+	}
+	rs, err := c.Kill(fakeCtx(t), ids)
+	if err != nil || len(rs) != len(ids) {
+		t.Fatalf("kill: %d results, %v", len(rs), err)
+	}
+	for i, r := range rs {
+		if r.ID != c.JobID(ids[i]) || !errors.Is(r.Err, ce.ErrNotFound) {
+			t.Fatalf("result %d: %s %v, want %s not found", i, r.ID, r.Err, ids[i])
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var sizes []int
+	for _, a := range f.actions {
+		list, _ := a.Str("ActionIds")
+		sizes = append(sizes, len(strings.Split(list, ",")))
+	}
+	if !slices.Equal(sizes, []int{1000, 1}) {
+		t.Errorf("ACT_ON_JOBS requests of %v ids, want 1000 and 1", sizes)
+	}
+}
