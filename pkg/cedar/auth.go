@@ -79,7 +79,13 @@ type AuthError struct {
 	// Declined: the daemon's negotiation answer declined authentication,
 	// which cesub requires; no credential was presented.
 	Declined bool
+	// Err is the first method's failure (a TLS handshake's: an untrusted
+	// or wrong certificate), for errors.As; nil when there was none.
+	Err error
 }
+
+// Unwrap gives the first method's failure.
+func (e *AuthError) Unwrap() error { return e.Err }
 
 func (e *AuthError) Error() string {
 	s := e.Stage + " failed"
@@ -377,6 +383,7 @@ func (c *Conn) authenticateNegotiated(ctx context.Context, srv *classad.Ad, meth
 func (c *Conn) authenticate(ctx context.Context, methods []string, target *Sinful, cfg AuthConfig, debugf func(string, ...any)) (string, error) {
 	var failures []string
 	var tried []string
+	var first error
 	for len(methods) > 0 {
 		mask := 0
 		for _, m := range methods {
@@ -426,6 +433,9 @@ func (c *Conn) authenticate(ctx context.Context, methods []string, target *Sinfu
 		}
 		tried = append(tried, name)
 		failures = append(failures, err.Error())
+		if first == nil {
+			first = err
+		}
 		var rest []string
 		for _, m := range methods {
 			if m != name {
@@ -441,7 +451,7 @@ func (c *Conn) authenticate(ctx context.Context, methods []string, target *Sinfu
 	if len(failures) > 0 {
 		msg = strings.Join(failures, "; ")
 	}
-	return "", &AuthError{Stage: "authentication", Method: strings.Join(tried, ","), Msg: msg}
+	return "", &AuthError{Stage: "authentication", Method: strings.Join(tried, ","), Msg: msg, Err: first}
 }
 
 func oneLine(ad *classad.Ad) string {

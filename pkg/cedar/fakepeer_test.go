@@ -337,3 +337,41 @@ func (t *tamperConn) Write(p []byte) (int, error) {
 	}
 	return t.Conn.Write(p)
 }
+
+// TestFakeDaemonCertificateRefused: a FAKE daemon whose certificate the
+// client does not accept (an unknown CA, another host's name) fails the
+// authentication, and the error keeps the TLS failure for errors.As: what
+// to tell the user is about the certificate, not the credential.
+func TestFakeDaemonCertificateRefused(t *testing.T) {
+	srvTLS, cliTLS := fakeDaemonTLS(t)
+	for _, tc := range []struct {
+		name  string
+		cfg   *tls.Config
+		check func(error) bool
+	}{
+		{"unknown CA", &tls.Config{ServerName: "127.0.0.1"}, func(err error) bool {
+			var ua x509.UnknownAuthorityError
+			return errors.As(err, &ua)
+		}},
+		{"another host's name", &tls.Config{RootCAs: cliTLS.RootCAs, ServerName: "ce.example.org"}, func(err error) bool {
+			var he x509.HostnameError
+			return errors.As(err, &he)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			c, err := Dial(ctx, fakePeer(t, fakeAuthPeer(srvTLS, false)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_, err = c.StartCommand(ctx, CmdDCSecQuery, CmdDCNopRead, nil, AuthConfig{Methods: []string{"SCITOKENS"}, Token: "x",
+				TLSFor: func(string) *tls.Config { return tc.cfg }})
+			var ae *AuthError
+			if !errors.As(err, &ae) || ae.Stage != "authentication" || !tc.check(err) {
+				t.Errorf("got %v, want an authentication error keeping the certificate's", err)
+			}
+		})
+	}
+}

@@ -106,15 +106,7 @@ func TestHostileAnswersBoundMemory(t *testing.T) {
 // the output and the child's peak RSS in KiB.
 func runPing(t *testing.T, bin, addr, caDir string) (string, int64) {
 	t.Helper()
-	k, err := testissuer.GenerateKey("ec")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := k.Mint(testissuer.Claims{Issuer: "https://iss.example", Subject: "u", Audience: []string{addr},
-		Scope: "compute.read compute.create compute.modify compute.cancel", Lifetime: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := fakeToken(t, addr)
 	home := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -264,7 +256,15 @@ func fakeSession(t *testing.T, caDir string, answer func(c *cedar.Conn)) func(ne
 			ad.SetString("AuthMethodsList", "SCITOKENS")
 		}
 		c.PutAd(ad)
-		if c.EndMessage() != nil || cfg != nil && !fakeAuthenticate(c, cfg) || c.EnableAES(key) != nil {
+		if c.EndMessage() != nil {
+			return
+		}
+		if cfg != nil {
+			if _, ok := fakeAuthenticate(c, cfg); !ok {
+				return
+			}
+		}
+		if c.EnableAES(key) != nil {
 			return
 		}
 		post := &classad.Ad{}
@@ -284,20 +284,38 @@ func fakeSession(t *testing.T, caDir string, answer func(c *cedar.Conn)) func(ne
 }
 
 // fakeAuthenticate is the daemon's side of the method handshake, the
-// SCITOKENS method and the key exchange (no legacy key: ECDH).
-func fakeAuthenticate(c *cedar.Conn, cfg *tls.Config) bool {
+// SCITOKENS method and the key exchange (no legacy key: ECDH); it
+// returns the token the client presented.
+func fakeAuthenticate(c *cedar.Conn, cfg *tls.Config) (string, bool) {
 	if _, err := c.GetInt(); err != nil || c.FinishMessage() != nil { // the client's methods
-		return false
+		return "", false
 	}
 	c.PutInt(cedar.MethodSciTokens)
 	if c.EndMessage() != nil {
-		return false
+		return "", false
 	}
-	if _, err := c.ServeSSL(context.Background(), cfg, true); err != nil {
-		return false
+	tok, err := c.ServeSSL(context.Background(), cfg, true)
+	if err != nil {
+		return "", false
 	}
 	c.PutInt(0)
-	return c.EndMessage() == nil
+	return tok, c.EndMessage() == nil
+}
+
+// fakeToken is a token minted here for a CE at addr, with the scopes
+// every command needs.
+func fakeToken(t *testing.T, addr string) string {
+	t.Helper()
+	k, err := testissuer.GenerateKey("ec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := k.Mint(testissuer.Claims{Issuer: "https://iss.example", Subject: "u", Audience: []string{addr},
+		Scope: "compute.read compute.create compute.modify compute.cancel", Lifetime: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
 
 // fakeTLS is the fake daemon's TLS: a certificate for 127.0.0.1 from a CA

@@ -165,6 +165,10 @@ func (c *Client) pingProblem(ctx context.Context, r *ce.PingResult, err error) *
 	case errors.As(err, &le):
 		r.Reachable = true
 		r.Hint = "the CE sent more than cesub accepts (a broken or hostile server, or before authentication anyone on the path)"
+	case errors.As(err, &ae) && ae.Err != nil && ce.ConnectHint(ae.Err, "") != "":
+		// the TLS handshake inside CEDAR: the daemon's certificate, not the credential
+		r.Reachable = true
+		r.Hint = ce.ConnectHint(ae.Err, c.addr.HostPort())
 	case errors.As(err, &ae) && ae.Declined:
 		r.Reachable = true
 		r.Hint = "an HTCondor daemon fails the negotiation rather than decline authentication to a client that requires it: " +
