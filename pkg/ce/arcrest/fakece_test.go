@@ -248,6 +248,8 @@ func TestFakeRESTStatus(t *testing.T) {
 		f.jobs[id(2)].state, f.jobs[id(2)].gm = "QUEUING", "INLRMS"
 		f.jobs[id(3)].state = "RUNNING"
 		delete(f.jobs, id(4))
+		f.jobs[id(6)].unlisted, f.jobs[id(6)].gm = true, "INLRMS"
+		f.jobs[id(7)].unlisted, f.jobs[id(7)].gm = true, ""
 	})
 	check := func(st []ce.Result) {
 		t.Helper()
@@ -263,8 +265,15 @@ func TestFakeRESTStatus(t *testing.T) {
 		if !errors.Is(st[4].Err, ce.ErrNotFound) {
 			t.Errorf("a cleaned job: %+v", st[4])
 		}
+		// missing from the live listing: the grid manager's own state, or gone
+		if j := st[6].Job; j == nil || j.State != ce.StateRunning || j.RawState != "INLRMS" {
+			t.Errorf("a job the listing misses: %+v", j)
+		}
+		if st[7].Job != nil || st[7].Err == nil || !strings.Contains(st[7].Err.Error(), "not found") {
+			t.Errorf("a job being cleaned: %+v", st[7])
+		}
 	}
-	few, err := c.Status(ctx, []string{id(0), id(1), id(2), id(3), id(4)})
+	few, err := c.Status(ctx, []string{id(0), id(1), id(2), id(3), id(4), id(5), id(6), id(7)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +291,7 @@ func TestFakeRESTStatus(t *testing.T) {
 		t.Errorf("details: %+v", d)
 	}
 	list, err := c.List(ctx)
-	if err != nil || len(list) != 11 {
+	if err != nil || len(list) != 9 {
 		t.Errorf("list: %d %v", len(list), err)
 	}
 }
@@ -379,5 +388,13 @@ func TestFakeRESTPingInfo(t *testing.T) {
 	in, err := c.Info(context.Background())
 	if err != nil || in.Endpoint != f.base || len(in.Queues) != 1 || in.Queues[0].Name != "fakeq" || !slices.Equal(in.APIVersions, []string{"1.1"}) {
 		t.Errorf("info: %+v %v", in, err)
+	}
+	f.locked(func() { f.refuse = true })
+	p, err = c.Ping(context.Background())
+	if err != nil || !p.Reachable || p.Admitted || !strings.Contains(p.Problem, "403") || !strings.Contains(p.Hint, "token check") {
+		t.Errorf("a refused ping: %+v %v", p, err)
+	}
+	if _, err := c.Status(context.Background(), []string{noSuchID}); !errors.As(err, new(*AuthError)) {
+		t.Errorf("a refusal is an auth error: %v", err)
 	}
 }

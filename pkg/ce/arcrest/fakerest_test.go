@@ -35,6 +35,7 @@ type fakeJob struct {
 	state                             string // REST state
 	gm                                string // diagnose/status
 	failed, diag                      string
+	unlisted                          bool // missing from the live listing (being cleaned)
 	files                             map[string]string
 }
 
@@ -60,6 +61,7 @@ type fakeREST struct {
 	authz       map[string]bool
 	putErrors   []error
 	dropSubmit  bool // create the jobs of action=new, then hang up without an answer
+	refuse      bool // answer 403 to everything but version discovery
 	instances   []string
 }
 
@@ -94,6 +96,10 @@ func (f *fakeREST) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p == "" {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, f.versions)
+		return
+	}
+	if f.refuse {
+		http.Error(w, "Forbidden", http.StatusForbidden)
 		return
 	}
 	v, p, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
@@ -262,7 +268,7 @@ func (f *fakeREST) listJobs(w http.ResponseWriter, r *http.Request) {
 	states := strings.Split(r.URL.Query().Get("state"), ",")
 	var out []map[string]string
 	for _, j := range f.sortedJobs() {
-		if r.URL.Query().Get("state") == "" || containsString(states, j.state) {
+		if !j.unlisted && (r.URL.Query().Get("state") == "" || containsString(states, j.state)) {
 			out = append(out, map[string]string{"id": j.id, "state": j.state})
 		}
 	}
@@ -293,7 +299,7 @@ func (f *fakeREST) serveJob(w http.ResponseWriter, r *http.Request, rest string)
 	}
 	switch {
 	case kind == "diagnose" && r.Method == http.MethodGet:
-		text := map[string]string{"status": j.gm + "\n", "failed": j.failed, "diag": j.diag, "description": j.description,
+		text := map[string]string{"status": j.gm, "failed": j.failed, "diag": j.diag, "description": j.description,
 			"errors": "job " + id + " accepted\n", "local": "queue=fakeq\nlocalid=" + id + "\n"}[name]
 		if text == "" {
 			http.NotFound(w, r)
