@@ -67,8 +67,13 @@ func createCert(t testing.TB, tmpl, parent *x509.Certificate, pub crypto.PublicK
 }
 
 // issue signs a certificate for pub with the CA.
-func (ca *FakeCA) issue(t testing.TB, serial int64, subject pkix.Name, pub crypto.PublicKey, server bool) *x509.Certificate {
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: subject,
+func (ca *FakeCA) issue(t testing.TB, subject pkix.Name, pub crypto.PublicKey, server bool) *x509.Certificate {
+	t.Helper()
+	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: serial.Add(serial, big.NewInt(2)), Subject: subject,
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment}
 	if server {
@@ -85,7 +90,7 @@ func (ca *FakeCA) issue(t testing.TB, serial int64, subject pkix.Name, pub crypt
 func (ca *FakeCA) StartFakeTLS(t testing.TB, h http.Handler) *httptest.Server {
 	t.Helper()
 	key := newKey(t)
-	cert := ca.issue(t, 2, pkix.Name{CommonName: "127.0.0.1"}, key.Public(), true)
+	cert := ca.issue(t, pkix.Name{CommonName: "127.0.0.1"}, key.Public(), true)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +114,7 @@ func (ca *FakeCA) Client() *http.Client {
 func (ca *FakeCA) User(t testing.TB, cn string) *x509proxy.Credential {
 	t.Helper()
 	key := newKey(t)
-	cert := ca.issue(t, 3, pkix.Name{Organization: []string{"cesub test"}, CommonName: cn}, key.Public(), false)
+	cert := ca.issue(t, pkix.Name{Organization: []string{"cesub test"}, CommonName: cn}, key.Public(), false)
 	return &x509proxy.Credential{Cert: cert, Key: key}
 }
 
