@@ -122,7 +122,7 @@ func (c *Client) base(ctx context.Context) (string, error) {
 
 // JobID implements ce.Backend: ARC's REST job id URL.
 func (c *Client) JobID(localID string) string {
-	v := c.version
+	v := c.KnownVersion()
 	if v == "" {
 		v = "1.0"
 	}

@@ -41,8 +41,8 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 	}
 	req := c.rc.R().SetContext(ctx).SetHeader("Content-Type", "application/xml").SetBody(doc).SetQueryParam("action", "new")
 	if opts.Instances > 1 {
-		if c.version != "1.1" {
-			return nil, fmt.Errorf("--instances needs ARC REST 1.1 (ARC 7); %s speaks %s", c.endpoint, c.version)
+		if v := c.KnownVersion(); v != "1.1" {
+			return nil, fmt.Errorf("--instances needs ARC REST 1.1 (ARC 7); %s speaks %s", c.endpoint, v)
 		}
 		req.SetQueryParam("instances", strconv.Itoa(opts.Instances))
 	}
