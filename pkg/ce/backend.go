@@ -339,7 +339,7 @@ type Factory func(Config) (Backend, error)
 // RegInfo describes a flavour to the registry: everything about it that
 // code outside its package needs (addresses, tokens, delegation, the
 // description format it takes as written). Adding a flavour is its package
-// plus one import line (internal/cli/jobcmd/flavours.go).
+// plus one import line (pkg/ce/all).
 type RegInfo struct {
 	Flavour Flavour
 	Label   string // for people: "ARC CE (REST)"
