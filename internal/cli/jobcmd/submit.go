@@ -657,46 +657,33 @@ func warnProxyRTE(f *cmdutil.Factory, batches []batch) {
 // dryRun prints the requests a submission would send, credentials redacted.
 func dryRun(ctx context.Context, f *cmdutil.Factory, store *jobstore.Store, addr ce.Address, b ce.Backend, batches []batch,
 	delegate string, instances int, src token.Source) error {
-	p, ok := b.(ce.Planner)
-	if !ok {
-		return fmt.Errorf("--dry-run is not supported for flavour %s", addr.Flavour)
-	}
 	var reqs []ce.Request
 	delegationID := ""
-	var auth []string
-	if src != nil {
-		auth = []string{"Authorization: Bearer [REDACTED]"}
-	}
-	version := "<version>"
-	if v, ok := store.CEVersion(ctx, addr.URL()); ok {
-		version = v
-	}
-	switch delegate {
-	case cmdutil.DelegateX509:
+	if delegate != cmdutil.DelegateNone {
 		delegationID = "<delegation-id>"
-		if id, reuse := f.Delegations(store).Reusable(ctx, addr, src); reuse {
+		id, reuse := "", false
+		if delegate == cmdutil.DelegateX509 {
+			id, reuse = f.Delegations(store).Reusable(ctx, addr, src)
+		}
+		if reuse {
 			delegationID = id
 			reqs = append(reqs, ce.Request{Note: "reuses X.509 delegation " + id + " (no request)"})
 		} else {
-			reqs = append(reqs,
-				ce.Request{Method: "POST", URL: addr.URL() + "/rest/" + version + "/delegations?action=new", Header: auth,
-					Note: "the CE answers a certificate request"},
-				ce.Request{Method: "PUT", URL: addr.URL() + "/rest/" + version + "/delegations/<delegation-id>",
-					Header: append(append([]string{}, auth...), "Content-Type: application/x-pem-file"),
-					Note:   "body: a proxy signed by the local proxy from that request, with its chain"})
+			r, err := b.PlanDelegate(delegate)
+			if err != nil {
+				return err
+			}
+			reqs = append(reqs, r...)
 		}
-	case cmdutil.DelegateToken:
-		delegationID = "<delegation-id>"
-		reqs = append(reqs, ce.Request{Method: "POST", URL: addr.URL() + "/rest/1.1/delegations?action=new&type=jwt",
-			Header: append(append([]string{}, auth...), "X-Token-Delegation: [REDACTED]")})
 	}
 	for _, bt := range batches {
-		r, err := p.PlanSubmit(bt.jobs, ce.SubmitOptions{BaseDir: bt.dir, Instances: instances, DelegationID: delegationID})
+		r, err := b.PlanSubmit(bt.jobs, ce.SubmitOptions{BaseDir: bt.dir, Instances: instances, DelegationID: delegationID})
 		if err != nil {
 			return err
 		}
 		reqs = append(reqs, r...)
 	}
+	reqs = ce.OncePerCommand(reqs)
 	if f.JSON() {
 		return f.PrintJSON(struct {
 			Schema   string       `json:"schema"`
