@@ -2,8 +2,9 @@
 // command-line code: which jobs a selection names in the job list
 // (Selection), working on them CE by CE in parallel with a deadline each
 // (Runner.ForEachCE), asking and recording their states (Runner.Status),
-// acting on them (Runner.Act), putting what a CE created on the job list
-// once each (Recorder), and reusing X.509 delegations (Delegations).
+// acting on them (Runner.Act), submitting to one CE with its delegation,
+// dry run and recording (Submitter), putting what a CE created on the job
+// list once each (Recorder), and reusing X.509 delegations (Delegations).
 // Backends come from an injected function, so tests run all of it against
 // pkg/ce/cetest's in-memory CE.
 package jobs
