@@ -185,19 +185,19 @@ func Match(ref string, listed []jobstore.Job) ([]jobstore.Job, error) {
 	case len(byLocal) == 1:
 		return byLocal, nil
 	case len(byLocal) > 1:
-		return nil, fmt.Errorf("%q is the id of %d jobs on different CEs (%s): give the full job id", ref, len(byLocal), ids(byLocal, 3))
+		return nil, fmt.Errorf("%q is the id of %d jobs on different CEs (%s): give the full job id", ref, len(byLocal), IDList(byLocal, 3))
 	case len(byPrefix) == 1 && len(byName) == 0:
 		return byPrefix, nil
 	case len(byName) > 0:
 		return byName, nil
 	case len(byPrefix) > 1:
-		return nil, fmt.Errorf("%q is the start of %d job ids (%s): give more of it", ref, len(byPrefix), ids(byPrefix, 3))
+		return nil, fmt.Errorf("%q is the start of %d job ids (%s): give more of it", ref, len(byPrefix), IDList(byPrefix, 3))
 	}
 	return nil, nil
 }
 
-// ids lists at most n job ids for a message.
-func ids(jobs []jobstore.Job, n int) string {
+// IDList lists at most n job ids for a message.
+func IDList(jobs []jobstore.Job, n int) string {
 	var out []string
 	for i, j := range jobs {
 		if i == n {

@@ -120,12 +120,6 @@ func (f *Factory) Backend(ctx context.Context, addr ce.Address, src token.Source
 	return b, nil
 }
 
-// RememberVersion stores what a backend learnt about the CE
-// (jobs.RememberVersion), so the next command to the CE saves a request.
-func (f *Factory) RememberVersion(ctx context.Context, store *jobstore.Store, addr ce.Address, b ce.Backend) {
-	jobs.RememberVersion(ctx, store, addr, b)
-}
-
 // Deadline is the context for one command's network work.
 func (f *Factory) Deadline(ctx context.Context, scale int) (context.Context, context.CancelFunc) {
 	t := config.Get(f.Config, config.Timeout)

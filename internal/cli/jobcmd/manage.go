@@ -57,6 +57,17 @@ type openBackend struct {
 type ceFlags struct {
 	CEs     []string
 	Flavour string
+	addrs   []ce.Address // the CEs, parsed once (resolve)
+}
+
+// parseCE reads a CE address as -C and --flavour give it, or as the job
+// list has it; a bad one is a usage error.
+func parseCE(s, flavour string) (ce.Address, error) {
+	addr, err := ce.ParseAddress(s, ce.Flavour(flavour))
+	if err != nil {
+		return addr, cmdutil.UsageError(err)
+	}
+	return addr, nil
 }
 
 func (c *ceFlags) add(cmd *cobra.Command) {
@@ -70,6 +81,13 @@ func (c *ceFlags) add(cmd *cobra.Command) {
 // flavour and, through the token settings, the token source it gives).
 func (c *ceFlags) resolve(f *cmdutil.Factory) error {
 	if len(c.CEs) > 0 {
+		for _, a := range c.CEs { // a bad address is a usage error before anything is sent
+			addr, err := parseCE(a, c.Flavour)
+			if err != nil {
+				return err
+			}
+			c.addrs = append(c.addrs, addr)
+		}
 		return nil
 	}
 	file, err := f.Endpoints()
@@ -85,6 +103,7 @@ func (c *ceFlags) resolve(f *cmdutil.Factory) error {
 	for _, ep := range file.Endpoints {
 		if !ep.Skip {
 			c.CEs = append(c.CEs, ep.Address.Arg())
+			c.addrs = append(c.addrs, ep.Address)
 		}
 	}
 	if len(c.CEs) == 0 {
@@ -93,7 +112,7 @@ func (c *ceFlags) resolve(f *cmdutil.Factory) error {
 	return nil
 }
 
-// eachCE opens the job list and runs op for each CE of c, in parallel (at
+// eachCE opens the job list and runs op for each CE of c (resolved), in parallel (at
 // most ceParallel at once), each with its own deadline of scale x
 // --timeout; the results are in the order the CEs were given. A CE whose
 // backend cannot be made gets err set and op is not called for it.
@@ -102,30 +121,24 @@ func eachCE[T any](ctx context.Context, f *cmdutil.Factory, c ceFlags, scale int
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	for _, a := range c.CEs { // a bad address is a usage error before anything is sent
-		if _, err := ce.ParseAddress(a, ce.Flavour(c.Flavour)); err != nil {
-			e.store.Close()
-			return nil, nil, nil, cmdutil.UsageError(err)
-		}
-	}
-	out := make([]T, len(c.CEs))
-	errs := make([]error, len(c.CEs))
+	out := make([]T, len(c.addrs))
+	errs := make([]error, len(c.addrs))
 	sem := make(chan struct{}, ceParallel)
 	var wg sync.WaitGroup
-	for i, a := range c.CEs {
+	for i, addr := range c.addrs {
 		wg.Add(1)
 		sem <- struct{}{}
-		go func(i int, a string) {
+		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
 			cctx, cancel := f.Deadline(ctx, scale)
 			defer cancel()
-			b, addr, err := e.backend(cctx, a, c.Flavour)
+			b, err := e.backend(cctx, addr)
 			if err == nil {
 				out[i], err = op(cctx, b, addr)
 			}
 			errs[i] = err
-		}(i, a)
+		}()
 	}
 	wg.Wait()
 	return out, errs, e, nil
@@ -165,26 +178,33 @@ func open(ctx context.Context, f *cmdutil.Factory) (*env, error) {
 	return &env{f: f, store: store, tokens: tokens}, nil
 }
 
-func (e *env) backend(ctx context.Context, endpoint, flavour string) (ce.Backend, ce.Address, error) {
-	addr, err := ce.ParseAddress(endpoint, ce.Flavour(flavour))
+// backendOf is the backend of a CE as the job list names it.
+func (e *env) backendOf(ctx context.Context, endpoint, flavour string) (ce.Backend, ce.Address, error) {
+	addr, err := parseCE(endpoint, flavour)
 	if err != nil {
-		return nil, addr, cmdutil.UsageError(err)
+		return nil, addr, err
 	}
+	b, err := e.backend(ctx, addr)
+	return b, addr, err
+}
+
+// backend is the backend of a CE, made once for the whole command.
+func (e *env) backend(ctx context.Context, addr ce.Address) (ce.Backend, error) {
 	key := string(addr.Flavour) + " " + addr.URL()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if ob, ok := e.backends[key]; ok {
-		return ob.b, ob.addr, nil
+		return ob.b, nil
 	}
 	b, err := e.f.Backend(ctx, addr, e.tokens.For(addr), e.store)
 	if err != nil {
-		return nil, addr, err
+		return nil, err
 	}
 	if e.backends == nil {
 		e.backends = map[string]openBackend{}
 	}
 	e.backends[key] = openBackend{b, addr}
-	return b, addr, nil
+	return b, nil
 }
 
 // ceParallel bounds how many CEs a command works on at once.
@@ -193,8 +213,8 @@ const ceParallel = jobs.DefaultParallel
 // runner works on the selected jobs CE by CE (internal/jobs), with this
 // command's backends, deadlines and job list.
 func (e *env) runner() *jobs.Runner {
-	return &jobs.Runner{Store: e.store, Backend: e.backend, Deadline: e.f.Deadline, Warnf: e.f.Warnf, Parallel: ceParallel,
-		Answered: func(ctx context.Context, addr ce.Address, b ce.Backend) { e.f.RememberVersion(ctx, e.store, addr, b) }}
+	return &jobs.Runner{Store: e.store, Backend: e.backendOf, Deadline: e.f.Deadline, Warnf: e.f.Warnf, Parallel: ceParallel,
+		Answered: func(ctx context.Context, addr ce.Address, b ce.Backend) { jobs.RememberVersion(ctx, e.store, addr, b) }}
 }
 
 // forEachCE runs op on the jobs of each CE in parallel (jobs.Runner.ForEachCE).
@@ -564,11 +584,11 @@ func catRun(ctx context.Context, opts *CatOptions) error {
 	}
 	defer e.store.Close()
 	if len(selected) > 1 {
-		return cmdutil.UsageError(fmt.Errorf("%q names %d jobs (%s): cat shows one", opts.Job, len(selected), idList(selected, 3)))
+		return cmdutil.UsageError(fmt.Errorf("%q names %d jobs (%s): cat shows one", opts.Job, len(selected), jobs.IDList(selected, 3)))
 	}
 	j := selected[0]
 	if opts.Log {
-		b, _, err := e.backend(ctx, j.CE, j.Flavour)
+		b, _, err := e.backendOf(ctx, j.CE, j.Flavour)
 		if err != nil {
 			return err
 		}
@@ -596,7 +616,7 @@ func catRun(ctx context.Context, opts *CatOptions) error {
 			return fmt.Errorf("cat: the description of %s names no %s; give --file", j.ID, what)
 		}
 	}
-	b, _, err := e.backend(ctx, j.CE, j.Flavour)
+	b, _, err := e.backendOf(ctx, j.CE, j.Flavour)
 	if err != nil {
 		return err
 	}
@@ -691,7 +711,7 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 		}
 		var b ce.Backend
 		if err == nil {
-			b, _, err = e.backend(ctx, j.CE, j.Flavour)
+			b, _, err = e.backendOf(ctx, j.CE, j.Flavour)
 		}
 		if err == nil {
 			// no deadline for the whole download (see submit): each
@@ -860,17 +880,4 @@ func printInfo(f *cmdutil.Factory, info *ce.Info) error {
 		fmt.Fprintf(w, "runtime environments:\t%s\n", cell(strings.Join(info.RuntimeEnvironments, " ")))
 	}
 	return w.Flush()
-}
-
-// idList lists at most n job ids for a message.
-func idList(list []jobstore.Job, n int) string {
-	var out []string
-	for i, j := range list {
-		if i == n {
-			out = append(out, "…")
-			break
-		}
-		out = append(out, j.ID)
-	}
-	return strings.Join(out, ", ")
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cesub/cesub/internal/cli/cmdutil"
+	"github.com/cesub/cesub/internal/jobs"
 	"github.com/cesub/cesub/pkg/ce"
 	"github.com/spf13/cobra"
 )
@@ -71,8 +72,8 @@ func pingRun(ctx context.Context, opts *PingOptions) error {
 	defer e.store.Close()
 	for i, r := range results { // remembered here: the job list is not written from the workers
 		if errs[i] == nil && r.Admitted {
-			if b, addr, err := e.backend(ctx, opts.CEs[i], opts.Flavour); err == nil {
-				f.RememberVersion(ctx, e.store, addr, b)
+			if b, err := e.backend(ctx, opts.addrs[i]); err == nil {
+				jobs.RememberVersion(ctx, e.store, opts.addrs[i], b)
 			}
 		}
 	}

@@ -327,9 +327,9 @@ func submitTargets(opts *SubmitOptions) ([]target, error) {
 	if len(opts.CEs) > 0 {
 		var out []target
 		for _, c := range opts.CEs {
-			addr, err := ce.ParseAddress(c, ce.Flavour(opts.Flavour))
+			addr, err := parseCE(c, opts.Flavour)
 			if err != nil {
-				return nil, cmdutil.UsageError(err)
+				return nil, err
 			}
 			out = append(out, target{addr: addr, src: tokens.For(addr), srcErr: tokErr})
 		}

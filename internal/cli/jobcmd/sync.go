@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cesub/cesub/internal/cli/cmdutil"
+	"github.com/cesub/cesub/internal/jobs"
 	"github.com/cesub/cesub/internal/jobstore"
 	"github.com/cesub/cesub/pkg/ce"
 	"github.com/spf13/cobra"
@@ -75,20 +76,20 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 	for _, addrText := range opts.CEs {
 		r := SyncCEJSON{CE: addrText}
 		err := func() error {
-			b, addr, err := e.backend(ctx, addrText, opts.Flavour)
+			b, addr, err := e.backendOf(ctx, addrText, opts.Flavour)
 			if err != nil {
 				return err
 			}
 			r.CE = addr.URL()
 			cctx, cancel := f.Deadline(ctx, 3)
 			defer cancel()
-			jobs, err := b.List(cctx)
+			listed, err := b.List(cctx)
 			if err != nil {
 				return err
 			}
-			sort.Slice(jobs, func(i, j int) bool { return jobs[i].LocalID < jobs[j].LocalID })
-			rec := make([]jobstore.Job, 0, len(jobs))
-			for _, j := range jobs {
+			sort.Slice(listed, func(i, j int) bool { return listed[i].LocalID < listed[j].LocalID })
+			rec := make([]jobstore.Job, 0, len(listed))
+			for _, j := range listed {
 				if err := ce.Backends.CheckLocalID(j.Flavour, j.LocalID); err != nil {
 					f.Warnf("%s: %v: not added", addr.URL(), err)
 					continue
@@ -100,9 +101,9 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 				rec = append(rec, jobstore.Job{ID: j.ID, LocalID: j.LocalID, CE: j.CE, Flavour: string(j.Flavour), Name: j.Name,
 					Submitted: sub, State: string(j.State), ExitCode: j.ExitCode})
 			}
-			r.Found = len(jobs)
+			r.Found = len(listed)
 			r.Added, err = e.store.Add(ctx, rec...)
-			f.RememberVersion(ctx, e.store, addr, b)
+			jobs.RememberVersion(ctx, e.store, addr, b)
 			return err
 		}()
 		if err != nil {
