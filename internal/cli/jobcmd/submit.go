@@ -17,7 +17,9 @@ import (
 
 	"github.com/cesub/cesub/internal/cli/cmdutil"
 	"github.com/cesub/cesub/internal/config"
+	"github.com/cesub/cesub/internal/endpoints"
 	"github.com/cesub/cesub/internal/jobs"
+	"github.com/cesub/cesub/internal/jobstore"
 	"github.com/cesub/cesub/pkg/ce"
 	"github.com/cesub/cesub/pkg/jobdesc"
 	"github.com/cesub/cesub/pkg/jobdesc/format"
@@ -26,9 +28,22 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// SubmitOptions of `cesub submit`.
+// SubmitOptions of `cesub submit`: the flags, and what submit takes from
+// the Factory, as an interface and functions (tests can replace each).
 type SubmitOptions struct {
-	F         *cmdutil.Factory
+	IO     *cmdutil.IOStreams
+	Report reporter      // warnings, errors, JSON, progress
+	Output func() string // -o (set once the flags are parsed)
+	// The environment: credentials, the job list, backends.
+	Tokens         func() (*cmdutil.Tokens, error)
+	EndpointFile   func() (*endpoints.File, error) // -E
+	EndpointSource func(endpoints.Endpoint) (token.Source, error)
+	ProxyFile      func() (string, error) // the proxy, checked: its absolute path
+	JobList        func(context.Context) (*jobstore.Store, error)
+	Backend        func(context.Context, ce.Address, token.Source, *jobstore.Store) (ce.Backend, error)
+	Delegations    func(*jobstore.Store) *jobs.Delegations
+	Templates      func() (submitfile.Templates, error) // for `use template :`
+
 	CEs       []string // -C, repeatable: every CE gets every job
 	Endpoints []string // --endpoint: without -C, these endpoints of the endpoint file (default: all)
 	Parallel  int      // CEs submitted to at once
@@ -67,9 +82,27 @@ type ListJSON struct {
 	Jobs   []JobJSON `json:"jobs"`
 }
 
+// reporter is how submit tells the user what happens (cmdutil.Factory).
+type reporter interface {
+	Warnf(format string, args ...any)
+	PrintError(err error)
+	JSON() bool
+	PrintJSON(v any) error
+	NewBar(label string, total int) *cmdutil.Bar
+	NewProgress(label string, total int) *cmdutil.Progress
+}
+
 // NewCmdSubmit builds `cesub submit`.
 func NewCmdSubmit(f *cmdutil.Factory, runF func(*SubmitOptions) error) *cobra.Command {
-	opts := &SubmitOptions{F: f}
+	opts := &SubmitOptions{IO: f.IO, Report: f, Output: func() string { return config.Get(f.Config, config.Output) },
+		Tokens: f.Tokens, EndpointFile: f.Endpoints, EndpointSource: f.EndpointSource,
+		ProxyFile: func() (string, error) {
+			if _, err := f.Proxy(); err != nil {
+				return "", err
+			}
+			return filepath.Abs(f.ProxyPath())
+		},
+		JobList: f.JobList, Backend: f.Backend, Delegations: f.Delegations, Templates: f.SubmitTemplates}
 	cmd := &cobra.Command{
 		Use:   "submit -C CE (-f FILE… | -e DESCRIPTION | FILE…)",
 		Short: "Submit jobs (xRSL, ADL or HTCondor submit files) to a CE",
@@ -161,7 +194,7 @@ func readJobs(name string, src []byte, sr submitReading) ([]jobdesc.Job, error) 
 // readBatches reads the description files and the inline descriptions.
 func readBatches(opts *SubmitOptions) ([]jobs.Batch, error) {
 	var batches []jobs.Batch
-	sr := submitReading{queue: opts.Queue, allow: opts.AllowCommands, count: opts.Count, templates: sync.OnceValues(opts.F.SubmitTemplates)}
+	sr := submitReading{queue: opts.Queue, allow: opts.AllowCommands, count: opts.Count, templates: sync.OnceValues(opts.Templates)}
 	for _, v := range opts.Vars {
 		k, val, ok := strings.Cut(v, "=")
 		if !ok || strings.TrimSpace(k) == "" {
@@ -200,7 +233,7 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 	if err != nil {
 		return err
 	}
-	p := newSubmitPrinter(opts.F, len(targets))
+	p := newSubmitPrinter(opts, len(targets))
 	defer p.done()
 	if len(targets) == 1 {
 		return submitOne(ctx, opts, targets[0], p)
@@ -265,7 +298,7 @@ func submitMany(ctx context.Context, opts *SubmitOptions, targets []target, p *s
 	var total submitted
 	for i, tg := range targets {
 		if errs[i] != nil {
-			p.f.PrintError(fmt.Errorf("%s: %w", tg.label(), errs[i]))
+			opts.Report.PrintError(fmt.Errorf("%s: %w", tg.label(), errs[i]))
 			total.failed++
 			total.authFailed = total.authFailed || ce.IsAuthFailure(errs[i]) || cmdutil.CodeOf(errs[i]) == cmdutil.ExitAuth
 			total.jobs = append(total.jobs, JobJSON{CE: tg.addr.URL(), Error: errs[i].Error()})
@@ -322,8 +355,7 @@ func (t target) label() string {
 // endpoint file's for a CE it lists), or else the endpoint file's CEs
 // (those --endpoint names, or every one not marked skip) with theirs.
 func submitTargets(opts *SubmitOptions) ([]target, error) {
-	f := opts.F
-	tokens, tokErr := f.Tokens()
+	tokens, tokErr := opts.Tokens()
 	if len(opts.CEs) > 0 {
 		var out []target
 		for _, c := range opts.CEs {
@@ -335,7 +367,7 @@ func submitTargets(opts *SubmitOptions) ([]target, error) {
 		}
 		return out, nil
 	}
-	file, err := f.Endpoints()
+	file, err := opts.EndpointFile()
 	if err != nil {
 		return nil, err
 	}
@@ -359,7 +391,7 @@ func submitTargets(opts *SubmitOptions) ([]target, error) {
 		delete(want, ep.Name)
 		src, ok := tokens.ForEndpoint(ep.Name)
 		if !ok { // marked skip, but named
-			if src, err = f.EndpointSource(ep); err != nil {
+			if src, err = opts.EndpointSource(ep); err != nil {
 				return nil, err
 			}
 		}
@@ -383,7 +415,6 @@ func submitTargets(opts *SubmitOptions) ([]target, error) {
 // flavour takes for --delegate, the job list, the backend (connecting
 // ahead where it can, unless this is a dry run).
 func newSubmitter(ctx context.Context, opts *SubmitOptions, tg target, p *submitPrinter) (*jobs.Submitter, error) {
-	f := opts.F
 	if tg.srcErr != nil {
 		return nil, tg.srcErr
 	}
@@ -394,27 +425,25 @@ func newSubmitter(ctx context.Context, opts *SubmitOptions, tg target, p *submit
 	}
 	proxyFile := ""
 	if d.ProxyWithJobs {
-		if _, err := f.Proxy(); err != nil {
-			return nil, err
-		}
-		if proxyFile, err = filepath.Abs(f.ProxyPath()); err != nil {
+		if proxyFile, err = opts.ProxyFile(); err != nil {
 			return nil, err
 		}
 	}
-	store, err := f.JobList(ctx)
+	store, err := opts.JobList(ctx)
 	if err != nil {
 		return nil, err
 	}
-	b, err := f.Backend(ctx, tg.addr, tg.src, store)
+	b, err := opts.Backend(ctx, tg.addr, tg.src, store)
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	s := &jobs.Submitter{Addr: tg.addr, Backend: b, Token: tg.src, Store: store, Delegations: f.Delegations(store),
+	r := opts.Report
+	s := &jobs.Submitter{Addr: tg.addr, Backend: b, Token: tg.src, Store: store, Delegations: opts.Delegations(store),
 		Delegation: d, ProxyFile: proxyFile, Instances: opts.Instances, BatchSize: opts.BatchSize,
-		Warnf: f.Warnf, Failed: f.PrintError, Accepted: p.emit, Total: p.startBar,
-		Uploads:     func() jobs.Progress { return f.NewProgress("uploading inputs", 0) },
-		NotRecorded: func(id string) { fmt.Fprintln(f.IO.ErrOut, "cesub: submitted but NOT recorded:", id) }}
+		Warnf: r.Warnf, Failed: r.PrintError, Accepted: p.emit, Total: p.startBar,
+		Uploads:     func() jobs.Progress { return r.NewProgress("uploading inputs", 0) },
+		NotRecorded: func(id string) { fmt.Fprintln(opts.IO.ErrOut, "cesub: submitted but NOT recorded:", id) }}
 	if !opts.DryRun {
 		s.Warm(ctx)
 	}
@@ -433,19 +462,18 @@ func usageIfInput(err error) error {
 // submitWith warns about what the descriptions lose, then submits them
 // (or, with --dry-run, prints the requests it would send).
 func submitWith(ctx context.Context, opts *SubmitOptions, s *jobs.Submitter, batches []jobs.Batch) (jobs.Submitted, error) {
-	f := opts.F
 	for _, w := range s.Warnings(batches) {
-		f.Warnf("%s", w)
+		opts.Report.Warnf("%s", w)
 	}
 	if s.Delegation.Mode == "" && s.Token != nil && (opts.Delegate == cmdutil.DelegateAuto || opts.Delegate == "") {
-		warnProxyRTE(f, batches)
+		warnProxyRTE(opts.Report, batches)
 	}
 	if opts.DryRun {
 		reqs, err := s.Plan(ctx, batches)
 		if err != nil {
 			return jobs.Submitted{}, err
 		}
-		return jobs.Submitted{}, printPlan(f, reqs)
+		return jobs.Submitted{}, printPlan(opts, reqs)
 	}
 	return s.Submit(ctx, batches)
 }
@@ -454,7 +482,8 @@ func submitWith(ctx context.Context, opts *SubmitOptions, s *jobs.Submitter, bat
 // accepted on a terminal, and with -o jsonl a line per job as soon as it
 // is on record; print shows the result.
 type submitPrinter struct {
-	f       *cmdutil.Factory
+	io      *cmdutil.IOStreams
+	r       reporter
 	jsonl   bool
 	ces     int
 	mu      sync.Mutex // one jsonl line at a time
@@ -462,13 +491,13 @@ type submitPrinter struct {
 	barOnce sync.Once
 }
 
-func newSubmitPrinter(f *cmdutil.Factory, ces int) *submitPrinter {
-	return &submitPrinter{f: f, ces: ces, jsonl: config.Get(f.Config, config.Output) == "jsonl"}
+func newSubmitPrinter(opts *SubmitOptions, ces int) *submitPrinter {
+	return &submitPrinter{io: opts.IO, r: opts.Report, ces: ces, jsonl: opts.Output() == "jsonl"}
 }
 
 // startBar starts the bar at the first CE's job count (times the CEs).
 func (p *submitPrinter) startBar(total int) {
-	p.barOnce.Do(func() { p.bar = p.f.NewBar("submitting", total*p.ces) })
+	p.barOnce.Do(func() { p.bar = p.r.NewBar("submitting", total*p.ces) })
 }
 
 func (p *submitPrinter) done() { p.bar.Done() }
@@ -485,23 +514,22 @@ func (p *submitPrinter) emit(j ce.Job) {
 	b, _ := json.Marshal(JobJSON{ID: j.ID, Name: j.Name, CE: j.CE, State: string(j.State), SpecificState: j.RawState})
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprintln(p.f.IO.JSONOut(), string(b))
+	fmt.Fprintln(p.io.JSONOut(), string(b))
 }
 
 // print prints the accepted jobs' ids (text), the list (JSON) or nothing
 // more (jsonl: each was printed when accepted), and makes the exit code.
 func (p *submitPrinter) print(res submitted) error {
-	f := p.f
 	switch {
 	case p.jsonl:
-	case f.JSON():
-		if err := f.PrintJSON(ListJSON{Schema: "cesub.submit/v1", Jobs: res.jobs}); err != nil {
+	case p.r.JSON():
+		if err := p.r.PrintJSON(ListJSON{Schema: "cesub.submit/v1", Jobs: res.jobs}); err != nil {
 			return err
 		}
 	default:
 		for _, j := range res.jobs {
 			if j.ID != "" {
-				fmt.Fprintln(f.IO.Out, j.ID)
+				fmt.Fprintln(p.io.Out, j.ID)
 			}
 		}
 	}
@@ -511,7 +539,7 @@ func (p *submitPrinter) print(res submitted) error {
 // warnProxyRTE: a job asking for the ENV/PROXY runtime environment wants
 // an X.509 proxy in its session (sites still require it for data access),
 // which --delegate auto with a token does not send.
-func warnProxyRTE(f *cmdutil.Factory, batches []jobs.Batch) {
+func warnProxyRTE(r reporter, batches []jobs.Batch) {
 	for _, b := range batches {
 		for _, j := range b.Jobs {
 			for _, rte := range j.Resources.RuntimeEnvironments {
@@ -520,7 +548,7 @@ func warnProxyRTE(f *cmdutil.Factory, batches []jobs.Batch) {
 					if j.Origin != nil {
 						where = j.Origin.File
 					}
-					f.Warnf("%s asks for runtime environment %s, which hands the job an X.509 proxy; with a token, --delegate auto "+
+					r.Warnf("%s asks for runtime environment %s, which hands the job an X.509 proxy; with a token, --delegate auto "+
 						"delegates nothing: give --delegate x509 (from your proxy) or --delegate token (ARC 7)", where, rte.Name)
 					return
 				}
@@ -530,14 +558,14 @@ func warnProxyRTE(f *cmdutil.Factory, batches []jobs.Batch) {
 }
 
 // printPlan prints a dry run's requests (-o json: as a document).
-func printPlan(f *cmdutil.Factory, reqs []ce.Request) error {
-	if f.JSON() {
-		return f.PrintJSON(struct {
+func printPlan(opts *SubmitOptions, reqs []ce.Request) error {
+	if opts.Report.JSON() {
+		return opts.Report.PrintJSON(struct {
 			Schema   string       `json:"schema"`
 			Requests []ce.Request `json:"requests"`
 		}{"cesub.submit.dryrun/v1", reqs})
 	}
-	w := f.IO.Out
+	w := opts.IO.Out
 	for _, r := range reqs {
 		if r.Method != "" {
 			fmt.Fprintf(w, "%s %s\n", r.Method, r.URL)

@@ -1,0 +1,105 @@
+package jobcmd
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cesub/cesub/internal/cli/cmdutil"
+	"github.com/cesub/cesub/internal/endpoints"
+	"github.com/cesub/cesub/internal/jobs"
+	"github.com/cesub/cesub/internal/jobstore"
+	"github.com/cesub/cesub/pkg/ce"
+	"github.com/cesub/cesub/pkg/ce/cetest"
+	"github.com/cesub/cesub/pkg/token"
+)
+
+// testReporter collects what submit tells the user.
+type testReporter struct{ warnings, errors []string }
+
+func (r *testReporter) Warnf(format string, args ...any) {
+	r.warnings = append(r.warnings, fmt.Sprintf(format, args...))
+}
+func (r *testReporter) PrintError(err error)                      { r.errors = append(r.errors, err.Error()) }
+func (r *testReporter) JSON() bool                                { return false }
+func (r *testReporter) PrintJSON(any) error                       { return nil }
+func (r *testReporter) NewBar(string, int) *cmdutil.Bar           { return nil }
+func (r *testReporter) NewProgress(string, int) *cmdutil.Progress { return nil }
+
+// fakeSubmitOptions submits to fake, registered as flavour jobcmdtest,
+// with a job list in a temporary folder; no Factory is involved.
+func fakeSubmitOptions(t *testing.T, fake *cetest.Fake) (*SubmitOptions, *bytes.Buffer, *testReporter) {
+	t.Helper()
+	cetest.Register(ce.Backends, "jobcmdtest", "jobcmdtest", fake)
+	var out bytes.Buffer
+	rep := &testReporter{}
+	list := filepath.Join(t.TempDir(), "jobs.db")
+	opts := &SubmitOptions{IO: &cmdutil.IOStreams{Out: &out, ErrOut: &out}, Report: rep, Output: func() string { return "" },
+		Tokens:       func() (*cmdutil.Tokens, error) { return nil, nil },
+		EndpointFile: func() (*endpoints.File, error) { return nil, nil },
+		ProxyFile:    func() (string, error) { return "", errors.New("no proxy") },
+		JobList:      func(ctx context.Context) (*jobstore.Store, error) { return jobstore.Open(ctx, list) },
+		Backend: func(context.Context, ce.Address, token.Source, *jobstore.Store) (ce.Backend, error) {
+			return fake, nil
+		},
+		Delegations: func(st *jobstore.Store) *jobs.Delegations { return &jobs.Delegations{Store: st} },
+		CEs:         []string{"jobcmdtest://ce.example"}, Count: 1, BatchSize: 100, Delegate: "none", Parallel: 1}
+	return opts, &out, rep
+}
+
+// TestSubmitRunWithoutFactory: submit runs on what its options give it
+// (the narrow dependencies): the job is sent, on the job list, printed.
+func TestSubmitRunWithoutFactory(t *testing.T) {
+	fake := cetest.NewFake("jobcmdtest://ce.example:7777", "jobcmdtest")
+	opts, out, rep := fakeSubmitOptions(t, fake)
+	opts.Inline = []string{`&(executable="/bin/echo")(arguments="hi")`}
+	if err := submitRun(context.Background(), opts); err != nil {
+		t.Fatalf("submit: %v (%v)", err, rep.errors)
+	}
+	if got := strings.Join(fake.Calls(), ","); got != "submit 1" {
+		t.Errorf("calls %s", got)
+	}
+	if !strings.HasPrefix(out.String(), "jobcmdtest://ce.example:7777/jobs/job1\n") {
+		t.Errorf("printed %q", out.String())
+	}
+	opts.DryRun = true
+	out.Reset()
+	if err := submitRun(context.Background(), opts); err != nil || !strings.Contains(out.String(), "SUBMIT jobcmdtest://ce.example:7777/jobs") {
+		t.Errorf("dry run: %v %q", err, out.String())
+	}
+	if got := strings.Join(fake.Calls(), ","); got != "submit 1" {
+		t.Errorf("the dry run called the CE: %s", got)
+	}
+}
+
+// TestSubmitDescriptionErrorWins: when both the descriptions and the
+// setup (here the job list) fail, the description's error is the one
+// reported, whichever finished first; nothing is sent.
+func TestSubmitDescriptionErrorWins(t *testing.T) {
+	fake := cetest.NewFake("jobcmdtest://ce.example:7777", "jobcmdtest")
+	opts, _, _ := fakeSubmitOptions(t, fake)
+	bad := filepath.Join(t.TempDir(), "bad.xrsl")
+	if err := os.WriteFile(bad, []byte(`&(executable=`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts.Files = []string{bad}
+	listErr := errors.New("job list locked")
+	opts.JobList = func(context.Context) (*jobstore.Store, error) { return nil, listErr }
+	err := submitRun(context.Background(), opts)
+	if err == nil || errors.Is(err, listErr) || !strings.Contains(err.Error(), "bad.xrsl") || cmdutil.CodeOf(err) != cmdutil.ExitUsage {
+		t.Errorf("got %v (exit %d), want the description's error (exit 2)", err, cmdutil.CodeOf(err))
+	}
+	opts.Files = nil
+	opts.Inline = []string{`&(executable="/bin/true")`}
+	if err := submitRun(context.Background(), opts); !errors.Is(err, listErr) {
+		t.Errorf("good description, job list failing: %v", err)
+	}
+	if calls := fake.Calls(); len(calls) != 0 {
+		t.Errorf("sent: %v", calls)
+	}
+}
