@@ -251,7 +251,7 @@ func (s *Submitter) submitBatch(ctx, cctx context.Context, b Batch, delegationID
 
 // send makes one submission request; created is told about the jobs the
 // CE announces. A stop (Ctrl-C, SIGTERM: cctx cancelled) cuts the request
-// short only after stopGrace, as the CE may be creating the jobs: a
+// short only after StopGrace, as the CE may be creating the jobs: a
 // request answered by then has its jobs recorded; then the uploads stop.
 func (s *Submitter) send(cctx context.Context, b Batch, opts ce.SubmitOptions, created func([]ce.Result)) ([]ce.Result, error) {
 	bctx, stop := context.WithCancel(context.WithoutCancel(cctx))
