@@ -663,6 +663,14 @@ most 0755.`,
 	return cmd
 }
 
+// gotJSON is one job of `get -o json`.
+type gotJSON struct {
+	JobJSON
+	Dir   string `json:"dir,omitempty"`
+	Files int    `json:"files,omitempty"`
+	Bytes int64  `json:"bytes,omitempty"`
+}
+
 func getRun(ctx context.Context, opts *GetOptions) error {
 	f := opts.F
 	e, selected, err := openSelected(ctx, f, opts.Sel)
@@ -670,73 +678,14 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 		return err
 	}
 	defer e.store.Close()
-	type got struct {
-		JobJSON
-		Dir   string `json:"dir,omitempty"`
-		Files int    `json:"files,omitempty"`
-		Bytes int64  `json:"bytes,omitempty"`
-	}
 	out := struct {
-		Schema string `json:"schema"`
-		Jobs   []got  `json:"jobs"`
+		Schema string    `json:"schema"`
+		Jobs   []gotJSON `json:"jobs"`
 	}{Schema: "cesub.get/v1"}
 	ok, failed, authFailed := 0, 0, false
-	// only finished jobs are fetched (and then cleaned): a running job's outputs are not there yet
-	states, _ := e.forEachCE(ctx, selected, 3, func(sctx context.Context, b ce.Backend, g []jobstore.Job) ([]ce.Result, error) {
-		return b.Status(sctx, jobs.LocalIDs(g))
-	})
-	stateOf := map[string]ce.Result{}
-	for _, r := range states {
-		stateOf[r.ID] = r
-	}
+	stateOf := currentStates(ctx, e, selected)
 	for _, j := range selected {
-		g := got{JobJSON: JobJSON{ID: j.ID, Name: j.Name}}
-		st, known := stateOf[j.ID]
-		var err error
-		switch {
-		case !known:
-			err = fmt.Errorf("no state from the CE")
-		case st.Err != nil:
-			err = st.Err
-		case !st.Job.State.Terminal():
-			err = fmt.Errorf("the job is %s: get fetches finished jobs (look at a running job's files with `cesub cat`)", st.Job.State)
-		}
-		if st.Job != nil {
-			g.State, g.SpecificState = string(st.Job.State), st.Job.RawState
-		}
-		if err == nil {
-			// the id names the job's folder under -D: one that is not a
-			// plain name (a list written by an older cesub) would lead out
-			err = safeDir(j)
-		}
-		var b ce.Backend
-		if err == nil {
-			b, _, err = e.backendOf(ctx, j.CE, j.Flavour)
-		}
-		if err == nil {
-			// no deadline for the whole download (see submit): each
-			// request has --timeout, transfers an idle limit
-			cctx, cancel := context.WithCancel(ctx)
-			var res *ce.GetResult
-			prog := f.NewProgress("downloading "+j.LocalID, 0)
-			res, err = b.Get(cctx, j.LocalID, ce.GetOptions{Dir: filepath.Join(opts.Dir, j.LocalID),
-				Progress: func(_ string, n int64) { prog.Add(n) }})
-			prog.Done()
-			if err == nil {
-				g.Dir, g.Files, g.Bytes = res.Dir, res.Files, res.Bytes
-				if !opts.Keep {
-					var cr []ce.Result
-					cr, err = b.Clean(cctx, []string{j.LocalID})
-					if err == nil && len(cr) == 1 && cr[0].Err != nil {
-						err = fmt.Errorf("downloaded, but cleaning failed: %w", cr[0].Err)
-					}
-					if err == nil {
-						_ = e.store.Remove(ctx, j.ID)
-					}
-				}
-			}
-			cancel()
-		}
+		g, err := getOne(ctx, e, opts, j, stateOf)
 		if err != nil {
 			authFailed = authFailed || ce.IsAuthFailure(err)
 			failed++
@@ -757,6 +706,68 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 		}
 	}
 	return cmdutil.ResultCode(ok, failed, authFailed)
+}
+
+// currentStates asks the CEs for the jobs' states: only finished jobs are
+// fetched (and then cleaned), a running job's outputs are not there yet.
+func currentStates(ctx context.Context, e *env, selected []jobstore.Job) map[string]ce.Result {
+	states, _ := e.forEachCE(ctx, selected, 3, func(sctx context.Context, b ce.Backend, g []jobstore.Job) ([]ce.Result, error) {
+		return b.Status(sctx, jobs.LocalIDs(g))
+	})
+	stateOf := make(map[string]ce.Result, len(states))
+	for _, r := range states {
+		stateOf[r.ID] = r
+	}
+	return stateOf
+}
+
+// getOne downloads one job that has ended, and cleans it unless --keep.
+func getOne(ctx context.Context, e *env, opts *GetOptions, j jobstore.Job, stateOf map[string]ce.Result) (gotJSON, error) {
+	g := gotJSON{JobJSON: JobJSON{ID: j.ID, Name: j.Name}}
+	st, known := stateOf[j.ID]
+	if st.Job != nil {
+		g.State, g.SpecificState = string(st.Job.State), st.Job.RawState
+	}
+	switch {
+	case !known:
+		return g, fmt.Errorf("no state from the CE")
+	case st.Err != nil:
+		return g, st.Err
+	case !st.Job.State.Terminal():
+		return g, fmt.Errorf("the job is %s: get fetches finished jobs (look at a running job's files with `cesub cat`)", st.Job.State)
+	}
+	// the id names the job's folder under -D: one that is not a plain
+	// name (a list written by an older cesub) would lead out
+	if err := safeDir(j); err != nil {
+		return g, err
+	}
+	b, _, err := e.backendOf(ctx, j.CE, j.Flavour)
+	if err != nil {
+		return g, err
+	}
+	// no deadline for the whole download (see submit): each request has
+	// --timeout, transfers an idle limit
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	prog := opts.F.NewProgress("downloading "+j.LocalID, 0)
+	res, err := b.Get(cctx, j.LocalID, ce.GetOptions{Dir: filepath.Join(opts.Dir, j.LocalID),
+		Progress: func(_ string, n int64) { prog.Add(n) }})
+	prog.Done()
+	if err != nil {
+		return g, err
+	}
+	g.Dir, g.Files, g.Bytes = res.Dir, res.Files, res.Bytes
+	if opts.Keep {
+		return g, nil
+	}
+	cr, err := b.Clean(cctx, []string{j.LocalID})
+	if err == nil && len(cr) == 1 && cr[0].Err != nil {
+		err = fmt.Errorf("downloaded, but cleaning failed: %w", cr[0].Err)
+	}
+	if err == nil {
+		_ = e.store.Remove(ctx, j.ID)
+	}
+	return g, err
 }
 
 // safeDir refuses a job whose id cannot name its download folder under -D.

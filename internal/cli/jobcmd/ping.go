@@ -81,28 +81,38 @@ func pingRun(ctx context.Context, opts *PingOptions) error {
 		if errs[0] != nil {
 			return errs[0]
 		}
-		r := results[0]
-		if f.JSON() {
-			if err := f.PrintJSON(PingJSON{Schema: "cesub.ping/v1", PingResult: *r, LatencyMS: float64(r.Latency.Microseconds()) / 1000}); err != nil {
-				return err
-			}
-		} else if err := printPing(f, r); err != nil {
+		return pingOne(f, results[0])
+	}
+	return pingList(f, opts.CEs, results, errs)
+}
+
+// pingOne prints one CE's ping; the exit code says how far it got.
+func pingOne(f *cmdutil.Factory, r *ce.PingResult) error {
+	if f.JSON() {
+		if err := f.PrintJSON(PingJSON{Schema: "cesub.ping/v1", PingResult: *r, LatencyMS: float64(r.Latency.Microseconds()) / 1000}); err != nil {
 			return err
 		}
-		switch {
-		case r.Admitted:
-			return nil
-		case r.Reachable && !r.Unsupported:
-			return cmdutil.Silent(cmdutil.ExitAuth)
-		}
-		return cmdutil.Silent(cmdutil.ExitError)
+	} else if err := printPing(f, r); err != nil {
+		return err
 	}
+	switch {
+	case r.Admitted:
+		return nil
+	case r.Reachable && !r.Unsupported:
+		return cmdutil.Silent(cmdutil.ExitAuth)
+	}
+	return cmdutil.Silent(cmdutil.ExitError)
+}
+
+// pingList prints the pings of several CEs (a CE that failed gets its
+// error as a problem); exit 0 all admitted, 3 some, 4 refused, 1 not reached.
+func pingList(f *cmdutil.Factory, ces []string, results []*ce.PingResult, errs []error) error {
 	list := struct {
 		Schema string     `json:"schema"`
 		CEs    []PingJSON `json:"ces"`
 	}{Schema: "cesub.ping.list/v1"}
 	admitted, failed, refused := 0, 0, 0
-	for i, a := range opts.CEs {
+	for i, a := range ces {
 		r := results[i]
 		if errs[i] != nil {
 			r = &ce.PingResult{Endpoint: a, Problem: errs[i].Error(), Hint: ce.ConnectHint(errs[i], "")}

@@ -74,38 +74,7 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 	out := SyncJSON{Schema: "cesub.sync/v1"}
 	ok, failed, authFailed := 0, 0, false
 	for _, addrText := range opts.CEs {
-		r := SyncCEJSON{CE: addrText}
-		err := func() error {
-			b, addr, err := e.backendOf(ctx, addrText, opts.Flavour)
-			if err != nil {
-				return err
-			}
-			r.CE = addr.URL()
-			cctx, cancel := f.Deadline(ctx, 3)
-			defer cancel()
-			listed, err := b.List(cctx)
-			if err != nil {
-				return err
-			}
-			sort.Slice(listed, func(i, j int) bool { return listed[i].LocalID < listed[j].LocalID })
-			rec := make([]jobstore.Job, 0, len(listed))
-			for _, j := range listed {
-				if err := ce.Backends.CheckLocalID(j.Flavour, j.LocalID); err != nil {
-					f.Warnf("%s: %v: not added", addr.URL(), err)
-					continue
-				}
-				sub := time.Time{}
-				if j.Submitted != nil {
-					sub = *j.Submitted
-				}
-				rec = append(rec, jobstore.Job{ID: j.ID, LocalID: j.LocalID, CE: j.CE, Flavour: string(j.Flavour), Name: j.Name,
-					Submitted: sub, State: string(j.State), ExitCode: j.ExitCode})
-			}
-			r.Found = len(listed)
-			r.Added, err = e.store.Add(ctx, rec...)
-			jobs.RememberVersion(ctx, e.store, addr, b)
-			return err
-		}()
+		r, err := syncOne(ctx, e, addrText, opts.Flavour)
 		if err != nil {
 			authFailed = authFailed || ce.IsAuthFailure(err)
 			failed++
@@ -128,4 +97,39 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 		}
 	}
 	return cmdutil.ResultCode(ok, failed, authFailed)
+}
+
+// syncOne adds the jobs one CE lists for this identity to the job list (a
+// job whose id the flavour cannot have is left out, with a warning).
+func syncOne(ctx context.Context, e *env, addrText, flavour string) (SyncCEJSON, error) {
+	r := SyncCEJSON{CE: addrText}
+	b, addr, err := e.backendOf(ctx, addrText, flavour)
+	if err != nil {
+		return r, err
+	}
+	r.CE = addr.URL()
+	cctx, cancel := e.f.Deadline(ctx, 3)
+	defer cancel()
+	listed, err := b.List(cctx)
+	if err != nil {
+		return r, err
+	}
+	sort.Slice(listed, func(i, j int) bool { return listed[i].LocalID < listed[j].LocalID })
+	rec := make([]jobstore.Job, 0, len(listed))
+	for _, j := range listed {
+		if err := ce.Backends.CheckLocalID(j.Flavour, j.LocalID); err != nil {
+			e.f.Warnf("%s: %v: not added", addr.URL(), err)
+			continue
+		}
+		sub := time.Time{}
+		if j.Submitted != nil {
+			sub = *j.Submitted
+		}
+		rec = append(rec, jobstore.Job{ID: j.ID, LocalID: j.LocalID, CE: j.CE, Flavour: string(j.Flavour), Name: j.Name,
+			Submitted: sub, State: string(j.State), ExitCode: j.ExitCode})
+	}
+	r.Found = len(listed)
+	r.Added, err = e.store.Add(ctx, rec...)
+	jobs.RememberVersion(ctx, e.store, addr, b)
+	return r, err
 }
