@@ -167,8 +167,6 @@ Exit: 0 all submitted, 3 some failed, 4 refused (authentication), 1 otherwise.`,
 	return cmd
 }
 
-// readJobs parses a description in any format; each job remembers its
-// origin (a backend of the same format may re-read it).
 // submitReading is how submit files are read (--var, --queue, --allow-commands).
 type submitReading struct {
 	vars      map[string]string
@@ -178,6 +176,8 @@ type submitReading struct {
 	templates func() (submitfile.Templates, error) // `use template :` (read once, when a file uses one)
 }
 
+// readJobs parses a description in any format; each job remembers its
+// origin (a backend of the same format may re-read it).
 func readJobs(name string, src []byte, sr submitReading) ([]jobdesc.Job, error) {
 	f := format.Detect(name, src)
 	var tpl submitfile.Templates
