@@ -171,3 +171,61 @@ func TestSubmitterPlan(t *testing.T) {
 		t.Errorf("plan without delegation: %+v %v", reqs, err)
 	}
 }
+
+// translatingFake is a fake CE that translates descriptions (ce.Translator)
+// and connects ahead (ce.Warmer).
+type translatingFake struct {
+	*cetest.Fake
+	released int
+}
+
+func (f *translatingFake) TranslationWarnings(jobs []jobdesc.Job) []jobdesc.Warning {
+	return []jobdesc.Warning{{File: "j.xrsl", Message: "warning: gridtime is dropped"}}
+}
+
+func (f *translatingFake) Warm(context.Context) func() { return func() { f.released++ } }
+
+// TestSubmitterWarningsAndWarm: each warning is said once however many
+// jobs carry it, the flavour's translation warnings too; Close releases
+// what Warm made, once.
+func TestSubmitterWarningsAndWarm(t *testing.T) {
+	w := newWorld(t)
+	fake := &translatingFake{Fake: cetest.NewFake("jobstest://h:7777", "jobstest")}
+	s := w.submitter(t, fake.Fake)
+	s.Backend = fake
+	js := someJobs("a", "b")
+	for i := range js {
+		js[i].Warnings = []jobdesc.Warning{{File: "j.xrsl", Line: 1, Col: 2, Message: "cputime is ignored"}}
+	}
+	got := s.Warnings([]Batch{{Jobs: js}, {Jobs: someJobs("c")}})
+	if len(got) != 2 || !strings.Contains(got[0], "cputime is ignored") || !strings.Contains(got[1], "gridtime is dropped") {
+		t.Errorf("warnings %q", got)
+	}
+	s.Warm(context.Background())
+	s.Store = nil // the world closes it
+	s.Close()
+	s.Close()
+	if fake.released != 1 {
+		t.Errorf("released %d times", fake.released)
+	}
+}
+
+// TestSubmitterStopped: a stopped submission sends no further request
+// and counts the jobs not sent as failed.
+func TestSubmitterStopped(t *testing.T) {
+	w := newWorld(t)
+	fake := cetest.NewFake("jobstest://h:7777", "jobstest")
+	s := w.submitter(t, fake)
+	ctx, cancel := context.WithCancel(context.Background())
+	fake.SubmitFunc = func(context.Context, []jobdesc.Job, ce.SubmitOptions) ([]ce.Result, error) {
+		cancel() // stopped while the first request is answered
+		return nil, errors.New("cut")
+	}
+	res, err := s.Submit(ctx, []Batch{{Jobs: someJobs("a")}, {Jobs: someJobs("b", "c")}})
+	if !errors.Is(err, context.Canceled) || res.Failed != 3 {
+		t.Errorf("%+v %v", res, err)
+	}
+	if got := strings.Join(fake.Calls(), ","); got != "submit 1" {
+		t.Errorf("calls %s", got)
+	}
+}
