@@ -16,6 +16,7 @@ import (
 	"github.com/cesub/cesub/internal/jobstore"
 	"github.com/cesub/cesub/pkg/ce"
 	"github.com/cesub/cesub/pkg/jobdesc"
+	"github.com/cesub/cesub/pkg/token"
 	"github.com/spf13/cobra"
 )
 
@@ -38,9 +39,24 @@ func addSelection(cmd *cobra.Command, s *Selection) {
 	})
 }
 
-// env is what the job commands share.
+// ceAccess is what the job commands take from the Factory to reach the
+// job list and the CEs: functions, so that a test can replace each.
+type ceAccess struct {
+	JobList  func(context.Context) (*jobstore.Store, error)
+	Tokens   func() (*cmdutil.Tokens, error)
+	Backend  func(context.Context, ce.Address, token.Source, *jobstore.Store) (ce.Backend, error)
+	Deadline func(ctx context.Context, scale int) (context.Context, context.CancelFunc) // scale x --timeout
+	Warnf    func(format string, args ...any)
+}
+
+// accessOf is the Factory's ceAccess.
+func accessOf(f *cmdutil.Factory) ceAccess {
+	return ceAccess{JobList: f.JobList, Tokens: f.Tokens, Backend: f.Backend, Deadline: f.Deadline, Warnf: f.Warnf}
+}
+
+// env is what the job commands share while they run.
 type env struct {
-	f        *cmdutil.Factory
+	ceAccess
 	store    *jobstore.Store
 	tokens   *cmdutil.Tokens        // a token source per CE (audience)
 	backends map[string]openBackend // one per CE for the whole command (keep-alive, one TLS setup)
@@ -116,8 +132,8 @@ func (c *ceFlags) resolve(f *cmdutil.Factory) error {
 // most ceParallel at once), each with its own deadline of scale x
 // --timeout; the results are in the order the CEs were given. A CE whose
 // backend cannot be made gets err set and op is not called for it.
-func eachCE[T any](ctx context.Context, f *cmdutil.Factory, c ceFlags, scale int, op func(ctx context.Context, b ce.Backend, addr ce.Address) (T, error)) ([]T, []error, *env, error) {
-	e, err := open(ctx, f)
+func eachCE[T any](ctx context.Context, acc ceAccess, c ceFlags, scale int, op func(ctx context.Context, b ce.Backend, addr ce.Address) (T, error)) ([]T, []error, *env, error) {
+	e, err := open(ctx, acc)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -131,7 +147,7 @@ func eachCE[T any](ctx context.Context, f *cmdutil.Factory, c ceFlags, scale int
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			cctx, cancel := f.Deadline(ctx, scale)
+			cctx, cancel := e.Deadline(ctx, scale)
 			defer cancel()
 			b, err := e.backend(cctx, addr)
 			if err == nil {
@@ -146,7 +162,7 @@ func eachCE[T any](ctx context.Context, f *cmdutil.Factory, c ceFlags, scale int
 
 // openSelected opens the job list and resolves a selection in it.
 func openSelected(ctx context.Context, f *cmdutil.Factory, sel Selection) (*env, []jobstore.Job, error) {
-	e, err := open(ctx, f)
+	e, err := open(ctx, accessOf(f))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -165,17 +181,18 @@ func openSelected(ctx context.Context, f *cmdutil.Factory, sel Selection) (*env,
 	return e, selected, nil
 }
 
-func open(ctx context.Context, f *cmdutil.Factory) (*env, error) {
-	store, err := f.JobList(ctx)
+// open opens the job list and resolves the token settings.
+func open(ctx context.Context, acc ceAccess) (*env, error) {
+	store, err := acc.JobList(ctx)
 	if err != nil {
 		return nil, err
 	}
-	tokens, err := f.Tokens()
+	tokens, err := acc.Tokens()
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	return &env{f: f, store: store, tokens: tokens}, nil
+	return &env{ceAccess: acc, store: store, tokens: tokens}, nil
 }
 
 // backendOf is the backend of a CE as the job list names it.
@@ -196,7 +213,7 @@ func (e *env) backend(ctx context.Context, addr ce.Address) (ce.Backend, error) 
 	if ob, ok := e.backends[key]; ok {
 		return ob.b, nil
 	}
-	b, err := e.f.Backend(ctx, addr, e.tokens.For(addr), e.store)
+	b, err := e.Backend(ctx, addr, e.tokens.For(addr), e.store)
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +230,7 @@ const ceParallel = jobs.DefaultParallel
 // runner works on the selected jobs CE by CE (internal/jobs), with this
 // command's backends, deadlines and job list.
 func (e *env) runner() *jobs.Runner {
-	return &jobs.Runner{Store: e.store, Backend: e.backendOf, Deadline: e.f.Deadline, Warnf: e.f.Warnf, Parallel: ceParallel,
+	return &jobs.Runner{Store: e.store, Backend: e.backendOf, Deadline: e.Deadline, Warnf: e.Warnf, Parallel: ceParallel,
 		Answered: func(ctx context.Context, addr ce.Address, b ce.Backend) { jobs.RememberVersion(ctx, e.store, addr, b) }}
 }
 
@@ -268,7 +285,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		return err
 	}
 	defer e.store.Close()
-	out, ok, failed, authFailed := queryStatus(ctx, e, selected, !opts.Watch, opts.Long)
+	out, ok, failed, authFailed := queryStatus(ctx, f, e, selected, !opts.Watch, opts.Long)
 	if opts.Watch {
 		seen := map[string]string{}
 		for _, j := range out.Jobs {
@@ -286,7 +303,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 				return ctx.Err()
 			case <-time.After(opts.Interval):
 			}
-			out, ok, failed, authFailed = queryStatus(ctx, e, selected, false, false)
+			out, ok, failed, authFailed = queryStatus(ctx, f, e, selected, false, false)
 			for _, j := range out.Jobs {
 				now := j.State
 				if j.Error != "" {
@@ -337,8 +354,7 @@ func allDone(out ListJSON) bool {
 // queryStatus asks the CEs once (jobs.Runner.Status, which records what
 // they said) and makes the rows to show.
 // With long, flavours that can (ce.Detailer) add each job's long fields.
-func queryStatus(ctx context.Context, e *env, selected []jobstore.Job, reportErrors, long bool) (ListJSON, int, int, bool) {
-	f := e.f
+func queryStatus(ctx context.Context, f *cmdutil.Factory, e *env, selected []jobstore.Job, reportErrors, long bool) (ListJSON, int, int, bool) {
 	rows, ok, failed, authFailed := e.runner().Status(ctx, selected, long)
 	out := ListJSON{Schema: "cesub.status/v1", Jobs: make([]JobJSON, 0, len(rows))}
 	for _, r := range rows {
@@ -810,7 +826,7 @@ func infoRun(ctx context.Context, opts *InfoOptions) error {
 	if err := opts.resolve(f); err != nil {
 		return err
 	}
-	infos, errs, e, err := eachCE(ctx, f, opts.ceFlags, 2, func(cctx context.Context, b ce.Backend, _ ce.Address) (*ce.Info, error) {
+	infos, errs, e, err := eachCE(ctx, accessOf(f), opts.ceFlags, 2, func(cctx context.Context, b ce.Backend, _ ce.Address) (*ce.Info, error) {
 		return b.Info(cctx)
 	})
 	if err != nil {

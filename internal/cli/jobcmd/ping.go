@@ -63,7 +63,7 @@ func pingRun(ctx context.Context, opts *PingOptions) error {
 	if err := opts.resolve(f); err != nil {
 		return err
 	}
-	results, errs, e, err := eachCE(ctx, f, opts.ceFlags, 1, func(cctx context.Context, b ce.Backend, _ ce.Address) (*ce.PingResult, error) {
+	results, errs, e, err := eachCE(ctx, accessOf(f), opts.ceFlags, 1, func(cctx context.Context, b ce.Backend, _ ce.Address) (*ce.PingResult, error) {
 		return b.Ping(cctx)
 	})
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/cesub/cesub/internal/jobstore"
 	"github.com/cesub/cesub/pkg/ce"
 	"github.com/cesub/cesub/pkg/ce/cetest"
+	"github.com/cesub/cesub/pkg/jobdesc"
 	"github.com/cesub/cesub/pkg/token"
 )
 
@@ -24,6 +25,9 @@ type testReporter struct{ warnings, errors []string }
 
 func (r *testReporter) Warnf(format string, args ...any) {
 	r.warnings = append(r.warnings, fmt.Sprintf(format, args...))
+}
+func (r *testReporter) Errorf(format string, args ...any) {
+	r.errors = append(r.errors, fmt.Sprintf(format, args...))
 }
 func (r *testReporter) PrintError(err error)                      { r.errors = append(r.errors, err.Error()) }
 func (r *testReporter) JSON() bool                                { return false }
@@ -101,5 +105,27 @@ func TestSubmitDescriptionErrorWins(t *testing.T) {
 	}
 	if calls := fake.Calls(); len(calls) != 0 {
 		t.Errorf("sent: %v", calls)
+	}
+}
+
+// TestSyncWithoutFactory: sync runs on what its options give it: the jobs
+// the CE lists are added to the job list once, a second sync adds none.
+func TestSyncWithoutFactory(t *testing.T) {
+	fake := cetest.NewFake("jobcmdtest://ce.example:7777", "jobcmdtest")
+	sub, _, _ := fakeSubmitOptions(t, fake)
+	if _, err := fake.Submit(context.Background(), []jobdesc.Job{{Name: "a"}, {Name: "b"}}, ce.SubmitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	rep := &testReporter{}
+	opts := &SyncOptions{IO: &cmdutil.IOStreams{Out: &out, ErrOut: &out}, Report: rep, CEs: []string{"jobcmdtest://ce.example"},
+		Access: ceAccess{JobList: sub.JobList, Tokens: sub.Tokens, Backend: sub.Backend, Warnf: rep.Warnf,
+			Deadline: func(ctx context.Context, _ int) (context.Context, context.CancelFunc) { return context.WithCancel(ctx) }}}
+	if err := syncRun(context.Background(), opts); err != nil || !strings.Contains(out.String(), ": 2 jobs, 2 new in ") {
+		t.Fatalf("sync: %v %q %v", err, out.String(), rep.errors)
+	}
+	out.Reset()
+	if err := syncRun(context.Background(), opts); err != nil || !strings.Contains(out.String(), ": 2 jobs, 0 new in ") {
+		t.Errorf("second sync: %v %q", err, out.String())
 	}
 }

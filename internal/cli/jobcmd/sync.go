@@ -14,11 +14,22 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// SyncOptions of `cesub sync`.
+// SyncOptions of `cesub sync`: the flags, and what sync takes from the
+// Factory (IO, a reporter, the job list and CEs as functions).
 type SyncOptions struct {
-	F       *cmdutil.Factory
+	IO     *cmdutil.IOStreams
+	Report syncReporter
+	Access ceAccess
+
 	CEs     []string
 	Flavour string
+}
+
+// syncReporter is how sync tells the user what happened (cmdutil.Factory).
+type syncReporter interface {
+	Errorf(format string, args ...any)
+	JSON() bool
+	PrintJSON(v any) error
 }
 
 // SyncJSON is the schema of `sync -o json`.
@@ -37,7 +48,7 @@ type SyncCEJSON struct {
 
 // NewCmdSync builds `cesub sync`.
 func NewCmdSync(f *cmdutil.Factory, runF func(*SyncOptions) error) *cobra.Command {
-	opts := &SyncOptions{F: f}
+	opts := &SyncOptions{IO: f.IO, Report: f, Access: accessOf(f)}
 	cmd := &cobra.Command{
 		Use:   "sync -C CE…",
 		Short: "Add the jobs a CE has for you to the job list (like arcsync)",
@@ -65,8 +76,8 @@ Exit: 0 all CEs answered, 3 some did not, 4/1 none did.`,
 }
 
 func syncRun(ctx context.Context, opts *SyncOptions) error {
-	f := opts.F
-	e, err := open(ctx, f)
+	r := opts.Report
+	e, err := open(ctx, opts.Access)
 	if err != nil {
 		return err
 	}
@@ -74,25 +85,25 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 	out := SyncJSON{Schema: "cesub.sync/v1"}
 	ok, failed, authFailed := 0, 0, false
 	for _, addrText := range opts.CEs {
-		r, err := syncOne(ctx, e, addrText, opts.Flavour)
+		c, err := syncOne(ctx, e, addrText, opts.Flavour)
 		if err != nil {
 			authFailed = authFailed || ce.IsAuthFailure(err)
 			failed++
-			r.Error = err.Error()
-			f.Errorf("%s: %v", addrText, err)
+			c.Error = err.Error()
+			r.Errorf("%s: %v", addrText, err)
 		} else {
 			ok++
 		}
-		out.CEs = append(out.CEs, r)
+		out.CEs = append(out.CEs, c)
 	}
-	if f.JSON() {
-		if err := f.PrintJSON(out); err != nil {
+	if r.JSON() {
+		if err := r.PrintJSON(out); err != nil {
 			return err
 		}
 	} else {
-		for _, r := range out.CEs {
-			if r.Error == "" {
-				fmt.Fprintf(f.IO.Out, "%s: %d jobs, %d new in %s\n", r.CE, r.Found, r.Added, e.store.Path())
+		for _, c := range out.CEs {
+			if c.Error == "" {
+				fmt.Fprintf(opts.IO.Out, "%s: %d jobs, %d new in %s\n", c.CE, c.Found, c.Added, e.store.Path())
 			}
 		}
 	}
@@ -108,7 +119,7 @@ func syncOne(ctx context.Context, e *env, addrText, flavour string) (SyncCEJSON,
 		return r, err
 	}
 	r.CE = addr.URL()
-	cctx, cancel := e.f.Deadline(ctx, 3)
+	cctx, cancel := e.Deadline(ctx, 3)
 	defer cancel()
 	listed, err := b.List(cctx)
 	if err != nil {
@@ -118,7 +129,7 @@ func syncOne(ctx context.Context, e *env, addrText, flavour string) (SyncCEJSON,
 	rec := make([]jobstore.Job, 0, len(listed))
 	for _, j := range listed {
 		if err := ce.Backends.CheckLocalID(j.Flavour, j.LocalID); err != nil {
-			e.f.Warnf("%s: %v: not added", addr.URL(), err)
+			e.Warnf("%s: %v: not added", addr.URL(), err)
 			continue
 		}
 		sub := time.Time{}
