@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cesub/cesub/internal/cli/cmdutil"
+	"github.com/cesub/cesub/internal/endpoints"
 	"github.com/cesub/cesub/internal/jobs"
 	"github.com/cesub/cesub/internal/jobstore"
 	"github.com/cesub/cesub/pkg/ce"
@@ -92,10 +94,33 @@ func (c *ceFlags) add(cmd *cobra.Command) {
 	_ = cmd.RegisterFlagCompletionFunc("flavour", cmdutil.CompleteFlavours)
 }
 
+// ceDeps is what the commands that address CEs rather than jobs (ping,
+// info) take from the Factory: IO, a reporter, the job list and CEs, the
+// endpoint file.
+type ceDeps struct {
+	IO           *cmdutil.IOStreams
+	Report       ceReporter
+	Access       ceAccess
+	EndpointFile func() (*endpoints.File, error) // -E
+}
+
+// ceReporter is how ping and info report (cmdutil.Factory).
+type ceReporter interface {
+	Errorf(format string, args ...any)
+	Hint(err error)
+	JSON() bool
+	PrintJSON(v any) error
+}
+
+// ceDepsOf is the Factory's ceDeps.
+func ceDepsOf(f *cmdutil.Factory) ceDeps {
+	return ceDeps{IO: f.IO, Report: f, Access: accessOf(f), EndpointFile: f.Endpoints}
+}
+
 // resolve makes the CEs those of -C, or else those of the endpoint file
 // (-E or CESUB_ENDPOINTS: every endpoint not marked skip, each with the
 // flavour and, through the token settings, the token source it gives).
-func (c *ceFlags) resolve(f *cmdutil.Factory) error {
+func (c *ceFlags) resolve(endpointFile func() (*endpoints.File, error)) error {
 	if len(c.CEs) > 0 {
 		for _, a := range c.CEs { // a bad address is a usage error before anything is sent
 			addr, err := parseCE(a, c.Flavour)
@@ -106,7 +131,7 @@ func (c *ceFlags) resolve(f *cmdutil.Factory) error {
 		}
 		return nil
 	}
-	file, err := f.Endpoints()
+	file, err := endpointFile()
 	if err != nil {
 		return err
 	}
@@ -799,13 +824,13 @@ func safeDir(j jobstore.Job) error {
 
 // InfoOptions of `cesub info`.
 type InfoOptions struct {
-	F *cmdutil.Factory
+	ceDeps
 	ceFlags
 }
 
 // NewCmdInfo builds `cesub info`.
 func NewCmdInfo(f *cmdutil.Factory, runF func(*InfoOptions) error) *cobra.Command {
-	opts := &InfoOptions{F: f}
+	opts := &InfoOptions{ceDeps: ceDepsOf(f)}
 	cmd := &cobra.Command{
 		Use:   "info (-C CE… | -E ENDPOINTS)",
 		Short: "Summarise a CE: implementation, API versions, queues, runtime environments",
@@ -822,11 +847,11 @@ func NewCmdInfo(f *cmdutil.Factory, runF func(*InfoOptions) error) *cobra.Comman
 }
 
 func infoRun(ctx context.Context, opts *InfoOptions) error {
-	f := opts.F
-	if err := opts.resolve(f); err != nil {
+	r := opts.Report
+	if err := opts.resolve(opts.EndpointFile); err != nil {
 		return err
 	}
-	infos, errs, e, err := eachCE(ctx, accessOf(f), opts.ceFlags, 2, func(cctx context.Context, b ce.Backend, _ ce.Address) (*ce.Info, error) {
+	infos, errs, e, err := eachCE(ctx, opts.Access, opts.ceFlags, 2, func(cctx context.Context, b ce.Backend, _ ce.Address) (*ce.Info, error) {
 		return b.Info(cctx)
 	})
 	if err != nil {
@@ -837,13 +862,13 @@ func infoRun(ctx context.Context, opts *InfoOptions) error {
 		if errs[0] != nil {
 			return errs[0]
 		}
-		if f.JSON() {
-			return f.PrintJSON(struct {
+		if r.JSON() {
+			return r.PrintJSON(struct {
 				Schema string `json:"schema"`
 				*ce.Info
 			}{"cesub.info/v1", infos[0]})
 		}
-		return printInfo(f, infos[0])
+		return printInfo(opts.IO.Out, infos[0])
 	}
 	type infoJSON struct {
 		CE    string   `json:"ce"`
@@ -861,15 +886,15 @@ func infoRun(ctx context.Context, opts *InfoOptions) error {
 			failed++
 			ij.Error = errs[i].Error()
 			authFailed = authFailed || ce.IsAuthFailure(errs[i])
-			f.Errorf("%s: %v", a, errs[i])
-			f.Hint(errs[i])
+			r.Errorf("%s: %v", a, errs[i])
+			r.Hint(errs[i])
 		} else {
 			ok++
 		}
 		list.CEs = append(list.CEs, ij)
 	}
-	if f.JSON() {
-		if err := f.PrintJSON(list); err != nil {
+	if r.JSON() {
+		if err := r.PrintJSON(list); err != nil {
 			return err
 		}
 	} else {
@@ -878,9 +903,9 @@ func infoRun(ctx context.Context, opts *InfoOptions) error {
 				continue
 			}
 			if i > 0 {
-				fmt.Fprintln(f.IO.Out)
+				fmt.Fprintln(opts.IO.Out)
 			}
-			if err := printInfo(f, ij.Info); err != nil {
+			if err := printInfo(opts.IO.Out, ij.Info); err != nil {
 				return err
 			}
 		}
@@ -888,8 +913,8 @@ func infoRun(ctx context.Context, opts *InfoOptions) error {
 	return cmdutil.ResultCode(ok, failed, authFailed)
 }
 
-func printInfo(f *cmdutil.Factory, info *ce.Info) error {
-	w := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+func printInfo(out io.Writer, info *ce.Info) error {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	cell := cmdutil.OneLine // a CE's text stays in its cell
 	fmt.Fprintf(w, "endpoint:\t%s\n", info.Endpoint)
 	fmt.Fprintf(w, "implementation:\t%s %s\n", cell(info.Implementation), cell(info.Version))

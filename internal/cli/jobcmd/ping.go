@@ -3,6 +3,7 @@ package jobcmd
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -15,7 +16,7 @@ import (
 
 // PingOptions of `cesub ping`.
 type PingOptions struct {
-	F *cmdutil.Factory
+	ceDeps
 	ceFlags
 }
 
@@ -28,7 +29,7 @@ type PingJSON struct {
 
 // NewCmdPing builds `cesub ping`.
 func NewCmdPing(f *cmdutil.Factory, runF func(*PingOptions) error) *cobra.Command {
-	opts := &PingOptions{F: f}
+	opts := &PingOptions{ceDeps: ceDepsOf(f)}
 	cmd := &cobra.Command{
 		Use:   "ping (-C CE… | -E ENDPOINTS)",
 		Short: "Check a CE: reachability, TLS, API versions, implementation, and whether your credential is admitted",
@@ -59,11 +60,10 @@ pinged, each with the token source the file gives it. Exit: 0 admitted
 }
 
 func pingRun(ctx context.Context, opts *PingOptions) error {
-	f := opts.F
-	if err := opts.resolve(f); err != nil {
+	if err := opts.resolve(opts.EndpointFile); err != nil {
 		return err
 	}
-	results, errs, e, err := eachCE(ctx, accessOf(f), opts.ceFlags, 1, func(cctx context.Context, b ce.Backend, _ ce.Address) (*ce.PingResult, error) {
+	results, errs, e, err := eachCE(ctx, opts.Access, opts.ceFlags, 1, func(cctx context.Context, b ce.Backend, _ ce.Address) (*ce.PingResult, error) {
 		return b.Ping(cctx)
 	})
 	if err != nil {
@@ -81,18 +81,18 @@ func pingRun(ctx context.Context, opts *PingOptions) error {
 		if errs[0] != nil {
 			return errs[0]
 		}
-		return pingOne(f, results[0])
+		return pingOne(opts.ceDeps, results[0])
 	}
-	return pingList(f, opts.CEs, results, errs)
+	return pingList(opts.ceDeps, opts.CEs, results, errs)
 }
 
 // pingOne prints one CE's ping; the exit code says how far it got.
-func pingOne(f *cmdutil.Factory, r *ce.PingResult) error {
-	if f.JSON() {
-		if err := f.PrintJSON(PingJSON{Schema: "cesub.ping/v1", PingResult: *r, LatencyMS: float64(r.Latency.Microseconds()) / 1000}); err != nil {
+func pingOne(d ceDeps, r *ce.PingResult) error {
+	if d.Report.JSON() {
+		if err := d.Report.PrintJSON(PingJSON{Schema: "cesub.ping/v1", PingResult: *r, LatencyMS: float64(r.Latency.Microseconds()) / 1000}); err != nil {
 			return err
 		}
-	} else if err := printPing(f, r); err != nil {
+	} else if err := printPing(d.IO.Out, r); err != nil {
 		return err
 	}
 	switch {
@@ -106,7 +106,7 @@ func pingOne(f *cmdutil.Factory, r *ce.PingResult) error {
 
 // pingList prints the pings of several CEs (a CE that failed gets its
 // error as a problem); exit 0 all admitted, 3 some, 4 refused, 1 not reached.
-func pingList(f *cmdutil.Factory, ces []string, results []*ce.PingResult, errs []error) error {
+func pingList(d ceDeps, ces []string, results []*ce.PingResult, errs []error) error {
 	list := struct {
 		Schema string     `json:"schema"`
 		CEs    []PingJSON `json:"ces"`
@@ -127,16 +127,16 @@ func pingList(f *cmdutil.Factory, ces []string, results []*ce.PingResult, errs [
 		}
 		list.CEs = append(list.CEs, PingJSON{Schema: "cesub.ping/v1", PingResult: *r, LatencyMS: float64(r.Latency.Microseconds()) / 1000})
 	}
-	if f.JSON() {
-		if err := f.PrintJSON(list); err != nil {
+	if d.Report.JSON() {
+		if err := d.Report.PrintJSON(list); err != nil {
 			return err
 		}
 	} else {
 		for i := range list.CEs {
 			if i > 0 {
-				fmt.Fprintln(f.IO.Out)
+				fmt.Fprintln(d.IO.Out)
 			}
-			if err := printPing(f, &list.CEs[i].PingResult); err != nil {
+			if err := printPing(d.IO.Out, &list.CEs[i].PingResult); err != nil {
 				return err
 			}
 		}
@@ -152,8 +152,8 @@ func pingList(f *cmdutil.Factory, ces []string, results []*ce.PingResult, errs [
 	return cmdutil.Silent(cmdutil.ExitError)
 }
 
-func printPing(f *cmdutil.Factory, r *ce.PingResult) error {
-	w := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+func printPing(out io.Writer, r *ce.PingResult) error {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	cell := cmdutil.OneLine // a CE's text stays in its cell
 	fmt.Fprintf(w, "CE:\t%s\n", r.Endpoint)
 	if r.Reachable {

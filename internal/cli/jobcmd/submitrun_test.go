@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/cesub/cesub/internal/cli/cmdutil"
@@ -30,6 +31,7 @@ func (r *testReporter) Errorf(format string, args ...any) {
 	r.errors = append(r.errors, fmt.Sprintf(format, args...))
 }
 func (r *testReporter) PrintError(err error)                      { r.errors = append(r.errors, err.Error()) }
+func (r *testReporter) Hint(error)                                {}
 func (r *testReporter) JSON() bool                                { return false }
 func (r *testReporter) PrintJSON(any) error                       { return nil }
 func (r *testReporter) NewBar(string, int) *cmdutil.Bar           { return nil }
@@ -127,5 +129,37 @@ func TestSyncWithoutFactory(t *testing.T) {
 	out.Reset()
 	if err := syncRun(context.Background(), opts); err != nil || !strings.Contains(out.String(), ": 2 jobs, 0 new in ") {
 		t.Errorf("second sync: %v %q", err, out.String())
+	}
+}
+
+// TestPingEndpointFileAddresses: ping (without -C) works on the endpoint
+// file's parsed addresses as they are, never written back to text and
+// parsed again (which would drop this one's path: the flavour has none),
+// and skips the endpoints marked skip; no Factory is involved.
+func TestPingEndpointFileAddresses(t *testing.T) {
+	fake := cetest.NewFake("jobcmdtest://ce.example:7777", "jobcmdtest")
+	sub, _, _ := fakeSubmitOptions(t, fake)
+	addr := ce.Address{Flavour: "jobcmdtest", Host: "ce.example", Port: 7777, Path: "/as-given"}
+	file := &endpoints.File{Path: "eps.yaml", Endpoints: []endpoints.Endpoint{{Name: "a", Address: addr},
+		{Name: "b", Skip: true, Address: ce.Address{Flavour: "jobcmdtest", Host: "skipped", Port: 7777}}}}
+	var mu sync.Mutex
+	var got []ce.Address
+	var out bytes.Buffer
+	rep := &testReporter{}
+	opts := &PingOptions{ceDeps: ceDeps{IO: &cmdutil.IOStreams{Out: &out, ErrOut: &out}, Report: rep,
+		EndpointFile: func() (*endpoints.File, error) { return file, nil },
+		Access: ceAccess{JobList: sub.JobList, Tokens: sub.Tokens, Warnf: rep.Warnf,
+			Backend: func(_ context.Context, a ce.Address, _ token.Source, _ *jobstore.Store) (ce.Backend, error) {
+				mu.Lock()
+				got = append(got, a)
+				mu.Unlock()
+				return fake, nil
+			},
+			Deadline: func(ctx context.Context, _ int) (context.Context, context.CancelFunc) { return context.WithCancel(ctx) }}}}
+	if err := pingRun(context.Background(), opts); err != nil {
+		t.Fatalf("ping: %v %v\n%s", err, rep.errors, out.String())
+	}
+	if len(got) != 1 || got[0] != addr {
+		t.Errorf("backends made for %+v, want only %+v", got, addr)
 	}
 }
