@@ -60,14 +60,9 @@ func accessOf(f *cmdutil.Factory) ceAccess {
 type env struct {
 	ceAccess
 	store    *jobstore.Store
-	tokens   *cmdutil.Tokens        // a token source per CE (audience)
-	backends map[string]openBackend // one per CE for the whole command (keep-alive, one TLS setup)
-	mu       sync.Mutex             // guards backends (CEs are worked on in parallel)
-}
-
-type openBackend struct {
-	b    ce.Backend
-	addr ce.Address
+	tokens   *cmdutil.Tokens       // a token source per CE (audience)
+	backends map[string]ce.Backend // one per CE for the whole command (keep-alive, one TLS setup)
+	mu       sync.Mutex            // guards backends (CEs are worked on in parallel)
 }
 
 // ceFlags are -C/--ce (repeatable) and --flavour of the commands that
@@ -236,16 +231,16 @@ func (e *env) backend(ctx context.Context, addr ce.Address) (ce.Backend, error) 
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if ob, ok := e.backends[key]; ok {
-		return ob.b, nil
+		return ob, nil
 	}
 	b, err := e.Backend(ctx, addr, e.tokens.For(addr), e.store)
 	if err != nil {
 		return nil, err
 	}
 	if e.backends == nil {
-		e.backends = map[string]openBackend{}
+		e.backends = map[string]ce.Backend{}
 	}
-	e.backends[key] = openBackend{b, addr}
+	e.backends[key] = b
 	return b, nil
 }
 
