@@ -65,6 +65,30 @@ type env struct {
 	mu       sync.Mutex            // guards backends (CEs are worked on in parallel)
 }
 
+// jobDeps is what the commands that work on jobs of the job list (status,
+// cat, get, kill, clean, resume, hold, release) take from the Factory.
+type jobDeps struct {
+	IO     *cmdutil.IOStreams
+	Report jobReporter
+	Access ceAccess
+	Now    func() time.Time
+	Infof  func(format string, args ...any) // with -v
+}
+
+// jobReporter is how the job commands report (cmdutil.Factory).
+type jobReporter interface {
+	ceReporter
+	PrintError(err error)
+	NewProgress(label string, total int) *cmdutil.Progress
+}
+
+// jobDepsOf is the Factory's jobDeps. Now and Infof are read when called:
+// the root command sets them once the flags are parsed.
+func jobDepsOf(f *cmdutil.Factory) jobDeps {
+	return jobDeps{IO: f.IO, Report: f, Access: accessOf(f), Now: func() time.Time { return f.Now() },
+		Infof: func(format string, args ...any) { f.Infof(format, args...) }}
+}
+
 // ceFlags are -C/--ce (repeatable) and --flavour of the commands that
 // address CEs rather than jobs (ping, info).
 type ceFlags struct {
@@ -181,8 +205,8 @@ func eachCE[T any](ctx context.Context, acc ceAccess, c ceFlags, scale int, op f
 }
 
 // openSelected opens the job list and resolves a selection in it.
-func openSelected(ctx context.Context, f *cmdutil.Factory, sel Selection) (*env, []jobstore.Job, error) {
-	e, err := open(ctx, accessOf(f))
+func openSelected(ctx context.Context, d jobDeps, sel Selection) (*env, []jobstore.Job, error) {
+	e, err := open(ctx, d.Access)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -196,7 +220,7 @@ func openSelected(ctx context.Context, f *cmdutil.Factory, sel Selection) (*env,
 		return nil, nil, err
 	}
 	if len(selected) == 0 {
-		fmt.Fprintf(f.IO.ErrOut, "cesub: no jobs matched (%s) in %s\n", sel.Describe(), e.store.Path())
+		fmt.Fprintf(d.IO.ErrOut, "cesub: no jobs matched (%s) in %s\n", sel.Describe(), e.store.Path())
 	}
 	return e, selected, nil
 }
@@ -261,7 +285,7 @@ func (e *env) forEachCE(ctx context.Context, list []jobstore.Job, scale int, op 
 
 // StatusOptions of `cesub status`.
 type StatusOptions struct {
-	F        *cmdutil.Factory
+	jobDeps
 	Sel      Selection
 	Watch    bool
 	Long     bool
@@ -270,7 +294,7 @@ type StatusOptions struct {
 
 // NewCmdStatus builds `cesub status`.
 func NewCmdStatus(f *cmdutil.Factory, runF func(*StatusOptions) error) *cobra.Command {
-	opts := &StatusOptions{F: f}
+	opts := &StatusOptions{jobDeps: jobDepsOf(f)}
 	cmd := &cobra.Command{
 		Use:   "status [JOB…]",
 		Short: "Show the state of jobs (one request per CE and batch)",
@@ -299,13 +323,13 @@ be queried.`,
 }
 
 func statusRun(ctx context.Context, opts *StatusOptions) error {
-	f := opts.F
-	e, selected, err := openSelected(ctx, f, opts.Sel)
+	r := opts.Report
+	e, selected, err := openSelected(ctx, opts.jobDeps, opts.Sel)
 	if err != nil {
 		return err
 	}
 	defer e.store.Close()
-	out, ok, failed, authFailed := queryStatus(ctx, f, e, selected, !opts.Watch, opts.Long)
+	out, ok, failed, authFailed := queryStatus(ctx, r, e, selected, !opts.Watch, opts.Long)
 	if opts.Watch {
 		seen := map[string]string{}
 		for _, j := range out.Jobs {
@@ -314,8 +338,8 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 				seen[j.ID] = "? (" + j.Error + ")"
 			}
 		}
-		if !f.JSON() {
-			printStatus(f, out, opts.Long)
+		if !r.JSON() {
+			printStatus(opts.IO.Out, out, opts.Long)
 		}
 		for !allDone(out) {
 			select {
@@ -323,33 +347,33 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 				return ctx.Err()
 			case <-time.After(opts.Interval):
 			}
-			out, ok, failed, authFailed = queryStatus(ctx, f, e, selected, false, false)
+			out, ok, failed, authFailed = queryStatus(ctx, r, e, selected, false, false)
 			for _, j := range out.Jobs {
 				now := j.State
 				if j.Error != "" {
 					now = "? (" + j.Error + ")" // said once, until it changes
 				}
 				if seen[j.ID] != now {
-					if !f.JSON() {
-						fmt.Fprintf(f.IO.Out, "%s  %s  %s -> %s\n", f.Now().Format("15:04:05"), j.ID, cmdutil.OneLine(orDash(seen[j.ID])), cmdutil.OneLine(now))
+					if !r.JSON() {
+						fmt.Fprintf(opts.IO.Out, "%s  %s  %s -> %s\n", opts.Now().Format("15:04:05"), j.ID, cmdutil.OneLine(orDash(seen[j.ID])), cmdutil.OneLine(now))
 					}
 					seen[j.ID] = now
 				}
 			}
 		}
-		if f.JSON() {
-			if err := f.PrintJSON(out); err != nil {
+		if r.JSON() {
+			if err := r.PrintJSON(out); err != nil {
 				return err
 			}
 		}
 		return cmdutil.ResultCode(ok, failed, authFailed)
 	}
-	if f.JSON() {
-		if err := f.PrintJSON(out); err != nil {
+	if r.JSON() {
+		if err := r.PrintJSON(out); err != nil {
 			return err
 		}
 	} else {
-		printStatus(f, out, opts.Long)
+		printStatus(opts.IO.Out, out, opts.Long)
 	}
 	return cmdutil.ResultCode(ok, failed, authFailed)
 }
@@ -374,7 +398,7 @@ func allDone(out ListJSON) bool {
 // queryStatus asks the CEs once (jobs.Runner.Status, which records what
 // they said) and makes the rows to show.
 // With long, flavours that can (ce.Detailer) add each job's long fields.
-func queryStatus(ctx context.Context, f *cmdutil.Factory, e *env, selected []jobstore.Job, reportErrors, long bool) (ListJSON, int, int, bool) {
+func queryStatus(ctx context.Context, rep jobReporter, e *env, selected []jobstore.Job, reportErrors, long bool) (ListJSON, int, int, bool) {
 	rows, ok, failed, authFailed := e.runner().Status(ctx, selected, long)
 	out := ListJSON{Schema: "cesub.status/v1", Jobs: make([]JobJSON, 0, len(rows))}
 	for _, r := range rows {
@@ -385,7 +409,7 @@ func queryStatus(ctx context.Context, f *cmdutil.Factory, e *env, selected []job
 		if r.Err != nil {
 			jj.Error = r.Err.Error()
 			if reportErrors {
-				f.PrintError(r.Err)
+				rep.PrintError(r.Err)
 			}
 		} else {
 			jj.State, jj.SpecificState, jj.ExitCode, jj.JobError = string(r.Job.State), r.Job.RawState, r.Job.ExitCode, r.Job.Errors
@@ -396,18 +420,17 @@ func queryStatus(ctx context.Context, f *cmdutil.Factory, e *env, selected []job
 	return out, ok, failed, authFailed
 }
 
-func printStatus(f *cmdutil.Factory, out ListJSON, long bool) {
+func printStatus(w io.Writer, out ListJSON, long bool) {
 	if long {
-		printStatusLong(f, out)
+		printStatusLong(w, out)
 		return
 	}
-	printStatusTable(f, out)
+	printStatusTable(w, out)
 }
 
 // printStatusLong prints one block per job, as arcstat -l and condor_q -l
 // users read them: only the fields the CE reported.
-func printStatusLong(f *cmdutil.Factory, out ListJSON) {
-	w := f.IO.Out
+func printStatusLong(w io.Writer, out ListJSON) {
 	for i, j := range out.Jobs {
 		if i > 0 {
 			fmt.Fprintln(w)
@@ -475,11 +498,11 @@ func printStatusLong(f *cmdutil.Factory, out ListJSON) {
 	}
 }
 
-func printStatusTable(f *cmdutil.Factory, out ListJSON) {
-	w := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+func printStatusTable(out io.Writer, list ListJSON) {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "JOB\tNAME\tSTATE\tCE STATE\tEXIT")
 	cell := cmdutil.OneLine // a CE's text stays in its cell
-	for _, j := range out.Jobs {
+	for _, j := range list.Jobs {
 		if j.Error != "" {
 			// a job that could not be queried keeps its row
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", j.ID, cell(j.Name), "?", "-", "")
@@ -500,7 +523,7 @@ func printStatusTable(f *cmdutil.Factory, out ListJSON) {
 
 // ActionOptions of kill, clean and resume.
 type ActionOptions struct {
-	F      *cmdutil.Factory
+	jobDeps
 	Sel    Selection
 	Action string
 	Keep   bool
@@ -509,7 +532,7 @@ type ActionOptions struct {
 
 // NewCmdAction builds `cesub kill|clean|resume`.
 func NewCmdAction(f *cmdutil.Factory, action string, runF func(*ActionOptions) error) *cobra.Command {
-	opts := &ActionOptions{F: f, Action: action}
+	opts := &ActionOptions{jobDeps: jobDepsOf(f), Action: action}
 	short := map[string]string{
 		"kill":    "Cancel jobs",
 		"clean":   "Remove jobs and their files from the CE (and from the job list)",
@@ -537,8 +560,8 @@ func NewCmdAction(f *cmdutil.Factory, action string, runF func(*ActionOptions) e
 }
 
 func actionRun(ctx context.Context, opts *ActionOptions) error {
-	f := opts.F
-	e, selected, err := openSelected(ctx, f, opts.Sel)
+	r := opts.Report
+	e, selected, err := openSelected(ctx, opts.jobDeps, opts.Sel)
 	if err != nil {
 		return err
 	}
@@ -546,35 +569,35 @@ func actionRun(ctx context.Context, opts *ActionOptions) error {
 	results, ok, failed, authFailed := e.runner().Act(ctx, opts.Action, selected, opts.Forget)
 	out := ListJSON{Schema: "cesub." + opts.Action + "/v1"}
 	done, forgotten := "", 0
-	for _, r := range results {
-		jj := JobJSON{ID: r.ID, State: r.State}
+	for _, res := range results {
+		jj := JobJSON{ID: res.ID, State: res.State}
 		switch {
-		case r.Forgotten:
+		case res.Forgotten:
 			forgotten++
-		case r.Err != nil:
-			jj.Error = r.Err.Error()
-			f.PrintError(r.Err)
+		case res.Err != nil:
+			jj.Error = res.Err.Error()
+			r.PrintError(res.Err)
 		default:
-			done = r.State
+			done = res.State
 		}
 		out.Jobs = append(out.Jobs, jj)
 	}
-	if f.JSON() {
-		if err := f.PrintJSON(out); err != nil {
+	if r.JSON() {
+		if err := r.PrintJSON(out); err != nil {
 			return err
 		}
 	} else if ok > perJobLines {
 		// thousands of "ID: killing" lines say less than one count (-o json lists them)
-		fmt.Fprintf(f.IO.ErrOut, "%d jobs: %s\n", ok, strings.ToLower(done))
+		fmt.Fprintf(opts.IO.ErrOut, "%d jobs: %s\n", ok, strings.ToLower(done))
 	} else {
 		for _, j := range out.Jobs {
 			if j.Error == "" {
-				fmt.Fprintf(f.IO.ErrOut, "%s: %s\n", j.ID, cmdutil.OneLine(strings.ToLower(j.State)))
+				fmt.Fprintf(opts.IO.ErrOut, "%s: %s\n", j.ID, cmdutil.OneLine(strings.ToLower(j.State)))
 			}
 		}
 	}
 	if forgotten > 0 {
-		f.Infof("%d jobs the CE no longer has were dropped from the job list", forgotten)
+		opts.Infof("%d jobs the CE no longer has were dropped from the job list", forgotten)
 	}
 	return cmdutil.ResultCode(ok, failed, authFailed)
 }
@@ -584,7 +607,7 @@ const perJobLines = 20
 
 // CatOptions of `cesub cat`.
 type CatOptions struct {
-	F      *cmdutil.Factory
+	jobDeps
 	Job    string
 	Stderr bool
 	File   string
@@ -593,7 +616,7 @@ type CatOptions struct {
 
 // NewCmdCat builds `cesub cat`.
 func NewCmdCat(f *cmdutil.Factory, runF func(*CatOptions) error) *cobra.Command {
-	opts := &CatOptions{F: f}
+	opts := &CatOptions{jobDeps: jobDepsOf(f)}
 	cmd := &cobra.Command{
 		Use:   "cat JOB",
 		Short: "Print a job's stdout (or stderr, or any session file)",
@@ -613,8 +636,7 @@ func NewCmdCat(f *cmdutil.Factory, runF func(*CatOptions) error) *cobra.Command 
 }
 
 func catRun(ctx context.Context, opts *CatOptions) error {
-	f := opts.F
-	e, selected, err := openSelected(ctx, f, Selection{IDs: []string{opts.Job}, Descriptions: true})
+	e, selected, err := openSelected(ctx, opts.jobDeps, Selection{IDs: []string{opts.Job}, Descriptions: true})
 	if err != nil {
 		return err
 	}
@@ -632,9 +654,9 @@ func catRun(ctx context.Context, opts *CatOptions) error {
 		if !ok {
 			return fmt.Errorf("cat --log: flavour %s has no job log", j.Flavour)
 		}
-		cctx, cancel := f.Deadline(ctx, 3)
+		cctx, cancel := opts.Access.Deadline(ctx, 3)
 		defer cancel()
-		return lr.JobLog(cctx, j.LocalID, f.IO.DataOut())
+		return lr.JobLog(cctx, j.LocalID, opts.IO.DataOut())
 	}
 	path := opts.File
 	if path == "" {
@@ -656,14 +678,14 @@ func catRun(ctx context.Context, opts *CatOptions) error {
 	if err != nil {
 		return err
 	}
-	cctx, cancel := f.Deadline(ctx, 3)
+	cctx, cancel := opts.Access.Deadline(ctx, 3)
 	defer cancel()
-	return b.Cat(cctx, j.LocalID, path, f.IO.DataOut())
+	return b.Cat(cctx, j.LocalID, path, opts.IO.DataOut())
 }
 
 // GetOptions of `cesub get`.
 type GetOptions struct {
-	F    *cmdutil.Factory
+	jobDeps
 	Sel  Selection
 	Dir  string
 	Keep bool
@@ -671,7 +693,7 @@ type GetOptions struct {
 
 // NewCmdGet builds `cesub get`.
 func NewCmdGet(f *cmdutil.Factory, runF func(*GetOptions) error) *cobra.Command {
-	opts := &GetOptions{F: f}
+	opts := &GetOptions{jobDeps: jobDepsOf(f)}
 	cmd := &cobra.Command{
 		Use:   "get [JOB…]",
 		Short: "Download the outputs of finished jobs, then clean them from the CE",
@@ -708,8 +730,8 @@ type gotJSON struct {
 }
 
 func getRun(ctx context.Context, opts *GetOptions) error {
-	f := opts.F
-	e, selected, err := openSelected(ctx, f, opts.Sel)
+	r := opts.Report
+	e, selected, err := openSelected(ctx, opts.jobDeps, opts.Sel)
 	if err != nil {
 		return err
 	}
@@ -726,18 +748,18 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 			authFailed = authFailed || ce.IsAuthFailure(err)
 			failed++
 			g.Error = err.Error()
-			f.Errorf("%s: %v", j.ID, err)
-			f.Hint(err)
+			r.Errorf("%s: %v", j.ID, err)
+			r.Hint(err)
 		} else {
 			ok++
-			if !f.JSON() {
-				fmt.Fprintf(f.IO.ErrOut, "%s: %d files, %d bytes in %s\n", j.ID, g.Files, g.Bytes, g.Dir)
+			if !r.JSON() {
+				fmt.Fprintf(opts.IO.ErrOut, "%s: %d files, %d bytes in %s\n", j.ID, g.Files, g.Bytes, g.Dir)
 			}
 		}
 		out.Jobs = append(out.Jobs, g)
 	}
-	if f.JSON() {
-		if err := f.PrintJSON(out); err != nil {
+	if r.JSON() {
+		if err := r.PrintJSON(out); err != nil {
 			return err
 		}
 	}
@@ -785,7 +807,7 @@ func getOne(ctx context.Context, e *env, opts *GetOptions, j jobstore.Job, state
 	// --timeout, transfers an idle limit
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	prog := opts.F.NewProgress("downloading "+j.LocalID, 0)
+	prog := opts.Report.NewProgress("downloading "+j.LocalID, 0)
 	res, err := b.Get(cctx, j.LocalID, ce.GetOptions{Dir: filepath.Join(opts.Dir, j.LocalID),
 		Progress: func(_ string, n int64) { prog.Add(n) }})
 	prog.Done()

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cesub/cesub/internal/cli/cmdutil"
 	"github.com/cesub/cesub/internal/endpoints"
@@ -129,6 +130,18 @@ func TestSyncWithoutFactory(t *testing.T) {
 	out.Reset()
 	if err := syncRun(context.Background(), opts); err != nil || !strings.Contains(out.String(), ": 2 jobs, 0 new in ") {
 		t.Errorf("second sync: %v %q", err, out.String())
+	}
+	// status and kill work on the same narrow dependencies
+	deps := jobDeps{IO: opts.IO, Report: rep, Access: opts.Access, Now: time.Now, Infof: rep.Warnf}
+	out.Reset()
+	if err := statusRun(context.Background(), &StatusOptions{jobDeps: deps, Sel: Selection{All: true}}); err != nil ||
+		strings.Count(out.String(), "fake:QUEUING") != 2 {
+		t.Errorf("status: %v %q", err, out.String())
+	}
+	out.Reset()
+	if err := actionRun(context.Background(), &ActionOptions{jobDeps: deps, Action: "kill", Sel: Selection{IDs: []string{"job1"}}}); err != nil ||
+		!strings.Contains(out.String(), "/jobs/job1: killing") {
+		t.Errorf("kill: %v %q", err, out.String())
 	}
 }
 
