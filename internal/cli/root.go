@@ -23,6 +23,7 @@ import (
 	"github.com/cesub/cesub/internal/cli/tokencmd"
 	"github.com/cesub/cesub/internal/cli/versioncmd"
 	"github.com/cesub/cesub/internal/config"
+	_ "github.com/cesub/cesub/pkg/ce/all" // every CE flavour this build speaks
 	"github.com/spf13/cobra"
 )
 

@@ -2,8 +2,9 @@
 // command-line code: which jobs a selection names in the job list
 // (Selection), working on them CE by CE in parallel with a deadline each
 // (Runner.ForEachCE), asking and recording their states (Runner.Status),
-// acting on them (Runner.Act), putting what a CE created on the job list
-// once each (Recorder), and reusing X.509 delegations (Delegations).
+// acting on them (Runner.Act), submitting to one CE with its delegation,
+// dry run and recording (Submitter), putting what a CE created on the job
+// list once each (Recorder), and reusing X.509 delegations (Delegations).
 // Backends come from an injected function, so tests run all of it against
 // pkg/ce/cetest's in-memory CE.
 package jobs
@@ -184,19 +185,19 @@ func Match(ref string, listed []jobstore.Job) ([]jobstore.Job, error) {
 	case len(byLocal) == 1:
 		return byLocal, nil
 	case len(byLocal) > 1:
-		return nil, fmt.Errorf("%q is the id of %d jobs on different CEs (%s): give the full job id", ref, len(byLocal), ids(byLocal, 3))
+		return nil, fmt.Errorf("%q is the id of %d jobs on different CEs (%s): give the full job id", ref, len(byLocal), IDList(byLocal, 3))
 	case len(byPrefix) == 1 && len(byName) == 0:
 		return byPrefix, nil
 	case len(byName) > 0:
 		return byName, nil
 	case len(byPrefix) > 1:
-		return nil, fmt.Errorf("%q is the start of %d job ids (%s): give more of it", ref, len(byPrefix), ids(byPrefix, 3))
+		return nil, fmt.Errorf("%q is the start of %d job ids (%s): give more of it", ref, len(byPrefix), IDList(byPrefix, 3))
 	}
 	return nil, nil
 }
 
-// ids lists at most n job ids for a message.
-func ids(jobs []jobstore.Job, n int) string {
+// IDList lists at most n job ids for a message.
+func IDList(jobs []jobstore.Job, n int) string {
 	var out []string
 	for i, j := range jobs {
 		if i == n {

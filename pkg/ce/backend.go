@@ -224,15 +224,46 @@ type Backend interface {
 	// Ping checks reachability, TLS, the protocol versions and whether the
 	// credential is admitted.
 	Ping(ctx context.Context) (*PingResult, error)
+	// Planner shows the requests Delegate and Submit would send (the dry
+	// run): each flavour shows its own.
+	Planner
 }
 
-// Request is one HTTP request a dry run shows (credentials redacted).
+// Request is one request a dry run shows (credentials redacted): HTTP,
+// or a flavour's own operation (HTCondor's QMGMT) in Method.
 type Request struct {
 	Method string   `json:"method"`
 	URL    string   `json:"url"`
 	Header []string `json:"header,omitempty"` // "Name: value"
 	Body   string   `json:"body,omitempty"`
 	Note   string   `json:"note,omitempty"`
+	// Once, if set, names a request a client makes once per command
+	// however many plans show it (ARC's version discovery): OncePerCommand
+	// keeps the first.
+	Once string `json:"-"`
+}
+
+// Redacted stands for a credential in what a dry run shows; RedactedBearer
+// is the Authorization header of a request that carries a bearer token.
+const (
+	Redacted       = "[REDACTED]"
+	RedactedBearer = "Authorization: Bearer " + Redacted
+)
+
+// OncePerCommand drops the requests whose Once an earlier request has.
+func OncePerCommand(reqs []Request) []Request {
+	seen := map[string]bool{}
+	out := reqs[:0:0]
+	for _, r := range reqs {
+		if r.Once != "" {
+			if seen[r.Once] {
+				continue
+			}
+			seen[r.Once] = true
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // Warmer is a Backend that can start connecting for a submission about to
@@ -252,9 +283,17 @@ type VersionCache interface {
 	SetVersion(string)
 }
 
-// Planner is implemented by flavours that can show, without sending
-// anything, the requests a submission would make.
+// Planner shows, without sending anything, the requests a submission
+// would make, credentials redacted (Redacted): every flavour implements it
+// (Backend), so a dry run shows each flavour's own requests and needs no
+// network.
 type Planner interface {
+	// PlanDelegate shows what Delegate sends to store a new credential of
+	// kind (DelegateX509, DelegateToken) on the CE; a kind the flavour
+	// cannot delegate is an error, as in Delegate.
+	PlanDelegate(kind string) ([]Request, error)
+	// PlanSubmit shows what Submit sends for jobs (the job documents,
+	// uploads); local inputs are checked as in Submit.
 	PlanSubmit(jobs []jobdesc.Job, opts SubmitOptions) ([]Request, error)
 }
 
@@ -339,7 +378,7 @@ type Factory func(Config) (Backend, error)
 // RegInfo describes a flavour to the registry: everything about it that
 // code outside its package needs (addresses, tokens, delegation, the
 // description format it takes as written). Adding a flavour is its package
-// plus one import line (internal/cli/jobcmd/flavours.go).
+// plus one import line (pkg/ce/all).
 type RegInfo struct {
 	Flavour Flavour
 	Label   string // for people: "ARC CE (REST)"

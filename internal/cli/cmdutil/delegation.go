@@ -1,8 +1,6 @@
 package cmdutil
 
 import (
-	"fmt"
-
 	"github.com/cesub/cesub/internal/jobs"
 	"github.com/cesub/cesub/internal/jobstore"
 	"github.com/cesub/cesub/pkg/ce"
@@ -11,25 +9,20 @@ import (
 
 // Delegation modes of `submit --delegate`.
 const (
-	DelegateAuto  = "auto"
-	DelegateNone  = "none"
+	DelegateAuto  = jobs.DelegateAuto
+	DelegateNone  = jobs.DelegateNone
 	DelegateX509  = ce.DelegateX509
 	DelegateToken = ce.DelegateToken
 )
 
-// ResolveDelegate turns --delegate auto into a concrete mode: X.509 when the
-// CE is reached with the proxy (as arcsub does), none with a token.
+// ResolveDelegate turns --delegate auto into a concrete mode
+// (jobs.ResolveDelegate); a mode it does not know is a usage error.
 func ResolveDelegate(mode string, src token.Source) (string, error) {
-	switch mode {
-	case DelegateNone, DelegateX509, DelegateToken:
-		return mode, nil
-	case DelegateAuto, "":
-		if src == nil {
-			return DelegateX509, nil
-		}
-		return DelegateNone, nil
+	m, err := jobs.ResolveDelegate(mode, src)
+	if err != nil {
+		return "", UsageError(err)
 	}
-	return "", UsageError(fmt.Errorf("--delegate %q: want auto, none, x509 or token", mode))
+	return m, nil
 }
 
 // Delegations is the delegation reuse (internal/jobs) with this

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cesub/cesub/internal/config"
+	"github.com/cesub/cesub/internal/jobs"
 	"github.com/cesub/cesub/internal/jobstore"
 	"github.com/cesub/cesub/internal/ownfile"
 	"github.com/cesub/cesub/pkg/ce"
@@ -113,24 +114,10 @@ func (f *Factory) Backend(ctx context.Context, addr ce.Address, src token.Source
 	if err != nil {
 		return nil, err
 	}
-	if vr, ok := b.(ce.VersionCache); ok && store != nil {
-		if v, ok := store.CEVersion(ctx, addr.URL()); ok {
-			f.Debugf("%s: %s (remembered)", addr.URL(), v)
-			vr.SetVersion(v)
-		}
+	if v := jobs.LoadVersion(ctx, store, addr, b); v != "" {
+		f.Debugf("%s: %s (remembered)", addr.URL(), v)
 	}
 	return b, nil
-}
-
-// RememberVersion stores what a backend learnt about the CE (the ARC REST
-// version it negotiated, where an HTCondor-CE's schedd is), so the next
-// command to the CE saves a request.
-func (f *Factory) RememberVersion(ctx context.Context, store *jobstore.Store, addr ce.Address, b ce.Backend) {
-	if vc, ok := b.(ce.VersionCache); ok && store != nil {
-		if v := vc.KnownVersion(); v != "" { // never a request: a CE that failed is not asked again
-			_ = store.SetCEVersion(ctx, addr.URL(), string(addr.Flavour), v)
-		}
-	}
 }
 
 // Deadline is the context for one command's network work.

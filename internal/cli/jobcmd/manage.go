@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -12,10 +13,12 @@ import (
 	"time"
 
 	"github.com/cesub/cesub/internal/cli/cmdutil"
+	"github.com/cesub/cesub/internal/endpoints"
 	"github.com/cesub/cesub/internal/jobs"
 	"github.com/cesub/cesub/internal/jobstore"
 	"github.com/cesub/cesub/pkg/ce"
 	"github.com/cesub/cesub/pkg/jobdesc"
+	"github.com/cesub/cesub/pkg/token"
 	"github.com/spf13/cobra"
 )
 
@@ -38,18 +41,52 @@ func addSelection(cmd *cobra.Command, s *Selection) {
 	})
 }
 
-// env is what the job commands share.
-type env struct {
-	f        *cmdutil.Factory
-	store    *jobstore.Store
-	tokens   *cmdutil.Tokens        // a token source per CE (audience)
-	backends map[string]openBackend // one per CE for the whole command (keep-alive, one TLS setup)
-	mu       sync.Mutex             // guards backends (CEs are worked on in parallel)
+// ceAccess is what the job commands take from the Factory to reach the
+// job list and the CEs: functions, so that a test can replace each.
+type ceAccess struct {
+	JobList  func(context.Context) (*jobstore.Store, error)
+	Tokens   func() (*cmdutil.Tokens, error)
+	Backend  func(context.Context, ce.Address, token.Source, *jobstore.Store) (ce.Backend, error)
+	Deadline func(ctx context.Context, scale int) (context.Context, context.CancelFunc) // scale x --timeout
+	Warnf    func(format string, args ...any)
 }
 
-type openBackend struct {
-	b    ce.Backend
-	addr ce.Address
+// accessOf is the Factory's ceAccess.
+func accessOf(f *cmdutil.Factory) ceAccess {
+	return ceAccess{JobList: f.JobList, Tokens: f.Tokens, Backend: f.Backend, Deadline: f.Deadline, Warnf: f.Warnf}
+}
+
+// env is what the job commands share while they run.
+type env struct {
+	ceAccess
+	store    *jobstore.Store
+	tokens   *cmdutil.Tokens       // a token source per CE (audience)
+	backends map[string]ce.Backend // one per CE for the whole command (keep-alive, one TLS setup)
+	mu       sync.Mutex            // guards backends (CEs are worked on in parallel)
+}
+
+// jobDeps is what the commands that work on jobs of the job list (status,
+// cat, get, kill, clean, resume, hold, release) take from the Factory.
+type jobDeps struct {
+	IO     *cmdutil.IOStreams
+	Report jobReporter
+	Access ceAccess
+	Now    func() time.Time
+	Infof  func(format string, args ...any) // with -v
+}
+
+// jobReporter is how the job commands report (cmdutil.Factory).
+type jobReporter interface {
+	ceReporter
+	PrintError(err error)
+	NewProgress(label string, total int) *cmdutil.Progress
+}
+
+// jobDepsOf is the Factory's jobDeps. Now and Infof are read when called:
+// the root command sets them once the flags are parsed.
+func jobDepsOf(f *cmdutil.Factory) jobDeps {
+	return jobDeps{IO: f.IO, Report: f, Access: accessOf(f), Now: func() time.Time { return f.Now() },
+		Infof: func(format string, args ...any) { f.Infof(format, args...) }}
 }
 
 // ceFlags are -C/--ce (repeatable) and --flavour of the commands that
@@ -57,6 +94,17 @@ type openBackend struct {
 type ceFlags struct {
 	CEs     []string
 	Flavour string
+	addrs   []ce.Address // the CEs, parsed once (resolve)
+}
+
+// parseCE reads a CE address as -C and --flavour give it, or as the job
+// list has it; a bad one is a usage error.
+func parseCE(s, flavour string) (ce.Address, error) {
+	addr, err := ce.ParseAddress(s, ce.Flavour(flavour))
+	if err != nil {
+		return addr, cmdutil.UsageError(err)
+	}
+	return addr, nil
 }
 
 func (c *ceFlags) add(cmd *cobra.Command) {
@@ -65,14 +113,44 @@ func (c *ceFlags) add(cmd *cobra.Command) {
 	_ = cmd.RegisterFlagCompletionFunc("flavour", cmdutil.CompleteFlavours)
 }
 
+// ceDeps is what the commands that address CEs rather than jobs (ping,
+// info) take from the Factory: IO, a reporter, the job list and CEs, the
+// endpoint file.
+type ceDeps struct {
+	IO           *cmdutil.IOStreams
+	Report       ceReporter
+	Access       ceAccess
+	EndpointFile func() (*endpoints.File, error) // -E
+}
+
+// ceReporter is how ping and info report (cmdutil.Factory).
+type ceReporter interface {
+	Errorf(format string, args ...any)
+	Hint(err error)
+	JSON() bool
+	PrintJSON(v any) error
+}
+
+// ceDepsOf is the Factory's ceDeps.
+func ceDepsOf(f *cmdutil.Factory) ceDeps {
+	return ceDeps{IO: f.IO, Report: f, Access: accessOf(f), EndpointFile: f.Endpoints}
+}
+
 // resolve makes the CEs those of -C, or else those of the endpoint file
 // (-E or CESUB_ENDPOINTS: every endpoint not marked skip, each with the
 // flavour and, through the token settings, the token source it gives).
-func (c *ceFlags) resolve(f *cmdutil.Factory) error {
+func (c *ceFlags) resolve(endpointFile func() (*endpoints.File, error)) error {
 	if len(c.CEs) > 0 {
+		for _, a := range c.CEs { // a bad address is a usage error before anything is sent
+			addr, err := parseCE(a, c.Flavour)
+			if err != nil {
+				return err
+			}
+			c.addrs = append(c.addrs, addr)
+		}
 		return nil
 	}
-	file, err := f.Endpoints()
+	file, err := endpointFile()
 	if err != nil {
 		return err
 	}
@@ -85,6 +163,7 @@ func (c *ceFlags) resolve(f *cmdutil.Factory) error {
 	for _, ep := range file.Endpoints {
 		if !ep.Skip {
 			c.CEs = append(c.CEs, ep.Address.Arg())
+			c.addrs = append(c.addrs, ep.Address)
 		}
 	}
 	if len(c.CEs) == 0 {
@@ -93,47 +172,41 @@ func (c *ceFlags) resolve(f *cmdutil.Factory) error {
 	return nil
 }
 
-// eachCE opens the job list and runs op for each CE of c, in parallel (at
+// eachCE opens the job list and runs op for each CE of c (resolved), in parallel (at
 // most ceParallel at once), each with its own deadline of scale x
 // --timeout; the results are in the order the CEs were given. A CE whose
 // backend cannot be made gets err set and op is not called for it.
-func eachCE[T any](ctx context.Context, f *cmdutil.Factory, c ceFlags, scale int, op func(ctx context.Context, b ce.Backend, addr ce.Address) (T, error)) ([]T, []error, *env, error) {
-	e, err := open(ctx, f)
+func eachCE[T any](ctx context.Context, acc ceAccess, c ceFlags, scale int, op func(ctx context.Context, b ce.Backend, addr ce.Address) (T, error)) ([]T, []error, *env, error) {
+	e, err := open(ctx, acc)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	for _, a := range c.CEs { // a bad address is a usage error before anything is sent
-		if _, err := ce.ParseAddress(a, ce.Flavour(c.Flavour)); err != nil {
-			e.store.Close()
-			return nil, nil, nil, cmdutil.UsageError(err)
-		}
-	}
-	out := make([]T, len(c.CEs))
-	errs := make([]error, len(c.CEs))
+	out := make([]T, len(c.addrs))
+	errs := make([]error, len(c.addrs))
 	sem := make(chan struct{}, ceParallel)
 	var wg sync.WaitGroup
-	for i, a := range c.CEs {
+	for i, addr := range c.addrs {
 		wg.Add(1)
 		sem <- struct{}{}
-		go func(i int, a string) {
+		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			cctx, cancel := f.Deadline(ctx, scale)
+			cctx, cancel := e.Deadline(ctx, scale)
 			defer cancel()
-			b, addr, err := e.backend(cctx, a, c.Flavour)
+			b, err := e.backend(cctx, addr)
 			if err == nil {
 				out[i], err = op(cctx, b, addr)
 			}
 			errs[i] = err
-		}(i, a)
+		}()
 	}
 	wg.Wait()
 	return out, errs, e, nil
 }
 
 // openSelected opens the job list and resolves a selection in it.
-func openSelected(ctx context.Context, f *cmdutil.Factory, sel Selection) (*env, []jobstore.Job, error) {
-	e, err := open(ctx, f)
+func openSelected(ctx context.Context, d jobDeps, sel Selection) (*env, []jobstore.Job, error) {
+	e, err := open(ctx, d.Access)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -147,44 +220,52 @@ func openSelected(ctx context.Context, f *cmdutil.Factory, sel Selection) (*env,
 		return nil, nil, err
 	}
 	if len(selected) == 0 {
-		fmt.Fprintf(f.IO.ErrOut, "cesub: no jobs matched (%s) in %s\n", sel.Describe(), e.store.Path())
+		fmt.Fprintf(d.IO.ErrOut, "cesub: no jobs matched (%s) in %s\n", sel.Describe(), e.store.Path())
 	}
 	return e, selected, nil
 }
 
-func open(ctx context.Context, f *cmdutil.Factory) (*env, error) {
-	store, err := f.JobList(ctx)
+// open opens the job list and resolves the token settings.
+func open(ctx context.Context, acc ceAccess) (*env, error) {
+	store, err := acc.JobList(ctx)
 	if err != nil {
 		return nil, err
 	}
-	tokens, err := f.Tokens()
+	tokens, err := acc.Tokens()
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	return &env{f: f, store: store, tokens: tokens}, nil
+	return &env{ceAccess: acc, store: store, tokens: tokens}, nil
 }
 
-func (e *env) backend(ctx context.Context, endpoint, flavour string) (ce.Backend, ce.Address, error) {
-	addr, err := ce.ParseAddress(endpoint, ce.Flavour(flavour))
+// backendOf is the backend of a CE as the job list names it.
+func (e *env) backendOf(ctx context.Context, endpoint, flavour string) (ce.Backend, ce.Address, error) {
+	addr, err := parseCE(endpoint, flavour)
 	if err != nil {
-		return nil, addr, cmdutil.UsageError(err)
+		return nil, addr, err
 	}
+	b, err := e.backend(ctx, addr)
+	return b, addr, err
+}
+
+// backend is the backend of a CE, made once for the whole command.
+func (e *env) backend(ctx context.Context, addr ce.Address) (ce.Backend, error) {
 	key := string(addr.Flavour) + " " + addr.URL()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if ob, ok := e.backends[key]; ok {
-		return ob.b, ob.addr, nil
+		return ob, nil
 	}
-	b, err := e.f.Backend(ctx, addr, e.tokens.For(addr), e.store)
+	b, err := e.Backend(ctx, addr, e.tokens.For(addr), e.store)
 	if err != nil {
-		return nil, addr, err
+		return nil, err
 	}
 	if e.backends == nil {
-		e.backends = map[string]openBackend{}
+		e.backends = map[string]ce.Backend{}
 	}
-	e.backends[key] = openBackend{b, addr}
-	return b, addr, nil
+	e.backends[key] = b
+	return b, nil
 }
 
 // ceParallel bounds how many CEs a command works on at once.
@@ -193,8 +274,8 @@ const ceParallel = jobs.DefaultParallel
 // runner works on the selected jobs CE by CE (internal/jobs), with this
 // command's backends, deadlines and job list.
 func (e *env) runner() *jobs.Runner {
-	return &jobs.Runner{Store: e.store, Backend: e.backend, Deadline: e.f.Deadline, Warnf: e.f.Warnf, Parallel: ceParallel,
-		Answered: func(ctx context.Context, addr ce.Address, b ce.Backend) { e.f.RememberVersion(ctx, e.store, addr, b) }}
+	return &jobs.Runner{Store: e.store, Backend: e.backendOf, Deadline: e.Deadline, Warnf: e.Warnf, Parallel: ceParallel,
+		Answered: func(ctx context.Context, addr ce.Address, b ce.Backend) { jobs.RememberVersion(ctx, e.store, addr, b) }}
 }
 
 // forEachCE runs op on the jobs of each CE in parallel (jobs.Runner.ForEachCE).
@@ -204,7 +285,7 @@ func (e *env) forEachCE(ctx context.Context, list []jobstore.Job, scale int, op 
 
 // StatusOptions of `cesub status`.
 type StatusOptions struct {
-	F        *cmdutil.Factory
+	jobDeps
 	Sel      Selection
 	Watch    bool
 	Long     bool
@@ -213,7 +294,7 @@ type StatusOptions struct {
 
 // NewCmdStatus builds `cesub status`.
 func NewCmdStatus(f *cmdutil.Factory, runF func(*StatusOptions) error) *cobra.Command {
-	opts := &StatusOptions{F: f}
+	opts := &StatusOptions{jobDeps: jobDepsOf(f)}
 	cmd := &cobra.Command{
 		Use:   "status [JOB…]",
 		Short: "Show the state of jobs (one request per CE and batch)",
@@ -242,13 +323,13 @@ be queried.`,
 }
 
 func statusRun(ctx context.Context, opts *StatusOptions) error {
-	f := opts.F
-	e, selected, err := openSelected(ctx, f, opts.Sel)
+	r := opts.Report
+	e, selected, err := openSelected(ctx, opts.jobDeps, opts.Sel)
 	if err != nil {
 		return err
 	}
 	defer e.store.Close()
-	out, ok, failed, authFailed := queryStatus(ctx, e, selected, !opts.Watch, opts.Long)
+	out, ok, failed, authFailed := queryStatus(ctx, r, e, selected, !opts.Watch, opts.Long)
 	if opts.Watch {
 		seen := map[string]string{}
 		for _, j := range out.Jobs {
@@ -257,8 +338,8 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 				seen[j.ID] = "? (" + j.Error + ")"
 			}
 		}
-		if !f.JSON() {
-			printStatus(f, out, opts.Long)
+		if !r.JSON() {
+			printStatus(opts.IO.Out, out, opts.Long)
 		}
 		for !allDone(out) {
 			select {
@@ -266,33 +347,33 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 				return ctx.Err()
 			case <-time.After(opts.Interval):
 			}
-			out, ok, failed, authFailed = queryStatus(ctx, e, selected, false, false)
+			out, ok, failed, authFailed = queryStatus(ctx, r, e, selected, false, false)
 			for _, j := range out.Jobs {
 				now := j.State
 				if j.Error != "" {
 					now = "? (" + j.Error + ")" // said once, until it changes
 				}
 				if seen[j.ID] != now {
-					if !f.JSON() {
-						fmt.Fprintf(f.IO.Out, "%s  %s  %s -> %s\n", f.Now().Format("15:04:05"), j.ID, cmdutil.OneLine(orDash(seen[j.ID])), cmdutil.OneLine(now))
+					if !r.JSON() {
+						fmt.Fprintf(opts.IO.Out, "%s  %s  %s -> %s\n", opts.Now().Format("15:04:05"), j.ID, cmdutil.OneLine(orDash(seen[j.ID])), cmdutil.OneLine(now))
 					}
 					seen[j.ID] = now
 				}
 			}
 		}
-		if f.JSON() {
-			if err := f.PrintJSON(out); err != nil {
+		if r.JSON() {
+			if err := r.PrintJSON(out); err != nil {
 				return err
 			}
 		}
 		return cmdutil.ResultCode(ok, failed, authFailed)
 	}
-	if f.JSON() {
-		if err := f.PrintJSON(out); err != nil {
+	if r.JSON() {
+		if err := r.PrintJSON(out); err != nil {
 			return err
 		}
 	} else {
-		printStatus(f, out, opts.Long)
+		printStatus(opts.IO.Out, out, opts.Long)
 	}
 	return cmdutil.ResultCode(ok, failed, authFailed)
 }
@@ -317,8 +398,7 @@ func allDone(out ListJSON) bool {
 // queryStatus asks the CEs once (jobs.Runner.Status, which records what
 // they said) and makes the rows to show.
 // With long, flavours that can (ce.Detailer) add each job's long fields.
-func queryStatus(ctx context.Context, e *env, selected []jobstore.Job, reportErrors, long bool) (ListJSON, int, int, bool) {
-	f := e.f
+func queryStatus(ctx context.Context, rep jobReporter, e *env, selected []jobstore.Job, reportErrors, long bool) (ListJSON, int, int, bool) {
 	rows, ok, failed, authFailed := e.runner().Status(ctx, selected, long)
 	out := ListJSON{Schema: "cesub.status/v1", Jobs: make([]JobJSON, 0, len(rows))}
 	for _, r := range rows {
@@ -329,7 +409,7 @@ func queryStatus(ctx context.Context, e *env, selected []jobstore.Job, reportErr
 		if r.Err != nil {
 			jj.Error = r.Err.Error()
 			if reportErrors {
-				f.PrintError(r.Err)
+				rep.PrintError(r.Err)
 			}
 		} else {
 			jj.State, jj.SpecificState, jj.ExitCode, jj.JobError = string(r.Job.State), r.Job.RawState, r.Job.ExitCode, r.Job.Errors
@@ -340,18 +420,17 @@ func queryStatus(ctx context.Context, e *env, selected []jobstore.Job, reportErr
 	return out, ok, failed, authFailed
 }
 
-func printStatus(f *cmdutil.Factory, out ListJSON, long bool) {
+func printStatus(w io.Writer, out ListJSON, long bool) {
 	if long {
-		printStatusLong(f, out)
+		printStatusLong(w, out)
 		return
 	}
-	printStatusTable(f, out)
+	printStatusTable(w, out)
 }
 
 // printStatusLong prints one block per job, as arcstat -l and condor_q -l
 // users read them: only the fields the CE reported.
-func printStatusLong(f *cmdutil.Factory, out ListJSON) {
-	w := f.IO.Out
+func printStatusLong(w io.Writer, out ListJSON) {
 	for i, j := range out.Jobs {
 		if i > 0 {
 			fmt.Fprintln(w)
@@ -419,11 +498,11 @@ func printStatusLong(f *cmdutil.Factory, out ListJSON) {
 	}
 }
 
-func printStatusTable(f *cmdutil.Factory, out ListJSON) {
-	w := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+func printStatusTable(out io.Writer, list ListJSON) {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "JOB\tNAME\tSTATE\tCE STATE\tEXIT")
 	cell := cmdutil.OneLine // a CE's text stays in its cell
-	for _, j := range out.Jobs {
+	for _, j := range list.Jobs {
 		if j.Error != "" {
 			// a job that could not be queried keeps its row
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", j.ID, cell(j.Name), "?", "-", "")
@@ -444,7 +523,7 @@ func printStatusTable(f *cmdutil.Factory, out ListJSON) {
 
 // ActionOptions of kill, clean and resume.
 type ActionOptions struct {
-	F      *cmdutil.Factory
+	jobDeps
 	Sel    Selection
 	Action string
 	Keep   bool
@@ -453,7 +532,7 @@ type ActionOptions struct {
 
 // NewCmdAction builds `cesub kill|clean|resume`.
 func NewCmdAction(f *cmdutil.Factory, action string, runF func(*ActionOptions) error) *cobra.Command {
-	opts := &ActionOptions{F: f, Action: action}
+	opts := &ActionOptions{jobDeps: jobDepsOf(f), Action: action}
 	short := map[string]string{
 		"kill":    "Cancel jobs",
 		"clean":   "Remove jobs and their files from the CE (and from the job list)",
@@ -481,8 +560,8 @@ func NewCmdAction(f *cmdutil.Factory, action string, runF func(*ActionOptions) e
 }
 
 func actionRun(ctx context.Context, opts *ActionOptions) error {
-	f := opts.F
-	e, selected, err := openSelected(ctx, f, opts.Sel)
+	r := opts.Report
+	e, selected, err := openSelected(ctx, opts.jobDeps, opts.Sel)
 	if err != nil {
 		return err
 	}
@@ -490,35 +569,35 @@ func actionRun(ctx context.Context, opts *ActionOptions) error {
 	results, ok, failed, authFailed := e.runner().Act(ctx, opts.Action, selected, opts.Forget)
 	out := ListJSON{Schema: "cesub." + opts.Action + "/v1"}
 	done, forgotten := "", 0
-	for _, r := range results {
-		jj := JobJSON{ID: r.ID, State: r.State}
+	for _, res := range results {
+		jj := JobJSON{ID: res.ID, State: res.State}
 		switch {
-		case r.Forgotten:
+		case res.Forgotten:
 			forgotten++
-		case r.Err != nil:
-			jj.Error = r.Err.Error()
-			f.PrintError(r.Err)
+		case res.Err != nil:
+			jj.Error = res.Err.Error()
+			r.PrintError(res.Err)
 		default:
-			done = r.State
+			done = res.State
 		}
 		out.Jobs = append(out.Jobs, jj)
 	}
-	if f.JSON() {
-		if err := f.PrintJSON(out); err != nil {
+	if r.JSON() {
+		if err := r.PrintJSON(out); err != nil {
 			return err
 		}
 	} else if ok > perJobLines {
 		// thousands of "ID: killing" lines say less than one count (-o json lists them)
-		fmt.Fprintf(f.IO.ErrOut, "%d jobs: %s\n", ok, strings.ToLower(done))
+		fmt.Fprintf(opts.IO.ErrOut, "%d jobs: %s\n", ok, strings.ToLower(done))
 	} else {
 		for _, j := range out.Jobs {
 			if j.Error == "" {
-				fmt.Fprintf(f.IO.ErrOut, "%s: %s\n", j.ID, cmdutil.OneLine(strings.ToLower(j.State)))
+				fmt.Fprintf(opts.IO.ErrOut, "%s: %s\n", j.ID, cmdutil.OneLine(strings.ToLower(j.State)))
 			}
 		}
 	}
 	if forgotten > 0 {
-		f.Infof("%d jobs the CE no longer has were dropped from the job list", forgotten)
+		opts.Infof("%d jobs the CE no longer has were dropped from the job list", forgotten)
 	}
 	return cmdutil.ResultCode(ok, failed, authFailed)
 }
@@ -528,7 +607,7 @@ const perJobLines = 20
 
 // CatOptions of `cesub cat`.
 type CatOptions struct {
-	F      *cmdutil.Factory
+	jobDeps
 	Job    string
 	Stderr bool
 	File   string
@@ -537,7 +616,7 @@ type CatOptions struct {
 
 // NewCmdCat builds `cesub cat`.
 func NewCmdCat(f *cmdutil.Factory, runF func(*CatOptions) error) *cobra.Command {
-	opts := &CatOptions{F: f}
+	opts := &CatOptions{jobDeps: jobDepsOf(f)}
 	cmd := &cobra.Command{
 		Use:   "cat JOB",
 		Short: "Print a job's stdout (or stderr, or any session file)",
@@ -557,18 +636,17 @@ func NewCmdCat(f *cmdutil.Factory, runF func(*CatOptions) error) *cobra.Command 
 }
 
 func catRun(ctx context.Context, opts *CatOptions) error {
-	f := opts.F
-	e, selected, err := openSelected(ctx, f, Selection{IDs: []string{opts.Job}, Descriptions: true})
+	e, selected, err := openSelected(ctx, opts.jobDeps, Selection{IDs: []string{opts.Job}, Descriptions: true})
 	if err != nil {
 		return err
 	}
 	defer e.store.Close()
 	if len(selected) > 1 {
-		return cmdutil.UsageError(fmt.Errorf("%q names %d jobs (%s): cat shows one", opts.Job, len(selected), idList(selected, 3)))
+		return cmdutil.UsageError(fmt.Errorf("%q names %d jobs (%s): cat shows one", opts.Job, len(selected), jobs.IDList(selected, 3)))
 	}
 	j := selected[0]
 	if opts.Log {
-		b, _, err := e.backend(ctx, j.CE, j.Flavour)
+		b, _, err := e.backendOf(ctx, j.CE, j.Flavour)
 		if err != nil {
 			return err
 		}
@@ -576,9 +654,9 @@ func catRun(ctx context.Context, opts *CatOptions) error {
 		if !ok {
 			return fmt.Errorf("cat --log: flavour %s has no job log", j.Flavour)
 		}
-		cctx, cancel := f.Deadline(ctx, 3)
+		cctx, cancel := opts.Access.Deadline(ctx, 3)
 		defer cancel()
-		return lr.JobLog(cctx, j.LocalID, f.IO.DataOut())
+		return lr.JobLog(cctx, j.LocalID, opts.IO.DataOut())
 	}
 	path := opts.File
 	if path == "" {
@@ -596,18 +674,18 @@ func catRun(ctx context.Context, opts *CatOptions) error {
 			return fmt.Errorf("cat: the description of %s names no %s; give --file", j.ID, what)
 		}
 	}
-	b, _, err := e.backend(ctx, j.CE, j.Flavour)
+	b, _, err := e.backendOf(ctx, j.CE, j.Flavour)
 	if err != nil {
 		return err
 	}
-	cctx, cancel := f.Deadline(ctx, 3)
+	cctx, cancel := opts.Access.Deadline(ctx, 3)
 	defer cancel()
-	return b.Cat(cctx, j.LocalID, path, f.IO.DataOut())
+	return b.Cat(cctx, j.LocalID, path, opts.IO.DataOut())
 }
 
 // GetOptions of `cesub get`.
 type GetOptions struct {
-	F    *cmdutil.Factory
+	jobDeps
 	Sel  Selection
 	Dir  string
 	Keep bool
@@ -615,7 +693,7 @@ type GetOptions struct {
 
 // NewCmdGet builds `cesub get`.
 func NewCmdGet(f *cmdutil.Factory, runF func(*GetOptions) error) *cobra.Command {
-	opts := &GetOptions{F: f}
+	opts := &GetOptions{jobDeps: jobDepsOf(f)}
 	cmd := &cobra.Command{
 		Use:   "get [JOB…]",
 		Short: "Download the outputs of finished jobs, then clean them from the CE",
@@ -643,100 +721,111 @@ most 0755.`,
 	return cmd
 }
 
+// gotJSON is one job of `get -o json`.
+type gotJSON struct {
+	JobJSON
+	Dir   string `json:"dir,omitempty"`
+	Files int    `json:"files,omitempty"`
+	Bytes int64  `json:"bytes,omitempty"`
+}
+
 func getRun(ctx context.Context, opts *GetOptions) error {
-	f := opts.F
-	e, selected, err := openSelected(ctx, f, opts.Sel)
+	r := opts.Report
+	e, selected, err := openSelected(ctx, opts.jobDeps, opts.Sel)
 	if err != nil {
 		return err
 	}
 	defer e.store.Close()
-	type got struct {
-		JobJSON
-		Dir   string `json:"dir,omitempty"`
-		Files int    `json:"files,omitempty"`
-		Bytes int64  `json:"bytes,omitempty"`
-	}
 	out := struct {
-		Schema string `json:"schema"`
-		Jobs   []got  `json:"jobs"`
+		Schema string    `json:"schema"`
+		Jobs   []gotJSON `json:"jobs"`
 	}{Schema: "cesub.get/v1"}
 	ok, failed, authFailed := 0, 0, false
-	// only finished jobs are fetched (and then cleaned): a running job's outputs are not there yet
-	states, _ := e.forEachCE(ctx, selected, 3, func(sctx context.Context, b ce.Backend, g []jobstore.Job) ([]ce.Result, error) {
-		return b.Status(sctx, jobs.LocalIDs(g))
-	})
-	stateOf := map[string]ce.Result{}
-	for _, r := range states {
-		stateOf[r.ID] = r
-	}
+	stateOf := currentStates(ctx, e, selected)
 	for _, j := range selected {
-		g := got{JobJSON: JobJSON{ID: j.ID, Name: j.Name}}
-		st, known := stateOf[j.ID]
-		var err error
-		switch {
-		case !known:
-			err = fmt.Errorf("no state from the CE")
-		case st.Err != nil:
-			err = st.Err
-		case !st.Job.State.Terminal():
-			err = fmt.Errorf("the job is %s: get fetches finished jobs (look at a running job's files with `cesub cat`)", st.Job.State)
-		}
-		if st.Job != nil {
-			g.State, g.SpecificState = string(st.Job.State), st.Job.RawState
-		}
-		if err == nil {
-			// the id names the job's folder under -D: one that is not a
-			// plain name (a list written by an older cesub) would lead out
-			err = safeDir(j)
-		}
-		var b ce.Backend
-		if err == nil {
-			b, _, err = e.backend(ctx, j.CE, j.Flavour)
-		}
-		if err == nil {
-			// no deadline for the whole download (see submit): each
-			// request has --timeout, transfers an idle limit
-			cctx, cancel := context.WithCancel(ctx)
-			var res *ce.GetResult
-			prog := f.NewProgress("downloading "+j.LocalID, 0)
-			res, err = b.Get(cctx, j.LocalID, ce.GetOptions{Dir: filepath.Join(opts.Dir, j.LocalID),
-				Progress: func(_ string, n int64) { prog.Add(n) }})
-			prog.Done()
-			if err == nil {
-				g.Dir, g.Files, g.Bytes = res.Dir, res.Files, res.Bytes
-				if !opts.Keep {
-					var cr []ce.Result
-					cr, err = b.Clean(cctx, []string{j.LocalID})
-					if err == nil && len(cr) == 1 && cr[0].Err != nil {
-						err = fmt.Errorf("downloaded, but cleaning failed: %w", cr[0].Err)
-					}
-					if err == nil {
-						_ = e.store.Remove(ctx, j.ID)
-					}
-				}
-			}
-			cancel()
-		}
+		g, err := getOne(ctx, e, opts, j, stateOf)
 		if err != nil {
 			authFailed = authFailed || ce.IsAuthFailure(err)
 			failed++
 			g.Error = err.Error()
-			f.Errorf("%s: %v", j.ID, err)
-			f.Hint(err)
+			r.Errorf("%s: %v", j.ID, err)
+			r.Hint(err)
 		} else {
 			ok++
-			if !f.JSON() {
-				fmt.Fprintf(f.IO.ErrOut, "%s: %d files, %d bytes in %s\n", j.ID, g.Files, g.Bytes, g.Dir)
+			if !r.JSON() {
+				fmt.Fprintf(opts.IO.ErrOut, "%s: %d files, %d bytes in %s\n", j.ID, g.Files, g.Bytes, g.Dir)
 			}
 		}
 		out.Jobs = append(out.Jobs, g)
 	}
-	if f.JSON() {
-		if err := f.PrintJSON(out); err != nil {
+	if r.JSON() {
+		if err := r.PrintJSON(out); err != nil {
 			return err
 		}
 	}
 	return cmdutil.ResultCode(ok, failed, authFailed)
+}
+
+// currentStates asks the CEs for the jobs' states: only finished jobs are
+// fetched (and then cleaned), a running job's outputs are not there yet.
+func currentStates(ctx context.Context, e *env, selected []jobstore.Job) map[string]ce.Result {
+	states, _ := e.forEachCE(ctx, selected, 3, func(sctx context.Context, b ce.Backend, g []jobstore.Job) ([]ce.Result, error) {
+		return b.Status(sctx, jobs.LocalIDs(g))
+	})
+	stateOf := make(map[string]ce.Result, len(states))
+	for _, r := range states {
+		stateOf[r.ID] = r
+	}
+	return stateOf
+}
+
+// getOne downloads one job that has ended, and cleans it unless --keep.
+func getOne(ctx context.Context, e *env, opts *GetOptions, j jobstore.Job, stateOf map[string]ce.Result) (gotJSON, error) {
+	g := gotJSON{JobJSON: JobJSON{ID: j.ID, Name: j.Name}}
+	st, known := stateOf[j.ID]
+	if st.Job != nil {
+		g.State, g.SpecificState = string(st.Job.State), st.Job.RawState
+	}
+	switch {
+	case !known:
+		return g, fmt.Errorf("no state from the CE")
+	case st.Err != nil:
+		return g, st.Err
+	case !st.Job.State.Terminal():
+		return g, fmt.Errorf("the job is %s: get fetches finished jobs (look at a running job's files with `cesub cat`)", st.Job.State)
+	}
+	// the id names the job's folder under -D: one that is not a plain
+	// name (a list written by an older cesub) would lead out
+	if err := safeDir(j); err != nil {
+		return g, err
+	}
+	b, _, err := e.backendOf(ctx, j.CE, j.Flavour)
+	if err != nil {
+		return g, err
+	}
+	// no deadline for the whole download (see submit): each request has
+	// --timeout, transfers an idle limit
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	prog := opts.Report.NewProgress("downloading "+j.LocalID, 0)
+	res, err := b.Get(cctx, j.LocalID, ce.GetOptions{Dir: filepath.Join(opts.Dir, j.LocalID),
+		Progress: func(_ string, n int64) { prog.Add(n) }})
+	prog.Done()
+	if err != nil {
+		return g, err
+	}
+	g.Dir, g.Files, g.Bytes = res.Dir, res.Files, res.Bytes
+	if opts.Keep {
+		return g, nil
+	}
+	cr, err := b.Clean(cctx, []string{j.LocalID})
+	if err == nil && len(cr) == 1 && cr[0].Err != nil {
+		err = fmt.Errorf("downloaded, but cleaning failed: %w", cr[0].Err)
+	}
+	if err == nil {
+		_ = e.store.Remove(ctx, j.ID)
+	}
+	return g, err
 }
 
 // safeDir refuses a job whose id cannot name its download folder under -D.
@@ -752,13 +841,13 @@ func safeDir(j jobstore.Job) error {
 
 // InfoOptions of `cesub info`.
 type InfoOptions struct {
-	F *cmdutil.Factory
+	ceDeps
 	ceFlags
 }
 
 // NewCmdInfo builds `cesub info`.
 func NewCmdInfo(f *cmdutil.Factory, runF func(*InfoOptions) error) *cobra.Command {
-	opts := &InfoOptions{F: f}
+	opts := &InfoOptions{ceDeps: ceDepsOf(f)}
 	cmd := &cobra.Command{
 		Use:   "info (-C CE… | -E ENDPOINTS)",
 		Short: "Summarise a CE: implementation, API versions, queues, runtime environments",
@@ -775,11 +864,11 @@ func NewCmdInfo(f *cmdutil.Factory, runF func(*InfoOptions) error) *cobra.Comman
 }
 
 func infoRun(ctx context.Context, opts *InfoOptions) error {
-	f := opts.F
-	if err := opts.resolve(f); err != nil {
+	r := opts.Report
+	if err := opts.resolve(opts.EndpointFile); err != nil {
 		return err
 	}
-	infos, errs, e, err := eachCE(ctx, f, opts.ceFlags, 2, func(cctx context.Context, b ce.Backend, _ ce.Address) (*ce.Info, error) {
+	infos, errs, e, err := eachCE(ctx, opts.Access, opts.ceFlags, 2, func(cctx context.Context, b ce.Backend, _ ce.Address) (*ce.Info, error) {
 		return b.Info(cctx)
 	})
 	if err != nil {
@@ -790,13 +879,13 @@ func infoRun(ctx context.Context, opts *InfoOptions) error {
 		if errs[0] != nil {
 			return errs[0]
 		}
-		if f.JSON() {
-			return f.PrintJSON(struct {
+		if r.JSON() {
+			return r.PrintJSON(struct {
 				Schema string `json:"schema"`
 				*ce.Info
 			}{"cesub.info/v1", infos[0]})
 		}
-		return printInfo(f, infos[0])
+		return printInfo(opts.IO.Out, infos[0])
 	}
 	type infoJSON struct {
 		CE    string   `json:"ce"`
@@ -814,15 +903,15 @@ func infoRun(ctx context.Context, opts *InfoOptions) error {
 			failed++
 			ij.Error = errs[i].Error()
 			authFailed = authFailed || ce.IsAuthFailure(errs[i])
-			f.Errorf("%s: %v", a, errs[i])
-			f.Hint(errs[i])
+			r.Errorf("%s: %v", a, errs[i])
+			r.Hint(errs[i])
 		} else {
 			ok++
 		}
 		list.CEs = append(list.CEs, ij)
 	}
-	if f.JSON() {
-		if err := f.PrintJSON(list); err != nil {
+	if r.JSON() {
+		if err := r.PrintJSON(list); err != nil {
 			return err
 		}
 	} else {
@@ -831,9 +920,9 @@ func infoRun(ctx context.Context, opts *InfoOptions) error {
 				continue
 			}
 			if i > 0 {
-				fmt.Fprintln(f.IO.Out)
+				fmt.Fprintln(opts.IO.Out)
 			}
-			if err := printInfo(f, ij.Info); err != nil {
+			if err := printInfo(opts.IO.Out, ij.Info); err != nil {
 				return err
 			}
 		}
@@ -841,8 +930,8 @@ func infoRun(ctx context.Context, opts *InfoOptions) error {
 	return cmdutil.ResultCode(ok, failed, authFailed)
 }
 
-func printInfo(f *cmdutil.Factory, info *ce.Info) error {
-	w := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+func printInfo(out io.Writer, info *ce.Info) error {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	cell := cmdutil.OneLine // a CE's text stays in its cell
 	fmt.Fprintf(w, "endpoint:\t%s\n", info.Endpoint)
 	fmt.Fprintf(w, "implementation:\t%s %s\n", cell(info.Implementation), cell(info.Version))
@@ -860,17 +949,4 @@ func printInfo(f *cmdutil.Factory, info *ce.Info) error {
 		fmt.Fprintf(w, "runtime environments:\t%s\n", cell(strings.Join(info.RuntimeEnvironments, " ")))
 	}
 	return w.Flush()
-}
-
-// idList lists at most n job ids for a message.
-func idList(list []jobstore.Job, n int) string {
-	var out []string
-	for i, j := range list {
-		if i == n {
-			out = append(out, "…")
-			break
-		}
-		out = append(out, j.ID)
-	}
-	return strings.Join(out, ", ")
 }

@@ -3,18 +3,20 @@ package jobcmd
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/cesub/cesub/internal/cli/cmdutil"
+	"github.com/cesub/cesub/internal/jobs"
 	"github.com/cesub/cesub/pkg/ce"
 	"github.com/spf13/cobra"
 )
 
 // PingOptions of `cesub ping`.
 type PingOptions struct {
-	F *cmdutil.Factory
+	ceDeps
 	ceFlags
 }
 
@@ -27,7 +29,7 @@ type PingJSON struct {
 
 // NewCmdPing builds `cesub ping`.
 func NewCmdPing(f *cmdutil.Factory, runF func(*PingOptions) error) *cobra.Command {
-	opts := &PingOptions{F: f}
+	opts := &PingOptions{ceDeps: ceDepsOf(f)}
 	cmd := &cobra.Command{
 		Use:   "ping (-C CE… | -E ENDPOINTS)",
 		Short: "Check a CE: reachability, TLS, API versions, implementation, and whether your credential is admitted",
@@ -58,11 +60,10 @@ pinged, each with the token source the file gives it. Exit: 0 admitted
 }
 
 func pingRun(ctx context.Context, opts *PingOptions) error {
-	f := opts.F
-	if err := opts.resolve(f); err != nil {
+	if err := opts.resolve(opts.EndpointFile); err != nil {
 		return err
 	}
-	results, errs, e, err := eachCE(ctx, f, opts.ceFlags, 1, func(cctx context.Context, b ce.Backend, _ ce.Address) (*ce.PingResult, error) {
+	results, errs, e, err := eachCE(ctx, opts.Access, opts.ceFlags, 1, func(cctx context.Context, b ce.Backend, _ ce.Address) (*ce.PingResult, error) {
 		return b.Ping(cctx)
 	})
 	if err != nil {
@@ -71,8 +72,8 @@ func pingRun(ctx context.Context, opts *PingOptions) error {
 	defer e.store.Close()
 	for i, r := range results { // remembered here: the job list is not written from the workers
 		if errs[i] == nil && r.Admitted {
-			if b, addr, err := e.backend(ctx, opts.CEs[i], opts.Flavour); err == nil {
-				f.RememberVersion(ctx, e.store, addr, b)
+			if b, err := e.backend(ctx, opts.addrs[i]); err == nil {
+				jobs.RememberVersion(ctx, e.store, opts.addrs[i], b)
 			}
 		}
 	}
@@ -80,28 +81,38 @@ func pingRun(ctx context.Context, opts *PingOptions) error {
 		if errs[0] != nil {
 			return errs[0]
 		}
-		r := results[0]
-		if f.JSON() {
-			if err := f.PrintJSON(PingJSON{Schema: "cesub.ping/v1", PingResult: *r, LatencyMS: float64(r.Latency.Microseconds()) / 1000}); err != nil {
-				return err
-			}
-		} else if err := printPing(f, r); err != nil {
+		return pingOne(opts.ceDeps, results[0])
+	}
+	return pingList(opts.ceDeps, opts.CEs, results, errs)
+}
+
+// pingOne prints one CE's ping; the exit code says how far it got.
+func pingOne(d ceDeps, r *ce.PingResult) error {
+	if d.Report.JSON() {
+		if err := d.Report.PrintJSON(PingJSON{Schema: "cesub.ping/v1", PingResult: *r, LatencyMS: float64(r.Latency.Microseconds()) / 1000}); err != nil {
 			return err
 		}
-		switch {
-		case r.Admitted:
-			return nil
-		case r.Reachable && !r.Unsupported:
-			return cmdutil.Silent(cmdutil.ExitAuth)
-		}
-		return cmdutil.Silent(cmdutil.ExitError)
+	} else if err := printPing(d.IO.Out, r); err != nil {
+		return err
 	}
+	switch {
+	case r.Admitted:
+		return nil
+	case r.Reachable && !r.Unsupported:
+		return cmdutil.Silent(cmdutil.ExitAuth)
+	}
+	return cmdutil.Silent(cmdutil.ExitError)
+}
+
+// pingList prints the pings of several CEs (a CE that failed gets its
+// error as a problem); exit 0 all admitted, 3 some, 4 refused, 1 not reached.
+func pingList(d ceDeps, ces []string, results []*ce.PingResult, errs []error) error {
 	list := struct {
 		Schema string     `json:"schema"`
 		CEs    []PingJSON `json:"ces"`
 	}{Schema: "cesub.ping.list/v1"}
 	admitted, failed, refused := 0, 0, 0
-	for i, a := range opts.CEs {
+	for i, a := range ces {
 		r := results[i]
 		if errs[i] != nil {
 			r = &ce.PingResult{Endpoint: a, Problem: errs[i].Error(), Hint: ce.ConnectHint(errs[i], "")}
@@ -116,16 +127,16 @@ func pingRun(ctx context.Context, opts *PingOptions) error {
 		}
 		list.CEs = append(list.CEs, PingJSON{Schema: "cesub.ping/v1", PingResult: *r, LatencyMS: float64(r.Latency.Microseconds()) / 1000})
 	}
-	if f.JSON() {
-		if err := f.PrintJSON(list); err != nil {
+	if d.Report.JSON() {
+		if err := d.Report.PrintJSON(list); err != nil {
 			return err
 		}
 	} else {
 		for i := range list.CEs {
 			if i > 0 {
-				fmt.Fprintln(f.IO.Out)
+				fmt.Fprintln(d.IO.Out)
 			}
-			if err := printPing(f, &list.CEs[i].PingResult); err != nil {
+			if err := printPing(d.IO.Out, &list.CEs[i].PingResult); err != nil {
 				return err
 			}
 		}
@@ -141,8 +152,8 @@ func pingRun(ctx context.Context, opts *PingOptions) error {
 	return cmdutil.Silent(cmdutil.ExitError)
 }
 
-func printPing(f *cmdutil.Factory, r *ce.PingResult) error {
-	w := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+func printPing(out io.Writer, r *ce.PingResult) error {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	cell := cmdutil.OneLine // a CE's text stays in its cell
 	fmt.Fprintf(w, "CE:\t%s\n", r.Endpoint)
 	if r.Reachable {

@@ -14,10 +14,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/cesub/cesub/internal/cli/cmdutil"
 	"github.com/cesub/cesub/internal/config"
+	"github.com/cesub/cesub/internal/endpoints"
 	"github.com/cesub/cesub/internal/jobs"
 	"github.com/cesub/cesub/internal/jobstore"
 	"github.com/cesub/cesub/pkg/ce"
@@ -28,9 +28,22 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// SubmitOptions of `cesub submit`.
+// SubmitOptions of `cesub submit`: the flags, and what submit takes from
+// the Factory, as an interface and functions (tests can replace each).
 type SubmitOptions struct {
-	F         *cmdutil.Factory
+	IO     *cmdutil.IOStreams
+	Report reporter      // warnings, errors, JSON, progress
+	Output func() string // -o (set once the flags are parsed)
+	// The environment: credentials, the job list, backends.
+	Tokens         func() (*cmdutil.Tokens, error)
+	EndpointFile   func() (*endpoints.File, error) // -E
+	EndpointSource func(endpoints.Endpoint) (token.Source, error)
+	ProxyFile      func() (string, error) // the proxy, checked: its absolute path
+	JobList        func(context.Context) (*jobstore.Store, error)
+	Backend        func(context.Context, ce.Address, token.Source, *jobstore.Store) (ce.Backend, error)
+	Delegations    func(*jobstore.Store) *jobs.Delegations
+	Templates      func() (submitfile.Templates, error) // for `use template :`
+
 	CEs       []string // -C, repeatable: every CE gets every job
 	Endpoints []string // --endpoint: without -C, these endpoints of the endpoint file (default: all)
 	Parallel  int      // CEs submitted to at once
@@ -69,9 +82,27 @@ type ListJSON struct {
 	Jobs   []JobJSON `json:"jobs"`
 }
 
+// reporter is how submit tells the user what happens (cmdutil.Factory).
+type reporter interface {
+	Warnf(format string, args ...any)
+	PrintError(err error)
+	JSON() bool
+	PrintJSON(v any) error
+	NewBar(label string, total int) *cmdutil.Bar
+	NewProgress(label string, total int) *cmdutil.Progress
+}
+
 // NewCmdSubmit builds `cesub submit`.
 func NewCmdSubmit(f *cmdutil.Factory, runF func(*SubmitOptions) error) *cobra.Command {
-	opts := &SubmitOptions{F: f}
+	opts := &SubmitOptions{IO: f.IO, Report: f, Output: func() string { return config.Get(f.Config, config.Output) },
+		Tokens: f.Tokens, EndpointFile: f.Endpoints, EndpointSource: f.EndpointSource,
+		ProxyFile: func() (string, error) {
+			if _, err := f.Proxy(); err != nil {
+				return "", err
+			}
+			return filepath.Abs(f.ProxyPath())
+		},
+		JobList: f.JobList, Backend: f.Backend, Delegations: f.Delegations, Templates: f.SubmitTemplates}
 	cmd := &cobra.Command{
 		Use:   "submit -C CE (-f FILE… | -e DESCRIPTION | FILE…)",
 		Short: "Submit jobs (xRSL, ADL or HTCondor submit files) to a CE",
@@ -136,8 +167,6 @@ Exit: 0 all submitted, 3 some failed, 4 refused (authentication), 1 otherwise.`,
 	return cmd
 }
 
-// readJobs parses a description in any format; each job remembers its
-// origin (a backend of the same format may re-read it).
 // submitReading is how submit files are read (--var, --queue, --allow-commands).
 type submitReading struct {
 	vars      map[string]string
@@ -147,6 +176,8 @@ type submitReading struct {
 	templates func() (submitfile.Templates, error) // `use template :` (read once, when a file uses one)
 }
 
+// readJobs parses a description in any format; each job remembers its
+// origin (a backend of the same format may re-read it).
 func readJobs(name string, src []byte, sr submitReading) ([]jobdesc.Job, error) {
 	f := format.Detect(name, src)
 	var tpl submitfile.Templates
@@ -160,20 +191,10 @@ func readJobs(name string, src []byte, sr submitReading) ([]jobdesc.Job, error) 
 		Count: sr.count})
 }
 
-type batch struct {
-	jobs []jobdesc.Job
-	dir  string
-}
-
-type readResult struct {
-	batches []batch
-	err     error
-}
-
 // readBatches reads the description files and the inline descriptions.
-func readBatches(opts *SubmitOptions) ([]batch, error) {
-	var batches []batch
-	sr := submitReading{queue: opts.Queue, allow: opts.AllowCommands, count: opts.Count, templates: sync.OnceValues(opts.F.SubmitTemplates)}
+func readBatches(opts *SubmitOptions) ([]jobs.Batch, error) {
+	var batches []jobs.Batch
+	sr := submitReading{queue: opts.Queue, allow: opts.AllowCommands, count: opts.Count, templates: sync.OnceValues(opts.Templates)}
 	for _, v := range opts.Vars {
 		k, val, ok := strings.Cut(v, "=")
 		if !ok || strings.TrimSpace(k) == "" {
@@ -189,72 +210,64 @@ func readBatches(opts *SubmitOptions) ([]batch, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read description: %w", err)
 		}
-		jobs, err := readJobs(name, src, sr)
+		js, err := readJobs(name, src, sr)
 		if err != nil {
 			return nil, &cmdutil.ExitErr{Code: cmdutil.ExitUsage, Err: err}
 		}
-		batches = append(batches, batch{jobs: jobs, dir: filepath.Dir(name)})
+		batches = append(batches, jobs.Batch{Jobs: js, Dir: filepath.Dir(name)})
 	}
 	for i, text := range opts.Inline {
-		jobs, err := readJobs(fmt.Sprintf("-e #%d", i+1), []byte(text), sr)
+		js, err := readJobs(fmt.Sprintf("-e #%d", i+1), []byte(text), sr)
 		if err != nil {
 			return nil, &cmdutil.ExitErr{Code: cmdutil.ExitUsage, Err: err}
 		}
-		batches = append(batches, batch{jobs: jobs, dir: "."})
+		batches = append(batches, jobs.Batch{Jobs: js, Dir: "."})
 	}
 	return batches, nil
-}
-
-// submitted is what a submission to one CE came to.
-type submitted struct {
-	jobs               []JobJSON
-	ok, failed         int
-	authFailed, dryRun bool
 }
 
 // submitRun submits the descriptions to each CE (in parallel when there
 // are several) and prints what each CE accepted.
 func submitRun(ctx context.Context, opts *SubmitOptions) error {
-	f := opts.F
 	targets, err := submitTargets(opts)
 	if err != nil {
 		return err
 	}
-	jsonl := config.Get(f.Config, config.Output) == "jsonl"
-	var emitMu sync.Mutex
-	var bar *cmdutil.Bar // on a terminal: jobs accepted of all
-	var barOnce sync.Once
-	startBar := func(total int) { barOnce.Do(func() { bar = f.NewBar("submitting", total*len(targets)) }) }
-	defer func() { bar.Done() }()
-	emit := func(j JobJSON) { // -o jsonl: a line per accepted job, as soon as it is accepted
-		if j.ID == "" {
-			return
-		}
-		bar.Add(1)
-		if !jsonl {
-			return
-		}
-		b, _ := json.Marshal(j)
-		emitMu.Lock()
-		defer emitMu.Unlock()
-		fmt.Fprintln(f.IO.JSONOut(), string(b))
-	}
+	p := newSubmitPrinter(opts, len(targets))
+	defer p.done()
 	if len(targets) == 1 {
-		// the descriptions are read while the credentials, the job list and
-		// the backend are set up (and, for a CE that takes it, the connection
-		// is made); a description error still wins over any other
-		read := make(chan readResult, 1)
-		go func() {
-			bs, err := readBatches(opts)
-			read <- readResult{bs, err}
-		}()
-		res, err := submitTo(ctx, opts, targets[0], read, startBar, emit)
-		if err != nil || res.dryRun {
-			return err
-		}
-		return printSubmitted(f, res, jsonl)
+		return submitOne(ctx, opts, targets[0], p)
 	}
-	// several CEs: the descriptions are read once, before any CE is asked
+	return submitMany(ctx, opts, targets, p)
+}
+
+// submitOne submits to one CE. The descriptions are read while the
+// credentials, the job list and the backend are set up (and, for a CE
+// that takes it, the connection is made); a description error still wins
+// over any other (jobs.WhileReading).
+func submitOne(ctx context.Context, opts *SubmitOptions, tg target, p *submitPrinter) error {
+	var s *jobs.Submitter
+	batches, err := jobs.WhileReading(func() ([]jobs.Batch, error) { return readBatches(opts) }, func() error {
+		var err error
+		s, err = newSubmitter(ctx, opts, tg, p)
+		return err
+	})
+	if s != nil {
+		defer s.Close()
+	}
+	if err != nil {
+		return err
+	}
+	res, err := submitWith(ctx, opts, s, batches)
+	if err != nil || opts.DryRun {
+		return err
+	}
+	return p.print(submittedJSON(res))
+}
+
+// submitMany submits to several CEs, --parallel at once; the descriptions
+// are read once, before any CE is asked.
+func submitMany(ctx context.Context, opts *SubmitOptions, targets []target, p *submitPrinter) error {
 	bs, err := readBatches(opts)
 	if err != nil {
 		return err
@@ -262,7 +275,7 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 	if opts.DryRun {
 		return cmdutil.UsageError(errors.New("--dry-run shows one CE's requests: give one -C or one --endpoint"))
 	}
-	all := make([]submitted, len(targets))
+	all := make([]jobs.Submitted, len(targets))
 	errs := make([]error, len(targets))
 	sem := make(chan struct{}, max(1, opts.Parallel))
 	var wg sync.WaitGroup
@@ -272,27 +285,55 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			read := make(chan readResult, 1)
-			read <- readResult{batches: bs}
-			all[i], errs[i] = submitTo(ctx, opts, tg, read, startBar, emit)
+			s, err := newSubmitter(ctx, opts, tg, p)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer s.Close()
+			all[i], errs[i] = submitWith(ctx, opts, s, bs)
 		}()
 	}
 	wg.Wait()
 	var total submitted
 	for i, tg := range targets {
 		if errs[i] != nil {
-			f.PrintError(fmt.Errorf("%s: %w", tg.label(), errs[i]))
+			opts.Report.PrintError(fmt.Errorf("%s: %w", tg.label(), errs[i]))
 			total.failed++
 			total.authFailed = total.authFailed || ce.IsAuthFailure(errs[i]) || cmdutil.CodeOf(errs[i]) == cmdutil.ExitAuth
 			total.jobs = append(total.jobs, JobJSON{CE: tg.addr.URL(), Error: errs[i].Error()})
 			continue
 		}
-		total.jobs = append(total.jobs, all[i].jobs...)
-		total.ok += all[i].ok
-		total.failed += all[i].failed
-		total.authFailed = total.authFailed || all[i].authFailed
+		one := submittedJSON(all[i])
+		total.jobs = append(total.jobs, one.jobs...)
+		total.ok += one.ok
+		total.failed += one.failed
+		total.authFailed = total.authFailed || one.authFailed
 	}
-	return printSubmitted(f, total, jsonl)
+	return p.print(total)
+}
+
+// submitted is what a submission came to, as submit prints it.
+type submitted struct {
+	jobs       []JobJSON
+	ok, failed int
+	authFailed bool
+}
+
+// submittedJSON is a Submitter's result as submit prints it.
+func submittedJSON(res jobs.Submitted) submitted {
+	out := submitted{ok: res.OK, failed: res.Failed, authFailed: res.AuthFailed}
+	for _, r := range res.Results {
+		jj := JobJSON{ID: r.ID}
+		if r.Job != nil {
+			jj.Name, jj.CE, jj.State, jj.SpecificState = r.Job.Name, r.Job.CE, string(r.Job.State), r.Job.RawState
+		}
+		if r.Err != nil {
+			jj.Error = r.Err.Error()
+		}
+		out.jobs = append(out.jobs, jj)
+	}
+	return out
 }
 
 // target is one CE a submission goes to, with its token source.
@@ -314,20 +355,19 @@ func (t target) label() string {
 // endpoint file's for a CE it lists), or else the endpoint file's CEs
 // (those --endpoint names, or every one not marked skip) with theirs.
 func submitTargets(opts *SubmitOptions) ([]target, error) {
-	f := opts.F
-	tokens, tokErr := f.Tokens()
+	tokens, tokErr := opts.Tokens()
 	if len(opts.CEs) > 0 {
 		var out []target
 		for _, c := range opts.CEs {
-			addr, err := ce.ParseAddress(c, ce.Flavour(opts.Flavour))
+			addr, err := parseCE(c, opts.Flavour)
 			if err != nil {
-				return nil, cmdutil.UsageError(err)
+				return nil, err
 			}
 			out = append(out, target{addr: addr, src: tokens.For(addr), srcErr: tokErr})
 		}
 		return out, nil
 	}
-	file, err := f.Endpoints()
+	file, err := opts.EndpointFile()
 	if err != nil {
 		return nil, err
 	}
@@ -351,7 +391,7 @@ func submitTargets(opts *SubmitOptions) ([]target, error) {
 		delete(want, ep.Name)
 		src, ok := tokens.ForEndpoint(ep.Name)
 		if !ok { // marked skip, but named
-			if src, err = f.EndpointSource(ep); err != nil {
+			if src, err = opts.EndpointSource(ep); err != nil {
 				return nil, err
 			}
 		}
@@ -371,281 +411,144 @@ func submitTargets(opts *SubmitOptions) ([]target, error) {
 	return out, nil
 }
 
-// printSubmitted prints the accepted jobs' ids (text), the list (JSON) or
-// nothing more (jsonl: each was printed when accepted), and makes the exit code.
-func printSubmitted(f *cmdutil.Factory, res submitted, jsonl bool) error {
+// newSubmitter sets up the submission to one CE: the delegation its
+// flavour takes for --delegate, the job list, the backend (connecting
+// ahead where it can, unless this is a dry run).
+func newSubmitter(ctx context.Context, opts *SubmitOptions, tg target, p *submitPrinter) (*jobs.Submitter, error) {
+	if tg.srcErr != nil {
+		return nil, tg.srcErr
+	}
+	info, _ := ce.Backends.Info(tg.addr.Flavour)
+	d, err := jobs.ChooseDelegation(opts.Delegate, tg.src, info)
+	if err != nil {
+		return nil, usageIfInput(err)
+	}
+	proxyFile := ""
+	if d.ProxyWithJobs {
+		if proxyFile, err = opts.ProxyFile(); err != nil {
+			return nil, err
+		}
+	}
+	store, err := opts.JobList(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b, err := opts.Backend(ctx, tg.addr, tg.src, store)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	r := opts.Report
+	s := &jobs.Submitter{Addr: tg.addr, Backend: b, Token: tg.src, Store: store, Delegations: opts.Delegations(store),
+		Delegation: d, ProxyFile: proxyFile, Instances: opts.Instances, BatchSize: opts.BatchSize,
+		Warnf: r.Warnf, Failed: r.PrintError, Accepted: p.emit, Total: p.startBar,
+		Uploads:     func() jobs.Progress { return r.NewProgress("uploading inputs", 0) },
+		NotRecorded: func(id string) { fmt.Fprintln(opts.IO.ErrOut, "cesub: submitted but NOT recorded:", id) }}
+	if !opts.DryRun {
+		s.Warm(ctx)
+	}
+	return s, nil
+}
+
+// usageIfInput makes an error the user's input caused a usage error (exit 2).
+func usageIfInput(err error) error {
+	var ie *jobs.InputError
+	if errors.As(err, &ie) {
+		return cmdutil.UsageError(err)
+	}
+	return err
+}
+
+// submitWith warns about what the descriptions lose, then submits them
+// (or, with --dry-run, prints the requests it would send).
+func submitWith(ctx context.Context, opts *SubmitOptions, s *jobs.Submitter, batches []jobs.Batch) (jobs.Submitted, error) {
+	for _, w := range s.Warnings(batches) {
+		opts.Report.Warnf("%s", w)
+	}
+	if s.Delegation.Mode == "" && s.Token != nil && (opts.Delegate == cmdutil.DelegateAuto || opts.Delegate == "") {
+		warnProxyRTE(opts.Report, batches)
+	}
+	if opts.DryRun {
+		reqs, err := s.Plan(ctx, batches)
+		if err != nil {
+			return jobs.Submitted{}, err
+		}
+		return jobs.Submitted{}, printPlan(opts, reqs)
+	}
+	return s.Submit(ctx, batches)
+}
+
+// submitPrinter shows a submission as it goes: a progress bar of the jobs
+// accepted on a terminal, and with -o jsonl a line per job as soon as it
+// is on record; print shows the result.
+type submitPrinter struct {
+	io      *cmdutil.IOStreams
+	r       reporter
+	jsonl   bool
+	ces     int
+	mu      sync.Mutex // one jsonl line at a time
+	bar     *cmdutil.Bar
+	barOnce sync.Once
+}
+
+func newSubmitPrinter(opts *SubmitOptions, ces int) *submitPrinter {
+	return &submitPrinter{io: opts.IO, r: opts.Report, ces: ces, jsonl: opts.Output() == "jsonl"}
+}
+
+// startBar starts the bar at the first CE's job count (times the CEs).
+func (p *submitPrinter) startBar(total int) {
+	p.barOnce.Do(func() { p.bar = p.r.NewBar("submitting", total*p.ces) })
+}
+
+func (p *submitPrinter) done() { p.bar.Done() }
+
+// emit counts a job on record and, with -o jsonl, prints it.
+func (p *submitPrinter) emit(j ce.Job) {
+	if j.ID == "" {
+		return
+	}
+	p.bar.Add(1)
+	if !p.jsonl {
+		return
+	}
+	b, _ := json.Marshal(JobJSON{ID: j.ID, Name: j.Name, CE: j.CE, State: string(j.State), SpecificState: j.RawState})
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintln(p.io.JSONOut(), string(b))
+}
+
+// print prints the accepted jobs' ids (text), the list (JSON) or nothing
+// more (jsonl: each was printed when accepted), and makes the exit code.
+func (p *submitPrinter) print(res submitted) error {
 	switch {
-	case jsonl:
-	case f.JSON():
-		if err := f.PrintJSON(ListJSON{Schema: "cesub.submit/v1", Jobs: res.jobs}); err != nil {
+	case p.jsonl:
+	case p.r.JSON():
+		if err := p.r.PrintJSON(ListJSON{Schema: "cesub.submit/v1", Jobs: res.jobs}); err != nil {
 			return err
 		}
 	default:
 		for _, j := range res.jobs {
 			if j.ID != "" {
-				fmt.Fprintln(f.IO.Out, j.ID)
+				fmt.Fprintln(p.io.Out, j.ID)
 			}
 		}
 	}
 	return cmdutil.ResultCode(res.ok, res.failed, res.authFailed)
 }
 
-// submitTo submits the batches read gives to one CE: credentials,
-// delegation, one request per batch, every accepted job recorded once.
-func submitTo(ctx context.Context, opts *SubmitOptions, tg target, read chan readResult, startBar func(int), emit func(JobJSON)) (submitted, error) {
-	f := opts.F
-	addr := tg.addr
-	var err error
-	fail := func(err error) (submitted, error) {
-		if r := <-read; r.err != nil {
-			return submitted{}, r.err
-		}
-		return submitted{}, err
-	}
-	if tg.srcErr != nil {
-		return fail(tg.srcErr)
-	}
-	src := tg.src
-	delegate, err := cmdutil.ResolveDelegate(opts.Delegate, src)
-	if err != nil {
-		return fail(err)
-	}
-	proxyFile := ""
-	info, _ := ce.Backends.Info(addr.Flavour)
-	if len(info.Delegations) == 0 {
-		// a CE that stores no delegations (HTCondor) takes a proxy with the
-		// jobs (x509userproxy), only when asked
-		switch opts.Delegate {
-		case cmdutil.DelegateX509:
-			if _, err := f.Proxy(); err != nil {
-				return fail(err)
-			}
-			if proxyFile, err = filepath.Abs(f.ProxyPath()); err != nil {
-				return fail(err)
-			}
-		case cmdutil.DelegateToken:
-			return fail(cmdutil.UsageError(fmt.Errorf("--delegate token: %ss have no token delegation (a job can carry a token file with scitokens_file)", info.Label)))
-		}
-		delegate = cmdutil.DelegateNone
-	} else if delegate != cmdutil.DelegateNone && !slices.Contains(info.Delegations, delegate) {
-		if opts.Delegate == delegate { // asked for by name
-			return fail(cmdutil.UsageError(fmt.Errorf("--delegate %s: %s CEs take %s delegations only", delegate, info.Label, strings.Join(info.Delegations, ", "))))
-		}
-		delegate = info.Delegations[0]
-	}
-	store, err := f.JobList(ctx)
-	if err != nil {
-		return fail(err)
-	}
-	defer store.Close()
-	b, err := f.Backend(ctx, addr, src, store)
-	if err != nil {
-		return fail(err)
-	}
-	if w, ok := b.(ce.Warmer); ok && !opts.DryRun {
-		defer w.Warm(ctx)()
-	}
-	r := <-read
-	if r.err != nil {
-		return submitted{}, r.err
-	}
-	batches := r.batches
-	shown := map[string]bool{}
-	for _, b := range batches {
-		for _, j := range b.jobs {
-			if j.Origin != nil && info.NativeFormat != "" && j.Origin.Format == info.NativeFormat {
-				continue // sent as written: what the job model cannot hold does not matter
-			}
-			for _, w := range j.Warnings {
-				msg := strings.TrimPrefix(w.String(), w.File+": warning: ")
-				if !shown[msg] {
-					shown[msg] = true
-					f.Warnf("%s", msg)
-				}
-			}
-		}
-	}
-	if tr, ok := b.(ce.Translator); ok {
-		// what the CE's language cannot say: said before anything is sent
-		for _, bt := range batches {
-			for _, w := range tr.TranslationWarnings(bt.jobs) {
-				msg := strings.Replace(w.String(), "warning: ", "", 1) // FILE: message
-				if !shown[msg] {
-					shown[msg] = true
-					f.Warnf("%s", msg)
-				}
-			}
-		}
-	}
-	if delegate == cmdutil.DelegateNone && src != nil && (opts.Delegate == cmdutil.DelegateAuto || opts.Delegate == "") {
-		warnProxyRTE(f, batches)
-	}
-	if opts.DryRun {
-		return submitted{dryRun: true}, dryRun(ctx, f, store, addr, b, batches, delegate, opts.Instances, src)
-	}
-	// No deadline for the whole submission: each request has --timeout,
-	// and uploads and spooling time out only when no data moves, so a
-	// large sandbox on a slow link is not cut off halfway.
-	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	delegationID, err := f.Delegations(store).Ensure(cctx, addr, b, delegate, src)
-	if err != nil {
-		return submitted{}, err
-	}
-	out := ListJSON{Schema: "cesub.submit/v1"}
-	ok, failed, authFailed := 0, 0, false
-	known := jobs.KnownIDs(context.WithoutCancel(ctx), store, addr)
-	batches = splitBatches(batches, opts.BatchSize, info.NativeFormat)
-	n := 0
-	for _, bt := range batches {
-		n += len(bt.jobs) * max(1, opts.Instances)
-	}
-	startBar(n)
-	for bi, bt := range batches {
-		if ctx.Err() != nil {
-			// stopped (Ctrl-C, SIGTERM): the batches not sent are not submitted
-			for _, rest := range batches[bi:] {
-				failed += len(rest.jobs)
-			}
-			return submitted{jobs: out.Jobs, ok: ok, failed: failed, authFailed: authFailed}, ctx.Err()
-		}
-		prog := f.NewProgress("uploading inputs", 0)
-		// recording outlives a cancelled command (Ctrl-C, SIGTERM): what the
-		// CE created must be on the job list
-		rec := &jobs.Recorder{Ctx: context.WithoutCancel(ctx), Store: store, Jobs: bt.jobs, Instances: opts.Instances, DelegationID: delegationID}
-		var emitMu sync.Mutex
-		emitted := map[string]bool{}
-		emitOnce := func(r ce.Result) { // a job is streamed once, when it is on record
-			if r.Job == nil || r.Err != nil || ce.Backends.CheckLocalID(r.Job.Flavour, r.Job.LocalID) != nil {
-				return
-			}
-			emitMu.Lock()
-			seen := emitted[r.Job.ID]
-			emitted[r.Job.ID] = true
-			emitMu.Unlock()
-			if !seen {
-				emit(JobJSON{ID: r.Job.ID, Name: r.Job.Name, CE: r.Job.CE, State: string(r.Job.State), SpecificState: r.Job.RawState})
-			}
-		}
-		// A stop (Ctrl-C, SIGTERM) cuts a submission request short only
-		// after stopGrace: the CE may be creating the jobs. A request
-		// answered by then has its jobs recorded; then the uploads stop and
-		// no other batch is sent.
-		bctx, stopBatch := context.WithCancel(context.WithoutCancel(cctx))
-		announced, batchDone := make(chan struct{}), make(chan struct{})
-		var announceOnce sync.Once
-		go stopBatchOnStop(cctx, announced, batchDone, stopBatch)
-		created := func(rs []ce.Result) {
-			if _, err := rec.Record(rs); err == nil {
-				for _, r := range rs {
-					emitOnce(r)
-				}
-			}
-			announceOnce.Do(func() { close(announced) })
-		}
-		results, err := b.Submit(bctx, bt.jobs, ce.SubmitOptions{BaseDir: bt.dir, Instances: opts.Instances, DelegationID: delegationID, ProxyFile: proxyFile,
-			Progress: func(_, _ string, done, _ int64) { prog.Add(done) }, Created: created, Known: known,
-			Warn: func(msg string) { f.Warnf("%s: %s", addr.URL(), msg) }})
-		close(batchDone)
-		stopBatch()
-		prog.Done()
-		if err != nil {
-			if ce.IsAuthFailure(err) {
-				authFailed = true
-			}
-			failed += len(bt.jobs)
-			f.PrintError(err)
-			out.Jobs = append(out.Jobs, JobJSON{Error: err.Error()})
-			continue
-		}
-		results = ce.Backends.CheckResults(results) // an id the flavour cannot have is an error, never recorded
-		lost, recErr := rec.Record(results)         // what the backend did not announce, or failed to record then
-		for _, r := range results {
-			jj := JobJSON{ID: r.ID}
-			if r.Job != nil {
-				jj.Name, jj.CE, jj.State, jj.SpecificState = r.Job.Name, r.Job.CE, string(r.Job.State), r.Job.RawState
-			}
-			if r.Err != nil {
-				failed++
-				jj.Error = r.Err.Error()
-				f.PrintError(r.Err)
-			} else {
-				ok++
-				if recErr == nil {
-					emitOnce(r)
-				}
-			}
-			out.Jobs = append(out.Jobs, jj)
-		}
-		if recErr != nil {
-			// the jobs exist on the CE: say so loudly, with their ids
-			for _, id := range lost {
-				fmt.Fprintln(f.IO.ErrOut, "cesub: submitted but NOT recorded:", id)
-			}
-			return submitted{}, recErr
-		}
-	}
-	f.RememberVersion(context.WithoutCancel(ctx), store, addr, b)
-	return submitted{jobs: out.Jobs, ok: ok, failed: failed, authFailed: authFailed}, nil
-}
-
-// stopGrace is how long a stopped submit waits for the answer to its
-// submission request (to record the jobs it created) before cutting it: one
-// SIGTERM ends cesub within 2 s, whatever the CE does.
-const stopGrace = 750 * time.Millisecond
-
-// stopBatchOnStop calls stop when ctx is cancelled: at once when the CE has
-// announced the batch's jobs (only uploads are left), else after stopGrace.
-func stopBatchOnStop(ctx context.Context, announced, done <-chan struct{}, stop func()) {
-	select {
-	case <-ctx.Done():
-	case <-done:
-		return
-	}
-	t := time.NewTimer(stopGrace)
-	defer t.Stop()
-	select {
-	case <-announced:
-	case <-t.C:
-	case <-done:
-		return
-	}
-	stop()
-}
-
-// splitBatches cuts batches into requests of at most size jobs. Jobs the
-// CE takes in their own language (a submit file to an HTCondor-CE: one
-// cluster, one transaction) stay whole.
-func splitBatches(in []batch, size int, native string) []batch {
-	if size <= 0 {
-		return in
-	}
-	var out []batch
-	for _, b := range in {
-		if len(b.jobs) <= size || native != "" && len(b.jobs) > 0 && b.jobs[0].Origin != nil && b.jobs[0].Origin.Format == native {
-			out = append(out, b)
-			continue
-		}
-		for start := 0; start < len(b.jobs); start += size {
-			out = append(out, batch{jobs: b.jobs[start:min(start+size, len(b.jobs))], dir: b.dir})
-		}
-	}
-	return out
-}
-
 // warnProxyRTE: a job asking for the ENV/PROXY runtime environment wants
 // an X.509 proxy in its session (sites still require it for data access),
 // which --delegate auto with a token does not send.
-func warnProxyRTE(f *cmdutil.Factory, batches []batch) {
+func warnProxyRTE(r reporter, batches []jobs.Batch) {
 	for _, b := range batches {
-		for _, j := range b.jobs {
+		for _, j := range b.Jobs {
 			for _, rte := range j.Resources.RuntimeEnvironments {
 				if strings.HasPrefix(strings.ToUpper(rte.Name), "ENV/PROXY") {
 					where := "a job"
 					if j.Origin != nil {
 						where = j.Origin.File
 					}
-					f.Warnf("%s asks for runtime environment %s, which hands the job an X.509 proxy; with a token, --delegate auto "+
+					r.Warnf("%s asks for runtime environment %s, which hands the job an X.509 proxy; with a token, --delegate auto "+
 						"delegates nothing: give --delegate x509 (from your proxy) or --delegate token (ARC 7)", where, rte.Name)
 					return
 				}
@@ -654,69 +557,29 @@ func warnProxyRTE(f *cmdutil.Factory, batches []batch) {
 	}
 }
 
-// dryRun prints the requests a submission would send, credentials redacted.
-func dryRun(ctx context.Context, f *cmdutil.Factory, store *jobstore.Store, addr ce.Address, b ce.Backend, batches []batch,
-	delegate string, instances int, src token.Source) error {
-	p, ok := b.(ce.Planner)
-	if !ok {
-		return fmt.Errorf("--dry-run is not supported for flavour %s", addr.Flavour)
-	}
-	var reqs []ce.Request
-	delegationID := ""
-	var auth []string
-	if src != nil {
-		auth = []string{"Authorization: Bearer [REDACTED]"}
-	}
-	version := "<version>"
-	if v, ok := store.CEVersion(ctx, addr.URL()); ok {
-		version = v
-	}
-	switch delegate {
-	case cmdutil.DelegateX509:
-		delegationID = "<delegation-id>"
-		if id, reuse := f.Delegations(store).Reusable(ctx, addr, src); reuse {
-			delegationID = id
-			reqs = append(reqs, ce.Request{Note: "reuses X.509 delegation " + id + " (no request)"})
-		} else {
-			reqs = append(reqs,
-				ce.Request{Method: "POST", URL: addr.URL() + "/rest/" + version + "/delegations?action=new", Header: auth,
-					Note: "the CE answers a certificate request"},
-				ce.Request{Method: "PUT", URL: addr.URL() + "/rest/" + version + "/delegations/<delegation-id>",
-					Header: append(append([]string{}, auth...), "Content-Type: application/x-pem-file"),
-					Note:   "body: a proxy signed by the local proxy from that request, with its chain"})
-		}
-	case cmdutil.DelegateToken:
-		delegationID = "<delegation-id>"
-		reqs = append(reqs, ce.Request{Method: "POST", URL: addr.URL() + "/rest/1.1/delegations?action=new&type=jwt",
-			Header: append(append([]string{}, auth...), "X-Token-Delegation: [REDACTED]")})
-	}
-	for _, bt := range batches {
-		r, err := p.PlanSubmit(bt.jobs, ce.SubmitOptions{BaseDir: bt.dir, Instances: instances, DelegationID: delegationID})
-		if err != nil {
-			return err
-		}
-		reqs = append(reqs, r...)
-	}
-	if f.JSON() {
-		return f.PrintJSON(struct {
+// printPlan prints a dry run's requests (-o json: as a document).
+func printPlan(opts *SubmitOptions, reqs []ce.Request) error {
+	if opts.Report.JSON() {
+		return opts.Report.PrintJSON(struct {
 			Schema   string       `json:"schema"`
 			Requests []ce.Request `json:"requests"`
 		}{"cesub.submit.dryrun/v1", reqs})
 	}
+	w := opts.IO.Out
 	for _, r := range reqs {
 		if r.Method != "" {
-			fmt.Fprintf(f.IO.Out, "%s %s\n", r.Method, r.URL)
+			fmt.Fprintf(w, "%s %s\n", r.Method, r.URL)
 		}
 		for _, h := range r.Header {
-			fmt.Fprintln(f.IO.Out, h)
+			fmt.Fprintln(w, h)
 		}
 		if r.Note != "" {
-			fmt.Fprintf(f.IO.Out, "# %s\n", r.Note)
+			fmt.Fprintf(w, "# %s\n", r.Note)
 		}
 		if r.Body != "" {
-			fmt.Fprintf(f.IO.Out, "\n%s\n", r.Body)
+			fmt.Fprintf(w, "\n%s\n", r.Body)
 		}
-		fmt.Fprintln(f.IO.Out)
+		fmt.Fprintln(w)
 	}
 	return nil
 }

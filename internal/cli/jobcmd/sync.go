@@ -8,16 +8,28 @@ import (
 	"time"
 
 	"github.com/cesub/cesub/internal/cli/cmdutil"
+	"github.com/cesub/cesub/internal/jobs"
 	"github.com/cesub/cesub/internal/jobstore"
 	"github.com/cesub/cesub/pkg/ce"
 	"github.com/spf13/cobra"
 )
 
-// SyncOptions of `cesub sync`.
+// SyncOptions of `cesub sync`: the flags, and what sync takes from the
+// Factory (IO, a reporter, the job list and CEs as functions).
 type SyncOptions struct {
-	F       *cmdutil.Factory
+	IO     *cmdutil.IOStreams
+	Report syncReporter
+	Access ceAccess
+
 	CEs     []string
 	Flavour string
+}
+
+// syncReporter is how sync tells the user what happened (cmdutil.Factory).
+type syncReporter interface {
+	Errorf(format string, args ...any)
+	JSON() bool
+	PrintJSON(v any) error
 }
 
 // SyncJSON is the schema of `sync -o json`.
@@ -36,7 +48,7 @@ type SyncCEJSON struct {
 
 // NewCmdSync builds `cesub sync`.
 func NewCmdSync(f *cmdutil.Factory, runF func(*SyncOptions) error) *cobra.Command {
-	opts := &SyncOptions{F: f}
+	opts := &SyncOptions{IO: f.IO, Report: f, Access: accessOf(f)}
 	cmd := &cobra.Command{
 		Use:   "sync -C CE…",
 		Short: "Add the jobs a CE has for you to the job list (like arcsync)",
@@ -64,8 +76,8 @@ Exit: 0 all CEs answered, 3 some did not, 4/1 none did.`,
 }
 
 func syncRun(ctx context.Context, opts *SyncOptions) error {
-	f := opts.F
-	e, err := open(ctx, f)
+	r := opts.Report
+	e, err := open(ctx, opts.Access)
 	if err != nil {
 		return err
 	}
@@ -73,58 +85,62 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 	out := SyncJSON{Schema: "cesub.sync/v1"}
 	ok, failed, authFailed := 0, 0, false
 	for _, addrText := range opts.CEs {
-		r := SyncCEJSON{CE: addrText}
-		err := func() error {
-			b, addr, err := e.backend(ctx, addrText, opts.Flavour)
-			if err != nil {
-				return err
-			}
-			r.CE = addr.URL()
-			cctx, cancel := f.Deadline(ctx, 3)
-			defer cancel()
-			jobs, err := b.List(cctx)
-			if err != nil {
-				return err
-			}
-			sort.Slice(jobs, func(i, j int) bool { return jobs[i].LocalID < jobs[j].LocalID })
-			rec := make([]jobstore.Job, 0, len(jobs))
-			for _, j := range jobs {
-				if err := ce.Backends.CheckLocalID(j.Flavour, j.LocalID); err != nil {
-					f.Warnf("%s: %v: not added", addr.URL(), err)
-					continue
-				}
-				sub := time.Time{}
-				if j.Submitted != nil {
-					sub = *j.Submitted
-				}
-				rec = append(rec, jobstore.Job{ID: j.ID, LocalID: j.LocalID, CE: j.CE, Flavour: string(j.Flavour), Name: j.Name,
-					Submitted: sub, State: string(j.State), ExitCode: j.ExitCode})
-			}
-			r.Found = len(jobs)
-			r.Added, err = e.store.Add(ctx, rec...)
-			f.RememberVersion(ctx, e.store, addr, b)
-			return err
-		}()
+		c, err := syncOne(ctx, e, addrText, opts.Flavour)
 		if err != nil {
 			authFailed = authFailed || ce.IsAuthFailure(err)
 			failed++
-			r.Error = err.Error()
-			f.Errorf("%s: %v", addrText, err)
+			c.Error = err.Error()
+			r.Errorf("%s: %v", addrText, err)
 		} else {
 			ok++
 		}
-		out.CEs = append(out.CEs, r)
+		out.CEs = append(out.CEs, c)
 	}
-	if f.JSON() {
-		if err := f.PrintJSON(out); err != nil {
+	if r.JSON() {
+		if err := r.PrintJSON(out); err != nil {
 			return err
 		}
 	} else {
-		for _, r := range out.CEs {
-			if r.Error == "" {
-				fmt.Fprintf(f.IO.Out, "%s: %d jobs, %d new in %s\n", r.CE, r.Found, r.Added, e.store.Path())
+		for _, c := range out.CEs {
+			if c.Error == "" {
+				fmt.Fprintf(opts.IO.Out, "%s: %d jobs, %d new in %s\n", c.CE, c.Found, c.Added, e.store.Path())
 			}
 		}
 	}
 	return cmdutil.ResultCode(ok, failed, authFailed)
+}
+
+// syncOne adds the jobs one CE lists for this identity to the job list (a
+// job whose id the flavour cannot have is left out, with a warning).
+func syncOne(ctx context.Context, e *env, addrText, flavour string) (SyncCEJSON, error) {
+	r := SyncCEJSON{CE: addrText}
+	b, addr, err := e.backendOf(ctx, addrText, flavour)
+	if err != nil {
+		return r, err
+	}
+	r.CE = addr.URL()
+	cctx, cancel := e.Deadline(ctx, 3)
+	defer cancel()
+	listed, err := b.List(cctx)
+	if err != nil {
+		return r, err
+	}
+	sort.Slice(listed, func(i, j int) bool { return listed[i].LocalID < listed[j].LocalID })
+	rec := make([]jobstore.Job, 0, len(listed))
+	for _, j := range listed {
+		if err := ce.Backends.CheckLocalID(j.Flavour, j.LocalID); err != nil {
+			e.Warnf("%s: %v: not added", addr.URL(), err)
+			continue
+		}
+		sub := time.Time{}
+		if j.Submitted != nil {
+			sub = *j.Submitted
+		}
+		rec = append(rec, jobstore.Job{ID: j.ID, LocalID: j.LocalID, CE: j.CE, Flavour: string(j.Flavour), Name: j.Name,
+			Submitted: sub, State: string(j.State), ExitCode: j.ExitCode})
+	}
+	r.Found = len(listed)
+	r.Added, err = e.store.Add(ctx, rec...)
+	jobs.RememberVersion(ctx, e.store, addr, b)
+	return r, err
 }

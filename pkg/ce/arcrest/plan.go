@@ -1,6 +1,7 @@
 package arcrest
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -15,15 +16,8 @@ import (
 // checked as in Submit. The version is the remembered one; when none is, the
 // discovery request comes first and 1.0 is assumed after it.
 func (c *Client) PlanSubmit(jobs []jobdesc.Job, opts ce.SubmitOptions) ([]ce.Request, error) {
-	var out []ce.Request
 	auth := c.authHeader()
-	v := c.version
-	if v == "" {
-		out = append(out, ce.Request{Method: "GET", URL: c.endpoint + "/rest", Header: append(auth, "Accept: application/json"),
-			Note: "version discovery (the CE's answer picks 1.1 when offered; 1.0 is shown below)"})
-		v = "1.0"
-	}
-	base := c.endpoint + "/rest/" + v
+	out, base := c.planBase()
 	prepared, perJob, err := arexhttp.Prepare(jobs, opts.DelegationID, opts.BaseDir)
 	if err != nil {
 		return nil, err
@@ -54,9 +48,47 @@ func (c *Client) PlanSubmit(jobs []jobdesc.Job, opts ce.SubmitOptions) ([]ce.Req
 	return out, nil
 }
 
+// PlanDelegate implements ce.Planner: the requests Delegate makes for a
+// new delegation. X.509: the CE hands out a certificate request, the proxy
+// signed from it goes back. Token (REST 1.1 only): the bearer token is
+// stored with the X-Token-Delegation header.
+func (c *Client) PlanDelegate(kind string) ([]ce.Request, error) {
+	auth := c.authHeader()
+	out, base := c.planBase()
+	switch kind {
+	case ce.DelegateX509:
+		return append(out,
+			ce.Request{Method: "POST", URL: base + "/delegations?action=new", Header: append(auth, "Accept: application/x-pem-file"),
+				Note: "the CE answers a certificate request"},
+			ce.Request{Method: "PUT", URL: base + "/delegations/<delegation-id>", Header: append(auth, "Content-Type: application/x-pem-file"),
+				Note: "body: a proxy signed by the local proxy from that request, with its chain"}), nil
+	case ce.DelegateToken:
+		if c.src == nil {
+			return nil, errors.New("token delegation needs a bearer token")
+		}
+		if v := c.KnownVersion(); v != "" && v != "1.1" {
+			return nil, fmt.Errorf("token delegation needs ARC REST 1.1 (ARC 7); %s speaks %s", c.endpoint, v)
+		}
+		return append(out, ce.Request{Method: "POST", URL: c.endpoint + "/rest/1.1/delegations?action=new&type=jwt",
+			Header: append(auth, "X-Token-Delegation: "+ce.Redacted), Note: "needs ARC REST 1.1 (ARC 7)"}), nil
+	}
+	return nil, fmt.Errorf("delegation type %q: want %s or %s", kind, ce.DelegateX509, ce.DelegateToken)
+}
+
+// planBase is the REST base URL a plan shows: the remembered version's;
+// when none is, the discovery request comes first and 1.0 is assumed
+// after it (the CE's answer picks 1.1 when offered).
+func (c *Client) planBase() ([]ce.Request, string) {
+	if v := c.KnownVersion(); v != "" {
+		return nil, c.endpoint + "/rest/" + v
+	}
+	return []ce.Request{{Method: "GET", URL: c.endpoint + "/rest", Header: append(c.authHeader(), "Accept: application/json"),
+		Note: "version discovery (the CE's answer picks 1.1 when offered; 1.0 is shown below)", Once: "version discovery"}}, c.endpoint + "/rest/1.0"
+}
+
 func (c *Client) authHeader() []string {
 	if c.src != nil {
-		return []string{"Authorization: Bearer [REDACTED]"}
+		return []string{ce.RedactedBearer}
 	}
 	return nil
 }

@@ -330,6 +330,22 @@ func (f *Fake) Delegate(ctx context.Context, req ce.DelegateRequest) (*ce.Delega
 	return &ce.Delegation{ID: "deleg-" + req.Type, Type: req.Type}, ctx.Err()
 }
 
+// PlanDelegate implements ce.Planner: one request to the fake's
+// delegations (nothing is sent, nothing recorded as called).
+func (f *Fake) PlanDelegate(kind string) ([]ce.Request, error) {
+	return []ce.Request{{Method: "DELEGATE", URL: f.Endpoint + "/delegations", Note: "a new " + kind + " delegation"}}, nil
+}
+
+// PlanSubmit implements ce.Planner: one request per job.
+func (f *Fake) PlanSubmit(jobs []jobdesc.Job, opts ce.SubmitOptions) ([]ce.Request, error) {
+	out := make([]ce.Request, 0, len(jobs))
+	for i, j := range jobs {
+		out = append(out, ce.Request{Method: "SUBMIT", URL: f.Endpoint + "/jobs",
+			Note: fmt.Sprintf("job %d (%s), delegation %q", i+1, j.Name, opts.DelegationID)})
+	}
+	return out, nil
+}
+
 // Ping implements ce.Backend.
 func (f *Fake) Ping(ctx context.Context) (*ce.PingResult, error) {
 	f.called("ping", 0)

@@ -19,12 +19,7 @@ func (c *Client) Delegate(ctx context.Context, req ce.DelegateRequest) (*ce.Dele
 	if req.Sign == nil {
 		return nil, fmt.Errorf("EMI-ES delegation: no signer")
 	}
-	init := "<esdeleg:InitDelegation>" + elem("esdeleg:CredentialType", "RFC3820")
-	if req.RenewID != "" {
-		init += elem("esdeleg:RenewalID", req.RenewID)
-	}
-	init += "</esdeleg:InitDelegation>"
-	resp, err := c.call(ctx, "InitDelegation", envelope(init))
+	resp, err := c.call(ctx, "InitDelegation", initDelegation(req.RenewID))
 	if err != nil {
 		return nil, err
 	}
@@ -39,9 +34,7 @@ func (c *Client) Delegate(ctx context.Context, req ce.DelegateRequest) (*ce.Dele
 	if err != nil {
 		return nil, fmt.Errorf("EMI-ES delegation %s: signing the CE's request: %w", id, err)
 	}
-	// A-REX reads DelegationId (lower-case d) in PutDelegation.
-	put := "<esdeleg:PutDelegation>" + elem("esdeleg:DelegationId", id) + elem("esdeleg:Credential", string(signed)) + "</esdeleg:PutDelegation>"
-	resp, err = c.call(ctx, "PutDelegation", envelope(put))
+	resp, err = c.call(ctx, "PutDelegation", putDelegation(id, string(signed)))
 	if err != nil {
 		return nil, err
 	}
@@ -49,4 +42,20 @@ func (c *Client) Delegate(ctx context.Context, req ce.DelegateRequest) (*ce.Dele
 		return nil, fmt.Errorf("EMI-ES PutDelegation %s: the CE answered %q, not SUCCESS", id, got)
 	}
 	return &ce.Delegation{ID: id, Type: ce.DelegateX509}, nil
+}
+
+// initDelegation is the InitDelegation request: an RFC 3820 proxy, new or
+// renewing renewID in place.
+func initDelegation(renewID string) []byte {
+	init := "<esdeleg:InitDelegation>" + elem("esdeleg:CredentialType", "RFC3820")
+	if renewID != "" {
+		init += elem("esdeleg:RenewalID", renewID)
+	}
+	return envelope(init + "</esdeleg:InitDelegation>")
+}
+
+// putDelegation is the PutDelegation request: the signed proxy chain for
+// delegation id. A-REX reads DelegationId (lower-case d) in PutDelegation.
+func putDelegation(id, chain string) []byte {
+	return envelope("<esdeleg:PutDelegation>" + elem("esdeleg:DelegationId", id) + elem("esdeleg:Credential", chain) + "</esdeleg:PutDelegation>")
 }

@@ -16,10 +16,7 @@ func (c *Client) PlanSubmit(jobs []jobdesc.Job, opts ce.SubmitOptions) ([]ce.Req
 	if err != nil {
 		return nil, err
 	}
-	auth := []string{"Content-Type: text/xml; charset=utf-8"}
-	if c.h.UsesToken() {
-		auth = append(auth, "Authorization: Bearer <redacted>")
-	}
+	auth := c.planHeader()
 	var out []ce.Request
 	var notify int
 	for start := 0; start < len(jobs); start += maxPerCall {
@@ -45,4 +42,30 @@ func (c *Client) PlanSubmit(jobs []jobdesc.Job, opts ce.SubmitOptions) ([]ce.Req
 			Note: fmt.Sprintf("EMI-ES NotifyService client-datapush-done for the %d jobs with uploaded inputs", notify)})
 	}
 	return out, nil
+}
+
+// PlanDelegate implements ce.Planner: EMI-ES delegation is two SOAP calls
+// to the endpoint, InitDelegation (the CE answers a delegation id and a
+// certificate request) and PutDelegation (the proxy signed from it).
+// EMI-ES has no token delegation.
+func (c *Client) PlanDelegate(kind string) ([]ce.Request, error) {
+	if kind != ce.DelegateX509 {
+		return nil, fmt.Errorf("EMI-ES delegates X.509 proxies only (token delegation needs ARC REST 1.1)")
+	}
+	auth := c.planHeader()
+	return []ce.Request{
+		{Method: "POST", URL: c.endpoint, Header: auth, Body: string(initDelegation("")),
+			Note: "EMI-ES InitDelegation: the CE answers a delegation id and a certificate request"},
+		{Method: "POST", URL: c.endpoint, Header: auth,
+			Note: "EMI-ES PutDelegation for <delegation-id>: a proxy signed by the local proxy from that request, with its chain"},
+	}, nil
+}
+
+// planHeader is the header of every EMI-ES call a plan shows.
+func (c *Client) planHeader() []string {
+	h := []string{"Content-Type: text/xml; charset=utf-8"}
+	if c.h.UsesToken() {
+		h = append(h, ce.RedactedBearer)
+	}
+	return h
 }

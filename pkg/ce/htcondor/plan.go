@@ -42,3 +42,13 @@ func (c *Client) PlanSubmit(jobs []jobdesc.Job, opts ce.SubmitOptions) ([]ce.Req
 	}
 	return out, nil
 }
+
+// PlanDelegate implements ce.Planner. HTCondor has no delegation request:
+// an X.509 proxy travels with the jobs (SubmitOptions.ProxyFile: their
+// x509userproxy, spooled with their inputs, as PlanSubmit shows).
+func (c *Client) PlanDelegate(kind string) ([]ce.Request, error) {
+	if kind != ce.DelegateX509 {
+		return nil, errNoDelegation
+	}
+	return []ce.Request{{Note: "no delegation request: the proxy travels with the jobs as their x509userproxy, spooled with their inputs"}}, nil
+}

@@ -67,5 +67,7 @@ func (c *Client) Info(ctx context.Context) (*ce.Info, error) {
 // Delegate implements ce.Backend. HTCondor has no separate delegation: a
 // proxy travels with the jobs as their x509userproxy (submit --delegate x509).
 func (c *Client) Delegate(ctx context.Context, req ce.DelegateRequest) (*ce.Delegation, error) {
-	return nil, errors.New("HTCondor-CEs take an X.509 proxy with the jobs (x509userproxy), not as a separate delegation; use `cesub submit --delegate x509`")
+	return nil, errNoDelegation
 }
+
+var errNoDelegation = errors.New("HTCondor-CEs take an X.509 proxy with the jobs (x509userproxy), not as a separate delegation; use `cesub submit --delegate x509`")

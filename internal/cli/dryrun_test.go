@@ -1,0 +1,55 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cesub/cesub/internal/testissuer"
+)
+
+// TestDryRunDelegationPerFlavour: submit --dry-run --delegate x509 shows
+// the delegation requests of the CE's own flavour (EMI-ES: the
+// InitDelegation and PutDelegation calls, never ARC REST's /rest/
+// delegations), credentials always written [REDACTED]. Nothing listens at
+// ce.example.org: a dry run needs no network.
+func TestDryRunDelegationPerFlavour(t *testing.T) {
+	dir := t.TempDir()
+	tok := mint(t, mintKey(t), testissuer.Claims{Audience: []string{"https://ce.example.org:443"}, Scope: "compute.create compute.read compute.modify compute.cancel", Lifetime: time.Hour})
+	vars := map[string]string{"BEARER_TOKEN": tok, "CESUB_JOBLIST": filepath.Join(dir, "jobs.db")}
+	desc := filepath.Join(dir, "j.xrsl")
+	if err := os.WriteFile(desc, []byte(`&(executable="/bin/true")`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		ce         string
+		want, lack []string
+	}{
+		{"emies://ce.example.org", []string{"InitDelegation", "PutDelegation", "CreateActivity", "POST https://ce.example.org:443/arex\n"}, []string{"/rest/"}},
+		{"https://ce.example.org", []string{"POST https://ce.example.org:443/arex/rest/1.0/delegations?action=new", "PUT https://ce.example.org:443/arex/rest/1.0/delegations/<delegation-id>"}, []string{"InitDelegation"}},
+	} {
+		r := run(t, vars, "submit", "-C", tc.ce, "--delegate", "x509", "--dry-run", "-f", desc)
+		if r.code != 0 {
+			t.Errorf("%s: exit %d\n%s", tc.ce, r.code, r.err)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(r.out, w) {
+				t.Errorf("%s: dry run lacks %q:\n%s", tc.ce, w, r.out)
+			}
+		}
+		for _, w := range append(tc.lack, "<redacted>", tok) {
+			if strings.Contains(r.out, w) {
+				t.Errorf("%s: dry run shows %q:\n%s", tc.ce, w, r.out)
+			}
+		}
+		if !strings.Contains(r.out, "Authorization: Bearer [REDACTED]") {
+			t.Errorf("%s: no redacted bearer header:\n%s", tc.ce, r.out)
+		}
+		if n := strings.Count(r.out, "version discovery"); n > 1 {
+			t.Errorf("%s: version discovery shown %d times", tc.ce, n)
+		}
+	}
+}
