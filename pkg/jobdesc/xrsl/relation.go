@@ -36,10 +36,8 @@ func (d *decoder) relation(r *Relation, dr *draft) {
 		if vs, ok := d.literals(r); ok && d.once(r, dr) {
 			j.Executable.Args = vs
 		}
-	case "inputfiles":
-		d.inputFiles(r, dr)
-	case "outputfiles":
-		d.outputFiles(r, dr)
+	case "inputfiles", "outputfiles":
+		d.files(r, dr)
 	case "executables", "cache", "ftpthreads", "join", "gridtime", "countpernode":
 		d.pend(r, dr)
 	case "delegationid":
@@ -125,25 +123,17 @@ func (d *decoder) extra(r *Relation, dr *draft) {
 	}
 }
 
-// inputFiles reads inputfiles, once.
-func (d *decoder) inputFiles(r *Relation, dr *draft) {
+// files reads inputfiles or outputfiles, once.
+func (d *decoder) files(r *Relation, dr *draft) {
 	if !d.once(r, dr) {
 		return
 	}
 	for _, e := range d.sequences(r, 0) {
-		if f, ok := d.inputFile(r, e); ok {
-			dr.job.Inputs = append(dr.job.Inputs, f)
-		}
-	}
-}
-
-// outputFiles reads outputfiles, once.
-func (d *decoder) outputFiles(r *Relation, dr *draft) {
-	if !d.once(r, dr) {
-		return
-	}
-	for _, e := range d.sequences(r, 0) {
-		if f, ok := d.outputFile(r, e); ok {
+		if r.Name == "inputfiles" {
+			if f, ok := d.inputFile(r, e); ok {
+				dr.job.Inputs = append(dr.job.Inputs, f)
+			}
+		} else if f, ok := d.outputFile(r, e); ok {
 			dr.job.Outputs = append(dr.job.Outputs, f)
 		}
 	}
