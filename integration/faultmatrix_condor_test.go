@@ -142,7 +142,9 @@ func TestFaultMatrixSchedd(t *testing.T) {
 // finds the cluster in the queue, records it and warns, exit 0) or the
 // last spool acknowledgement (lost: the jobs are recorded, held, and
 // cesub exits 1 saying so). Either way every proc is on the job list once,
-// which faultCell checks; the document lists both outcomes.
+// which faultCell checks; the document lists both outcomes. (The last 30
+// versions of docs/reliability.md show each of these six cells both ways
+// and every other cell of the three tables one way.)
 func scheddTiming(faults []faultproxy.Fault) map[faultCase][]string {
 	out := map[faultCase][]string{}
 	for _, f := range faults {
