@@ -1,7 +1,7 @@
 #!/bin/bash
 # scripts/test.sh — the one test command (README; .ci/run calls it).
-# gofmt, go vet, govulncheck, all Go tests, the unit tests again under the race detector, short fuzz
-# runs, and the README demo. As root on
+# gofmt, go vet, govulncheck, all Go tests, the unit tests again under the race detector, a
+# coverage table (scripts/coverage.sh), short fuzz runs, and the README demo. As root on
 # Debian (and always under CI=true) the real testbed is brought up first, so the
 # integration tests run against the real issuer, A-REX and oidc-agent; elsewhere
 # they skip with a one-line reason.
@@ -40,6 +40,9 @@ go test -count=1 -timeout 30m ./...
 
 step "go test -race (the unit tests: pipelined connections, parallel spooling, signals)"
 go test -race -count=1 -timeout 15m ./pkg/... ./internal/...
+
+step "coverage (the unit tests again, integration skipped: per package and overall; no threshold yet)"
+scripts/coverage.sh
 
 step "fuzz (short runs; docs/testing.md says how to run them for long)"
 for pair in $(grep -rlE '^func Fuzz[A-Za-z0-9_]+\(' --include='*_test.go' . | while read -r file; do

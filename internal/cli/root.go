@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -29,28 +30,29 @@ import (
 
 // commands are the commands under the root, in the order help lists them.
 var commands = []struct {
-	name  string
-	ce    bool // talks to CEs: gets the token-source flags
-	build func(f *cmdutil.Factory) *cobra.Command
+	name    string
+	ce      bool     // talks to CEs: gets the token-source flags
+	outputs []string // the --output formats it writes besides text and json
+	build   func(f *cmdutil.Factory) *cobra.Command
 }{
-	{"token", false, tokencmd.NewCmdToken},
-	{"proxy", false, proxycmd.NewCmdProxy},
-	{"describe", false, func(f *cmdutil.Factory) *cobra.Command { return describecmd.NewCmdDescribe(f, nil) }},
-	{"submit", true, func(f *cmdutil.Factory) *cobra.Command { return jobcmd.NewCmdSubmit(f, nil) }},
-	{"status", true, func(f *cmdutil.Factory) *cobra.Command { return jobcmd.NewCmdStatus(f, nil) }},
-	{"cat", true, func(f *cmdutil.Factory) *cobra.Command { return jobcmd.NewCmdCat(f, nil) }},
-	{"get", true, func(f *cmdutil.Factory) *cobra.Command { return jobcmd.NewCmdGet(f, nil) }},
-	{"kill", true, func(f *cmdutil.Factory) *cobra.Command { return jobcmd.NewCmdAction(f, "kill", nil) }},
-	{"clean", true, func(f *cmdutil.Factory) *cobra.Command { return jobcmd.NewCmdAction(f, "clean", nil) }},
-	{"resume", true, func(f *cmdutil.Factory) *cobra.Command { return jobcmd.NewCmdAction(f, "resume", nil) }},
-	{"hold", true, func(f *cmdutil.Factory) *cobra.Command { return jobcmd.NewCmdAction(f, "hold", nil) }},
-	{"release", true, func(f *cmdutil.Factory) *cobra.Command { return jobcmd.NewCmdAction(f, "release", nil) }},
-	{"info", true, func(f *cmdutil.Factory) *cobra.Command { return jobcmd.NewCmdInfo(f, nil) }},
-	{"ping", true, func(f *cmdutil.Factory) *cobra.Command { return jobcmd.NewCmdPing(f, nil) }},
-	{"sync", true, func(f *cmdutil.Factory) *cobra.Command { return jobcmd.NewCmdSync(f, nil) }},
-	{"test", true, func(f *cmdutil.Factory) *cobra.Command { return testcmd.NewCmdTest(f, nil) }},
-	{"version", false, func(f *cmdutil.Factory) *cobra.Command { return versioncmd.NewCmdVersion(f, nil) }},
-	{"docs", false, docscmd.NewCmdDocs},
+	{"token", false, nil, tokencmd.NewCmdToken},
+	{"proxy", false, nil, proxycmd.NewCmdProxy},
+	{"describe", false, nil, func(f *cmdutil.Factory) *cobra.Command { return describecmd.NewCmdDescribe(f, nil) }},
+	{"submit", true, []string{"jsonl"}, func(f *cmdutil.Factory) *cobra.Command { return jobcmd.NewCmdSubmit(f, nil) }},
+	{"status", true, nil, func(f *cmdutil.Factory) *cobra.Command { return jobcmd.NewCmdStatus(f, nil) }},
+	{"cat", true, nil, func(f *cmdutil.Factory) *cobra.Command { return jobcmd.NewCmdCat(f, nil) }},
+	{"get", true, nil, func(f *cmdutil.Factory) *cobra.Command { return jobcmd.NewCmdGet(f, nil) }},
+	{"kill", true, nil, func(f *cmdutil.Factory) *cobra.Command { return jobcmd.NewCmdAction(f, "kill", nil) }},
+	{"clean", true, nil, func(f *cmdutil.Factory) *cobra.Command { return jobcmd.NewCmdAction(f, "clean", nil) }},
+	{"resume", true, nil, func(f *cmdutil.Factory) *cobra.Command { return jobcmd.NewCmdAction(f, "resume", nil) }},
+	{"hold", true, nil, func(f *cmdutil.Factory) *cobra.Command { return jobcmd.NewCmdAction(f, "hold", nil) }},
+	{"release", true, nil, func(f *cmdutil.Factory) *cobra.Command { return jobcmd.NewCmdAction(f, "release", nil) }},
+	{"info", true, nil, func(f *cmdutil.Factory) *cobra.Command { return jobcmd.NewCmdInfo(f, nil) }},
+	{"ping", true, nil, func(f *cmdutil.Factory) *cobra.Command { return jobcmd.NewCmdPing(f, nil) }},
+	{"sync", true, nil, func(f *cmdutil.Factory) *cobra.Command { return jobcmd.NewCmdSync(f, nil) }},
+	{"test", true, []string{"markdown"}, func(f *cmdutil.Factory) *cobra.Command { return testcmd.NewCmdTest(f, nil) }},
+	{"version", false, nil, func(f *cmdutil.Factory) *cobra.Command { return versioncmd.NewCmdVersion(f, nil) }},
+	{"docs", false, nil, docscmd.NewCmdDocs},
 }
 
 // NewCmdRoot builds the command tree.
@@ -108,19 +110,8 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 partial (some jobs failed),
 				return cmdutil.UsageError(err)
 			}
 			f.Config = cfg
-			switch o := config.Get(cfg, config.Output); {
-			case o == "text" || o == "json":
-			case o == "markdown" && cmd.Name() == "test":
-			case o == "jsonl" && cmd.Name() == "submit":
-			default:
-				want := "text or json"
-				switch cmd.Name() {
-				case "test":
-					want = "text, json or markdown"
-				case "submit":
-					want = "text, json or jsonl"
-				}
-				return cmdutil.UsageError(fmt.Errorf("--output %q: want %s", o, want))
+			if o, want := config.Get(cfg, config.Output), outputFormats(cmd); !slices.Contains(want, o) {
+				return cmdutil.UsageError(fmt.Errorf("--output %q: want %s or %s", o, strings.Join(want[:len(want)-1], ", "), want[len(want)-1]))
 			}
 			if verbose >= 1 {
 				f.Infof = func(format string, args ...any) {
@@ -154,13 +145,21 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 partial (some jobs failed),
 	config.AddFlag(pf, config.ProxyPath)
 	pf.CountVarP(&verbose, "verbose", "v", "say more on stderr (-v: which credentials and endpoints are used; -vv: as --debug)")
 	pf.StringVar(&configFile, "config", "", "config file (default $XDG_CONFIG_HOME/cesub/config.yaml)")
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("output", func(c *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+		return outputFormats(c), cobra.ShellCompDirectiveNoFileComp
+	})
 
 	for _, b := range commands {
 		if only != "" && b.name != only {
 			continue
 		}
 		c := b.build(f)
+		if len(b.outputs) > 0 {
+			if c.Annotations == nil {
+				c.Annotations = map[string]string{}
+			}
+			c.Annotations[outputFormatsKey] = strings.Join(b.outputs, ",")
+		}
 		if b.ce { // every command that talks to CEs chooses its token source the same way
 			cmdutil.AddTokenFlags(c.Flags())
 		}
@@ -174,6 +173,19 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 partial (some jobs failed),
 		groupsRefuseUnknown(c)
 	}
 	return cmd
+}
+
+// outputFormatsKey is the annotation of a command that writes --output
+// formats besides text and json (from the commands table).
+const outputFormatsKey = "cesub:output-formats"
+
+// outputFormats lists the --output formats command c writes.
+func outputFormats(c *cobra.Command) []string {
+	formats := []string{"text", "json"}
+	if more, ok := c.Annotations[outputFormatsKey]; ok {
+		formats = append(formats, strings.Split(more, ",")...)
+	}
+	return formats
 }
 
 // groupsRefuseUnknown makes every command group under the root (token,

@@ -126,126 +126,155 @@ func TestJobCommandsFetchTokensPerCE(t *testing.T) {
 // commands given the same file (-E or CESUB_ENDPOINTS) use the same tokens
 // for those CEs. --endpoint picks endpoints by name; mistakes are usage errors.
 func TestSubmitToEndpointFile(t *testing.T) {
+	w := newEndpointWorld(t)
+	ceA, ceB, ceC := w.ces[0], w.ces[1], w.ces[2]
+	r := run(t, w.other, append([]string{"submit", "-E", w.eps, "-e", "&(executable=/bin/true)", "-o", "json"}, w.common...)...)
+	if r.code != 0 || !strings.Contains(r.out, "jobA") || !strings.Contains(r.out, "jobB") || strings.Contains(r.out, "jobC") {
+		t.Fatalf("submit -E: exit %d\n%s\n%s", r.code, r.out, r.err)
+	}
+	if n := len(w.requests(ceC)); n != 0 {
+		t.Errorf("the endpoint marked skip got %d requests", n)
+	}
+	vars := map[string]string{"CESUB_ENDPOINTS": w.eps, "BEARER_TOKEN": w.other["BEARER_TOKEN"]}
+	if r := run(t, vars, append([]string{"status", "-a", "-o", "json"}, w.common...)...); r.code != 0 || strings.Count(r.out, `"state": "FINISHED"`) != 2 {
+		t.Fatalf("status -a with CESUB_ENDPOINTS: exit %d\n%s\n%s", r.code, r.out, r.err)
+	}
+	for srv, want := range map[*httptest.Server]string{ceA: "factory-sub " + ceA.URL, ceB: "file-sub " + ceB.URL} {
+		got := w.requests(srv)
+		if len(got) < 2 {
+			t.Errorf("%s: %d requests, want the submission and the status", srv.URL, len(got))
+		}
+		for _, g := range got {
+			if g != want {
+				t.Errorf("%s got a token %q, want %q", srv.URL, g, want)
+			}
+		}
+	}
+	checkEndpointFilePingInfo(t, w)
+	checkEndpointSelection(t, w)
+}
+
+// endpointWorld: a token issuer, three fake A-REXes that record the
+// subject and audience of each request's token, and an endpoint file
+// naming them (client credentials for the first, a token file for the
+// second, the third marked skip).
+type endpointWorld struct {
+	ces    []*httptest.Server
+	work   string
+	eps    string            // the endpoint file
+	common []string          // the job list and CA flags of every command
+	other  map[string]string // a discovered token that is wrong for every CE
+	mu     sync.Mutex
+	seen   map[string][]string // CE host:port -> "sub aud" of each request's token
+}
+
+func newEndpointWorld(t *testing.T) *endpointWorld {
 	k := mintKey(t)
 	iss := &testissuer.Server{Key: k, Clients: []testissuer.Client{{ID: "factory", Secret: "s3cret", Subject: "factory-sub"}}}
 	its := httptest.NewTLSServer(iss.Handler())
-	defer its.Close()
+	t.Cleanup(its.Close)
 	iss.Issuer = its.URL
-
-	var mu sync.Mutex
-	seen := map[string][]string{} // CE host:port -> "sub aud" of each request's token
-	record := func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			j, err := token.Decode(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
-			if err != nil {
-				http.Error(w, "no token", http.StatusUnauthorized)
-				return
-			}
-			mu.Lock()
-			seen[r.Host] = append(seen[r.Host], j.Claims.Subject+" "+strings.Join(j.Claims.Audience.Values, " "))
-			mu.Unlock()
-			next.ServeHTTP(w, r)
-		})
+	w := &endpointWorld{seen: map[string][]string{}, work: t.TempDir()}
+	for _, job := range []string{"jobA", "jobB", "jobC"} {
+		srv, _ := fakeAREX(t, w.record, job)
+		w.ces = append(w.ces, srv)
 	}
-	ceA, _ := fakeAREX(t, record, "jobA")
-	ceB, _ := fakeAREX(t, record, "jobB")
-	ceC, _ := fakeAREX(t, record, "jobC")
-	host := func(s *httptest.Server) string { return strings.TrimPrefix(s.URL, "https://") }
 	caDir := t.TempDir()
-	for _, srv := range []*httptest.Server{its, ceA, ceB, ceC} {
+	for _, srv := range append([]*httptest.Server{its}, w.ces...) {
 		name := filepath.Join(caDir, strings.NewReplacer(":", "_", "/", "_").Replace(srv.URL)+".pem")
 		if err := os.WriteFile(name, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	work := t.TempDir()
-	_ = os.WriteFile(filepath.Join(work, "secret"), []byte("s3cret\n"), 0o600)
+	_ = os.WriteFile(filepath.Join(w.work, "secret"), []byte("s3cret\n"), 0o600)
 	scope := "compute.create compute.read compute.modify compute.cancel"
-	_ = os.WriteFile(filepath.Join(work, "b.token"), []byte(mint(t, k, testissuer.Claims{Issuer: its.URL, Subject: "file-sub",
-		Audience: []string{ceB.URL}, Scope: scope, Lifetime: time.Hour})), 0o600)
-	eps := filepath.Join(work, "factory.yaml")
-	_ = os.WriteFile(eps, []byte(`endpoints:
+	_ = os.WriteFile(filepath.Join(w.work, "b.token"), []byte(mint(t, k, testissuer.Claims{Issuer: its.URL, Subject: "file-sub",
+		Audience: []string{w.ces[1].URL}, Scope: scope, Lifetime: time.Hour})), 0o600)
+	w.eps = filepath.Join(w.work, "factory.yaml")
+	_ = os.WriteFile(w.eps, []byte(`endpoints:
   - name: site-a
-    ce: `+ceA.URL+`/arex
+    ce: `+w.ces[0].URL+`/arex
     token: {source: client-credentials, issuer: `+its.URL+`, client-id: factory, secret-file: secret}
   - name: site-b
-    ce: `+ceB.URL+`/arex
+    ce: `+w.ces[1].URL+`/arex
     token: {source: file, file: b.token}
   - name: site-c
-    ce: `+ceC.URL+`/arex
+    ce: `+w.ces[2].URL+`/arex
     skip: true
 `), 0o644)
-	list := filepath.Join(work, "jobs.db")
-	common := []string{"-j", list, "--ca-dir", caDir}
+	w.common = []string{"-j", filepath.Join(w.work, "jobs.db"), "--ca-dir", caDir}
 	// a token found by discovery would be wrong for both: the file's sources must win
-	other := map[string]string{"BEARER_TOKEN": mint(t, k, testissuer.Claims{Issuer: its.URL, Subject: "discovered", Audience: []string{"https://elsewhere"}, Scope: scope, Lifetime: time.Hour})}
+	w.other = map[string]string{"BEARER_TOKEN": mint(t, k, testissuer.Claims{Issuer: its.URL, Subject: "discovered", Audience: []string{"https://elsewhere"}, Scope: scope, Lifetime: time.Hour})}
+	return w
+}
 
-	r := run(t, other, append([]string{"submit", "-E", eps, "-e", "&(executable=/bin/true)", "-o", "json"}, common...)...)
-	if r.code != 0 || !strings.Contains(r.out, "jobA") || !strings.Contains(r.out, "jobB") || strings.Contains(r.out, "jobC") {
-		t.Fatalf("submit -E: exit %d\n%s\n%s", r.code, r.out, r.err)
-	}
-	mu.Lock()
-	if len(seen[host(ceC)]) != 0 {
-		t.Errorf("the endpoint marked skip got %d requests", len(seen[host(ceC)]))
-	}
-	mu.Unlock()
-	vars := map[string]string{"CESUB_ENDPOINTS": eps, "BEARER_TOKEN": other["BEARER_TOKEN"]}
-	if r := run(t, vars, append([]string{"status", "-a", "-o", "json"}, common...)...); r.code != 0 || strings.Count(r.out, `"state": "FINISHED"`) != 2 {
-		t.Fatalf("status -a with CESUB_ENDPOINTS: exit %d\n%s\n%s", r.code, r.out, r.err)
-	}
-	mu.Lock()
-	for srv, want := range map[*httptest.Server]string{ceA: "factory-sub " + ceA.URL, ceB: "file-sub " + ceB.URL} {
-		if len(seen[host(srv)]) < 2 {
-			t.Errorf("%s: %d requests, want the submission and the status", host(srv), len(seen[host(srv)]))
+// record notes each request's token, then serves it.
+func (w *endpointWorld) record(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		j, err := token.Decode(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+		if err != nil {
+			http.Error(rw, "no token", http.StatusUnauthorized)
+			return
 		}
-		for _, got := range seen[host(srv)] {
-			if got != want {
-				t.Errorf("%s got a token %q, want %q", host(srv), got, want)
-			}
-		}
-	}
-	mu.Unlock()
+		w.mu.Lock()
+		w.seen[r.Host] = append(w.seen[r.Host], j.Claims.Subject+" "+strings.Join(j.Claims.Audience.Values, " "))
+		w.mu.Unlock()
+		next.ServeHTTP(rw, r)
+	})
+}
 
-	// ping and info without -C: the file's CEs (not the skipped one), with its tokens
-	mu.Lock()
-	seen = map[string][]string{}
-	mu.Unlock()
+// requests are the tokens srv saw, as "sub aud".
+func (w *endpointWorld) requests(srv *httptest.Server) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.seen[strings.TrimPrefix(srv.URL, "https://")]...)
+}
+
+// checkEndpointFilePingInfo: ping and info without -C go to the file's CEs
+// (not the skipped one), with its tokens.
+func checkEndpointFilePingInfo(t *testing.T, w *endpointWorld) {
+	ceA, ceB, ceC := w.ces[0], w.ces[1], w.ces[2]
+	w.mu.Lock()
+	w.seen = map[string][]string{}
+	w.mu.Unlock()
 	for _, cmd := range []string{"ping", "info"} { // (the fake A-REX has no info document: info's answers are 404s)
-		r := run(t, other, append([]string{cmd, "-E", eps, "-o", "json"}, common...)...)
+		r := run(t, w.other, append([]string{cmd, "-E", w.eps, "-o", "json"}, w.common...)...)
 		if r.code != 0 && cmd == "ping" || !strings.Contains(r.out, ceA.URL) || !strings.Contains(r.out, ceB.URL) || strings.Contains(r.out, ceC.URL) {
 			t.Errorf("%s -E: exit %d\n%s\n%s", cmd, r.code, r.out, r.err)
 		}
 	}
-	mu.Lock()
-	if len(seen[host(ceC)]) != 0 || len(seen[host(ceA)]) == 0 {
-		t.Errorf("ping/info -E: requests %v", seen)
+	if len(w.requests(ceC)) != 0 || len(w.requests(ceA)) == 0 {
+		t.Errorf("ping/info -E: requests to the skipped CE %v, to site-a %v", w.requests(ceC), w.requests(ceA))
 	}
-	for _, got := range seen[host(ceA)] {
+	for _, got := range w.requests(ceA) {
 		if got != "factory-sub "+ceA.URL {
-			t.Errorf("ping/info -E: %s got a token %q", host(ceA), got)
+			t.Errorf("ping/info -E: %s got a token %q", ceA.URL, got)
 		}
 	}
-	mu.Unlock()
+}
 
-	// --endpoint picks one, even one marked skip
-	if r := run(t, other, append([]string{"submit", "-E", eps, "--endpoint", "site-c", "-e", "&(executable=/bin/true)"}, common...)...); r.code != 0 || !strings.Contains(r.out, "jobC") {
+// checkEndpointSelection: --endpoint picks one, even one marked skip;
+// mistakes in the selection or the file are usage errors.
+func checkEndpointSelection(t *testing.T, w *endpointWorld) {
+	ceA := w.ces[0]
+	if r := run(t, w.other, append([]string{"submit", "-E", w.eps, "--endpoint", "site-c", "-e", "&(executable=/bin/true)"}, w.common...)...); r.code != 0 || !strings.Contains(r.out, "jobC") {
 		t.Errorf("--endpoint site-c: exit %d %s %s", r.code, r.out, r.err)
 	}
-	bad := filepath.Join(work, "bad.yaml")
+	bad := filepath.Join(w.work, "bad.yaml")
 	_ = os.WriteFile(bad, []byte("endpoints:\n  - ce: "+ceA.URL+"/arex\n    tokne: {source: file}\n"), 0o644)
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"submit", "-E", eps, "--endpoint", "site-x", "-e", "&(executable=/bin/true)"}, "no endpoint named site-x (it has site-a, site-b, site-c)"},
-		{[]string{"submit", "-E", eps, "--endpoint", "site-a", "-C", ceA.URL + "/arex", "-e", "&(executable=/bin/true)"}, "does not go with -C"},
+		{[]string{"submit", "-E", w.eps, "--endpoint", "site-x", "-e", "&(executable=/bin/true)"}, "no endpoint named site-x (it has site-a, site-b, site-c)"},
+		{[]string{"submit", "-E", w.eps, "--endpoint", "site-a", "-C", ceA.URL + "/arex", "-e", "&(executable=/bin/true)"}, "does not go with -C"},
 		{[]string{"submit", "-e", "&(executable=/bin/true)"}, "give the CE with -C/--ce, or an endpoint file with -E"},
 		{[]string{"submit", "-E", bad, "-e", "&(executable=/bin/true)"}, "bad.yaml:3:5"},
 		{[]string{"status", "-a", "-E", bad}, "bad.yaml:3:5"},
 		{[]string{"ping"}, "give the CE with -C/--ce, or an endpoint file with -E"},
-		{[]string{"ping", "-E", eps, "--flavour", "arc"}, "--flavour goes with -C"},
+		{[]string{"ping", "-E", w.eps, "--flavour", "arc"}, "--flavour goes with -C"},
 	} {
-		r := run(t, other, append(tc.args, common...)...)
+		r := run(t, w.other, append(tc.args, w.common...)...)
 		if r.code != 2 || !strings.Contains(r.err, tc.want) {
 			t.Errorf("%v: exit %d, want 2 with %q: %s", tc.args, r.code, tc.want, r.err)
 		}

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -155,6 +156,24 @@ func TestTimeoutBareNumberIsSeconds(t *testing.T) {
 		vars["CESUB_TIMEOUT"] = tc.env
 		if _, err := load(tc.flags...); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("CESUB_TIMEOUT=%s %v: got %v, want %q", tc.env, tc.flags, err, tc.want)
+		}
+	}
+}
+
+// TestHelpBackquoteNamesTheValue: pflag shows the first back-quoted part of
+// a flag's help as the name of its value (`--condor-config use template :`
+// was shown), so a back-quoted part is one word naming the value.
+func TestHelpBackquoteNamesTheValue(t *testing.T) {
+	word := regexp.MustCompile("^[a-z][a-z-]*$")
+	for _, p := range All() {
+		if p.NoFlag {
+			continue
+		}
+		fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+		fs.String(p.Name, "", p.Help)
+		name, _ := pflag.UnquoteUsage(fs.Lookup(p.Name))
+		if strings.Contains(p.Help, "`") && !word.MatchString(name) {
+			t.Errorf("--%s shows %q as its value's name", p.Name, name)
 		}
 	}
 }

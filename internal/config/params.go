@@ -41,7 +41,7 @@ var (
 	Endpoints = declare[string](Param{Name: "endpoints", Short: "E", Kind: String, Default: "",
 		Help: "endpoint file (YAML, docs/endpoints.md): the CEs it lists get its token source and audience; submit without -C submits to its CEs, test tests them"})
 	CondorConfig = declare[[]string](Param{Name: "condor-config", Kind: StringSlice,
-		Help: "HTCondor configuration files whose submit templates (SUBMIT_TEMPLATE_NAMES, SUBMIT_TEMPLATE_<Name>) `use template :` may name (default: those condor_submit reads: $CONDOR_CONFIG or /etc/condor/condor_config, its config.d, ~/.condor/user_config)"})
+		Help: "HTCondor configuration `files` whose submit templates (SUBMIT_TEMPLATE_NAMES, SUBMIT_TEMPLATE_<Name>) 'use template :' may name (default: those condor_submit reads: $CONDOR_CONFIG or /etc/condor/condor_config, its config.d, ~/.condor/user_config)"})
 	OIDCSock = declare[string](Param{Name: "oidc-sock", Kind: String, Default: "",
 		Help: "oidc-agent socket", GridEnv: []string{"OIDC_SOCK"}})
 	Issuer = declare[string](Param{Name: "issuer", Kind: String, Default: "",

@@ -193,51 +193,12 @@ func (c *Conn) StartCommand(ctx context.Context, cmd, authCmd int, target *Sinfu
 	if err != nil {
 		return nil, err
 	}
-	var methods []string
-	for _, m := range cfg.Methods {
-		if _, ok := methodBits[m]; ok {
-			methods = append(methods, m)
-		}
-	}
-	if len(methods) == 0 {
-		return nil, errors.New("no usable authentication method (SCITOKENS needs a token, SSL a certificate)")
-	}
-	ad := &classad.Ad{}
-	if cmd == CmdDCSecQuery {
-		ad.SetInt("AuthCommand", int64(authCmd))
-	}
-	ad.SetString("AuthMethods", strings.Join(methods, ","))
-	ad.SetString("Authentication", "REQUIRED")
-	ad.SetInt("Command", int64(cmd))
-	if target != nil {
-		ad.SetString("ConnectSinful", target.Raw)
-	}
-	ad.SetString("CryptoMethods", "AES")
-	ad.SetString("ECDHPublicKey", base64.StdEncoding.EncodeToString(priv.PublicKey().Bytes()))
-	ad.SetString("Enact", "NO")
-	ad.SetString("Encryption", "REQUIRED")
-	ad.SetString("Integrity", "REQUIRED")
-	ad.SetBool("NegotiatedSession", true)
-	ad.SetString("NewSession", "YES")
-	ad.SetString("OutgoingNegotiation", "REQUIRED")
-	ad.SetString("RemoteVersion", Version)
-	ad.SetInt("ServerPid", int64(os.Getpid()))
-	ad.SetString("SessionDuration", "60")
-	ad.SetInt("SessionLease", 3600)
-	ad.SetString("Subsystem", "TOOL")
-	c.PutInt(CmdDCAuthenticate)
-	c.PutAd(ad)
-	if err := c.EndMessage(); err != nil {
+	methods, err := usableMethods(cfg.Methods)
+	if err != nil {
 		return nil, err
 	}
-	srv, err := c.GetAd()
+	srv, err := c.negotiate(negotiationAd(cmd, authCmd, target, methods, priv.PublicKey()), cmd)
 	if err != nil {
-		if errors.Is(err, ErrClosed) {
-			return nil, fmt.Errorf("security negotiation with %s: %w (the daemon may not know command %d)", c.peer, err, cmd)
-		}
-		return nil, fmt.Errorf("security negotiation with %s: %w", c.peer, err)
-	}
-	if err := c.FinishMessage(); err != nil {
 		return nil, err
 	}
 	debugf("CEDAR %s: server policy %s", c.peer, oneLine(srv))
@@ -255,54 +216,147 @@ func (c *Conn) StartCommand(ctx context.Context, cmd, authCmd int, target *Sinfu
 	if sess.Method, err = c.authenticateNegotiated(ctx, srv, methods, target, cfg, debugf); err != nil {
 		return nil, err
 	}
-	// Encryption YES with AES is AES-GCM: every later message is encrypted
-	// and carries a tag, so it also gives the Integrity cesub requires, and
-	// cesub has no mode with integrity but no encryption (HTCondor's
-	// ReconcileSecurityPolicyAds, too, sets Integrity YES whenever it
-	// authenticates with AES, whatever the policies said).
-	if enc, _ := srv.Str("Encryption"); strings.EqualFold(enc, "YES") {
-		if !strings.EqualFold(sess.Crypto, "AES") {
-			return nil, fmt.Errorf("%s chose encryption %q; cesub speaks AES only", c.peer, sess.Crypto)
-		}
-		pubB64, _ := srv.Str("ECDHPublicKey")
-		pubRaw, err := base64.StdEncoding.DecodeString(pubB64)
-		if err != nil {
-			return nil, protoErr("server ECDH key is not base64: %v", err)
-		}
-		pub, err := ecdh.P256().NewPublicKey(pubRaw)
-		if err != nil {
-			return nil, protoErr("server ECDH key: %v", err)
-		}
-		secret, err := priv.ECDH(pub)
-		if err != nil {
-			return nil, err
-		}
-		key, err := hkdf.Key(sha256.New, secret, []byte("htcondor"), "keygen", 32)
-		if err != nil {
-			return nil, err
-		}
-		if err := c.EnableAES(key); err != nil {
-			return nil, err
-		}
-		sess.key = key
-		c.authenticated()
-	} else {
-		return nil, fmt.Errorf("%s did not agree to encryption; cesub requires it", c.peer)
+	if sess.key, err = c.encrypt(srv, sess.Crypto, priv); err != nil {
+		return nil, err
 	}
-	post, err := c.GetAd()
+	if err := c.readPostAuth(sess); err != nil {
+		return nil, err
+	}
+	sess.Expires = started.Add(sessionLifetime(srv))
+	debugf("CEDAR %s: authenticated as %s with %s, %s", c.peer, sess.User, sess.Method, sess.ReturnCode)
+	if sess.ReturnCode != "AUTHORIZED" {
+		return sess, &AuthError{Stage: "authorization", Method: sess.Method, User: sess.User,
+			Msg: fmt.Sprintf("%s answered %s for command %d", c.peer, orDash(sess.ReturnCode), cmd)}
+	}
+	return sess, nil
+}
+
+// usableMethods are the configured authentication methods cesub speaks.
+func usableMethods(configured []string) ([]string, error) {
+	var methods []string
+	for _, m := range configured {
+		if _, ok := methodBits[m]; ok {
+			methods = append(methods, m)
+		}
+	}
+	if len(methods) == 0 {
+		return nil, errors.New("no usable authentication method (SCITOKENS needs a token, SSL a certificate)")
+	}
+	return methods, nil
+}
+
+// negotiationAd is the client's security policy for cmd: authentication,
+// encryption and integrity required, AES with an ECDH key, a new session.
+func negotiationAd(cmd, authCmd int, target *Sinful, methods []string, pub *ecdh.PublicKey) *classad.Ad {
+	ad := &classad.Ad{}
+	if cmd == CmdDCSecQuery {
+		ad.SetInt("AuthCommand", int64(authCmd))
+	}
+	ad.SetString("AuthMethods", strings.Join(methods, ","))
+	ad.SetString("Authentication", "REQUIRED")
+	ad.SetInt("Command", int64(cmd))
+	if target != nil {
+		ad.SetString("ConnectSinful", target.Raw)
+	}
+	ad.SetString("CryptoMethods", "AES")
+	ad.SetString("ECDHPublicKey", base64.StdEncoding.EncodeToString(pub.Bytes()))
+	ad.SetString("Enact", "NO")
+	ad.SetString("Encryption", "REQUIRED")
+	ad.SetString("Integrity", "REQUIRED")
+	ad.SetBool("NegotiatedSession", true)
+	ad.SetString("NewSession", "YES")
+	ad.SetString("OutgoingNegotiation", "REQUIRED")
+	ad.SetString("RemoteVersion", Version)
+	ad.SetInt("ServerPid", int64(os.Getpid()))
+	ad.SetString("SessionDuration", "60")
+	ad.SetInt("SessionLease", 3600)
+	ad.SetString("Subsystem", "TOOL")
+	return ad
+}
+
+// negotiate sends DC_AUTHENTICATE with the client's policy and reads the
+// server's.
+func (c *Conn) negotiate(ad *classad.Ad, cmd int) (*classad.Ad, error) {
+	c.PutInt(CmdDCAuthenticate)
+	c.PutAd(ad)
+	if err := c.EndMessage(); err != nil {
+		return nil, err
+	}
+	srv, err := c.GetAd()
 	if err != nil {
-		return nil, fmt.Errorf("reading the post-authentication answer from %s: %w", c.peer, err)
+		if errors.Is(err, ErrClosed) {
+			return nil, fmt.Errorf("security negotiation with %s: %w (the daemon may not know command %d)", c.peer, err, cmd)
+		}
+		return nil, fmt.Errorf("security negotiation with %s: %w", c.peer, err)
 	}
 	if err := c.FinishMessage(); err != nil {
 		return nil, err
+	}
+	return srv, nil
+}
+
+// encrypt turns on AES-GCM with the key both sides derive from their ECDH
+// keys, and returns that key; a server that does not agree to encryption,
+// or to AES, is refused.
+//
+// Encryption YES with AES is AES-GCM: every later message is encrypted
+// and carries a tag, so it also gives the Integrity cesub requires, and
+// cesub has no mode with integrity but no encryption (HTCondor's
+// ReconcileSecurityPolicyAds, too, sets Integrity YES whenever it
+// authenticates with AES, whatever the policies said).
+func (c *Conn) encrypt(srv *classad.Ad, crypto string, priv *ecdh.PrivateKey) ([]byte, error) {
+	if enc, _ := srv.Str("Encryption"); !strings.EqualFold(enc, "YES") {
+		return nil, fmt.Errorf("%s did not agree to encryption; cesub requires it", c.peer)
+	}
+	if !strings.EqualFold(crypto, "AES") {
+		return nil, fmt.Errorf("%s chose encryption %q; cesub speaks AES only", c.peer, crypto)
+	}
+	pubB64, _ := srv.Str("ECDHPublicKey")
+	pubRaw, err := base64.StdEncoding.DecodeString(pubB64)
+	if err != nil {
+		return nil, protoErr("server ECDH key is not base64: %v", err)
+	}
+	pub, err := ecdh.P256().NewPublicKey(pubRaw)
+	if err != nil {
+		return nil, protoErr("server ECDH key: %v", err)
+	}
+	secret, err := priv.ECDH(pub)
+	if err != nil {
+		return nil, err
+	}
+	key, err := hkdf.Key(sha256.New, secret, []byte("htcondor"), "keygen", 32)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.EnableAES(key); err != nil {
+		return nil, err
+	}
+	c.authenticated()
+	return key, nil
+}
+
+// readPostAuth reads the post-authentication answer into sess: the mapped
+// user, the return code, the commands allowed and the session id.
+func (c *Conn) readPostAuth(sess *Session) error {
+	post, err := c.GetAd()
+	if err != nil {
+		return fmt.Errorf("reading the post-authentication answer from %s: %w", c.peer, err)
+	}
+	if err := c.FinishMessage(); err != nil {
+		return err
 	}
 	sess.PostAuth = post
 	sess.User, _ = post.Str("User")
 	sess.ReturnCode, _ = post.Str("ReturnCode")
 	sess.ValidCommands, _ = post.Str("ValidCommands")
 	sess.ID, _ = post.Str("Sid")
-	// the daemon keeps the session SessionDuration seconds (it may shorten
-	// what was asked); a margin covers the time a resumed command takes
+	return nil
+}
+
+// sessionLifetime is how long cesub reuses the session: the daemon keeps it
+// SessionDuration seconds (it may shorten what was asked), less a margin
+// for the time a resumed command takes.
+func sessionLifetime(srv *classad.Ad) time.Duration {
 	dur := 60 * time.Second
 	if v, ok := srv.Str("SessionDuration"); ok {
 		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > 0 {
@@ -311,13 +365,7 @@ func (c *Conn) StartCommand(ctx context.Context, cmd, authCmd int, target *Sinfu
 	} else if n, ok := srv.Int("SessionDuration"); ok && n > 0 {
 		dur = time.Duration(n) * time.Second
 	}
-	sess.Expires = started.Add(dur - dur/6)
-	debugf("CEDAR %s: authenticated as %s with %s, %s", c.peer, sess.User, sess.Method, sess.ReturnCode)
-	if sess.ReturnCode != "AUTHORIZED" {
-		return sess, &AuthError{Stage: "authorization", Method: sess.Method, User: sess.User,
-			Msg: fmt.Sprintf("%s answered %s for command %d", c.peer, orDash(sess.ReturnCode), cmd)}
-	}
-	return sess, nil
+	return dur - dur/6
 }
 
 // requireAuthentication refuses a negotiation answer that does not say

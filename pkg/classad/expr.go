@@ -80,7 +80,7 @@ type Attr struct {
 	Expr Expr
 }
 
-// String returns the HTCondor old-format text of an expression.
+// Unparse returns the HTCondor old-format text of an expression.
 func Unparse(e Expr) string {
 	var b strings.Builder
 	e.unparse(&b)

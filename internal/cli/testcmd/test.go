@@ -231,156 +231,179 @@ func (t *tester) test(ctx context.Context, ep endpoints.Endpoint) (r Result) {
 	f := t.f
 	start := time.Now()
 	addr := ep.Address
-	aud := f.EndpointAudience(ep)
 	r = Result{Name: ep.Name, Site: ep.Site, CE: addr.Arg(), Host: addr.Host, Flavour: string(addr.Flavour), VO: ep.VO,
-		Group: ep.Group, Audience: aud, TokenSource: ep.Token.Source, OK: true}
+		Group: ep.Group, Audience: f.EndpointAudience(ep), TokenSource: ep.Token.Source, OK: true}
 	if ep.Skip {
 		r.Skipped, r.OK = true, false
 		return r
 	}
-	step := func(name string, run func() (bool, string)) bool {
-		t0 := time.Now()
-		ok, detail := run()
-		r.Steps = append(r.Steps, Step{Name: name, OK: ok, Detail: detail, Seconds: time.Since(t0).Seconds()})
-		if !ok && r.OK {
-			r.OK, r.Reason = false, name+": "+detail
-		}
-		return ok
-	}
-	skip := func(names ...string) {
-		for _, n := range names {
-			r.Steps = append(r.Steps, Step{Name: n, Skipped: true, Detail: "skipped: an earlier step failed"})
-		}
-	}
 	defer func() { r.Seconds = time.Since(start).Seconds() }()
 
 	src, srcErr := t.source(ep)
-	step("token", func() (bool, string) {
-		if srcErr != nil {
-			return false, srcErr.Error()
-		}
-		if src == nil {
-			return true, "no token: the X.509 proxy is the credential"
-		}
-		cctx, cancel := f.Deadline(ctx, 1)
-		defer cancel()
-		is, err := src.Token(cctx, time.Minute)
-		if err != nil {
-			return false, err.Error()
-		}
-		j, err := token.Decode(is.Token.Reveal())
-		if err != nil {
-			return true, "an opaque token (not a JWT): the CE decides"
-		}
-		needs, err := ce.Backends.ScopeNeeds(addr.Flavour, []string{"submit", "status"})
-		if err != nil {
-			return false, err.Error()
-		}
-		info, _ := ce.Backends.Info(addr.Flavour)
-		auds := append(addr.Audiences(), token.WLCGAnyAudience, token.SciTokensAnyAudience)
-		checks := token.Preflight(&j.Claims, token.Requirements{Now: f.Now(), Skew: time.Minute, MinValid: time.Minute,
-			Audiences: auds, FirstAudienceOnly: info.FirstAudienceOnly, Scopes: needs})
-		var bad []string
-		for _, c := range checks {
-			if !c.OK && !c.Advisory {
-				bad = append(bad, c.Line())
-			}
-		}
-		if len(bad) > 0 {
-			return false, strings.Join(bad, "; ")
-		}
-		return true, "from " + is.Source
-	})
+	r.step("token", func() (bool, string) { return t.checkToken(ctx, addr, src, srcErr) })
 	if srcErr != nil {
 		src = nil
 	}
 	b, err := f.Backend(ctx, addr, src, t.store)
 	if err != nil {
-		step("reach", func() (bool, string) { return false, err.Error() })
-		skip("auth", "read", "write", "job")
+		r.step("reach", func() (bool, string) { return false, err.Error() })
+		r.skip("auth", "read", "write", "job")
 		r.TokenAccepted = ptr(false)
 		return r
 	}
 	var ping *ce.PingResult
-	reached := step("reach", func() (bool, string) {
-		cctx, cancel := f.Deadline(ctx, 2)
-		defer cancel()
-		p, err := b.Ping(cctx)
-		if err != nil {
-			return false, err.Error()
-		}
+	reached := r.step("reach", func() (bool, string) {
+		p, ok, detail := t.checkReach(ctx, b)
 		ping = p
-		if !p.Reachable || p.Unsupported {
-			msg := p.Problem
-			if p.Hint != "" {
-				msg += " (" + p.Hint + ")"
-			}
-			return false, "not reachable: " + msg
-		}
-		d := p.TLS
-		if len(p.APIVersions) > 0 {
-			d += "; API " + strings.Join(p.APIVersions, ", ")
-		}
-		if p.Implementation != "" {
-			d += "; " + p.Implementation + " " + p.Version
-		}
-		return true, strings.TrimPrefix(d, "; ")
+		return ok, detail
 	})
 	if !reached {
-		skip("auth", "read", "write", "job")
+		r.skip("auth", "read", "write", "job")
 		return r
 	}
-	admitted := step("auth", func() (bool, string) {
-		if !ping.Admitted {
-			msg := ping.Problem
-			if ping.Hint != "" {
-				msg += " (" + ping.Hint + ")"
-			}
-			return false, "refused: " + msg
-		}
-		who := ping.User
-		if who == "" {
-			who = ping.Identity
-		}
-		return true, "admitted as " + who
-	})
+	admitted := r.step("auth", func() (bool, string) { return checkAdmitted(ping) })
 	r.TokenAccepted = ptr(admitted)
 	if !admitted {
-		skip("read", "write", "job")
+		r.skip("read", "write", "job")
 		return r
 	}
-	step("read", func() (bool, string) {
-		if v, ok := ping.Authorizations["READ"]; ok && v != "ALLOW" {
-			return false, "READ " + v
-		}
-		cctx, cancel := f.Deadline(ctx, 3)
-		defer cancel()
-		list, err := b.List(cctx)
-		if err != nil {
-			return false, err.Error()
-		}
-		return true, fmt.Sprintf("the CE lists %d jobs of this identity", len(list))
-	})
-	wrote := step("write", func() (bool, string) {
-		if v, ok := ping.Authorizations["WRITE"]; ok {
-			return v == "ALLOW", "WRITE " + v + " (the CE's own authorization)"
-		}
-		if src == nil {
-			return true, "X.509: the CE's rules decide at submission"
-		}
-		return true, "the token may create jobs (compute.create; the CE checks at submission)"
-	})
+	r.step("read", func() (bool, string) { return t.checkRead(ctx, b, ping) })
+	wrote := r.step("write", func() (bool, string) { return checkWrite(ping, src != nil) })
 	if ep.Job == nil {
 		return r
 	}
 	if !wrote {
-		skip("job")
+		r.skip("job")
 		r.JobRan = ptr(false)
 		return r
 	}
-	ran := step("job", func() (bool, string) { return t.runJob(ctx, b, addr, ep.Job) })
-	r.JobRan = ptr(ran)
+	r.JobRan = ptr(r.step("job", func() (bool, string) { return t.runJob(ctx, b, addr, ep.Job) }))
 	return r
+}
+
+// step runs one check and records it; the first failure is the result's reason.
+func (r *Result) step(name string, run func() (bool, string)) bool {
+	t0 := time.Now()
+	ok, detail := run()
+	r.Steps = append(r.Steps, Step{Name: name, OK: ok, Detail: detail, Seconds: time.Since(t0).Seconds()})
+	if !ok && r.OK {
+		r.OK, r.Reason = false, name+": "+detail
+	}
+	return ok
+}
+
+// skip records steps an earlier failure makes pointless.
+func (r *Result) skip(names ...string) {
+	for _, n := range names {
+		r.Steps = append(r.Steps, Step{Name: n, Skipped: true, Detail: "skipped: an earlier step failed"})
+	}
+}
+
+// checkToken: a token comes from the source and, if it is a JWT, passes
+// the pre-flight checks for this CE (audience, scopes, lifetime).
+func (t *tester) checkToken(ctx context.Context, addr ce.Address, src token.Source, srcErr error) (bool, string) {
+	if srcErr != nil {
+		return false, srcErr.Error()
+	}
+	if src == nil {
+		return true, "no token: the X.509 proxy is the credential"
+	}
+	cctx, cancel := t.f.Deadline(ctx, 1)
+	defer cancel()
+	is, err := src.Token(cctx, time.Minute)
+	if err != nil {
+		return false, err.Error()
+	}
+	j, err := token.Decode(is.Token.Reveal())
+	if err != nil {
+		return true, "an opaque token (not a JWT): the CE decides"
+	}
+	needs, err := ce.Backends.ScopeNeeds(addr.Flavour, []string{"submit", "status"})
+	if err != nil {
+		return false, err.Error()
+	}
+	info, _ := ce.Backends.Info(addr.Flavour)
+	auds := append(addr.Audiences(), token.WLCGAnyAudience, token.SciTokensAnyAudience)
+	checks := token.Preflight(&j.Claims, token.Requirements{Now: t.f.Now(), Skew: time.Minute, MinValid: time.Minute,
+		Audiences: auds, FirstAudienceOnly: info.FirstAudienceOnly, Scopes: needs})
+	var bad []string
+	for _, c := range checks {
+		if !c.OK && !c.Advisory {
+			bad = append(bad, c.Line())
+		}
+	}
+	if len(bad) > 0 {
+		return false, strings.Join(bad, "; ")
+	}
+	return true, "from " + is.Source
+}
+
+// checkReach pings the CE: reachable and supported, with its TLS, API
+// versions and implementation as the detail.
+func (t *tester) checkReach(ctx context.Context, b ce.Backend) (*ce.PingResult, bool, string) {
+	cctx, cancel := t.f.Deadline(ctx, 2)
+	defer cancel()
+	p, err := b.Ping(cctx)
+	if err != nil {
+		return nil, false, err.Error()
+	}
+	if !p.Reachable || p.Unsupported {
+		msg := p.Problem
+		if p.Hint != "" {
+			msg += " (" + p.Hint + ")"
+		}
+		return p, false, "not reachable: " + msg
+	}
+	d := p.TLS
+	if len(p.APIVersions) > 0 {
+		d += "; API " + strings.Join(p.APIVersions, ", ")
+	}
+	if p.Implementation != "" {
+		d += "; " + p.Implementation + " " + p.Version
+	}
+	return p, true, strings.TrimPrefix(d, "; ")
+}
+
+// checkAdmitted: the CE admitted the credential, and as whom.
+func checkAdmitted(ping *ce.PingResult) (bool, string) {
+	if !ping.Admitted {
+		msg := ping.Problem
+		if ping.Hint != "" {
+			msg += " (" + ping.Hint + ")"
+		}
+		return false, "refused: " + msg
+	}
+	who := ping.User
+	if who == "" {
+		who = ping.Identity
+	}
+	return true, "admitted as " + who
+}
+
+// checkRead: the CE allows reading and lists this identity's jobs.
+func (t *tester) checkRead(ctx context.Context, b ce.Backend, ping *ce.PingResult) (bool, string) {
+	if v, ok := ping.Authorizations["READ"]; ok && v != "ALLOW" {
+		return false, "READ " + v
+	}
+	cctx, cancel := t.f.Deadline(ctx, 3)
+	defer cancel()
+	list, err := b.List(cctx)
+	if err != nil {
+		return false, err.Error()
+	}
+	return true, fmt.Sprintf("the CE lists %d jobs of this identity", len(list))
+}
+
+// checkWrite: the CE's own authorization for writing where it says, else
+// what the credential allows.
+func checkWrite(ping *ce.PingResult, withToken bool) (bool, string) {
+	if v, ok := ping.Authorizations["WRITE"]; ok {
+		return v == "ALLOW", "WRITE " + v + " (the CE's own authorization)"
+	}
+	if !withToken {
+		return true, "X.509: the CE's rules decide at submission"
+	}
+	return true, "the token may create jobs (compute.create; the CE checks at submission)"
 }
 
 // runJob submits the test job, waits for its end, checks its output and

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -228,7 +229,7 @@ func (c *Client) act(ctx context.Context, action string, ids []string, okCodes .
 				r.Err = fmt.Errorf("%s: A-REX did not answer for job %s", action, id)
 			case e.StatusCode == http.StatusNotFound:
 				r.Err = fmt.Errorf("job %s %w on %s (cleaned already, or submitted with another credential: A-REX shows each identity only its own jobs)", id, ce.ErrNotFound, c.endpoint)
-			case !contains(okCodes, int(e.StatusCode)):
+			case !slices.Contains(okCodes, int(e.StatusCode)):
 				r.Err = fmt.Errorf("%s of job %s: %d %s", action, id, e.StatusCode, e.Reason)
 			default:
 				r.Job = &ce.Job{ID: c.JobID(id), LocalID: id, CE: c.endpoint, Flavour: ce.ARC, State: mapState(e.State), RawState: e.State}
@@ -237,15 +238,6 @@ func (c *Client) act(ctx context.Context, action string, ids []string, okCodes .
 		}
 	}
 	return results, nil
-}
-
-func contains(v []int, x int) bool {
-	for _, y := range v {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // Status implements ce.Backend. A-REX's action=status can be a minute
@@ -386,7 +378,7 @@ func (c *Client) explainFailures(ctx context.Context, jobs []*ce.Job) {
 				j.State, j.RawState = ce.StateKilled, "KILLED"
 				return
 			}
-			if reason != "" && !containsString(j.Errors, reason) {
+			if reason != "" && !slices.Contains(j.Errors, reason) {
 				j.Errors = append(j.Errors, reason)
 			}
 			if j.ExitCode == nil {
@@ -413,15 +405,6 @@ func exitFromReason(reason string) (int, bool) {
 	}
 	n, err := strconv.Atoi(rest)
 	return n, err == nil
-}
-
-func containsString(v []string, s string) bool {
-	for _, x := range v {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (c *Client) listStates(ctx context.Context, states string) (map[string]string, error) {

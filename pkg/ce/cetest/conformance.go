@@ -42,13 +42,21 @@ func Conformance(t *testing.T, h Harness) {
 	if h.CleanWithin == 0 {
 		h.CleanWithin = 2 * time.Minute
 	}
-	b := h.Backend
-	ctx := context.Background()
 	info, registered := reg.Info(h.Flavour)
 	if !registered {
 		t.Fatalf("flavour %q is not registered", h.Flavour)
 	}
+	ctx := context.Background()
+	checkCalls(ctx, t, h)
+	ids := checkSubmit(ctx, t, h, reg, info)
+	checkStatus(ctx, t, h, ids)
+	checkKillClean(ctx, t, h, ids)
+}
 
+// checkCalls: ping admits, info names the endpoint, an empty list asks
+// nothing, a cancelled context ends a call at once.
+func checkCalls(ctx context.Context, t *testing.T, h Harness) {
+	b := h.Backend
 	t.Run("ping", func(t *testing.T) {
 		p, err := b.Ping(ctx)
 		if err != nil || p == nil || !p.Reachable || !p.Admitted {
@@ -78,7 +86,14 @@ func Conformance(t *testing.T, h Harness) {
 			t.Errorf("a cancelled call took %s", d)
 		}
 	})
+}
 
+// checkSubmit submits h.Jobs in one call: one result per job, in order,
+// with safe ids in the flavour's syntax that JobID and ParseJobID map both
+// ways. It returns the local ids.
+func checkSubmit(ctx context.Context, t *testing.T, h Harness, reg *ce.Registry, info ce.RegInfo) []string {
+	t.Helper()
+	b := h.Backend
 	rs, err := b.Submit(ctx, h.Jobs, ce.SubmitOptions{})
 	if err != nil {
 		t.Fatalf("submit: %v", err)
@@ -110,7 +125,13 @@ func Conformance(t *testing.T, h Harness) {
 		}
 		ids = append(ids, j.LocalID)
 	}
+	return ids
+}
 
+// checkStatus: status answers per job in the order asked, a job the CE
+// does not have as an error wrapping ce.ErrNotFound.
+func checkStatus(ctx context.Context, t *testing.T, h Harness, ids []string) {
+	b := h.Backend
 	t.Run("status per job in order", func(t *testing.T) {
 		ask := append(append([]string(nil), ids...), h.UnknownID)
 		rs, err := b.Status(ctx, ask)
@@ -134,7 +155,12 @@ func Conformance(t *testing.T, h Harness) {
 			t.Errorf("a job the CE does not have: %+v %v (want an error wrapping ce.ErrNotFound)", last.Job, last.Err)
 		}
 	})
+}
 
+// checkKillClean: kill and clean answer per job; killed jobs become
+// cleanable within h.CleanWithin.
+func checkKillClean(ctx context.Context, t *testing.T, h Harness, ids []string) {
+	b := h.Backend
 	t.Run("kill and clean per job", func(t *testing.T) {
 		rs, err := b.Kill(ctx, ids)
 		if err != nil || len(rs) != len(ids) {

@@ -11,16 +11,20 @@ import (
 	"github.com/cesub/cesub/pkg/classad"
 )
 
-// JobAction values (enum_utils.h).
+// jobAction is the JobAction of an ACT_ON_JOBS request (JobAction in enum_utils.h).
+type jobAction int64
+
 const (
-	jaHold    = 1
-	jaRelease = 2
-	jaRemove  = 3
+	jaHold    jobAction = 1
+	jaRelease jobAction = 2
+	jaRemove  jobAction = 3
 )
 
-// action_result_t (dc_schedd.h).
+// actionResult is the schedd's answer for one job (action_result_t in dc_schedd.h).
+type actionResult int64
+
 const (
-	arError = iota
+	arError actionResult = iota
 	arSuccess
 	arNotFound
 	arBadStatus
@@ -64,7 +68,7 @@ func (c *Client) Release(ctx context.Context, ids []string) ([]ce.Result, error)
 }
 
 // act runs ACT_ON_JOBS for ids, 1000 at a time.
-func (c *Client) act(ctx context.Context, action int, reasonAttr, reason string, ids []string) ([]ce.Result, error) {
+func (c *Client) act(ctx context.Context, action jobAction, reasonAttr, reason string, ids []string) ([]ce.Result, error) {
 	if err := c.checkToken(ctx, "cancel"); err != nil {
 		return nil, err
 	}
@@ -86,7 +90,7 @@ func (c *Client) act(ctx context.Context, action int, reasonAttr, reason string,
 	return out, nil
 }
 
-func (c *Client) actChunk(ctx context.Context, action int, reasonAttr, reason string, ids []string) ([]ce.Result, error) {
+func (c *Client) actChunk(ctx context.Context, action jobAction, reasonAttr, reason string, ids []string) ([]ce.Result, error) {
 	for _, id := range ids {
 		if _, _, err := parseProcID(id); err != nil {
 			return nil, err
@@ -134,7 +138,8 @@ func (c *Client) actChunk(ctx context.Context, action int, reasonAttr, reason st
 	out := make([]ce.Result, len(ids))
 	for i, id := range ids {
 		key := "job_" + strings.Replace(id, ".", "_", 1)
-		code, ok := res.Int(key)
+		n, ok := res.Int(key)
+		code := actionResult(n)
 		var err error
 		switch {
 		case !ok:

@@ -43,41 +43,11 @@ func (c *Client) history(ctx context.Context, constraint string, projection []st
 	if err := conn.EndMessage(); err != nil {
 		return nil, err
 	}
-	var out []*classad.Ad
 	budget := conn.NewAnswer(0)
 	if max > 0 {
 		budget = conn.NewAnswer(max + 2) // what was asked, the header and the end
 	}
-	for {
-		ad, err := conn.GetAdIn(budget)
-		if err != nil {
-			return nil, fmt.Errorf("history: %w", err)
-		}
-		if err := conn.FinishMessage(); err != nil {
-			return nil, fmt.Errorf("history: %w", err)
-		}
-		if owner, ok := ad.Get("Owner"); ok {
-			if v, isInt := owner.(classad.Int); isInt {
-				switch v {
-				case 1: // the header: results stream
-					continue
-				case 0: // the end
-					if code, _ := ad.Int("ErrorCode"); code != 0 {
-						msg, _ := ad.Str("ErrorString")
-						return nil, fmt.Errorf("history: the schedd answered error %d: %s", code, msg)
-					}
-					if bad, _ := ad.Int("MalformedAds"); bad != 0 {
-						return out, fmt.Errorf("history: the schedd could not send %d ads", bad)
-					}
-					if sent, ok := ad.Int("NumJobMatches"); ok && sent != int64(len(out)) {
-						return out, fmt.Errorf("history: the schedd sent %d ads and says %d", len(out), sent)
-					}
-					return out, nil
-				}
-			}
-		}
-		out = append(out, ad)
-	}
+	return readAnswerAds(conn, budget, "history")
 }
 
 // fromHistory fills the results of jobs the queue no longer has from the

@@ -128,27 +128,52 @@ func (c *Client) query(ctx context.Context, constraint, projection string) ([]*c
 	if err := conn.EndMessage(); err != nil {
 		return nil, err
 	}
+	return readAnswerAds(conn, conn.NewAnswer(0), "query") // the clusters' procs: not known beforehand
+}
+
+// readAnswerAds reads a schedd's answer of ads, one message each, up to the
+// end ad (an integer Owner = 0), as QUERY_JOB_ADS and QUERY_SCHEDD_HISTORY
+// send it; a header (an integer Owner = 1) is skipped. The end ad's
+// ErrorCode is an error, and so are ads the schedd says it could not send
+// (MalformedAds) and a count (NumJobMatches) other than the ads read.
+// what names the query in errors.
+func readAnswerAds(conn *cedar.Conn, budget *classad.Budget, what string) ([]*classad.Ad, error) {
 	var out []*classad.Ad
-	budget := conn.NewAnswer(0) // the clusters' procs: not known beforehand
 	for {
 		ad, err := conn.GetAdIn(budget)
 		if err != nil {
-			return nil, fmt.Errorf("query: %w", err)
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		if err := conn.FinishMessage(); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
-		if owner, ok := ad.Get("Owner"); ok {
-			if n, isInt := owner.(classad.Int); isInt && n == 0 { // the summary ad ends the answer
-				if code, _ := ad.Int("ErrorCode"); code != 0 {
-					msg, _ := ad.Str("ErrorString")
-					return nil, fmt.Errorf("query: the schedd answered error %d: %s", code, msg)
-				}
-				return out, nil
+		owner, _ := ad.Get("Owner")
+		switch owner {
+		case classad.Int(1): // the header: results stream
+			continue
+		case classad.Int(0): // the end
+			if err := answerEnd(ad, len(out), what); err != nil {
+				return nil, err
 			}
+			return out, nil
 		}
 		out = append(out, ad)
 	}
+}
+
+// answerEnd checks the end ad of an answer of n ads.
+func answerEnd(ad *classad.Ad, n int, what string) error {
+	if code, _ := ad.Int("ErrorCode"); code != 0 {
+		msg, _ := ad.Str("ErrorString")
+		return fmt.Errorf("%s: the schedd answered error %d: %s", what, code, msg)
+	}
+	if bad, _ := ad.Int("MalformedAds"); bad != 0 {
+		return fmt.Errorf("%s: the schedd could not send %d ads", what, bad)
+	}
+	if sent, ok := ad.Int("NumJobMatches"); ok && sent != int64(n) {
+		return fmt.Errorf("%s: the schedd sent %d ads and says %d", what, n, sent)
+	}
+	return nil
 }
 
 // Status implements ce.Backend: one query for all clusters of ids.

@@ -232,10 +232,49 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 	if err != nil {
 		return nil, err
 	}
-	// refuse missing input files before anything is created (from the job
-	// model; the ads are built once, with the real cluster id, inside the
-	// transaction, which a problem found there aborts)
 	now := c.now()
+	if err := c.checkInputs(jobs, opts); err != nil {
+		return nil, err
+	}
+	results := make([]ce.Result, len(jobs))
+	// the spool connection's handshake runs while the transactions do
+	pre := c.preDialSpool(ctx, len(jobs))
+	s := &submission{c: c, opts: opts, now: now}
+	var created []spoolJob // what the spool step sends, all clusters
+	var owners []int       // the result index of each created job
+	for _, g := range gs {
+		ids, sj, err := s.cluster(ctx, g)
+		for k, i := range g.jobs {
+			if err != nil {
+				results[i] = ce.Result{Err: err}
+				continue
+			}
+			results[i] = c.created(ids[k], jobs[i].Name, sj[k], now)
+			created = append(created, sj[k])
+			owners = append(owners, i)
+		}
+	}
+	s.finish()
+	if len(created) == 0 {
+		pre.close()
+	} else {
+		announced := opts.Announce(results) // on record while the files go
+		defer announced()
+		c.spoolCreated(ctx, created, owners, results, opts, pre)
+	}
+	if len(created) == 0 && ce.AllFailed(results) {
+		return nil, results[0].Err
+	}
+	// jobs the schedd created are results even when their spooling failed:
+	// the caller lists them (with their ids) and records them
+	return results, nil
+}
+
+// checkInputs refuses missing input files before anything is created (from
+// the job model; the ads are built once, with the real cluster id, inside
+// the transaction, which a problem found there aborts), and a missing
+// proxy file.
+func (c *Client) checkInputs(jobs []jobdesc.Job, opts ce.SubmitOptions) error {
 	t0 := time.Now()
 	for _, j := range jobs {
 		dir := opts.BaseDir
@@ -248,100 +287,115 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 				continue // fetched by the CE, or expanded with the cluster id (checked in the transaction)
 			}
 			if err := sendable(p); err != nil {
-				return nil, fmt.Errorf("input file %q: %w (nothing was submitted)", in.Name, err)
+				return fmt.Errorf("input file %q: %w (nothing was submitted)", in.Name, err)
 			}
 		}
 	}
 	if opts.ProxyFile != "" {
 		if _, err := os.Stat(opts.ProxyFile); err != nil {
-			return nil, fmt.Errorf("proxy: %w (nothing was submitted)", err)
+			return fmt.Errorf("proxy: %w (nothing was submitted)", err)
 		}
 	}
 	c.debugf("inputs checked in %s", time.Since(t0).Round(time.Millisecond))
-	results := make([]ce.Result, len(jobs))
-	// the spool connection's handshake runs while the transactions do
-	pre := c.preDialSpool(ctx, len(jobs))
-	var created []spoolJob // what the spool step sends, all clusters
-	var owners []int       // the result index of each created job
-	var sess *qmgmtSession
-	for _, g := range gs {
-		t0 := time.Now()
-		if sess == nil {
-			if sess, err = c.openQmgmt(ctx); err != nil {
-				for _, i := range g.jobs {
-					results[i] = ce.Result{Err: err}
-				}
-				continue
-			}
-		}
-		err := sess.begin()
-		var ids []string
-		var sj []spoolJob
-		if err == nil {
-			ids, sj, err = c.submitCluster(ctx, sess.q, g, opts, now)
-		}
-		c.debugf("QMGMT transaction: %d procs in %s", len(g.jobs), time.Since(t0).Round(time.Millisecond))
-		if mc := (*ce.MaybeCreatedError)(nil); errors.As(err, &mc) && len(ids) > 0 {
-			// the schedd's answer to the commit was lost: its queue says
-			// whether the cluster exists (its id came with NewCluster)
-			sess.close()
-			sess = nil
-			lctx, cancel := ce.LookupContext(ctx)
-			n, qerr := c.clusterProcs(lctx, ids[0])
-			cancel()
-			if qerr != nil {
-				c.debugf("asking the schedd for cluster of %s: %v", ids[0], qerr)
-			} else if n == len(ids) {
-				if opts.Warn != nil {
-					opts.Warn(fmt.Sprintf("the schedd's answer to the commit was lost (%v); its queue has the cluster with all %d procs", mc.Err, n))
-				}
-				err = nil
-			} else if n == 0 {
-				err = fmt.Errorf("%w; the schedd's queue has no such cluster: nothing was created", mc.Err)
-			}
-		}
+	return nil
+}
+
+// submission runs the clusters of one Submit on one QMGMT connection,
+// opened for the first cluster and again after a failure.
+type submission struct {
+	c    *Client
+	opts ce.SubmitOptions
+	now  time.Time
+	sess *qmgmtSession
+}
+
+// cluster runs the transaction of one cluster and returns its proc ids and
+// what spooling sends. A commit whose answer was lost is looked up in the
+// schedd's queue.
+func (s *submission) cluster(ctx context.Context, g group) ([]string, []spoolJob, error) {
+	c := s.c
+	t0 := time.Now()
+	if s.sess == nil {
+		sess, err := c.openQmgmt(ctx)
 		if err != nil {
-			if sess != nil {
-				sess.close() // a fresh connection for the next cluster
-				sess = nil
-			}
-			for _, i := range g.jobs {
-				results[i] = ce.Result{Err: err}
-			}
-			continue
+			return nil, nil, err
 		}
-		for k, i := range g.jobs {
-			out, errName := sj[k].out, sj[k].errName
-			results[i] = ce.Result{ID: c.JobID(ids[k]), Job: &ce.Job{ID: c.JobID(ids[k]), LocalID: ids[k], CE: c.Endpoint(),
-				Flavour: ce.HTCondor, Name: jobs[i].Name, State: ce.StateAccepted, RawState: "Held (spooling input)", Submitted: &now,
-				Stdout: sandboxName(out), Stderr: sandboxName(errName)}}
-			created = append(created, sj[k])
-			owners = append(owners, i)
+		s.sess = sess
+	}
+	err := s.sess.begin()
+	var ids []string
+	var sj []spoolJob
+	if err == nil {
+		ids, sj, err = c.submitCluster(ctx, s.sess.q, g, s.opts, s.now)
+	}
+	c.debugf("QMGMT transaction: %d procs in %s", len(g.jobs), time.Since(t0).Round(time.Millisecond))
+	if mc := (*ce.MaybeCreatedError)(nil); errors.As(err, &mc) && len(ids) > 0 {
+		s.drop()
+		err = c.lostCommit(ctx, err, mc, ids, s.opts.Warn)
+	}
+	if err != nil {
+		s.drop() // a fresh connection for the next cluster
+		return nil, nil, err
+	}
+	return ids, sj, nil
+}
+
+// drop closes the connection.
+func (s *submission) drop() {
+	if s.sess != nil {
+		s.sess.close()
+		s.sess = nil
+	}
+}
+
+// finish ends the connection.
+func (s *submission) finish() {
+	if s.sess != nil {
+		s.sess.finish()
+	}
+}
+
+// lostCommit: the schedd's answer to the commit was lost; its queue says
+// whether the cluster exists (its id came with NewCluster). nil when all
+// its procs are there (with a warning); the commit's error err when the
+// queue cannot tell.
+func (c *Client) lostCommit(ctx context.Context, err error, mc *ce.MaybeCreatedError, ids []string, warn func(string)) error {
+	lctx, cancel := ce.LookupContext(ctx)
+	n, qerr := c.clusterProcs(lctx, ids[0])
+	cancel()
+	switch {
+	case qerr != nil:
+		c.debugf("asking the schedd for cluster of %s: %v", ids[0], qerr)
+	case n == len(ids):
+		if warn != nil {
+			warn(fmt.Sprintf("the schedd's answer to the commit was lost (%v); its queue has the cluster with all %d procs", mc.Err, n))
+		}
+		return nil
+	case n == 0:
+		return fmt.Errorf("%w; the schedd's queue has no such cluster: nothing was created", mc.Err)
+	}
+	return err
+}
+
+// created is the result of a proc the schedd created: held until its
+// input files are spooled.
+func (c *Client) created(id, name string, sj spoolJob, now time.Time) ce.Result {
+	return ce.Result{ID: c.JobID(id), Job: &ce.Job{ID: c.JobID(id), LocalID: id, CE: c.Endpoint(),
+		Flavour: ce.HTCondor, Name: name, State: ce.StateAccepted, RawState: "Held (spooling input)", Submitted: &now,
+		Stdout: sandboxName(sj.out), Stderr: sandboxName(sj.errName)}}
+}
+
+// spoolCreated sends the input files of the created jobs; a failure is each
+// one's error (the job exists, held, and is recorded).
+func (c *Client) spoolCreated(ctx context.Context, created []spoolJob, owners []int, results []ce.Result, opts ce.SubmitOptions, pre preDialed) {
+	t0 := time.Now()
+	err := c.spoolParallel(ctx, created, opts.Progress, pre)
+	c.debugf("spooled the input files of %d procs in %s", len(created), time.Since(t0).Round(time.Millisecond))
+	if err != nil {
+		for _, i := range owners {
+			results[i].Err = fmt.Errorf("job %s was created but spooling its input files failed (it stays held; clean it with `cesub clean`): %w", results[i].ID, err)
 		}
 	}
-	if sess != nil {
-		sess.finish()
-	}
-	if len(created) == 0 {
-		pre.close()
-	} else {
-		announced := opts.Announce(results) // on record while the files go
-		defer announced()
-		t0 := time.Now()
-		err := c.spoolParallel(ctx, created, opts.Progress, pre)
-		c.debugf("spooled the input files of %d procs in %s", len(created), time.Since(t0).Round(time.Millisecond))
-		if err != nil {
-			for _, i := range owners {
-				results[i].Err = fmt.Errorf("job %s was created but spooling its input files failed (it stays held; clean it with `cesub clean`): %w", results[i].ID, err)
-			}
-		}
-	}
-	if len(created) == 0 && ce.AllFailed(results) {
-		return nil, results[0].Err
-	}
-	// jobs the schedd created are results even when their spooling failed:
-	// the caller lists them (with their ids) and records them
-	return results, nil
 }
 
 // sandboxName is the name a stdout/stderr file has in the output sandbox.
@@ -507,23 +561,9 @@ func (c *Client) submitCluster(ctx context.Context, q *qmgmt, g group, opts ce.S
 	made := make(chan spoolJob, 64)
 	stop := make(chan struct{})
 	var buildErr error
-	tp := time.Now()
 	go func() {
 		defer close(made)
-		buildErr = c.eachAd(g, cluster, now, opts.ProxyFile, func(j spoolJob) error {
-			for _, f := range j.files {
-				if f.missing != nil {
-					return fmt.Errorf("input file %q: %w (the transaction was abandoned; nothing was created)", f.local, f.missing)
-				}
-			}
-			select {
-			case made <- j:
-				return nil
-			case <-stop:
-				return errStopped
-			}
-		})
-		c.debugf("cluster %d: %d job ads made in %s", cluster, n, time.Since(tp).Round(time.Millisecond))
+		buildErr = c.makeAds(g, cluster, now, opts.ProxyFile, made, stop)
 	}()
 	defer func() {
 		close(stop)
@@ -554,58 +594,19 @@ func (c *Client) submitCluster(ctx context.Context, q *qmgmt, g group, opts ce.S
 				return buildErr
 			}
 			jobs = append(jobs, j)
-			conn.PutInt(qNewProc)
-			conn.PutInt(int64(cluster))
-			if err := conn.EndMessage(); err != nil {
+			var err error
+			if base, err = sendProc(q, cluster, k, j.ad, base); err != nil {
 				return err
 			}
-			if k == 0 {
-				base = newProcDiff(j.ad)
-				// the cluster ad after the first proc, as condor_submit sends it:
-				// ClusterId first
-				if err := q.setAttr(cluster, -1, "ClusterId", classad.Int(cluster)); err != nil {
-					return err
-				}
-				for _, a := range j.ad.Attrs {
-					if !perProc(a.Name) {
-						if err := q.setAttr(cluster, -1, a.Name, a.Expr); err != nil {
-							return err
-						}
-					}
-				}
+			if k > 0 {
+				jobs[k].ad = nil // sent: only what spooling needs is kept
 			}
-			status, _ := j.ad.Int("JobStatus")
-			if err := q.setAttr(cluster, k, "ProcId", classad.Int(k)); err != nil {
-				return err
-			}
-			if err := q.setAttr(cluster, k, "JobStatus", classad.Int(status)); err != nil {
-				return err
-			}
-			if k == 0 {
-				continue
-			}
-			if err := base.each(j.ad, func(name string, e classad.Expr) error {
-				return q.setAttr(cluster, k, name, e)
-			}); err != nil {
-				return err
-			}
-			jobs[k].ad = nil // sent: only what spooling needs is kept
 		}
 		return nil
 	}
 	read := func() error {
 		defer func() { answered = time.Since(t0) }()
-		for k := 0; k < n; k++ {
-			pr, err := q.reply(fmt.Sprintf("NewProc %d", k))
-			if err != nil {
-				return err
-			}
-			if pr != int64(k) {
-				return fmt.Errorf("NewProc: the schedd numbered proc %d as %d; the transaction is abandoned", k, pr)
-			}
-			ids[k] = fmt.Sprintf("%d.%d", cluster, pr)
-		}
-		return nil
+		return readProcIDs(q, cluster, ids)
 	}
 	if err := conn.Pipeline(write, read); err != nil {
 		return nil, nil, err
@@ -627,6 +628,83 @@ func (c *Client) submitCluster(ctx context.Context, q *qmgmt, g group, opts ce.S
 }
 
 var errStopped = errors.New("stopped")
+
+// makeAds makes the job ads of cluster into made until stop, refusing a
+// missing input file.
+func (c *Client) makeAds(g group, cluster int, now time.Time, proxy string, made chan<- spoolJob, stop <-chan struct{}) error {
+	t0 := time.Now()
+	err := c.eachAd(g, cluster, now, proxy, func(j spoolJob) error {
+		for _, f := range j.files {
+			if f.missing != nil {
+				return fmt.Errorf("input file %q: %w (the transaction was abandoned; nothing was created)", f.local, f.missing)
+			}
+		}
+		select {
+		case made <- j:
+			return nil
+		case <-stop:
+			return errStopped
+		}
+	})
+	c.debugf("cluster %d: %d job ads made in %s", cluster, len(g.procIdx), time.Since(t0).Round(time.Millisecond))
+	return err
+}
+
+// sendProc sends proc k of cluster with ad: NewProc; for the first proc
+// the cluster ad (as condor_submit sends it: ClusterId first, then what is
+// not per proc); ProcId and JobStatus; for the others what differs from
+// the first proc (base, made from the first ad and returned).
+func sendProc(q *qmgmt, cluster, k int, ad *classad.Ad, base *procDiff) (*procDiff, error) {
+	conn := q.conn
+	conn.PutInt(qNewProc)
+	conn.PutInt(int64(cluster))
+	if err := conn.EndMessage(); err != nil {
+		return base, err
+	}
+	if k == 0 {
+		base = newProcDiff(ad)
+		if err := q.setAttr(cluster, -1, "ClusterId", classad.Int(cluster)); err != nil {
+			return base, err
+		}
+		for _, a := range ad.Attrs {
+			if !perProc(a.Name) {
+				if err := q.setAttr(cluster, -1, a.Name, a.Expr); err != nil {
+					return base, err
+				}
+			}
+		}
+	}
+	status, _ := ad.Int("JobStatus")
+	if err := q.setAttr(cluster, k, "ProcId", classad.Int(k)); err != nil {
+		return base, err
+	}
+	if err := q.setAttr(cluster, k, "JobStatus", classad.Int(status)); err != nil {
+		return base, err
+	}
+	if k == 0 {
+		return base, nil
+	}
+	return base, base.each(ad, func(name string, e classad.Expr) error {
+		return q.setAttr(cluster, k, name, e)
+	})
+}
+
+// readProcIDs reads the answers to the NewProc of each proc of cluster
+// into ids: the schedd numbers them 0, 1, … in a new cluster, and an
+// answer that differs abandons the transaction.
+func readProcIDs(q *qmgmt, cluster int, ids []string) error {
+	for k := range ids {
+		pr, err := q.reply(fmt.Sprintf("NewProc %d", k))
+		if err != nil {
+			return err
+		}
+		if pr != int64(k) {
+			return fmt.Errorf("NewProc: the schedd numbered proc %d as %d; the transaction is abandoned", k, pr)
+		}
+		ids[k] = fmt.Sprintf("%d.%d", cluster, pr)
+	}
+	return nil
+}
 
 // clusterProcs counts the procs of the cluster of id (cluster.proc) in the
 // schedd's queue.

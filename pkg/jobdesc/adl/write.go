@@ -104,29 +104,57 @@ func writeLocation(n *node, l jobdesc.Location, output bool) {
 	}
 }
 
+// warnings collects what ADL cannot express, naming the attribute.
+type warnings []jobdesc.Warning
+
+func (w *warnings) add(attr, msg string) {
+	*w = append(*w, jobdesc.Warning{Attribute: attr, Message: msg})
+}
+
 // description builds one ActivityDescription; what ADL cannot express is
 // returned as warnings naming the attribute.
 func description(j jobdesc.Job) (*node, []jobdesc.Warning) {
-	var warns []jobdesc.Warning
-	warn := func(attr, msg string) { warns = append(warns, jobdesc.Warning{Attribute: attr, Message: msg}) }
+	var warns warnings
 	root := &node{name: "ActivityDescription", attrs: []xml.Attr{
 		{Name: xml.Name{Local: "xmlns"}, Value: NS},
 		{Name: xml.Name{Local: "xmlns:nordugrid-adl"}, Value: NSNordugrid},
 		{Name: xml.Name{Local: "xmlns:emiestypes"}, Value: NSTypes},
 	}}
 	if j.Name != "" || j.Description != "" || j.Type != "" || len(j.Annotations) > 0 || len(j.ActivityOldIDs) > 0 {
-		id := root.add("ActivityIdentification")
-		id.val("Name", j.Name)
-		id.val("Description", j.Description)
-		id.val("Type", j.Type)
-		for _, a := range j.Annotations {
-			id.add("Annotation").text = a
-		}
-		for _, a := range j.ActivityOldIDs {
-			id.add("nordugrid-adl:ActivityOldID").text = a
+		writeIdentification(root.add("ActivityIdentification"), j)
+	}
+	writeApplication(root.add("Application"), j)
+	if res := resources(j.Resources, &warns); len(res.kids) > 0 {
+		root.kids = append(root.kids, res)
+	}
+	if ds := dataStaging(j); len(ds.kids) > 0 {
+		root.kids = append(root.kids, ds)
+	}
+	for _, a := range j.Extra {
+		if !strings.HasPrefix(a.Name, "adl:") {
+			warns.add(a.Name, "attribute "+a.Name+" has no ADL equivalent; not written")
 		}
 	}
-	app := root.add("Application")
+	return root, warns
+}
+
+// writeIdentification fills ActivityIdentification: name, description,
+// type, annotations and old ids.
+func writeIdentification(id *node, j jobdesc.Job) {
+	id.val("Name", j.Name)
+	id.val("Description", j.Description)
+	id.val("Type", j.Type)
+	for _, a := range j.Annotations {
+		id.add("Annotation").text = a
+	}
+	for _, a := range j.ActivityOldIDs {
+		id.add("nordugrid-adl:ActivityOldID").text = a
+	}
+}
+
+// writeApplication fills Application: what runs, its streams and
+// environment, logging, lifetime, notifications and ARC's own options.
+func writeApplication(app *node, j jobdesc.Job) {
 	writeExecutable(app.add("Executable"), j.Executable)
 	app.val("Input", j.Stdin)
 	app.val("Output", j.Stdout)
@@ -175,8 +203,11 @@ func description(j jobdesc.Job) (*node, []jobdesc.Warning) {
 	if j.DryRun {
 		app.val("nordugrid-adl:DryRun", "true")
 	}
+}
 
-	r := j.Resources
+// resources builds Resources: software, sizes, slots, queue, times and
+// benchmark.
+func resources(r jobdesc.Resources, warns *warnings) *node {
 	res := &node{name: "Resources"}
 	for _, s := range r.OperatingSystem {
 		os := res.add("OperatingSystem")
@@ -184,25 +215,10 @@ func description(j jobdesc.Job) (*node, []jobdesc.Warning) {
 	}
 	res.val("Platform", r.Architecture)
 	for _, s := range r.RuntimeEnvironments {
-		if s.Relation != "" && s.Relation != "=" {
-			warn("runtimeenvironment", "ADL has no relation for RuntimeEnvironment; "+s.Relation+" "+s.Name+" is written as an exact requirement")
-		}
-		rte := res.add("RuntimeEnvironment")
-		name, version := s.Name, ""
-		for i := 0; i+1 < len(s.Name); i++ {
-			if s.Name[i] == '-' && s.Name[i+1] >= '0' && s.Name[i+1] <= '9' {
-				name, version = s.Name[:i], s.Name[i+1:]
-				break
-			}
-		}
-		rte.val("Name", name)
-		rte.val("Version", version)
-		for _, o := range s.Options {
-			rte.add("Option").text = o
-		}
+		writeRuntimeEnvironment(res, s, warns)
 	}
 	if len(r.Middleware) > 0 {
-		warn("middleware", "ADL has no middleware requirement; not written")
+		warns.add("middleware", "ADL has no middleware requirement; not written")
 	}
 	switch {
 	case r.NodeAccessInbound && r.NodeAccessOutbound:
@@ -222,20 +238,11 @@ func description(j jobdesc.Job) (*node, []jobdesc.Warning) {
 		res.val("DiskSpaceRequirement", bytesOf(r.DiskMB))
 	}
 	if r.Slots != 0 || r.SlotsPerHost != 0 || r.Exclusive != nil {
-		sr := res.add("SlotRequirement")
-		if r.Slots != 0 {
-			sr.val("NumberOfSlots", strconv.Itoa(r.Slots))
-		}
-		if r.SlotsPerHost != 0 {
-			sr.val("SlotsPerHost", strconv.Itoa(r.SlotsPerHost))
-		}
-		if r.Exclusive != nil {
-			sr.val("ExclusiveExecution", strconv.FormatBool(*r.Exclusive))
-		}
+		writeSlots(res.add("SlotRequirement"), r)
 	}
 	res.val("QueueName", r.Queue)
 	if len(r.RejectQueues) > 0 {
-		warn("queue", "queue != is a brokering hint; ADL cannot carry it")
+		warns.add("queue", "queue != is a brokering hint; ADL cannot carry it")
 	}
 	if r.IndividualCPUTime != 0 {
 		res.val("IndividualCPUTime", secs(r.IndividualCPUTime))
@@ -252,12 +259,48 @@ func description(j jobdesc.Job) (*node, []jobdesc.Warning) {
 		b.val("BenchmarkValue", strconv.FormatFloat(r.Benchmark.Value, 'g', -1, 64))
 	}
 	if r.GPUs != 0 {
-		warn("gpus", "ADL has no GPU request; not written")
+		warns.add("gpus", "ADL has no GPU request; not written")
 	}
-	if len(res.kids) > 0 {
-		root.kids = append(root.kids, res)
-	}
+	return res
+}
 
+// writeRuntimeEnvironment adds one RuntimeEnvironment: NAME-VERSION split
+// at the first '-' before a digit.
+func writeRuntimeEnvironment(res *node, s jobdesc.Software, warns *warnings) {
+	if s.Relation != "" && s.Relation != "=" {
+		warns.add("runtimeenvironment", "ADL has no relation for RuntimeEnvironment; "+s.Relation+" "+s.Name+" is written as an exact requirement")
+	}
+	rte := res.add("RuntimeEnvironment")
+	name, version := s.Name, ""
+	for i := 0; i+1 < len(s.Name); i++ {
+		if s.Name[i] == '-' && s.Name[i+1] >= '0' && s.Name[i+1] <= '9' {
+			name, version = s.Name[:i], s.Name[i+1:]
+			break
+		}
+	}
+	rte.val("Name", name)
+	rte.val("Version", version)
+	for _, o := range s.Options {
+		rte.add("Option").text = o
+	}
+}
+
+// writeSlots fills SlotRequirement.
+func writeSlots(sr *node, r jobdesc.Resources) {
+	if r.Slots != 0 {
+		sr.val("NumberOfSlots", strconv.Itoa(r.Slots))
+	}
+	if r.SlotsPerHost != 0 {
+		sr.val("SlotsPerHost", strconv.Itoa(r.SlotsPerHost))
+	}
+	if r.Exclusive != nil {
+		sr.val("ExclusiveExecution", strconv.FormatBool(*r.Exclusive))
+	}
+}
+
+// dataStaging builds DataStaging: input and output files and the
+// delegation they use.
+func dataStaging(j jobdesc.Job) *node {
 	ds := &node{name: "DataStaging"}
 	for _, f := range j.Inputs {
 		in := ds.add("InputFile")
@@ -277,15 +320,7 @@ func description(j jobdesc.Job) (*node, []jobdesc.Warning) {
 		}
 	}
 	ds.val("nordugrid-adl:DelegationID", j.DelegationID)
-	if len(ds.kids) > 0 {
-		root.kids = append(root.kids, ds)
-	}
-	for _, a := range j.Extra {
-		if !strings.HasPrefix(a.Name, "adl:") {
-			warn(a.Name, "attribute "+a.Name+" has no ADL equivalent; not written")
-		}
-	}
-	return root, warns
+	return ds
 }
 
 // Write renders jobs as ADL: one ActivityDescription, or an

@@ -251,138 +251,182 @@ func splitArgs(s string) []string {
 	return append(out, strings.TrimSpace(s[start:]))
 }
 
-func (m *macros) function(name, args string, overlay map[string]string, depth int, warns *[]string) (string, bool, error) {
-	exp := func(s string) (string, error) { return m.expandDepth(s, overlay, depth+1, warns) }
-	// value of a macro name, or the text itself
-	valueOf := func(s string) (string, error) {
-		if v, ok := m.get(strings.TrimSpace(s), overlay); ok {
-			return exp(v)
-		}
-		return exp(s)
-	}
-	// the argument names a macro; an undefined one is empty ($Fn(undefined) is "")
-	macroArg := func(s string) (string, error) {
-		name := strings.TrimSpace(s)
-		if v, ok := m.get(name, overlay); ok {
-			return exp(v)
-		}
-		if isIdent(name) {
-			return "", nil
-		}
-		return exp(s)
-	}
+// function expands $NAME(args) when NAME is one of condor_submit's macro
+// functions; ok is false for any other name.
+func (m *macros) function(name, args string, overlay map[string]string, depth int, warns *[]string) (v string, ok bool, err error) {
+	c := macroCall{m: m, overlay: overlay, depth: depth, warns: warns}
 	switch {
 	case name == "ENV":
-		a, err := exp(args)
-		if err != nil {
-			return "", true, err
-		}
-		vname, def, hasDef := strings.Cut(a, ":")
-		v := m.getenv(strings.TrimSpace(vname))
-		if v == "" && hasDef {
-			v = def
-		}
-		return v, true, nil
+		v, err = c.env(args)
 	case name == "INT" || name == "REAL":
-		parts := splitArgs(args)
-		v, err := valueOf(parts[0])
-		if err != nil {
-			return "", true, err
-		}
-		f, err := evalArith(v)
-		if err != nil {
-			return "", true, fmt.Errorf("$%s(%s): %v", name, args, err)
-		}
-		format := "%d"
-		if name == "REAL" {
-			format = "%16G"
-		}
-		if len(parts) > 1 && parts[1] != "" {
-			format = parts[1]
-		}
-		if name == "INT" || strings.ContainsAny(format[len(format)-1:], "dxXoc") {
-			return cFormat(format, int64(f)), true, nil
-		}
-		return strings.TrimSpace(cFormat(format, f)), true, nil
+		v, err = c.number(name, args)
 	case name == "CHOICE":
-		parts := splitArgs(args)
-		idxS, err := valueOf(parts[0])
-		if err != nil {
-			return "", true, err
-		}
-		idx, err := strconv.Atoi(strings.TrimSpace(idxS))
-		if err != nil {
-			return "", true, fmt.Errorf("$CHOICE: index %q is not an integer", idxS)
-		}
-		items := parts[1:]
-		if len(items) == 1 {
-			if v, ok := m.get(items[0], overlay); ok {
-				ev, _ := exp(v)
-				items = splitArgs(ev)
-			}
-		}
-		if idx < 0 || idx >= len(items) {
-			return "", true, fmt.Errorf("$CHOICE: index %d is out of range (0..%d)", idx, len(items)-1)
-		}
-		v, err := exp(items[idx])
-		return v, true, err
+		v, err = c.choice(args)
 	case name == "RANDOM_CHOICE":
 		items := splitArgs(args)
-		v, err := exp(items[m.rnd.Intn(len(items))])
-		return v, true, err
+		v, err = c.exp(items[m.rnd.Intn(len(items))])
 	case name == "RANDOM_INTEGER":
-		p := splitArgs(args)
-		var lo, hi, step int
-		lo, _ = strconv.Atoi(p[0])
-		if len(p) > 1 {
-			hi, _ = strconv.Atoi(p[1])
-		}
-		step = 1
-		if len(p) > 2 {
-			step, _ = strconv.Atoi(p[2])
-		}
-		if hi < lo || step < 1 {
-			return "", true, fmt.Errorf("$RANDOM_INTEGER(%s): bad range", args)
-		}
-		return strconv.Itoa(lo + step*m.rnd.Intn((hi-lo)/step+1)), true, nil
+		v, err = m.randomInteger(args)
 	case name == "SUBSTR":
-		p := splitArgs(args)
-		v, err := macroArg(p[0])
-		if err != nil {
-			return "", true, err
-		}
-		start, _ := strconv.Atoi(p[1%len(p)])
-		if start < 0 {
-			start = max(len(v)+start, 0)
-		}
-		if start > len(v) {
-			return "", true, nil
-		}
-		v = v[start:]
-		if len(p) > 2 {
-			n, _ := strconv.Atoi(p[2])
-			if n < 0 {
-				n = len(v) + n
-			}
-			if n < 0 {
-				n = 0
-			}
-			if n < len(v) {
-				v = v[:n]
-			}
-		}
-		return v, true, nil
+		v, err = c.substr(args)
 	case name == "BASENAME":
-		v, err := macroArg(args)
-		return fileParts("nx", v, m.dir), true, err
+		v, err = c.macroArg(args)
+		v = fileParts("nx", v, m.dir)
 	case name == "DIRNAME":
-		v, err := macroArg(args)
-		return fileParts("p", v, m.dir), true, err
+		v, err = c.macroArg(args)
+		v = fileParts("p", v, m.dir)
 	case len(name) > 1 && (name[0] == 'F') && strings.Trim(strings.ToLower(name[1:]), "fpduwnxbqa") == "":
-		v, err := macroArg(args)
-		return fileParts(strings.ToLower(name[1:]), v, m.dir), true, err
+		v, err = c.macroArg(args)
+		v = fileParts(strings.ToLower(name[1:]), v, m.dir)
+	default:
+		return "", false, nil
 	}
-	return "", false, nil
+	return v, true, err
+}
+
+// macroCall is one macro function being expanded.
+type macroCall struct {
+	m       *macros
+	overlay map[string]string
+	depth   int
+	warns   *[]string
+}
+
+// exp expands s one level deeper.
+func (c macroCall) exp(s string) (string, error) {
+	return c.m.expandDepth(s, c.overlay, c.depth+1, c.warns)
+}
+
+// valueOf is the value of a macro name, or the text itself, expanded.
+func (c macroCall) valueOf(s string) (string, error) {
+	if v, ok := c.m.get(strings.TrimSpace(s), c.overlay); ok {
+		return c.exp(v)
+	}
+	return c.exp(s)
+}
+
+// macroArg: the argument names a macro; an undefined one is empty
+// ($Fn(undefined) is "").
+func (c macroCall) macroArg(s string) (string, error) {
+	name := strings.TrimSpace(s)
+	if v, ok := c.m.get(name, c.overlay); ok {
+		return c.exp(v)
+	}
+	if isIdent(name) {
+		return "", nil
+	}
+	return c.exp(s)
+}
+
+// env is $ENV(NAME[:default]).
+func (c macroCall) env(args string) (string, error) {
+	a, err := c.exp(args)
+	if err != nil {
+		return "", err
+	}
+	vname, def, hasDef := strings.Cut(a, ":")
+	v := c.m.getenv(strings.TrimSpace(vname))
+	if v == "" && hasDef {
+		v = def
+	}
+	return v, nil
+}
+
+// number is $INT(expr[, format]) and $REAL(expr[, format]).
+func (c macroCall) number(name, args string) (string, error) {
+	parts := splitArgs(args)
+	v, err := c.valueOf(parts[0])
+	if err != nil {
+		return "", err
+	}
+	f, err := evalArith(v)
+	if err != nil {
+		return "", fmt.Errorf("$%s(%s): %v", name, args, err)
+	}
+	format := "%d"
+	if name == "REAL" {
+		format = "%16G"
+	}
+	if len(parts) > 1 && parts[1] != "" {
+		format = parts[1]
+	}
+	if name == "INT" || strings.ContainsAny(format[len(format)-1:], "dxXoc") {
+		return cFormat(format, int64(f)), nil
+	}
+	return strings.TrimSpace(cFormat(format, f)), nil
+}
+
+// choice is $CHOICE(index, item, item…) or $CHOICE(index, macro-with-a-list).
+func (c macroCall) choice(args string) (string, error) {
+	parts := splitArgs(args)
+	idxS, err := c.valueOf(parts[0])
+	if err != nil {
+		return "", err
+	}
+	idx, err := strconv.Atoi(strings.TrimSpace(idxS))
+	if err != nil {
+		return "", fmt.Errorf("$CHOICE: index %q is not an integer", idxS)
+	}
+	items := parts[1:]
+	if len(items) == 1 {
+		if v, ok := c.m.get(items[0], c.overlay); ok {
+			ev, _ := c.exp(v)
+			items = splitArgs(ev)
+		}
+	}
+	if idx < 0 || idx >= len(items) {
+		return "", fmt.Errorf("$CHOICE: index %d is out of range (0..%d)", idx, len(items)-1)
+	}
+	return c.exp(items[idx])
+}
+
+// randomInteger is $RANDOM_INTEGER(lo, hi[, step]).
+func (m *macros) randomInteger(args string) (string, error) {
+	p := splitArgs(args)
+	var lo, hi, step int
+	lo, _ = strconv.Atoi(p[0])
+	if len(p) > 1 {
+		hi, _ = strconv.Atoi(p[1])
+	}
+	step = 1
+	if len(p) > 2 {
+		step, _ = strconv.Atoi(p[2])
+	}
+	if hi < lo || step < 1 {
+		return "", fmt.Errorf("$RANDOM_INTEGER(%s): bad range", args)
+	}
+	return strconv.Itoa(lo + step*m.rnd.Intn((hi-lo)/step+1)), nil
+}
+
+// substr is $SUBSTR(macro, start[, length]); negative numbers count from
+// the end.
+func (c macroCall) substr(args string) (string, error) {
+	p := splitArgs(args)
+	v, err := c.macroArg(p[0])
+	if err != nil {
+		return "", err
+	}
+	start, _ := strconv.Atoi(p[1%len(p)])
+	if start < 0 {
+		start = max(len(v)+start, 0)
+	}
+	if start > len(v) {
+		return "", nil
+	}
+	v = v[start:]
+	if len(p) > 2 {
+		n, _ := strconv.Atoi(p[2])
+		if n < 0 {
+			n = len(v) + n
+		}
+		if n < 0 {
+			n = 0
+		}
+		if n < len(v) {
+			v = v[:n]
+		}
+	}
+	return v, nil
 }
 
 // fileParts implements $F[fpduwnxbqa](path).

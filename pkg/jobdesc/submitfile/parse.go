@@ -198,160 +198,195 @@ func checkBytes(file string, src []byte) error {
 
 // read processes a file's statements into r.stmts.
 func (r *reader) read(file string, src []byte) error {
+	leave, err := r.enter(file)
+	if err != nil {
+		return err
+	}
+	defer leave()
+	lines, err := logicalLines(file, src)
+	if err != nil {
+		return err
+	}
+	var cs conds
+	for li := 0; li < len(lines); li++ {
+		l := lines[li]
+		word, rest := firstWord(l.text)
+		lw := strings.ToLower(word)
+		if ok, err := r.conditional(&cs, l.pos, lw, rest); ok || err != nil {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if !cs.active() {
+			continue
+		}
+		if li, err = r.statement(lines, li, word, lw, rest); err != nil {
+			return err
+		}
+	}
+	if len(cs) > 0 {
+		return &Error{Pos: cs[len(cs)-1].pos, Msg: "'if' without 'endif'"}
+	}
+	return nil
+}
+
+// enter puts file on the stack of files being read (refusing an include
+// loop and too deep a nesting); leave takes it off again.
+func (r *reader) enter(file string) (leave func(), err error) {
 	key := file
 	if !filepath.IsAbs(key) && !strings.Contains(key, "(include command)") {
 		key = filepath.Join(r.opts.Dir, key)
 	}
 	for _, s := range r.stack {
 		if s == key {
-			return fmt.Errorf("include loop: %s includes itself again", file)
+			return nil, fmt.Errorf("include loop: %s includes itself again", file)
 		}
 	}
 	if len(r.stack) >= maxIncludeDepth {
-		return fmt.Errorf("includes nested deeper than %d", maxIncludeDepth)
+		return nil, fmt.Errorf("includes nested deeper than %d", maxIncludeDepth)
 	}
 	r.stack = append(r.stack, key)
-	defer func() { r.stack = r.stack[:len(r.stack)-1] }()
-	lines, err := logicalLines(file, src)
-	if err != nil {
-		return err
+	return func() { r.stack = r.stack[:len(r.stack)-1] }, nil
+}
+
+// cond is one level of if/elif/else.
+type cond struct {
+	active, taken, sawElse bool
+	pos                    Pos
+}
+
+// conds are the levels of if/elif/else around a line, outermost first.
+type conds []cond
+
+// activeUpTo says whether all levels below n are active.
+func (cs conds) activeUpTo(n int) bool {
+	for _, c := range cs[:n] {
+		if !c.active {
+			return false
+		}
 	}
-	type cond struct {
-		active, taken, sawElse bool
-		pos                    Pos
+	return true
+}
+
+// active says whether lines are read here.
+func (cs conds) active() bool { return cs.activeUpTo(len(cs)) }
+
+// conditional reads an if, elif, else or endif line (lw, its first word
+// in lower case); ok is false for any other line.
+func (r *reader) conditional(cs *conds, pos Pos, lw, rest string) (ok bool, err error) {
+	switch lw {
+	case "if":
+		parent := cs.active()
+		v, err := r.condition(pos, rest, parent)
+		if err != nil {
+			return true, err
+		}
+		*cs = append(*cs, cond{active: parent && v, taken: v || !parent, pos: pos})
+		return true, nil
+	case "elif", "else", "endif":
+	default:
+		return false, nil
 	}
-	var conds []cond
-	activeUpTo := func(n int) bool { // all enclosing levels below n active
-		for _, c := range conds[:n] {
-			if !c.active {
-				return false
-			}
-		}
-		return true
+	if len(*cs) == 0 {
+		return true, &Error{Pos: pos, Msg: fmt.Sprintf("'%s' without 'if'", lw)}
 	}
-	active := func() bool { return activeUpTo(len(conds)) }
-	for li := 0; li < len(lines); li++ {
-		l := lines[li]
-		word, rest := firstWord(l.text)
-		lw := strings.ToLower(word)
-		switch lw {
-		case "if":
-			parent := active()
-			v, err := r.condition(l.pos, rest, parent)
-			if err != nil {
-				return err
+	c := &(*cs)[len(*cs)-1]
+	parent := cs.activeUpTo(len(*cs) - 1)
+	switch {
+	case lw == "endif":
+		*cs = (*cs)[:len(*cs)-1]
+	case c.sawElse && lw == "elif":
+		return true, &Error{Pos: pos, Msg: "'elif' after 'else'"}
+	case c.sawElse:
+		return true, &Error{Pos: pos, Msg: "second 'else' for the same 'if'"}
+	case lw == "else":
+		c.sawElse = true
+		c.active = !c.taken && parent
+		c.taken = true
+	default: // elif
+		v := false
+		if !c.taken && parent {
+			if v, err = r.condition(pos, rest, true); err != nil {
+				return true, err
 			}
-			conds = append(conds, cond{active: parent && v, taken: v, pos: l.pos})
-			if !parent {
-				conds[len(conds)-1].taken = true
-			}
-			continue
-		case "elif":
-			if len(conds) == 0 {
-				return &Error{Pos: l.pos, Msg: "'elif' without 'if'"}
-			}
-			c := &conds[len(conds)-1]
-			if c.sawElse {
-				return &Error{Pos: l.pos, Msg: "'elif' after 'else'"}
-			}
-			parent := activeUpTo(len(conds) - 1)
-			v := false
-			if !c.taken && parent {
-				v, err = r.condition(l.pos, rest, true)
-				if err != nil {
-					return err
-				}
-			}
-			c.active = !c.taken && v
-			c.taken = c.taken || v
-			continue
-		case "else":
-			if len(conds) == 0 {
-				return &Error{Pos: l.pos, Msg: "'else' without 'if'"}
-			}
-			c := &conds[len(conds)-1]
-			if c.sawElse {
-				return &Error{Pos: l.pos, Msg: "second 'else' for the same 'if'"}
-			}
-			c.sawElse = true
-			c.active = !c.taken && activeUpTo(len(conds)-1)
-			c.taken = true
-			continue
-		case "endif":
-			if len(conds) == 0 {
-				return &Error{Pos: l.pos, Msg: "'endif' without 'if'"}
-			}
-			conds = conds[:len(conds)-1]
-			continue
 		}
-		if !active() {
-			continue
-		}
-		if lw == "use" && strings.Contains(rest, ":") {
-			if err := r.use(l.pos, rest); err != nil {
-				return err
-			}
-			continue
-		}
-		if (lw == "error" || lw == "warning") && strings.HasPrefix(rest, ":") || strings.HasPrefix(lw, "error:") || strings.HasPrefix(lw, "warning:") {
-			// `error : message` stops reading (templates check their arguments with it); `warning :` only says it
-			msg := strings.TrimSpace(l.text[strings.Index(l.text, ":")+1:])
-			if m, _, err := r.vars.expand(msg, nil); err == nil {
-				msg = m
-			}
-			if strings.HasPrefix(lw, "error") {
-				return &Error{Pos: l.pos, Msg: msg}
-			}
-			r.warns = append(r.warns, Warning{Pos: l.pos, Msg: msg})
-			continue
-		}
-		if lw == "include" && strings.HasPrefix(strings.TrimSpace(rest), ":") || strings.HasPrefix(lw, "include:") {
-			spec := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(strings.TrimPrefix(l.text, word)), ":"))
-			if strings.HasPrefix(lw, "include:") {
-				spec = strings.TrimSpace(l.text[len("include:"):])
-			}
-			if err := r.include(l.pos, spec); err != nil {
-				return err
-			}
-			continue
-		}
-		if lw == "queue" {
-			q, err := parseQueue(l.pos, rest)
-			if err != nil {
-				return err
-			}
-			if q.multiline { // the list runs on until a line starting with ')'
-				closed := false
-				for li+1 < len(lines) {
-					li++
-					t := lines[li].text
-					if strings.HasPrefix(t, ")") {
-						closed = true
-						break
-					}
-					q.inline = append(q.inline, listItems(t, q.mode)...)
-				}
-				if !closed {
-					return &Error{Pos: l.pos, Msg: "queue list '(' is not closed by ')'"}
-				}
-			}
-			r.stmts = append(r.stmts, statement{pos: l.pos, queue: q})
-			continue
-		}
-		key, value, ok := splitAssign(l.text)
-		if !ok {
-			return &Error{Pos: l.pos, Msg: fmt.Sprintf("expected 'name = value', 'queue …', 'if …' or 'include : …', found %q", clip(l.text))}
-		}
-		if l.block {
-			value = l.text[strings.Index(l.text, "=")+2:]
-		}
-		r.stmts = append(r.stmts, statement{pos: l.pos, key: key, value: value})
-		r.vars.set(key, value)
+		c.active = !c.taken && v
+		c.taken = c.taken || v
 	}
-	if len(conds) > 0 {
-		return &Error{Pos: conds[len(conds)-1].pos, Msg: "'if' without 'endif'"}
+	return true, nil
+}
+
+// statement reads the active line lines[li] (word its first word, lw in
+// lower case): use, error or warning, include, queue, or an assignment. It
+// returns the index of the last line it read (a queue list spans several).
+func (r *reader) statement(lines []rawLine, li int, word, lw, rest string) (int, error) {
+	l := lines[li]
+	switch {
+	case lw == "use" && strings.Contains(rest, ":"):
+		return li, r.use(l.pos, rest)
+	case (lw == "error" || lw == "warning") && strings.HasPrefix(rest, ":") || strings.HasPrefix(lw, "error:") || strings.HasPrefix(lw, "warning:"):
+		return li, r.message(l, lw)
+	case lw == "include" && strings.HasPrefix(strings.TrimSpace(rest), ":") || strings.HasPrefix(lw, "include:"):
+		spec := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(strings.TrimPrefix(l.text, word)), ":"))
+		if strings.HasPrefix(lw, "include:") {
+			spec = strings.TrimSpace(l.text[len("include:"):])
+		}
+		return li, r.include(l.pos, spec)
+	case lw == "queue":
+		return r.queue(lines, li, rest)
 	}
+	key, value, ok := splitAssign(l.text)
+	if !ok {
+		return li, &Error{Pos: l.pos, Msg: fmt.Sprintf("expected 'name = value', 'queue …', 'if …' or 'include : …', found %q", clip(l.text))}
+	}
+	if l.block {
+		value = l.text[strings.Index(l.text, "=")+2:]
+	}
+	r.stmts = append(r.stmts, statement{pos: l.pos, key: key, value: value})
+	r.vars.set(key, value)
+	return li, nil
+}
+
+// message reads `error : message`, which stops reading (templates check
+// their arguments with it), and `warning : message`, which only says it.
+func (r *reader) message(l rawLine, lw string) error {
+	msg := strings.TrimSpace(l.text[strings.Index(l.text, ":")+1:])
+	if m, _, err := r.vars.expand(msg, nil); err == nil {
+		msg = m
+	}
+	if strings.HasPrefix(lw, "error") {
+		return &Error{Pos: l.pos, Msg: msg}
+	}
+	r.warns = append(r.warns, Warning{Pos: l.pos, Msg: msg})
 	return nil
+}
+
+// queue reads the queue statement at lines[li]; a list in '(' runs on until
+// a line starting with ')'. It returns the index of the last line read.
+func (r *reader) queue(lines []rawLine, li int, rest string) (int, error) {
+	l := lines[li]
+	q, err := parseQueue(l.pos, rest)
+	if err != nil {
+		return li, err
+	}
+	if q.multiline {
+		closed := false
+		for li+1 < len(lines) {
+			li++
+			t := lines[li].text
+			if strings.HasPrefix(t, ")") {
+				closed = true
+				break
+			}
+			q.inline = append(q.inline, listItems(t, q.mode)...)
+		}
+		if !closed {
+			return li, &Error{Pos: l.pos, Msg: "queue list '(' is not closed by ')'"}
+		}
+	}
+	r.stmts = append(r.stmts, statement{pos: l.pos, queue: q})
+	return li, nil
 }
 
 func clip(s string) string {

@@ -254,114 +254,148 @@ type rowItem struct {
 	index int // ItemIndex / Row
 }
 
-// items computes the queue's items with macros expanded now (queue time).
+// items computes the queue's items with macros expanded now (queue time),
+// and the count of procs per item.
 func (s *session) items(q *queueSpec) ([]rowItem, int, error) {
-	count := 1
-	if q.count != "" {
-		c, warns, err := s.m.expand(q.count, s.static)
-		if err != nil {
-			return nil, 0, &Error{Pos: q.pos, Msg: "queue count: " + err.Error()}
-		}
-		s.warnAll(q.pos, warns)
-		if strings.TrimSpace(c) == "" && s.opts.Inspect { // an unset macro: shown as a bare queue
-			c = "1"
-			s.warns = append(s.warns, Warning{Pos: q.pos, Msg: fmt.Sprintf("queue count %q is empty; queueing 1", q.count)})
-		}
-		n, err := strconv.Atoi(strings.TrimSpace(c))
-		if err != nil || n < 0 {
-			return nil, 0, &Error{Pos: q.pos, Msg: fmt.Sprintf("queue count %q (from %q) is not a non-negative integer", c, q.count)}
-		}
-		count = n
+	count, err := s.queueCount(q)
+	if err != nil {
+		return nil, 0, err
 	}
 	if q.mode == qCount {
 		return []rowItem{{}}, count, nil
 	}
+	raw, err := s.rawItems(q)
+	if err != nil {
+		return nil, 0, err
+	}
+	out, err := s.rows(q, raw)
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, count, nil
+}
+
+// expandNow expands text with the macros set so far; the warnings go to
+// the queue statement.
+func (s *session) expandNow(q *queueSpec, text string) (string, error) {
+	v, warns, err := s.m.expand(text, s.static)
+	if err != nil {
+		return "", &Error{Pos: q.pos, Msg: err.Error()}
+	}
+	s.warnAll(q.pos, warns)
+	return v, nil
+}
+
+// queueCount is the N of `queue N …` (1 when not given).
+func (s *session) queueCount(q *queueSpec) (int, error) {
+	if q.count == "" {
+		return 1, nil
+	}
+	c, warns, err := s.m.expand(q.count, s.static)
+	if err != nil {
+		return 0, &Error{Pos: q.pos, Msg: "queue count: " + err.Error()}
+	}
+	s.warnAll(q.pos, warns)
+	if strings.TrimSpace(c) == "" && s.opts.Inspect { // an unset macro: shown as a bare queue
+		c = "1"
+		s.warns = append(s.warns, Warning{Pos: q.pos, Msg: fmt.Sprintf("queue count %q is empty; queueing 1", q.count)})
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(c))
+	if err != nil || n < 0 {
+		return 0, &Error{Pos: q.pos, Msg: fmt.Sprintf("queue count %q (from %q) is not a non-negative integer", c, q.count)}
+	}
+	return n, nil
+}
+
+// rawItems are the item lines of `in`, `matching` and `from`, before the
+// slice and the header of a table.
+func (s *session) rawItems(q *queueSpec) ([]string, error) {
 	var raw []string
 	switch q.mode {
 	case qIn:
 		for _, it := range q.inline {
-			v, warns, err := s.m.expand(it, s.static)
+			v, err := s.expandNow(q, it)
 			if err != nil {
-				return nil, 0, &Error{Pos: q.pos, Msg: err.Error()}
+				return nil, err
 			}
-			s.warnAll(q.pos, warns)
 			raw = append(raw, listItems(v, qIn)...)
 		}
 	case qMatching:
 		for _, g := range q.inline {
-			v, warns, err := s.m.expand(g, s.static)
+			v, err := s.expandNow(q, g)
 			if err != nil {
-				return nil, 0, &Error{Pos: q.pos, Msg: err.Error()}
+				return nil, err
 			}
-			s.warnAll(q.pos, warns)
 			matches, err := s.glob(q, v)
 			if err != nil {
-				return nil, 0, err
+				return nil, err
 			}
 			raw = append(raw, matches...)
 		}
 	case qFrom:
-		lines := q.inline
 		if q.source != "" {
-			src, warns, err := s.m.expand(q.source, s.static)
+			return s.fromSource(q)
+		}
+		lines := q.inline
+		for i, l := range lines {
+			v, err := s.expandNow(q, l)
 			if err != nil {
-				return nil, 0, &Error{Pos: q.pos, Msg: err.Error()}
+				return nil, err
 			}
-			s.warnAll(q.pos, warns)
-			var b []byte
-			if src == "-" {
-				if s.r.opts.Stdin == nil {
-					return nil, 0, &Error{Pos: q.pos, Msg: "queue … from -: no standard input to read items from"}
-				}
-				b, err = io.ReadAll(s.r.opts.Stdin)
-				if err != nil {
-					return nil, 0, &Error{Pos: q.pos, Msg: fmt.Sprintf("queue … from -: %v", err)}
-				}
-			} else if strings.HasSuffix(src, "|") {
-				b, err = s.r.runCommand(q.pos, strings.TrimSpace(strings.TrimSuffix(src, "|")))
-				if err != nil {
-					return nil, 0, err
-				}
-			} else {
-				path := src
-				if !filepath.IsAbs(path) {
-					path = filepath.Join(s.r.opts.Dir, path)
-				}
-				b, err = os.ReadFile(path)
-				if err != nil {
-					return nil, 0, &Error{Pos: q.pos, Msg: fmt.Sprintf("queue … from: %v", err)}
-				}
-			}
-			if err := checkBytes(src, b); err != nil {
-				return nil, 0, &Error{Pos: q.pos, Msg: "queue … from " + err.Error()}
-			}
-			lines = listItems(string(b), qFrom)
-		} else {
-			for i, l := range lines {
-				v, warns, err := s.m.expand(l, s.static)
-				if err != nil {
-					return nil, 0, &Error{Pos: q.pos, Msg: err.Error()}
-				}
-				s.warnAll(q.pos, warns)
-				lines[i] = v
-			}
+			lines[i] = v
 		}
 		raw = lines
 	}
-	type indexed struct {
-		v string
-		i int
+	return raw, nil
+}
+
+// fromSource reads the lines of `queue … from SOURCE`: standard input (-),
+// a command's output (CMD |) or a file.
+func (s *session) fromSource(q *queueSpec) ([]string, error) {
+	src, err := s.expandNow(q, q.source)
+	if err != nil {
+		return nil, err
 	}
+	var b []byte
+	switch {
+	case src == "-":
+		if s.r.opts.Stdin == nil {
+			return nil, &Error{Pos: q.pos, Msg: "queue … from -: no standard input to read items from"}
+		}
+		if b, err = io.ReadAll(s.r.opts.Stdin); err != nil {
+			return nil, &Error{Pos: q.pos, Msg: fmt.Sprintf("queue … from -: %v", err)}
+		}
+	case strings.HasSuffix(src, "|"):
+		if b, err = s.r.runCommand(q.pos, strings.TrimSpace(strings.TrimSuffix(src, "|"))); err != nil {
+			return nil, err
+		}
+	default:
+		path := src
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(s.r.opts.Dir, path)
+		}
+		if b, err = os.ReadFile(path); err != nil {
+			return nil, &Error{Pos: q.pos, Msg: fmt.Sprintf("queue … from: %v", err)}
+		}
+	}
+	if err := checkBytes(src, b); err != nil {
+		return nil, &Error{Pos: q.pos, Msg: "queue … from " + err.Error()}
+	}
+	return listItems(string(b), qFrom), nil
+}
+
+// rows applies the queue's slice to the item lines (after a table's
+// header line, which names the variables) and splits each into values.
+func (s *session) rows(q *queueSpec, raw []string) ([]rowItem, error) {
 	all := make([]string, len(raw))
 	copy(all, raw)
-	slice, warns, err := s.m.expand(q.slice, s.static)
+	slice, err := s.expandNow(q, q.slice)
 	if err != nil {
-		return nil, 0, &Error{Pos: q.pos, Msg: err.Error()}
+		return nil, err
 	}
-	s.warnAll(q.pos, warns)
 	sliced, err := applySlice(q.pos, slice, indexStrings(len(all)))
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	vars := q.vars
 	if q.table && len(all) > 0 { // header line names the variables
@@ -369,7 +403,7 @@ func (s *session) items(q *queueSpec) ([]rowItem, int, error) {
 		q.vars = vars
 		all = all[1:]
 		if sliced, err = applySlice(q.pos, slice, indexStrings(len(all))); err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 	}
 	if len(vars) == 0 {
@@ -387,7 +421,7 @@ func (s *session) items(q *queueSpec) ([]rowItem, int, error) {
 		}
 		out = append(out, rowItem{vals: vals, index: i})
 	}
-	return out, count, nil
+	return out, nil
 }
 
 func indexStrings(n int) []string {

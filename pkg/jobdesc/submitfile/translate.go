@@ -41,21 +41,58 @@ func Jobs(file string, src []byte, po ParseOptions) ([]jobdesc.Job, error) {
 // (log, requirements, +attributes, …) becomes a warning naming the command and
 // is kept in Extra, never dropped silently.
 func ToJob(p Proc) jobdesc.Job {
-	var j jobdesc.Job
-	warn := func(cmd, msg string) {
-		j.Warnings = append(j.Warnings, jobdesc.Warning{File: p.Pos.File, Line: p.Pos.Line, Col: p.Pos.Col, Attribute: cmd, Message: msg})
+	t := &translation{p: p}
+	t.program()
+	t.files()
+	t.resources()
+	t.j.Name = t.str("JobBatchName")
+	if u, ok := p.Ad.Get("JobUniverse"); ok && u != classad.Int(5) {
+		t.warn("universe", fmt.Sprintf("universe %s has no equivalent outside HTCondor; the job is translated as an ordinary batch job", p.Macros["universe"]))
 	}
-	get := func(attr string) (classad.Expr, bool) { return p.Ad.Get(attr) }
-	str := func(attr string) string {
-		if e, ok := get(attr); ok {
-			if s, ok := e.(classad.String); ok {
-				return string(s)
-			}
+	t.extras()
+	return t.j
+}
+
+// translation is one proc being mapped to a job.
+type translation struct {
+	p Proc
+	j jobdesc.Job
+}
+
+func (t *translation) warn(cmd, msg string) {
+	pos := t.p.Pos
+	t.j.Warnings = append(t.j.Warnings, jobdesc.Warning{File: pos.File, Line: pos.Line, Col: pos.Col, Attribute: cmd, Message: msg})
+}
+
+// str is a string attribute of the ad ("" when absent or not a string).
+func (t *translation) str(attr string) string {
+	if e, ok := t.p.Ad.Get(attr); ok {
+		if s, ok := e.(classad.String); ok {
+			return string(s)
 		}
-		return ""
 	}
-	if cmd := p.Macros["executable"]; cmd != "" || str("Cmd") != "" {
-		exe := firstNonEmpty(lookupCI(p.Macros, "executable"), str("Cmd"))
+	return ""
+}
+
+// intOf is an integer attribute of the ad; an expression is warned about.
+func (t *translation) intOf(attr string) (int64, bool) {
+	e, ok := t.p.Ad.Get(attr)
+	if !ok {
+		return 0, false
+	}
+	if n, ok := e.(classad.Int); ok {
+		return int64(n), true
+	}
+	t.warn(attr, fmt.Sprintf("%s = %s is an expression; the job model takes a number, so it is not translated", attr, classad.Unparse(e)))
+	return 0, false
+}
+
+// program maps the executable (a local one is shipped with the job), its
+// arguments and environment.
+func (t *translation) program() {
+	j := &t.j
+	if cmd := t.p.Macros["executable"]; cmd != "" || t.str("Cmd") != "" {
+		exe := firstNonEmpty(lookupCI(t.p.Macros, "executable"), t.str("Cmd"))
 		j.Executable.Path = exe
 		if !filepath.IsAbs(exe) && !strings.Contains(exe, "://") {
 			// a local program is shipped with the job
@@ -63,30 +100,35 @@ func ToJob(p Proc) jobdesc.Job {
 			j.Inputs = append(j.Inputs, jobdesc.InputFile{Name: filepath.Base(exe), LocalPath: exe, IsExecutable: true})
 		}
 	}
-	if a := str("Arguments"); a != "" {
+	if a := t.str("Arguments"); a != "" {
 		if args, err := parseArgsV2(`"` + strings.ReplaceAll(a, `"`, `""`) + `"`); err == nil {
 			j.Executable.Args = args
 		}
-	} else if a := str("Args"); a != "" {
+	} else if a := t.str("Args"); a != "" {
 		j.Executable.Args = strings.Fields(a)
 	}
-	if e := str("Environment"); e != "" {
+	if e := t.str("Environment"); e != "" {
 		if env, err := parseEnvV2(`"` + strings.ReplaceAll(e, `"`, `""`) + `"`); err == nil {
 			for _, kv := range env {
 				j.Environment = append(j.Environment, jobdesc.EnvVar{Name: kv[0], Value: kv[1]})
 			}
 		}
-	} else if e := str("Env"); e != "" {
+	} else if e := t.str("Env"); e != "" {
 		for _, kv := range strings.FieldsFunc(e, func(r rune) bool { return r == ';' || r == '|' }) {
 			n, v, _ := strings.Cut(kv, "=")
 			j.Environment = append(j.Environment, jobdesc.EnvVar{Name: strings.TrimSpace(n), Value: v})
 		}
 	}
+}
+
+// files maps the standard streams and the files to transfer.
+func (t *translation) files() {
+	j := &t.j
 	for _, io := range []struct {
 		attr string
 		dst  *string
 	}{{"In", &j.Stdin}, {"Out", &j.Stdout}, {"Err", &j.Stderr}} {
-		if v := str(io.attr); v != "/dev/null" {
+		if v := t.str(io.attr); v != "/dev/null" {
 			*io.dst = v
 		}
 	}
@@ -97,7 +139,7 @@ func ToJob(p Proc) jobdesc.Job {
 		j.Inputs = append(j.Inputs, jobdesc.InputFile{Name: filepath.Base(j.Stdin), LocalPath: j.Stdin})
 		j.Stdin = filepath.Base(j.Stdin)
 	}
-	for _, f := range splitList(str("TransferInput")) {
+	for _, f := range splitList(t.str("TransferInput")) {
 		if strings.Contains(f, "://") {
 			name := f[strings.LastIndex(f, "/")+1:]
 			j.Inputs = append(j.Inputs, jobdesc.InputFile{Name: name, Sources: []jobdesc.Location{{URL: f}}})
@@ -105,69 +147,59 @@ func ToJob(p Proc) jobdesc.Job {
 		}
 		j.Inputs = append(j.Inputs, jobdesc.InputFile{Name: filepath.Base(strings.TrimSuffix(f, "/")), LocalPath: f})
 	}
-	for _, f := range splitList(str("TransferOutput")) {
+	for _, f := range splitList(t.str("TransferOutput")) {
 		j.Outputs = append(j.Outputs, jobdesc.OutputFile{Name: f})
 	}
-	intOf := func(attr string) (int64, bool) {
-		e, ok := get(attr)
-		if !ok {
-			return 0, false
-		}
+}
+
+// resources maps the requests and the HTCondor-CE routing attributes.
+func (t *translation) resources() {
+	r := &t.j.Resources
+	if n, ok := t.intOf("RequestCpus"); ok && n > 1 {
+		r.Slots = int(n)
+	}
+	if n, ok := t.intOf("RequestMemory"); ok {
+		r.MemoryMB = n
+	}
+	if e, ok := t.p.Ad.Get("RequestDisk"); ok {
 		if n, ok := e.(classad.Int); ok {
-			return int64(n), true
-		}
-		warn(attr, fmt.Sprintf("%s = %s is an expression; the job model takes a number, so it is not translated", attr, classad.Unparse(e)))
-		return 0, false
-	}
-	if n, ok := intOf("RequestCpus"); ok && n > 1 {
-		j.Resources.Slots = int(n)
-	}
-	if n, ok := intOf("RequestMemory"); ok {
-		j.Resources.MemoryMB = n
-	}
-	if e, ok := get("RequestDisk"); ok {
-		if n, ok := e.(classad.Int); ok {
-			j.Resources.DiskMB = (int64(n) + 1023) / 1024
+			r.DiskMB = (int64(n) + 1023) / 1024
 		}
 	}
 	// HTCondor-CE routing attributes
-	for _, a := range p.Ad.Attrs {
+	for _, a := range t.p.Ad.Attrs {
+		n, isInt := a.Expr.(classad.Int)
+		if !isInt {
+			continue
+		}
 		switch strings.ToLower(a.Name) {
 		case "maxwalltime":
-			if n, ok := a.Expr.(classad.Int); ok {
-				j.Resources.WallTime = time.Duration(n) * time.Minute
-			}
+			r.WallTime = time.Duration(n) * time.Minute
 		case "xcount":
-			if n, ok := a.Expr.(classad.Int); ok {
-				j.Resources.Slots = int(n)
-			}
+			r.Slots = int(n)
 		case "maxmemory":
-			if n, ok := a.Expr.(classad.Int); ok {
-				j.Resources.MemoryMB = int64(n)
-			}
+			r.MemoryMB = int64(n)
 		}
 	}
-	j.Name = str("JobBatchName")
-	if u, ok := get("JobUniverse"); ok && u != classad.Int(5) {
-		warn("universe", fmt.Sprintf("universe %s has no equivalent outside HTCondor; the job is translated as an ordinary batch job", p.Macros["universe"]))
-	}
-	// everything else the file said, kept and named
+}
+
+// extras keeps everything else the file said, named, with a warning.
+func (t *translation) extras() {
 	var keys []string
-	for k := range p.Macros {
+	for k := range t.p.Macros {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
 		lk := strings.ToLower(k)
-		if mapped[lk] || p.Vars[lk] != "" {
+		if mapped[lk] || t.p.Vars[lk] != "" {
 			continue
 		}
 		if strings.HasPrefix(k, "+") || strings.HasPrefix(lk, "my.") || known[lk] {
-			j.Extra = append(j.Extra, jobdesc.Attr{Name: "classad:" + k, Value: p.Macros[k]})
-			warn(k, fmt.Sprintf("submit command %q has no equivalent in xRSL/ADL; kept as an extra attribute", k))
+			t.j.Extra = append(t.j.Extra, jobdesc.Attr{Name: "classad:" + k, Value: t.p.Macros[k]})
+			t.warn(k, fmt.Sprintf("submit command %q has no equivalent in xRSL/ADL; kept as an extra attribute", k))
 		}
 	}
-	return j
 }
 
 // known submit commands that are not plain macros (for warnings)

@@ -3,6 +3,7 @@ package xrsl
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cesub/cesub/pkg/jobdesc"
 )
@@ -11,61 +12,87 @@ import (
 // in MB). Alternatives are not written (as ARC's unparser drops them); a
 // warning-free job parses back to the same job.
 func Write(j jobdesc.Job) (string, error) {
-	var b strings.Builder
-	b.WriteString("&")
-	rel := func(name, op string, vals ...string) {
-		b.WriteString("\n (" + name + " " + op)
-		for _, v := range vals {
-			b.WriteString(" " + Quote(v))
-		}
-		b.WriteString(")")
+	w := &writer{}
+	w.b.WriteString("&")
+	w.program(j)
+	w.files(j)
+	w.resources(j.Resources, j.Lifetime)
+	w.options(j)
+	w.b.WriteString("\n")
+	return w.b.String(), nil
+}
+
+// writer writes relations, one a line.
+type writer struct{ b strings.Builder }
+
+// rel writes (name op "v1" "v2" …).
+func (w *writer) rel(name, op string, vals ...string) {
+	w.b.WriteString("\n (" + name + " " + op)
+	for _, v := range vals {
+		w.b.WriteString(" " + Quote(v))
 	}
-	seq := func(name string, entries [][]string) {
-		if len(entries) == 0 {
-			return
-		}
-		b.WriteString("\n (" + name + " =")
-		for _, e := range entries {
-			b.WriteString(" (")
-			for i, v := range e {
-				if i > 0 {
-					b.WriteByte(' ')
-				}
-				b.WriteString(Quote(v))
+	w.b.WriteString(")")
+}
+
+// set writes (name = "v") when v is not empty.
+func (w *writer) set(name, v string) {
+	if v != "" {
+		w.rel(name, "=", v)
+	}
+}
+
+// setInt writes (name = "n") when n is not 0.
+func (w *writer) setInt(name string, n int64) {
+	if n != 0 {
+		w.rel(name, "=", strconv.FormatInt(n, 10))
+	}
+}
+
+// seq writes (name = ("a" "b") ("c" "d") …) when there are entries.
+func (w *writer) seq(name string, entries [][]string) {
+	if len(entries) == 0 {
+		return
+	}
+	w.b.WriteString("\n (" + name + " =")
+	for _, e := range entries {
+		w.b.WriteString(" (")
+		for i, v := range e {
+			if i > 0 {
+				w.b.WriteByte(' ')
 			}
-			b.WriteString(")")
+			w.b.WriteString(Quote(v))
 		}
-		b.WriteString(")")
+		w.b.WriteString(")")
 	}
-	if j.Executable.Path != "" {
-		rel("executable", "=", j.Executable.Path)
-	}
+	w.b.WriteString(")")
+}
+
+// program writes what runs: the executable, its arguments, name, standard
+// streams, log directory and environment.
+func (w *writer) program(j jobdesc.Job) {
+	w.set("executable", j.Executable.Path)
 	if len(j.Executable.Args) > 0 {
-		rel("arguments", "=", j.Executable.Args...)
+		w.rel("arguments", "=", j.Executable.Args...)
 	}
-	if j.Name != "" {
-		rel("jobname", "=", j.Name)
-	}
-	if j.Stdin != "" {
-		rel("stdin", "=", j.Stdin)
-	}
-	if j.Stdout != "" {
-		rel("stdout", "=", j.Stdout)
-	}
-	if j.Stderr != "" && !(j.Join && j.Stderr == j.Stdout) {
-		rel("stderr", "=", j.Stderr)
+	w.set("jobname", j.Name)
+	w.set("stdin", j.Stdin)
+	w.set("stdout", j.Stdout)
+	if !(j.Join && j.Stderr == j.Stdout) {
+		w.set("stderr", j.Stderr)
 	}
 	if j.Join {
-		rel("join", "=", "yes")
+		w.rel("join", "=", "yes")
 	}
-	if j.LogDir != "" {
-		rel("gmlog", "=", j.LogDir)
-	}
+	w.set("gmlog", j.LogDir)
 	var env [][]string
 	for _, e := range j.Environment {
 		env = append(env, []string{e.Name, e.Value})
 	}
-	seq("environment", env)
+	w.seq("environment", env)
+}
+
+// files writes inputfiles, executables and outputfiles.
+func (w *writer) files(j jobdesc.Job) {
 	var ins [][]string
 	var execs []string
 	for _, f := range j.Inputs {
@@ -82,9 +109,9 @@ func Write(j jobdesc.Job) (string, error) {
 			execs = append(execs, f.Name)
 		}
 	}
-	seq("inputfiles", ins)
+	w.seq("inputfiles", ins)
 	if len(execs) > 0 {
-		rel("executables", "=", execs...)
+		w.rel("executables", "=", execs...)
 	}
 	var outs [][]string
 	for _, f := range j.Outputs {
@@ -94,54 +121,37 @@ func Write(j jobdesc.Job) (string, error) {
 		}
 		outs = append(outs, e)
 	}
-	seq("outputfiles", outs)
-	r := j.Resources
+	w.seq("outputfiles", outs)
+}
+
+// resources writes times, sizes, slots, the queue and what the job needs
+// of the worker node.
+func (w *writer) resources(r jobdesc.Resources, lifetime time.Duration) {
 	if r.Benchmark != nil && r.Benchmark.Name != "clock rate" && r.CPUTime != 0 {
-		seq("benchmarks", [][]string{{r.Benchmark.Name, strconv.FormatFloat(r.Benchmark.Value, 'g', -1, 64), FormatPeriod(r.CPUTime)}})
+		w.seq("benchmarks", [][]string{{r.Benchmark.Name, strconv.FormatFloat(r.Benchmark.Value, 'g', -1, 64), FormatPeriod(r.CPUTime)}})
 	} else if r.CPUTime != 0 {
-		rel("cputime", "=", FormatPeriod(r.CPUTime))
+		w.rel("cputime", "=", FormatPeriod(r.CPUTime))
 	}
 	if r.WallTime != 0 {
-		rel("walltime", "=", FormatPeriod(r.WallTime))
+		w.rel("walltime", "=", FormatPeriod(r.WallTime))
 	}
-	if j.Lifetime != 0 {
-		rel("lifetime", "=", FormatPeriod(j.Lifetime))
+	if lifetime != 0 {
+		w.rel("lifetime", "=", FormatPeriod(lifetime))
 	}
-	if r.MemoryMB != 0 {
-		rel("memory", "=", strconv.FormatInt(r.MemoryMB, 10))
-	}
-	if r.DiskMB != 0 {
-		rel("disk", "=", strconv.FormatInt(r.DiskMB, 10))
-	}
-	if r.Slots != 0 {
-		rel("count", "=", strconv.Itoa(r.Slots))
-	}
-	if r.SlotsPerHost != 0 {
-		rel("countpernode", "=", strconv.Itoa(r.SlotsPerHost))
-	}
+	w.setInt("memory", r.MemoryMB)
+	w.setInt("disk", r.DiskMB)
+	w.setInt("count", int64(r.Slots))
+	w.setInt("countpernode", int64(r.SlotsPerHost))
 	if r.Exclusive != nil {
-		rel("exclusiveexecution", "=", map[bool]string{true: "yes", false: "no"}[*r.Exclusive])
-	}
-	if r.Queue != "" {
-		rel("queue", "=", r.Queue)
+		w.rel("exclusiveexecution", "=", map[bool]string{true: "yes", false: "no"}[*r.Exclusive])
 	}
 	// queue != is a brokering hint for the submitting client; like ARC's
 	// unparser, the written description does not carry it.
-	soft := func(name string, list []jobdesc.Software) {
-		for _, s := range list {
-			op := s.Relation
-			if op == "" {
-				op = "="
-			}
-			rel(name, op, append([]string{s.Name}, s.Options...)...)
-		}
-	}
-	soft("runtimeenvironment", r.RuntimeEnvironments)
-	soft("middleware", r.Middleware)
-	soft("opsys", r.OperatingSystem)
-	if r.Architecture != "" {
-		rel("architecture", "=", r.Architecture)
-	}
+	w.set("queue", r.Queue)
+	w.software("runtimeenvironment", r.RuntimeEnvironments)
+	w.software("middleware", r.Middleware)
+	w.software("opsys", r.OperatingSystem)
+	w.set("architecture", r.Architecture)
 	var na []string
 	if r.NodeAccessInbound {
 		na = append(na, "inbound")
@@ -150,19 +160,30 @@ func Write(j jobdesc.Job) (string, error) {
 		na = append(na, "outbound")
 	}
 	if len(na) > 0 {
-		rel("nodeaccess", "=", na...)
+		w.rel("nodeaccess", "=", na...)
 	}
-	if j.Rerun != 0 {
-		rel("rerun", "=", strconv.Itoa(j.Rerun))
+}
+
+// software writes one relation per item of list.
+func (w *writer) software(name string, list []jobdesc.Software) {
+	for _, s := range list {
+		op := s.Relation
+		if op == "" {
+			op = "="
+		}
+		w.rel(name, op, append([]string{s.Name}, s.Options...)...)
 	}
-	if j.Priority != 0 {
-		rel("priority", "=", strconv.Itoa(j.Priority))
-	}
-	if j.StartTime != "" {
-		rel("starttime", "=", j.StartTime)
-	}
+}
+
+// options writes the rest: reruns, priority, start, dry run,
+// notifications, reporting, credentials and the attributes kept as they
+// came (xrsl:NAME).
+func (w *writer) options(j jobdesc.Job) {
+	w.setInt("rerun", int64(j.Rerun))
+	w.setInt("priority", int64(j.Priority))
+	w.set("starttime", j.StartTime)
 	if j.DryRun {
-		rel("dryrun", "=", "yes")
+		w.rel("dryrun", "=", "yes")
 	}
 	var notes []string
 	for _, n := range j.Notifications {
@@ -177,27 +198,19 @@ func Write(j jobdesc.Job) (string, error) {
 		notes = append(notes, strings.TrimSpace(flags+" "+n.Email))
 	}
 	if len(notes) > 0 {
-		rel("notify", "=", notes...)
+		w.rel("notify", "=", notes...)
 	}
 	for _, rl := range j.RemoteLogging {
-		rel("jobreport", "=", rl.URL)
+		w.rel("jobreport", "=", rl.URL)
 	}
-	if j.CredentialServer != "" {
-		rel("credentialserver", "=", j.CredentialServer)
-	}
-	if j.AccessControl != "" {
-		rel("acl", "=", j.AccessControl)
-	}
-	if j.DelegationID != "" {
-		rel("delegationid", "=", j.DelegationID)
-	}
+	w.set("credentialserver", j.CredentialServer)
+	w.set("acl", j.AccessControl)
+	w.set("delegationid", j.DelegationID)
 	for _, a := range j.Extra {
 		if name, ok := strings.CutPrefix(a.Name, "xrsl:"); ok {
-			rel(name, "=", a.Value)
+			w.rel(name, "=", a.Value)
 		}
 	}
-	b.WriteString("\n")
-	return b.String(), nil
 }
 
 func locationValues(l jobdesc.Location) []string {

@@ -176,11 +176,11 @@ func (p *parser) rsl(top bool) (Node, error) {
 
 func (p *parser) relation() (Node, error) {
 	start := p.n
-	name, status, err := p.str()
+	name, err := p.str()
 	if err != nil {
 		return nil, err
 	}
-	if status == 0 {
+	if name == nil {
 		return nil, p.errAt(start, fmt.Sprintf("expected an attribute name, found %s", p.show(start)))
 	}
 	if strings.ContainsAny(name.Text, invalidName) {
@@ -229,10 +229,10 @@ func (p *parser) relop() string {
 	return ""
 }
 
-// str reads one string: quoted, ^-delimited, or bare. status 0: none here.
-func (p *parser) str() (*Literal, int, error) {
+// str reads one string: quoted, ^-delimited, or bare; nil when none is here.
+func (p *parser) str() (*Literal, error) {
 	if p.n >= len(p.s) {
-		return nil, 0, nil
+		return nil, nil
 	}
 	start := p.n
 	c := p.s[p.n]
@@ -240,30 +240,30 @@ func (p *parser) str() (*Literal, int, error) {
 	case '"', '\'':
 		text, err := p.quoted(c, start)
 		if err != nil {
-			return nil, -1, err
+			return nil, err
 		}
-		return &Literal{Text: text, Quote: c, Pos: p.pos(start)}, 1, nil
+		return &Literal{Text: text, Quote: c, Pos: p.pos(start)}, nil
 	case '^':
 		if p.n+1 >= len(p.s) {
-			return nil, -1, p.errAt(start, "'^' must be followed by a delimiter character")
+			return nil, p.errAt(start, "'^' must be followed by a delimiter character")
 		}
 		d := p.s[p.n+1]
 		p.n++
 		text, err := p.quoted(d, start)
 		if err != nil {
-			return nil, -1, err
+			return nil, err
 		}
-		return &Literal{Text: text, Quote: '^', Delim: d, Pos: p.pos(start)}, 1, nil
+		return &Literal{Text: text, Quote: '^', Delim: d, Pos: p.pos(start)}, nil
 	}
 	end := p.n
 	for end < len(p.s) && !strings.ContainsRune(special, rune(p.s[end])) {
 		end++
 	}
 	if end == p.n {
-		return nil, 0, nil
+		return nil, nil
 	}
 	p.n = end
-	return &Literal{Text: p.s[start:end], Pos: p.pos(start)}, 1, nil
+	return &Literal{Text: p.s[start:end], Pos: p.pos(start)}, nil
 }
 
 // quoted reads from the delimiter at p.n to its closing twin; a doubled delimiter is a literal one.
@@ -291,13 +291,22 @@ func (p *parser) quoted(d byte, start int) (string, error) {
 	}
 }
 
+// concatKind is how the value read next joins the one before it.
+type concatKind int
+
+const (
+	noConcat       concatKind = iota // a value of its own
+	explicitConcat                   // after '#'
+	implicitConcat                   // adjacent: a value right after a variable, or the reverse
+)
+
 // list reads values until ')' (ARC's RSLParser::ParseList, including its
 // concatenation rules: `#` is explicit; a value directly after a variable, or
 // a variable directly after a value, with no blank between, is implicit).
 func (p *parser) list() ([]Value, error) {
 	var out []Value
 	var left Value
-	concat := 0 // 0 none, 1 explicit, 2 implicit (adjacent)
+	concat := noConcat
 	var concatPos int
 	for {
 		save := p.n
@@ -305,7 +314,7 @@ func (p *parser) list() ([]Value, error) {
 			return nil, err
 		}
 		if p.n != save {
-			concat = 0
+			concat = noConcat
 		}
 		if p.n < len(p.s) && p.s[p.n] == '#' {
 			concatPos = p.n
@@ -313,88 +322,21 @@ func (p *parser) list() ([]Value, error) {
 			if err := p.skip(); err != nil {
 				return nil, err
 			}
-			concat = 1
-		} else if concat == 2 {
+			concat = explicitConcat
+		} else if concat == implicitConcat {
 			concatPos = p.n
 		}
-		var right Value
-		next := 0
-		switch {
-		case p.n < len(p.s) && p.s[p.n] == '(':
-			open := p.n
-			p.n++
-			if err := p.enter(open); err != nil {
-				return nil, err
-			}
-			seq, err := p.list()
-			if err != nil {
-				return nil, err
-			}
-			p.depth--
-			if err := p.skip(); err != nil {
-				return nil, err
-			}
-			if p.n >= len(p.s) || p.s[p.n] != ')' {
-				msg := fmt.Sprintf("expected ')' to close the list opened at %s, found %s", p.pos(open), p.show(p.n))
-				if at := p.n; p.rel != nil && p.relop() != "" {
-					// "(a" then a relation operator: a relation read as a value,
-					// so the relation before it was not closed
-					p.n = at
-					msg += fmt.Sprintf("; is the ')' that ends %q (%s) missing?", p.rel.Text, p.rel.Pos)
-				}
-				return nil, p.errAt(p.n, msg)
-			}
-			p.n++
-			right = &Sequence{Values: seq, Pos: p.pos(open)}
-		case p.n < len(p.s) && p.s[p.n] == '$':
-			dollar := p.n
-			p.n++
-			if err := p.skip(); err != nil {
-				return nil, err
-			}
-			if p.n >= len(p.s) || p.s[p.n] != '(' {
-				return nil, p.errAt(p.n, fmt.Sprintf("expected '(' after '$', found %s", p.show(p.n)))
-			}
-			p.n++
-			if err := p.skip(); err != nil {
-				return nil, err
-			}
-			name, status, err := p.str()
-			if err != nil {
-				return nil, err
-			}
-			if status != 1 || name.Text == "" {
-				return nil, p.errAt(p.n, "expected a variable name in $( )")
-			}
-			if strings.ContainsAny(name.Text, invalidName) {
-				return nil, p.errAt(dollar, fmt.Sprintf("variable name %q contains a character of %q", name.Text, invalidName))
-			}
-			if err := p.skip(); err != nil {
-				return nil, err
-			}
-			if p.n >= len(p.s) || p.s[p.n] != ')' {
-				return nil, p.errAt(p.n, fmt.Sprintf("expected ')' to close $( at %s, found %s", p.pos(dollar), p.show(p.n)))
-			}
-			p.n++
-			right = &Variable{Name: name.Text, Pos: p.pos(dollar)}
-			next = 2
-		default:
-			lit, status, err := p.str()
-			if err != nil {
-				return nil, err
-			}
-			if status == 1 {
-				right = lit
-				next = 2
-			}
+		right, next, err := p.listValue()
+		if err != nil {
+			return nil, err
 		}
 		switch concat {
-		case 0:
+		case noConcat:
 			if left != nil {
 				out = append(out, left)
 			}
 			left = right
-		case 1:
+		case explicitConcat:
 			if left == nil {
 				return nil, p.errAt(concatPos, "'#' has no left operand")
 			}
@@ -402,7 +344,7 @@ func (p *parser) list() ([]Value, error) {
 				return nil, p.errAt(concatPos, "'#' has no right operand")
 			}
 			left = &Concat{Left: left, Right: right, Explicit: true, Pos: p.pos(concatPos)}
-		case 2:
+		case implicitConcat:
 			if left != nil && right != nil {
 				left = &Concat{Left: left, Right: right, Pos: p.pos(concatPos)}
 			} else if left == nil {
@@ -414,4 +356,85 @@ func (p *parser) list() ([]Value, error) {
 			return out, nil
 		}
 	}
+}
+
+// listValue reads one value of a list: a sequence, a variable or a string
+// (nil when none is here), and how a value right after it would join it.
+func (p *parser) listValue() (Value, concatKind, error) {
+	switch {
+	case p.n < len(p.s) && p.s[p.n] == '(':
+		seq, err := p.sequence()
+		return seq, noConcat, err
+	case p.n < len(p.s) && p.s[p.n] == '$':
+		v, err := p.variable()
+		return v, implicitConcat, err
+	}
+	lit, err := p.str()
+	if err != nil || lit == nil {
+		return nil, noConcat, err
+	}
+	return lit, implicitConcat, nil
+}
+
+// sequence reads a parenthesised list at p.n.
+func (p *parser) sequence() (Value, error) {
+	open := p.n
+	p.n++
+	if err := p.enter(open); err != nil {
+		return nil, err
+	}
+	seq, err := p.list()
+	if err != nil {
+		return nil, err
+	}
+	p.depth--
+	if err := p.skip(); err != nil {
+		return nil, err
+	}
+	if p.n >= len(p.s) || p.s[p.n] != ')' {
+		msg := fmt.Sprintf("expected ')' to close the list opened at %s, found %s", p.pos(open), p.show(p.n))
+		if at := p.n; p.rel != nil && p.relop() != "" {
+			// "(a" then a relation operator: a relation read as a value,
+			// so the relation before it was not closed
+			p.n = at
+			msg += fmt.Sprintf("; is the ')' that ends %q (%s) missing?", p.rel.Text, p.rel.Pos)
+		}
+		return nil, p.errAt(p.n, msg)
+	}
+	p.n++
+	return &Sequence{Values: seq, Pos: p.pos(open)}, nil
+}
+
+// variable reads $(NAME) at p.n.
+func (p *parser) variable() (Value, error) {
+	dollar := p.n
+	p.n++
+	if err := p.skip(); err != nil {
+		return nil, err
+	}
+	if p.n >= len(p.s) || p.s[p.n] != '(' {
+		return nil, p.errAt(p.n, fmt.Sprintf("expected '(' after '$', found %s", p.show(p.n)))
+	}
+	p.n++
+	if err := p.skip(); err != nil {
+		return nil, err
+	}
+	name, err := p.str()
+	if err != nil {
+		return nil, err
+	}
+	if name == nil || name.Text == "" {
+		return nil, p.errAt(p.n, "expected a variable name in $( )")
+	}
+	if strings.ContainsAny(name.Text, invalidName) {
+		return nil, p.errAt(dollar, fmt.Sprintf("variable name %q contains a character of %q", name.Text, invalidName))
+	}
+	if err := p.skip(); err != nil {
+		return nil, err
+	}
+	if p.n >= len(p.s) || p.s[p.n] != ')' {
+		return nil, p.errAt(p.n, fmt.Sprintf("expected ')' to close $( at %s, found %s", p.pos(dollar), p.show(p.n)))
+	}
+	p.n++
+	return &Variable{Name: name.Text, Pos: p.pos(dollar)}, nil
 }

@@ -1,0 +1,519 @@
+package submitfile
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/cesub/cesub/pkg/classad"
+)
+
+// procBuilder makes one proc's ad: each step below reads submit commands
+// and sets the attributes condor_submit would.
+type procBuilder struct {
+	*session
+	q        *queueSpec
+	ov       map[string]string // queue variables and built-ins
+	p        Proc
+	ad       *classad.Ad
+	iwd      string // the job's initial working directory
+	universe string
+	docker   string // docker_image
+	image    string // container_image
+	cpus     bool   // request_cpus given
+	stf      string // should_transfer_files: YES, NO or IF_NEEDED
+}
+
+// procSteps make a proc's ad, in condor_submit's order.
+var procSteps = []func(*procBuilder) error{(*procBuilder).dirAndUniverse, (*procBuilder).executable, (*procBuilder).container,
+	(*procBuilder).arguments, (*procBuilder).environment, (*procBuilder).files, (*procBuilder).checkFiles, (*procBuilder).transfer,
+	(*procBuilder).requests, (*procBuilder).named, (*procBuilder).raw, (*procBuilder).requirements, (*procBuilder).status}
+
+// makeProc evaluates every submit command for one proc and maps the CE subset to attributes.
+func (s *session) makeProc(q *queueSpec, ov map[string]string) (Proc, error) {
+	b := &procBuilder{session: s, q: q, ov: ov,
+		p: Proc{ClusterID: s.cluster, ProcID: s.proc, Vars: ov, Macros: make(map[string]string, len(s.keys)), Pos: q.pos}}
+	b.ad = &b.p.Ad
+	b.ad.Attrs = make([]classad.Attr, 0, max(s.attrs, 16))
+	defer func() { s.attrs = len(b.p.Ad.Attrs) }()
+	for _, k := range s.keys {
+		v, _ := b.val(k)
+		b.p.Macros[k] = v
+	}
+	if s.strict != nil {
+		return b.p, s.strict
+	}
+	b.set("ClusterId", classad.Int(s.cluster))
+	b.set("ProcId", classad.Int(s.proc))
+	for _, step := range procSteps {
+		if err := step(b); err != nil {
+			return b.p, err
+		}
+	}
+	return b.p, nil
+}
+
+// val is a submit command's value for this proc (a queue variable acts as
+// one too), macros expanded; an expansion problem is kept as a warning or,
+// strict, as the session's error.
+func (b *procBuilder) val(key string) (string, bool) {
+	raw, ok := b.ov[strings.ToLower(key)]
+	if !ok || b.static[strings.ToLower(key)] != "" {
+		raw, ok = b.m.lookup(key)
+	}
+	if !ok {
+		return "", false
+	}
+	v, warns, err := b.m.expand(raw, b.ov)
+	pos := b.q.pos
+	if kp, ok := b.keyPos[strings.ToLower(key)]; ok {
+		pos = kp // name the line that uses the macro
+	}
+	if err != nil && b.strict == nil {
+		b.strict = &Error{Pos: pos, Msg: key + ": " + err.Error()}
+	}
+	b.warnAll(pos, warns)
+	if len(warns) > 0 && b.opts.StrictMacros && b.strict == nil {
+		b.strict = &Error{Pos: pos, Msg: key + ": " + warns[0]}
+	}
+	return v, true
+}
+
+func (b *procBuilder) set(name string, e classad.Expr) { b.ad.Set(name, e) }
+func (b *procBuilder) str(name, v string)              { b.set(name, classad.String(v)) }
+
+// fail is an error at the queue statement.
+func (b *procBuilder) fail(format string, args ...any) error {
+	return &Error{Pos: b.q.pos, Msg: fmt.Sprintf(format, args...)}
+}
+
+// abs is path relative to the initial directory (URLs and /dev/null as they are).
+func (b *procBuilder) abs(path string) string {
+	if path == "" || filepath.IsAbs(path) || strings.Contains(path, "://") || path == "/dev/null" {
+		return path
+	}
+	return filepath.Join(b.iwd, path)
+}
+
+// dirAndUniverse sets Iwd and JobUniverse; the standard universe and a grid
+// universe without a known grid_resource type are refused.
+func (b *procBuilder) dirAndUniverse() error {
+	b.iwd = b.opts.Dir
+	if v, ok := b.val("initialdir"); ok && v != "" {
+		if !filepath.IsAbs(v) {
+			v = filepath.Join(b.opts.Dir, v)
+		}
+		b.iwd = v
+	}
+	b.str("Iwd", b.iwd)
+	b.universe = "vanilla"
+	if v, ok := b.val("universe"); ok && v != "" {
+		b.universe = strings.ToLower(v)
+	}
+	u, ok := universes[b.universe]
+	if !ok {
+		return &Error{Pos: at(b.session, b.q, "universe"), Msg: fmt.Sprintf("universe %q is not one of vanilla, scheduler, grid, java, parallel, local, vm, docker, container", b.universe)}
+	}
+	if b.universe == "standard" && !b.opts.Inspect {
+		// condor_submit: "'Standard' is not a supported universe." (gone since HTCondor 9.0)
+		return &Error{Pos: at(b.session, b.q, "universe"), Msg: "the standard universe is not supported (HTCondor removed it in 9.0): use vanilla"}
+	}
+	if b.universe == "grid" && !b.opts.Inspect {
+		gr, _ := b.val("grid_resource")
+		typ, _, _ := strings.Cut(strings.TrimSpace(gr), " ")
+		switch {
+		case typ == "":
+			return b.fail("grid universe: no grid_resource given before this queue statement")
+		case !gridTypes[strings.ToLower(typ)] && !strings.Contains(typ, "$$("): // $$() is filled in at match time
+			return &Error{Pos: at(b.session, b.q, "grid_resource"), Msg: fmt.Sprintf("grid_resource type %q is not one of condor, batch, arc, ec2, gce, azure "+
+				"(or the batch systems pbs, lsf, sge, nqs, naregi), as condor_submit requires", typ)}
+		}
+	}
+	b.set("JobUniverse", classad.Int(u))
+	return nil
+}
+
+// executable sets Cmd: the executable's path, a label in the grid and vm
+// universes, empty for an image's entry point.
+func (b *procBuilder) executable() error {
+	b.docker, _ = b.val("docker_image")
+	b.image, _ = b.val("container_image")
+	if v, ok := b.val("executable"); ok {
+		if b.universe == "grid" || b.universe == "vm" {
+			b.str("Cmd", v) // a label for the remote system, not a local file
+		} else {
+			b.str("Cmd", b.abs(v))
+		}
+	} else if b.universe == "docker" || b.docker != "" || b.image != "" {
+		b.str("Cmd", "") // the image's entry point
+	} else if b.universe != "grid" {
+		if !b.opts.Inspect {
+			return b.fail("no executable given before this queue statement")
+		}
+		b.warns = append(b.warns, Warning{Pos: b.q.pos, Msg: "no executable given before this queue statement"})
+	}
+	return nil
+}
+
+// container sets the docker or container image attributes.
+func (b *procBuilder) container() error {
+	dockerImage, containerImage := b.docker, b.image
+	switch {
+	case dockerImage != "" && containerImage != "":
+		return b.fail("cannot declare both docker_image and container_image")
+	case b.universe == "docker" && containerImage != "":
+		return b.fail("docker universe does not allow use of container_image.")
+	case strings.HasPrefix(containerImage, "instance://"):
+		return b.fail("container_image %q is not a valid container image", containerImage)
+	}
+	if b.universe == "docker" {
+		if dockerImage == "" {
+			return b.fail("docker universe needs docker_image")
+		}
+		b.str("DockerImage", dockerImage)
+		b.set("WantDocker", classad.Bool(true))
+	} else if dockerImage != "" {
+		b.str("DockerImage", dockerImage)
+		b.set("WantDockerImage", classad.Bool(true))
+		b.set("WantContainer", classad.Bool(true))
+	} else if containerImage != "" {
+		b.str("ContainerImage", containerImage)
+		b.set("WantContainer", classad.Bool(true))
+	}
+	return nil
+}
+
+// arguments sets Arguments (V2) or Args (V1): arguments2 wins when given;
+// a leading " means V2 syntax.
+func (b *procBuilder) arguments() error {
+	argKey := ""
+	for _, k := range []string{"arguments", "args"} {
+		if _, ok := b.val(k); ok {
+			argKey = k
+		}
+	}
+	if v, ok := b.val("arguments2"); ok {
+		list, err := parseArgsV2(v)
+		if err != nil {
+			return b.fail("arguments2: %s", err)
+		}
+		b.str("Arguments", joinArgsV2(list))
+	} else if argKey != "" {
+		v, _ := b.val(argKey)
+		if strings.HasPrefix(strings.TrimSpace(v), `"`) {
+			list, err := parseArgsV2(v)
+			if err != nil {
+				return b.fail("%s: %s", argKey, err)
+			}
+			b.str("Arguments", joinArgsV2(list))
+		} else {
+			b.str("Args", v)
+		}
+	} else {
+		b.str("Arguments", "")
+	}
+	return nil
+}
+
+// environment sets Environment (V2) or Env (V1).
+func (b *procBuilder) environment() error {
+	envSet := false
+	for _, k := range []string{"environment", "env"} {
+		if v, ok := b.val(k); ok {
+			envSet = true
+			if strings.HasPrefix(strings.TrimSpace(v), `"`) {
+				list, err := parseEnvV2(v)
+				if err != nil {
+					return b.fail("%s: %s", k, err)
+				}
+				b.str("Environment", joinEnvV2(list))
+			} else {
+				b.str("Env", v)
+			}
+		}
+	}
+	if !envSet {
+		b.str("Environment", "")
+	}
+	return nil
+}
+
+// files sets the standard streams, the user log, the files to transfer and
+// whether the executable is transferred.
+func (b *procBuilder) files() error {
+	for _, io := range [][2]string{{"input", "In"}, {"output", "Out"}, {"error", "Err"}} {
+		v, ok := b.val(io[0])
+		if !ok || v == "" {
+			v = "/dev/null"
+		}
+		b.str(io[1], v)
+	}
+	if v, ok := b.val("log"); ok && v != "" {
+		b.str("UserLog", b.abs(v))
+	}
+	if v, ok := b.val("transfer_input_files"); ok && v != "" {
+		b.str("TransferInput", commaList(v))
+	}
+	if v, ok := b.val("transfer_output_files"); ok && v != "" {
+		b.str("TransferOutput", commaList(v))
+	}
+	gridType := ""
+	if v, ok := b.val("grid_resource"); ok {
+		gridType, _, _ = strings.Cut(strings.ToLower(strings.TrimSpace(v)), " ")
+	}
+	// nothing local to transfer: an image's entry point, a cloud instance label, a VM
+	if c, _ := b.ad.Get("Cmd"); c == classad.String("") || b.universe == "vm" || gridType == "ec2" || gridType == "gce" || gridType == "azure" {
+		b.set("TransferExecutable", classad.Bool(false))
+	}
+	if v, ok := b.val("transfer_executable"); ok {
+		t, ok := truth(v)
+		if !ok {
+			return b.fail("transfer_executable %q is not true or false", v)
+		}
+		b.set("TransferExecutable", classad.Bool(t))
+	}
+	return nil
+}
+
+// checkFiles (with CheckFiles) makes condor_submit's checks of what must
+// exist where it runs: the executable, initialdir, the proxy.
+func (b *procBuilder) checkFiles() error {
+	if !b.opts.CheckFiles {
+		return nil
+	}
+	if te, ok := b.ad.Get("TransferExecutable"); !ok || te != classad.Bool(false) {
+		if c, ok := b.ad.Get("Cmd"); ok {
+			if exe, _ := c.(classad.String); exe != "" {
+				if fi, err := os.Stat(string(exe)); err != nil || fi.IsDir() {
+					return &Error{Pos: at(b.session, b.q, "executable"), Msg: fmt.Sprintf("executable file %s does not exist (or is a directory)", exe)}
+				}
+			}
+		}
+	}
+	if _, given := b.val("initialdir"); given {
+		if fi, err := os.Stat(b.iwd); err != nil || !fi.IsDir() {
+			return &Error{Pos: at(b.session, b.q, "initialdir"), Msg: fmt.Sprintf("initialdir %s is not a directory", b.iwd)}
+		}
+	}
+	if v, ok := b.val("x509userproxy"); ok && v != "" {
+		f, err := os.Open(b.abs(v))
+		if err != nil {
+			return &Error{Pos: at(b.session, b.q, "x509userproxy"), Msg: fmt.Sprintf("x509userproxy %s cannot be read: %v", b.abs(v), errors.Unwrap(err))}
+		}
+		f.Close()
+	}
+	return nil
+}
+
+// transfer sets ShouldTransferFiles and WhenToTransferOutput.
+func (b *procBuilder) transfer() error {
+	b.stf = "YES"
+	if v, ok := b.val("should_transfer_files"); ok && v != "" {
+		// HTCondor's own table (enum_utils.cpp)
+		b.stf, ok = map[string]string{"YES": "YES", "TRUE": "YES", "ALWAYS": "YES", "NO": "NO", "FALSE": "NO",
+			"NEVER": "NO", "IF_NEEDED": "IF_NEEDED", "AUTO": "IF_NEEDED"}[strings.ToUpper(strings.TrimSpace(v))]
+		if !ok {
+			return b.fail("should_transfer_files %q is not YES, NO or IF_NEEDED", v)
+		}
+	}
+	b.str("ShouldTransferFiles", b.stf)
+	if b.stf != "NO" {
+		w := "ON_EXIT"
+		if v, ok := b.val("when_to_transfer_output"); ok && v != "" {
+			w = strings.ToUpper(v)
+		}
+		b.str("WhenToTransferOutput", w)
+	}
+	return nil
+}
+
+// requests sets RequestCpus, RequestMemory, RequestDisk (with the sizes to
+// retry with) and RequestGPUs.
+func (b *procBuilder) requests() error {
+	if v, ok := b.val("request_cpus"); ok && v != "" {
+		e, err := b.expr(v)
+		if err != nil {
+			return b.fail("request_cpus %q: %v", v, err)
+		}
+		b.set("RequestCpus", e)
+		b.cpus = true
+	} else {
+		b.set("RequestCpus", classad.Int(1))
+	}
+	for _, r := range []struct {
+		key, attr string
+		unit      float64
+	}{{"request_memory", "RequestMemory", 1024 * 1024}, {"request_disk", "RequestDisk", 1024}} {
+		if err := b.size(r.key, r.attr, r.unit); err != nil {
+			return err
+		}
+	}
+	if b.universe == "vm" && !b.ad.Has("RequestMemory") {
+		b.set("RequestMemory", classad.AttrRef{Scope: "MY", Name: "JobVMMemory"})
+	}
+	if v, ok := b.val("request_gpus"); ok && v != "" {
+		e, err := b.expr(v)
+		if err != nil {
+			return b.fail("request_gpus %q: %v", v, err)
+		}
+		b.set("RequestGPUs", e)
+	}
+	return nil
+}
+
+// size sets attr from request_memory or request_disk (key), and Retry<attr>
+// from its further sizes and retry_<key>.
+func (b *procBuilder) size(key, attr string, unit float64) error {
+	v, ok := b.val(key)
+	if !ok || v == "" {
+		if attr == "RequestDisk" {
+			b.set("RequestDisk", classad.AttrRef{Name: "DiskUsage"})
+		}
+		return nil
+	}
+	// "1GB, 2G, 8 gb": the first size is requested, the others are the sizes to retry with
+	sizes := []string{v}
+	if !strings.ContainsAny(v, "({") {
+		sizes = strings.Split(v, ",")
+	}
+	var list classad.List
+	for i, sz := range sizes {
+		e, err := sizeExpr(sz, unit)
+		if err != nil {
+			return b.fail("%s: %s", key, err)
+		}
+		if i == 0 {
+			b.set(attr, e)
+		} else {
+			list = append(list, e)
+		}
+	}
+	if extra, ok := b.val("retry_" + key); ok && extra != "" {
+		for _, sz := range strings.Split(extra, ",") {
+			e, err := sizeExpr(sz, unit)
+			if err != nil {
+				return b.fail("retry_%s: %s", key, err)
+			}
+			list = append(list, e)
+		}
+	}
+	if len(list) > 0 {
+		b.set("Retry"+attr, list)
+	}
+	return nil
+}
+
+// named sets the attributes that come from one submit command each: grid
+// resource, batch name, notification address, proxy, streaming, priority.
+func (b *procBuilder) named() error {
+	for _, kv := range [][2]string{{"grid_resource", "GridResource"}, {"batch_name", "JobBatchName"}, {"notify_user", "NotifyUser"}} {
+		if v, ok := b.val(kv[0]); ok && v != "" {
+			b.str(kv[1], v)
+		}
+	}
+	if v, ok := b.val("x509userproxy"); ok && v != "" {
+		b.str("x509userproxy", b.abs(v))
+	}
+	for _, kv := range [][2]string{{"stream_output", "StreamOut"}, {"stream_error", "StreamErr"}} {
+		t := false
+		if v, ok := b.val(kv[0]); ok {
+			t, _ = truth(v)
+		}
+		b.set(kv[1], classad.Bool(t))
+	}
+	prio := int64(0)
+	if v, ok := b.val("priority"); ok && v != "" {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return b.fail("priority %q is not an integer", v)
+		}
+		prio = n
+	}
+	b.set("JobPrio", classad.Int(prio))
+	return nil
+}
+
+// raw sets +Attr and MY.Attr: raw ClassAd expressions.
+func (b *procBuilder) raw() error {
+	for _, k := range b.keys {
+		name := ""
+		switch {
+		case strings.HasPrefix(k, "+"):
+			name = k[1:]
+		case len(k) > 3 && strings.EqualFold(k[:3], "MY."):
+			name = k[3:]
+		default:
+			continue
+		}
+		v := b.p.Macros[k]
+		e, err := b.expr(v)
+		if err != nil {
+			return b.fail("%s = %s: not a ClassAd expression: %v", k, v, err)
+		}
+		b.set(name, e)
+	}
+	return nil
+}
+
+// requirements sets Requirements: the user's and the clauses
+// condor_submit adds.
+func (b *procBuilder) requirements() error {
+	literal := func(attr string) (float64, bool) {
+		e, ok := b.ad.Get(attr)
+		if !ok {
+			return 0, false
+		}
+		switch v := e.(type) {
+		case classad.Int:
+			return float64(v), true
+		case classad.Real:
+			return float64(v), true
+		}
+		return 0, false
+	}
+	mem, memLit := literal("RequestMemory")
+	disk, diskLit := literal("RequestDisk")
+	req, err := b.session.requirements(b.val, reqFlags{cpus: b.cpus, transfer: b.stf != "NO", universe: b.universe,
+		gpus: b.ad.Has("RequestGPUs"), docker: b.universe == "docker", inputs: transferInputs(b.ad),
+		memTiny: memLit && mem <= 1, diskZero: diskLit && disk <= 0})
+	if err != nil {
+		return &Error{Pos: b.q.pos, Msg: err.Error()}
+	}
+	if req != nil {
+		b.set("Requirements", req)
+	}
+	return nil
+}
+
+// status sets JobStatus: held for spooling (and left in the queue after
+// completion so that its output can be fetched), else idle; and
+// leave_in_queue.
+func (b *procBuilder) status() error {
+	if b.opts.Spool {
+		b.set("JobStatus", classad.Int(5))
+		b.str("HoldReason", "Spooling input data files")
+		b.set("HoldReasonCode", classad.Int(16))
+		// a spooled job stays in the queue after it completes, for up to
+		// 10 days, so that its output can be fetched; from 25.8 it may
+		// leave once the output has been fetched
+		text := "JobStatus == 4 && (CompletionDate =?= undefined || CompletionDate == 0 || ((time() - CompletionDate) < 864000))"
+		if versionAtLeast(b.opts.CondorVersion, 25, 8) {
+			text = "JobStatus == 4 && (time() - (CompletionDate ?: time())) < 864000 && (StageOutFinish ?: 0) < EnteredCurrentStatus"
+		}
+		e, _ := b.expr(text)
+		b.set("LeaveJobInQueue", e)
+	} else {
+		b.set("JobStatus", classad.Int(1))
+	}
+	if v, ok := b.val("leave_in_queue"); ok && strings.TrimSpace(v) != "" {
+		e, err := b.expr(v)
+		if err != nil {
+			return &Error{Pos: b.keyPos["leave_in_queue"], Msg: fmt.Sprintf("leave_in_queue %q: %v", v, err)}
+		}
+		b.set("LeaveJobInQueue", e)
+	}
+	return nil
+}
