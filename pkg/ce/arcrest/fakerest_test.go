@@ -17,6 +17,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -268,7 +269,7 @@ func (f *fakeREST) listJobs(w http.ResponseWriter, r *http.Request) {
 	states := strings.Split(r.URL.Query().Get("state"), ",")
 	var out []map[string]string
 	for _, j := range f.sortedJobs() {
-		if !j.unlisted && (r.URL.Query().Get("state") == "" || containsString(states, j.state)) {
+		if !j.unlisted && (r.URL.Query().Get("state") == "" || slices.Contains(states, j.state)) {
 			out = append(out, map[string]string{"id": j.id, "state": j.state})
 		}
 	}

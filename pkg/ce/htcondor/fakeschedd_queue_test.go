@@ -233,7 +233,7 @@ func (f *fakeScheddServer) serveAct(c *cedar.Conn) {
 	anyDone := false
 	f.mu.Lock()
 	for _, id := range ids {
-		code := f.actionResult(int(action), id)
+		code := f.actionResult(jobAction(action), id)
 		anyDone = anyDone || code == arSuccess
 		res.SetInt("job_"+strings.Replace(id, ".", "_", 1), int64(code))
 	}
@@ -251,8 +251,8 @@ func (f *fakeScheddServer) serveAct(c *cedar.Conn) {
 	}
 	f.mu.Lock()
 	for _, id := range ids {
-		if f.actionResult(int(action), id) == arSuccess {
-			f.apply(int(action), id, req)
+		if f.actionResult(jobAction(action), id) == arSuccess {
+			f.apply(jobAction(action), id, req)
 		}
 	}
 	f.mu.Unlock()
@@ -261,7 +261,7 @@ func (f *fakeScheddServer) serveAct(c *cedar.Conn) {
 }
 
 // actionResult is what action on job id would give (the lock held).
-func (f *fakeScheddServer) actionResult(action int, id string) int {
+func (f *fakeScheddServer) actionResult(action jobAction, id string) actionResult {
 	j := f.find(id)
 	if j == nil {
 		return arNotFound
@@ -277,7 +277,7 @@ func (f *fakeScheddServer) actionResult(action int, id string) int {
 }
 
 // apply does action on job id (the lock held).
-func (f *fakeScheddServer) apply(action int, id string, req *classad.Ad) {
+func (f *fakeScheddServer) apply(action jobAction, id string, req *classad.Ad) {
 	j := f.find(id)
 	switch action {
 	case jaHold:
