@@ -101,11 +101,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := checkOwn(ctx, path); err != nil {
 		return nil, err
 	}
+	// before SQLite opens anything: closing any descriptor of a file drops
+	// every POSIX lock this process holds on it, SQLite's included
+	tightenSideFiles(path)
 	db, err := openDB(ctx, path, claimed)
 	if err != nil {
 		return nil, fmt.Errorf("job list %s: %w", path, err)
 	}
-	tightenSideFiles(path)
 	return &Store{db: db, path: path, fix: fix}, nil
 }
 

@@ -83,7 +83,10 @@ func checkSideFiles(path string) error {
 }
 
 // tightenSideFiles makes existing -wal and -shm files 0600 (a list made by
-// an older cesub), without following a link.
+// an older cesub), without following a link. It must run before SQLite opens
+// the list: closing a descriptor of a file releases all of the process's
+// POSIX locks on it, and SQLite locks the -shm file (SQLITE_IOERR_IN_PAGE,
+// "disk I/O error (8714)", under 50 concurrent processes).
 func tightenSideFiles(path string) {
 	for _, p := range []string{path + "-wal", path + "-shm"} {
 		f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)

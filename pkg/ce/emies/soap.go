@@ -277,7 +277,39 @@ func (c *Client) answer(op string, resp *resty.Response, dec *xml.Decoder, into 
 	if err := dec.DecodeElement(into, first); err != nil {
 		return notXML(err)
 	}
+	fault, err := laterFault(op, dec)
+	if err != nil {
+		return notXML(err)
+	}
+	if fault != nil {
+		return c.faultError(op, fault)
+	}
 	return nil
+}
+
+// laterFault reads the rest of the Body for a SOAP Fault: A-REX answers some
+// failures (PutDelegation of an unknown id) with an empty response element
+// followed by a Fault, both in a 200.
+func laterFault(op string, dec *xml.Decoder) (*Fault, error) {
+	for {
+		el, err := nextStart(dec)
+		if err == io.EOF {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if el.Name.Local == "Fault" {
+			var f node
+			if err := dec.DecodeElement(&f, el); err != nil {
+				return nil, err
+			}
+			return soapFault(op, &f), nil
+		}
+		if err := dec.Skip(); err != nil {
+			return nil, err
+		}
+	}
 }
 
 // faultError is the error for a SOAP fault: an identity the CE refuses is

@@ -53,6 +53,12 @@ func TestStreamedSOAPAnswers(t *testing.T) {
 	if _, err := fakeEMIES(t, 500, strings.ReplaceAll(fault, "%s", "InternalBaseFault")).call(ctx, "Op", envelope("<x/>")); !errors.As(err, &f) || f.Type != "InternalBaseFault" {
 		t.Errorf("a SOAP fault with a 500: %v", err)
 	}
+	// A-REX 6.17 answers PutDelegation of an unknown id with a 200 holding an
+	// empty response element and then the Fault
+	later := testEnv + `<soap-env:Body><PutDelegationResponse/><soap-env:Fault><faultcode>soap-env:Server</faultcode><faultstring>unknown</faultstring><detail><UnknownDelegationIDFault><Message>Failed to find identifier</Message></UnknownDelegationIDFault></detail></soap-env:Fault></soap-env:Body></soap-env:Envelope>`
+	if _, err := fakeEMIES(t, http.StatusOK, later).call(ctx, "PutDelegation", envelope("<x/>")); !errors.As(err, &f) || f.Type != "UnknownDelegationIDFault" {
+		t.Errorf("a Fault after the response element in a 200: %v", err)
+	}
 	var ae *arexhttp.AuthError
 	if _, err := fakeEMIES(t, 500, strings.ReplaceAll(fault, "%s", "AccessControlFault")).call(ctx, "Op", envelope("<x/>")); !errors.As(err, &ae) {
 		t.Errorf("an access control fault: %v", err)
