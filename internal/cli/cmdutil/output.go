@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -69,7 +70,7 @@ func (s *Secrets) Add(secrets ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, f := range forms {
-		if !contains(s.pats, f) {
+		if !slices.Contains(s.pats, f) {
 			s.pats = append(s.pats, f)
 		}
 	}
@@ -112,15 +113,6 @@ func (s *Secrets) AddPEM(pemText []byte) {
 		}
 	}
 	s.Add(lines...)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // jsonForm is s as it appears between the quotes of cesub's JSON output.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/cesub/cesub/internal/cli/cmdutil"
@@ -72,10 +73,10 @@ A description that does not parse exits 2 with file:line:column.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			opts.File = args[0]
-			if opts.From != "" && !contains(fromFormats, opts.From) {
+			if opts.From != "" && !slices.Contains(fromFormats, opts.From) {
 				return cmdutil.UsageError(fmt.Errorf("--from %q: want one of %s", opts.From, strings.Join(fromFormats, ", ")))
 			}
-			if !contains(toFormats, opts.To) {
+			if !slices.Contains(toFormats, opts.To) {
 				return cmdutil.UsageError(fmt.Errorf("--to %q: want one of %s", opts.To, strings.Join(toFormats, ", ")))
 			}
 			if runF != nil {
@@ -96,15 +97,6 @@ A description that does not parse exits 2 with file:line:column.`,
 	_ = cmd.RegisterFlagCompletionFunc("from", cobra.FixedCompletions(fromFormats, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("to", cobra.FixedCompletions(toFormats, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
-}
-
-func contains(v []string, s string) bool {
-	for _, x := range v {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // parseError marks a description that does not parse (exit 2).
