@@ -69,7 +69,7 @@ const (
 	ExitAuth    = 4
 )
 
-// ExitError carries an exit code. A nil Err means the command already said
+// ExitErr carries an exit code. A nil Err means the command already said
 // everything and only the code remains.
 type ExitErr struct {
 	Code int
