@@ -46,23 +46,52 @@ func TestEMIESBulkKillAndREST(t *testing.T) {
 	dir := t.TempDir()
 	env := jobEnv(t, tb, filepath.Join(dir, "jobs.db"))
 	target := emies6(t, tb)
+	s := &esBulk{tb: tb, dir: dir, env: env, target: target}
+	jobs, seen := s.submit(t)
+	sleeper, echo := jobs[0].ID, jobs[1].ID
+	s.killAndCompareREST(t, sleeper, echo)
+	env2 := s.syncFreshList(t, jobs, seen, sleeper)
+	s.cleanAll(t, env2, sleeper)
+}
+
+// esBulk holds what the steps of TestEMIESBulkKillAndREST share.
+type esBulk struct {
+	tb     *testbed.Env
+	dir    string
+	env    map[string]string
+	target ceTarget
+}
+
+// esJob is a job as cesub's JSON output lists it.
+type esJob struct{ ID, Name string }
+
+// emiesRESTID is the REST id of the A-REX job with EMI-ES id id.
+func emiesRESTID(id string) string {
+	return strings.Replace(id, "/arex/", "/arex/rest/1.0/jobs/", 1)
+}
+
+// submit submits 12 jobs (a sleeper, then 11 echoes) in one description:
+// two CreateActivity requests (10 + 2); it returns the jobs in order and
+// the set of their ids.
+func (s *esBulk) submit(t *testing.T) ([]esJob, map[string]bool) {
+	t.Helper()
 	var b strings.Builder
 	b.WriteString("+")
 	fmt.Fprintf(&b, `(&(executable="/bin/sleep")(arguments="300")(jobname="es-00"))`)
 	for i := 1; i < 12; i++ {
 		fmt.Fprintf(&b, `(&(executable="/bin/echo")(arguments="%d")(stdout="out")(jobname="es-%02d"))`, i, i)
 	}
-	desc := filepath.Join(dir, "bulk.xrsl")
+	desc := filepath.Join(s.dir, "bulk.xrsl")
 	_ = os.WriteFile(desc, []byte(b.String()), 0o644)
 
-	r := cesub(t, tb, env, "--debug", "submit", "-C", target.url, "-f", desc, "-o", "json")
+	r := cesub(t, s.tb, s.env, "--debug", "submit", "-C", s.target.url, "-f", desc, "-o", "json")
 	if r.code != 0 {
 		t.Fatalf("submit: %d %s", r.code, r.err)
 	}
 	if n := len(regexp.MustCompile(`> POST https://localhost:8444/arex\s`).FindAllString(r.err, -1)); n != 2 {
 		t.Errorf("12 jobs took %d CreateActivity requests, want 2 (10 + 2)", n)
 	}
-	var sub struct{ Jobs []struct{ ID, Name string } }
+	var sub struct{ Jobs []esJob }
 	if err := json.Unmarshal([]byte(r.out), &sub); err != nil || len(sub.Jobs) != 12 {
 		t.Fatalf("submit JSON: %v, %d jobs: %s", err, len(sub.Jobs), r.out)
 	}
@@ -73,63 +102,76 @@ func TestEMIESBulkKillAndREST(t *testing.T) {
 		}
 		seen[j.ID] = true
 	}
-	sleeper, echo := sub.Jobs[0].ID, sub.Jobs[1].ID
-	restID := func(id string) string {
-		return strings.Replace(id, "/arex/", "/arex/rest/1.0/jobs/", 1)
+	return sub.Jobs, seen
+}
+
+// state is the job's state and specific state as cesub status shows them.
+func (s *esBulk) state(t *testing.T, id string) (string, string) {
+	t.Helper()
+	r := cesub(t, s.tb, s.env, "status", id, "-o", "json")
+	var st struct {
+		Jobs []struct{ State, SpecificState string }
 	}
-	state := func(id string) (string, string) {
-		t.Helper()
-		r := cesub(t, tb, env, "status", id, "-o", "json")
-		var st struct {
-			Jobs []struct{ State, SpecificState string }
-		}
-		if r.code != 0 || json.Unmarshal([]byte(r.out), &st) != nil || len(st.Jobs) != 1 {
-			t.Fatalf("status %s: %d %s %s", id, r.code, r.out, r.err)
-		}
-		return st.Jobs[0].State, st.Jobs[0].SpecificState
+	if r.code != 0 || json.Unmarshal([]byte(r.out), &st) != nil || len(st.Jobs) != 1 {
+		t.Fatalf("status %s: %d %s %s", id, r.code, r.out, r.err)
 	}
-	wait := func(id, want string, limit time.Duration) {
-		t.Helper()
-		deadline := time.Now().Add(limit)
-		for {
-			got, raw := state(id)
-			if got == want {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: state %s (%s), want %s", id, got, raw, want)
-			}
-			time.Sleep(2 * time.Second)
+	return st.Jobs[0].State, st.Jobs[0].SpecificState
+}
+
+// wait polls the job's state until it is want, for at most limit.
+func (s *esBulk) wait(t *testing.T, id, want string, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		got, raw := s.state(t, id)
+		if got == want {
+			return
 		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: state %s (%s), want %s", id, got, raw, want)
+		}
+		time.Sleep(2 * time.Second)
 	}
-	wait(sleeper, "RUNNING", 90*time.Second)
-	wait(echo, "FINISHED", 90*time.Second)
+}
+
+// killAndCompareREST: the sleeper runs and the echo finishes; the echo is
+// the same job over REST; the killed sleeper reaches KILLED, over REST too.
+func (s *esBulk) killAndCompareREST(t *testing.T, sleeper, echo string) {
+	t.Helper()
+	s.wait(t, sleeper, "RUNNING", 90*time.Second)
+	s.wait(t, echo, "FINISHED", 90*time.Second)
 	// The same job over REST (an id not in the job list is used as given).
-	if got, _ := state(restID(echo)); got != "FINISHED" {
+	if got, _ := s.state(t, emiesRESTID(echo)); got != "FINISHED" {
 		t.Errorf("the EMI-ES job over REST: %s, want FINISHED", got)
 	}
-	if r = cesub(t, tb, env, "kill", sleeper); r.code != 0 {
+	if r := cesub(t, s.tb, s.env, "kill", sleeper); r.code != 0 {
 		t.Fatalf("kill: %d %s", r.code, r.err)
 	}
-	wait(sleeper, "KILLED", 90*time.Second)
-	if got, _ := state(restID(sleeper)); got != "KILLED" {
+	s.wait(t, sleeper, "KILLED", 90*time.Second)
+	if got, _ := s.state(t, emiesRESTID(sleeper)); got != "KILLED" {
 		t.Errorf("the killed EMI-ES job over REST: %s, want KILLED", got)
 	}
-	// A fresh job list learns the jobs from the CE (ListActivities).
-	env2 := jobEnv(t, tb, filepath.Join(dir, "jobs2.db"))
-	if r = cesub(t, tb, env2, "sync", "-C", target.url, "-o", "json"); r.code != 0 {
+}
+
+// syncFreshList: a fresh job list learns the jobs from the CE
+// (ListActivities) with their names (GetActivityInfo). It returns the
+// fresh list's environment.
+func (s *esBulk) syncFreshList(t *testing.T, jobs []esJob, seen map[string]bool, sleeper string) map[string]string {
+	t.Helper()
+	env2 := jobEnv(t, s.tb, filepath.Join(s.dir, "jobs2.db"))
+	if r := cesub(t, s.tb, env2, "sync", "-C", s.target.url, "-o", "json"); r.code != 0 {
 		t.Fatalf("sync: %d %s", r.code, r.err)
 	}
-	r = cesub(t, tb, env2, "status", "-a", "-o", "json")
+	r := cesub(t, s.tb, env2, "status", "-a", "-o", "json")
 	for id := range seen {
 		if !strings.Contains(r.out, `"`+id+`"`) {
 			t.Errorf("sync did not find %s", id)
 		}
 	}
-	var synced struct{ Jobs []struct{ ID, Name string } }
+	var synced struct{ Jobs []esJob }
 	_ = json.Unmarshal([]byte(r.out), &synced)
 	want := map[string]string{}
-	for i, j := range sub.Jobs {
+	for i, j := range jobs {
 		want[j.ID] = fmt.Sprintf("es-%02d", i)
 	}
 	named := 0
@@ -149,17 +191,25 @@ func TestEMIESBulkKillAndREST(t *testing.T) {
 			t.Errorf("sync (GetActivityInfo) named %s %q, want %s", j.ID, j.Name, want[j.ID])
 		}
 	}
-	if named < len(sub.Jobs)-1 {
-		t.Errorf("sync named %d of %d jobs", named, len(sub.Jobs))
+	if named < len(jobs)-1 {
+		t.Errorf("sync named %d of %d jobs", named, len(jobs))
 	}
-	if r = cesub(t, tb, env, "--debug", "clean", "-a"); r.code != 0 {
+	return env2
+}
+
+// cleanAll: clean -a wipes the 12 jobs in one WipeActivity request; the
+// sleeper then leaves the CE (as the fresh job list sees it).
+func (s *esBulk) cleanAll(t *testing.T, env2 map[string]string, sleeper string) {
+	t.Helper()
+	r := cesub(t, s.tb, s.env, "--debug", "clean", "-a")
+	if r.code != 0 {
 		t.Fatalf("clean -a: %d %s", r.code, r.err)
 	}
 	if n := len(regexp.MustCompile(`> POST https://localhost:8444/arex\s`).FindAllString(r.err, -1)); n != 1 {
 		t.Errorf("clean of 12 jobs took %d WipeActivity requests, want 1", n)
 	}
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(2 * time.Second) {
-		r = cesub(t, tb, env2, "status", sleeper)
+		r = cesub(t, s.tb, env2, "status", sleeper)
 		if r.code == 1 && strings.Contains(r.err, "not found") {
 			break
 		}

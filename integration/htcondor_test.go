@@ -148,189 +148,262 @@ func TestHTCondorSpooledJob(t *testing.T) {
 		ceAddr := tb.Get(t, "CESUB_TESTBED_CONDOR_CE")
 		dir := t.TempDir()
 		env := map[string]string{"BEARER_TOKEN_FILE": tb.Get(t, "CESUB_TESTBED_CONDOR_TOKEN_FILE"), "CESUB_JOBLIST": filepath.Join(dir, "jobs.db")}
-		_ = os.WriteFile(filepath.Join(dir, "job.sh"), []byte("#!/bin/sh\necho \"proc $1 read $(cat in.txt)\"\necho warn >&2\n"), 0o755)
-		_ = os.WriteFile(filepath.Join(dir, "in.txt"), []byte("payload-42"), 0o644)
-		sub := filepath.Join(dir, "job.sub")
-		_ = os.WriteFile(sub, []byte("executable = job.sh\narguments = $(Process)\ntransfer_input_files = in.txt\n"+
-			"output = out.$(Cluster).$(Process)\nerror = err.$(Cluster).$(Process)\nrequest_memory = 64\nbatch_name = it-spool\nqueue 2\n"), 0o644)
-		r := cesub(t, tb, env, "submit", "-C", ceAddr, "-f", sub, "-o", "json")
-		if r.code != 0 {
-			t.Fatalf("submit: %d %s %s", r.code, r.out, r.err)
-		}
-		var subOut struct{ Jobs []struct{ ID, Name string } }
-		if err := json.Unmarshal([]byte(r.out), &subOut); err != nil || len(subOut.Jobs) != 2 {
-			t.Fatalf("submit JSON: %v %s", err, r.out)
-		}
-		ids := []string{subOut.Jobs[0].ID, subOut.Jobs[1].ID}
-		cluster := strings.Split(ids[0][strings.LastIndex(ids[0], "/")+1:], ".")[0]
-		if ids[1] != strings.Replace(ids[0], ".0", ".1", 1) {
-			t.Fatalf("the two procs are not one cluster: %v", ids)
-		}
-		// condor_q runs just before and just after cesub status: cesub's state
-		// must lie between the two in a job's life (Held for spooling, Idle,
-		// Running, Transferring Output, Completed) and name the state as condor_q does.
-		names := map[int]string{1: "Idle", 2: "Running", 3: "Removed", 4: "Completed", 5: "Held", 6: "Transferring Output", 7: "Suspended"}
-		order := func(st int, raw string) int {
-			switch {
-			case st == 5 || strings.HasPrefix(raw, "Held"):
-				return 0
-			case st == 1 || raw == "Idle":
-				return 1
-			case st == 2 || raw == "Running":
-				return 2
-			case st == 6 || raw == "Transferring Output":
-				return 3
-			case st == 4 || raw == "Completed":
-				return 4
-			}
-			return -1
-		}
-		compared := 0
-		deadline := time.Now().Add(3 * time.Minute)
-		for {
-			before := condorQ(t, tb)
-			r = cesub(t, tb, env, "status", "-a", "-o", "json")
-			after := condorQ(t, tb)
-			var st struct {
-				Jobs []struct{ ID, State, SpecificState string }
-			}
-			if r.code != 0 || json.Unmarshal([]byte(r.out), &st) != nil || len(st.Jobs) != 2 {
-				t.Fatalf("status: %d %s %s", r.code, r.out, r.err)
-			}
-			done := 0
-			for _, j := range st.Jobs {
-				local := j.ID[strings.LastIndex(j.ID, "/")+1:]
-				b, okB := before[local]
-				a, okA := after[local]
-				if okB && okA {
-					o := order(0, j.SpecificState)
-					if o < order(b, "") || o > order(a, "") {
-						t.Errorf("%s: cesub says %s, condor_q said %s before and %s after", local, j.SpecificState, names[b], names[a])
-					}
-					if b == a && o != 0 && j.SpecificState != names[a] {
-						t.Errorf("%s: cesub says %s, condor_q %s", local, j.SpecificState, names[a])
-					}
-					compared++
-				}
-				if j.State == "FINISHED" {
-					done++
-				}
-				if j.State == "FAILED" || j.State == "HELD" {
-					t.Fatalf("job %s: %+v", local, j)
-				}
-			}
-			if done == 2 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("jobs not finished: %s", r.out)
-			}
-			time.Sleep(time.Second)
-		}
-		if compared == 0 {
-			t.Errorf("never compared a state with condor_q")
-		}
-		if r = cesub(t, tb, env, "cat", ids[1]); r.code != 0 || strings.TrimSpace(r.out) != "proc 1 read payload-42" {
-			t.Fatalf("cat: %d %q %s", r.code, r.out, r.err)
-		}
-		dl := filepath.Join(dir, "dl")
-		if r = cesub(t, tb, env, "get", "-a", "-D", dl); r.code != 0 {
-			t.Fatalf("get: %d %s %s", r.code, r.out, r.err)
-		}
-		for p := 0; p < 2; p++ {
-			id := fmt.Sprintf("%s.%d", cluster, p)
-			b, err := os.ReadFile(filepath.Join(dl, id, fmt.Sprintf("out.%s", id)))
-			if err != nil || strings.TrimSpace(string(b)) != fmt.Sprintf("proc %d read payload-42", p) {
-				t.Errorf("proc %d output: %v %q", p, err, b)
-			}
-			if b, err := os.ReadFile(filepath.Join(dl, id, fmt.Sprintf("err.%s", id))); err != nil || strings.TrimSpace(string(b)) != "warn" {
-				t.Errorf("proc %d stderr: %v %q", p, err, b)
-			}
-		}
-		if q := condorQ(t, tb); q[cluster+".0"] != 0 && q[cluster+".0"] != 3 {
-			t.Errorf("job still in the queue after get: %v", q)
-		}
-
-		// an xRSL description, translated to ClassAds
-		x := filepath.Join(dir, "job.xrsl")
-		_ = os.WriteFile(x, []byte(`&(executable="/bin/sh")(arguments="-c" "cat in.txt; echo ok")(inputfiles=("in.txt" ""))(stdout="out.txt")(jobname="it-xrsl")`), 0o644)
-		r = cesub(t, tb, env, "submit", "-C", ceAddr, "-f", x)
-		if r.code != 0 {
-			t.Fatalf("xRSL submit: %d %s", r.code, r.err)
-		}
-		xid := strings.TrimSpace(r.out)
-		waitState(t, tb, env, xid, "FINISHED", 3*time.Minute)
-		if r = cesub(t, tb, env, "cat", xid); r.code != 0 || r.out != "payload-42ok\n" {
-			t.Fatalf("xRSL job output: %d %q %s", r.code, r.out, r.err)
-		}
-		checkStatusLong(t, tb, env, xid, "")
-		// the node and the batch id are condor_q's
-		xlocal := xid[strings.LastIndex(xid, "/")+1:]
-		qout, _ := exec.Command("chroot", tb.Get(t, "CESUB_TESTBED_CONDOR_ROOT"), "condor_q", "-allusers", xlocal, "-af", "LastRemoteHost").CombinedOutput()
-		if r = cesub(t, tb, env, "status", "-l", xid); !strings.Contains(r.out, "Batch id:        "+xlocal) ||
-			!strings.Contains(r.out, "Node:            "+strings.TrimSpace(string(qout))) {
-			t.Errorf("status -l disagrees with condor_q (LastRemoteHost %q):\n%s", qout, r.out)
-		}
-		_ = cesub(t, tb, env, "clean", xid)
-
-		// kill removes a running job
-		k := filepath.Join(dir, "sleep.sub")
-		_ = os.WriteFile(k, []byte("executable = /bin/sleep\narguments = 300\ntransfer_executable = false\nqueue\n"), 0o644)
-		r = cesub(t, tb, env, "submit", "-C", ceAddr, "-f", k)
-		if r.code != 0 {
-			t.Fatalf("submit sleep: %d %s", r.code, r.err)
-		}
-		kid := strings.TrimSpace(r.out)
-		waitState(t, tb, env, kid, "RUNNING", 2*time.Minute)
-		local := kid[strings.LastIndex(kid, "/")+1:]
-		if q := condorQ(t, tb); q[local] != 2 {
-			t.Fatalf("condor_q does not show %s running: %v", local, q)
-		}
-		if r = cesub(t, tb, env, "kill", kid); r.code != 0 {
-			t.Fatalf("kill: %d %s", r.code, r.err)
-		}
-		for end := time.Now().Add(30 * time.Second); ; time.Sleep(time.Second) {
-			if st, ok := condorQ(t, tb)[local]; !ok || st == 3 {
-				break
-			}
-			if time.Now().After(end) {
-				t.Fatalf("job %s still in the queue after kill", local)
-			}
-		}
-		// once the removed job has left the queue: kill says which job it could
-		// not find; clean succeeds (the job is gone) and forgets it
-		for end := time.Now().Add(30 * time.Second); ; time.Sleep(time.Second) {
-			if _, ok := condorQ(t, tb)[local]; !ok {
-				break
-			}
-			if time.Now().After(end) {
-				t.Fatalf("removed job %s still in the queue", local)
-			}
-		}
-		// status reads it from the schedd's history (as condor_history does)
-		// and reports its final state instead of "not found"
-		r = cesub(t, tb, env, "status", "-l", kid, "-o", "json")
-		var hist struct {
-			Jobs []struct{ State, SpecificState, LocalIDFromManager string }
-		}
-		if r.code != 0 || json.Unmarshal([]byte(r.out), &hist) != nil || len(hist.Jobs) != 1 || hist.Jobs[0].State != "KILLED" ||
-			!strings.Contains(hist.Jobs[0].SpecificState, "history") || hist.Jobs[0].LocalIDFromManager != local {
-			t.Errorf("status of a removed job that left the queue: %d %s %s", r.code, r.out, r.err)
-		}
-		hout, _ := exec.Command("chroot", tb.Get(t, "CESUB_TESTBED_CONDOR_ROOT"), "condor_history", local, "-af", "JobStatus").CombinedOutput()
-		if strings.TrimSpace(string(hout)) != "3" {
-			t.Errorf("condor_history shows %q for %s, want 3 (Removed)", hout, local)
-		}
-		if r = cesub(t, tb, env, "kill", kid); r.code != 1 || !strings.Contains(r.err, kid+": not found in the schedd's queue") {
-			t.Errorf("kill of a job that left the queue: %d %s", r.code, r.err)
-		}
-		if r = cesub(t, tb, env, "clean", kid); r.code != 0 || !strings.Contains(r.err, kid+": deleted") {
-			t.Errorf("clean of a job that left the queue: %d %s", r.code, r.err)
-		}
-		if r = cesub(t, tb, env, "status", "-a", "-o", "json"); strings.Contains(r.out, kid+`"`) {
-			t.Errorf("a cleaned job is still on the job list: %s", r.out)
-		}
+		s := &spooledJob{tb: tb, ceAddr: ceAddr, dir: dir, env: env}
+		ids, cluster := s.submitTwoProcs(t)
+		s.followStatusWithCondorQ(t)
+		s.getOutputs(t, ids, cluster)
+		s.xrslJob(t)
+		kid, local := s.killRunning(t)
+		s.waitLeftQueue(t, local)
+		s.afterLeftQueue(t, kid, local)
 	})
+}
+
+// spooledJob holds what the steps of TestHTCondorSpooledJob share: one
+// testbed version, its HTCondor-CE, the job directory and cesub's environment.
+type spooledJob struct {
+	tb     *testbed.Env
+	ceAddr string
+	dir    string
+	env    map[string]string
+}
+
+// submitTwoProcs submits a 2-proc spooled job with an input file; it returns
+// the two job ids and their cluster.
+func (s *spooledJob) submitTwoProcs(t *testing.T) ([]string, string) {
+	t.Helper()
+	_ = os.WriteFile(filepath.Join(s.dir, "job.sh"), []byte("#!/bin/sh\necho \"proc $1 read $(cat in.txt)\"\necho warn >&2\n"), 0o755)
+	_ = os.WriteFile(filepath.Join(s.dir, "in.txt"), []byte("payload-42"), 0o644)
+	sub := filepath.Join(s.dir, "job.sub")
+	_ = os.WriteFile(sub, []byte("executable = job.sh\narguments = $(Process)\ntransfer_input_files = in.txt\n"+
+		"output = out.$(Cluster).$(Process)\nerror = err.$(Cluster).$(Process)\nrequest_memory = 64\nbatch_name = it-spool\nqueue 2\n"), 0o644)
+	r := cesub(t, s.tb, s.env, "submit", "-C", s.ceAddr, "-f", sub, "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("submit: %d %s %s", r.code, r.out, r.err)
+	}
+	var subOut struct{ Jobs []struct{ ID, Name string } }
+	if err := json.Unmarshal([]byte(r.out), &subOut); err != nil || len(subOut.Jobs) != 2 {
+		t.Fatalf("submit JSON: %v %s", err, r.out)
+	}
+	ids := []string{subOut.Jobs[0].ID, subOut.Jobs[1].ID}
+	cluster := strings.Split(ids[0][strings.LastIndex(ids[0], "/")+1:], ".")[0]
+	if ids[1] != strings.Replace(ids[0], ".0", ".1", 1) {
+		t.Fatalf("the two procs are not one cluster: %v", ids)
+	}
+	return ids, cluster
+}
+
+// condorStateNames names condor_q's JobStatus values as cesub's specific
+// state does.
+func condorStateNames() map[int]string {
+	return map[int]string{1: "Idle", 2: "Running", 3: "Removed", 4: "Completed", 5: "Held", 6: "Transferring Output", 7: "Suspended"}
+}
+
+// condorStateOrder places a condor_q JobStatus (st) or a cesub specific
+// state (raw) in a job's life: Held for spooling, Idle, Running,
+// Transferring Output, Completed; -1 for anything else.
+func condorStateOrder(st int, raw string) int {
+	switch {
+	case st == 5 || strings.HasPrefix(raw, "Held"):
+		return 0
+	case st == 1 || raw == "Idle":
+		return 1
+	case st == 2 || raw == "Running":
+		return 2
+	case st == 6 || raw == "Transferring Output":
+		return 3
+	case st == 4 || raw == "Completed":
+		return 4
+	}
+	return -1
+}
+
+// followStatusWithCondorQ polls until both procs are FINISHED. condor_q runs
+// just before and just after cesub status: cesub's state must lie between
+// the two in a job's life and name the state as condor_q does.
+func (s *spooledJob) followStatusWithCondorQ(t *testing.T) {
+	t.Helper()
+	compared := 0
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		before := condorQ(t, s.tb)
+		r := cesub(t, s.tb, s.env, "status", "-a", "-o", "json")
+		after := condorQ(t, s.tb)
+		var st struct {
+			Jobs []struct{ ID, State, SpecificState string }
+		}
+		if r.code != 0 || json.Unmarshal([]byte(r.out), &st) != nil || len(st.Jobs) != 2 {
+			t.Fatalf("status: %d %s %s", r.code, r.out, r.err)
+		}
+		done := 0
+		for _, j := range st.Jobs {
+			if compareWithCondorQ(t, j.ID, j.SpecificState, before, after) {
+				compared++
+			}
+			if j.State == "FINISHED" {
+				done++
+			}
+			if j.State == "FAILED" || j.State == "HELD" {
+				t.Fatalf("job %s: %+v", j.ID[strings.LastIndex(j.ID, "/")+1:], j)
+			}
+		}
+		if done == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("jobs not finished: %s", r.out)
+		}
+		time.Sleep(time.Second)
+	}
+	if compared == 0 {
+		t.Errorf("never compared a state with condor_q")
+	}
+}
+
+// compareWithCondorQ checks cesub's specific state of job id against
+// condor_q's before and after; it reports whether condor_q showed the job
+// both times (a comparison was made).
+func compareWithCondorQ(t *testing.T, id, specific string, before, after map[string]int) bool {
+	t.Helper()
+	names := condorStateNames()
+	local := id[strings.LastIndex(id, "/")+1:]
+	b, okB := before[local]
+	a, okA := after[local]
+	if !okB || !okA {
+		return false
+	}
+	o := condorStateOrder(0, specific)
+	if o < condorStateOrder(b, "") || o > condorStateOrder(a, "") {
+		t.Errorf("%s: cesub says %s, condor_q said %s before and %s after", local, specific, names[b], names[a])
+	}
+	if b == a && o != 0 && specific != names[a] {
+		t.Errorf("%s: cesub says %s, condor_q %s", local, specific, names[a])
+	}
+	return true
+}
+
+// getOutputs: cat shows proc 1's output; get brings back both procs'
+// outputs (compared) and removes the jobs from the queue.
+func (s *spooledJob) getOutputs(t *testing.T, ids []string, cluster string) {
+	t.Helper()
+	if r := cesub(t, s.tb, s.env, "cat", ids[1]); r.code != 0 || strings.TrimSpace(r.out) != "proc 1 read payload-42" {
+		t.Fatalf("cat: %d %q %s", r.code, r.out, r.err)
+	}
+	dl := filepath.Join(s.dir, "dl")
+	if r := cesub(t, s.tb, s.env, "get", "-a", "-D", dl); r.code != 0 {
+		t.Fatalf("get: %d %s %s", r.code, r.out, r.err)
+	}
+	for p := 0; p < 2; p++ {
+		id := fmt.Sprintf("%s.%d", cluster, p)
+		b, err := os.ReadFile(filepath.Join(dl, id, fmt.Sprintf("out.%s", id)))
+		if err != nil || strings.TrimSpace(string(b)) != fmt.Sprintf("proc %d read payload-42", p) {
+			t.Errorf("proc %d output: %v %q", p, err, b)
+		}
+		if b, err := os.ReadFile(filepath.Join(dl, id, fmt.Sprintf("err.%s", id))); err != nil || strings.TrimSpace(string(b)) != "warn" {
+			t.Errorf("proc %d stderr: %v %q", p, err, b)
+		}
+	}
+	if q := condorQ(t, s.tb); q[cluster+".0"] != 0 && q[cluster+".0"] != 3 {
+		t.Errorf("job still in the queue after get: %v", q)
+	}
+}
+
+// xrslJob: an xRSL description, translated to ClassAds, runs to completion;
+// the node and the batch id status -l shows are condor_q's.
+func (s *spooledJob) xrslJob(t *testing.T) {
+	t.Helper()
+	x := filepath.Join(s.dir, "job.xrsl")
+	_ = os.WriteFile(x, []byte(`&(executable="/bin/sh")(arguments="-c" "cat in.txt; echo ok")(inputfiles=("in.txt" ""))(stdout="out.txt")(jobname="it-xrsl")`), 0o644)
+	r := cesub(t, s.tb, s.env, "submit", "-C", s.ceAddr, "-f", x)
+	if r.code != 0 {
+		t.Fatalf("xRSL submit: %d %s", r.code, r.err)
+	}
+	xid := strings.TrimSpace(r.out)
+	waitState(t, s.tb, s.env, xid, "FINISHED", 3*time.Minute)
+	if r = cesub(t, s.tb, s.env, "cat", xid); r.code != 0 || r.out != "payload-42ok\n" {
+		t.Fatalf("xRSL job output: %d %q %s", r.code, r.out, r.err)
+	}
+	checkStatusLong(t, s.tb, s.env, xid, "")
+	// the node and the batch id are condor_q's
+	xlocal := xid[strings.LastIndex(xid, "/")+1:]
+	qout, _ := exec.Command("chroot", s.tb.Get(t, "CESUB_TESTBED_CONDOR_ROOT"), "condor_q", "-allusers", xlocal, "-af", "LastRemoteHost").CombinedOutput()
+	if r = cesub(t, s.tb, s.env, "status", "-l", xid); !strings.Contains(r.out, "Batch id:        "+xlocal) ||
+		!strings.Contains(r.out, "Node:            "+strings.TrimSpace(string(qout))) {
+		t.Errorf("status -l disagrees with condor_q (LastRemoteHost %q):\n%s", qout, r.out)
+	}
+	_ = cesub(t, s.tb, s.env, "clean", xid)
+}
+
+// killRunning: kill removes a running job. It returns the job's id and its
+// cluster.proc.
+func (s *spooledJob) killRunning(t *testing.T) (string, string) {
+	t.Helper()
+	k := filepath.Join(s.dir, "sleep.sub")
+	_ = os.WriteFile(k, []byte("executable = /bin/sleep\narguments = 300\ntransfer_executable = false\nqueue\n"), 0o644)
+	r := cesub(t, s.tb, s.env, "submit", "-C", s.ceAddr, "-f", k)
+	if r.code != 0 {
+		t.Fatalf("submit sleep: %d %s", r.code, r.err)
+	}
+	kid := strings.TrimSpace(r.out)
+	waitState(t, s.tb, s.env, kid, "RUNNING", 2*time.Minute)
+	local := kid[strings.LastIndex(kid, "/")+1:]
+	if q := condorQ(t, s.tb); q[local] != 2 {
+		t.Fatalf("condor_q does not show %s running: %v", local, q)
+	}
+	if r = cesub(t, s.tb, s.env, "kill", kid); r.code != 0 {
+		t.Fatalf("kill: %d %s", r.code, r.err)
+	}
+	for end := time.Now().Add(30 * time.Second); ; time.Sleep(time.Second) {
+		if st, ok := condorQ(t, s.tb)[local]; !ok || st == 3 {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("job %s still in the queue after kill", local)
+		}
+	}
+	return kid, local
+}
+
+// waitLeftQueue waits for the removed job to leave the queue.
+func (s *spooledJob) waitLeftQueue(t *testing.T, local string) {
+	t.Helper()
+	for end := time.Now().Add(30 * time.Second); ; time.Sleep(time.Second) {
+		if _, ok := condorQ(t, s.tb)[local]; !ok {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("removed job %s still in the queue", local)
+		}
+	}
+}
+
+// afterLeftQueue: once the removed job has left the queue, status reads it
+// from the schedd's history (as condor_history does) and reports its final
+// state instead of "not found"; kill says which job it could not find;
+// clean succeeds (the job is gone) and forgets it.
+func (s *spooledJob) afterLeftQueue(t *testing.T, kid, local string) {
+	t.Helper()
+	r := cesub(t, s.tb, s.env, "status", "-l", kid, "-o", "json")
+	var hist struct {
+		Jobs []struct{ State, SpecificState, LocalIDFromManager string }
+	}
+	if r.code != 0 || json.Unmarshal([]byte(r.out), &hist) != nil || len(hist.Jobs) != 1 || hist.Jobs[0].State != "KILLED" ||
+		!strings.Contains(hist.Jobs[0].SpecificState, "history") || hist.Jobs[0].LocalIDFromManager != local {
+		t.Errorf("status of a removed job that left the queue: %d %s %s", r.code, r.out, r.err)
+	}
+	hout, _ := exec.Command("chroot", s.tb.Get(t, "CESUB_TESTBED_CONDOR_ROOT"), "condor_history", local, "-af", "JobStatus").CombinedOutput()
+	if strings.TrimSpace(string(hout)) != "3" {
+		t.Errorf("condor_history shows %q for %s, want 3 (Removed)", hout, local)
+	}
+	if r = cesub(t, s.tb, s.env, "kill", kid); r.code != 1 || !strings.Contains(r.err, kid+": not found in the schedd's queue") {
+		t.Errorf("kill of a job that left the queue: %d %s", r.code, r.err)
+	}
+	if r = cesub(t, s.tb, s.env, "clean", kid); r.code != 0 || !strings.Contains(r.err, kid+": deleted") {
+		t.Errorf("clean of a job that left the queue: %d %s", r.code, r.err)
+	}
+	if r = cesub(t, s.tb, s.env, "status", "-a", "-o", "json"); strings.Contains(r.out, kid+`"`) {
+		t.Errorf("a cleaned job is still on the job list: %s", r.out)
+	}
 }
 
 func waitState(t *testing.T, tb *testbed.Env, env map[string]string, id, want string, limit time.Duration) {
@@ -358,16 +431,43 @@ func waitState(t *testing.T, tb *testbed.Env, env map[string]string, id, want st
 func TestHTCondorAdsMatchCondorSubmit(t *testing.T) {
 	testbed.EachVersion(t, testbed.Require(t), "CONDOR", func(t *testing.T, tb *testbed.Env) {
 		root := tb.Get(t, "CESUB_TESTBED_CONDOR_ROOT")
-		// the same absolute path on the host and in the chroot, so that Iwd and Cmd agree
-		dir, err := os.MkdirTemp("/tmp", "cesub-dryrun-")
-		if err != nil {
-			t.Fatal(err)
+		dir := dryRunFiles(t, root)
+		out, theirs := condorSubmitDryRun(t, root, dir)
+		env := map[string]string{"BEARER_TOKEN_FILE": tb.Get(t, "CESUB_TESTBED_CONDOR_TOKEN_FILE"), "CESUB_JOBLIST": filepath.Join(t.TempDir(), "j.db")}
+		ours := cesubDryRunAds(t, tb, env, dir)
+		if len(ours) != 2 || len(theirs) != 2 {
+			t.Fatalf("procs: cesub %d, condor_submit %d\n%s", len(ours), len(theirs), out)
 		}
-		t.Cleanup(func() { os.RemoveAll(dir); os.RemoveAll(root + dir) })
-		files := map[string]string{
-			"run.sh":  "#!/bin/sh\necho hi\n",
-			"in1.txt": "a", "in2.txt": "b",
-			"job.sub": `universe = vanilla
+		subset := append([]string{"MyCustom", "Rank2", "MyType", "TargetType", "JobPrio", "MinHosts", "MaxHosts", "NumCkpts",
+			"NumRestarts", "ExitStatus", "JobLeaseDuration", "TransferIn", "JobNotification", "LeaveJobInQueue",
+			"MemoryUsage"}, submitfile.Subset...) // MemoryUsage: condor_submit leaves it to the starter
+		compareDryRunAds(t, ours, theirs, subset)
+		sort.Strings(subset)
+
+		// What the schedd holds after a real submission of the same file equals
+		// the ads above: each proc sends only what differs from the cluster ad
+		// (the first proc's), the schedd merges them. Paths it rewrites to the
+		// spool keep the submitted value as SUBMIT_<name>; values with the
+		// cluster id are compared with the real one.
+		queued, cluster := submitAndReadQueue(t, tb, env, root, dir)
+		compareQueuedAds(t, ours, queued, cluster, subset)
+	})
+}
+
+// dryRunFiles writes the job and its files under a new directory with the
+// same absolute path on the host and in the chroot, so that Iwd and Cmd
+// agree; it returns that path.
+func dryRunFiles(t *testing.T, root string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("/tmp", "cesub-dryrun-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir); os.RemoveAll(root + dir) })
+	files := map[string]string{
+		"run.sh":  "#!/bin/sh\necho hi\n",
+		"in1.txt": "a", "in2.txt": "b",
+		"job.sub": `universe = vanilla
 	executable = run.sh
 	arguments = "-n $(Process) 'two words'"
 	environment = "A=1 B='x y'"
@@ -386,128 +486,147 @@ func TestHTCondorAdsMatchCondorSubmit(t *testing.T) {
 	requirements = (Memory > 100)
 	queue 2
 	`}
-		for _, d := range []string{dir, root + dir} {
-			if err := os.MkdirAll(d, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			for n, c := range files {
-				_ = os.WriteFile(filepath.Join(d, n), []byte(c), 0o755)
-			}
-		}
-		// with -spool a dry run ends failing to spool (there is nothing to spool
-		// to), after printing the ads
-		out, err := exec.Command("chroot", root, "sh", "-c", "cd "+dir+" && condor_submit -spool -dry-run - job.sub").CombinedOutput()
-		if !strings.Contains(string(out), "job(s) dry-run to cluster") {
-			t.Fatalf("condor_submit -dry-run: %v\n%s", err, out)
-		}
-		theirs := parseDryRun(t, string(out))
-		env := map[string]string{"BEARER_TOKEN_FILE": tb.Get(t, "CESUB_TESTBED_CONDOR_TOKEN_FILE"), "CESUB_JOBLIST": filepath.Join(t.TempDir(), "j.db")}
-		// a ping remembers the schedd and its version: the dry run then builds
-		// the ads as that version's condor_submit does (23.9.6, or 25.x on sid)
-		if r := cesub(t, tb, env, "ping", "-C", tb.Get(t, "CESUB_TESTBED_CONDOR_CE")); r.code != 0 {
-			t.Fatalf("ping: %d %s", r.code, r.err)
-		}
-		r := cesub(t, tb, env, "submit", "-C", tb.Get(t, "CESUB_TESTBED_CONDOR_CE"), "-f", filepath.Join(dir, "job.sub"), "--dry-run", "-o", "json")
-		if r.code != 0 {
-			t.Fatalf("cesub --dry-run: %d %s", r.code, r.err)
-		}
-		var plan struct {
-			Requests []struct{ Method, Body string }
-		}
-		if err := json.Unmarshal([]byte(r.out), &plan); err != nil {
+	for _, d := range []string{dir, root + dir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		var ours []map[string]string
-		for _, q := range plan.Requests {
-			if q.Method == "QMGMT" {
-				ours = append(ours, parseLong(t, q.Body))
-			}
+		for n, c := range files {
+			_ = os.WriteFile(filepath.Join(d, n), []byte(c), 0o755)
 		}
-		if len(ours) != 2 || len(theirs) != 2 {
-			t.Fatalf("procs: cesub %d, condor_submit %d\n%s", len(ours), len(theirs), out)
-		}
-		subset := append([]string{"MyCustom", "Rank2", "MyType", "TargetType", "JobPrio", "MinHosts", "MaxHosts", "NumCkpts",
-			"NumRestarts", "ExitStatus", "JobLeaseDuration", "TransferIn", "JobNotification", "LeaveJobInQueue",
-			"MemoryUsage"}, submitfile.Subset...) // MemoryUsage: condor_submit leaves it to the starter
-		compared := 0
-		for p := range ours {
-			for _, a := range subset {
-				o, okO := ours[p][strings.ToLower(a)]
-				c, okC := theirs[p][strings.ToLower(a)]
-				if !okO && !okC {
-					continue
-				}
-				if o != c {
-					t.Errorf("proc %d %s: cesub %q, condor_submit %q", p, a, o, c)
-				}
-				compared++
-			}
-		}
-		sort.Strings(subset)
-		t.Logf("%d attribute values compared equal over 2 procs", compared)
-		if compared < 40 {
-			t.Errorf("only %d attributes compared", compared)
-		}
+	}
+	return dir
+}
 
-		// What the schedd holds after a real submission of the same file equals
-		// the ads above: each proc sends only what differs from the cluster ad
-		// (the first proc's), the schedd merges them. Paths it rewrites to the
-		// spool keep the submitted value as SUBMIT_<name>; values with the
-		// cluster id are compared with the real one.
-		r = cesub(t, tb, env, "submit", "-C", tb.Get(t, "CESUB_TESTBED_CONDOR_CE"), "-f", filepath.Join(dir, "job.sub"), "-o", "json")
-		if r.code != 0 {
-			t.Fatalf("cesub submit: %d %s", r.code, r.err)
+// condorSubmitDryRun runs condor_submit -spool -dry-run on dir's job.sub in
+// the chroot; it returns the output and the procs' ads read from it.
+func condorSubmitDryRun(t *testing.T, root, dir string) ([]byte, []map[string]string) {
+	t.Helper()
+	// with -spool a dry run ends failing to spool (there is nothing to spool
+	// to), after printing the ads
+	out, err := exec.Command("chroot", root, "sh", "-c", "cd "+dir+" && condor_submit -spool -dry-run - job.sub").CombinedOutput()
+	if !strings.Contains(string(out), "job(s) dry-run to cluster") {
+		t.Fatalf("condor_submit -dry-run: %v\n%s", err, out)
+	}
+	return out, parseDryRun(t, string(out))
+}
+
+// cesubDryRunAds returns the job ads cesub submit --dry-run would send for
+// dir's job.sub, one per proc.
+func cesubDryRunAds(t *testing.T, tb *testbed.Env, env map[string]string, dir string) []map[string]string {
+	t.Helper()
+	// a ping remembers the schedd and its version: the dry run then builds
+	// the ads as that version's condor_submit does (23.9.6, or 25.x on sid)
+	if r := cesub(t, tb, env, "ping", "-C", tb.Get(t, "CESUB_TESTBED_CONDOR_CE")); r.code != 0 {
+		t.Fatalf("ping: %d %s", r.code, r.err)
+	}
+	r := cesub(t, tb, env, "submit", "-C", tb.Get(t, "CESUB_TESTBED_CONDOR_CE"), "-f", filepath.Join(dir, "job.sub"), "--dry-run", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("cesub --dry-run: %d %s", r.code, r.err)
+	}
+	var plan struct {
+		Requests []struct{ Method, Body string }
+	}
+	if err := json.Unmarshal([]byte(r.out), &plan); err != nil {
+		t.Fatal(err)
+	}
+	var ours []map[string]string
+	for _, q := range plan.Requests {
+		if q.Method == "QMGMT" {
+			ours = append(ours, parseLong(t, q.Body))
 		}
-		var sub struct{ Jobs []struct{ ID string } }
-		if err := json.Unmarshal([]byte(r.out), &sub); err != nil || len(sub.Jobs) != 2 {
-			t.Fatalf("submit: %v %s", err, r.out)
-		}
-		cluster := strings.Split(path.Base(sub.Jobs[0].ID), ".")[0]
-		t.Cleanup(func() { _ = exec.Command("chroot", root, "condor_rm", cluster).Run() })
-		out, err = exec.Command("chroot", root, "condor_q", "-allusers", "-l", cluster).CombinedOutput()
-		if err != nil {
-			t.Fatalf("condor_q -l: %v %s", err, out)
-		}
-		var queued []map[string]string
-		for _, block := range strings.Split(strings.TrimSpace(string(out)), "\n\n") {
-			queued = append(queued, parseLong(t, block))
-		}
-		sort.Slice(queued, func(i, j int) bool { return queued[i]["procid"] < queued[j]["procid"] })
-		if len(queued) != 2 {
-			t.Fatalf("condor_q shows %d procs of cluster %s", len(queued), cluster)
-		}
-		withCluster := func(v string) string { // the dry run numbered the cluster 1
-			for _, pat := range []string{"out.%s.", "err.%s.", "dry-%s"} {
-				v = strings.ReplaceAll(v, fmt.Sprintf(pat, "1"), fmt.Sprintf(pat, cluster))
+	}
+	return ours
+}
+
+// compareDryRunAds compares cesub's and condor_submit's ads attribute by
+// attribute over subset.
+func compareDryRunAds(t *testing.T, ours, theirs []map[string]string, subset []string) {
+	t.Helper()
+	compared := 0
+	for p := range ours {
+		for _, a := range subset {
+			o, okO := ours[p][strings.ToLower(a)]
+			c, okC := theirs[p][strings.ToLower(a)]
+			if !okO && !okC {
+				continue
 			}
-			return v
-		}
-		compared = 0
-		for p := range ours {
-			for _, a := range subset {
-				switch strings.ToLower(a) {
-				case "jobstatus", "holdreason", "holdreasoncode", "clusterid":
-					continue // the schedd's to change: spooling done, running
-				}
-				o, okO := ours[p][strings.ToLower(a)]
-				q, okQ := queued[p]["submit_"+strings.ToLower(a)]
-				if !okQ {
-					q, okQ = queued[p][strings.ToLower(a)]
-				}
-				if !okO && !okQ {
-					continue
-				}
-				if withCluster(o) != q {
-					t.Errorf("proc %d %s: cesub sent %q, the schedd has %q", p, a, withCluster(o), q)
-				}
-				compared++
+			if o != c {
+				t.Errorf("proc %d %s: cesub %q, condor_submit %q", p, a, o, c)
 			}
+			compared++
 		}
-		t.Logf("%d attribute values in the schedd's queue equal what cesub built", compared)
-		if compared < 40 {
-			t.Errorf("only %d attributes compared with the queue", compared)
+	}
+	t.Logf("%d attribute values compared equal over 2 procs", compared)
+	if compared < 40 {
+		t.Errorf("only %d attributes compared", compared)
+	}
+}
+
+// submitAndReadQueue submits dir's job.sub for real and returns the procs'
+// ads as condor_q -l shows them, sorted by ProcId, and the cluster.
+func submitAndReadQueue(t *testing.T, tb *testbed.Env, env map[string]string, root, dir string) ([]map[string]string, string) {
+	t.Helper()
+	r := cesub(t, tb, env, "submit", "-C", tb.Get(t, "CESUB_TESTBED_CONDOR_CE"), "-f", filepath.Join(dir, "job.sub"), "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("cesub submit: %d %s", r.code, r.err)
+	}
+	var sub struct{ Jobs []struct{ ID string } }
+	if err := json.Unmarshal([]byte(r.out), &sub); err != nil || len(sub.Jobs) != 2 {
+		t.Fatalf("submit: %v %s", err, r.out)
+	}
+	cluster := strings.Split(path.Base(sub.Jobs[0].ID), ".")[0]
+	t.Cleanup(func() { _ = exec.Command("chroot", root, "condor_rm", cluster).Run() })
+	out, err := exec.Command("chroot", root, "condor_q", "-allusers", "-l", cluster).CombinedOutput()
+	if err != nil {
+		t.Fatalf("condor_q -l: %v %s", err, out)
+	}
+	var queued []map[string]string
+	for _, block := range strings.Split(strings.TrimSpace(string(out)), "\n\n") {
+		queued = append(queued, parseLong(t, block))
+	}
+	sort.Slice(queued, func(i, j int) bool { return queued[i]["procid"] < queued[j]["procid"] })
+	if len(queued) != 2 {
+		t.Fatalf("condor_q shows %d procs of cluster %s", len(queued), cluster)
+	}
+	return queued, cluster
+}
+
+// compareQueuedAds compares the ads cesub built with what the schedd holds,
+// attribute by attribute over subset, the dry run's cluster id replaced by
+// the real one.
+func compareQueuedAds(t *testing.T, ours, queued []map[string]string, cluster string, subset []string) {
+	t.Helper()
+	withCluster := func(v string) string { // the dry run numbered the cluster 1
+		for _, pat := range []string{"out.%s.", "err.%s.", "dry-%s"} {
+			v = strings.ReplaceAll(v, fmt.Sprintf(pat, "1"), fmt.Sprintf(pat, cluster))
 		}
-	})
+		return v
+	}
+	compared := 0
+	for p := range ours {
+		for _, a := range subset {
+			switch strings.ToLower(a) {
+			case "jobstatus", "holdreason", "holdreasoncode", "clusterid":
+				continue // the schedd's to change: spooling done, running
+			}
+			o, okO := ours[p][strings.ToLower(a)]
+			q, okQ := queued[p]["submit_"+strings.ToLower(a)]
+			if !okQ {
+				q, okQ = queued[p][strings.ToLower(a)]
+			}
+			if !okO && !okQ {
+				continue
+			}
+			if withCluster(o) != q {
+				t.Errorf("proc %d %s: cesub sent %q, the schedd has %q", p, a, withCluster(o), q)
+			}
+			compared++
+		}
+	}
+	t.Logf("%d attribute values in the schedd's queue equal what cesub built", compared)
+	if compared < 40 {
+		t.Errorf("only %d attributes compared with the queue", compared)
+	}
 }
 
 // parseDryRun reads condor_submit -dry-run output: the first proc's full ad,

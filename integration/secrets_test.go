@@ -51,6 +51,37 @@ func keyChunks(t *testing.T, file string) []string {
 // checks the modes of what cesub writes and its warnings for loose files.
 func TestNoSecretsInAnyOutput(t *testing.T) {
 	tb := testbed.Require(t)
+	s := newSecretsRun(t, tb)
+	s.proxyInit(t)
+	s.runEverywhere(t, s.steps(t))
+	s.checkJobListFiles(t)
+	s.checkLooseFileWarnings(t)
+}
+
+// secretsRun holds what the steps of TestNoSecretsInAnyOutput share: the
+// environment cesub runs with, the files it writes and the secrets none of
+// its outputs may contain (what each is -> its text).
+type secretsRun struct {
+	tb                        *testbed.Env
+	dir, joblist, proxy       string
+	env                       map[string]string
+	arex, condorCE, condorTok string
+	secretFile, written       string
+	secrets                   map[string]string
+}
+
+// secretStep is one cesub command of the run; JOB in args stands for the
+// job last submitted.
+type secretStep struct {
+	args  []string
+	extra map[string]string
+}
+
+// newSecretsRun sets up cesub's environment (a proxy file it is to create,
+// the user's certificate and key) and reads the secrets: the bearer tokens,
+// the client secret and the user key's lines.
+func newSecretsRun(t *testing.T, tb *testbed.Env) *secretsRun {
+	t.Helper()
 	dir := t.TempDir()
 	joblist := filepath.Join(dir, "jobs.db")
 	proxy := filepath.Join(dir, "x509up")
@@ -78,43 +109,54 @@ func TestNoSecretsInAnyOutput(t *testing.T) {
 	for i, c := range keyChunks(t, tb.Get(t, "CESUB_TESTBED_USERKEY")) {
 		secrets[fmt.Sprintf("the user key (line %d)", i+1)] = c
 	}
-	checkNone := func(where, text string) {
-		t.Helper()
-		for what, s := range secrets {
-			if s != "" && strings.Contains(text, s) {
-				t.Errorf("%s: %s appears", where, what)
-			}
+	return &secretsRun{tb: tb, dir: dir, joblist: joblist, proxy: proxy, env: env, arex: arex, condorCE: condorCE,
+		condorTok: condorTok, secretFile: secretFile, secrets: secrets}
+}
+
+// checkNone reports each secret that text (from where) contains.
+func (s *secretsRun) checkNone(t *testing.T, where, text string) {
+	t.Helper()
+	for what, sec := range s.secrets {
+		if sec != "" && strings.Contains(text, sec) {
+			t.Errorf("%s: %s appears", where, what)
 		}
 	}
+}
 
-	r := cesub(t, tb, env, "--debug", "proxy", "init", "--validity", "2h")
+// proxyInit creates the proxy (mode 0600, no secret in --debug output) and
+// adds its key's lines to the secrets.
+func (s *secretsRun) proxyInit(t *testing.T) {
+	t.Helper()
+	r := cesub(t, s.tb, s.env, "--debug", "proxy", "init", "--validity", "2h")
 	if r.code != 0 {
 		t.Fatalf("proxy init: %d %s", r.code, r.err)
 	}
-	checkNone("proxy init --debug", r.out+r.err)
-	if fi, err := os.Stat(proxy); err != nil || fi.Mode().Perm() != 0o600 {
+	s.checkNone(t, "proxy init --debug", r.out+r.err)
+	if fi, err := os.Stat(s.proxy); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("proxy file: %v %v, want mode 0600", err, fi)
 	}
-	for i, c := range keyChunks(t, proxy) {
-		secrets[fmt.Sprintf("the proxy key (line %d)", i+1)] = c
+	for i, c := range keyChunks(t, s.proxy) {
+		s.secrets[fmt.Sprintf("the proxy key (line %d)", i+1)] = c
 	}
+}
 
-	desc := filepath.Join(dir, "job.xrsl")
+// steps writes the job descriptions and returns every command to run,
+// against the A-REX and then the HTCondor-CE.
+func (s *secretsRun) steps(t *testing.T) []secretStep {
+	t.Helper()
+	tb, arex, condorCE := s.tb, s.arex, s.condorCE
+	desc := filepath.Join(s.dir, "job.xrsl")
 	_ = os.WriteFile(desc, []byte(`&(executable="/bin/echo")(arguments="hi")(stdout="out.txt")(jobname="secrets")`), 0o644)
-	sub := filepath.Join(dir, "job.sub")
+	sub := filepath.Join(s.dir, "job.sub")
 	_ = os.WriteFile(sub, []byte("executable = /bin/true\nqueue\n"), 0o644)
-	written := filepath.Join(dir, "written-token")
-	condor := map[string]string{"BEARER_TOKEN_FILE": condorTok}
-	type step struct {
-		args  []string
-		extra map[string]string
-	}
-	steps := []step{
+	s.written = filepath.Join(s.dir, "written-token")
+	condor := map[string]string{"BEARER_TOKEN_FILE": s.condorTok}
+	return []secretStep{
 		{args: []string{"version"}},
 		{args: []string{"token", "show"}},
 		{args: []string{"token", "check", "--ce", arex}},
 		{args: []string{"token", "get", "--client-credentials", "--issuer", tb.Get(t, "CESUB_TESTBED_ISSUER"),
-			"--client-id", tb.Get(t, "CESUB_TESTBED_CLIENT_ID"), "--client-secret-file", secretFile, "--write", "--write-path", written}},
+			"--client-id", tb.Get(t, "CESUB_TESTBED_CLIENT_ID"), "--client-secret-file", s.secretFile, "--write", "--write-path", s.written}},
 		{args: []string{"describe", desc, "--to", "adl"}},
 		{args: []string{"proxy", "info"}},
 		{args: []string{"ping", "-C", arex}},
@@ -127,7 +169,7 @@ func TestNoSecretsInAnyOutput(t *testing.T) {
 		{args: []string{"sync", "-C", arex}},
 		{args: []string{"kill", "-a"}},
 		{args: []string{"resume", "-a"}},
-		{args: []string{"get", "-a", "-D", filepath.Join(dir, "dl")}},
+		{args: []string{"get", "-a", "-D", filepath.Join(s.dir, "dl")}},
 		{args: []string{"clean", "-a"}},
 		{args: []string{"ping", "-C", condorCE}, extra: condor},
 		{args: []string{"submit", "-C", condorCE, "-f", sub, "--dry-run"}, extra: condor},
@@ -135,59 +177,75 @@ func TestNoSecretsInAnyOutput(t *testing.T) {
 		{args: []string{"status", "-a"}, extra: condor},
 		{args: []string{"clean", "-a"}, extra: condor},
 	}
+}
+
+// runEverywhere runs every step at every verbosity (none, -v, -vv, --debug)
+// and checks that no output holds a secret, and that --debug did print
+// debug output (else the check would prove nothing).
+func (s *secretsRun) runEverywhere(t *testing.T, steps []secretStep) {
+	t.Helper()
 	job := ""
 	for _, v := range [][]string{nil, {"-v"}, {"-vv"}, {"--debug"}} {
-		for _, s := range steps {
+		for _, st := range steps {
 			e := map[string]string{}
-			for k, val := range env {
+			for k, val := range s.env {
 				e[k] = val
 			}
-			for k, val := range s.extra {
+			for k, val := range st.extra {
 				e[k] = val
 			}
 			args := append([]string{}, v...)
-			for _, a := range s.args {
+			for _, a := range st.args {
 				if a == "JOB" {
 					a = job
 				}
 				args = append(args, a)
 			}
-			r := cesub(t, tb, e, args...)
-			if s.args[0] == "submit" && r.code == 0 && !strings.Contains(strings.Join(s.args, " "), "dry-run") {
+			r := cesub(t, s.tb, e, args...)
+			if st.args[0] == "submit" && r.code == 0 && !strings.Contains(strings.Join(st.args, " "), "dry-run") {
 				job = strings.TrimSpace(r.out)
 			}
-			checkNone(strings.Join(args, " "), r.out+r.err)
-			if len(v) > 0 && v[0] == "--debug" && s.args[0] != "version" && s.args[0] != "describe" && !strings.Contains(r.err, "debug:") {
+			s.checkNone(t, strings.Join(args, " "), r.out+r.err)
+			if len(v) > 0 && v[0] == "--debug" && st.args[0] != "version" && st.args[0] != "describe" && !strings.Contains(r.err, "debug:") {
 				t.Errorf("%v: no debug output; the check would prove nothing", args)
 			}
 		}
 	}
-	for _, p := range []string{joblist, joblist + "-wal", joblist + "-shm"} {
+}
+
+// checkJobListFiles: the job list's files and the written token hold no
+// secret and have mode 0600.
+func (s *secretsRun) checkJobListFiles(t *testing.T) {
+	t.Helper()
+	for _, p := range []string{s.joblist, s.joblist + "-wal", s.joblist + "-shm"} {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			continue
 		}
-		checkNone(filepath.Base(p), string(b))
+		s.checkNone(t, filepath.Base(p), string(b))
 		if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o600 {
 			t.Errorf("%s has mode %04o, want 0600", filepath.Base(p), fi.Mode().Perm())
 		}
 	}
-	if fi, err := os.Stat(written); err != nil || fi.Mode().Perm() != 0o600 {
+	if fi, err := os.Stat(s.written); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("token get --write: %v %v, want mode 0600", err, fi)
 	}
+}
 
-	// looser files than cesub makes are warned about
-	_ = os.Chmod(proxy, 0o644)
-	if r := cesub(t, tb, env, "ping", "-C", arex, "--auth", "x509"); !strings.Contains(r.err, "proxy "+proxy+" has mode 0644") {
+// checkLooseFileWarnings: looser files than cesub makes are warned about.
+func (s *secretsRun) checkLooseFileWarnings(t *testing.T) {
+	t.Helper()
+	_ = os.Chmod(s.proxy, 0o644)
+	if r := cesub(t, s.tb, s.env, "ping", "-C", s.arex, "--auth", "x509"); !strings.Contains(r.err, "proxy "+s.proxy+" has mode 0644") {
 		t.Errorf("a proxy readable by others: no warning: %s", r.err)
 	}
-	_ = os.Chmod(joblist, 0o644)
-	if r := cesub(t, tb, env, "status", "-a"); !strings.Contains(r.err, "had mode 0644") {
+	_ = os.Chmod(s.joblist, 0o644)
+	if r := cesub(t, s.tb, s.env, "status", "-a"); !strings.Contains(r.err, "had mode 0644") {
 		t.Errorf("a job list readable by others: no warning: %s", r.err)
 	}
-	loose := filepath.Join(dir, "loose-token")
-	_ = os.WriteFile(loose, []byte(secrets["the A-REX token"]), 0o644)
-	if r := cesub(t, tb, map[string]string{"BEARER_TOKEN_FILE": loose}, "token", "show"); !strings.Contains(r.err, "has mode 0644") {
+	loose := filepath.Join(s.dir, "loose-token")
+	_ = os.WriteFile(loose, []byte(s.secrets["the A-REX token"]), 0o644)
+	if r := cesub(t, s.tb, map[string]string{"BEARER_TOKEN_FILE": loose}, "token", "show"); !strings.Contains(r.err, "has mode 0644") {
 		t.Errorf("a token file readable by others: no warning: %s", r.err)
 	}
 }
