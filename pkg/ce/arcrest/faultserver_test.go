@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -192,6 +194,59 @@ func TestResetGetIsRetriedOnce(t *testing.T) {
 	jobs, err := c.List(context.Background())
 	if err != nil || len(jobs) != 1 || n.Load() != 2 {
 		t.Fatalf("GET after a reset: %v %v, %d requests", jobs, err, n.Load())
+	}
+}
+
+// truncate answers 200 with the head of body and then breaks the connection
+// off, as a CE or something in between dying mid-answer does.
+func truncate(w http.ResponseWriter, body string) {
+	conn, buf, err := w.(http.Hijacker).Hijack()
+	if err != nil {
+		return
+	}
+	fmt.Fprintf(buf, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:len(body)/2])
+	_ = buf.Flush()
+	conn.Close()
+}
+
+// TestTruncatedAnswerIsAskedAgain: an answer read as a stream that breaks
+// off is asked for once more when the request is idempotent (status, a
+// listing), as a transport error before the answer is; never a submission.
+func TestTruncatedAnswerIsAskedAgain(t *testing.T) {
+	answer := `{"job":[{"id":"j1","state":"RUNNING","status-code":"200"}]}`
+	var mu sync.Mutex
+	asked := map[string]int{} // requests per kind (method, path, action)
+	var submits atomic.Int32
+	c, _ := fakeAREX(t, `{"version":["1.0"]}`, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("action") == "new" {
+			submits.Add(1)
+			truncate(w, `{"job":[{"id":"j2","status-code":"201","reason":"Created"}]}`)
+			return
+		}
+		mu.Lock()
+		kind := r.Method + " " + r.URL.Path + " " + r.URL.Query().Get("action")
+		asked[kind]++
+		first := asked[kind] == 1
+		mu.Unlock()
+		if first {
+			truncate(w, answer)
+			return
+		}
+		_, _ = io.WriteString(w, answer)
+	})
+	count := func(kind string) int { mu.Lock(); defer mu.Unlock(); return asked[kind] }
+	ctx := context.Background()
+	jobs, err := c.List(ctx)
+	if n := count("GET /arex/rest/1.0/jobs "); err != nil || len(jobs) != 1 || n != 2 {
+		t.Fatalf("listing after a truncated answer: %v %v, %d listing requests", jobs, err, n)
+	}
+	res, err := c.Status(ctx, []string{"j1"})
+	if n := count("POST /arex/rest/1.0/jobs status"); err != nil || len(res) != 1 || res[0].Err != nil || n != 2 {
+		t.Fatalf("status after a truncated answer: %+v %v, %d status requests", res, err, n)
+	}
+	_, _ = c.Submit(ctx, []jobdesc.Job{{Executable: jobdesc.Executable{Path: "/bin/true"}}}, ce.SubmitOptions{})
+	if submits.Load() != 1 {
+		t.Fatalf("a submission whose answer broke off was sent %d times, want 1", submits.Load())
 	}
 }
 

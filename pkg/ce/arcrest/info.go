@@ -3,6 +3,7 @@ package arcrest
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 
 	"github.com/cesub/cesub/pkg/ce"
@@ -21,14 +22,16 @@ func (c *Client) Info(ctx context.Context) (*ce.Info, error) {
 		return nil, err
 	}
 	req := c.rc.R().SetContext(ctx).SetHeader("Accept", "application/xml").SetQueryParam("schema", "glue2")
-	_, body, err := c.h.Get(req, base+"/info", "info", http.StatusOK)
+	var g glue2
+	_, err = c.h.Decode(req, http.MethodGet, base+"/info", "info", func(r io.Reader) error {
+		g = glue2{}
+		if err := c.h.Msg("GLUE2 document", arexhttp.InfoLimits).DecodeXML(r, &g); err != nil {
+			return fmt.Errorf("info: cannot read the GLUE2 document: %w", err)
+		}
+		return nil
+	}, http.StatusOK)
 	if err != nil {
 		return nil, err
-	}
-	defer body.Close()
-	var g glue2
-	if err := c.h.Msg("GLUE2 document", arexhttp.InfoLimits).DecodeXML(body, &g); err != nil {
-		return nil, fmt.Errorf("info: cannot read the GLUE2 document: %w", err)
 	}
 	info := arexhttp.SummariseGLUE2(c.endpoint, g.Services, "org.nordugrid.arcrest")
 	if v, err := c.Version(ctx); err == nil {

@@ -209,13 +209,15 @@ func (c *Client) act(ctx context.Context, action string, ids []string, okCodes .
 			body.Job = append(body.Job, idEntry{ID: id})
 		}
 		req := c.rc.R().SetContext(ctx).SetHeader("Content-Type", "application/json").SetBody(body).SetQueryParam("action", action)
-		_, answer, err := c.h.Post(req, base+"/jobs", action, http.StatusCreated, http.StatusOK)
+		var entries []jobEntry
+		_, err := c.h.Decode(req, http.MethodPost, base+"/jobs", action, func(r io.Reader) (err error) {
+			if entries, err = decodeJobs(c.h.Msg(action+" answer", arexhttp.JobListLimits), r); err != nil {
+				return fmt.Errorf("%s: cannot read A-REX's answer: %w", action, err)
+			}
+			return nil
+		}, http.StatusCreated, http.StatusOK)
 		if err != nil {
 			return results, err
-		}
-		entries, err := c.readJobs(action+" answer", answer)
-		if err != nil {
-			return results, fmt.Errorf("%s: cannot read A-REX's answer: %w", action, err)
 		}
 		byID := map[string]jobEntry{}
 		for _, e := range entries {
@@ -416,13 +418,15 @@ func (c *Client) listStates(ctx context.Context, states string) (map[string]stri
 	if states != "" {
 		req.SetQueryParam("state", states)
 	}
-	_, body, err := c.h.Get(req, base+"/jobs", "list jobs", http.StatusOK)
+	var entries []jobEntry
+	_, err = c.h.Decode(req, http.MethodGet, base+"/jobs", "list jobs", func(r io.Reader) (err error) {
+		if entries, err = decodeJobs(c.h.Msg("job listing", arexhttp.JobListLimits), r); err != nil {
+			return fmt.Errorf("list jobs: cannot read A-REX's answer: %w", err)
+		}
+		return nil
+	}, http.StatusOK)
 	if err != nil {
 		return nil, err
-	}
-	entries, err := c.readJobs("job listing", body)
-	if err != nil {
-		return nil, fmt.Errorf("list jobs: cannot read A-REX's answer: %w", err)
 	}
 	out := map[string]string{}
 	for _, e := range entries {

@@ -52,14 +52,16 @@ func (c *Client) lister(base, id string) arexhttp.Lister {
 		if dir != "" {
 			u += escapePath(dir) + "/"
 		}
-		_, body, err := c.h.Get(c.rc.R().SetContext(ctx).SetHeader("Accept", "application/xml"), u, "list session", http.StatusOK)
+		var l listing
+		_, err := c.h.Decode(c.rc.R().SetContext(ctx).SetHeader("Accept", "application/xml"), http.MethodGet, u, "list session", func(r io.Reader) error {
+			l = listing{}
+			if err := c.h.Msg("session listing", arexhttp.ListingLimits).DecodeXML(r, &l); err != nil && err != io.EOF {
+				return fmt.Errorf("list session %s: %w", dir, err)
+			}
+			return nil
+		}, http.StatusOK)
 		if err != nil {
 			return nil, nil, err
-		}
-		defer body.Close()
-		var l listing
-		if err := c.h.Msg("session listing", arexhttp.ListingLimits).DecodeXML(body, &l); err != nil && err != io.EOF {
-			return nil, nil, fmt.Errorf("list session %s: %w", dir, err)
 		}
 		files := make([]arexhttp.RemoteFile, 0, len(l.Files))
 		for _, f := range l.Files {

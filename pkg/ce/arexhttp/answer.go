@@ -2,9 +2,14 @@ package arexhttp
 
 import (
 	"context"
+	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"syscall"
+	"time"
 
 	"github.com/cesub/cesub/pkg/budget"
 	"github.com/go-resty/resty/v2"
@@ -69,6 +74,47 @@ func (c *Client) Stream(req *resty.Request, method, url, op string, ok ...int) (
 	return resp, nil, CheckBody(op, resp, b, ok...)
 }
 
+// Decode is Stream followed by decode of the body (closed afterwards). An
+// idempotent request (idempotentRequest) whose answer breaks off while it is
+// read, a reset or a truncated body, is sent once more, as one that fails in
+// transport before its answer is: resty's retry cannot see a body it does
+// not read. A timeout, a budget refusal or a malformed answer is final.
+func (c *Client) Decode(req *resty.Request, method, url, op string, decode func(io.Reader) error, ok ...int) (*resty.Response, error) {
+	for attempt := 1; ; attempt++ {
+		resp, body, err := c.Stream(req, method, url, op, ok...)
+		if err != nil {
+			return resp, err
+		}
+		err = decode(body)
+		_ = body.Close()
+		if err == nil || attempt > 1 || !idempotentRequest(req) || !brokenOff(err) || req.Context().Err() != nil {
+			return resp, err
+		}
+		c.Debugf("%s: the answer broke off (%v): asking once more", op, err)
+		select {
+		case <-req.Context().Done():
+			return resp, err
+		case <-time.After(backoff(attempt)):
+		}
+	}
+}
+
+// brokenOff reports whether err, met while an answer was read, is the
+// connection breaking off rather than the answer being wrong.
+func brokenOff(err error) bool {
+	var ne net.Error
+	var se *xml.SyntaxError
+	switch {
+	case budget.IsError(err), Permanent(err):
+		return false
+	case errors.As(err, &ne):
+		return !ne.Timeout()
+	case errors.As(err, &se):
+		return se.Msg == "unexpected EOF"
+	}
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
 // closeBody closes the body of an answer that is not read (no-op when
 // resty read it already: closing twice is harmless).
 func closeBody(r *resty.Response) {
@@ -102,14 +148,15 @@ const DiagnoseLimit = 4 << 20
 // Text reads a plain text answer whole (GET url with Accept accept), at
 // most limit bytes; more is refused, naming the CE and the limit.
 func (c *Client) Text(ctx context.Context, url, accept, op string, limit int64) (string, error) {
-	_, body, err := c.Get(c.RC.R().SetContext(ctx).SetHeader("Accept", accept), url, op, http.StatusOK)
+	var b []byte
+	_, err := c.Decode(c.RC.R().SetContext(ctx).SetHeader("Accept", accept), http.MethodGet, url, op, func(r io.Reader) (err error) {
+		if b, err = c.Msg(op+" answer", budget.Limits{Bytes: limit}).ReadAll(r); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		return nil
+	}, http.StatusOK)
 	if err != nil {
 		return "", err
-	}
-	defer body.Close()
-	b, err := c.Msg(op+" answer", budget.Limits{Bytes: limit}).ReadAll(body)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", op, err)
 	}
 	return string(b), nil
 }
