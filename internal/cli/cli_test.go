@@ -94,6 +94,21 @@ func TestVersionJSON(t *testing.T) {
 	}
 }
 
+// TestVersionFlag: `cesub --version` (the first command many CI smoke tests
+// type) prints what `cesub version` does, exit 0; -v stays --verbose.
+func TestVersionFlag(t *testing.T) {
+	want := run(t, nil, "version")
+	if want.code != 0 || !strings.HasPrefix(want.out, "cesub test (") {
+		t.Fatalf("version: %+v", want)
+	}
+	if r := run(t, nil, "--version"); r.code != 0 || r.out != want.out {
+		t.Errorf("--version: exit %d, stdout %q, stderr %q; want exit 0 and %q", r.code, r.out, r.err, want.out)
+	}
+	if r := run(t, nil, "-v", "version"); r.code != 0 || r.out != want.out {
+		t.Errorf("-v version: exit %d, stdout %q, stderr %q", r.code, r.out, r.err)
+	}
+}
+
 func TestUsageErrorsExit2(t *testing.T) {
 	for _, args := range [][]string{
 		{"--output", "yaml", "version"},

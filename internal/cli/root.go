@@ -134,6 +134,10 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 partial (some jobs failed),
 			return nil
 		},
 	}
+	// `cesub --version`, the first command many smoke tests type, prints
+	// what `cesub version` does (its -o json stays with the command)
+	cmd.Version = f.Version
+	cmd.SetVersionTemplate(strings.ReplaceAll(versioncmd.Line(f.Version), "{{", "{{`{{`}}"))
 	pf := cmd.PersistentFlags()
 	config.AddFlag(pf, config.Output)
 	config.AddFlag(pf, config.Debug)
