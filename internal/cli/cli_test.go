@@ -30,6 +30,12 @@ type result struct {
 // run executes cesub with a controlled environment (no real $HOME config).
 func run(t *testing.T, vars map[string]string, args ...string) result {
 	t.Helper()
+	return runIn(t, vars, "", args...)
+}
+
+// runIn is run with stdin.
+func runIn(t *testing.T, vars map[string]string, stdin string, args ...string) result {
+	t.Helper()
 	home := t.TempDir()
 	if vars == nil {
 		vars = map[string]string{}
@@ -39,7 +45,7 @@ func run(t *testing.T, vars map[string]string, args ...string) result {
 	}
 	var out, errb bytes.Buffer
 	f := &cmdutil.Factory{
-		IO:      &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errb},
+		IO:      &cmdutil.IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errb},
 		Env:     token.Env{Getenv: func(k string) string { return vars[k] }, ReadFile: readNoOwner, EUID: 4242},
 		Version: "test",
 	}

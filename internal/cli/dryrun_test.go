@@ -53,3 +53,24 @@ func TestDryRunDelegationPerFlavour(t *testing.T) {
 		}
 	}
 }
+
+// TestSubmitDescriptionFromStdin: `submit -f -` and a lone `submit -` read
+// the description from stdin, as `describe -` does, so that a pipeline can
+// feed generated descriptions; "-" twice is a usage error (stdin is read
+// once).
+func TestSubmitDescriptionFromStdin(t *testing.T) {
+	dir := t.TempDir()
+	tok := mint(t, mintKey(t), testissuer.Claims{Audience: []string{"https://ce.example.org:443"}, Scope: "compute.create compute.read", Lifetime: time.Hour})
+	vars := map[string]string{"BEARER_TOKEN": tok, "CESUB_JOBLIST": filepath.Join(dir, "jobs.db")}
+	const xrsl = `&(executable="/bin/echo")(arguments="from-stdin-42")(jobname="piped")`
+	for _, args := range [][]string{{"-f", "-"}, {"-"}} {
+		r := runIn(t, vars, xrsl, append([]string{"submit", "--dry-run", "-C", "https://ce.example.org/arex"}, args...)...)
+		if r.code != 0 || !strings.Contains(r.out, "from-stdin-42") {
+			t.Errorf("submit %v < xrsl: exit %d, stdout %q, stderr %q; want exit 0 and the job in the request", args, r.code, r.out, r.err)
+		}
+	}
+	r := runIn(t, vars, xrsl, "submit", "--dry-run", "-C", "https://ce.example.org/arex", "-f", "-", "-")
+	if r.code != 2 || !strings.Contains(r.err, "stdin") {
+		t.Errorf("submit -f - -: exit %d, stderr %q; want 2 naming stdin", r.code, r.err)
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -111,7 +110,8 @@ func NewCmdSubmit(f *cmdutil.Factory, runF func(*SubmitOptions) error) *cobra.Co
 request where the CE allows it; client-side input files are uploaded after it
 accepts them. Every accepted job is recorded in the job list and its id printed;
 a job is never submitted twice. Input files that do not exist stop the command
-before anything is sent. Files may also be given as arguments (as arcsub takes them).
+before anything is sent. Files may also be given as arguments (as arcsub takes them);
+"-" (-f - or a lone -) reads a description from stdin.
 
 With -o jsonl, each accepted job is printed as one JSON line as soon as the CE
 has accepted it, so a script can act before the run ends. With several -C,
@@ -154,7 +154,7 @@ Exit: 0 all submitted, 3 some failed, 4 refused (authentication), 1 otherwise.`,
 	fl.IntVarP(&opts.Count, "count", "n", 1, "N of each job (submit files: each queue statement queues N times as many procs, one cluster; xRSL/ADL: N jobs in the request)")
 	fl.StringVar(&opts.Flavour, "flavour", "", "CE flavour (default: from the address)")
 	_ = cmd.RegisterFlagCompletionFunc("flavour", cmdutil.CompleteFlavours)
-	fl.StringArrayVarP(&opts.Files, "file", "f", nil, "job description file (repeatable)")
+	fl.StringArrayVarP(&opts.Files, "file", "f", nil, "job description file (repeatable; - reads stdin)")
 	fl.StringArrayVarP(&opts.Inline, "description", "e", nil, "job description text (repeatable)")
 	fl.IntVar(&opts.Instances, "instances", 0, "ask the CE for N copies of each job (ARC REST 1.1)")
 	fl.IntVar(&opts.BatchSize, "batch-size", 100, "jobs per submission request (a submit file's cluster is never split)")
@@ -205,16 +205,19 @@ func readBatches(opts *SubmitOptions) ([]jobs.Batch, error) {
 		}
 		sr.vars[strings.TrimSpace(k)] = val
 	}
-	for _, name := range opts.Files {
-		src, err := os.ReadFile(name)
+	if n := slices.Index(opts.Files, cmdutil.Stdin); n >= 0 && slices.Index(opts.Files[n+1:], cmdutil.Stdin) >= 0 {
+		return nil, cmdutil.UsageError(errors.New(`"-" (stdin) given twice: stdin is read once`))
+	}
+	for _, file := range opts.Files {
+		src, name, err := cmdutil.ReadDescription(opts.IO.In, file)
 		if err != nil {
-			return nil, fmt.Errorf("read description: %w", err)
+			return nil, err
 		}
 		js, err := readJobs(name, src, sr)
 		if err != nil {
 			return nil, &cmdutil.ExitErr{Code: cmdutil.ExitUsage, Err: err}
 		}
-		batches = append(batches, jobs.Batch{Jobs: js, Dir: filepath.Dir(name)})
+		batches = append(batches, jobs.Batch{Jobs: js, Dir: filepath.Dir(file)}) // stdin: relative to the working directory
 	}
 	for i, text := range opts.Inline {
 		js, err := readJobs(fmt.Sprintf("-e #%d", i+1), []byte(text), sr)
