@@ -84,3 +84,21 @@ endpoints:
 		}
 	}
 }
+
+// TestTestJobFromStdin: `cesub test --job -` reads the test job from stdin
+// once and runs it on every CE, as `submit -f -` does.
+func TestTestJobFromStdin(t *testing.T) {
+	a := cetest.NewFake("", "citestin") // both CEs: the fake serves any address
+	a.AutoFinish = true
+	cetest.Register(ce.Backends, "citestin", "citestin", a)
+	dir := t.TempDir()
+	tok := mint(t, mintKey(t), testissuer.Claims{Audience: []string{"https://wlcg.cern.ch/jwt/v1/any"}, Lifetime: time.Hour,
+		Scope: "compute.create compute.read compute.modify compute.cancel"})
+	vars := map[string]string{"BEARER_TOKEN": tok}
+	r := runIn(t, vars, `&(executable=/bin/echo)(arguments=hello)(stdout=out.txt)`,
+		"test", "-C", "citestin://one", "-C", "citestin://two", "--job", "-", "--expect", "hello", "-j", filepath.Join(dir, "jobs.db"), "-o", "json")
+	var res struct{ Passed, Failed int }
+	if err := json.Unmarshal([]byte(r.out), &res); err != nil || r.code != 0 || res.Passed != 2 {
+		t.Fatalf("test --job - < xrsl: exit %d, %+v (%v)\nstdout %s\nstderr %s", r.code, res, err, r.out, r.err)
+	}
+}

@@ -75,7 +75,7 @@ usage error.`,
 	fl := cmd.Flags()
 	fl.StringArrayVarP(&opts.CEs, "ce", "C", nil, "a CE to test (repeatable)")
 	fl.StringVar(&opts.Flavour, "flavour", "", "CE flavour for -C (default: from the address)")
-	fl.StringVar(&opts.Job, "job", "", "a test job description for each CE that has none")
+	fl.StringVar(&opts.Job, "job", "", "a test job description for each CE that has none (- reads stdin)")
 	fl.StringVar(&opts.Expect, "expect", "", "text the test job's standard output must contain")
 	fl.DurationVar(&opts.JobTimout, "job-timeout", 10*time.Minute, "time limit of a test job from submission to its end")
 	fl.StringVar(&opts.JUnit, "junit", "", "also write the results as JUnit XML to this file")
@@ -142,11 +142,19 @@ func testRun(ctx context.Context, opts *Options) error {
 			eps = append(eps, endpoints.Endpoint{Name: addr.Arg(), CE: c, Address: addr, Token: endpoints.Token{Source: "settings"}})
 		}
 	}
+	var stdinJob []byte // --job -: stdin, read once for every CE
+	if opts.Job == cmdutil.Stdin {
+		src, _, err := cmdutil.ReadDescription(f.IO.In, opts.Job)
+		if err != nil {
+			return err
+		}
+		stdinJob = src
+	}
 	for i := range eps {
 		if eps[i].Job == nil && opts.Job != "" {
-			eps[i].Job = &endpoints.Job{File: opts.Job, Expect: opts.Expect, Timeout: opts.JobTimout}
+			eps[i].Job = &endpoints.Job{File: opts.Job, Expect: opts.Expect, Timeout: opts.JobTimout, Src: stdinJob}
 		}
-		if j := eps[i].Job; j != nil {
+		if j := eps[i].Job; j != nil && j.Src == nil {
 			if _, err := os.Stat(j.File); err != nil {
 				return cmdutil.UsageError(fmt.Errorf("%s: test job: %w", eps[i].Name, err))
 			}
@@ -410,11 +418,14 @@ func checkWrite(ping *ce.PingResult, withToken bool) (bool, string) {
 // cleans it. The job is on the job list while it exists on the CE.
 func (t *tester) runJob(ctx context.Context, b ce.Backend, addr ce.Address, tj *endpoints.Job) (bool, string) {
 	f := t.f
-	src, err := os.ReadFile(tj.File)
-	if err != nil {
-		return false, err.Error()
+	src, name := tj.Src, "<stdin>"
+	if src == nil {
+		var err error
+		if src, name, err = cmdutil.ReadDescription(f.IO.In, tj.File); err != nil {
+			return false, err.Error()
+		}
 	}
-	descs, err := format.Read(format.Detect(tj.File, src), tj.File, src, format.Options{CheckFiles: true})
+	descs, err := format.Read(format.Detect(name, src), name, src, format.Options{CheckFiles: true})
 	if err != nil {
 		return false, err.Error()
 	}
