@@ -56,8 +56,9 @@ Reports: a table; -o json; --junit FILE (JUnit XML, one test case per CE, for
 CI systems); -o markdown (the table a testbed page shows: site, host,
 flavour, VO, audience, group, token accepted, job ran).
 
-Exit: the number of CEs that failed (at most 100), 0 when all passed, 2 for a
-usage error.`,
+Exit: 0 when every CE passed, 1 when any failed (how many: the report, -o
+json's "failed"), 2 for a usage error (exit codes mean one thing in every
+command: docs/exit-codes.md).`,
 		Example: `  cesub test -E testbed.yaml --junit results.xml
   cesub test -C ce1.example.org -C condor://ce2.example.org:9619 --job hello.xrsl --expect hello
   cesub test -E testbed.yaml -o markdown > endpoints.md`,
@@ -205,8 +206,8 @@ func testRun(ctx context.Context, opts *Options) error {
 	default:
 		printTable(f, results)
 	}
-	if out.Failed > 0 {
-		return cmdutil.Silent(min(out.Failed, 100))
+	if out.Failed > 0 { // the count is in the report: 2, 3, 4 would read as usage, partial, auth
+		return cmdutil.Silent(cmdutil.ExitError)
 	}
 	return nil
 }
