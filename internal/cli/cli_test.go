@@ -468,3 +468,20 @@ func TestOneCommandTreeIsTheWholeTree(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigTypoWarned: `outptu: json` in the config file is warned about
+// on stderr (file, line, the closest key) and the command still runs.
+func TestConfigTypoWarned(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "cfg")
+	if err := os.MkdirAll(filepath.Join(cfg, "cesub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cfg, "cesub", "config.yaml"), []byte("outptu: json\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, map[string]string{"XDG_CONFIG_HOME": cfg}, "version")
+	want := "warning: config file " + filepath.Join(cfg, "cesub", "config.yaml") + `:1: unknown key "outptu" is ignored (did you mean "output"?)`
+	if r.code != 0 || !strings.Contains(r.err, want) || !strings.HasPrefix(r.out, "cesub test (") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 0, the text version and %q", r.code, r.out, r.err, want)
+	}
+}
