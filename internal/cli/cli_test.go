@@ -30,6 +30,12 @@ type result struct {
 // run executes cesub with a controlled environment (no real $HOME config).
 func run(t *testing.T, vars map[string]string, args ...string) result {
 	t.Helper()
+	return runIn(t, vars, "", args...)
+}
+
+// runIn is run with stdin.
+func runIn(t *testing.T, vars map[string]string, stdin string, args ...string) result {
+	t.Helper()
 	home := t.TempDir()
 	if vars == nil {
 		vars = map[string]string{}
@@ -39,7 +45,7 @@ func run(t *testing.T, vars map[string]string, args ...string) result {
 	}
 	var out, errb bytes.Buffer
 	f := &cmdutil.Factory{
-		IO:      &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errb},
+		IO:      &cmdutil.IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errb},
 		Env:     token.Env{Getenv: func(k string) string { return vars[k] }, ReadFile: readNoOwner, EUID: 4242},
 		Version: "test",
 	}
@@ -91,6 +97,21 @@ func TestVersionJSON(t *testing.T) {
 	var v map[string]any
 	if r.code != 0 || json.Unmarshal([]byte(r.out), &v) != nil || v["schema"] != "cesub.version/v1" || v["version"] != "test" {
 		t.Fatalf("version -o json: %+v", r)
+	}
+}
+
+// TestVersionFlag: `cesub --version` (the first command many CI smoke tests
+// type) prints what `cesub version` does, exit 0; -v stays --verbose.
+func TestVersionFlag(t *testing.T) {
+	want := run(t, nil, "version")
+	if want.code != 0 || !strings.HasPrefix(want.out, "cesub test (") {
+		t.Fatalf("version: %+v", want)
+	}
+	if r := run(t, nil, "--version"); r.code != 0 || r.out != want.out {
+		t.Errorf("--version: exit %d, stdout %q, stderr %q; want exit 0 and %q", r.code, r.out, r.err, want.out)
+	}
+	if r := run(t, nil, "-v", "version"); r.code != 0 || r.out != want.out {
+		t.Errorf("-v version: exit %d, stdout %q, stderr %q", r.code, r.out, r.err)
 	}
 }
 
@@ -445,5 +466,22 @@ func TestOneCommandTreeIsTheWholeTree(t *testing.T) {
 		if got := commandNamed(args); got != "" {
 			t.Errorf("commandNamed(%q) = %q, want the whole tree", args, got)
 		}
+	}
+}
+
+// TestConfigTypoWarned: `outptu: json` in the config file is warned about
+// on stderr (file, line, the closest key) and the command still runs.
+func TestConfigTypoWarned(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "cfg")
+	if err := os.MkdirAll(filepath.Join(cfg, "cesub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cfg, "cesub", "config.yaml"), []byte("outptu: json\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, map[string]string{"XDG_CONFIG_HOME": cfg}, "version")
+	want := "warning: config file " + filepath.Join(cfg, "cesub", "config.yaml") + `:1: unknown key "outptu" is ignored (did you mean "output"?)`
+	if r.code != 0 || !strings.Contains(r.err, want) || !strings.HasPrefix(r.out, "cesub test (") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 0, the text version and %q", r.code, r.out, r.err, want)
 	}
 }

@@ -110,6 +110,9 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 partial (some jobs failed),
 				return cmdutil.UsageError(err)
 			}
 			f.Config = cfg
+			for _, w := range cfg.Warnings() {
+				f.Warnf("%s", w)
+			}
 			if o, want := config.Get(cfg, config.Output), outputFormats(cmd); !slices.Contains(want, o) {
 				return cmdutil.UsageError(fmt.Errorf("--output %q: want %s or %s", o, strings.Join(want[:len(want)-1], ", "), want[len(want)-1]))
 			}
@@ -134,6 +137,10 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 partial (some jobs failed),
 			return nil
 		},
 	}
+	// `cesub --version`, the first command many smoke tests type, prints
+	// what `cesub version` does (its -o json stays with the command)
+	cmd.Version = f.Version
+	cmd.SetVersionTemplate(strings.ReplaceAll(versioncmd.Line(f.Version), "{{", "{{`{{`}}"))
 	pf := cmd.PersistentFlags()
 	config.AddFlag(pf, config.Output)
 	config.AddFlag(pf, config.Debug)

@@ -63,6 +63,7 @@ type Config struct {
 	clientConf string
 	getenv     func(string) string
 	flagged    map[string]bool // settings a flag set
+	warnings   []string        // keys and values the files set that are ignored
 }
 
 // Options says where to read from.
@@ -79,11 +80,11 @@ func Load(o Options) (*Config, error) {
 	}
 	v := viper.New()
 	c := &Config{v: v, getenv: o.Getenv}
-	cc, ccPath, err := readClientConf(o)
+	cc, ccPath, ccWarnings, err := readClientConf(o)
 	if err != nil {
 		return nil, err
 	}
-	c.clientConf = ccPath
+	c.clientConf, c.warnings = ccPath, ccWarnings
 	for _, p := range All() {
 		def := p.Default
 		if p.ClientConf != "" {
@@ -121,6 +122,9 @@ func Load(o Options) (*Config, error) {
 			}
 		} else {
 			c.fileUsed = path
+			if src, err := os.ReadFile(path); err == nil {
+				c.warnings = append(c.warnings, fileWarnings(path, src)...)
+			}
 		}
 	}
 	// CESUB_* beats the config file. They are read through o.Getenv (not
@@ -145,8 +149,9 @@ func DefaultConfigPath(getenv func(string) string, home string) string {
 	return filepath.Join(home, ".config", "cesub", "config.yaml")
 }
 
-func readClientConf(o Options) (map[string]string, string, error) {
+func readClientConf(o Options) (map[string]string, string, []string, error) {
 	out := map[string]string{}
+	var warnings []string
 	candidates := []string{"/etc/arc/client.conf"}
 	if o.Home != "" {
 		candidates = append(candidates, filepath.Join(o.Home, ".arc", "client.conf"))
@@ -159,15 +164,22 @@ func readClientConf(o Options) (map[string]string, string, error) {
 		}
 		f, err := ini.LoadSources(ini.LoadOptions{Insensitive: true, IgnoreInlineComment: true, AllowBooleanKeys: true}, b)
 		if err != nil {
-			return nil, "", fmt.Errorf("ARC client config %s: %w", path, err)
+			return nil, "", nil, fmt.Errorf("ARC client config %s: %w", path, err)
 		}
+		common := map[string]string{}
 		for _, k := range f.Section("common").Keys() {
-			out[k.Name()] = strings.Trim(k.String(), `"`)
+			common[k.Name()] = strings.Trim(k.String(), `"`)
+			out[k.Name()] = common[k.Name()]
 		}
+		warnings = append(warnings, clientConfWarnings(path, b, common)...)
 		used = path
 	}
-	return out, used, nil
+	return out, used, warnings, nil
 }
+
+// Warnings are what the config file and ARC's client.conf set that cesub
+// ignores: unknown keys (with the closest setting), values it cannot use.
+func (c *Config) Warnings() []string { return c.warnings }
 
 // FileUsed is the config file read, if any.
 func (c *Config) FileUsed() string { return c.fileUsed }

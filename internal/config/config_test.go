@@ -177,3 +177,33 @@ func TestHelpBackquoteNamesTheValue(t *testing.T) {
 		}
 	}
 }
+
+// TestFileWarnings: a misspelt key in the config file and a client.conf
+// value cesub cannot use are warned about, naming the file, the line and
+// (for a key) the closest setting; known keys and values are not.
+func TestFileWarnings(t *testing.T) {
+	home := t.TempDir()
+	xdg := filepath.Join(home, "xdg")
+	write(t, filepath.Join(xdg, "cesub", "config.yaml"), "timeout: 30s\noutptu: json\nca-dir: /x\nzzzzzzzzzz: 1\n")
+	write(t, filepath.Join(home, ".arc", "client.conf"), "[common]\nproxypath=/cc/proxy\ntimeout=abc\n[other]\ntimeout=1\n")
+	c, err := Load(Options{Getenv: func(k string) string { return map[string]string{"XDG_CONFIG_HOME": xdg}[k] }, Home: home})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(c.Warnings(), "\n")
+	for _, want := range []string{
+		filepath.Join(xdg, "cesub", "config.yaml") + `:2: unknown key "outptu" is ignored (did you mean "output"?)`,
+		filepath.Join(xdg, "cesub", "config.yaml") + `:4: unknown key "zzzzzzzzzz" is ignored` + "\n",
+		filepath.Join(home, ".arc", "client.conf") + ":3: timeout=abc is not a number of seconds",
+	} {
+		if !strings.Contains(got+"\n", want) {
+			t.Errorf("warnings lack %q:\n%s", want, got)
+		}
+	}
+	if n := len(c.Warnings()); n != 3 {
+		t.Errorf("%d warnings, want 3:\n%s", n, got)
+	}
+	if Get(c, Output) != "text" || Get(c, Timeout) != 30*time.Second {
+		t.Errorf("output %q timeout %v: the known keys must still apply, the unknown not", Get(c, Output), Get(c, Timeout))
+	}
+}

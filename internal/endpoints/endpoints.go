@@ -40,6 +40,9 @@ type Job struct {
 	Expect string `yaml:"expect"`
 	// Timeout bounds the job from submission to its end (default 10m).
 	Timeout time.Duration `yaml:"timeout"`
+	// Src is the description when it was read already (`cesub test --job -`
+	// reads stdin once for every CE); nil: read File.
+	Src []byte `yaml:"-"`
 }
 
 // Endpoint is one CE.

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -104,17 +103,9 @@ func parseError(err error) error { return &cmdutil.ExitErr{Code: cmdutil.ExitUsa
 
 func describeRun(opts *Options) error {
 	f := opts.F
-	var src []byte
-	var err error
-	name := opts.File
-	if name == "-" {
-		src, err = io.ReadAll(io.LimitReader(f.IO.In, 64<<20))
-		name = "<stdin>"
-	} else {
-		src, err = os.ReadFile(name)
-	}
+	src, name, err := cmdutil.ReadDescription(f.IO.In, opts.File)
 	if err != nil {
-		return fmt.Errorf("read description: %w", err)
+		return err
 	}
 	format := opts.From
 	if format == "" {

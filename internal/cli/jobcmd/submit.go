@@ -9,11 +9,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cesub/cesub/internal/cli/cmdutil"
 	"github.com/cesub/cesub/internal/config"
@@ -111,7 +111,8 @@ func NewCmdSubmit(f *cmdutil.Factory, runF func(*SubmitOptions) error) *cobra.Co
 request where the CE allows it; client-side input files are uploaded after it
 accepts them. Every accepted job is recorded in the job list and its id printed;
 a job is never submitted twice. Input files that do not exist stop the command
-before anything is sent. Files may also be given as arguments (as arcsub takes them).
+before anything is sent. Files may also be given as arguments (as arcsub takes them);
+"-" (-f - or a lone -) reads a description from stdin.
 
 With -o jsonl, each accepted job is printed as one JSON line as soon as the CE
 has accepted it, so a script can act before the run ends. With several -C,
@@ -122,6 +123,10 @@ Without -C, the jobs go to the CEs of the endpoint file (-E or CESUB_ENDPOINTS,
 docs/endpoints.md; --endpoint NAME to pick some), each with the token source
 and audience the file gives it; the job commands given the same file use the
 same tokens for those CEs.
+
+--dry-run contacts no CE and needs no credential: without a token or proxy it
+runs every other check, says on stderr which credential checks it skipped,
+and exits 0 (CI can check descriptions without secrets).
 
 Exit: 0 all submitted, 3 some failed, 4 refused (authentication), 1 otherwise.`,
 		Example: `  cesub submit -C https://ce.example.org/arex -f job.xrsl
@@ -154,7 +159,7 @@ Exit: 0 all submitted, 3 some failed, 4 refused (authentication), 1 otherwise.`,
 	fl.IntVarP(&opts.Count, "count", "n", 1, "N of each job (submit files: each queue statement queues N times as many procs, one cluster; xRSL/ADL: N jobs in the request)")
 	fl.StringVar(&opts.Flavour, "flavour", "", "CE flavour (default: from the address)")
 	_ = cmd.RegisterFlagCompletionFunc("flavour", cmdutil.CompleteFlavours)
-	fl.StringArrayVarP(&opts.Files, "file", "f", nil, "job description file (repeatable)")
+	fl.StringArrayVarP(&opts.Files, "file", "f", nil, "job description file (repeatable; - reads stdin)")
 	fl.StringArrayVarP(&opts.Inline, "description", "e", nil, "job description text (repeatable)")
 	fl.IntVar(&opts.Instances, "instances", 0, "ask the CE for N copies of each job (ARC REST 1.1)")
 	fl.IntVar(&opts.BatchSize, "batch-size", 100, "jobs per submission request (a submit file's cluster is never split)")
@@ -205,16 +210,19 @@ func readBatches(opts *SubmitOptions) ([]jobs.Batch, error) {
 		}
 		sr.vars[strings.TrimSpace(k)] = val
 	}
-	for _, name := range opts.Files {
-		src, err := os.ReadFile(name)
+	if n := slices.Index(opts.Files, cmdutil.Stdin); n >= 0 && slices.Index(opts.Files[n+1:], cmdutil.Stdin) >= 0 {
+		return nil, cmdutil.UsageError(errors.New(`"-" (stdin) given twice: stdin is read once`))
+	}
+	for _, file := range opts.Files {
+		src, name, err := cmdutil.ReadDescription(opts.IO.In, file)
 		if err != nil {
-			return nil, fmt.Errorf("read description: %w", err)
+			return nil, err
 		}
 		js, err := readJobs(name, src, sr)
 		if err != nil {
 			return nil, &cmdutil.ExitErr{Code: cmdutil.ExitUsage, Err: err}
 		}
-		batches = append(batches, jobs.Batch{Jobs: js, Dir: filepath.Dir(name)})
+		batches = append(batches, jobs.Batch{Jobs: js, Dir: filepath.Dir(file)}) // stdin: relative to the working directory
 	}
 	for i, text := range opts.Inline {
 		js, err := readJobs(fmt.Sprintf("-e #%d", i+1), []byte(text), sr)
@@ -415,6 +423,9 @@ func submitTargets(opts *SubmitOptions) ([]target, error) {
 // flavour takes for --delegate, the job list, the backend (connecting
 // ahead where it can, unless this is a dry run).
 func newSubmitter(ctx context.Context, opts *SubmitOptions, tg target, p *submitPrinter) (*jobs.Submitter, error) {
+	if opts.DryRun {
+		tg = dryRunCredentials(opts, tg)
+	}
 	if tg.srcErr != nil {
 		return nil, tg.srcErr
 	}
@@ -425,8 +436,10 @@ func newSubmitter(ctx context.Context, opts *SubmitOptions, tg target, p *submit
 	}
 	proxyFile := ""
 	if d.ProxyWithJobs {
-		if proxyFile, err = opts.ProxyFile(); err != nil {
+		if proxyFile, err = opts.ProxyFile(); err != nil && !opts.DryRun {
 			return nil, err
+		} else if err != nil {
+			fmt.Fprintf(opts.IO.ErrOut, "cesub: dry run: %v; the proxy checks were skipped and the plan leaves the proxy out\n", err)
 		}
 	}
 	store, err := opts.JobList(ctx)
@@ -449,6 +462,33 @@ func newSubmitter(ctx context.Context, opts *SubmitOptions, tg target, p *submit
 	}
 	return s, nil
 }
+
+// dryRunCredentials lets a dry run go on without any credential, so that
+// CI can check descriptions without secrets: with no token found and no
+// usable X.509 proxy, the plan is made with a placeholder token (its
+// header shows [REDACTED], as a real token's does) and stderr says which
+// credential checks were skipped.
+func dryRunCredentials(opts *SubmitOptions, tg target) target {
+	if tg.srcErr != nil && !errors.Is(tg.srcErr, token.ErrNotFound) || tg.src != nil {
+		return tg // a token, or a token setting that is wrong: checked as without --dry-run
+	}
+	_, proxyErr := opts.ProxyFile()
+	if proxyErr == nil {
+		return tg
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "cesub: dry run: no token found and %v; the token and proxy checks were skipped (the plan shows the requests a token would make)\n", proxyErr)
+	tg.src, tg.srcErr = dryRunSource{}, nil
+	return tg
+}
+
+// dryRunSource stands in for the token of a dry run without credentials.
+type dryRunSource struct{}
+
+func (dryRunSource) Token(context.Context, time.Duration) (*token.Issued, error) {
+	return &token.Issued{Token: "no-token-dry-run", Source: "no token (dry run)"}, nil
+}
+func (dryRunSource) Name() string     { return "no token (dry run)" }
+func (dryRunSource) CanRefresh() bool { return false }
 
 // usageIfInput makes an error the user's input caused a usage error (exit 2).
 func usageIfInput(err error) error {

@@ -53,6 +53,12 @@ func versionRun(opts *Options) error {
 	if opts.F.JSON() {
 		return opts.F.PrintJSON(info)
 	}
-	fmt.Fprintf(opts.F.IO.Out, "cesub %s (%s, %s)\n", info.Version, info.GoVersion, info.Platform)
+	fmt.Fprint(opts.F.IO.Out, Line(info.Version))
 	return nil
+}
+
+// Line is what `cesub version` and `cesub --version` print: the version, Go
+// release and platform on one line, newline included.
+func Line(version string) string {
+	return fmt.Sprintf("cesub %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
