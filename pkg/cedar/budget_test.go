@@ -78,7 +78,7 @@ func TestPostAuthBudgets(t *testing.T) {
 			}
 			rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
 			t.Logf("%s: peak RSS %d MB: %s", name, rss>>10, strings.SplitN(string(out), "\n", 2)[0])
-			if rss > 150<<10 {
+			if rss > 150<<10 && !raceDetector { // the plain run of .ci/run holds it
 				t.Errorf("peak RSS %d MB, want at most 150 MB", rss>>10)
 			}
 			if !strings.Contains(string(out), "fake-daemon:1 sent more than") || !strings.Contains(string(out), tc.limit) ||
