@@ -77,6 +77,8 @@ func DiscoverIssuer(ctx context.Context, hc *http.Client, issuer string) (*Issue
 	var md IssuerMetadata
 	if err := (budget.Msg{Source: wk, What: "discovery document", Limits: IssuerLimits}).DecodeJSON(resp.Body, &md); budget.IsError(err) {
 		return nil, fmt.Errorf("issuer discovery: %w", err)
+	} else if err != nil && ctx.Err() != nil { // the answer broke off because time ran out
+		return nil, fmt.Errorf("issuer discovery: %w", netError(wk, ctx.Err()))
 	} else if err != nil {
 		return nil, fmt.Errorf("issuer discovery: %s did not return JSON (%s): %v", wk, contentType(resp.Header), err)
 	}

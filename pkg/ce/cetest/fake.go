@@ -361,6 +361,8 @@ func (f *Fake) Ping(ctx context.Context) (*ce.PingResult, error) {
 func Register(r *ce.Registry, flavour ce.Flavour, scheme string, fake *Fake) ce.RegInfo {
 	info := ce.RegInfo{Flavour: flavour, Label: "test CE (" + string(flavour) + ")",
 		New: func(cfg ce.Config) (ce.Backend, error) {
+			fake.mu.Lock() // backends may be made in parallel (cesub test)
+			defer fake.mu.Unlock()
 			if fake.Endpoint == "" {
 				fake.Endpoint = cfg.Address.URL()
 			}
