@@ -7,6 +7,9 @@ STATE=${CESUB_TESTBED_STATE:-/var/lib/cesub-testbed}
 ISSUER_PORT=${CESUB_ISSUER_PORT:-8443}
 AREX_PORT=${CESUB_AREX_PORT:-8444}
 ISSUER_URL="https://localhost:${ISSUER_PORT}"          # iss claim: no trailing slash
+# A second issuer A-REX 6.17 trusts, which no script starts: tests start and stop their own
+# instance there (CESUB_TESTBED_STATE=<tmp> CESUB_ISSUER_PORT=8447 scripts/testbed/issuer up).
+SPARE_ISSUER_URL="https://localhost:${CESUB_SPARE_ISSUER_PORT:-8447}"
 AREX_URL="https://localhost:${AREX_PORT}/arex"
 TOKEN_AUD="https://localhost:${AREX_PORT}"              # audience the arc.conf rule wants
 TOKEN_GROUP=${CESUB_TOKEN_GROUP:-/wlcg/pilots}          # wlcg.groups entry the arc.conf rule wants
@@ -36,6 +39,17 @@ alive() {
   [ "$st" != Z ] && [ "$st" != X ]
 }
 pid_from() { if [ -s "$1" ]; then head -n1 "$1" | tr -dc '0-9'; fi; }
+
+# start_detached PIDFILE OUT ERR CMD...: CMD in a session of its own (setsid), its pid in
+# PIDFILE, so that it outlives the shell that started it: a closed terminal (SIGHUP) or a
+# killed process group (a test runner, a CI step) takes the shell, not the service.
+start_detached() {
+  local pidfile=$1 out=$2 err=$3; shift 3
+  rm -f "$pidfile"
+  setsid -f bash -c 'echo $$ > "$0"; exec "$@"' "$pidfile" "$@" >>"$out" 2>>"$err" </dev/null
+  for _ in $(seq 100); do [ -s "$pidfile" ] && return 0; sleep 0.02; done
+  die "$1: no pid written by $*"
+}
 
 # stop_pidfile NAME PIDFILE: TERM, wait up to 15 s, then KILL
 stop_pidfile() {
@@ -84,7 +98,7 @@ render_arc_conf() {
     cp -p /etc/arc.conf /etc/arc.conf.orig-cesub
   fi
   sed -e "s#@AREX_URL@#$AREX_URL#g" -e "s#@ISSUER_URL@#$ISSUER_URL#g" \
-      -e "s#@TOKEN_AUD@#$TOKEN_AUD#g" -e "s#@TOKEN_GROUP@#$TOKEN_GROUP#g" \
+      -e "s#@SPARE_ISSUER_URL@#$SPARE_ISSUER_URL#g" -e "s#@TOKEN_AUD@#$TOKEN_AUD#g" -e "s#@TOKEN_GROUP@#$TOKEN_GROUP#g" \
       -e "s#@AREX_LOGLEVEL@#${CESUB_AREX_LOGLEVEL:-3}#g" "$TESTBED_DIR/arc.conf.in" > /etc/arc.conf.new
   mv /etc/arc.conf.new /etc/arc.conf
 }

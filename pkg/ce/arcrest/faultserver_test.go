@@ -130,7 +130,7 @@ func TestFaultAnswers(t *testing.T) {
 		{"403", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusForbidden) }, "refused this identity", true},
 		{"ARC 7 unmapped identity", func(w http.ResponseWriter, _ *http.Request) {
 			http.Error(w, "User can't be assigned configuration", http.StatusInternalServerError)
-		}, "does not admit this identity", true},
+		}, "could not validate the token or map it", true},
 		{"ARC 7 missing scope", func(w http.ResponseWriter, _ *http.Request) {
 			http.Error(w, "Token scopes do not match requires scopes", http.StatusForbidden)
 		}, "lacks the scope", true},

@@ -2,6 +2,7 @@ package arcrest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -65,7 +66,11 @@ func (c *Client) Ping(ctx context.Context) (*ce.PingResult, error) {
 	}
 	if !r.Admitted {
 		r.Problem = err.Error()
-		r.Hint = c.refusalHint(ctx, r.APIVersions)
+		var ae *arexhttp.AuthError
+		if errors.As(err, &ae) {
+			r.Problem = ae.Refusal() // its hint is the one below
+		}
+		r.Hint = c.refusalHint(ctx, r.APIVersions, arexhttp.Unassigned(err.Error()))
 		return r, nil
 	}
 	if info, err := c.Info(ctx); err == nil {
@@ -75,7 +80,8 @@ func (c *Client) Ping(ctx context.Context) (*ce.PingResult, error) {
 }
 
 // refusalHint explains a refusal from what cesub can see: the token's claims.
-func (c *Client) refusalHint(ctx context.Context, versions []string) string {
+// unassigned: the CE answered "User can't be assigned configuration".
+func (c *Client) refusalHint(ctx context.Context, versions []string, unassigned bool) string {
 	if c.src == nil {
 		return "the CE refused the X.509 proxy: its subject must be in an authgroup of the CE (ask the site), " +
 			"and the proxy must be valid (`cesub proxy info`)"
@@ -102,6 +108,9 @@ func (c *Client) refusalHint(ctx context.Context, versions []string) string {
 			hints = append(hints, "the token's scope claim is a space-separated string: ARC 7.0 with tokenscopes=wlcg honours only an "+
 				"array-valued scope claim (7.2 the string); ask for a token with one scope or the other form")
 		}
+	}
+	if unassigned {
+		return strings.Join(append(hints, arexhttp.UnassignedHint(j.Claims.Issuer, c.addr.HostPort())), "; ")
 	}
 	hints = append(hints, fmt.Sprintf("compare the token with the CE's rules: `cesub token check --ce %s`", c.addr.HostPort()))
 	return strings.Join(hints, "; ")

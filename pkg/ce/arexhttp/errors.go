@@ -15,11 +15,20 @@ var ErrNotFound = ce.ErrNotFound
 
 // AuthError is a refusal by the CE (or a token that cannot be had): exit 4.
 type AuthError struct {
-	Op  string
-	Err error
+	Op   string
+	Err  error
+	Hint string // what the refusal may mean, shown after the error (optional)
 }
 
-func (e *AuthError) Error() string { return e.Op + ": " + e.Err.Error() }
+func (e *AuthError) Error() string {
+	if e.Hint != "" {
+		return e.Op + ": " + e.Err.Error() + " (" + e.Hint + ")"
+	}
+	return e.Op + ": " + e.Err.Error()
+}
+
+// Refusal is the error without its hint (ping shows the hint apart).
+func (e *AuthError) Refusal() string { return e.Op + ": " + e.Err.Error() }
 func (e *AuthError) Unwrap() error { return e.Err }
 
 // AuthFailure marks the error as an authentication/authorization failure.
@@ -95,9 +104,10 @@ func (a answer) check(op string, ok ...int) error {
 		body = body[:300] + "…"
 	}
 	he := &HTTPError{Op: op, URL: url, Code: a.Code, Status: a.Status, Body: body}
-	// ARC 7 answers an identity it cannot map with 500 "User can't be assigned configuration".
-	if a.Code == http.StatusInternalServerError && strings.Contains(a.Status+body, "can't be assigned configuration") {
-		return &AuthError{Op: op, Err: fmt.Errorf("%s answered %s (the CE does not admit this identity; check `cesub token check --ce %s`)", url, a.Status, HostOf(url))}
+	// A-REX 6 (403) and ARC 7 (500) answer a token they could not validate or map with
+	// "User can't be assigned configuration".
+	if (a.Code == http.StatusForbidden || a.Code == http.StatusInternalServerError) && Unassigned(a.Status+body) {
+		return &AuthError{Op: op, Err: fmt.Errorf("%s answered %s", url, a.Status), Hint: UnassignedHint("", HostOf(url))}
 	}
 	if a.Code == http.StatusForbidden && strings.Contains(body, "scopes do not match") {
 		return &AuthError{Op: op, Err: fmt.Errorf("%s answered %s: %s (the token lacks the scope this operation needs)", url, a.Status, body)}
@@ -123,4 +133,28 @@ func HostOf(u string) string {
 		rest = rest[:i]
 	}
 	return rest
+}
+
+// Unassigned reports A-REX's answer to an identity it could not validate or
+// map to any authgroup: "User can't be assigned configuration".
+func Unassigned(answer string) bool {
+	return strings.Contains(answer, "can't be assigned configuration")
+}
+
+// UnassignedHint explains that answer: A-REX says the same whether it could
+// not fetch the issuer's keys, does not trust the issuer, or found no
+// authgroup rule matching the token. issuer is the token's iss claim
+// (empty if not known); hostPort names the CE.
+func UnassignedHint(issuer, hostPort string) string {
+	if hostPort == "" {
+		hostPort = "HOST:PORT"
+	}
+	who := "the token's issuer"
+	if issuer != "" {
+		who += " (" + issuer + ")"
+	}
+	return "the CE could not validate the token or map it to a user: " + who + " may be unreachable from the CE " +
+		"(it fetches the issuer's keys for every request), an issuer the CE does not trust, or no authgroup rule of the CE " +
+		"matches the token's issuer, audience, scope and groups; check `cesub token check --ce " + hostPort + "` and that " +
+		"the CE's host can reach the issuer"
 }

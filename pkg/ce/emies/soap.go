@@ -322,6 +322,10 @@ func (c *Client) faultError(op string, fault *Fault) error {
 	if msg == "" {
 		msg = fault.String
 	}
+	if arexhttp.Unassigned(msg) {
+		return &arexhttp.AuthError{Op: "EMI-ES " + op, Err: fmt.Errorf("%s answered %q", c.endpoint, msg),
+			Hint: arexhttp.UnassignedHint("", c.addr.HostPort())}
+	}
 	return &arexhttp.AuthError{Op: "EMI-ES " + op, Err: fmt.Errorf("%s answered %q (the CE does not admit this identity; check `cesub token check --ce %s`)",
 		c.endpoint, msg, c.addr.HostPort())}
 }
