@@ -95,7 +95,9 @@ func exitCases(w *exitWorld) []exitCase {
 	plain := func(args ...string) func(l, a, b string) []string {
 		return func(string, string, string) []string { return args }
 	}
-	get := func(l, a, b string) []string { return []string{"-j", l, a, b, "-D", filepath.Join(w.dir, "dl"+filepath.Base(filepath.Dir(l)))} }
+	get := func(l, a, b string) []string {
+		return []string{"-j", l, a, b, "-D", filepath.Join(w.dir, "dl"+filepath.Base(filepath.Dir(l)))}
+	}
 	cs := []exitCase{
 		{cmd: "submit", code: 0, args: at("-C", w.ce, "-e", `&(executable="/bin/true")`)},
 		{cmd: "submit", code: 1, why: "nothing listens", args: at("-C", closed, "-e", `&(executable="/bin/true")`)},
