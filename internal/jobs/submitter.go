@@ -434,11 +434,20 @@ func WhileReading[T any](read func() (T, error), setup func() error) (T, error) 
 }
 
 // LoadVersion gives a backend what the job list remembers of the CE (the
-// ARC REST version, where an HTCondor-CE's schedd is; ce.VersionCache),
-// saving a request; it returns that, "" when nothing is remembered.
+// ARC REST version, where an HTCondor-CE's schedd is: ce.VersionCache; how
+// many jobs it held: ce.Census), saving requests; it returns the version,
+// "" when none is remembered.
 func LoadVersion(ctx context.Context, store *jobstore.Store, addr ce.Address, b ce.Backend) string {
+	if store == nil {
+		return ""
+	}
+	if cs, ok := b.(ce.Census); ok {
+		if n, at, ok := store.CEJobCount(ctx, addr.URL()); ok {
+			cs.SetJobCount(n, at)
+		}
+	}
 	vc, ok := b.(ce.VersionCache)
-	if !ok || store == nil {
+	if !ok {
 		return ""
 	}
 	v, ok := store.CEVersion(ctx, addr.URL())
@@ -449,13 +458,21 @@ func LoadVersion(ctx context.Context, store *jobstore.Store, addr ce.Address, b 
 	return v
 }
 
-// RememberVersion stores what a backend learnt about the CE, so the next
-// command to it saves a request. It never asks the CE (one that failed is
-// not asked again).
+// RememberVersion stores what a backend learnt about the CE (its version,
+// its job count), so the next command to it saves requests. It never asks
+// the CE (one that failed is not asked again).
 func RememberVersion(ctx context.Context, store *jobstore.Store, addr ce.Address, b ce.Backend) {
-	if vc, ok := b.(ce.VersionCache); ok && store != nil {
+	if store == nil {
+		return
+	}
+	if vc, ok := b.(ce.VersionCache); ok {
 		if v := vc.KnownVersion(); v != "" {
 			_ = store.SetCEVersion(ctx, addr.URL(), string(addr.Flavour), v)
+		}
+	}
+	if cs, ok := b.(ce.Census); ok {
+		if n, at, ok := cs.JobCount(); ok {
+			_ = store.SetCEJobCount(ctx, addr.URL(), n, at)
 		}
 	}
 }

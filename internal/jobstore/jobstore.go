@@ -65,6 +65,11 @@ CREATE TABLE IF NOT EXISTS ces (
   api_version TEXT NOT NULL,
   updated INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS ce_census (
+  endpoint TEXT PRIMARY KEY,
+  jobs INTEGER NOT NULL,
+  counted INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS delegations (
   ce TEXT NOT NULL,
   identity TEXT NOT NULL,
@@ -333,6 +338,26 @@ func (s *Store) SetCEVersion(ctx context.Context, endpoint, flavour, version str
 	_, err := s.db.ExecContext(ctx, `INSERT INTO ces (endpoint, flavour, api_version, updated) VALUES (?,?,?,?)
 	  ON CONFLICT(endpoint) DO UPDATE SET api_version = excluded.api_version, updated = excluded.updated`,
 		endpoint, flavour, version, time.Now().Unix())
+	if err != nil {
+		return fmt.Errorf("job list: %w", err)
+	}
+	return nil
+}
+
+// CEJobCount returns how many jobs a CE held for the user when it was last
+// counted (a listing of all of them), and when.
+func (s *Store) CEJobCount(ctx context.Context, endpoint string) (int, time.Time, bool) {
+	var n, at int64
+	err := s.db.QueryRowContext(ctx, `SELECT jobs, counted FROM ce_census WHERE endpoint = ?`, endpoint).Scan(&n, &at)
+	return int(n), time.Unix(at, 0), err == nil
+}
+
+// SetCEJobCount remembers a CE's job count (kept if at is older than the
+// one remembered: processes may finish out of order).
+func (s *Store) SetCEJobCount(ctx context.Context, endpoint string, n int, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO ce_census (endpoint, jobs, counted) VALUES (?,?,?)
+	  ON CONFLICT(endpoint) DO UPDATE SET jobs = excluded.jobs, counted = excluded.counted WHERE excluded.counted >= ce_census.counted`,
+		endpoint, n, at.Unix())
 	if err != nil {
 		return fmt.Errorf("job list: %w", err)
 	}

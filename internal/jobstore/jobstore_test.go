@@ -239,3 +239,39 @@ func TestForeignFilesAreLeftAlone(t *testing.T) {
 	}
 	s.Close()
 }
+
+// TestCEJobCountRemembered: a CE's job count survives the process (another
+// Open sees it), a newer count replaces it and an older one does not.
+func TestCEJobCountRemembered(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "jobs.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := s.CEJobCount(ctx, "https://ce/arex"); ok {
+		t.Fatal("a count for a CE never counted")
+	}
+	now := time.Now().Truncate(time.Second)
+	for _, c := range []struct {
+		n  int
+		at time.Time
+	}{{100, now}, {7, now.Add(-time.Minute)}} {
+		if err := s.SetCEJobCount(ctx, "https://ce/arex", c.n, c.at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = s.Close()
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n, at, ok := s.CEJobCount(ctx, "https://ce/arex"); !ok || n != 100 || !at.Equal(now) {
+		t.Errorf("count %d at %v (%v), want 100 at %v", n, at, ok, now)
+	}
+	_ = s.SetCEJobCount(ctx, "https://ce/arex", 3, now.Add(time.Minute))
+	if n, _, _ := s.CEJobCount(ctx, "https://ce/arex"); n != 3 {
+		t.Errorf("a newer count did not replace the old one: %d", n)
+	}
+}

@@ -283,6 +283,17 @@ type VersionCache interface {
 	SetVersion(string)
 }
 
+// Census is implemented by flavours whose cheapest way to learn the states
+// of some jobs depends on how many jobs the CE holds for the identity (ARC
+// REST: one listing of all of them, or their ids posted). JobCount is what
+// the backend learnt, from a listing (ok false when nothing is known);
+// SetJobCount gives back what the job list remembers from an earlier
+// command.
+type Census interface {
+	JobCount() (n int, at time.Time, ok bool)
+	SetJobCount(n int, at time.Time)
+}
+
 // Planner shows, without sending anything, the requests a submission
 // would make, credentials redacted (Redacted): every flavour implements it
 // (Backend), so a dry run shows each flavour's own requests and needs no

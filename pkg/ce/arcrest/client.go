@@ -57,6 +57,7 @@ type Client struct {
 
 	mu      sync.Mutex
 	version string // negotiated REST version
+	census  census // how many jobs the CE holds for the identity
 }
 
 // New builds a client for cfg.Address (flavour arc).

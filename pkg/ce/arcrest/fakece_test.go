@@ -246,7 +246,7 @@ func TestFakeRESTStatus(t *testing.T) {
 		f.jobs[id(0)].state, f.jobs[id(0)].failed = "FAILED", "LRMS error: (1) Job finished with wrong exit code - 3 != 0"
 		f.jobs[id(1)].state, f.jobs[id(1)].failed = "FAILED", "Job is canceled by external request"
 		f.jobs[id(2)].state, f.jobs[id(2)].gm = "QUEUING", "INLRMS"
-		f.jobs[id(3)].state = "RUNNING"
+		f.jobs[id(3)].state, f.jobs[id(3)].gm = "RUNNING", "INLRMS"
 		delete(f.jobs, id(4))
 		f.jobs[id(6)].unlisted, f.jobs[id(6)].gm = true, "INLRMS"
 		f.jobs[id(7)].unlisted, f.jobs[id(7)].gm = true, ""

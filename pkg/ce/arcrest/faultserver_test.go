@@ -240,6 +240,7 @@ func TestTruncatedAnswerIsAskedAgain(t *testing.T) {
 	if n := count("GET /arex/rest/1.0/jobs "); err != nil || len(jobs) != 1 || n != 2 {
 		t.Fatalf("listing after a truncated answer: %v %v, %d listing requests", jobs, err, n)
 	}
+	c.SetJobCount(1000, time.Now()) // a CE with many more jobs: status posts the ids
 	res, err := c.Status(ctx, []string{"j1"})
 	if n := count("POST /arex/rest/1.0/jobs status"); err != nil || len(res) != 1 || res[0].Err != nil || n != 2 {
 		t.Fatalf("status after a truncated answer: %+v %v, %d status requests", res, err, n)

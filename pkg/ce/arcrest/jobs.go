@@ -242,49 +242,6 @@ func (c *Client) act(ctx context.Context, action string, ids []string, okCodes .
 	return results, nil
 }
 
-// Status implements ce.Backend. A-REX's action=status can be a minute
-// stale (it reads what the info provider last wrote); the job listing
-// GET jobs?state=… is computed live. For many jobs one live listing answers
-// all of them in one request, and only jobs missing from it are asked for
-// with action=status (which says "not found" per job). For a few jobs,
-// action=status goes first (cheap on a CE with many jobs) and the listing
-// corrects the unfinished ones.
-func (c *Client) Status(ctx context.Context, ids []string) ([]ce.Result, error) {
-	if len(ids) >= listingFirst {
-		return c.statusByListing(ctx, ids)
-	}
-	results, err := c.act(ctx, "status", ids, http.StatusOK)
-	if err != nil {
-		return results, err
-	}
-	pending := false
-	for _, r := range results {
-		if r.Job != nil && !r.Job.State.Terminal() {
-			pending = true
-		}
-	}
-	if pending {
-		live, err := c.listStates(ctx, allStates)
-		if err != nil {
-			c.debugf("live state listing failed (%v); keeping action=status answers", err)
-		}
-		for i := range results {
-			j := results[i].Job
-			if j == nil || j.State.Terminal() {
-				continue
-			}
-			if s, ok := live[j.LocalID]; ok && s != "" {
-				j.RawState, j.State = s, mapState(s)
-			} else if err == nil {
-				// not in the live listing: being cleaned, or gone; ask the grid manager itself
-				c.liveOrGone(ctx, &results[i])
-			}
-		}
-	}
-	c.explainFailed(ctx, results)
-	return results, nil
-}
-
 // liveOrGone replaces a stale answer by the grid manager's own state, or by
 // "not found" when the job no longer exists.
 func (c *Client) liveOrGone(ctx context.Context, r *ce.Result) {
@@ -297,47 +254,7 @@ func (c *Client) liveOrGone(ctx context.Context, r *ce.Result) {
 	}
 }
 
-// listingFirst is the batch size from which one live listing beats
-// action=status plus a listing.
-const listingFirst = 10
-
 const allStates = "ACCEPTING,ACCEPTED,PREPARING,PREPARED,SUBMITTING,QUEUING,RUNNING,HELD,EXITINGLRMS,OTHER,EXECUTED,FINISHING,FINISHED,FAILED,KILLING,KILLED,WIPED"
-
-func (c *Client) statusByListing(ctx context.Context, ids []string) ([]ce.Result, error) {
-	live, err := c.listStates(ctx, allStates)
-	if err != nil {
-		c.debugf("live state listing failed (%v); asking with action=status", err)
-		live = nil
-	}
-	results := make([]ce.Result, len(ids))
-	var missing []string
-	where := map[string]int{}
-	for i, id := range ids {
-		if st, ok := live[id]; ok && st != "" {
-			jid := c.JobID(id)
-			results[i] = ce.Result{ID: jid, Job: &ce.Job{ID: jid, LocalID: id, CE: c.endpoint, Flavour: ce.ARC,
-				State: mapState(st), RawState: st}}
-			continue
-		}
-		missing = append(missing, id)
-		where[id] = i
-	}
-	if len(missing) > 0 {
-		rest, err := c.act(ctx, "status", missing, http.StatusOK)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range rest {
-			_, local, _ := ParseJobID(r.ID)
-			if live != nil && r.Job != nil && !r.Job.State.Terminal() {
-				c.liveOrGone(ctx, &r) // listed by action=status but not live: stale
-			}
-			results[where[local]] = r
-		}
-	}
-	c.explainFailed(ctx, results)
-	return results, nil
-}
 
 // explainFailed reads the reasons of FAILED jobs that have none yet.
 func (c *Client) explainFailed(ctx context.Context, results []ce.Result) {
@@ -428,9 +345,12 @@ func (c *Client) listStates(ctx context.Context, states string) (map[string]stri
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]string{}
+	out := make(map[string]string, len(entries))
 	for _, e := range entries {
 		out[e.ID] = e.State
+	}
+	if states == allStates {
+		c.SetJobCount(len(out), time.Now())
 	}
 	return out, nil
 }

@@ -29,7 +29,7 @@ func (e *AuthError) Error() string {
 
 // Refusal is the error without its hint (ping shows the hint apart).
 func (e *AuthError) Refusal() string { return e.Op + ": " + e.Err.Error() }
-func (e *AuthError) Unwrap() error { return e.Err }
+func (e *AuthError) Unwrap() error   { return e.Err }
 
 // AuthFailure marks the error as an authentication/authorization failure.
 func (e *AuthError) AuthFailure() bool { return true }
