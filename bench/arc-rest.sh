@@ -6,7 +6,8 @@
 # Per CE: one submit with a token (median of N, default 7); one job with 9 input files to
 # upload (median of N); one job with a 200 MB input (median of 3, and peak RSS); 100 jobs (one
 # cesub bulk submit, median of 3, vs a loop of 100 arcsub calls, once); status of 100 jobs
-# (median of N).
+# (median of N), on the CE as it is and again with $CESUB_BENCH_FILLER (10,000) other jobs of the same
+# identity on it. Every row is printed with its ratio to curl doing the same requests.
 # Every call is a fresh process with fresh TLS connections, as users and pilot factories run them.
 # CESUB_BENCH_ONLY=6|7 runs one CE only.
 set -euo pipefail
@@ -25,6 +26,53 @@ command -v arcsub >/dev/null || { echo "arcsub not installed (nordugrid-arc-clie
 
 . "$ROOT/bench/lib.sh"
 row() { printf '%-56s %8.3f s\n' "$1" "$2"; }
+FILLER=${CESUB_BENCH_FILLER:-10000}
+
+# curl_upload REST TOKEN DIR DESC FILE...: what a client must do at least to submit DESC with
+# its input files: one POST, then one curl process PUTting every file (--next: one connection)
+curl_upload() {
+  local rest=$1 token=$2 dir=$3 desc=$4 id f; shift 4
+  id=$(curl -sSf --capath "$X509_CERT_DIR" -H "Authorization: Bearer $token" -H 'Accept: application/json' \
+       --data-binary @"$dir/$desc" "$rest/jobs?action=new" | tee -a "$WORK/curl-answers" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
+  [ -n "$id" ] || return 1
+  local args=()
+  for f in "$@"; do
+    [ ${#args[@]} = 0 ] || args+=(--next)
+    args+=(-sSf --capath "$X509_CERT_DIR" -H "Authorization: Bearer $token" -T "$dir/$f" "$rest/jobs/$id/session/$f")
+  done
+  curl "${args[@]}" >/dev/null
+}
+
+# curl_new REST TOKEN DATA: curl POST jobs?action=new, its answer appended to $WORK/curl-answers
+# (the jobs are cleaned at the end)
+curl_new() {
+  curl -sSf --capath "$X509_CERT_DIR" -H "Authorization: Bearer $2" -H 'Accept: application/json' \
+    --data-binary "$3" "$1/jobs?action=new" >> "$WORK/curl-answers"
+}
+
+# fill_ce REST TOKEN N FILE: N jobs of the same identity that wait for an input file nobody
+# uploads (no slot, no process: only the CE's job count grows); their ids go to FILE
+fill_ce() {
+  local rest=$1 token=$2 n=$3 out=$4 desc=$WORK/filler.xrsl i
+  { printf '+'; for i in $(seq 500); do printf '(&(executable="/bin/true")(jobname="bench-filler")(inputfiles=("never.txt" "")))'; done; } > "$desc"
+  : > "$out"
+  for _ in $(seq $(( n / 500 ))); do
+    curl -sSf --capath "$X509_CERT_DIR" -H "Authorization: Bearer $token" -H 'Accept: application/json' \
+      --data-binary @"$desc" "$rest/jobs?action=new" | grep -o '"id":"[^"]*"' | cut -d'"' -f4 >> "$out"
+  done
+}
+
+# unfill_ce REST TOKEN FILE: clean the filler jobs (500 ids a request)
+unfill_ce() {
+  local rest=$1 token=$2 file=$3
+  split -l 500 "$file" "$WORK/unfill."
+  for part in "$WORK"/unfill.*; do
+    awk 'BEGIN{printf "{\"job\":["} {printf "%s{\"id\":\"%s\"}", (NR>1?",":""), $1} END{printf "]}"}' "$part" |
+      curl -sS --capath "$X509_CERT_DIR" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+        --data-binary @- "$rest/jobs?action=clean" >/dev/null || true
+    rm -f "$part"
+  done
+}
 
 # bench_ce LABEL URL TOKENFILE ARCSUB-PREFIX... : ARCSUB-PREFIX runs arc* commands (host or chroot)
 bench_ce() {
@@ -36,7 +84,7 @@ bench_ce() {
   echo; echo "## $label: one submit, token"
   local t_c t_curl t_a t_b t_loop t_s t_scurl t_as
   t_c=$(timeit "$N" "$CESUB" submit -C "$url" -e "$XRSL")
-  t_curl=$(timeit "$N" curl -sSf --capath "$X509_CERT_DIR" -H "Authorization: Bearer $token" -H 'Accept: application/json' --data-binary "$XRSL" "$rest/jobs?action=new")
+  t_curl=$(timeit "$N" curl_new "$rest" "$token" "$XRSL")
   t_a=$(timeit "$N" "${arc[@]}" arcsub -j "$jobs" -C "$url" -T arcrest -Q NONE -e "$XRSL")
   row "cesub submit" "$t_c"
   row "curl POST jobs?action=new" "$t_curl"
@@ -55,31 +103,41 @@ bench_ce() {
   echo '&(executable="run.sh")(stdout="out.txt")(jobname="bench-inputs")(inputfiles=("in1.txt" "")("in2.txt" "")("in3.txt" "")("in4.txt" "")("in5.txt" "")("in6.txt" "")("in7.txt" "")("in8.txt" ""))' > "$in/inputs.xrsl"
   head -c 200M /dev/urandom > "$in/big.bin"
   echo '&(executable="/bin/true")(jobname="bench-big")(inputfiles=("big.bin" ""))' > "$in/big.xrsl"
-  local t_i t_ai t_g t_ag m_g m_ag
+  local t_i t_ci t_ai t_g t_cg t_ag m_g m_ag
   echo; echo "## $label: one job, 9 input files uploaded"
   t_i=$(timein "$in" "$N" "$CESUB" submit -C "$url" inputs.xrsl)
+  t_ci=$(timeit "$N" curl_upload "$rest" "$token" "$in" inputs.xrsl run.sh in1.txt in2.txt in3.txt in4.txt in5.txt in6.txt in7.txt in8.txt)
   t_ai=$(timeit "$N" "${arc[@]}" sh -c "cd $view && arcsub -j $jobs -C $url -T arcrest -Q NONE inputs.xrsl")
   row "cesub submit" "$t_i"
+  row "curl POST + one curl PUTting the 9 files" "$t_ci"
   row "arcsub -T arcrest -Q NONE" "$t_ai"
+  echo "ratio cesub/curl:        $(ratio "$t_i" "$t_ci")"
   echo "ratio arcsub/cesub:      $(ratio "$t_ai" "$t_i")"
   echo; echo "## $label: one job, a 200 MB input uploaded"
   t_g=$(timein "$in" 3 "$CESUB" submit -C "$url" big.xrsl)
+  t_cg=$(timeit 3 curl_upload "$rest" "$token" "$in" big.xrsl big.bin)
   t_ag=$(timeit 3 "${arc[@]}" sh -c "cd $view && arcsub -j $jobs -C $url -T arcrest -Q NONE big.xrsl")
   m_g=$(rss "$in" "$CESUB" submit -C "$url" big.xrsl)
   m_ag=$(rss / "${arc[@]}" sh -c "cd $view && arcsub -j $jobs -C $url -T arcrest -Q NONE big.xrsl")
   row "cesub submit (peak RSS $m_g MB)" "$t_g"
+  row "curl POST + curl PUT" "$t_cg"
   row "arcsub -T arcrest -Q NONE (peak RSS $m_ag MB)" "$t_ag"
+  echo "ratio cesub/curl:        $(ratio "$t_g" "$t_cg")"
   echo "ratio arcsub/cesub:      time $(ratio "$t_ag" "$t_g"), peak RSS $(ratio "$m_ag" "$m_g")"
   rm -rf "$in"
   "$CESUB" clean -a >/dev/null 2>&1 || true
   "${arc[@]}" arcclean -j "$jobs" -a -f >/dev/null 2>&1 || true
 
   echo; echo "## $label: 100 jobs"
+  local t_cb
   t_b=$(timeit 3 "$CESUB" submit -C "$url" -f "$WORK/100.xrsl")
+  t_cb=$(timeit 3 curl_new "$rest" "$token" @"$WORK/100.xrsl")
   loop() { for _ in $(seq 100); do "${arc[@]}" arcsub -j "$jobs" -C "$url" -T arcrest -Q NONE -e "$XRSL" || return 1; done; }
   t_loop=$(timeit 1 loop)
   row "cesub submit -f (100 jobs, one request)" "$t_b"
+  row "curl POST jobs?action=new (the 100 jobs)" "$t_cb"
   row "arcsub -Q NONE loop (100 processes)" "$t_loop"
+  echo "ratio cesub/curl:        $(ratio "$t_b" "$t_cb")"
   echo "ratio arcsub loop/cesub: $(ratio "$t_loop" "$t_b")"
 
   echo; echo "## $label: status of 100 jobs"
@@ -94,9 +152,28 @@ bench_ce() {
   row "arcstat -a (100 jobs, its own job list)" "$t_as"
   echo "ratio cesub/curl:        $(ratio "$t_s" "$t_scurl")"
   echo "ratio arcstat/cesub:     $(ratio "$t_as" "$t_s")"
+
+  echo; echo "## $label: status of the same 100 jobs, the CE holding $FILLER other jobs of the identity"
+  local t0 t_s1 t_sb t_scb t_asb
+  fill_ce "$rest" "$token" "$FILLER" "$WORK/filler-$label"
+  echo "# $(wc -l < "$WORK/filler-$label") filler jobs made (they wait for an input nobody uploads)"
+  t0=$(now); "$CESUB" status --all >/dev/null 2>&1 || true; t_s1=$(echo "$(now) - $t0" | bc -l)
+  t_sb=$(timeit "$N" "$CESUB" status --all)
+  t_scb=$(timeit "$N" curl -sSf --capath "$X509_CERT_DIR" -H "Authorization: Bearer $token" -H 'Accept: application/json' -H 'Content-Type: application/json' --data-binary "$ids" "$rest/jobs?action=status")
+  t_asb=$(timeit "$N" "${arc[@]}" arcstat -j "$jobs" -a)
+  row "cesub status --all, first run (a listing: learns the count)" "$t_s1"
+  row "cesub status --all (100 jobs)" "$t_sb"
+  row "curl POST jobs?action=status (100 ids)" "$t_scb"
+  row "arcstat -a (100 jobs, its own job list)" "$t_asb"
+  echo "ratio cesub/curl:        $(ratio "$t_sb" "$t_scb")"
+  echo "ratio arcstat/cesub:     $(ratio "$t_asb" "$t_sb")"
+  unfill_ce "$rest" "$token" "$WORK/filler-$label"
   "$CESUB" clean -a >/dev/null 2>&1 || true
   "${arc[@]}" arcclean -j "$jobs" -a -f >/dev/null 2>&1 || true
   "${arc[@]}" sh -c "rm -f $jobs*"
+  grep -o '"id":"[^"]*"' "$WORK/curl-answers" 2>/dev/null | cut -d'"' -f4 > "$WORK/curl-ids" || true
+  [ -s "$WORK/curl-ids" ] && unfill_ce "$rest" "$token" "$WORK/curl-ids"
+  rm -f "$WORK/curl-ids" "$WORK/curl-answers"
 }
 
 echo "# bench/arc-rest.sh $(date -u +%FT%TZ) N=$N host=$(hostname) cores=$(nproc) cesub $("$CESUB" version | head -1)"
