@@ -360,9 +360,12 @@ type PingResult struct {
 	Implementation string   `json:"implementation,omitempty"`
 	Version        string   `json:"version,omitempty"`
 	Admitted       bool     `json:"admitted"`
-	Unsupported    bool     `json:"unsupported,omitempty"` // reached, but the protocol is not served (credential not checked)
-	Identity       string   `json:"identity,omitempty"`    // token or X.509
-	User           string   `json:"user,omitempty"`        // the identity the CE mapped the credential to
+	// Refused: reached, and the CE refused the credential (authentication or
+	// authorization); a CE reached that failed otherwise is neither.
+	Refused     bool   `json:"refused,omitempty"`
+	Unsupported bool   `json:"unsupported,omitempty"` // reached, but the protocol is not served (credential not checked)
+	Identity    string `json:"identity,omitempty"`    // token or X.509
+	User        string `json:"user,omitempty"`        // the identity the CE mapped the credential to
 	// Authorizations per level where the CE reports them (HTCondor: READ, WRITE -> ALLOW or DENIED).
 	Authorizations map[string]string `json:"authorizations,omitempty"`
 	Problem        string            `json:"problem,omitempty"`

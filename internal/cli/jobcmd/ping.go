@@ -43,7 +43,9 @@ ARC 7's scope-claim pitfalls).
 With several -C, the CEs are pinged in parallel, each within its own time
 limit. Without -C, the CEs of the endpoint file (-E or CESUB_ENDPOINTS) are
 pinged, each with the token source the file gives it. Exit: 0 admitted
-(all), 4 reached but refused, 1 not reached, 3 some admitted and some not.`,
+(all), 4 reached but the credential refused, 1 not reached or failing
+otherwise (a server error, not the flavour's protocol), 3 some admitted and
+some not.`,
 		Example: `  cesub ping -C ce.example.org
   cesub ping -C https://localhost:8444/arex -o json
   cesub ping -E factory.yaml`,
@@ -98,7 +100,7 @@ func pingOne(d ceDeps, r *ce.PingResult) error {
 	switch {
 	case r.Admitted:
 		return nil
-	case r.Reachable && !r.Unsupported:
+	case r.Refused:
 		return cmdutil.Silent(cmdutil.ExitAuth)
 	}
 	return cmdutil.Silent(cmdutil.ExitError)
@@ -120,7 +122,7 @@ func pingList(d ceDeps, ces []string, results []*ce.PingResult, errs []error) er
 		switch {
 		case r.Admitted:
 			admitted++
-		case r.Reachable && !r.Unsupported:
+		case r.Refused:
 			refused++
 		default:
 			failed++
@@ -173,8 +175,10 @@ func printPing(out io.Writer, r *ce.PingResult) error {
 		switch {
 		case r.Unsupported:
 			verdict = "not checked"
-		case !r.Admitted:
+		case r.Refused:
 			verdict = "REFUSED"
+		case !r.Admitted:
+			verdict = "not admitted"
 		}
 		fmt.Fprintf(w, "credential:\t%s: %s\n", r.Identity, verdict)
 	}

@@ -358,3 +358,28 @@ func execCommand(name string, args ...string) (string, error) {
 	out, err := exec.Command(name, args...).CombinedOutput()
 	return string(out), err
 }
+
+// TestPingRefusedOrBroken: a CE that refuses the credential is Refused
+// (exit 4); one that fails the admission probe otherwise (a 503) is reached,
+// not admitted and not Refused (exit 1).
+func TestPingRefusedOrBroken(t *testing.T) {
+	for _, tc := range []struct {
+		code    int
+		refused bool
+	}{{http.StatusForbidden, true}, {http.StatusServiceUnavailable, false}, {http.StatusOK, false}} {
+		c, _ := fakeAREX(t, `{"version":["1.0"]}`, func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Query().Get("action") == "status" && tc.code != http.StatusOK {
+				http.Error(w, http.StatusText(tc.code), tc.code)
+				return
+			}
+			_, _ = io.WriteString(w, `{"job":[]}`)
+		})
+		p, err := c.Ping(context.Background())
+		if err != nil {
+			t.Fatalf("%d: %v", tc.code, err)
+		}
+		if p.Refused != tc.refused || p.Admitted != (tc.code == http.StatusOK) || !p.Reachable {
+			t.Errorf("admission answered %d: %+v", tc.code, p)
+		}
+	}
+}

@@ -66,6 +66,7 @@ func (c *Client) Ping(ctx context.Context) (*ce.PingResult, error) {
 	}
 	if !r.Admitted {
 		r.Problem = err.Error()
+		r.Refused = ce.IsAuthFailure(err)
 		var ae *arexhttp.AuthError
 		if errors.As(err, &ae) {
 			r.Problem = ae.Refusal() // its hint is the one below

@@ -57,6 +57,7 @@ func (c *Client) Ping(ctx context.Context) (*ce.PingResult, error) {
 		var ae *arexhttp.AuthError
 		r.Problem = err.Error()
 		if errors.As(err, &ae) {
+			r.Refused = true
 			r.Hint = fmt.Sprintf("compare the credential with the CE's rules: `cesub token check --ce %s` (tokens) or ask the site to admit the proxy's subject", c.addr.HostPort())
 		} else if isFault(err, "") || resp.StatusCode() == http.StatusInternalServerError || resp.StatusCode() == http.StatusNotFound {
 			r.Unsupported = true

@@ -74,6 +74,7 @@ func (c *Client) Ping(ctx context.Context) (*ce.PingResult, error) {
 	}
 	r.Admitted = r.Authorizations["READ"] == "ALLOW" && r.Authorizations["WRITE"] == "ALLOW"
 	if !r.Admitted {
+		r.Refused = true
 		var denied []string
 		for _, lv := range []string{"READ", "WRITE"} {
 			if r.Authorizations[lv] != "ALLOW" {
@@ -174,7 +175,7 @@ func (c *Client) pingProblem(ctx context.Context, r *ce.PingResult, err error) *
 		r.Hint = "an HTCondor daemon fails the negotiation rather than decline authentication to a client that requires it: " +
 			"what answered is broken, or something on the path answered for it (cesub presented no credential and sent nothing more)"
 	case errors.As(err, &ae):
-		r.Reachable = true
+		r.Reachable, r.Refused = true, true
 		r.Hint = c.tokenHint(ctx, []string{"status"})
 		if r.Hint == "" && c.src != nil {
 			r.Hint = "the token's claims look right for this CE: its issuer may not be trusted there, or its subject maps to no user (CERTIFICATE_MAPFILE)"
