@@ -118,7 +118,7 @@ func runQuickStart(t *testing.T, script, home string, env []string, ceHost strin
 	if fi, err := os.Stat(filepath.Join(home, "run", "bt_u"+strconv.Itoa(os.Geteuid()))); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("token not stored for discovery in $XDG_RUNTIME_DIR/bt_u<uid> with mode 0600: %v", err)
 	}
-	ids := regexp.MustCompile(`https://` + regexp.QuoteMeta(ceHost) + `/arex/rest/1\.[01]/jobs/([A-Za-z0-9]+)`).FindAllStringSubmatch(out.String(), -1)
+	ids := regexp.MustCompile(`https://`+regexp.QuoteMeta(ceHost)+`/arex/rest/1\.[01]/jobs/([A-Za-z0-9]+)`).FindAllStringSubmatch(out.String(), -1)
 	if len(ids) == 0 {
 		t.Fatalf("no job id of %s in the output", ceHost)
 	}

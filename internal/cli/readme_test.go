@@ -70,11 +70,11 @@ func TestReadmeCommandsParse(t *testing.T) {
 // would hold.
 func TestReadmeCheckerRefuses(t *testing.T) {
 	for _, line := range []string{
-		`cesub stauts -a`,                    // no such command
-		`cesub token shw`,                    // no such subcommand
-		`cesub status --wacth JOB`,           // no such flag
-		`cesub status --interval soon JOB`,   // a value that does not parse
-		`cesub submit -C ce -f`,              // flag without its value
+		`cesub stauts -a`,                     // no such command
+		`cesub token shw`,                     // no such subcommand
+		`cesub status --wacth JOB`,            // no such flag
+		`cesub status --interval soon JOB`,    // a value that does not parse
+		`cesub submit -C ce -f`,               // flag without its value
 		`JOB=$(cesub version extra-argument)`, // too many arguments
 	} {
 		cmds := docsnippets.Commands("```sh\n" + line + "\n```\n")
