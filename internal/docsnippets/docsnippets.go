@@ -157,38 +157,50 @@ func heredocDelimiter(line string) string {
 	return strings.Trim(rest, `'"`)
 }
 
-// inlineSpans are the `code` spans of the prose (outside fenced blocks); a
-// span may wrap onto the next line, but not past a blank line.
+// inlineSpans are the `code` spans of the prose (outside fenced blocks): a
+// span opened by a run of N backticks ends at the next run of N (so
+// “a `b` c“ is one span); it may wrap onto the next line, not past a
+// blank line.
 func inlineSpans(md string) []numbered {
 	var out []numbered
-	fenced, in := false, false
+	fenced := false
+	open := 0 // the backticks that opened the current span, 0 outside one
 	var span strings.Builder
 	start := 0
 	for i, line := range strings.Split(md, "\n") {
 		if strings.HasPrefix(strings.TrimSpace(line), "```") {
-			fenced, in = !fenced, false
+			fenced, open = !fenced, 0
 			continue
 		}
 		if fenced {
 			continue
 		}
 		if strings.TrimSpace(line) == "" {
-			in = false
+			open = 0
 		}
-		if in {
+		if open > 0 {
 			span.WriteByte(' ')
 		}
-		for _, r := range line {
-			switch {
-			case r == '`' && in:
-				out = append(out, numbered{span.String(), start})
-				in = false
-			case r == '`':
-				in, start = true, i+1
-				span.Reset()
-			case in:
-				span.WriteRune(r)
+		for j := 0; j < len(line); {
+			if line[j] != '`' {
+				if open > 0 {
+					span.WriteByte(line[j])
+				}
+				j++
+				continue
 			}
+			n := len(line[j:]) - len(strings.TrimLeft(line[j:], "`"))
+			switch {
+			case open == 0:
+				open, start = n, i+1
+				span.Reset()
+			case n == open:
+				out = append(out, numbered{strings.TrimSpace(span.String()), start})
+				open = 0
+			default:
+				span.WriteString(line[j : j+n])
+			}
+			j += n
 		}
 	}
 	return out

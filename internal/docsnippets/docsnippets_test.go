@@ -28,7 +28,8 @@ func TestSegments(t *testing.T) {
 	}
 }
 
-const doc = "# T\n\nRun `cesub token show` first, then `cesub status -a\n--watch`.\n\n" +
+const doc = "# T\n\nRun `cesub token show` first, then `cesub status -a\n--watch`.\n" +
+	"A message: ``cesub info --ce X (says `cesub ping`)``.\n\n" +
 	"<!-- readme-test: quickstart token=a -->\n\n```sh\ncesub token get \\\n  --write\ncat > j <<'X'\ncesub not-a-command\nX\nJOB=$(cesub submit j)\n```\n\n" +
 	"```yaml\ncesub: no\n```\n\nprose\n\n<!-- readme-test: lost -->\ntext between\n```bash\ncesub version\n```\n"
 
@@ -37,7 +38,7 @@ func TestBlocks(t *testing.T) {
 	if len(b) != 3 {
 		t.Fatalf("%d blocks, want 3: %+v", len(b), b)
 	}
-	if b[0].Lang != "sh" || b[0].Marker != "quickstart token=a" || b[0].Line != 8 || !strings.HasPrefix(b[0].Text, "cesub token get \\\n") {
+	if b[0].Lang != "sh" || b[0].Marker != "quickstart token=a" || b[0].Line != 9 || !strings.HasPrefix(b[0].Text, "cesub token get \\\n") {
 		t.Errorf("block 0 = %+v", b[0])
 	}
 	if b[1].Lang != "yaml" || b[1].Marker != "" {
@@ -53,11 +54,11 @@ func TestCommands(t *testing.T) {
 	for _, c := range Commands(doc) {
 		got = append(got, strings.Join(c.Args, " ")+"@"+map[bool]string{true: "inline", false: "block"}[c.Inline])
 	}
-	want := []string{"token get --write@block", "submit j@block", "version@block", "token show@inline", "status -a --watch@inline"}
+	want := []string{"token get --write@block", "submit j@block", "version@block", "token show@inline", "status -a --watch@inline", "info --ce X@inline"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Commands = %q, want %q", got, want)
 	}
-	if c := Commands(doc)[1]; c.Line != 14 {
-		t.Errorf("submit is on line %d, want 14", c.Line)
+	if c := Commands(doc)[1]; c.Line != 15 {
+		t.Errorf("submit is on line %d, want 15", c.Line)
 	}
 }
