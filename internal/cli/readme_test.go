@@ -44,23 +44,36 @@ func parseOnly(args []string, inline bool) error {
 	return errors.Join(cmd.ValidateArgs(pos), cmd.ValidateRequiredFlags(), cmd.ValidateFlagGroups())
 }
 
+// misspeltOnPurpose are command lines the documents show as mistakes.
+var misspeltOnPurpose = map[string]bool{"token shw": true} // exit-codes.md: a mistyped subcommand exits 2
+
 // TestReadmeCommandsParse: every cesub command line of the README and of the
-// user docs written for newcomers and factories names a command that exists
-// with flags it has, so the documents cannot rot as commands change.
+// user docs (docs/*.md) names a command that exists with flags it has, so
+// the documents cannot rot as commands change. Inline code that elides
+// arguments (`cesub --auth x509 …`) is left out.
 func TestReadmeCommandsParse(t *testing.T) {
 	root := filepath.Join("..", "..")
-	for _, doc := range []string{"README.md", "docs/troubleshooting.md", "docs/factories.md"} {
-		b, err := os.ReadFile(filepath.Join(root, doc))
+	docs, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range append([]string{filepath.Join(root, "README.md")}, docs...) {
+		b, err := os.ReadFile(doc)
 		if err != nil {
 			t.Fatal(err)
 		}
 		cmds := docsnippets.Commands(string(b))
-		if len(cmds) < 10 {
-			t.Errorf("%s: only %d cesub command lines found: the extraction is broken", doc, len(cmds))
+		name, _ := filepath.Rel(root, doc)
+		if want := map[string]int{"README.md": 40, "docs/troubleshooting.md": 10, "docs/factories.md": 10}[name]; len(cmds) < want {
+			t.Errorf("%s: only %d cesub command lines found, want at least %d: the extraction is broken", name, len(cmds), want)
 		}
 		for _, c := range cmds {
+			line := strings.Join(c.Args, " ")
+			if c.Inline && strings.Contains(c.Text, "…") || misspeltOnPurpose[line] {
+				continue
+			}
 			if err := parseOnly(c.Args, c.Inline); err != nil {
-				t.Errorf("%s:%d: cesub %s: %v\n\t%s", doc, c.Line, strings.Join(c.Args, " "), err, c.Text)
+				t.Errorf("%s:%d: cesub %s: %v\n\t%s", name, c.Line, line, err, c.Text)
 			}
 		}
 	}
