@@ -44,7 +44,7 @@ go test -race -count=1 -timeout 15m ./pkg/... ./internal/...
 step "coverage (the unit tests again, integration skipped: per package and overall; no threshold yet)"
 scripts/coverage.sh
 
-step "fuzz (short runs; docs/testing.md says how to run them for long)"
+step "fuzz (short runs; docs/dev/testing.md says how to run them for long)"
 for pair in $(grep -rlE '^func Fuzz[A-Za-z0-9_]+\(' --include='*_test.go' . | while read -r file; do
       for t in $(grep -hoE '^func Fuzz[A-Za-z0-9_]+' "$file" | sed 's/^func //'); do echo "$(dirname "$file")@$t"; done
     done | sort -u); do
