@@ -102,6 +102,7 @@ func exitCases(w *exitWorld) []exitCase {
 		{cmd: "submit", code: 0, args: at("-C", w.ce, "-e", `&(executable="/bin/true")`)},
 		{cmd: "submit", code: 1, why: "nothing listens", args: at("-C", closed, "-e", `&(executable="/bin/true")`)},
 		{cmd: "submit", code: 2, why: "a description that does not parse", args: at("-C", w.ce, "-e", `&(executable="/bin/true"`)},
+		{cmd: "submit", code: 2, why: "an input file that does not exist", args: at("-C", w.ce, "-e", `&(executable="/bin/true")(inputfiles=("nope" "`+filepath.Join(w.dir, "nope")+`"))`)},
 		{cmd: "submit", code: 4, why: "no credential", vars: none, args: at("-C", w.ce, "-e", `&(executable="/bin/true")`)},
 		{cmd: "describe", code: 0, args: plain(w.file("good.xrsl", `&(executable="/bin/true")`))},
 		{cmd: "describe", code: 1, why: "unreadable file", args: plain(filepath.Join(w.dir, "missing.xrsl"))},

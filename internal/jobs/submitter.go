@@ -60,6 +60,7 @@ type Submitted struct {
 	Results    []ce.Result
 	OK, Failed int
 	AuthFailed bool
+	BadInput   bool // a request failed on a local input file (ce.InputError): nothing of it was sent
 }
 
 // info is the registration of the CE's flavour.
@@ -219,6 +220,7 @@ func (s *Submitter) submitBatch(ctx, cctx context.Context, b Batch, delegationID
 	prog.Done()
 	if err != nil {
 		out.AuthFailed = out.AuthFailed || ce.IsAuthFailure(err)
+		out.BadInput = out.BadInput || ce.IsInputError(err)
 		out.Failed += len(b.Jobs)
 		s.failed(err)
 		out.Results = append(out.Results, ce.Result{Err: err})

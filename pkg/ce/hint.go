@@ -123,3 +123,17 @@ func IsAuthFailure(err error) bool {
 	var af AuthFailer
 	return errors.As(err, &af) && af.AuthFailure()
 }
+
+// InputError is a job's local input file that cannot be sent (missing,
+// unreadable, not a regular file), found before anything was submitted:
+// the description's fault, reported as bad input (exit 2), not as a CE's.
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
+// IsInputError reports whether err is (or wraps) an InputError.
+func IsInputError(err error) bool {
+	var ie *InputError
+	return errors.As(err, &ie)
+}

@@ -108,6 +108,9 @@ func CodeOf(err error) int {
 	if token.IsRefusal(err) || ce.IsAuthFailure(err) {
 		return ExitAuth
 	}
+	if ce.IsInputError(err) {
+		return ExitUsage
+	}
 	return ExitError
 }
 

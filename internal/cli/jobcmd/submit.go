@@ -317,6 +317,7 @@ func submitMany(ctx context.Context, opts *SubmitOptions, targets []target, p *s
 		total.ok += one.ok
 		total.failed += one.failed
 		total.authFailed = total.authFailed || one.authFailed
+		total.badInput = total.badInput || one.badInput
 	}
 	return p.print(total)
 }
@@ -326,11 +327,12 @@ type submitted struct {
 	jobs       []JobJSON
 	ok, failed int
 	authFailed bool
+	badInput   bool // some job's input file could not be read (exit 2 when nothing was submitted)
 }
 
 // submittedJSON is a Submitter's result as submit prints it.
 func submittedJSON(res jobs.Submitted) submitted {
-	out := submitted{ok: res.OK, failed: res.Failed, authFailed: res.AuthFailed}
+	out := submitted{ok: res.OK, failed: res.Failed, authFailed: res.AuthFailed, badInput: res.BadInput}
 	for _, r := range res.Results {
 		jj := JobJSON{ID: r.ID}
 		if r.Job != nil {
@@ -572,6 +574,9 @@ func (p *submitPrinter) print(res submitted) error {
 				fmt.Fprintln(p.io.Out, j.ID)
 			}
 		}
+	}
+	if res.ok == 0 && res.badInput && !res.authFailed {
+		return cmdutil.Silent(cmdutil.ExitUsage) // a description naming a missing input file
 	}
 	return cmdutil.ResultCode(res.ok, res.failed, res.authFailed)
 }

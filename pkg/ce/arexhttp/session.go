@@ -301,11 +301,11 @@ func LocalInputs(j jobdesc.Job, baseDir string) ([]Upload, error) {
 		}
 		fi, err := os.Stat(p)
 		if err != nil {
-			return nil, fmt.Errorf("input file %q: %w (nothing was submitted)", f.Name, err)
+			return nil, &ce.InputError{Err: fmt.Errorf("input file %q: %w (nothing was submitted)", f.Name, err)}
 		}
 		if !fi.Mode().IsRegular() {
 			// a FIFO would block the upload in open(), past --timeout and signals
-			return nil, fmt.Errorf("input file %q: %s is %s, not a regular file (nothing was submitted)", f.Name, p, ownfile.TypeName(fi.Mode()))
+			return nil, &ce.InputError{Err: fmt.Errorf("input file %q: %s is %s, not a regular file (nothing was submitted)", f.Name, p, ownfile.TypeName(fi.Mode()))}
 		}
 		out = append(out, Upload{Name: f.Name, Path: p, Size: fi.Size()})
 	}

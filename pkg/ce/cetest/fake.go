@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -109,6 +110,9 @@ func (f *Fake) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitOpt
 		return f.SubmitFunc(ctx, jobs, opts)
 	}
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := localInputs(jobs, opts.BaseDir); err != nil {
 		return nil, err
 	}
 	n := len(jobs)
@@ -379,4 +383,19 @@ func Register(r *ce.Registry, flavour ce.Flavour, scheme string, fake *Fake) ce.
 	}
 	r.Register(info)
 	return info
+}
+
+// localInputs checks the jobs' local input files as the real flavours do
+// before they send anything.
+func localInputs(jobs []jobdesc.Job, baseDir string) error {
+	for _, j := range jobs {
+		for _, in := range j.Inputs {
+			if p, ok := in.Local(baseDir); ok {
+				if _, err := os.Stat(p); err != nil {
+					return &ce.InputError{Err: fmt.Errorf("input file %q: %w (nothing was submitted)", in.Name, err)}
+				}
+			}
+		}
+	}
+	return nil
 }

@@ -287,7 +287,7 @@ func (c *Client) checkInputs(jobs []jobdesc.Job, opts ce.SubmitOptions) error {
 				continue // fetched by the CE, or expanded with the cluster id (checked in the transaction)
 			}
 			if err := sendable(p); err != nil {
-				return fmt.Errorf("input file %q: %w (nothing was submitted)", in.Name, err)
+				return &ce.InputError{Err: fmt.Errorf("input file %q: %w (nothing was submitted)", in.Name, err)}
 			}
 		}
 	}
