@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cesub/cesub/internal/cli/cmdutil"
+	"github.com/cesub/cesub/internal/cli/compat"
 	"github.com/cesub/cesub/internal/cli/describecmd"
 	"github.com/cesub/cesub/internal/cli/docscmd"
 	"github.com/cesub/cesub/internal/cli/jobcmd"
@@ -246,13 +247,24 @@ func Main(version string) int {
 		fmt.Fprintf(f.IO.ErrOut, "cesub: %v: stopping\n", s)
 		cancel()
 	}()
-	code := Run(ctx, f, os.Args[1:])
+	code := runAs(ctx, f, os.Args)
 	signal.Stop(sigs)
 	close(sigs)
 	if s, ok := got.Load().(syscall.Signal); ok {
 		return 128 + int(s)
 	}
 	return code
+}
+
+// runAs runs cesub, or the tool it emulates when invoked under that tool's
+// name (internal/cli/compat).
+func runAs(ctx context.Context, f *cmdutil.Factory, argv []string) int {
+	if t, ok := compat.Lookup(argv[0]); ok {
+		f.IO.Guard()
+		defer f.IO.Flush()
+		return t.Run(ctx, f, argv[1:])
+	}
+	return Run(ctx, f, argv[1:])
 }
 
 // Run executes args against factory f; exported for tests.
