@@ -260,17 +260,17 @@ func Main(version string) int {
 // name (internal/cli/compat).
 func runAs(ctx context.Context, f *cmdutil.Factory, argv []string) int {
 	if t, ok := compat.Lookup(argv[0]); ok {
-		f.IO.Guard()
+		prepare(f)
 		defer f.IO.Flush()
 		return t.Run(ctx, f, argv[1:])
 	}
 	return Run(ctx, f, argv[1:])
 }
 
-// Run executes args against factory f; exported for tests.
-func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
-	f.IO.Guard() // the one place server text is made safe to print (see cmdutil)
-	defer f.IO.Flush()
+// prepare readies a factory for a run: the output layer (the one place
+// server text is made safe to print, see cmdutil) and the defaults.
+func prepare(f *cmdutil.Factory) {
+	f.IO.Guard()
 	if f.Debugf == nil {
 		f.Debugf = func(string, ...any) {}
 	}
@@ -280,6 +280,12 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	if f.Now == nil {
 		f.Now = time.Now
 	}
+}
+
+// Run executes args against factory f; exported for tests.
+func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
+	prepare(f)
+	defer f.IO.Flush()
 	cmd := newCmdRoot(f, commandNamed(args))
 	cmd.SetArgs(args)
 	cmd.SetIn(f.IO.In)
