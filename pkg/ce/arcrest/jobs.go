@@ -30,7 +30,7 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 	if err != nil {
 		return nil, err
 	}
-	key := arexhttp.NewSubmissionKey()
+	key := arexhttp.KeyOf(opts)
 	arexhttp.Mark(prepared, key)
 	doc, _, err := adl.Write(prepared...)
 	if err != nil {
@@ -553,6 +553,28 @@ func (c *Client) findMarked(ctx context.Context, key string, want int, opts ce.S
 		return nil, lastErr
 	}
 	return found, nil
+}
+
+// FindSubmission implements ce.SubmissionFinder: the jobs not on the job
+// list whose description carries the mark of submission key (as a lost
+// answer is recovered, see findMarked).
+func (c *Client) FindSubmission(ctx context.Context, key string, hint ce.PendingHint) ([]ce.Job, error) {
+	want := hint.Jobs
+	if want <= 0 {
+		want = maxMarkSearch
+	}
+	found, err := c.findMarked(ctx, key, want, ce.SubmitOptions{Known: hint.Known})
+	if err != nil {
+		return nil, err
+	}
+	var out []ce.Job
+	for i := 0; i < want; i++ {
+		for _, e := range found[i] {
+			out = append(out, ce.Job{ID: c.JobID(e.ID), LocalID: e.ID, CE: c.endpoint, Flavour: ce.ARC,
+				State: mapState(e.State), RawState: e.State})
+		}
+	}
+	return out, nil
 }
 
 // fillEntries completes the entries a submit answer carried (job i at index
