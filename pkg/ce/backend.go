@@ -147,8 +147,9 @@ type SubmitOptions struct {
 	// them if the answer is never recorded. Empty: the flavour makes one.
 	Key string
 	// Assigned, if set, is told an id the CE gave the submission before it
-	// is committed (HTCondor: each cluster id NewCluster answers).
-	Assigned func(id string)
+	// is committed (HTCondor: each cluster id NewCluster answers); an error
+	// abandons the submission (nothing is committed).
+	Assigned func(id string) error
 	// Warn, if set, is told what the CE says about a submission it accepted
 	// (HTCondor: the schedd's WarningReason, e.g. from a submit requirement
 	// that only warns), as condor_submit prints it.
