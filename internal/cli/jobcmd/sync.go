@@ -206,10 +206,13 @@ func syncPendingRun(ctx context.Context, opts *SyncOptions) error {
 		}
 	}
 	out.Submissions = append(out.Submissions, e.recovery.Results()...)
+	ok := 0
 	for _, s := range out.Submissions {
 		if s.Err != "" {
 			failed++
 			r.Errorf("%s", s.Err)
+		} else {
+			ok++
 		}
 	}
 	if r.JSON() {
@@ -219,7 +222,7 @@ func syncPendingRun(ctx context.Context, opts *SyncOptions) error {
 	} else {
 		printPending(opts.IO.Out, out, e.store.Path())
 	}
-	return cmdutil.ResultCode(len(out.Submissions)-failed+1, failed, authFailed)
+	return cmdutil.ResultCode(ok, failed, authFailed)
 }
 
 // printPending is sync --pending's text: a line per pending submission.
