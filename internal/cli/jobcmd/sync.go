@@ -81,7 +81,7 @@ other hosts to age.
 Exit: 0 all CEs answered, 3 some did not, 4/1 none did.`,
 		Example: `  cesub sync -C https://ce1.example.org/arex -C ce2.example.org
   cesub sync --pending`,
-		Args:    cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if len(opts.CEs) == 0 && !opts.Pending {
 				return cmdutil.UsageError(errors.New("give at least one CE with -C/--ce (or --pending)"))
