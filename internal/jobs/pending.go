@@ -113,7 +113,7 @@ func (r *Recovery) resolve(ctx context.Context, p jobstore.Pending, finder ce.Su
 		rec.Left = "flavour " + p.Flavour + " cannot look a submission up"
 		return rec
 	}
-	found, err := finder.FindSubmission(ctx, p.Key, ce.PendingHint{Jobs: p.Jobs, Clusters: p.Clusters, Known: known})
+	found, err := finder.FindSubmission(ctx, p.Key, ce.PendingHint{Jobs: p.Jobs, Clusters: p.Clusters, Since: p.Created, Known: known})
 	if err != nil {
 		rec.Err = fmt.Sprintf("looking for submission %s on %s: %v", p.Key, p.CE, err)
 		return rec

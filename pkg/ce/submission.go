@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"time"
 )
 
 // NewSubmissionKey is a random key for one submission request (18 hex
@@ -33,6 +34,9 @@ func ValidSubmissionKey(key string) bool {
 type PendingHint struct {
 	Jobs     int      // jobs the request asked for (with instances: every copy)
 	Clusters []string // HTCondor: the cluster ids NewCluster gave, if known
+	// Since is when the submission was written ahead (zero: unknown); the
+	// CE made its jobs after it (give or take the clocks' skew).
+	Since time.Time
 	// Known, if set, reports whether a job id of this CE is on the job
 	// list already (those need not be looked at).
 	Known func(localID string) bool

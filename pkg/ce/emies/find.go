@@ -16,12 +16,18 @@ import (
 const maxFind = 2000
 
 // FindSubmission implements ce.SubmissionFinder: among the activities
-// created since a day before now that are not on the job list, those whose
+// created since the submission was written ahead (an hour earlier for the
+// clocks' skew; the last day when not known) that are not on the job
+// list, those whose
 // description (A-REX keeps it as sent, under *logs/ID/description) carries
 // the mark of submission key.
 func (c *Client) FindSubmission(ctx context.Context, key string, hint ce.PendingHint) ([]ce.Job, error) {
 	now := time.Now().UTC()
-	ids, truncated, err := c.listActivities(ctx, now.Add(-24*time.Hour).Truncate(time.Second), now.Add(24*time.Hour).Truncate(time.Second))
+	from := now.Add(-24 * time.Hour)
+	if !hint.Since.IsZero() {
+		from = hint.Since.UTC().Add(-time.Hour)
+	}
+	ids, truncated, err := c.listActivities(ctx, from.Truncate(time.Second), now.Add(24*time.Hour).Truncate(time.Second))
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cesub/cesub/pkg/ce"
 	"github.com/cesub/cesub/pkg/jobdesc"
@@ -55,6 +56,10 @@ func TestFakeEMIESFindSubmission(t *testing.T) {
 	got, err = c.FindSubmission(ctx, mine, ce.PendingHint{Jobs: 12, Known: func(id string) bool { return id != want[0] }})
 	if err != nil || len(got) != 1 || got[0].LocalID != want[0] {
 		t.Fatalf("find with all but one on the job list: %+v %v", got, err)
+	}
+	// activities created before the submission was written ahead are not looked at
+	if got, err := c.FindSubmission(ctx, mine, ce.PendingHint{Since: time.Now().Add(3 * time.Hour)}); err != nil || len(got) != 0 {
+		t.Fatalf("find since later: %+v %v", got, err)
 	}
 	if got, err := c.FindSubmission(ctx, ce.NewSubmissionKey(), ce.PendingHint{}); err != nil || len(got) != 0 {
 		t.Fatalf("a key nobody used: %+v %v", got, err)
