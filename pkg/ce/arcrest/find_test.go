@@ -22,7 +22,11 @@ func TestFakeRESTFindSubmission(t *testing.T) {
 		}
 		return out
 	}
-	made, err := c.Submit(ctx, trueJobs(3), ce.SubmitOptions{Key: mine})
+	jobs := trueJobs(3)
+	for i := range jobs {
+		jobs[i].Stdout = "out.txt"
+	}
+	made, err := c.Submit(ctx, jobs, ce.SubmitOptions{Key: mine})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +37,7 @@ func TestFakeRESTFindSubmission(t *testing.T) {
 		var out []string
 		for _, j := range jobs {
 			out = append(out, j.LocalID)
-			if j.CE != c.endpoint || j.Flavour != ce.ARC || j.ID != c.JobID(j.LocalID) || j.State == "" {
+			if j.CE != c.endpoint || j.Flavour != ce.ARC || j.ID != c.JobID(j.LocalID) || j.State == "" || j.Name != "j" || j.Stdout != "out.txt" {
 				t.Errorf("found job: %+v", j)
 			}
 		}

@@ -542,7 +542,7 @@ func (c *Client) findMarked(ctx context.Context, key string, want int, opts ce.S
 				}
 				looked[id] = true
 				if i, ok := arexhttp.MarkIn(desc, key); ok && i < want {
-					found[i] = append(found[i], jobEntry{StatusCode: http.StatusCreated, ID: id, State: live[id]})
+					found[i] = append(found[i], jobEntry{StatusCode: http.StatusCreated, ID: id, State: live[id], desc: desc})
 					total++
 				}
 			}(id)
@@ -570,8 +570,11 @@ func (c *Client) FindSubmission(ctx context.Context, key string, hint ce.Pending
 	var out []ce.Job
 	for i := 0; i < want; i++ {
 		for _, e := range found[i] {
-			out = append(out, ce.Job{ID: c.JobID(e.ID), LocalID: e.ID, CE: c.endpoint, Flavour: ce.ARC,
-				State: mapState(e.State), RawState: e.State})
+			j := ce.Job{ID: c.JobID(e.ID), LocalID: e.ID, CE: c.endpoint, Flavour: ce.ARC, State: mapState(e.State), RawState: e.State}
+			if d, err := adl.Parse("description of "+e.ID, []byte(e.desc)); err == nil && len(d) == 1 {
+				j.Name, j.Stdout, j.Stderr = d[0].Name, d[0].Stdout, d[0].Stderr // what cat needs
+			}
+			out = append(out, j)
 		}
 	}
 	return out, nil
