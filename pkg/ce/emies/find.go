@@ -9,6 +9,7 @@ import (
 
 	"github.com/cesub/cesub/pkg/ce"
 	"github.com/cesub/cesub/pkg/ce/arexhttp"
+	"github.com/cesub/cesub/pkg/jobdesc/adl"
 )
 
 // maxFind bounds how many jobs not on the job list FindSubmission reads
@@ -47,6 +48,7 @@ func (c *Client) FindSubmission(ctx context.Context, key string, hint ce.Pending
 	var wg sync.WaitGroup
 	var firstErr error
 	var mine []string
+	descs := map[string]string{}
 	sem := make(chan struct{}, concurrency)
 	for _, id := range cands {
 		wg.Add(1)
@@ -65,6 +67,7 @@ func (c *Client) FindSubmission(ctx context.Context, key string, hint ce.Pending
 			case err == nil:
 				if _, ok := arexhttp.MarkIn(desc, key); ok {
 					mine = append(mine, id)
+					descs[id] = desc
 				}
 			}
 		}()
@@ -73,7 +76,13 @@ func (c *Client) FindSubmission(ctx context.Context, key string, hint ce.Pending
 	if firstErr != nil {
 		return nil, firstErr // cannot tell: the pending row stays
 	}
-	return c.jobsOf(ctx, mine)
+	jobs, err := c.jobsOf(ctx, mine)
+	for i := range jobs {
+		if d, err := adl.Parse("description of "+jobs[i].LocalID, []byte(descs[jobs[i].LocalID])); err == nil && len(d) == 1 {
+			jobs[i].Name, jobs[i].Stdout, jobs[i].Stderr = d[0].Name, d[0].Stdout, d[0].Stderr // what cat needs
+		}
+	}
+	return jobs, err
 }
 
 // jobsOf is the jobs of ids with their states.
