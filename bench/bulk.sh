@@ -95,7 +95,7 @@ done
 with=$(median < "$WORK/rate.with"); without=$(median < "$WORK/rate.without")
 row "cesub submit --count 1000, pending rows (median of $ROUNDS)" "$with jobs/s"
 row "the same, CESUB_TEST_NO_PENDING=1 (median of $ROUNDS)" "$without jobs/s"
-cost=$(echo "scale=1; 100 * (1 - $with / $without)" | bc -l | sed 's/^\./0./; s/^-\./-0./')
+cost=$(LC_ALL=C printf '%.1f' "$(echo "100 * (1 - $with / $without)" | bc -l)")
 echo "throughput ratio with/without pending rows: $(ratio "$with" "$without"); cost ${cost}% (target: under 5%)"
 echo "all rounds, jobs/s: with $(paste -sd' ' "$WORK/rate.with"); without $(paste -sd' ' "$WORK/rate.without")"
 fi
