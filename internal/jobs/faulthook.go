@@ -17,6 +17,11 @@ package jobs
 //	CESUB_TEST_NO_PENDING=1
 //	    Do not write submissions ahead (no pending rows): the throughput
 //	    baseline bench/bulk.sh compares with.
+//	CESUB_TEST_KEYS=FILE
+//	    Append "KEY CE" to FILE for each submission request, before it is
+//	    written ahead and sent: a test counts the jobs the CE made for a
+//	    command by their keys (ARC: the cesub-submission:KEY/ annotation in
+//	    the description; HTCondor: CesubSubmission == "KEY").
 
 import (
 	"os"
@@ -32,13 +37,14 @@ type faultHook struct {
 	afterRequest int // die after the answer to this request (1-based), 0 never
 	beforeCommit int // die after this cluster id was written ahead, 0 never
 	noPending    bool
+	keys         string // CESUB_TEST_KEYS
 	requests     atomic.Int64
 	clusters     atomic.Int64
 }
 
 // loadFaultHook reads the test-only environment.
 func loadFaultHook() *faultHook {
-	h := &faultHook{noPending: os.Getenv("CESUB_TEST_NO_PENDING") == "1"}
+	h := &faultHook{noPending: os.Getenv("CESUB_TEST_NO_PENDING") == "1", keys: os.Getenv("CESUB_TEST_KEYS")}
 	what, n, _ := strings.Cut(os.Getenv("CESUB_TEST_FAULT"), ":")
 	k, err := strconv.Atoi(n)
 	if err != nil || k <= 0 {
@@ -67,6 +73,24 @@ func (h *faultHook) answered() func() {
 			}
 		})
 	}
+}
+
+// sending logs the key of a request about to be written ahead and sent
+// (CESUB_TEST_KEYS); a key that cannot be logged stops the submission, as
+// the test could not count its jobs.
+func (h *faultHook) sending(key, ce string) error {
+	if h.keys == "" {
+		return nil
+	}
+	f, err := os.OpenFile(h.keys, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(key + " " + ce + "\n") // one write: whole lines even from processes at once
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // assigned is called after a cluster id was written ahead.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -25,7 +26,8 @@ func TestFaultHookDiesAfterRequest(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "jobs.db")
 	cmd := exec.Command(os.Args[0], "-test.run=^TestFaultHookDiesAfterRequest$")
-	cmd.Env = append(os.Environ(), "CESUB_FAULTHOOK_CHILD="+path, "CESUB_TEST_FAULT=die-after-request:2")
+	keys := filepath.Join(t.TempDir(), "keys")
+	cmd.Env = append(os.Environ(), "CESUB_FAULTHOOK_CHILD="+path, "CESUB_TEST_FAULT=die-after-request:2", "CESUB_TEST_KEYS="+keys)
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
@@ -46,6 +48,11 @@ func TestFaultHookDiesAfterRequest(t *testing.T) {
 	}
 	if alive, ok := rows[0].Owner.Alive(); alive || !ok {
 		t.Fatalf("the killed owner counts as alive: %v %v", alive, ok)
+	}
+	logged, err := os.ReadFile(keys)
+	lines := strings.Split(strings.TrimSpace(string(logged)), "\n")
+	if err != nil || len(lines) != 2 || lines[1] != rows[0].Key+" jobstest://h:7777" {
+		t.Fatalf("CESUB_TEST_KEYS: %q %v (want the two requests sent, the second %s)", logged, err, rows[0].Key)
 	}
 }
 

@@ -275,6 +275,9 @@ func (s *Submitter) submitBatch(ctx, cctx context.Context, b Batch, delegationID
 // count) before it leaves, and has the CE's cluster ids (HTCondor) written
 // to that row as soon as they are known. It reports whether it wrote.
 func (s *Submitter) writeAhead(ctx context.Context, b Batch, opts *ce.SubmitOptions) (bool, error) {
+	if err := s.fault.sending(opts.Key, strings.TrimSuffix(s.Addr.URL(), "/")); err != nil {
+		return false, err
+	}
 	if s.Store == nil || s.fault.noPending {
 		return false, nil
 	}
