@@ -170,7 +170,7 @@ func recoveredJobs(found []ce.Job, p jobstore.Pending) []jobstore.Job {
 		seen[j.ID] = true
 		desc, _ := json.Marshal(jobdesc.Job{Name: j.Name, Stdout: j.Stdout, Stderr: j.Stderr})
 		rec := jobstore.Job{ID: j.ID, LocalID: j.LocalID, CE: p.CE, Flavour: p.Flavour, Name: j.Name,
-			Description: string(desc), State: string(j.State), Submitted: p.Created}
+			Description: string(desc), State: string(j.State), Submitted: p.Created, DelegationID: p.DelegationID}
 		if j.Submitted != nil {
 			rec.Submitted = *j.Submitted
 		}

@@ -135,7 +135,7 @@ func TestRecoverDiedSubmission(t *testing.T) {
 	ctx := context.Background()
 	fake := cetest.NewFake("jobstest://h:7777", "jobstest")
 	s := w.submitter(t, fake)
-	s.Backend = &dyingCE{Fake: fake}
+	s.Backend, s.Delegation = &dyingCE{Fake: fake}, Delegation{Mode: ce.DelegateToken}
 	res, _ := s.Submit(ctx, []Batch{{Jobs: someJobs("a", "b", "c")}})
 	if res.OK != 0 {
 		t.Fatalf("the lost answer was recorded: %+v", res)
@@ -169,7 +169,7 @@ func TestRecoverDiedSubmission(t *testing.T) {
 		t.Fatalf("on record: %v, want %v", ids, want)
 	}
 	listed, _ := w.store.List(ctx, jobstore.Filter{IDs: []string{fake.JobID("job2")}, WithDescription: true})
-	if len(listed) != 1 || listed[0].Name != "b" || !strings.Contains(listed[0].Description, `"stdout"`) {
+	if len(listed) != 1 || listed[0].Name != "b" || !strings.Contains(listed[0].Description, `"stdout"`) || listed[0].DelegationID != "deleg-token" {
 		t.Errorf("recovered job: %+v", listed)
 	}
 	if again := r.CE(ctx, fakeAddr, fake); again != nil {

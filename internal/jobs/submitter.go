@@ -216,7 +216,7 @@ func (s *Submitter) submitBatch(ctx, cctx context.Context, b Batch, delegationID
 	opts := ce.SubmitOptions{BaseDir: b.Dir, Instances: s.Instances, DelegationID: delegationID, ProxyFile: s.ProxyFile,
 		Progress: func(_, _ string, done, _ int64) { prog.Add(done) }, Known: known, Key: ce.NewSubmissionKey(),
 		Warn: func(msg string) { s.warnf("%s: %s", s.Addr.URL(), msg) }}
-	pending, err := s.writeAhead(rec.Ctx, b, &opts)
+	pending, err := s.writeAhead(rec.Ctx, b, &opts, delegationID)
 	if err != nil {
 		prog.Done()
 		return err // not sent: a request whose jobs a crash could lose is not made
@@ -274,7 +274,7 @@ func (s *Submitter) submitBatch(ctx, cctx context.Context, b Batch, delegationID
 // writeAhead writes the request of b as pending (its key, CE and job
 // count) before it leaves, and has the CE's cluster ids (HTCondor) written
 // to that row as soon as they are known. It reports whether it wrote.
-func (s *Submitter) writeAhead(ctx context.Context, b Batch, opts *ce.SubmitOptions) (bool, error) {
+func (s *Submitter) writeAhead(ctx context.Context, b Batch, opts *ce.SubmitOptions, delegationID string) (bool, error) {
 	if err := s.fault.sending(opts.Key, strings.TrimSuffix(s.Addr.URL(), "/")); err != nil {
 		return false, err
 	}
@@ -282,7 +282,7 @@ func (s *Submitter) writeAhead(ctx context.Context, b Batch, opts *ce.SubmitOpti
 		return false, nil
 	}
 	p := jobstore.Pending{Key: opts.Key, CE: strings.TrimSuffix(s.Addr.URL(), "/"), Flavour: string(s.Addr.Flavour),
-		Jobs: len(b.Jobs) * max(1, s.Instances), Owner: s.owner}
+		Jobs: len(b.Jobs) * max(1, s.Instances), Owner: s.owner, DelegationID: delegationID}
 	if err := s.Store.AddPending(ctx, p); err != nil {
 		return false, err
 	}

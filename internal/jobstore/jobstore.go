@@ -89,7 +89,8 @@ CREATE TABLE IF NOT EXISTS pending (
   host TEXT NOT NULL DEFAULT '',
   pid INTEGER NOT NULL DEFAULT 0,
   pid_start INTEGER NOT NULL DEFAULT 0,
-  clusters TEXT NOT NULL DEFAULT ''
+  clusters TEXT NOT NULL DEFAULT '',
+  delegation_id TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS pending_ce ON pending(ce);`
 

@@ -25,6 +25,8 @@ type Pending struct {
 	Created  time.Time `json:"created"`
 	Owner    Owner     `json:"owner"`
 	Clusters []string  `json:"clusters,omitempty"` // HTCondor: the clusters NewCluster gave, once known
+	// DelegationID is the delegation the jobs were given (recorded with them).
+	DelegationID string `json:"delegation_id,omitempty"`
 }
 
 // Owner is the process that wrote a pending row.
@@ -84,9 +86,9 @@ func (s *Store) AddPending(ctx context.Context, p Pending) error {
 	if p.Created.IsZero() {
 		p.Created = time.Now()
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO pending (key, ce, flavour, jobs, created, host, pid, pid_start, clusters)
-	  VALUES (?,?,?,?,?,?,?,?,?)`, p.Key, p.CE, p.Flavour, p.Jobs, p.Created.UnixMilli(), p.Owner.Host, p.Owner.PID,
-		int64(p.Owner.Start), strings.Join(p.Clusters, " "))
+	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO pending (key, ce, flavour, jobs, created, host, pid, pid_start, clusters, delegation_id)
+	  VALUES (?,?,?,?,?,?,?,?,?,?)`, p.Key, p.CE, p.Flavour, p.Jobs, p.Created.UnixMilli(), p.Owner.Host, p.Owner.PID,
+		int64(p.Owner.Start), strings.Join(p.Clusters, " "), p.DelegationID)
 	if err != nil {
 		return fmt.Errorf("job list: write submission %s ahead: %w", p.Key, err)
 	}
@@ -137,7 +139,7 @@ func (s *Store) DropPending(ctx context.Context, key string) error {
 // ListPending returns the pending submissions to the CE endpoint (all,
 // for ""), oldest first.
 func (s *Store) ListPending(ctx context.Context, ce string) ([]Pending, error) {
-	q := `SELECT key, ce, flavour, jobs, created, host, pid, pid_start, clusters FROM pending`
+	q := `SELECT key, ce, flavour, jobs, created, host, pid, pid_start, clusters, delegation_id FROM pending`
 	var args []any
 	if ce != "" {
 		q += ` WHERE ce = ?`
@@ -163,7 +165,7 @@ func scanPending(rows *sql.Rows) (Pending, error) {
 	var p Pending
 	var created, start int64
 	var clusters string
-	if err := rows.Scan(&p.Key, &p.CE, &p.Flavour, &p.Jobs, &created, &p.Owner.Host, &p.Owner.PID, &start, &clusters); err != nil {
+	if err := rows.Scan(&p.Key, &p.CE, &p.Flavour, &p.Jobs, &created, &p.Owner.Host, &p.Owner.PID, &start, &clusters, &p.DelegationID); err != nil {
 		return p, fmt.Errorf("job list: %w", err)
 	}
 	p.Created = time.UnixMilli(created).UTC()

@@ -21,7 +21,7 @@ func TestPendingLifecycle(t *testing.T) {
 	self := Self()
 	for _, p := range []Pending{
 		{Key: "k1", CE: "https://a/arex", Flavour: "arc", Jobs: 3, Owner: self},
-		{Key: "k2", CE: "condor://b:9619", Flavour: "htcondor", Jobs: 2, Owner: self},
+		{Key: "k2", CE: "condor://b:9619", Flavour: "htcondor", Jobs: 2, Owner: self, DelegationID: "d1"},
 	} {
 		if err := s.AddPending(ctx, p); err != nil {
 			t.Fatal(err)
@@ -35,7 +35,7 @@ func TestPendingLifecycle(t *testing.T) {
 	}
 	got, err := s.ListPending(ctx, "condor://b:9619")
 	if err != nil || len(got) != 1 || got[0].Key != "k2" || strings.Join(got[0].Clusters, ",") != "85,86" || got[0].Jobs != 2 ||
-		got[0].Owner.PID != os.Getpid() || got[0].Owner.Start != self.Start {
+		got[0].Owner.PID != os.Getpid() || got[0].Owner.Start != self.Start || got[0].DelegationID != "d1" {
 		t.Fatalf("pending of b: %v %+v", err, got)
 	}
 	if all, _ := s.ListPending(ctx, ""); len(all) != 2 {
