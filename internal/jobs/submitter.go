@@ -248,18 +248,7 @@ func (s *Submitter) submitBatch(ctx, cctx context.Context, b Batch, delegationID
 	} else {
 		lost, recErr = rec.Record(results) // a pending row stays for what the CE may have made unannounced
 	}
-	for _, r := range results {
-		if r.Err != nil {
-			out.Failed++
-			s.failed(r.Err)
-		} else {
-			out.OK++
-			if recErr == nil {
-				accept(r)
-			}
-		}
-		out.Results = append(out.Results, r)
-	}
+	s.tally(results, out, accept, recErr == nil)
 	if recErr != nil {
 		for _, id := range lost {
 			if s.NotRecorded != nil {
@@ -269,6 +258,23 @@ func (s *Submitter) submitBatch(ctx, cctx context.Context, b Batch, delegationID
 		return recErr
 	}
 	return nil
+}
+
+// tally adds a request's results to out, telling about failures and (when
+// they are on record) the jobs accepted.
+func (s *Submitter) tally(results []ce.Result, out *Submitted, accept func(ce.Result), recorded bool) {
+	for _, r := range results {
+		if r.Err != nil {
+			out.Failed++
+			s.failed(r.Err)
+		} else {
+			out.OK++
+			if recorded {
+				accept(r)
+			}
+		}
+		out.Results = append(out.Results, r)
+	}
 }
 
 // writeAhead writes the request of b as pending (its key, CE and job

@@ -19,9 +19,8 @@ const maxFind = 2000
 // FindSubmission implements ce.SubmissionFinder: among the activities
 // created since the submission was written ahead (an hour earlier for the
 // clocks' skew; the last day when not known) that are not on the job
-// list, those whose
-// description (A-REX keeps it as sent, under *logs/ID/description) carries
-// the mark of submission key.
+// list, those whose description (A-REX keeps it as sent, under
+// *logs/ID/description) carries the mark of submission key.
 func (c *Client) FindSubmission(ctx context.Context, key string, hint ce.PendingHint) ([]ce.Job, error) {
 	now := time.Now().UTC()
 	from := now.Add(-24 * time.Hour)
@@ -33,7 +32,7 @@ func (c *Client) FindSubmission(ctx context.Context, key string, hint ce.Pending
 		return nil, err
 	}
 	if truncated {
-		return nil, fmt.Errorf("EMI-ES ListActivities: too many jobs of the last day to look for submission %s (run `cesub sync`)", key)
+		return nil, fmt.Errorf("EMI-ES ListActivities: too many jobs since the submission to look for submission %s (run `cesub sync`)", key)
 	}
 	var cands []string
 	for _, id := range ids {
@@ -44,13 +43,29 @@ func (c *Client) FindSubmission(ctx context.Context, key string, hint ce.Pending
 	if len(cands) > maxFind {
 		return nil, fmt.Errorf("%d jobs on the CE are not on the job list: too many to search for submission %s (run `cesub sync`)", len(cands), key)
 	}
+	mine, descs, err := c.marked(ctx, cands, key)
+	if err != nil {
+		return nil, err // cannot tell: the pending row stays
+	}
+	jobs, err := c.jobsOf(ctx, mine)
+	for i := range jobs {
+		if d, err := adl.Parse("description of "+jobs[i].LocalID, []byte(descs[jobs[i].LocalID])); err == nil && len(d) == 1 {
+			jobs[i].Name, jobs[i].Stdout, jobs[i].Stderr = d[0].Name, d[0].Stdout, d[0].Stderr // what cat needs
+		}
+	}
+	return jobs, err
+}
+
+// marked reads the descriptions of ids and returns those carrying the
+// mark of submission key, with their descriptions.
+func (c *Client) marked(ctx context.Context, ids []string, key string) ([]string, map[string]string, error) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	var firstErr error
 	var mine []string
 	descs := map[string]string{}
 	sem := make(chan struct{}, concurrency)
-	for _, id := range cands {
+	for _, id := range ids {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -73,16 +88,7 @@ func (c *Client) FindSubmission(ctx context.Context, key string, hint ce.Pending
 		}()
 	}
 	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr // cannot tell: the pending row stays
-	}
-	jobs, err := c.jobsOf(ctx, mine)
-	for i := range jobs {
-		if d, err := adl.Parse("description of "+jobs[i].LocalID, []byte(descs[jobs[i].LocalID])); err == nil && len(d) == 1 {
-			jobs[i].Name, jobs[i].Stdout, jobs[i].Stderr = d[0].Name, d[0].Stdout, d[0].Stderr // what cat needs
-		}
-	}
-	return jobs, err
+	return mine, descs, firstErr
 }
 
 // jobsOf is the jobs of ids with their states.
