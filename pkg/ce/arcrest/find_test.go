@@ -3,6 +3,7 @@ package arcrest
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cesub/cesub/pkg/ce"
@@ -12,7 +13,7 @@ import (
 // key put in their descriptions: in their order in it, none of another
 // submission, none already on the job list.
 func TestFakeRESTFindSubmission(t *testing.T) {
-	_, c := newFakeREST(t, both)
+	f, c := newFakeREST(t, both)
 	ctx := context.Background()
 	mine, other := ce.NewSubmissionKey(), ce.NewSubmissionKey()
 	ids := func(rs []ce.Result) []string {
@@ -55,4 +56,16 @@ func TestFakeRESTFindSubmission(t *testing.T) {
 	if got, err := c.FindSubmission(ctx, ce.NewSubmissionKey(), ce.PendingHint{Jobs: 2}); err != nil || len(got) != 0 {
 		t.Fatalf("a key nobody used: %v %v", local(got), err)
 	}
+	// each job's description was read once however many submissions were looked for
+	f.locked(func() {
+		n := 0
+		for _, r := range f.requests {
+			if strings.Contains(r, "/diagnose/description") {
+				n++
+			}
+		}
+		if n != 5 {
+			t.Errorf("%d description reads for 5 jobs", n)
+		}
+	})
 }

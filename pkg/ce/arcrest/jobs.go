@@ -529,7 +529,7 @@ func (c *Client) findMarked(ctx context.Context, key string, want int, opts ce.S
 			go func(id string) {
 				defer wg.Done()
 				defer func() { <-sem }()
-				desc, err := c.h.Text(ctx, base+"/jobs/"+id+"/diagnose/description", "text/plain", "description", arexhttp.DiagnoseLimit)
+				desc, err := c.description(ctx, base, id)
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
@@ -553,31 +553,6 @@ func (c *Client) findMarked(ctx context.Context, key string, want int, opts ce.S
 		return nil, lastErr
 	}
 	return found, nil
-}
-
-// FindSubmission implements ce.SubmissionFinder: the jobs not on the job
-// list whose description carries the mark of submission key (as a lost
-// answer is recovered, see findMarked).
-func (c *Client) FindSubmission(ctx context.Context, key string, hint ce.PendingHint) ([]ce.Job, error) {
-	want := hint.Jobs
-	if want <= 0 {
-		want = maxMarkSearch
-	}
-	found, err := c.findMarked(ctx, key, want, ce.SubmitOptions{Known: hint.Known})
-	if err != nil {
-		return nil, err
-	}
-	var out []ce.Job
-	for i := 0; i < want; i++ {
-		for _, e := range found[i] {
-			j := ce.Job{ID: c.JobID(e.ID), LocalID: e.ID, CE: c.endpoint, Flavour: ce.ARC, State: mapState(e.State), RawState: e.State}
-			if d, err := adl.Parse("description of "+e.ID, []byte(e.desc)); err == nil && len(d) == 1 {
-				j.Name, j.Stdout, j.Stderr = d[0].Name, d[0].Stdout, d[0].Stderr // what cat needs
-			}
-			out = append(out, j)
-		}
-	}
-	return out, nil
 }
 
 // fillEntries completes the entries a submit answer carried (job i at index
