@@ -44,38 +44,47 @@ func Self() Owner {
 }
 
 // Alive reports whether the owner is a live process on this host (a
-// process of another host cannot be told: false, ok false).
+// process of another host cannot be told: false, ok false). A zombie (killed,
+// not yet reaped by its parent) is not alive.
 func (o Owner) Alive() (alive, ok bool) {
 	host, _ := os.Hostname()
 	if o.Host != host || o.PID <= 0 {
 		return false, false
 	}
-	if o.Start != 0 {
-		if st := procStart(o.PID); st != 0 {
-			return st == o.Start, true // another start time: the pid was reused
+	if start, state := procStat(o.PID); start != 0 {
+		if state == "Z" || state == "X" {
+			return false, true
 		}
+		return o.Start == 0 || start == o.Start, true // another start time: the pid was reused
 	}
 	err := syscall.Kill(o.PID, 0)
 	return err == nil || errors.Is(err, syscall.EPERM), true
 }
 
-// procStart is field 22 of /proc/PID/stat (starttime), 0 when unreadable.
+// procStart is the start time of process pid in clock ticks, 0 when unknown.
 func procStart(pid int) uint64 {
+	start, _ := procStat(pid)
+	return start
+}
+
+// procStat reads /proc/PID/stat: starttime (field 22; 0 when unreadable)
+// and state (field 3).
+func procStat(pid int) (start uint64, state string) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0
+		return 0, ""
 	}
 	s := string(b)
 	i := strings.LastIndexByte(s, ')') // the command name may hold spaces and parentheses
 	if i < 0 {
-		return 0
+		return 0, ""
 	}
 	f := strings.Fields(s[i+1:])
 	if len(f) < 20 { // state is field 3, starttime field 22
-		return 0
+		return 0, ""
 	}
 	n, _ := strconv.ParseUint(f[19], 10, 64)
-	return n
+	return n, f[0]
 }
 
 // AddPending writes a submission request ahead, in one small transaction.

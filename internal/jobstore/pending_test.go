@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -153,6 +154,23 @@ func TestOwnerAlive(t *testing.T) {
 	if alive, ok := dead.Alive(); alive || !ok {
 		t.Fatalf("an ended process is alive: %v %v", alive, ok)
 	}
+	// killed and not yet reaped by its parent: a zombie, not alive
+	zombie := exec.Command("sleep", "60")
+	if err := zombie.Start(); err != nil {
+		t.Skip(err)
+	}
+	_ = zombie.Process.Signal(syscall.SIGKILL)
+	for i := 0; i < 200; i++ {
+		if _, st := procStat(zombie.Process.Pid); st == "Z" {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	zo := Owner{Host: self.Host, PID: zombie.Process.Pid, Start: procStart(zombie.Process.Pid)}
+	if alive, ok := zo.Alive(); alive || !ok {
+		t.Errorf("a killed, unreaped owner is alive: %v %v", alive, ok)
+	}
+	_ = zombie.Wait()
 	reused := Owner{Host: self.Host, PID: self.PID, Start: self.Start + 1}
 	if alive, _ := reused.Alive(); alive && self.Start != 0 {
 		t.Fatal("a pid with another start time counts as the owner")
