@@ -8,6 +8,11 @@
 #      (/usr/bin/time -v), against arcstat -a on the same jobs.
 #   0. cold start, measured first on the idle machine: `cesub version`, median of 51 runs,
 #      against `arcsub --version`.
+#   3. the cost of writing submissions ahead (pending rows, docs/reliability.md): `cesub submit
+#      --count 1000` (ten requests of 100) with pending rows and with CESUB_TEST_NO_PENDING=1
+#      (the test-only switch of internal/jobs/faulthook.go), BULK_PENDING_ROUNDS=3 rounds of
+#      each, interleaved, each on a new job list; median jobs/s of each and the cost in percent
+#      (target: under 5%).
 # Jobs run as a subject of their own (A-REX shows each identity only its jobs) and are
 # killed and cleaned at the end.
 set -euo pipefail
@@ -30,7 +35,7 @@ mint() { ( umask 077; "$CESUB_TESTBED_ISSUER_BIN" mint -signkey "$CESUB_TESTBED_
 XRSL='&(executable="/bin/true")(jobname="bulk-bench")'
 row() { printf '%-62s %10s\n' "$1" "$2"; }
 
-PARTS=" ${BULK_PARTS:-cold bulk status} "   # run only some: BULK_PARTS="cold status"
+PARTS=" ${BULK_PARTS:-cold bulk pending status} "   # run only some: BULK_PARTS="cold status"
 jobs=$WORK/arcjobs.dat
 if [[ $PARTS == *" cold "* ]]; then
 echo "## cold start (median of 51 runs, timed in-process by bench/coldstart; first, before the jobs load the machine)"
@@ -59,6 +64,40 @@ row "arcsub loop, $LOOP calls of one job (-T arcrest -Q NONE)" "$(printf '%.2f s
 echo "throughput ratio cesub/arcsub-loop: $(ratio "$rate_c" "$rate_a")  (target >= 30)"
 "$CESUB" kill -a > /dev/null 2>&1 || true
 arckill -j "$jobs" -a > /dev/null 2>&1 || true
+fi
+
+if [[ $PARTS == *" pending "* ]]; then
+echo; echo "## writing submissions ahead: 1,000 jobs (10 requests of 100) with and without pending rows"
+ROUNDS=${BULK_PENDING_ROUNDS:-3}
+mint "bench-pending-$$" "$WORK/tok3"
+export BEARER_TOKEN_FILE=$WORK/tok3
+: > "$WORK/rate.with"; : > "$WORK/rate.without"
+# one timed submit of 1,000 jobs to a new job list; $1: with or without; $2: the round
+submit1000() {
+  local list=$WORK/pending-$1-$2.db t0 t n
+  t0=$(now)
+  if [ "$1" = without ]; then
+    CESUB_TEST_NO_PENDING=1 CESUB_JOBLIST=$list "$CESUB" submit -C "$CESUB_TESTBED_AREX_URL" --count 1000 --batch-size 100 -e "$XRSL" > "$WORK/ids.$1"
+  else
+    CESUB_JOBLIST=$list "$CESUB" submit -C "$CESUB_TESTBED_AREX_URL" --count 1000 --batch-size 100 -e "$XRSL" > "$WORK/ids.$1"
+  fi
+  t=$(echo "$(now) - $t0" | bc -l)
+  n=$(wc -l < "$WORK/ids.$1")
+  [ "$n" = 1000 ] || { echo "cesub submitted $n jobs ($1 pending rows), not 1000" >&2; exit 1; }
+  echo "scale=1; 1000 / $t" | bc -l >> "$WORK/rate.$1"
+  CESUB_JOBLIST=$list "$CESUB" kill -a > /dev/null 2>&1 || true
+}
+CESUB_JOBLIST=$WORK/pending-warm.db "$CESUB" ping -C "$CESUB_TESTBED_AREX_URL" >/dev/null
+for r in $(seq "$ROUNDS"); do
+  # interleaved, the order swapped each round: a drift of the A-REX favours neither
+  if [ $((r % 2)) = 1 ]; then submit1000 with "$r"; submit1000 without "$r"; else submit1000 without "$r"; submit1000 with "$r"; fi
+done
+with=$(median < "$WORK/rate.with"); without=$(median < "$WORK/rate.without")
+row "cesub submit --count 1000, pending rows (median of $ROUNDS)" "$with jobs/s"
+row "the same, CESUB_TEST_NO_PENDING=1 (median of $ROUNDS)" "$without jobs/s"
+cost=$(LC_ALL=C printf '%.1f' "$(echo "100 * (1 - $with / $without)" | bc -l)")
+echo "throughput ratio with/without pending rows: $(ratio "$with" "$without"); cost ${cost}% (target: under 5%)"
+echo "all rounds, jobs/s: with $(paste -sd' ' "$WORK/rate.with"); without $(paste -sd' ' "$WORK/rate.without")"
 fi
 
 if [[ $PARTS == *" status "* ]]; then

@@ -54,11 +54,46 @@ func (r *Recorder) Announced(rs []ce.Result) { _, _ = r.Record(rs) }
 // their ids. A job whose id the flavour would refuse is never recorded
 // (the caller reports it as an error).
 func (r *Recorder) Record(rs []ce.Result) ([]string, error) {
+	return r.record(rs, "")
+}
+
+// Resolve is Record for the answer of pending submission key: the jobs
+// not yet on record and the end of the pending row go in one transaction.
+func (r *Recorder) Resolve(rs []ce.Result, key string) ([]string, error) {
+	return r.record(rs, key)
+}
+
+func (r *Recorder) record(rs []ce.Result, key string) ([]string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.done == nil {
 		r.done = map[string]bool{}
 	}
+	rec := r.newJobs(rs)
+	if len(rec) == 0 && key == "" {
+		return nil, nil
+	}
+	var err error
+	if key != "" {
+		_, err = r.Store.ResolvePending(r.Ctx, key, rec...)
+	} else {
+		_, err = r.Store.Add(r.Ctx, rec...)
+	}
+	if err != nil {
+		var lost []string
+		for _, j := range rec {
+			lost = append(lost, j.ID)
+		}
+		return lost, err
+	}
+	for _, j := range rec {
+		r.done[j.ID] = true
+	}
+	return nil, nil
+}
+
+// newJobs are the jobs of rs not on record yet, as the job list keeps them.
+func (r *Recorder) newJobs(rs []ce.Result) []jobstore.Job {
 	var rec []jobstore.Job
 	for i, res := range rs {
 		if res.Job == nil || r.done[res.Job.ID] {
@@ -79,18 +114,5 @@ func (r *Recorder) Record(rs []ce.Result) ([]string, error) {
 		}
 		rec = append(rec, j)
 	}
-	if len(rec) == 0 {
-		return nil, nil
-	}
-	if _, err := r.Store.Add(r.Ctx, rec...); err != nil {
-		var lost []string
-		for _, j := range rec {
-			lost = append(lost, j.ID)
-		}
-		return lost, err
-	}
-	for _, j := range rec {
-		r.done[j.ID] = true
-	}
-	return nil, nil
+	return rec
 }

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -52,6 +53,8 @@ type Submitter struct {
 	NotRecorded func(id string)                  // a job the CE created that could not be recorded
 
 	release func() // of Warm
+	fault   *faultHook
+	owner   jobstore.Owner // this process, as pending rows name it
 }
 
 // Submitted is what a submission to one CE came to: a result per job, and
@@ -171,6 +174,10 @@ func (s *Submitter) Submit(ctx context.Context, batches []Batch) (Submitted, err
 		}
 	}
 	known := KnownIDs(context.WithoutCancel(ctx), s.Store, s.Addr)
+	if s.fault == nil {
+		s.fault = loadFaultHook()
+	}
+	s.owner = jobstore.Self()
 	batches = splitBatches(batches, s.BatchSize, s.info().NativeFormat)
 	if s.Total != nil {
 		n := 0
@@ -208,17 +215,26 @@ func (s *Submitter) submitBatch(ctx, cctx context.Context, b Batch, delegationID
 		prog = s.Uploads()
 	}
 	opts := ce.SubmitOptions{BaseDir: b.Dir, Instances: s.Instances, DelegationID: delegationID, ProxyFile: s.ProxyFile,
-		Progress: func(_, _ string, done, _ int64) { prog.Add(done) }, Known: known,
+		Progress: func(_, _ string, done, _ int64) { prog.Add(done) }, Known: known, Key: ce.NewSubmissionKey(),
 		Warn: func(msg string) { s.warnf("%s: %s", s.Addr.URL(), msg) }}
+	pending, err := s.writeAhead(rec.Ctx, b, &opts, delegationID)
+	if err != nil {
+		prog.Done()
+		return err // not sent: a request whose jobs a crash could lose is not made
+	}
+	answered := s.fault.answered()
 	results, err := s.send(cctx, b, opts, func(rs []ce.Result) {
+		answered()
 		if _, err := rec.Record(rs); err == nil {
 			for _, r := range rs {
 				accept(r)
 			}
 		}
 	})
+	answered()
 	prog.Done()
 	if err != nil {
+		s.settleFailed(rec.Ctx, pending, opts.Key, err, ctx.Err() != nil)
 		out.AuthFailed = out.AuthFailed || ce.IsAuthFailure(err)
 		out.BadInput = out.BadInput || ce.IsInputError(err)
 		out.Failed += len(b.Jobs)
@@ -227,19 +243,14 @@ func (s *Submitter) submitBatch(ctx, cctx context.Context, b Batch, delegationID
 		return nil
 	}
 	results = ce.Backends.CheckResults(results) // an id the flavour cannot have is an error, never recorded
-	lost, recErr := rec.Record(results)         // what the backend did not announce, or failed to record then
-	for _, r := range results {
-		if r.Err != nil {
-			out.Failed++
-			s.failed(r.Err)
-		} else {
-			out.OK++
-			if recErr == nil {
-				accept(r)
-			}
-		}
-		out.Results = append(out.Results, r)
+	var lost []string                           // what the backend did not announce, or failed to record then
+	var recErr error
+	if pending && !mayHaveMore(results) {
+		lost, recErr = rec.Resolve(results, opts.Key) // the jobs and the end of the pending row at once
+	} else {
+		lost, recErr = rec.Record(results) // a pending row stays for what the CE may have made unannounced
 	}
+	s.tally(results, out, accept, recErr == nil)
 	if recErr != nil {
 		for _, id := range lost {
 			if s.NotRecorded != nil {
@@ -249,6 +260,71 @@ func (s *Submitter) submitBatch(ctx, cctx context.Context, b Batch, delegationID
 		return recErr
 	}
 	return nil
+}
+
+// tally adds a request's results to out, telling about failures and (when
+// they are on record) the jobs accepted.
+func (s *Submitter) tally(results []ce.Result, out *Submitted, accept func(ce.Result), recorded bool) {
+	for _, r := range results {
+		if r.Err != nil {
+			out.Failed++
+			s.failed(r.Err)
+		} else {
+			out.OK++
+			if recorded {
+				accept(r)
+			}
+		}
+		out.Results = append(out.Results, r)
+	}
+}
+
+// writeAhead writes the request of b as pending (its key, CE and job
+// count) before it leaves, and has the CE's cluster ids (HTCondor) written
+// to that row as soon as they are known. It reports whether it wrote.
+func (s *Submitter) writeAhead(ctx context.Context, b Batch, opts *ce.SubmitOptions, delegationID string) (bool, error) {
+	if err := s.fault.sending(opts.Key, strings.TrimSuffix(s.Addr.URL(), "/")); err != nil {
+		return false, err
+	}
+	if s.Store == nil || s.fault.noPending {
+		return false, nil
+	}
+	p := jobstore.Pending{Key: opts.Key, CE: strings.TrimSuffix(s.Addr.URL(), "/"), Flavour: string(s.Addr.Flavour),
+		Jobs: len(b.Jobs) * max(1, s.Instances), Owner: s.owner, DelegationID: delegationID}
+	if err := s.Store.AddPending(ctx, p); err != nil {
+		return false, err
+	}
+	opts.Assigned = func(id string) error {
+		if err := s.Store.SetPendingCluster(ctx, opts.Key, id); err != nil {
+			return err
+		}
+		s.fault.assigned()
+		return nil
+	}
+	return true, nil
+}
+
+// settleFailed ends the pending row of a request that failed as a whole,
+// unless the CE may have created jobs anyway (an answer lost or cut, a
+// stop): then the row stays, and the next command to the CE looks for them.
+func (s *Submitter) settleFailed(ctx context.Context, pending bool, key string, err error, stopped bool) {
+	var mc *ce.MaybeCreatedError
+	if !pending || stopped || errors.As(err, &mc) {
+		return
+	}
+	_ = s.Store.DropPending(ctx, key) // left: the next command finds nothing and clears it
+}
+
+// mayHaveMore reports whether the CE may have created jobs of the request
+// that its answer did not name (a job whose answer was lost).
+func mayHaveMore(rs []ce.Result) bool {
+	for _, r := range rs {
+		var mc *ce.MaybeCreatedError
+		if r.Job == nil && errors.As(r.Err, &mc) {
+			return true
+		}
+	}
+	return false
 }
 
 // send makes one submission request; created is told about the jobs the

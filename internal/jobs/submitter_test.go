@@ -81,7 +81,7 @@ func TestChooseDelegation(t *testing.T) {
 }
 
 // submitter is a Submitter to a fake CE of w's flavour.
-func (w *world) submitter(t *testing.T, fake *cetest.Fake) *Submitter {
+func (w *world) submitter(t *testing.T, fake ce.Backend) *Submitter {
 	t.Helper()
 	return &Submitter{Addr: ce.Address{Flavour: "jobstest", Host: "h", Port: 7777}, Backend: fake, Store: w.store,
 		Delegations: &Delegations{Store: w.store, Now: time.Now}}

@@ -2,6 +2,12 @@
 // in WAL mode with a busy timeout, so that many cesub processes can record
 // and update jobs at once. A job is recorded exactly once (its id is the
 // primary key); what a CE offers (its API version) is remembered per CE.
+// A submission request is written ahead as pending (its key, CE and job
+// count) and turned into jobs when answered or recovered (pending.go).
+//
+// The schema only grows by tables and indexes created IF NOT EXISTS: an
+// older list gets the new ones the first time a newer cesub opens it, and
+// an older cesub ignores them (there is no schema version to bump).
 package jobstore
 
 import (
@@ -78,7 +84,20 @@ CREATE TABLE IF NOT EXISTS delegations (
   not_after INTEGER NOT NULL,
   updated INTEGER NOT NULL,
   PRIMARY KEY (ce, identity, type)
-);`
+);
+CREATE TABLE IF NOT EXISTS pending (
+  key TEXT PRIMARY KEY,
+  ce TEXT NOT NULL,
+  flavour TEXT NOT NULL,
+  jobs INTEGER NOT NULL,
+  created INTEGER NOT NULL,
+  host TEXT NOT NULL DEFAULT '',
+  pid INTEGER NOT NULL DEFAULT 0,
+  pid_start INTEGER NOT NULL DEFAULT 0,
+  clusters TEXT NOT NULL DEFAULT '',
+  delegation_id TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS pending_ce ON pending(ce);`
 
 // DefaultPath is $XDG_DATA_HOME/cesub/jobs.db (~/.local/share/cesub/jobs.db).
 func DefaultPath(getenv func(string) string, home string) string {
@@ -176,6 +195,22 @@ func (s *Store) Add(ctx context.Context, jobs ...Job) (int, error) {
 		return 0, fmt.Errorf("job list: %w", err)
 	}
 	defer tx.Rollback()
+	n, err := addTx(ctx, tx, jobs)
+	if err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("job list: %w", err)
+	}
+	return n, nil
+}
+
+// addTx inserts the jobs not yet recorded within tx; it returns how many
+// were new.
+func addTx(ctx context.Context, tx *sql.Tx, jobs []Job) (int, error) {
+	if len(jobs) == 0 {
+		return 0, nil
+	}
 	stmt, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO jobs
 	  (id, local_id, ce, flavour, name, submitted, description, delegation_id, state, exit_code, updated)
 	  VALUES (?,?,?,?,?,?,?,?,?,?,?)`)
@@ -197,9 +232,6 @@ func (s *Store) Add(ctx context.Context, jobs ...Job) (int, error) {
 		if k, _ := r.RowsAffected(); k > 0 {
 			n++
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("job list: %w", err)
 	}
 	return n, nil
 }
@@ -483,7 +515,7 @@ func checkOwn(ctx context.Context, path string) error {
 		// no jobs table: another program's database, unless cesub's own
 		// tables are there by now (another cesub process creating the list)
 		var ours, others int
-		if err := db.QueryRowContext(ctx, "SELECT count(*) FILTER (WHERE name IN ('jobs', 'ces', 'delegations')), count(*) FILTER (WHERE name NOT IN ('jobs', 'ces', 'delegations')) "+
+		if err := db.QueryRowContext(ctx, "SELECT count(*) FILTER (WHERE name IN ('jobs', 'ces', 'delegations', 'pending')), count(*) FILTER (WHERE name NOT IN ('jobs', 'ces', 'delegations', 'pending')) "+
 			"FROM sqlite_master WHERE type = 'table'").Scan(&ours, &others); err == nil && ours == 0 && others > 0 {
 			return &ForeignError{Path: path, What: "an SQLite database of another program"}
 		}

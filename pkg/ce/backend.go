@@ -141,6 +141,15 @@ type SubmitOptions struct {
 	// already (a submission whose answer was lost looks among the others
 	// for the jobs it made).
 	Known func(localID string) bool
+	// Key is the submission key of this request (NewSubmissionKey): every
+	// job it creates carries it (ARC: the cesub-submission annotation;
+	// HTCondor: the CesubSubmission attribute), so SubmissionFinder can find
+	// them if the answer is never recorded. Empty: the flavour makes one.
+	Key string
+	// Assigned, if set, is told an id the CE gave the submission before it
+	// is committed (HTCondor: each cluster id NewCluster answers); an error
+	// abandons the submission (nothing is committed).
+	Assigned func(id string) error
 	// Warn, if set, is told what the CE says about a submission it accepted
 	// (HTCondor: the schedd's WarningReason, e.g. from a submit requirement
 	// that only warns), as condor_submit prints it.

@@ -49,11 +49,12 @@ type ceAccess struct {
 	Backend  func(context.Context, ce.Address, token.Source, *jobstore.Store) (ce.Backend, error)
 	Deadline func(ctx context.Context, scale int) (context.Context, context.CancelFunc) // scale x --timeout
 	Warnf    func(format string, args ...any)
+	Notef    func(format string, args ...any) // a one-line note on stderr ("cesub: …")
 }
 
 // accessOf is the Factory's ceAccess.
 func accessOf(f *cmdutil.Factory) ceAccess {
-	return ceAccess{JobList: f.JobList, Tokens: f.Tokens, Backend: f.Backend, Deadline: f.Deadline, Warnf: f.Warnf}
+	return ceAccess{JobList: f.JobList, Tokens: f.Tokens, Backend: f.Backend, Deadline: f.Deadline, Warnf: f.Warnf, Notef: f.Errorf}
 }
 
 // env is what the job commands share while they run.
@@ -63,6 +64,7 @@ type env struct {
 	tokens   *cmdutil.Tokens       // a token source per CE (audience)
 	backends map[string]ce.Backend // one per CE for the whole command (keep-alive, one TLS setup)
 	mu       sync.Mutex            // guards backends (CEs are worked on in parallel)
+	recovery *jobs.Recovery        // pending submissions of the CEs this command talks to
 }
 
 // jobDeps is what the commands that work on jobs of the job list (status,
@@ -210,6 +212,9 @@ func openSelected(ctx context.Context, d jobDeps, sel Selection) (*env, []jobsto
 	if err != nil {
 		return nil, nil, err
 	}
+	if sel.All {
+		e.recoverAll(ctx, sel.CEs)
+	}
 	selected, err := sel.Resolve(ctx, e.store)
 	if err != nil {
 		e.store.Close()
@@ -236,7 +241,7 @@ func open(ctx context.Context, acc ceAccess) (*env, error) {
 		store.Close()
 		return nil, err
 	}
-	return &env{ceAccess: acc, store: store, tokens: tokens}, nil
+	return &env{ceAccess: acc, store: store, tokens: tokens, recovery: &jobs.Recovery{Store: store}}, nil
 }
 
 // backendOf is the backend of a CE as the job list names it.
@@ -249,23 +254,75 @@ func (e *env) backendOf(ctx context.Context, endpoint, flavour string) (ce.Backe
 	return b, addr, err
 }
 
-// backend is the backend of a CE, made once for the whole command.
+// backend is the backend of a CE, made once for the whole command. The
+// first time a command talks to a CE, the submissions to it that another
+// cesub wrote ahead and never recorded are resolved (jobs.Recovery): every
+// command that reaches a CE gets its backend here.
 func (e *env) backend(ctx context.Context, addr ce.Address) (ce.Backend, error) {
+	b, made, err := e.cachedBackend(ctx, addr)
+	if err == nil && made {
+		e.recover(ctx, addr, b)
+	}
+	return b, err
+}
+
+func (e *env) cachedBackend(ctx context.Context, addr ce.Address) (ce.Backend, bool, error) {
 	key := string(addr.Flavour) + " " + addr.URL()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if ob, ok := e.backends[key]; ok {
-		return ob, nil
+		return ob, false, nil
 	}
 	b, err := e.Backend(ctx, addr, e.tokens.For(addr), e.store)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if e.backends == nil {
 		e.backends = map[string]ce.Backend{}
 	}
 	e.backends[key] = b
-	return b, nil
+	return b, true, nil
+}
+
+// recover resolves the pending submissions to the CE and says, in one
+// line, what it recorded.
+func (e *env) recover(ctx context.Context, addr ce.Address, b ce.Backend) {
+	if note := jobs.RecoveredNote(e.recovery.CE(ctx, addr, b)); note != "" && e.Notef != nil {
+		e.Notef("%s: %s", addr.URL(), note)
+	}
+}
+
+// recoverAll resolves the pending submissions of every CE that ces (the
+// -C of a selection; all when empty) names, before -a selects jobs: a
+// submission all of whose jobs were lost has no job on the list that
+// would make the command talk to its CE.
+func (e *env) recoverAll(ctx context.Context, ces []string) {
+	want := map[string]bool{}
+	for _, c := range ces {
+		if addr, err := ce.ParseAddress(c, ""); err == nil {
+			want[strings.TrimSuffix(addr.URL(), "/")] = true
+		}
+	}
+	for _, p := range jobs.PendingCEs(ctx, e.store) {
+		if len(want) > 0 && !want[p[0]] {
+			continue
+		}
+		cctx, cancel := e.Deadline(ctx, 3)
+		_, _, _ = e.backendOf(cctx, p[0], p[1]) // a CE that cannot be reached keeps its rows
+		cancel()
+	}
+}
+
+// recovered is what the recovery recorded or cleared, for -o json (nil
+// when nothing).
+func (e *env) recovered() []jobs.Recovered {
+	var out []jobs.Recovered
+	for _, r := range e.recovery.Results() {
+		if r.Added > 0 || r.Cleared {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // ceParallel bounds how many CEs a command works on at once.
@@ -400,7 +457,7 @@ func allDone(out ListJSON) bool {
 // With long, flavours that can (ce.Detailer) add each job's long fields.
 func queryStatus(ctx context.Context, rep jobReporter, e *env, selected []jobstore.Job, reportErrors, long bool) (ListJSON, int, int, bool) {
 	rows, ok, failed, authFailed := e.runner().Status(ctx, selected, long)
-	out := ListJSON{Schema: "cesub.status/v1", Jobs: make([]JobJSON, 0, len(rows))}
+	out := ListJSON{Schema: "cesub.status/v1", Jobs: make([]JobJSON, 0, len(rows)), Recovered: e.recovered()}
 	for _, r := range rows {
 		jj := JobJSON{ID: r.ID, Name: r.Record.Name, CE: r.Record.CE}
 		if !r.Record.Submitted.IsZero() {
@@ -567,7 +624,7 @@ func actionRun(ctx context.Context, opts *ActionOptions) error {
 	}
 	defer e.store.Close()
 	results, ok, failed, authFailed := e.runner().Act(ctx, opts.Action, selected, opts.Forget)
-	out := ListJSON{Schema: "cesub." + opts.Action + "/v1"}
+	out := ListJSON{Schema: "cesub." + opts.Action + "/v1", Recovered: e.recovered()}
 	done, forgotten := "", 0
 	for _, res := range results {
 		jj := JobJSON{ID: res.ID, State: res.State}

@@ -80,6 +80,9 @@ type JobJSON struct {
 type ListJSON struct {
 	Schema string    `json:"schema"`
 	Jobs   []JobJSON `json:"jobs"`
+	// Recovered are the interrupted submissions of other cesub processes
+	// this command found on the CEs it talked to (recorded or cleared).
+	Recovered []jobs.Recovered `json:"recovered,omitempty"`
 }
 
 // reporter is how submit tells the user what happens (cmdutil.Factory).
@@ -461,6 +464,10 @@ func newSubmitter(ctx context.Context, opts *SubmitOptions, tg target, p *submit
 		NotRecorded: func(id string) { fmt.Fprintln(opts.IO.ErrOut, "cesub: submitted but NOT recorded:", id) }}
 	if !opts.DryRun {
 		s.Warm(ctx)
+		rec := &jobs.Recovery{Store: store} // what an earlier submit to this CE wrote ahead and never recorded
+		if note := jobs.RecoveredNote(rec.CE(ctx, tg.addr, b)); note != "" {
+			fmt.Fprintf(opts.IO.ErrOut, "cesub: %s: %s\n", tg.addr.URL(), note)
+		}
 	}
 	return s, nil
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/cesub/cesub/internal/cli/cmdutil"
@@ -23,6 +25,7 @@ type SyncOptions struct {
 
 	CEs     []string
 	Flavour string
+	Pending bool // --pending: resolve the submissions written ahead and never recorded
 }
 
 // syncReporter is how sync tells the user what happened (cmdutil.Factory).
@@ -36,6 +39,16 @@ type syncReporter interface {
 type SyncJSON struct {
 	Schema string       `json:"schema"`
 	CEs    []SyncCEJSON `json:"ces"`
+	// Recovered: interrupted submissions found on these CEs on the way.
+	Recovered []jobs.Recovered `json:"recovered,omitempty"`
+}
+
+// SyncPendingJSON is the schema of `sync --pending -o json`: every pending
+// submission looked at, and the CEs that could not be asked.
+type SyncPendingJSON struct {
+	Schema      string           `json:"schema"`
+	Submissions []jobs.Recovered `json:"submissions"`
+	CEs         []SyncCEJSON     `json:"ces,omitempty"`
 }
 
 // SyncCEJSON is one CE's part of a sync.
@@ -57,21 +70,34 @@ job list does not have, with their current state. Jobs already listed are left
 as they are; nothing is removed. Use it after losing the job list, or to see
 jobs submitted from another machine.
 
+With --pending, sync instead resolves the submissions a cesub wrote ahead and
+never recorded (killed between a request and its answer): every CE with such a
+submission (or those of -C) is asked for the jobs carrying its key, they are
+recorded, and the submission is cleared. A submission a live cesub on this host
+is still sending is left alone. Any command that talks to a CE does the same
+for that CE; --pending does it for all, without waiting for submissions of
+other hosts to age.
+
 Exit: 0 all CEs answered, 3 some did not, 4/1 none did.`,
-		Example: `  cesub sync -C https://ce1.example.org/arex -C ce2.example.org`,
-		Args:    cobra.NoArgs,
+		Example: `  cesub sync -C https://ce1.example.org/arex -C ce2.example.org
+  cesub sync --pending`,
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if len(opts.CEs) == 0 {
-				return cmdutil.UsageError(errors.New("give at least one CE with -C/--ce"))
+			if len(opts.CEs) == 0 && !opts.Pending {
+				return cmdutil.UsageError(errors.New("give at least one CE with -C/--ce (or --pending)"))
 			}
 			if runF != nil {
 				return runF(opts)
+			}
+			if opts.Pending {
+				return syncPendingRun(c.Context(), opts)
 			}
 			return syncRun(c.Context(), opts)
 		},
 	}
 	cmd.Flags().StringArrayVarP(&opts.CEs, "ce", "C", nil, "CE address (repeatable)")
 	cmd.Flags().StringVar(&opts.Flavour, "flavour", "", "CE flavour (default: from the address)")
+	cmd.Flags().BoolVar(&opts.Pending, "pending", false, "resolve the submissions written ahead and never recorded (all CEs, or those of -C)")
 	return cmd
 }
 
@@ -96,6 +122,7 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 		}
 		out.CEs = append(out.CEs, c)
 	}
+	out.Recovered = e.recovered()
 	if r.JSON() {
 		if err := r.PrintJSON(out); err != nil {
 			return err
@@ -143,4 +170,77 @@ func syncOne(ctx context.Context, e *env, addrText, flavour string) (SyncCEJSON,
 	r.Added, err = e.store.Add(ctx, rec...)
 	jobs.RememberVersion(ctx, e.store, addr, b)
 	return r, err
+}
+
+// syncPendingRun is `sync --pending`.
+func syncPendingRun(ctx context.Context, opts *SyncOptions) error {
+	r := opts.Report
+	e, err := open(ctx, opts.Access)
+	if err != nil {
+		return err
+	}
+	defer e.store.Close()
+	e.recovery.NoWait = true
+	out := SyncPendingJSON{Schema: "cesub.sync.pending/v1", Submissions: []jobs.Recovered{}}
+	want := map[string]bool{}
+	for _, c := range opts.CEs {
+		addr, err := parseCE(c, opts.Flavour)
+		if err != nil {
+			return err
+		}
+		want[strings.TrimSuffix(addr.URL(), "/")] = true
+	}
+	failed, authFailed := 0, false
+	for _, p := range jobs.PendingCEs(ctx, e.store) {
+		if len(want) > 0 && !want[p[0]] {
+			continue
+		}
+		cctx, cancel := e.Deadline(ctx, 3)
+		_, _, err := e.backendOf(cctx, p[0], p[1])
+		cancel()
+		if err != nil {
+			failed++
+			authFailed = authFailed || ce.IsAuthFailure(err)
+			out.CEs = append(out.CEs, SyncCEJSON{CE: p[0], Error: err.Error()})
+			r.Errorf("%s: %v (its pending submissions stay)", p[0], err)
+		}
+	}
+	out.Submissions = append(out.Submissions, e.recovery.Results()...)
+	ok := 0
+	for _, s := range out.Submissions {
+		if s.Err != "" {
+			failed++
+			r.Errorf("%s", s.Err)
+		} else {
+			ok++
+		}
+	}
+	if r.JSON() {
+		if err := r.PrintJSON(out); err != nil {
+			return err
+		}
+	} else {
+		printPending(opts.IO.Out, out, e.store.Path())
+	}
+	return cmdutil.ResultCode(ok, failed, authFailed)
+}
+
+// printPending is sync --pending's text: a line per pending submission.
+func printPending(w io.Writer, out SyncPendingJSON, path string) {
+	if len(out.Submissions) == 0 && len(out.CEs) == 0 {
+		fmt.Fprintf(w, "no pending submissions in %s\n", path)
+		return
+	}
+	for _, s := range out.Submissions {
+		what := fmt.Sprintf("%d of %d jobs found, %d new", len(s.Found), s.Asked, s.Added)
+		switch {
+		case s.Err != "":
+			what = "not resolved (the CE could not tell)"
+		case s.Left != "":
+			what += "; left: " + s.Left
+		case s.Cleared:
+			what += "; cleared"
+		}
+		fmt.Fprintf(w, "%s  %s  %s\n", s.Key, s.CE, what)
+	}
 }

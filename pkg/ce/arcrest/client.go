@@ -54,6 +54,7 @@ type Client struct {
 	src      token.Source
 	debugf   func(string, ...any)
 	minValid time.Duration
+	descs    descCache // job descriptions read while looking for submissions
 
 	mu      sync.Mutex
 	version string // negotiated REST version

@@ -200,7 +200,7 @@ func (f *fakeREST) newJobs(w http.ResponseWriter, r *http.Request) {
 		for range n {
 			f.next++
 			j := &fakeJob{id: fmt.Sprintf("fakeREST%04dxyz", f.next), name: d.Name, delegation: d.Delegation,
-				description: string(d.Inner), state: "ACCEPTING", gm: "ACCEPTED", files: map[string]string{}}
+				description: `<ActivityDescription xmlns="http://www.eu-emi.eu/es/2010/12/adl">` + string(d.Inner) + `</ActivityDescription>`, state: "ACCEPTING", gm: "ACCEPTED", files: map[string]string{}}
 			f.jobs[j.id] = j
 			out = append(out, entry(http.StatusCreated, "Created", j.id, j.state))
 		}

@@ -30,7 +30,7 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 	if err != nil {
 		return nil, err
 	}
-	key := arexhttp.NewSubmissionKey()
+	key := arexhttp.KeyOf(opts)
 	arexhttp.Mark(prepared, key)
 	doc, _, err := adl.Write(prepared...)
 	if err != nil {
@@ -449,7 +449,7 @@ func (c *Client) findMarked(ctx context.Context, key string, want int, opts ce.S
 			go func(id string) {
 				defer wg.Done()
 				defer func() { <-sem }()
-				desc, err := c.h.Text(ctx, base+"/jobs/"+id+"/diagnose/description", "text/plain", "description", arexhttp.DiagnoseLimit)
+				desc, err := c.description(ctx, base, id)
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
@@ -462,7 +462,7 @@ func (c *Client) findMarked(ctx context.Context, key string, want int, opts ce.S
 				}
 				looked[id] = true
 				if i, ok := arexhttp.MarkIn(desc, key); ok && i < want {
-					found[i] = append(found[i], jobEntry{StatusCode: http.StatusCreated, ID: id, State: live[id]})
+					found[i] = append(found[i], jobEntry{StatusCode: http.StatusCreated, ID: id, State: live[id], desc: desc})
 					total++
 				}
 			}(id)

@@ -62,6 +62,8 @@ type jobEntry struct {
 	ID           string    `json:"id"`
 	State        string    `json:"state"`
 	DelegationID string    `json:"delegation_id"`
+
+	desc string // the job's description, when findMarked read it
 }
 
 type jobsResponse struct {

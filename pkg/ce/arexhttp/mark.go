@@ -1,11 +1,10 @@
 package arexhttp
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"strconv"
 	"strings"
 
+	"github.com/cesub/cesub/pkg/ce"
 	"github.com/cesub/cesub/pkg/jobdesc"
 )
 
@@ -18,10 +17,14 @@ import (
 const MarkPrefix = "cesub-submission:"
 
 // NewSubmissionKey is a random key for one submission request.
-func NewSubmissionKey() string {
-	b := make([]byte, 9)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+func NewSubmissionKey() string { return ce.NewSubmissionKey() }
+
+// KeyOf is the submission key of opts, or a new one.
+func KeyOf(opts ce.SubmitOptions) string {
+	if opts.Key != "" {
+		return opts.Key
+	}
+	return ce.NewSubmissionKey()
 }
 
 // Mark adds the submission's annotation to each job (INDEX counts from 0).

@@ -32,7 +32,8 @@ type Harness struct {
 // does not have as an error wrapping ce.ErrNotFound (never a call error,
 // never dropped); an empty list asks nothing; kill and clean answer per
 // job; ping admits the credential; info names the endpoint; a cancelled
-// context ends a call at once.
+// context ends a call at once; a flavour that implements
+// ce.SubmissionFinder finds exactly a submission's jobs by its key.
 func Conformance(t *testing.T, h Harness) {
 	t.Helper()
 	reg := h.Registry
@@ -48,7 +49,9 @@ func Conformance(t *testing.T, h Harness) {
 	}
 	ctx := context.Background()
 	checkCalls(ctx, t, h)
-	ids := checkSubmit(ctx, t, h, reg, info)
+	key := ce.NewSubmissionKey()
+	ids := checkSubmit(ctx, t, h, reg, info, key)
+	checkFind(ctx, t, h, key, ids)
 	checkStatus(ctx, t, h, ids)
 	checkKillClean(ctx, t, h, ids)
 }
@@ -91,10 +94,10 @@ func checkCalls(ctx context.Context, t *testing.T, h Harness) {
 // checkSubmit submits h.Jobs in one call: one result per job, in order,
 // with safe ids in the flavour's syntax that JobID and ParseJobID map both
 // ways. It returns the local ids.
-func checkSubmit(ctx context.Context, t *testing.T, h Harness, reg *ce.Registry, info ce.RegInfo) []string {
+func checkSubmit(ctx context.Context, t *testing.T, h Harness, reg *ce.Registry, info ce.RegInfo, key string) []string {
 	t.Helper()
 	b := h.Backend
-	rs, err := b.Submit(ctx, h.Jobs, ce.SubmitOptions{})
+	rs, err := b.Submit(ctx, h.Jobs, ce.SubmitOptions{Key: key})
 	if err != nil {
 		t.Fatalf("submit: %v", err)
 	}
@@ -126,6 +129,31 @@ func checkSubmit(ctx context.Context, t *testing.T, h Harness, reg *ce.Registry,
 		ids = append(ids, j.LocalID)
 	}
 	return ids
+}
+
+// checkFind: a flavour that finds submissions by key (ce.SubmissionFinder)
+// finds exactly the jobs the submission with key made, and none for a key
+// no submission had.
+func checkFind(ctx context.Context, t *testing.T, h Harness, key string, ids []string) {
+	f, ok := h.Backend.(ce.SubmissionFinder)
+	if !ok {
+		return
+	}
+	t.Run("find a submission by its key", func(t *testing.T) {
+		got, err := f.FindSubmission(ctx, key, ce.PendingHint{Jobs: len(ids), Since: time.Now().Add(-time.Minute)})
+		var found []string
+		for _, j := range got {
+			found = append(found, j.LocalID)
+		}
+		slices.Sort(found)
+		want := slices.Sorted(slices.Values(ids))
+		if err != nil || !slices.Equal(found, want) {
+			t.Fatalf("FindSubmission: %v %v, want %v", found, err, want)
+		}
+		if got, err := f.FindSubmission(ctx, ce.NewSubmissionKey(), ce.PendingHint{Jobs: len(ids)}); err != nil || len(got) != 0 {
+			t.Fatalf("FindSubmission of a key nobody used: %+v %v", got, err)
+		}
+	})
 }
 
 // checkStatus: status answers per job in the order asked, a job the CE

@@ -26,6 +26,10 @@ import (
 type FakeJob struct {
 	ce.Job
 	Files map[string]string // session files (stdout under the job's stdout name)
+	// Key and Index: the submission (SubmitOptions.Key) that made the job
+	// and the job's place in it, as a real CE keeps them in the job.
+	Key   string
+	Index int
 }
 
 // Fake is an in-memory CE. The zero value works (create it with NewFake to
@@ -39,6 +43,7 @@ type Fake struct {
 	ActFunc      func(ctx context.Context, action string, ids []string) ([]ce.Result, error)
 	DelegateFunc func(ctx context.Context, req ce.DelegateRequest) (*ce.Delegation, error)
 	PingFunc     func(ctx context.Context) (*ce.PingResult, error)
+	FindFunc     func(ctx context.Context, key string, hint ce.PendingHint) ([]ce.Job, error)
 	// AutoFinish: a job finishes (exit 0) the first time its status is asked.
 	AutoFinish bool
 
@@ -132,7 +137,7 @@ func (f *Fake) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitOpt
 		}
 		j := &FakeJob{Job: ce.Job{ID: f.JobID(local), LocalID: local, CE: f.Endpoint, Flavour: f.Flavour, Name: jd.Name,
 			State: ce.StateQueuing, RawState: "fake:QUEUING", Submitted: &now, Stdout: stdout},
-			Files: map[string]string{stdout: strings.Join(jd.Executable.Args, " ") + "\n"}}
+			Files: map[string]string{stdout: strings.Join(jd.Executable.Args, " ") + "\n"}, Key: opts.Key, Index: i}
 		f.jobs[local] = j
 		jj := j.Job
 		out = append(out, ce.Result{ID: jj.ID, Job: &jj})
@@ -140,6 +145,32 @@ func (f *Fake) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitOpt
 	f.mu.Unlock()
 	if opts.Created != nil {
 		opts.Created(out)
+	}
+	return out, nil
+}
+
+// FindSubmission implements ce.SubmissionFinder: the jobs made by the
+// submission with key, in their order in it.
+func (f *Fake) FindSubmission(ctx context.Context, key string, hint ce.PendingHint) ([]ce.Job, error) {
+	f.called("find", hint.Jobs)
+	if f.FindFunc != nil {
+		return f.FindFunc(ctx, key, hint)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var mine []*FakeJob
+	for _, j := range f.jobs {
+		if key != "" && j.Key == key {
+			mine = append(mine, j)
+		}
+	}
+	sort.Slice(mine, func(a, b int) bool { return mine[a].Index < mine[b].Index })
+	out := make([]ce.Job, 0, len(mine))
+	for _, j := range mine {
+		out = append(out, j.Job)
 	}
 	return out, nil
 }

@@ -36,6 +36,7 @@ type fakeActivity struct {
 	status               esStatus
 	gm                   string // the grid manager's state (*logs/<id>/status)
 	failed, diag         string // *logs/<id>/failed, diag
+	description          string // *logs/<id>/description: here only its annotations, one a line
 	created              time.Time
 	dataPush, notified   bool
 	files                map[string]string // session directory
@@ -200,6 +201,11 @@ func (f *fakeService) create(op *node) (string, *fakeFault) {
 			created: time.Now().UTC(), files: map[string]string{}}
 		if a.dataPush {
 			a.status.Status = "preprocessing"
+		}
+		if id := ad.child("ActivityIdentification"); id != nil {
+			for _, an := range id.children("Annotation") {
+				a.description += "<Annotation>" + strings.TrimSpace(an.Text) + "</Annotation>\n"
+			}
 		}
 		f.acts[a.id] = a
 		out += "<escreate:ActivityCreationResponse>" + elem("estypes:ActivityID", a.id) +
@@ -393,7 +399,8 @@ func (f *fakeService) logs(w http.ResponseWriter, p string) {
 		http.NotFound(w, nil)
 		return
 	}
-	content, ok := map[string]string{"status": a.gm + "\n", "failed": a.failed, "diag": a.diag, "local": "queue=fakeq\nlocalid=" + a.id + "\n", "errors": "job " + id + " accepted\n"}[name]
+	content, ok := map[string]string{"status": a.gm + "\n", "failed": a.failed, "diag": a.diag, "local": "queue=fakeq\nlocalid=" + a.id + "\n", "errors": "job " + id + " accepted\n",
+		"description": a.description}[name]
 	if !ok || content == "" {
 		http.NotFound(w, nil)
 		return

@@ -44,6 +44,7 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 	if err != nil {
 		return nil, err
 	}
+	arexhttp.Mark(prepared, arexhttp.KeyOf(opts)) // found again by FindSubmission
 	results := make([]ce.Result, len(jobs))
 	stageIn := make([]string, len(jobs))
 	now := time.Now().UTC()

@@ -16,6 +16,7 @@ func (c *Client) PlanSubmit(jobs []jobdesc.Job, opts ce.SubmitOptions) ([]ce.Req
 	if err != nil {
 		return nil, err
 	}
+	arexhttp.Mark(prepared, "<key of this submission>") // as Submit sends them
 	auth := c.planHeader()
 	var out []ce.Request
 	var notify int

@@ -29,7 +29,8 @@ func (c *Client) PlanSubmit(jobs []jobdesc.Job, opts ce.SubmitOptions) ([]ce.Req
 		for k, j := range jobs {
 			ad := j.ad
 			out = append(out, ce.Request{Method: "QMGMT", URL: c.Endpoint(), Body: ad.Long(),
-				Note: fmt.Sprintf("job ad of proc %d of cluster 1 (the schedd assigns the real cluster id; $(Cluster) is expanded with it); %s", k, ver)})
+				Note: fmt.Sprintf("job ad of proc %d of cluster 1 (the schedd assigns the real cluster id; $(Cluster) is expanded with it); %s; "+
+					"the submission also sets %s (its key) and %s", k, ver, attrSubmission, attrSubmissionIndex)})
 			var files []string
 			for _, f := range j.files {
 				files = append(files, f.local+" -> "+f.dest)

@@ -239,6 +239,9 @@ func (c *Client) Submit(ctx context.Context, jobs []jobdesc.Job, opts ce.SubmitO
 	results := make([]ce.Result, len(jobs))
 	// the spool connection's handshake runs while the transactions do
 	pre := c.preDialSpool(ctx, len(jobs))
+	if opts.Key == "" {
+		opts.Key = ce.NewSubmissionKey()
+	}
 	s := &submission{c: c, opts: opts, now: now}
 	var created []spoolJob // what the spool step sends, all clusters
 	var owners []int       // the result index of each created job
@@ -557,6 +560,11 @@ func (c *Client) submitCluster(ctx context.Context, q *qmgmt, g group, opts ce.S
 		return nil, nil, err
 	}
 	cluster := int(cl)
+	if opts.Assigned != nil { // written ahead before anything can be committed
+		if err := opts.Assigned(strconv.Itoa(cluster)); err != nil {
+			return nil, nil, fmt.Errorf("cluster %d: %w (the transaction was abandoned; nothing was created)", cluster, err)
+		}
+	}
 	n := len(g.procIdx)
 	made := make(chan spoolJob, 64)
 	stop := make(chan struct{})
@@ -594,6 +602,7 @@ func (c *Client) submitCluster(ctx context.Context, q *qmgmt, g group, opts ce.S
 				return buildErr
 			}
 			jobs = append(jobs, j)
+			markProc(j.ad, opts.Key, g.jobs[k])
 			var err error
 			if base, err = sendProc(q, cluster, k, j.ad, base); err != nil {
 				return err
