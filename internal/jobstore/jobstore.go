@@ -515,7 +515,7 @@ func checkOwn(ctx context.Context, path string) error {
 		// no jobs table: another program's database, unless cesub's own
 		// tables are there by now (another cesub process creating the list)
 		var ours, others int
-		if err := db.QueryRowContext(ctx, "SELECT count(*) FILTER (WHERE name IN ('jobs', 'ces', 'delegations', 'pending')), count(*) FILTER (WHERE name NOT IN ('jobs', 'ces', 'delegations', 'pending')) "+
+		if err := db.QueryRowContext(ctx, "SELECT count(*) FILTER (WHERE name IN ('jobs', 'ces', 'ce_census', 'delegations', 'pending')), count(*) FILTER (WHERE name NOT IN ('jobs', 'ces', 'ce_census', 'delegations', 'pending')) "+
 			"FROM sqlite_master WHERE type = 'table'").Scan(&ours, &others); err == nil && ours == 0 && others > 0 {
 			return &ForeignError{Path: path, What: "an SQLite database of another program"}
 		}
