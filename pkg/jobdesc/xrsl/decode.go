@@ -31,12 +31,27 @@ func Parse(file string, src []byte) ([]jobdesc.Job, error) {
 }
 
 // ParseDialect is Parse in the given dialect.
+// It reads a sub-request at a time (Stream): the description's tree is
+// never built whole.
 func ParseDialect(file string, src []byte, dialect Dialect) ([]jobdesc.Job, error) {
-	tree, err := ParseTree(file, src)
-	if err != nil {
-		return nil, err
+	s := NewStream(file, src, dialect)
+	var jobs []jobdesc.Job
+	for {
+		job, ok, err := s.Next()
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			break
+		}
+		jobs = append(jobs, job)
 	}
-	return decode(file, tree, dialect)
+	if ev := s.EvalWarnings(); len(ev) > 0 {
+		for i := range jobs {
+			jobs[i].Warnings = append(append([]jobdesc.Warning(nil), ev...), jobs[i].Warnings...)
+		}
+	}
+	return jobs, s.Err()
 }
 
 // Decode maps a parsed (unevaluated) user-dialect tree to jobs.
@@ -54,7 +69,7 @@ func decode(file string, tree Node, dialect Dialect) ([]jobdesc.Job, error) {
 		requests = []Node{ev}
 	}
 	d := &decoder{file: file, dialect: dialect}
-	var jobs []jobdesc.Job
+	jobs := make([]jobdesc.Job, 0, len(requests))
 	for _, r := range requests {
 		dr := newDraft()
 		d.apply(r, dr)
