@@ -35,7 +35,9 @@ func Parse(file string, src []byte) ([]jobdesc.Job, error) {
 // never built whole.
 func ParseDialect(file string, src []byte, dialect Dialect) ([]jobdesc.Job, error) {
 	s := NewStream(file, src, dialect)
-	var jobs []jobdesc.Job
+	// a Job is large: collected in blocks and copied once, not regrown
+	var blocks [][]jobdesc.Job
+	n := 0
 	for {
 		job, ok, err := s.Next()
 		if err != nil {
@@ -44,14 +46,35 @@ func ParseDialect(file string, src []byte, dialect Dialect) ([]jobdesc.Job, erro
 		if !ok {
 			break
 		}
-		jobs = append(jobs, job)
+		if len(blocks) == 0 || len(blocks[len(blocks)-1]) == cap(blocks[len(blocks)-1]) {
+			blocks = append(blocks, make([]jobdesc.Job, 0, min(256<<len(blocks), 4096)))
+		}
+		blocks[len(blocks)-1] = append(blocks[len(blocks)-1], job)
+		n++
 	}
+	jobs := joinBlocks(blocks, n)
 	if ev := s.EvalWarnings(); len(ev) > 0 {
 		for i := range jobs {
 			jobs[i].Warnings = append(append([]jobdesc.Warning(nil), ev...), jobs[i].Warnings...)
 		}
 	}
 	return jobs, s.Err()
+}
+
+// joinBlocks joins blocks of n jobs in one slice (the first block itself when
+// there is one).
+func joinBlocks(blocks [][]jobdesc.Job, n int) []jobdesc.Job {
+	switch len(blocks) {
+	case 0:
+		return nil
+	case 1:
+		return blocks[0]
+	}
+	jobs := make([]jobdesc.Job, 0, n)
+	for _, b := range blocks {
+		jobs = append(jobs, b...)
+	}
+	return jobs
 }
 
 // Decode maps a parsed (unevaluated) user-dialect tree to jobs.

@@ -309,6 +309,14 @@ func (p *parser) str() (*Literal, error) {
 
 // quoted reads from the delimiter at p.n to its closing twin; a doubled delimiter is a literal one.
 func (p *parser) quoted(d byte, start int) (string, error) {
+	// the usual string has no doubled delimiter: it is a slice of the text
+	if i := strings.IndexByte(p.s[p.n+1:], d); i >= 0 {
+		if end := p.n + 1 + i + 1; end >= len(p.s) || p.s[end] != d {
+			text := p.s[p.n+1 : p.n+1+i]
+			p.n = end
+			return text, nil
+		}
+	}
 	var b strings.Builder
 	for {
 		i := strings.IndexByte(p.s[p.n+1:], d)
