@@ -111,6 +111,9 @@ func describeRun(opts *Options) error {
 	if format == "" {
 		format = string(jobformat.Detect(name, src))
 	}
+	if streams(opts, format) {
+		return describeStream(opts, name, src, format)
+	}
 	out := JSON{Schema: "cesub.describe/v1", Source: name, Format: format, To: opts.To}
 	var jobs []jobdesc.Job
 	var procs []submitfile.Proc

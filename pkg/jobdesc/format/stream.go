@@ -18,18 +18,34 @@ import (
 // read whole by Scan.
 func Streams(f Format) bool { return f == XRSL }
 
-// Scan reads a description as Read does, but a job at a time: fn gets each
-// job in order (Origin set as Read sets it but for Count, which is 0: the
-// number is not known yet). The jobs are Read's except for their Warnings:
-// Read puts the evaluation warnings of the whole description on every job,
-// which only the end of the text makes known; Scan leaves them off the jobs
-// and returns them (they go first, as Read puts them). Read's error is
-// returned at the end; a job fn saw may be in a description Read refuses,
-// so a caller that must not write anything for such a description scans
-// twice (as `cesub describe` does).
-func Scan(f Format, name string, src []byte, o Options, fn func(jobdesc.Job) error) ([]jobdesc.Warning, error) {
+// Scanner reads a description as Read does, but a job at a time where the
+// language allows (Streams), and as often as asked: a caller that must
+// not write anything for a description Read refuses checks it in a first
+// Scan and writes it in a second.
+type Scanner struct {
+	f    Format
+	name string
+	src  []byte
+	o    Options
+	s    *xrsl.Stream
+}
+
+// NewScanner reads src (named name) in language f.
+func NewScanner(f Format, name string, src []byte, o Options) *Scanner {
+	return &Scanner{f: f, name: name, src: src, o: o}
+}
+
+// Scan calls fn with each job in order (Origin set as Read sets it but for
+// Count, which is 0: the number is not known yet). The jobs are Read's
+// except for their Warnings: Read puts the evaluation warnings of the whole
+// description on every job, which only its end makes known; Scan leaves
+// them off the jobs and returns them (Read puts them first). Read's error
+// is returned at the end: fn may have seen jobs of a description Read
+// refuses.
+func (sc *Scanner) Scan(fn func(jobdesc.Job) error) ([]jobdesc.Warning, error) {
+	f, o := sc.f, sc.o
 	if !Streams(f) || o.Count > 1 {
-		jobs, err := Read(f, name, src, o)
+		jobs, err := Read(f, sc.name, sc.src, o)
 		if err != nil {
 			return nil, err
 		}
@@ -41,33 +57,37 @@ func Scan(f Format, name string, src []byte, o Options, fn func(jobdesc.Job) err
 		}
 		return nil, nil
 	}
-	d := xrsl.User
-	if o.GridManager {
-		d = xrsl.GridManager
+	if sc.s == nil {
+		d := xrsl.User
+		if o.GridManager {
+			d = xrsl.GridManager
+		}
+		sc.s = xrsl.NewStream(sc.name, sc.src, d)
+	} else {
+		sc.s.Rewind()
 	}
 	dir := o.Dir
 	if dir == "" {
-		dir = filepath.Dir(name)
+		dir = filepath.Dir(sc.name)
 	}
-	s := xrsl.NewStream(name, src, d)
 	for i := 0; ; i++ {
-		job, ok, err := s.Next()
+		job, ok, err := sc.s.Next()
 		if err != nil {
 			return nil, err
 		}
 		if !ok {
 			break
 		}
-		job.Origin = &jobdesc.Origin{Format: string(f), File: name, Dir: dir, Text: src, Index: i,
+		job.Origin = &jobdesc.Origin{Format: string(f), File: sc.name, Dir: dir, Text: sc.src, Index: i,
 			Vars: o.Vars, Queue: o.Queue, AllowCommands: o.AllowCommands, Templates: o.Templates}
 		if err := fn(job); err != nil {
 			return nil, err
 		}
 	}
-	if err := s.Err(); err != nil {
+	if err := sc.s.Err(); err != nil {
 		return nil, err
 	}
-	return s.EvalWarnings(), nil
+	return sc.s.EvalWarnings(), nil
 }
 
 // WriteWarnings are the warnings Write gives for j, without writing it.

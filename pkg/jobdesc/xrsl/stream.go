@@ -34,6 +34,18 @@ func NewStream(file string, src []byte, dialect Dialect) *Stream {
 	}
 }
 
+// Rewind starts the stream again at the first job, as a new stream would,
+// without copying and indexing the text again: a caller can check the
+// whole description first and then read it again to write it.
+func (s *Stream) Rewind() {
+	p := s.p
+	*s = Stream{
+		p:  &parser{file: p.file, s: p.s, lines: p.lines},
+		ev: &evaluator{file: s.ev.file},
+		d:  &decoder{file: s.d.file, dialect: s.d.dialect},
+	}
+}
+
 // newParser indexes the line starts of src, for positions.
 func newParser(file string, src []byte) *parser {
 	p := &parser{file: file, s: string(src)}
