@@ -30,6 +30,12 @@ type Options struct {
 	AllowCommands bool
 	GMDialect     bool
 	Strict        bool
+
+	// for tests: whole makes describe read every job before writing
+	// (as for the outputs that need them all); onWrite is called with
+	// each job read in the streamed pass that writes them
+	whole   bool
+	onWrite func(i int)
 }
 
 // JSON is the schema of `describe -o json` (docs/json.md).
@@ -111,7 +117,7 @@ func describeRun(opts *Options) error {
 	if format == "" {
 		format = string(jobformat.Detect(name, src))
 	}
-	if streams(opts, format) {
+	if !opts.whole && streams(opts, format) {
 		return describeStream(opts, name, src, format)
 	}
 	out := JSON{Schema: "cesub.describe/v1", Source: name, Format: format, To: opts.To}

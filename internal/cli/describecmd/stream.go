@@ -67,7 +67,12 @@ func describeStream(opts *Options, name string, src []byte, format string) error
 	if err != nil {
 		return err
 	}
+	i := 0
 	if _, err := sc.Scan(func(j jobdesc.Job) error {
+		if opts.onWrite != nil {
+			opts.onWrite(i)
+		}
+		i++
 		if len(eval) > 0 {
 			j.Warnings = append(append([]jobdesc.Warning(nil), eval...), j.Warnings...)
 		}
