@@ -29,9 +29,34 @@ type parser struct {
 	rel *Literal
 	// depth is how many '(' of conditions and lists enclose the reader
 	depth int
+	// literals and relations are handed out of blocks (one allocation
+	// for many: a description is mostly small strings)
+	lits []Literal
+	rels []Relation
 	// line is the index in lines of the last position asked for: the
 	// parser mostly asks for positions in order, so pos starts there
 	line int
+}
+
+// slab is how many literals or relations one block holds.
+const slab = 64
+
+// literal returns a pointer to a copy of l in the current block.
+func (p *parser) literal(l Literal) *Literal {
+	if len(p.lits) == cap(p.lits) {
+		p.lits = make([]Literal, 0, slab)
+	}
+	p.lits = append(p.lits, l)
+	return &p.lits[len(p.lits)-1]
+}
+
+// newRelation returns a zero relation of the current block.
+func (p *parser) newRelation() *Relation {
+	if len(p.rels) == cap(p.rels) {
+		p.rels = make([]Relation, 0, slab)
+	}
+	p.rels = p.rels[:len(p.rels)+1]
+	return &p.rels[len(p.rels)-1]
 }
 
 // MaxDepth bounds how deeply conditions and value lists nest (real
@@ -248,7 +273,9 @@ func (p *parser) relation() (Node, error) {
 	if len(vals) == 0 {
 		return nil, p.errAt(p.n, fmt.Sprintf("attribute %q has no value", name.Text))
 	}
-	return &Relation{Attr: name.Text, Name: NormalizeName(name.Text), Pos: p.pos(start), Op: op, OpPos: p.pos(opStart), Values: vals}, nil
+	r := p.newRelation()
+	*r = Relation{Attr: name.Text, Name: NormalizeName(name.Text), Pos: p.pos(start), Op: op, OpPos: p.pos(opStart), Values: vals}
+	return r, nil
 }
 
 func (p *parser) relop() string {
@@ -283,7 +310,7 @@ func (p *parser) str() (*Literal, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Literal{Text: text, Quote: c, Pos: p.pos(start)}, nil
+		return p.literal(Literal{Text: text, Quote: c, Pos: p.pos(start)}), nil
 	case '^':
 		if p.n+1 >= len(p.s) {
 			return nil, p.errAt(start, "'^' must be followed by a delimiter character")
@@ -294,7 +321,7 @@ func (p *parser) str() (*Literal, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Literal{Text: text, Quote: '^', Delim: d, Pos: p.pos(start)}, nil
+		return p.literal(Literal{Text: text, Quote: '^', Delim: d, Pos: p.pos(start)}), nil
 	}
 	end := p.n
 	for end < len(p.s) && !isSpecial[p.s[end]] {
@@ -304,7 +331,7 @@ func (p *parser) str() (*Literal, error) {
 		return nil, nil
 	}
 	p.n = end
-	return &Literal{Text: p.s[start:end], Pos: p.pos(start)}, nil
+	return p.literal(Literal{Text: p.s[start:end], Pos: p.pos(start)}), nil
 }
 
 // quoted reads from the delimiter at p.n to its closing twin; a doubled delimiter is a literal one.
