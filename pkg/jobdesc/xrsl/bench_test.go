@@ -60,28 +60,3 @@ func BenchmarkPrintTree(b *testing.B) {
 		_ = Print(tree)
 	}
 }
-
-// BenchmarkStreamRealShaped reads the same file a job at a time, as
-// `cesub describe` does (Stream): nothing is kept.
-func BenchmarkStreamRealShaped(b *testing.B) {
-	src := jobgen.XRSL(10000)
-	b.SetBytes(int64(len(src)))
-	b.ReportAllocs()
-	for i := 0; i < b.N; i++ {
-		s := NewStream("big.xrsl", src, User)
-		n := 0
-		for {
-			_, ok, err := s.Next()
-			if err != nil {
-				b.Fatal(err)
-			}
-			if !ok {
-				break
-			}
-			n++
-		}
-		if s.Err() != nil || n != 10000 {
-			b.Fatalf("%v %d", s.Err(), n)
-		}
-	}
-}
