@@ -30,6 +30,7 @@ if [ -n "$BASE" ]; then
   cp "$ROOT/internal/jobgen/jobgen.go" "$WORK/base/internal/jobgen/"
   cp "$ROOT/pkg/jobdesc/xrsl/bench_test.go" "$WORK/base/pkg/jobdesc/xrsl/"
   cp "$ROOT/pkg/jobdesc/submitfile/bench_test.go" "$WORK/base/pkg/jobdesc/submitfile/"
+  # (the rate per CPU second needs jobgen.CPU, in the copied generator)
   ( cd "$WORK/base" && CGO_ENABLED=0 go build -o "$WORK/cesub-base" ./cmd/cesub )
   bins=(cesub-base cesub)
 fi
@@ -66,10 +67,12 @@ for file in "$WORK/jobs.xrsl" "$WORK/procs.sub"; do
   done
 done
 
-echo "## Go benchmarks (-benchtime 5x; MB/s of input)"
+echo "## Go benchmarks (-benchtime 5x): MB/s of input by the wall clock and per CPU second (the latter holds on a busy machine)"
 gobench() {
   ( cd "$1" && go test -run '^$' -bench 'RealShaped' -benchtime 5x -benchmem ./pkg/jobdesc/xrsl/ ./pkg/jobdesc/submitfile/ ) |
-    awk -v who="$2" '/^Benchmark/ {printf "%-6s %-32s %10.1f ms/op %8s MB/s %12s B/op %10s allocs/op\n", who, $1, $3/1e6, $5, $7, $9}'
+    awk -v who="$2" '/^pkg:/ {n = split($2, p, "/"); pkg = p[n]}
+      /^Benchmark/ {delete v; for (i = 3; i < NF; i += 2) v[$(i+1)] = $i
+        printf "%-5s %-10s %-28s %8.1f ms/op %7s MB/s %7s MB/cpu-s %11s B/op %9s allocs/op\n", who, pkg, $1, v["ns/op"]/1e6, v["MB/s"], v["MB/cpu-s"], v["B/op"], v["allocs/op"]}'
 }
 [ -n "$BASE" ] && gobench "$WORK/base" base
 gobench "$ROOT" this

@@ -12,6 +12,8 @@ import (
 	"bytes"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // xrslShapes are one job each; %N is replaced by the job's index.
@@ -111,4 +113,25 @@ func Submit(n int) []byte {
 	}
 	b.WriteString(")\n")
 	return b.Bytes()
+}
+
+// CPU is the user and system time this process has used so far: a
+// benchmark's rate per CPU second (see PerCPUSecond) stays meaningful on a
+// machine other work keeps busy, where its wall-clock MB/s does not.
+func CPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// PerCPUSecond is MB (10^6 bytes) per CPU second for n runs over size
+// bytes that used cpu (garbage collection included: it runs on other
+// threads of the process).
+func PerCPUSecond(size int64, n int, cpu time.Duration) float64 {
+	if cpu <= 0 {
+		return 0
+	}
+	return float64(size) * float64(n) / 1e6 / cpu.Seconds()
 }

@@ -54,10 +54,12 @@ func BenchmarkParseRealShaped(b *testing.B) {
 	src := jobgen.Submit(20000)
 	b.SetBytes(int64(len(src)))
 	b.ReportAllocs()
+	cpu := jobgen.CPU()
 	for i := 0; i < b.N; i++ {
 		f, err := Parse("pilot.sub", src, ParseOptions{Options: Options{Dir: "/tmp", Env: func(string) string { return "" }, Now: time.Unix(0, 0)}})
 		if err != nil || len(f.Procs) != 20000 {
 			b.Fatalf("%v", err)
 		}
 	}
+	b.ReportMetric(jobgen.PerCPUSecond(int64(len(src)), b.N, jobgen.CPU()-cpu), "MB/cpu-s")
 }

@@ -42,12 +42,14 @@ func BenchmarkParseRealShaped(b *testing.B) {
 	src := jobgen.XRSL(10000)
 	b.SetBytes(int64(len(src)))
 	b.ReportAllocs()
+	cpu := jobgen.CPU()
 	for i := 0; i < b.N; i++ {
 		jobs, err := Parse("big.xrsl", src)
 		if err != nil || len(jobs) != 10000 {
 			b.Fatalf("%v %d", err, len(jobs))
 		}
 	}
+	b.ReportMetric(jobgen.PerCPUSecond(int64(len(src)), b.N, jobgen.CPU()-cpu), "MB/cpu-s")
 }
 
 func BenchmarkPrintTree(b *testing.B) {

@@ -126,6 +126,8 @@ func BenchmarkStreamRealShaped(b *testing.B) {
 	src := jobgen.XRSL(10000)
 	b.SetBytes(int64(len(src)))
 	b.ReportAllocs()
+	cpu := jobgen.CPU()
+	defer func() { b.ReportMetric(jobgen.PerCPUSecond(int64(len(src)), b.N, jobgen.CPU()-cpu), "MB/cpu-s") }()
 	for i := 0; i < b.N; i++ {
 		s := NewStream("big.xrsl", src, User)
 		n := 0
