@@ -312,3 +312,46 @@ func isEmptyJSON(v reflect.Value) bool {
 	}
 	return false
 }
+
+// JSONList writes a JSON array to JSONOut an element at a time, as it
+// comes: the bytes PrintJSON writes for the whole slice ([] when nothing
+// was added), for lists too long to hold (`cesub describe` of many jobs).
+type JSONList struct {
+	bw *bufio.Writer
+	s  *jsonStreamer
+	n  int
+}
+
+// NewJSONList starts a list on stdout; Close ends it.
+func (f *Factory) NewJSONList() *JSONList {
+	bw := bufio.NewWriterSize(f.IO.JSONOut(), 32<<10)
+	return &JSONList{bw: bw, s: &jsonStreamer{w: bw}}
+}
+
+// Add writes one element.
+func (l *JSONList) Add(v any) error {
+	if l.s.err != nil {
+		return l.s.err
+	}
+	if l.n == 0 {
+		_, _ = l.bw.WriteString("[\n  ")
+	} else {
+		_, _ = l.bw.WriteString(",\n  ")
+	}
+	l.n++
+	l.s.small(reflect.ValueOf(v), "  ")
+	return l.s.err
+}
+
+// Close ends the list and flushes it.
+func (l *JSONList) Close() error {
+	if l.s.err != nil {
+		return l.s.err
+	}
+	if l.n == 0 {
+		_, _ = l.bw.WriteString("[]\n")
+	} else {
+		_, _ = l.bw.WriteString("\n]\n")
+	}
+	return l.bw.Flush()
+}

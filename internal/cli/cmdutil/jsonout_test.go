@@ -166,3 +166,33 @@ func FuzzWriteJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestJSONListIsPrintJSON: a list written an element at a time is byte for
+// byte what PrintJSON writes of the whole slice.
+func TestJSONListIsPrintJSON(t *testing.T) {
+	type leaf struct {
+		S    string            `json:"s"`
+		Tags []string          `json:"tags"`
+		M    map[string]string `json:"m,omitempty"`
+		Ptr  *leaf             `json:"ptr,omitempty"`
+	}
+	full := leaf{S: "a\"b<c>&\x1b", Tags: []string{"x"}, M: map[string]string{"k": "v"}, Ptr: &leaf{S: "in"}}
+	for _, rows := range [][]leaf{nil, {full}, {{}, full}, {full, {}, full, {S: "last"}}} {
+		var want, got bytes.Buffer
+		if err := (&Factory{IO: &IOStreams{Out: &want}}).PrintJSON(rows); err != nil {
+			t.Fatal(err)
+		}
+		l := (&Factory{IO: &IOStreams{Out: &got}}).NewJSONList()
+		for _, r := range rows {
+			if err := l.Add(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("%d rows: streamed list differs:\n got %q\nwant %q", len(rows), got.String(), want.String())
+		}
+	}
+}

@@ -30,6 +30,12 @@ type Options struct {
 	AllowCommands bool
 	GMDialect     bool
 	Strict        bool
+
+	// for tests: whole makes describe read every job before writing
+	// (as for the outputs that need them all); onWrite is called with
+	// each job read in the streamed pass that writes them
+	whole   bool
+	onWrite func(i int)
 }
 
 // JSON is the schema of `describe -o json` (docs/json.md).
@@ -111,6 +117,9 @@ func describeRun(opts *Options) error {
 	if format == "" {
 		format = string(jobformat.Detect(name, src))
 	}
+	if !opts.whole && streams(opts, format) {
+		return describeStream(opts, name, src, format)
+	}
 	out := JSON{Schema: "cesub.describe/v1", Source: name, Format: format, To: opts.To}
 	var jobs []jobdesc.Job
 	var procs []submitfile.Proc
@@ -136,17 +145,29 @@ func describeRun(opts *Options) error {
 				return err
 			}
 		}
-		var file *submitfile.File
-		file, err = submitfile.Parse(name, src, submitfile.ParseOptions{Options: submitfile.Options{Dir: dir, Vars: vars,
+		po := submitfile.ParseOptions{Options: submitfile.Options{Dir: dir, Vars: vars,
 			AllowCommands: opts.AllowCommands, SkipCommands: !opts.AllowCommands, Stdin: f.IO.In, Templates: tpl},
-			Queue: opts.Queue, Inspect: true, StrictMacros: opts.Strict})
+			Queue: opts.Queue, Inspect: true, StrictMacros: opts.Strict}
+		if opts.To != "classad" {
+			// only the ClassAds output needs the procs: the others take
+			// each proc's job as it is made (its ad and macros are dropped)
+			po.EachProc = func(_ int, p *submitfile.Proc) error {
+				jobs = append(jobs, submitfile.ToJob(*p))
+				return nil
+			}
+			po.Reserve = func(n int) { jobs = slices.Grow(jobs, n) }
+		}
+		var file *submitfile.File
+		file, err = submitfile.Parse(name, src, po)
 		if err == nil {
 			procs = file.Procs
 			for _, w := range file.Warnings {
 				out.Warnings = append(out.Warnings, w.String())
 			}
-			for _, p := range procs {
-				jobs = append(jobs, submitfile.ToJob(p))
+			if po.EachProc == nil {
+				for _, p := range procs {
+					jobs = append(jobs, submitfile.ToJob(p))
+				}
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package adl
 import (
 	"bytes"
 	"encoding/xml"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -328,31 +329,93 @@ func dataStaging(j jobdesc.Job) *node {
 // what ADL cannot express.
 func Write(jobs ...jobdesc.Job) ([]byte, []jobdesc.Warning, error) {
 	var buf bytes.Buffer
-	buf.WriteString(xml.Header)
-	e := xml.NewEncoder(&buf)
-	e.Indent("", "  ")
+	w := NewWriter(&buf, len(jobs))
 	var warns []jobdesc.Warning
-	var top *node
-	if len(jobs) == 1 {
-		var w []jobdesc.Warning
-		top, w = description(jobs[0])
-		warns = append(warns, w...)
-	} else {
-		top = &node{name: "ActivityDescriptions"}
-		for _, j := range jobs {
-			d, w := description(j)
-			top.kids = append(top.kids, d)
-			warns = append(warns, w...)
+	for _, j := range jobs {
+		ws, err := w.Add(j)
+		if err != nil {
+			return nil, nil, err
+		}
+		warns = append(warns, ws...)
+	}
+	if err := w.Close(); err != nil {
+		return nil, nil, err
+	}
+	return buf.Bytes(), warns, nil
+}
+
+// Writer writes the document Write makes a job at a time: n jobs, one
+// ActivityDescription (n is 1) or an ActivityDescriptions of them.
+type Writer struct {
+	w       io.Writer
+	e       *xml.Encoder
+	n       int
+	started bool
+	err     error
+}
+
+// NewWriter writes n jobs to w as Write does.
+func NewWriter(w io.Writer, n int) *Writer {
+	e := xml.NewEncoder(w)
+	e.Indent("", "  ")
+	return &Writer{w: w, e: e, n: n}
+}
+
+var wrapper = xml.StartElement{Name: xml.Name{Local: "ActivityDescriptions"}}
+
+func (w *Writer) start() error {
+	if w.started {
+		return nil
+	}
+	w.started = true
+	if _, err := io.WriteString(w.w, xml.Header); err != nil {
+		return err
+	}
+	if w.n != 1 {
+		return w.e.EncodeToken(wrapper)
+	}
+	return nil
+}
+
+// Add writes one job; the warnings name what ADL cannot say of it.
+func (w *Writer) Add(j jobdesc.Job) ([]jobdesc.Warning, error) {
+	if w.err != nil {
+		return nil, w.err
+	}
+	if w.err = w.start(); w.err != nil {
+		return nil, w.err
+	}
+	d, warns := description(j)
+	if w.err = d.encode(w.e); w.err == nil {
+		w.err = w.e.Flush()
+	}
+	return warns, w.err
+}
+
+// Close ends the document.
+func (w *Writer) Close() error {
+	if w.err != nil {
+		return w.err
+	}
+	if err := w.start(); err != nil {
+		return err
+	}
+	if w.n != 1 {
+		if err := w.e.EncodeToken(wrapper.End()); err != nil {
+			return err
 		}
 	}
-	if err := top.encode(e); err != nil {
-		return nil, nil, err
+	if err := w.e.Flush(); err != nil {
+		return err
 	}
-	if err := e.Flush(); err != nil {
-		return nil, nil, err
-	}
-	buf.WriteByte('\n')
-	return buf.Bytes(), warns, nil
+	_, err := io.WriteString(w.w, "\n")
+	return err
+}
+
+// Warnings are the warnings Write gives for j, without writing it.
+func Warnings(j jobdesc.Job) []jobdesc.Warning {
+	_, warns := description(j)
+	return warns
 }
 
 // WriteElements appends jobs to buf as bare ActivityDescription elements, no

@@ -146,46 +146,21 @@ func Read(f Format, name string, src []byte, o Options) ([]jobdesc.Job, error) {
 // ActivityDescriptions), or an HTCondor submit description. The warnings
 // name what the language cannot say.
 func Write(f Format, jobs []jobdesc.Job) (string, []jobdesc.Warning, error) {
-	if len(jobs) == 0 {
-		return "", nil, fmt.Errorf("no jobs to write")
+	var b strings.Builder
+	w, err := NewWriter(f, &b, len(jobs))
+	if err != nil {
+		return "", nil, err
 	}
 	var warns []jobdesc.Warning
-	switch f {
-	case XRSL:
-		var b strings.Builder
-		for _, j := range jobs {
-			x, err := xrsl.Write(j)
-			if err != nil {
-				return "", warns, err
-			}
-			if len(jobs) > 1 {
-				b.WriteString("(" + strings.TrimSuffix(x, "\n") + ")\n")
-			} else {
-				b.WriteString(x)
-			}
-			if len(j.Alternatives) > 0 {
-				warns = append(warns, jobdesc.Warning{Attribute: "|", Message: fmt.Sprintf("%d '|' alternatives are not written (as ARC's unparser does)", len(j.Alternatives))})
-			}
+	for _, j := range jobs {
+		ws, err := w.Write(j)
+		warns = append(warns, ws...)
+		if err != nil {
+			return "", warns, err
 		}
-		if len(jobs) > 1 {
-			return "+" + b.String(), warns, nil
-		}
-		return b.String(), warns, nil
-	case ADL:
-		prepared := make([]jobdesc.Job, len(jobs))
-		for i, j := range jobs {
-			prepared[i] = jobdesc.PrepareForARC(j)
-		}
-		b, w, err := adl.Write(prepared...)
-		return string(b), append(warns, w...), err
-	case Submit:
-		var b strings.Builder
-		for _, j := range jobs {
-			text, w := submitfile.FromJob(j)
-			warns = append(warns, w...)
-			b.WriteString(text)
-		}
-		return b.String(), warns, nil
 	}
-	return "", nil, fmt.Errorf("unknown description format %q", f)
+	if err := w.Close(); err != nil {
+		return "", warns, err
+	}
+	return b.String(), warns, nil
 }

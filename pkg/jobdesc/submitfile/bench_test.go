@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cesub/cesub/internal/jobgen"
 )
 
 // BenchmarkQueueFrom10000 reads a pilot submit file whose `queue … from`
@@ -43,4 +45,21 @@ queue name, input, events from items.txt
 			b.Fatalf("%v", err)
 		}
 	}
+}
+
+// BenchmarkParseRealShaped reads a pilot factory's submit file of 20,000
+// procs (internal/jobgen: 5,000 `queue 1` blocks with their own arguments
+// and output, then a `queue … from (…)` of 15,000 items; about 1.8 MB).
+func BenchmarkParseRealShaped(b *testing.B) {
+	src := jobgen.Submit(20000)
+	b.SetBytes(int64(len(src)))
+	b.ReportAllocs()
+	cpu := jobgen.CPU()
+	for i := 0; i < b.N; i++ {
+		f, err := Parse("pilot.sub", src, ParseOptions{Options: Options{Dir: "/tmp", Env: func(string) string { return "" }, Now: time.Unix(0, 0)}})
+		if err != nil || len(f.Procs) != 20000 {
+			b.Fatalf("%v", err)
+		}
+	}
+	b.ReportMetric(jobgen.PerCPUSecond(int64(len(src)), b.N, jobgen.CPU()-cpu), "MB/cpu-s")
 }

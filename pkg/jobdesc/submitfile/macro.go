@@ -134,11 +134,17 @@ func (m *macros) expandDepth(s string, overlay map[string]string, depth int, war
 		return s, nil
 	}
 	var b strings.Builder
+	b.Grow(len(s))
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c != '$' || i+1 >= len(s) {
-			b.WriteByte(c)
-			i++
+			// the text up to the next '$' as it is
+			j := strings.IndexByte(s[i+1:], '$')
+			if j < 0 {
+				j = len(s) - i - 1
+			}
+			b.WriteString(s[i : i+1+j])
+			i += 1 + j
 			continue
 		}
 		// $$(attr): left for the match (job-time) substitution

@@ -60,16 +60,17 @@ func (s *session) makeProc(q *queueSpec, ov map[string]string) (Proc, error) {
 // one too), macros expanded; an expansion problem is kept as a warning or,
 // strict, as the session's error.
 func (b *procBuilder) val(key string) (string, bool) {
-	raw, ok := b.ov[strings.ToLower(key)]
-	if !ok || b.static[strings.ToLower(key)] != "" {
-		raw, ok = b.m.lookup(key)
+	lk := strings.ToLower(key)
+	raw, ok := b.ov[lk]
+	if !ok || b.static[lk] != "" {
+		raw, ok = b.m.vals[lk]
 	}
 	if !ok {
 		return "", false
 	}
 	v, warns, err := b.m.expand(raw, b.ov)
 	pos := b.q.pos
-	if kp, ok := b.keyPos[strings.ToLower(key)]; ok {
+	if kp, ok := b.keyPos[lk]; ok {
 		pos = kp // name the line that uses the macro
 	}
 	if err != nil && b.strict == nil {

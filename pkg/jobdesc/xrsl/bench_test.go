@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/cesub/cesub/internal/jobgen"
 )
 
 // bigMulti builds a multi-request xRSL of n pilot-like jobs (each ~600 bytes).
@@ -32,6 +34,22 @@ func BenchmarkParseMultiJob(b *testing.B) {
 			b.Fatalf("%v %d", err, len(jobs))
 		}
 	}
+}
+
+// BenchmarkParseRealShaped parses a multi-request file of 10,000 jobs of the
+// shapes of published descriptions (internal/jobgen; about 3 MB).
+func BenchmarkParseRealShaped(b *testing.B) {
+	src := jobgen.XRSL(10000)
+	b.SetBytes(int64(len(src)))
+	b.ReportAllocs()
+	cpu := jobgen.CPU()
+	for i := 0; i < b.N; i++ {
+		jobs, err := Parse("big.xrsl", src)
+		if err != nil || len(jobs) != 10000 {
+			b.Fatalf("%v %d", err, len(jobs))
+		}
+	}
+	b.ReportMetric(jobgen.PerCPUSecond(int64(len(src)), b.N, jobgen.CPU()-cpu), "MB/cpu-s")
 }
 
 func BenchmarkPrintTree(b *testing.B) {

@@ -31,12 +31,50 @@ func Parse(file string, src []byte) ([]jobdesc.Job, error) {
 }
 
 // ParseDialect is Parse in the given dialect.
+// It reads a sub-request at a time (Stream): the description's tree is
+// never built whole.
 func ParseDialect(file string, src []byte, dialect Dialect) ([]jobdesc.Job, error) {
-	tree, err := ParseTree(file, src)
-	if err != nil {
-		return nil, err
+	s := NewStream(file, src, dialect)
+	// a Job is large: collected in blocks and copied once, not regrown
+	var blocks [][]jobdesc.Job
+	n := 0
+	for {
+		job, ok, err := s.Next()
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			break
+		}
+		if len(blocks) == 0 || len(blocks[len(blocks)-1]) == cap(blocks[len(blocks)-1]) {
+			blocks = append(blocks, make([]jobdesc.Job, 0, min(256<<len(blocks), 4096)))
+		}
+		blocks[len(blocks)-1] = append(blocks[len(blocks)-1], job)
+		n++
 	}
-	return decode(file, tree, dialect)
+	jobs := joinBlocks(blocks, n)
+	if ev := s.EvalWarnings(); len(ev) > 0 {
+		for i := range jobs {
+			jobs[i].Warnings = append(append([]jobdesc.Warning(nil), ev...), jobs[i].Warnings...)
+		}
+	}
+	return jobs, s.Err()
+}
+
+// joinBlocks joins blocks of n jobs in one slice (the first block itself when
+// there is one).
+func joinBlocks(blocks [][]jobdesc.Job, n int) []jobdesc.Job {
+	switch len(blocks) {
+	case 0:
+		return nil
+	case 1:
+		return blocks[0]
+	}
+	jobs := make([]jobdesc.Job, 0, n)
+	for _, b := range blocks {
+		jobs = append(jobs, b...)
+	}
+	return jobs
 }
 
 // Decode maps a parsed (unevaluated) user-dialect tree to jobs.
@@ -54,7 +92,7 @@ func decode(file string, tree Node, dialect Dialect) ([]jobdesc.Job, error) {
 		requests = []Node{ev}
 	}
 	d := &decoder{file: file, dialect: dialect}
-	var jobs []jobdesc.Job
+	jobs := make([]jobdesc.Job, 0, len(requests))
 	for _, r := range requests {
 		dr := newDraft()
 		d.apply(r, dr)

@@ -45,11 +45,17 @@ func (e *evaluator) node(n Node, vars map[string]string) (Node, error) {
 		if n.Op == '+' {
 			return nil, e.errf(n.Pos, "'+' (multi-request) is allowed only at the top level")
 		}
-		scope := make(map[string]string, len(vars))
-		for k, v := range vars {
-			scope[k] = v
+		// only an rsl_substitution among the children writes the scope
+		// (a nested boolean copies it again): without one, the enclosing
+		// scope is read as it is
+		scope := vars
+		if definesVars(n) {
+			scope = make(map[string]string, len(vars))
+			for k, v := range vars {
+				scope[k] = v
+			}
 		}
-		nb := &Boolean{Op: n.Op, Pos: n.Pos}
+		nb := &Boolean{Op: n.Op, Pos: n.Pos, Children: make([]Node, 0, len(n.Children))}
 		for _, c := range n.Children {
 			ec, err := e.node(c, scope)
 			if err != nil {
@@ -59,6 +65,9 @@ func (e *evaluator) node(n Node, vars map[string]string) (Node, error) {
 		}
 		return nb, nil
 	case *Relation:
+		if n.Name != "rslsubstitution" && evaluated(n.Values) {
+			return n, nil // nothing to substitute or join: shared, never modified
+		}
 		nr := *n
 		nr.Values = nil
 		for _, v := range n.Values {
@@ -253,4 +262,31 @@ func valueEqual(a, b Value) bool {
 		return ok && valuesEqual(a.Values, bs.Values)
 	}
 	return false
+}
+
+// definesVars reports whether a direct child of b is an rsl_substitution.
+func definesVars(b *Boolean) bool {
+	for _, c := range b.Children {
+		if r, ok := c.(*Relation); ok && r.Name == "rslsubstitution" {
+			return true
+		}
+	}
+	return false
+}
+
+// evaluated reports whether vs hold only literals and sequences of them,
+// which evaluation leaves as they are.
+func evaluated(vs []Value) bool {
+	for _, v := range vs {
+		switch v := v.(type) {
+		case *Literal:
+		case *Sequence:
+			if !evaluated(v.Values) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -8,6 +8,14 @@ import (
 // special ends an unquoted literal (ARC's RSLParser::ParseString).
 const special = "+&|()=<>!\"'^#$ \t\n\v\f\r"
 
+// isSpecial[c] is whether c is in special.
+var isSpecial = func() (t [256]bool) {
+	for i := 0; i < len(special); i++ {
+		t[special[i]] = true
+	}
+	return t
+}()
+
 // invalidName are characters an attribute or variable name may not contain.
 const invalidName = "+&|()=<>!\"'^#$"
 
@@ -21,6 +29,34 @@ type parser struct {
 	rel *Literal
 	// depth is how many '(' of conditions and lists enclose the reader
 	depth int
+	// literals and relations are handed out of blocks (one allocation
+	// for many: a description is mostly small strings)
+	lits []Literal
+	rels []Relation
+	// line is the index in lines of the last position asked for: the
+	// parser mostly asks for positions in order, so pos starts there
+	line int
+}
+
+// slab is how many literals or relations one block holds.
+const slab = 64
+
+// literal returns a pointer to a copy of l in the current block.
+func (p *parser) literal(l Literal) *Literal {
+	if len(p.lits) == cap(p.lits) {
+		p.lits = make([]Literal, 0, slab)
+	}
+	p.lits = append(p.lits, l)
+	return &p.lits[len(p.lits)-1]
+}
+
+// newRelation returns a zero relation of the current block.
+func (p *parser) newRelation() *Relation {
+	if len(p.rels) == cap(p.rels) {
+		p.rels = make([]Relation, 0, slab)
+	}
+	p.rels = p.rels[:len(p.rels)+1]
+	return &p.rels[len(p.rels)-1]
 }
 
 // MaxDepth bounds how deeply conditions and value lists nest (real
@@ -40,40 +76,60 @@ func (p *parser) enter(off int) error {
 // ParseTree parses RSL text into its tree, without evaluating variables.
 // file names the source in errors.
 func ParseTree(file string, src []byte) (Node, error) {
-	p := &parser{file: file, s: string(src)}
-	p.lines = append(p.lines, 0)
-	for i := 0; i < len(p.s); i++ {
-		if p.s[i] == '\n' {
-			p.lines = append(p.lines, i+1)
-		}
-	}
-	if i := strings.IndexByte(p.s, 0); i >= 0 {
-		// a NUL would end the string on the wire (CEDAR, C code in A-REX)
-		return nil, p.errAt(i, "a NUL byte: refused (no description has one; it would cut the value short at the CE)")
-	}
-	if err := p.skip(); err != nil {
+	p := newParser(file, src)
+	if err := p.start(); err != nil {
 		return nil, err
-	}
-	if p.n >= len(p.s) {
-		return nil, p.errAt(p.n, "empty description: expected '&', '|' or '+'")
-	}
-	if !strings.ContainsRune("&|+", rune(p.s[p.n])) {
-		return nil, p.errAt(p.n, fmt.Sprintf("expected '&', '|' or '+' at the start of the description, found %s", p.show(p.n)))
 	}
 	node, err := p.rsl(true)
 	if err != nil {
 		return nil, err
 	}
-	if err := p.skip(); err != nil {
+	if err := p.end(); err != nil {
 		return nil, err
-	}
-	if p.n < len(p.s) {
-		return nil, p.errAt(p.n, fmt.Sprintf("junk at end of RSL: %s", p.show(p.n)))
 	}
 	return node, nil
 }
 
+// start checks the text as a whole and reads up to its first operator.
+func (p *parser) start() error {
+	if i := strings.IndexByte(p.s, 0); i >= 0 {
+		// a NUL would end the string on the wire (CEDAR, C code in A-REX)
+		return p.errAt(i, "a NUL byte: refused (no description has one; it would cut the value short at the CE)")
+	}
+	if err := p.skip(); err != nil {
+		return err
+	}
+	if p.n >= len(p.s) {
+		return p.errAt(p.n, "empty description: expected '&', '|' or '+'")
+	}
+	if c := p.s[p.n]; c != '&' && c != '|' && c != '+' {
+		return p.errAt(p.n, fmt.Sprintf("expected '&', '|' or '+' at the start of the description, found %s", p.show(p.n)))
+	}
+	return nil
+}
+
+// end checks that nothing but blanks and comments follows the description.
+func (p *parser) end() error {
+	if err := p.skip(); err != nil {
+		return err
+	}
+	if p.n < len(p.s) {
+		return p.errAt(p.n, fmt.Sprintf("junk at end of RSL: %s", p.show(p.n)))
+	}
+	return nil
+}
+
 func (p *parser) pos(off int) Pos {
+	if l := p.line; p.lines[l] <= off {
+		// forward from the last line asked for: a few steps at most
+		for l+1 < len(p.lines) && p.lines[l+1] <= off && l-p.line < 8 {
+			l++
+		}
+		if l+1 == len(p.lines) || p.lines[l+1] > off {
+			p.line = l
+			return Pos{Line: l + 1, Col: off - p.lines[l] + 1}
+		}
+	}
 	lo, hi := 0, len(p.lines)-1
 	for lo < hi {
 		mid := (lo + hi + 1) / 2
@@ -83,6 +139,7 @@ func (p *parser) pos(off int) Pos {
 			hi = mid - 1
 		}
 	}
+	p.line = lo
 	return Pos{Line: lo + 1, Col: off - p.lines[lo] + 1}
 }
 
@@ -130,7 +187,7 @@ func (p *parser) rsl(top bool) (Node, error) {
 		return nil, err
 	}
 	start := p.n
-	if p.n < len(p.s) && strings.ContainsRune("&|+", rune(p.s[p.n])) {
+	if p.n < len(p.s) && (p.s[p.n] == '&' || p.s[p.n] == '|' || p.s[p.n] == '+') {
 		op := p.s[p.n]
 		if op == '+' && !top {
 			return nil, p.errAt(start, "'+' (multi-request) is allowed only at the top level")
@@ -147,31 +204,40 @@ func (p *parser) rsl(top bool) (Node, error) {
 				}
 				return nil, p.errAt(p.n, fmt.Sprintf("expected '(' after '%c', found %s", op, p.show(p.n)))
 			}
-			open := p.n
-			p.n++
-			if err := p.enter(open); err != nil {
-				return nil, err
-			}
-			child, err := p.rsl(false)
+			child, err := p.child()
 			if err != nil {
 				return nil, err
 			}
-			p.depth--
-			if err := p.skip(); err != nil {
-				return nil, err
-			}
-			if p.n >= len(p.s) || p.s[p.n] != ')' {
-				return nil, p.errAt(p.n, fmt.Sprintf("expected ')' to close the '(' at %s, found %s", p.pos(open), p.show(p.n)))
-			}
-			p.n++
 			b.Children = append(b.Children, child)
-			if err := p.skip(); err != nil {
-				return nil, err
-			}
 		}
 		return b, nil
 	}
 	return p.relation()
+}
+
+// child reads `(…)` at p.n, a condition of a boolean, and the blanks after it.
+func (p *parser) child() (Node, error) {
+	open := p.n
+	p.n++
+	if err := p.enter(open); err != nil {
+		return nil, err
+	}
+	child, err := p.rsl(false)
+	if err != nil {
+		return nil, err
+	}
+	p.depth--
+	if err := p.skip(); err != nil {
+		return nil, err
+	}
+	if p.n >= len(p.s) || p.s[p.n] != ')' {
+		return nil, p.errAt(p.n, fmt.Sprintf("expected ')' to close the '(' at %s, found %s", p.pos(open), p.show(p.n)))
+	}
+	p.n++
+	if err := p.skip(); err != nil {
+		return nil, err
+	}
+	return child, nil
 }
 
 func (p *parser) relation() (Node, error) {
@@ -207,7 +273,9 @@ func (p *parser) relation() (Node, error) {
 	if len(vals) == 0 {
 		return nil, p.errAt(p.n, fmt.Sprintf("attribute %q has no value", name.Text))
 	}
-	return &Relation{Attr: name.Text, Name: NormalizeName(name.Text), Pos: p.pos(start), Op: op, OpPos: p.pos(opStart), Values: vals}, nil
+	r := p.newRelation()
+	*r = Relation{Attr: name.Text, Name: NormalizeName(name.Text), Pos: p.pos(start), Op: op, OpPos: p.pos(opStart), Values: vals}
+	return r, nil
 }
 
 func (p *parser) relop() string {
@@ -242,7 +310,7 @@ func (p *parser) str() (*Literal, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Literal{Text: text, Quote: c, Pos: p.pos(start)}, nil
+		return p.literal(Literal{Text: text, Quote: c, Pos: p.pos(start)}), nil
 	case '^':
 		if p.n+1 >= len(p.s) {
 			return nil, p.errAt(start, "'^' must be followed by a delimiter character")
@@ -253,21 +321,29 @@ func (p *parser) str() (*Literal, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Literal{Text: text, Quote: '^', Delim: d, Pos: p.pos(start)}, nil
+		return p.literal(Literal{Text: text, Quote: '^', Delim: d, Pos: p.pos(start)}), nil
 	}
 	end := p.n
-	for end < len(p.s) && !strings.ContainsRune(special, rune(p.s[end])) {
+	for end < len(p.s) && !isSpecial[p.s[end]] {
 		end++
 	}
 	if end == p.n {
 		return nil, nil
 	}
 	p.n = end
-	return &Literal{Text: p.s[start:end], Pos: p.pos(start)}, nil
+	return p.literal(Literal{Text: p.s[start:end], Pos: p.pos(start)}), nil
 }
 
 // quoted reads from the delimiter at p.n to its closing twin; a doubled delimiter is a literal one.
 func (p *parser) quoted(d byte, start int) (string, error) {
+	// the usual string has no doubled delimiter: it is a slice of the text
+	if i := strings.IndexByte(p.s[p.n+1:], d); i >= 0 {
+		if end := p.n + 1 + i + 1; end >= len(p.s) || p.s[end] != d {
+			text := p.s[p.n+1 : p.n+1+i]
+			p.n = end
+			return text, nil
+		}
+	}
 	var b strings.Builder
 	for {
 		i := strings.IndexByte(p.s[p.n+1:], d)
