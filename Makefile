@@ -23,7 +23,7 @@ fault-docs:
 	CESUB_WRITE_DOCS=1 go test -count=1 -timeout 30m -run '^TestFaultMatrix' ./integration/
 # release artifacts into dist/ with the goreleaser of tools/go.mod (built once into ~/.cache/cesub-release)
 snapshot:
-	PATH="$$(scripts/release-tools.sh):$$PATH" goreleaser release --snapshot --clean --skip=publish
+	scripts/goreleaser.sh release --snapshot --clean --skip=publish
 # the snapshot, tested: the deb in a clean Debian chroot, the rpm's files, darwin, reproducibility (root)
 release-test:
 	scripts/release-test.sh

@@ -62,8 +62,8 @@ fi
 [ $can_chroot = yes ] && ensure_pkgs mmdebstrap rpm file
 
 step "release tools (goreleaser, cyclonedx-gomod from tools/go.mod; built once per tools/go.sum)"
-tools=$(scripts/release-tools.sh)
-export PATH="$tools:$PATH"
+scripts/release-tools.sh
+goreleaser() { "$REPO/scripts/goreleaser.sh" "$@"; }
 goreleaser --version 2>/dev/null | grep -m1 GitVersion || true
 
 step "goreleaser check"
@@ -126,9 +126,9 @@ if [ $can_chroot = yes ]; then
       --skip=cleanup/apt/lists --skip=cleanup/apt/cache \
       --essential-hook='printf "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" > "$1/etc/hosts"' \
       --customize-hook='chroot "$1" apt-get install -y --download-only --no-install-recommends bash-completion' \
-      bookworm "$tarball.new" "$MIRROR" > "$BASE/mmdebstrap.log" 2>&1 \
-      || { tail -20 "$BASE/mmdebstrap.log"; rm -f "$tarball.new"; die "mmdebstrap failed (log: $BASE/mmdebstrap.log)"; }
-    mv "$tarball.new" "$tarball"
+      bookworm "${tarball%.tar}.new.tar" "$MIRROR" > "$BASE/mmdebstrap.log" 2>&1 \
+      || { tail -20 "$BASE/mmdebstrap.log"; rm -f "${tarball%.tar}.new.tar"; die "mmdebstrap failed (log: $BASE/mmdebstrap.log)"; }
+    mv "${tarball%.tar}.new.tar" "$tarball"      # the name ends in .tar: mmdebstrap writes a tarball
   fi
   # a chroot left by a killed run may still have the host's /dev and /proc mounted: unmount first,
   # and never let rm cross into another file system (it would delete the host's device nodes)
@@ -192,8 +192,7 @@ fi
 step "reproducible: the same commit built again in another directory"
 REPRO=$(mktemp -d /tmp/cesub-repro.XXXXXX)
 tar -C "$REPO" --exclude=./dist --exclude=./.release-assets -cf - . | tar -C "$REPRO" -xf -
-[ -f "$REPO/.git" ] && cp -a "$REPO/.git" "$REPRO/.git"    # a worktree's .git file points at the same repository
-(cd "$REPRO" && goreleaser release --snapshot --clean --skip=publish,sbom > goreleaser.log 2>&1) \
+(cd "$REPRO" && scripts/goreleaser.sh release --snapshot --clean --skip=publish,sbom > goreleaser.log 2>&1) \
   || { tail -30 "$REPRO/goreleaser.log"; die "the second snapshot build failed"; }
 same=0; differ=""
 for f in $(cd dist && ls cesub_*.tar.gz cesub_*.deb cesub-*.rpm) $(cd dist && ls -d cesub_*_*/ | sed 's#/$#/cesub#'); do
