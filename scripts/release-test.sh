@@ -72,7 +72,7 @@ goreleaser check
 step "snapshot release into dist/"
 goreleaser release --snapshot --clean --skip=publish > "$BASE/goreleaser.log" 2>&1 \
   || { tail -40 "$BASE/goreleaser.log"; die "goreleaser release --snapshot failed (log: $BASE/goreleaser.log)"; }
-grep -E '(archives|nfpm|sbom|checksum).*took' "$BASE/goreleaser.log" | sed 's/^ *//' || true
+sed 's/\x1b\[[0-9;]*m//g' "$BASE/goreleaser.log" | grep -E 'succeeded after' | sed 's/^ *//' || true
 
 step "artifacts"
 (cd dist && find . -mindepth 1 -maxdepth 2 -type f \( -name '*.tar.gz' -o -name '*.deb' -o -name '*.rpm' \
@@ -83,13 +83,15 @@ deb=$(ls dist/cesub_*_amd64.deb); rpm=$(ls dist/cesub-*.x86_64.rpm)
 version=$(grep -o '"version": *"[^"]*"' dist/metadata.json | head -1 | sed 's/.*: *"//; s/"$//')
 [ -n "$version" ] || die "no version in dist/metadata.json"
 echo "version $version; deb $deb; rpm $rpm"
-for a in dist/cesub_*_linux_amd64.tar.gz; do
+for a in dist/cesub_*.tar.gz; do
+  list=$(tar -tzf "$a")
   for want in cesub LICENSE README.md docs/exit-codes.md man/man1/cesub-submit.1.gz completions/cesub.bash \
               completions/_cesub completions/cesub.fish; do
-    tar -tzf "$a" | grep -qx "$want" || die "$a lacks $want"
+    grep -qx "$want" <<<"$list" || die "$a lacks $want"
   done
-  if tar -tzf "$a" | grep -E '^docs/(dev/|testbed\.md|testing\.md|architecture\.md)'; then die "$a holds developer docs"; fi
+  if grep -E '^docs/(dev/|testbed\.md|testing\.md|architecture\.md)' <<<"$list"; then die "$a holds developer docs"; fi
 done
+echo "each archive: the binary, LICENSE, README.md, $(grep -c '^docs/' <<<"$list") user docs, $(grep -c '^man/' <<<"$list") man pages, 3 completions"
 
 step "file lists: rpm -qpl against dpkg-deb -c (files only; the licence sits where each distribution wants it)"
 if [ $can_chroot = yes ]; then
@@ -145,7 +147,7 @@ if [ $can_chroot = yes ]; then
   debversion=$(dpkg-deb -f "$deb" Version)
   cmds=$(awk '/<!-- release-test: deb -->/ { mark = 1; next }
               mark && /^```/ { if (inblock) exit; inblock = 1; next }
-              inblock { print }' README.md | sed -e 's/[[:space:]]#.*$//' -e '/^[[:space:]]*$/d' -e "s/VERSION/$debversion/g")
+              inblock { print }' README.md | sed -e 's/[[:space:]]*#.*$//' -e '/^[[:space:]]*$/d' -e "s/VERSION/$debversion/g")
   [ -n "$cmds" ] || die "README.md has no fenced block after <!-- release-test: deb -->"
   printf '%s\n' "$cmds" | sed 's/^/  $ /'
   cp "$deb" "$R/root/"
@@ -158,7 +160,7 @@ if [ $can_chroot = yes ]; then
   [[ "$out" == "cesub $version "* ]] || die "cesub --version says '$out', not version $version"
   [[ "$out" == *"commit "* ]] || die "cesub --version shows no commit: '$out'"
   [ "$(inch cesub version)" = "$out" ] || die "cesub version and cesub --version differ"
-  [ "$(inch command -v cesub)" = /usr/bin/cesub ] || die "cesub is not /usr/bin/cesub"
+  [ "$(inch sh -c "command -v cesub")" = /usr/bin/cesub ] || die "cesub is not /usr/bin/cesub"
   page=$(inch man -w cesub-submit) || die "man -w cesub-submit found no page"
   echo "  man -w cesub-submit: $page"
   inch sh -c 'man cesub-submit 2>/dev/null | grep -q "cesub submit"' || die "man cesub-submit does not render"
