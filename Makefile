@@ -4,7 +4,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 export CGO_ENABLED := 0
 export GOTOOLCHAIN := go1.27.3
 
-.PHONY: build install test soak man docs fault-docs snapshot testbed-up testbed-down
+.PHONY: build install test soak man docs fault-docs snapshot release-test testbed-up testbed-down
 build:
 	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/cesub ./cmd/cesub
 install:
@@ -21,8 +21,12 @@ docs: build
 # without CESUB_WRITE_DOCS the same tests fail when the document is stale
 fault-docs:
 	CESUB_WRITE_DOCS=1 go test -count=1 -timeout 30m -run '^TestFaultMatrix' ./integration/
+# release artifacts into dist/ with the goreleaser of tools/go.mod (built once into ~/.cache/cesub-release)
 snapshot:
-	goreleaser release --snapshot --clean
+	scripts/goreleaser.sh release --snapshot --clean --skip=publish
+# the snapshot, tested: the deb in a clean Debian chroot, the rpm's files, darwin, reproducibility (root)
+release-test:
+	scripts/release-test.sh
 testbed-up:
 	scripts/testbed/all up
 testbed-down:

@@ -10,6 +10,11 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// commit and date are stamped by release builds (.goreleaser.yaml:
+// -X github.com/cesub/cesub/internal/cli/versioncmd.commit=... and .date=...);
+// both stay empty in local builds. Only the linker sets them.
+var commit, date string
+
 // Options of `cesub version`.
 type Options struct {
 	F *cmdutil.Factory
@@ -20,6 +25,7 @@ type Info struct {
 	Schema    string `json:"schema"`
 	Version   string `json:"version"`
 	Commit    string `json:"commit,omitempty"`
+	Date      string `json:"date,omitempty"`
 	GoVersion string `json:"go_version"`
 	Platform  string `json:"platform"`
 }
@@ -42,8 +48,8 @@ func NewCmdVersion(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command
 
 func versionRun(opts *Options) error {
 	info := Info{Schema: "cesub.version/v1", Version: opts.F.Version, GoVersion: runtime.Version(),
-		Platform: runtime.GOOS + "/" + runtime.GOARCH}
-	if bi, ok := debug.ReadBuildInfo(); ok {
+		Platform: runtime.GOOS + "/" + runtime.GOARCH, Commit: commit, Date: date}
+	if bi, ok := debug.ReadBuildInfo(); ok && info.Commit == "" {
 		for _, s := range bi.Settings {
 			if s.Key == "vcs.revision" {
 				info.Commit = s.Value
@@ -57,8 +63,16 @@ func versionRun(opts *Options) error {
 	return nil
 }
 
-// Line is what `cesub version` and `cesub --version` print: the version, Go
-// release and platform on one line, newline included.
+// Line is what `cesub version` and `cesub --version` print: the version, the
+// commit and its date when the build stamped them, the Go release and the
+// platform on one line, newline included.
 func Line(version string) string {
-	return fmt.Sprintf("cesub %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	build := ""
+	if commit != "" {
+		build = fmt.Sprintf("commit %.12s, ", commit)
+	}
+	if date != "" {
+		build += date + ", "
+	}
+	return fmt.Sprintf("cesub %s (%s%s, %s/%s)\n", version, build, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
