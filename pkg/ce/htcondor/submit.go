@@ -608,7 +608,12 @@ func (c *Client) submitCluster(ctx context.Context, q *qmgmt, g group, opts ce.S
 		defer func() { answered = time.Since(t0) }()
 		return readProcIDs(q, cluster, ids)
 	}
-	if err := conn.Pipeline(write, read); err != nil {
+	if n >= qmgmtBatchingFrom {
+		conn.SetReadBatching(qmgmtReadBatching)
+	}
+	err = conn.Pipeline(write, read)
+	conn.SetReadBatching(0) // the commit's answer is waited for
+	if err != nil {
 		return nil, nil, err
 	}
 	tc := time.Now()
@@ -626,6 +631,16 @@ func (c *Client) submitCluster(ctx context.Context, q *qmgmt, g group, opts ce.S
 	c.debugf("cluster %d committed with %d procs (the schedd took %s to commit)", cluster, n, time.Since(tc).Round(time.Millisecond))
 	return ids, jobs, nil
 }
+
+// qmgmtReadBatching is the longest the reader of a transaction's NewProc
+// answers waits before a read (cedar.Conn.SetReadBatching): the answers
+// matter only before the commit, and reading each as it comes costs the
+// client a wake-up per proc while the schedd needs the CPU to take the
+// procs. From qmgmtBatchingFrom procs.
+const (
+	qmgmtReadBatching = 2 * time.Millisecond
+	qmgmtBatchingFrom = 50
+)
 
 var errStopped = errors.New("stopped")
 
