@@ -56,6 +56,8 @@ type fakeScheddServer struct {
 	queue       []*classad.Ad                     // committed jobs, in order
 	history     []*classad.Ad                     // jobs that left the queue, oldest first
 	committed   []*classad.Ad                     // every job ad as committed (copies)
+	setAttrs    map[int64]int                     // SetAttribute calls of the last commit, by proc (-1: the cluster ad)
+	advertise   string                            // the schedd's address in its ad, if not addr (a proxy in front)
 	spooled     map[string]map[string]fakeSpooled // job id -> sandbox name -> entry
 	output      map[string][]fakeFile             // job id -> its output sandbox
 	sessions    map[string][]byte                 // session id -> AES key
@@ -143,13 +145,16 @@ func (f *fakeScheddServer) listen(t *testing.T, ln net.Listener) {
 }
 
 // client is a cesub client of the fake CE with a token minted for it.
-func (f *fakeScheddServer) client(t *testing.T) *Client {
+func (f *fakeScheddServer) client(t *testing.T) *Client { return f.clientVia(t, f.addr) }
+
+// clientVia is client for a CE reached at hostport (a proxy in front).
+func (f *fakeScheddServer) clientVia(t *testing.T, hostport string) *Client {
 	t.Helper()
-	addr, err := ce.ParseAddress("condor://"+f.addr, ce.HTCondor)
+	addr, err := ce.ParseAddress("condor://"+hostport, ce.HTCondor)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewClient(ce.Config{Address: addr, Token: fakeTokenSource{fakeToken(t, f.addr)}, Timeout: time.Minute,
+	c, err := NewClient(ce.Config{Address: addr, Token: fakeTokenSource{fakeToken(t, hostport)}, Timeout: time.Minute,
 		TLSFor: func(host string) *tls.Config {
 			return &tls.Config{RootCAs: f.roots, ServerName: host, MinVersion: tls.VersionTLS12}
 		}})
@@ -326,7 +331,11 @@ func (f *fakeScheddServer) serveCollector(c *cedar.Conn) {
 	f.mu.Unlock()
 	ad := &classad.Ad{}
 	ad.SetString("Name", "127.0.0.1")
-	ad.SetString("MyAddress", "<"+f.addr+"?sock="+fakeScheddSock+">")
+	addr := f.addr
+	if f.advertise != "" {
+		addr = f.advertise
+	}
+	ad.SetString("MyAddress", "<"+addr+"?sock="+fakeScheddSock+">")
 	ad.SetString("CondorVersion", "$CondorVersion: 23.9.6 2024-05-01 BuildID: fake $")
 	ad.SetInt("TotalIdleJobs", idle)
 	ad.SetInt("TotalRunningJobs", running)
