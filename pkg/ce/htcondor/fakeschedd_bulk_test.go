@@ -210,7 +210,7 @@ func TestFakeScheddBulkRoundTrips(t *testing.T) {
 		}
 	}
 	for k := range want {
-	if diff := adDiff(committed[k], want[k].ad); diff != "" {
+		if diff := adDiff(committed[k], want[k].ad); diff != "" {
 			t.Fatalf("proc %d: the schedd's ad differs from the one made: %s", k, diff)
 		}
 	}
