@@ -81,7 +81,7 @@ row() { printf '%-60s %9.1f ms %8.1f ms CPU %7.1f MB\n' "$1" $2; }
 # cluster C") and wait until the queue no longer has it
 clean_queue() {
   local cl
-  cl=$(grep -oE 'condor://[^/ ]+/[0-9]+|submitted to cluster [0-9]+' "$HW/out" | head -1 | grep -oE '[0-9]+$') || return 0
+  cl=$(grep -m1 -oE 'condor://[^/ ]+/[0-9]+|submitted to cluster [0-9]+' "$HW/out" | grep -m1 -oE '[0-9]+$') || return 0
   chroot "$R" condor_rm "$cl" >/dev/null 2>&1 || true
   for _ in $(seq 60); do
     [ -z "$(chroot "$R" condor_q -allusers "$cl" -af ClusterId 2>/dev/null | head -1)" ] && break
@@ -119,9 +119,11 @@ export SCHEDD_CPU=1
 # interleaved (cesub, condor_submit, cesub, …): both see the schedd in the same state (its queue log and history
 # grow with every submission)
 : > "$HW/mc"; : > "$HW/ms"; : > "$HW/mb"
-for _ in $(seq "$NBIG"); do
-  [ -z "$BASE" ] || M=$HW/mb once "$HW/subN" "$HW/cesub-base" submit -C "$CE" -f job1000.sub
+for i in $(seq "$NBIG"); do
+  # with a base, the two builds take turns going first: neither always follows condor_submit
+  [ -z "$BASE" ] || [ $((i % 2)) = 0 ] || M=$HW/mb once "$HW/subN" "$HW/cesub-base" submit -C "$CE" -f job1000.sub
   M=$HW/mc once "$HW/subN" "$CESUB" submit -C "$CE" -f job1000.sub
+  [ -z "$BASE" ] || [ $((i % 2)) = 1 ] || M=$HW/mb once "$HW/subN" "$HW/cesub-base" submit -C "$CE" -f job1000.sub
   M=$HW/ms once "$HW/subN" chroot "$R" "${CONDOR_ENV[@]}" sh -c "cd $W/subN && condor_submit -pool $HOST:9619 -remote $HOST job1000.sub"
 done
 read -r c_w c_c c_m c_s < <(summary "$HW/mc")
