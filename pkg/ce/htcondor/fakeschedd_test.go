@@ -58,6 +58,7 @@ type fakeScheddServer struct {
 	committed   []*classad.Ad                     // every job ad as committed (copies)
 	setAttrs    map[int64]int                     // SetAttribute calls of the last commit, by proc (-1: the cluster ad)
 	advertise   string                            // the schedd's address in its ad, if not addr (a proxy in front)
+	cmdFrom     map[string]string                 // the command of each connection, by the client's address
 	spooled     map[string]map[string]fakeSpooled // job id -> sandbox name -> entry
 	output      map[string][]fakeFile             // job id -> its output sandbox
 	sessions    map[string][]byte                 // session id -> AES key
@@ -195,6 +196,12 @@ func (f *fakeScheddServer) serve(nc net.Conn) {
 		return
 	}
 	f.record(&f.commands, fakeCommandName(int(cmd)))
+	f.mu.Lock()
+	if f.cmdFrom == nil {
+		f.cmdFrom = map[string]string{}
+	}
+	f.cmdFrom[nc.RemoteAddr().String()] = fakeCommandName(int(cmd))
+	f.mu.Unlock()
 	f.dispatch(c, int(cmd))
 }
 
