@@ -90,6 +90,9 @@ type Conn struct {
 	io   *idleIO // what the buffers read from and write to: nc with the idle limit
 
 	pipelined bool // a reader goroutine runs beside the writer: reads do not flush
+
+	sealed []byte // the last encrypted packet's body (reused: bufio copies it)
+	rbody  []byte // the last received packet's body (reused: its plain text is copied to in)
 }
 
 // NewConn wraps a connected stream (for tests and custom dialers).
@@ -148,17 +151,25 @@ func (c *Conn) SetIdleTimeout(d time.Duration) {
 	}
 }
 
-// SetReadBatching makes every read from the network wait d first (0: no
-// wait), so that answers that come in a stream (one per job of a spool) are
-// read many at a time rather than one system call and one wake-up each. It
-// suits a Pipeline whose answers matter only at the end or on an error:
-// each answer is seen at most d later. A wait ends early when the
-// connection's context is done.
+// SetReadBatching makes every read from the network wait first, at most d
+// (0: no wait), so that answers that come in a stream (one per proc of a
+// transaction, one per job of a spool) are read many at a time rather than
+// one system call and one wake-up each. It suits a Pipeline whose answers
+// matter only at the end or on an error: each answer is seen at most d
+// later. The wait adapts to the stream: it starts at d and halves (down to
+// d/16) while reads bring batchTarget bytes or more, and doubles back while
+// they bring less, so that a fast stream's last answer is not held up for
+// long and a slow one (a CE under load) costs few reads. A wait ends early
+// when the connection's context is done.
 func (c *Conn) SetReadBatching(d time.Duration) {
 	c.io.mu.Lock()
-	c.io.batch = d
+	c.io.batch, c.io.wait = d, d
 	c.io.mu.Unlock()
 }
+
+// batchTarget is what a batched read should bring: a few answers of a
+// spool, some tens of a transaction's procs.
+const batchTarget = 1024
 
 // Close sends what is buffered and closes the connection.
 func (c *Conn) Close() error {
@@ -282,11 +293,12 @@ func (c *Conn) writePacket(payload []byte, last bool) error {
 			aad = append(append(append([]byte{}, s...), r...), hdr[:]...)
 		}
 		iv := packetIV(c.encIV, c.ctrEnc)
-		body = make([]byte, 0, n)
+		body = c.sealed[:0]
 		if first {
 			body = append(body, iv...)
 		}
 		body = c.gcm.Seal(body, iv, payload, aad)
+		c.sealed = body
 		c.ctrEnc++
 	} else {
 		binary.BigEndian.PutUint32(hdr[1:], uint32(len(payload)))
@@ -324,7 +336,10 @@ func (c *Conn) readPacket() error {
 	if n <= 0 || n > MaxPacket {
 		return protoErr("packet of %d bytes from %s (limit %d)", n, c.peer, MaxPacket)
 	}
-	body := make([]byte, n)
+	if cap(c.rbody) < n {
+		c.rbody = make([]byte, n)
+	}
+	body := c.rbody[:n]
 	if _, err := io.ReadFull(c.r, body); err != nil {
 		return c.ioErr("read from", err)
 	}
@@ -499,7 +514,8 @@ type idleIO struct {
 	mu    sync.Mutex
 	ctx   context.Context
 	idle  time.Duration
-	batch time.Duration // wait before each read (SetReadBatching)
+	batch time.Duration // the longest wait before a read (SetReadBatching)
+	wait  time.Duration // the wait before the next read, adapted to the stream
 }
 
 func (o *idleIO) set(ctx context.Context, idle time.Duration) {
@@ -541,10 +557,10 @@ func (o *idleIO) arm(set func(time.Time) error) error {
 
 func (o *idleIO) Read(p []byte) (int, error) {
 	o.mu.Lock()
-	ctx, batch := o.ctx, o.batch
+	ctx, wait := o.ctx, o.wait
 	o.mu.Unlock()
-	if batch > 0 {
-		t := time.NewTimer(batch)
+	if wait > 0 {
+		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
 		case <-ctx.Done():
@@ -554,7 +570,26 @@ func (o *idleIO) Read(p []byte) (int, error) {
 	if err := o.arm(o.nc.SetReadDeadline); err != nil {
 		return 0, err
 	}
-	return o.nc.Read(p)
+	n, err := o.nc.Read(p)
+	if wait > 0 {
+		o.adapt(n)
+	}
+	return n, err
+}
+
+// adapt sets the wait before the next read from what this one brought
+// (see SetReadBatching).
+func (o *idleIO) adapt(n int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.batch <= 0 {
+		return
+	}
+	if n >= batchTarget {
+		o.wait = max(o.wait/2, o.batch/16)
+	} else {
+		o.wait = min(o.wait*2, o.batch)
+	}
 }
 
 func (o *idleIO) Write(p []byte) (int, error) {

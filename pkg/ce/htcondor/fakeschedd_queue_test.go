@@ -15,6 +15,7 @@ type fakeTxn struct {
 	cluster int
 	ad      *classad.Ad
 	procs   []*classad.Ad
+	calls   map[int64]int // SetAttribute calls by proc (-1: the cluster ad)
 }
 
 // serveQmgmt runs QMGMT calls until CloseSocket or the client hangs up;
@@ -93,6 +94,10 @@ func (tx *fakeTxn) setAttr(c *cedar.Conn) bool {
 	if err != nil || int(cl) != tx.cluster || flags[0] != setAttrNoAck || pr >= int64(len(tx.procs)) || pr < -1 {
 		return false // the schedd drops a connection with a bad SetAttribute
 	}
+	if tx.calls == nil {
+		tx.calls = map[int64]int{}
+	}
+	tx.calls[pr]++
 	if pr == -1 {
 		tx.ad.Set(name, e)
 	} else {
@@ -133,6 +138,7 @@ func (f *fakeScheddServer) commit(c *cedar.Conn, tx *fakeTxn) bool {
 			f.queue = append(f.queue, ad)
 			f.committed = append(f.committed, &classad.Ad{Attrs: append([]classad.Attr(nil), ad.Attrs...)})
 		}
+		f.setAttrs = tx.calls
 	}
 	f.mu.Unlock()
 	switch {

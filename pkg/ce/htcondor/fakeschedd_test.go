@@ -56,6 +56,9 @@ type fakeScheddServer struct {
 	queue       []*classad.Ad                     // committed jobs, in order
 	history     []*classad.Ad                     // jobs that left the queue, oldest first
 	committed   []*classad.Ad                     // every job ad as committed (copies)
+	setAttrs    map[int64]int                     // SetAttribute calls of the last commit, by proc (-1: the cluster ad)
+	advertise   string                            // the schedd's address in its ad, if not addr (a proxy in front)
+	cmdFrom     map[string]string                 // the command of each connection, by the client's address
 	spooled     map[string]map[string]fakeSpooled // job id -> sandbox name -> entry
 	output      map[string][]fakeFile             // job id -> its output sandbox
 	sessions    map[string][]byte                 // session id -> AES key
@@ -143,13 +146,16 @@ func (f *fakeScheddServer) listen(t *testing.T, ln net.Listener) {
 }
 
 // client is a cesub client of the fake CE with a token minted for it.
-func (f *fakeScheddServer) client(t *testing.T) *Client {
+func (f *fakeScheddServer) client(t *testing.T) *Client { return f.clientVia(t, f.addr) }
+
+// clientVia is client for a CE reached at hostport (a proxy in front).
+func (f *fakeScheddServer) clientVia(t *testing.T, hostport string) *Client {
 	t.Helper()
-	addr, err := ce.ParseAddress("condor://"+f.addr, ce.HTCondor)
+	addr, err := ce.ParseAddress("condor://"+hostport, ce.HTCondor)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewClient(ce.Config{Address: addr, Token: fakeTokenSource{fakeToken(t, f.addr)}, Timeout: time.Minute,
+	c, err := NewClient(ce.Config{Address: addr, Token: fakeTokenSource{fakeToken(t, hostport)}, Timeout: time.Minute,
 		TLSFor: func(host string) *tls.Config {
 			return &tls.Config{RootCAs: f.roots, ServerName: host, MinVersion: tls.VersionTLS12}
 		}})
@@ -190,6 +196,12 @@ func (f *fakeScheddServer) serve(nc net.Conn) {
 		return
 	}
 	f.record(&f.commands, fakeCommandName(int(cmd)))
+	f.mu.Lock()
+	if f.cmdFrom == nil {
+		f.cmdFrom = map[string]string{}
+	}
+	f.cmdFrom[nc.RemoteAddr().String()] = fakeCommandName(int(cmd))
+	f.mu.Unlock()
 	f.dispatch(c, int(cmd))
 }
 
@@ -326,7 +338,11 @@ func (f *fakeScheddServer) serveCollector(c *cedar.Conn) {
 	f.mu.Unlock()
 	ad := &classad.Ad{}
 	ad.SetString("Name", "127.0.0.1")
-	ad.SetString("MyAddress", "<"+f.addr+"?sock="+fakeScheddSock+">")
+	addr := f.addr
+	if f.advertise != "" {
+		addr = f.advertise
+	}
+	ad.SetString("MyAddress", "<"+addr+"?sock="+fakeScheddSock+">")
 	ad.SetString("CondorVersion", "$CondorVersion: 23.9.6 2024-05-01 BuildID: fake $")
 	ad.SetInt("TotalIdleJobs", idle)
 	ad.SetInt("TotalRunningJobs", running)

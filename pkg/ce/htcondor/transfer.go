@@ -209,11 +209,13 @@ type spoolJob struct {
 	files         []inputFile
 }
 
-// spoolReadBatching is how long a spool's reader waits before each read
-// (cedar.Conn.SetReadBatching). On the 2-core testbed, 1,000 procs' answers
-// cost the client 110-160 ms of CPU read one by one, as the schedd's two spool
-// workers needed both cores; see bench/htcondor.sh.
-const spoolReadBatching = 2 * time.Millisecond
+// spoolReadBatching is the longest a spool's reader waits before a read
+// (cedar.Conn.SetReadBatching, which shortens the wait while the answers
+// stream in fast). On the 2-core testbed, 1,000 procs' answers cost the
+// client 110-160 ms of CPU read one by one, as the schedd's two spool
+// workers needed both cores; a fixed 2 ms wait still cost ~100 ms when the
+// CE was loaded (a read for every answer or two); see bench/htcondor.sh.
+const spoolReadBatching = 16 * time.Millisecond
 
 // spoolBatchingFrom is the number of jobs on one spool connection from which
 // its answers are read in batches.
@@ -252,6 +254,10 @@ func (c *Client) spoolParallel(ctx context.Context, jobs []spoolJob, progress fu
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			t0 := time.Now()
+			defer func() {
+				c.debugf("spool connection %d: %d procs in %s", i, len(part), time.Since(t0).Round(time.Millisecond))
+			}()
 			err := c.spool(ctx, part, func(a, b string, x, y int64) {
 				if progress != nil {
 					mu.Lock()
