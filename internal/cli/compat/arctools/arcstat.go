@@ -194,8 +194,8 @@ func writeText(w io.Writer, st jobState, long bool) {
 	if long && st.specific != "" {
 		fmt.Fprintf(w, " Specific state: %s\n", oneLine(st.specific))
 	}
-	if st.job != nil && st.job.ExitCode != nil {
-		fmt.Fprintf(w, " Exit Code: %d\n", *st.job.ExitCode)
+	if code := exitCode(st); code != nil {
+		fmt.Fprintf(w, " Exit Code: %d\n", *code)
 	}
 	if st.job != nil {
 		for _, e := range st.job.Errors {
@@ -259,8 +259,8 @@ func writeJSON(w io.Writer, st jobState, long bool) {
 	if long && st.specific != "" {
 		add("specificState", st.specific)
 	}
-	if st.job != nil && st.job.ExitCode != nil {
-		pairs = append(pairs, fmt.Sprintf(" \"exitCode\": %d", *st.job.ExitCode))
+	if code := exitCode(st); code != nil {
+		pairs = append(pairs, fmt.Sprintf(" \"exitCode\": %d", *code))
 	}
 	if st.job != nil && len(st.job.Errors) > 0 {
 		q := make([]string, len(st.job.Errors))
@@ -285,4 +285,20 @@ func longJSON(add func(k, v string), a arcjoblist.Job) {
 			add(kv[0], kv[1])
 		}
 	}
+}
+
+// exitCode is the job's exit code as arcstat shows it: the CE's, or 0 for
+// a job A-REX calls FINISHED (one that exits with another code is FAILED).
+func exitCode(st jobState) *int {
+	if st.job == nil {
+		return nil
+	}
+	if st.job.ExitCode != nil {
+		return st.job.ExitCode
+	}
+	if st.general == "Finished" && len(st.job.Errors) == 0 {
+		zero := 0
+		return &zero
+	}
+	return nil
 }
