@@ -136,7 +136,8 @@ func TestArcDropIn(t *testing.T) {
 	}
 }
 
-// submitBoth submits one job with each client (-e, -o) and checks the
+// submitBoth submits one job with each client (-T arcrest: without it
+// ARC's client picks REST or EMI-ES at random; -e, -o) and checks the
 // output shape and the ids file; it returns the ids, real's first.
 func submitBoth(t *testing.T, s *arcSide) []string {
 	t.Helper()
@@ -144,7 +145,7 @@ func submitBoth(t *testing.T, s *arcSide) []string {
 	var ids []string
 	for i, real := range []bool{true, false} {
 		desc := `&(executable="/bin/echo")(arguments="hello ` + []string{"real", "cesub"}[i] + `")(stdout="out.txt")(jobname="dropin-` + []string{"real", "cesub"}[i] + `")`
-		r := s.run(t, real, "arcsub", "-C", s.url, "-o", s.view+"/ids.txt", "-e", desc)
+		r := s.run(t, real, "arcsub", "-C", s.url, "-T", "arcrest", "-o", s.view+"/ids.txt", "-e", desc)
 		m := idRe.FindStringSubmatch(r.out)
 		if r.code != 0 || m == nil {
 			t.Fatalf("arcsub (real=%v): %d %q %q", real, r.code, r.out, r.err)
@@ -269,7 +270,7 @@ func compareKill(t *testing.T, s *arcSide) {
 	t.Helper()
 	var ids []string
 	for _, real := range []bool{true, false} {
-		r := s.run(t, real, "arcsub", "-C", s.url, "-e", `&(executable="/bin/sleep")(arguments="600")(jobname="dropin-kill")`)
+		r := s.run(t, real, "arcsub", "-C", s.url, "-T", "arcrest", "-e", `&(executable="/bin/sleep")(arguments="600")(jobname="dropin-kill")`)
 		if r.code != 0 {
 			t.Fatalf("arcsub sleep (real=%v): %d %q %q", real, r.code, r.out, r.err)
 		}

@@ -72,8 +72,12 @@ func (s *session) act(ctx context.Context, action string, list []jobState) map[s
 	return done
 }
 
-// forget drops jobs from ARC's job list.
+// forget drops jobs from ARC's job list, and from cesub's own, where
+// cesub's arcsub recorded them too.
 func (s *session) forget(ctx context.Context, ids []string) bool {
+	if s.store != nil {
+		_ = s.store.Remove(ctx, ids...)
+	}
 	if err := arcjoblist.Remove(ctx, s.arcList, ids...); err != nil {
 		s.f.Infof("%v", err)
 		return false
