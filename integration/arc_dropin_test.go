@@ -27,6 +27,14 @@ type arcSide struct {
 	cesubEnv  []string
 }
 
+// path is rel in the work folder as the real client (real) or cesub sees it.
+func (s *arcSide) path(real bool, rel string) string {
+	if real {
+		return s.view + "/" + rel
+	}
+	return filepath.Join(s.work, rel)
+}
+
 // run runs the real tool (real) or cesub's link, in the work folder.
 func (s *arcSide) run(t *testing.T, real bool, tool string, args ...string) result {
 	t.Helper()
@@ -145,7 +153,7 @@ func submitBoth(t *testing.T, s *arcSide) []string {
 	var ids []string
 	for i, real := range []bool{true, false} {
 		desc := `&(executable="/bin/echo")(arguments="hello ` + []string{"real", "cesub"}[i] + `")(stdout="out.txt")(jobname="dropin-` + []string{"real", "cesub"}[i] + `")`
-		r := s.run(t, real, "arcsub", "-C", s.url, "-T", "arcrest", "-o", s.view+"/ids.txt", "-e", desc)
+		r := s.run(t, real, "arcsub", "-C", s.url, "-T", "arcrest", "-o", s.path(real, "ids.txt"), "-e", desc)
 		m := idRe.FindStringSubmatch(r.out)
 		if r.code != 0 || m == nil {
 			t.Fatalf("arcsub (real=%v): %d %q %q", real, r.code, r.out, r.err)
@@ -237,9 +245,10 @@ func compareGet(t *testing.T, s *arcSide, ids []string) {
 	for i, real := range []bool{false, true} { // cesub gets ids[0] (real's), real gets ids[1]
 		dir := []string{"dl-cesub", "dl-real"}[i]
 		_ = os.MkdirAll(filepath.Join(s.work, dir), 0o755)
-		r := s.run(t, real, "arcget", "-D", s.view+"/"+dir, ids[i])
+		r := s.run(t, real, "arcget", "-D", s.path(real, dir), ids[i])
 		local := ids[i][strings.LastIndex(ids[i], "/")+1:]
-		want := "Results stored at: " + s.view + "/" + dir + "/" + local + "\nJobs processed: 1, successfully retrieved: 1, successfully cleaned: 1\n"
+		// a folder under the working directory is shown relative to it
+		want := "Results stored at: " + dir + "/" + local + "\nJobs processed: 1, successfully retrieved: 1, successfully cleaned: 1\n"
 		if r.code != 0 || r.out != want {
 			t.Errorf("arcget (real=%v): %d %q %q, want %q", real, r.code, r.out, r.err, want)
 		}

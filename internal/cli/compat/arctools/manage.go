@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/cesub/cesub/internal/arcjoblist"
 	"github.com/cesub/cesub/internal/jobstore"
@@ -172,16 +173,23 @@ func runGet(ctx context.Context, s *session, args []string) int {
 		fmt.Fprintln(s.f.IO.Out, "No jobs")
 		return 1
 	}
-	got := map[string]bool{}
+	got, failed := map[string]bool{}, false
 	for _, st := range list {
-		if dir, ok := s.fetch(ctx, st, o.dir); ok {
-			fmt.Fprintf(s.f.IO.Out, "Results stored at: %s\n", dir)
+		dir, err := s.fetch(ctx, st, o.dir)
+		switch {
+		case errors.Is(err, errNotEnded):
+			s.f.Infof("%s: %v", st.arc.ID, err) // left for a later arcget, as ARC does
+		case err != nil:
+			s.errorf("Failed retrieving job: %s: %v", st.arc.ID, err)
+			failed = true
+		default:
+			fmt.Fprintf(s.f.IO.Out, "Results stored at: %s\n", shown(dir))
 			got[st.arc.ID] = true
 		}
 	}
 	if o.keep {
 		fmt.Fprintf(s.f.IO.Out, "Jobs processed: %d, successfully retrieved: %d\n", len(list), len(got))
-		return exitIf(len(got) < len(list))
+		return exitIf(failed)
 	}
 	cleaned := s.act(ctx, "clean", onlyIn(list, got))
 	s.forget(ctx, keys(cleaned))
@@ -190,37 +198,48 @@ func runGet(ctx context.Context, s *session, args []string) int {
 		fmt.Fprintln(s.f.IO.Out, "         Use arcclean to remove retrieved jobs from job list")
 	}
 	fmt.Fprintf(s.f.IO.Out, "Jobs processed: %d, successfully retrieved: %d, successfully cleaned: %d\n", len(list), len(got), len(cleaned))
-	return exitIf(len(got) < len(list))
+	return exitIf(failed)
 }
 
-// fetch downloads one ended job into DIR/<id on the CE>, as arcget does.
-func (s *session) fetch(ctx context.Context, st jobState, dir string) (string, bool) {
-	if st.job == nil || !finished(st.general) {
-		fmt.Fprintf(s.f.IO.ErrOut, "WARNING: Job has not finished yet: %s\n", st.arc.ID)
-		return "", false
+// errNotEnded is a job arcget leaves: it has not ended yet.
+var errNotEnded = errors.New("the job has not finished yet")
+
+// fetch downloads one ended job into DIR/<id on the CE>, as arcget does,
+// and returns that folder.
+func (s *session) fetch(ctx context.Context, st jobState, dir string) (string, error) {
+	if st.job == nil || !finished(st.general) || st.general == "Deleted" {
+		return "", errNotEnded
 	}
 	rec := record(st.arc)
 	if err := ce.Backends.CheckLocalID(ce.Flavour(rec.Flavour), rec.LocalID); err != nil {
-		s.errorf("%s: %v", st.arc.ID, err)
-		return "", false
+		return "", err
 	}
 	b, _, err := s.backendOf(ctx, rec.CE, rec.Flavour)
-	if err == nil {
-		target := filepath.Join(dir, rec.LocalID)
-		if _, serr := os.Stat(target); serr == nil {
-			err = errors.New("the download directory " + target + " already exists")
-		} else {
-			_, err = b.Get(ctx, rec.LocalID, ce.GetOptions{Dir: target})
-		}
-	}
 	if err != nil {
-		s.errorf("Failed retrieving job: %s: %v", st.arc.ID, err)
-		return "", false
+		return "", err
 	}
-	if dir == "" {
-		return rec.LocalID, true
+	target := filepath.Join(dir, rec.LocalID)
+	if _, err := os.Stat(target); err == nil {
+		return "", errors.New("the download directory " + target + " already exists")
 	}
-	return filepath.Join(dir, rec.LocalID), true
+	if _, err := b.Get(ctx, rec.LocalID, ce.GetOptions{Dir: target}); err != nil {
+		return "", err
+	}
+	return target, nil
+}
+
+// shown is a download folder as arcget prints it: relative to the
+// working directory when it is under it.
+func shown(dir string) string {
+	abs, err := filepath.Abs(dir)
+	cwd, cerr := os.Getwd()
+	if err != nil || cerr != nil {
+		return dir
+	}
+	if rel, ok := strings.CutPrefix(abs, strings.TrimSuffix(cwd, "/")+"/"); ok {
+		return rel
+	}
+	return abs
 }
 
 // onlyIn keeps the jobs whose ids are in ids.
