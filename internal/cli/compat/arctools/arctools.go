@@ -31,6 +31,7 @@ func Tools() []tool.Tool {
 		arcTool("arckill", runKill),
 		arcTool("arcclean", runClean),
 		arcTool("arccat", runCat),
+		arcTool("arcproxy", runProxy),
 	}
 }
 
