@@ -56,8 +56,11 @@ func (s *session) act(ctx context.Context, action string, list []jobState) map[s
 		for i, j := range g {
 			ids[i] = j.LocalID
 		}
-		if action == "kill" {
+		switch action {
+		case "kill":
 			return b.Kill(cctx, ids)
+		case "resume":
+			return b.Restart(cctx, ids)
 		}
 		return b.Clean(cctx, ids)
 	})
@@ -113,6 +116,28 @@ func runKill(ctx context.Context, s *session, args []string) int {
 	s.forget(ctx, keys(cleaned))
 	fmt.Fprintf(s.f.IO.Out, "Jobs processed: %d, successfully killed: %d, successfully cleaned: %d\n", len(list), len(killed), len(cleaned))
 	return exitIf(len(killed) < len(list))
+}
+
+func runResume(ctx context.Context, s *session, args []string) int {
+	var o manageOptions
+	fs := newFlags("[job ...]")
+	o.sel.add(fs, true)
+	o.addCommon(fs)
+	if code, ok := s.parse(fs, &o.common, args); !ok {
+		return code
+	}
+	list, code, ok := s.pickStated(ctx, fs.Args(), &o)
+	if !ok {
+		return code
+	}
+	defer s.close()
+	if len(list) == 0 {
+		fmt.Fprintln(s.f.IO.Out, "No jobs")
+		return 1
+	}
+	resumed := s.act(ctx, "resume", list)
+	fmt.Fprintf(s.f.IO.Out, "Jobs processed: %d, resumed: %d\n", len(list), len(resumed))
+	return exitIf(len(resumed) < len(list))
 }
 
 func runClean(ctx context.Context, s *session, args []string) int {
