@@ -1,5 +1,5 @@
 // Package arctools emulates the ARC client's commands (arcsub, arcstat,
-// arcget, arckill, arcclean, arccat, arcresume, arcinfo, arcproxy): their options, output and exit
+// arcget, arckill, arcclean, arccat, arcresume, arcinfo, arcsync, arcproxy): their options, output and exit
 // codes, over cesub's job lifecycle (internal/jobs). The jobs are those of
 // ARC's own job list, ~/.arc/jobs.dat or -j FILE (internal/arcjoblist), so
 // that the real ARC client and these emulations share one list.
@@ -33,6 +33,7 @@ func Tools() []tool.Tool {
 		arcTool("arccat", runCat),
 		arcTool("arcresume", runResume),
 		arcTool("arcinfo", runInfo),
+		arcTool("arcsync", runSync),
 		arcTool("arcproxy", runProxy),
 	}
 }
