@@ -208,7 +208,7 @@ func compareStat(t *testing.T, s *arcSide, ids []string) {
 // waitFinished polls cesub's arcstat until both jobs have finished.
 func waitFinished(t *testing.T, s *arcSide, ids []string) {
 	t.Helper()
-	deadline := time.Now().Add(4 * time.Minute)
+	deadline := time.Now().Add(8 * time.Minute) // ARC 7's REST status can follow minutes late
 	for time.Now().Before(deadline) {
 		r := s.run(t, false, "arcstat", "-s", "Finished", "-a")
 		if strings.Count(r.out, " State: Finished\n Exit Code: 0\n") == 2 {
