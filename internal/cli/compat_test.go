@@ -36,7 +36,7 @@ func TestCompatInstallLinksRunTheTools(t *testing.T) {
 		t.Fatalf("install: %d %s", r.code, r.err)
 	}
 	exe, _ := os.Executable()
-	for _, name := range []string{"arcsub", "arcstat", "arcget", "arckill", "arcclean", "arccat"} {
+	for _, name := range []string{"arcsub", "arcstat", "arcget", "arckill", "arcclean", "arccat", "arcresume", "arcinfo", "arcsync", "arcproxy"} {
 		target, err := os.Readlink(filepath.Join(dir, name))
 		if err != nil || target != exe {
 			t.Errorf("%s -> %q (%v), want %s", name, target, err, exe)
