@@ -11,6 +11,7 @@ import (
 type catOptions struct {
 	manageOptions
 	stdout, stderr, log bool
+	file                string
 }
 
 func runCat(ctx context.Context, s *session, args []string) int {
@@ -20,6 +21,7 @@ func runCat(ctx context.Context, s *session, args []string) int {
 	fs.BoolVarP(&o.stdout, "stdout", "o", false, "show the stdout of the job (default)")
 	fs.BoolVarP(&o.stderr, "stderr", "e", false, "show the stderr of the job")
 	fs.BoolVarP(&o.log, "joblog", "l", false, "show the CE's error log of the job")
+	fs.StringVarP(&o.file, "file", "f", "", "show the specified file from job's session directory")
 	o.addCommon(fs)
 	if code, ok := s.parse(fs, &o.common, args); !ok {
 		return code
@@ -69,6 +71,9 @@ func (s *session) catOne(ctx context.Context, st jobState, o catOptions) bool {
 		path, what := st.arc.StdOut, "stdout"
 		if o.stderr {
 			path, what = st.arc.StdErr, "stderr"
+		}
+		if o.file != "" {
+			path, what = o.file, o.file
 		}
 		if path == "" {
 			s.errorf("Cannot determine the %s location: %s", what, st.arc.ID)

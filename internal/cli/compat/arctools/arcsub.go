@@ -27,6 +27,7 @@ type subOptions struct {
 	dump     bool
 	broker   string
 	direct   bool
+	delegate string // -n, -X, -K: none, x509, token (default: cesub's auto)
 }
 
 func runSub(ctx context.Context, s *session, args []string) int {
@@ -43,11 +44,15 @@ func runSub(ctx context.Context, s *session, args []string) int {
 	fs.BoolVarP(&o.dump, "dumpdescription", "x", false, "do not submit - dump job description in the language accepted by the target")
 	fs.StringVarP(&o.broker, "broker", "b", "", "broker (not implemented: the first CE is used)")
 	fs.BoolVar(&o.direct, "direct", false, "submit directly (the only way cesub submits)")
+	noDeleg := fs.BoolP("no-delegation", "n", false, "do not delegate credentials")
+	x509Deleg := fs.BoolP("x509-delegation", "X", false, "delegate the X.509 proxy")
+	tokenDeleg := fs.BoolP("token-delegation", "K", false, "delegate the token (ARC REST 1.1)")
 	o.addCommon(fs)
 	if code, ok := s.parse(fs, &o.common, args); !ok {
 		return code
 	}
 	o.files = append(o.files, fs.Args()...)
+	o.delegate = delegationAsked(*noDeleg, *x509Deleg, *tokenDeleg)
 	if len(o.files) == 0 && len(o.inline) == 0 {
 		s.errorf("No job description input specified")
 		return 1
@@ -69,6 +74,19 @@ func runSub(ctx context.Context, s *session, args []string) int {
 		return s.dump(addr, batches)
 	}
 	return s.submit(ctx, addr, batches, o)
+}
+
+// delegationAsked is cesub's --delegate for -n, -X, -K (the last wins).
+func delegationAsked(none, x509, token bool) string {
+	switch {
+	case token:
+		return "token"
+	case x509:
+		return "x509"
+	case none:
+		return "none"
+	}
+	return "auto"
 }
 
 // readDescriptions reads -f files and -e strings as arcsub does (one
@@ -165,7 +183,7 @@ func (s *session) dump(addr ce.Address, batches []jobs.Batch) int {
 // submit sends the jobs, prints each id as arcsub does, and records the
 // jobs on ARC's job list (and -o).
 func (s *session) submit(ctx context.Context, addr ce.Address, batches []jobs.Batch, o subOptions) int {
-	sub, err := s.submitter(ctx, addr)
+	sub, err := s.submitter(ctx, addr, o.delegate)
 	if err != nil {
 		s.errorf("%v", err)
 		return 1
@@ -198,10 +216,10 @@ func (s *session) submit(ctx context.Context, addr ce.Address, batches []jobs.Ba
 
 // submitter is the job lifecycle's submission to addr, delegating as
 // cesub does for the credential in use.
-func (s *session) submitter(ctx context.Context, addr ce.Address) (*jobs.Submitter, error) {
+func (s *session) submitter(ctx context.Context, addr ce.Address, delegate string) (*jobs.Submitter, error) {
 	src := s.tokens.For(addr)
 	info, _ := ce.Backends.Info(addr.Flavour)
-	d, err := jobs.ChooseDelegation("auto", src, info)
+	d, err := jobs.ChooseDelegation(delegate, src, info)
 	if err != nil {
 		return nil, err
 	}

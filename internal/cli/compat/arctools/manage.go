@@ -16,10 +16,11 @@ import (
 // manageOptions are the options arcget, arckill and arcclean share.
 type manageOptions struct {
 	common
-	sel   selection
-	keep  bool   // -k: arcget and arckill leave the job on the CE
-	force bool   // -f: arcclean drops jobs the CE has no information on
-	dir   string // -D: arcget's download folder
+	sel    selection
+	keep   bool   // -k: arcget and arckill leave the job on the CE
+	force  bool   // -f: arcclean drops jobs the CE has no information on
+	dir    string // -D: arcget's download folder
+	byName bool   // -J: arcget names the folders by job name
 }
 
 // pickStated selects jobs and asks their CEs for their states, keeping
@@ -185,6 +186,7 @@ func runGet(ctx context.Context, s *session, args []string) int {
 	o.sel.add(fs, true)
 	fs.BoolVarP(&o.keep, "keep", "k", false, "keep the files on the server (do not clean)")
 	fs.StringVarP(&o.dir, "dir", "D", "", "specify the path of the download directory")
+	fs.BoolVarP(&o.byName, "usejobname", "J", false, "use the jobname instead of the short ID as the job directory name")
 	o.addCommon(fs)
 	if code, ok := s.parse(fs, &o.common, args); !ok {
 		return code
@@ -200,7 +202,7 @@ func runGet(ctx context.Context, s *session, args []string) int {
 	}
 	got, failed := map[string]bool{}, false
 	for _, st := range list {
-		dir, err := s.fetch(ctx, st, o.dir)
+		dir, err := s.fetch(ctx, st, o.dir, o.byName)
 		switch {
 		case errors.Is(err, errNotEnded):
 			s.f.Infof("%s: %v", st.arc.ID, err) // left for a later arcget, as ARC does
@@ -231,7 +233,7 @@ var errNotEnded = errors.New("the job has not finished yet")
 
 // fetch downloads one ended job into DIR/<id on the CE>, as arcget does,
 // and returns that folder.
-func (s *session) fetch(ctx context.Context, st jobState, dir string) (string, error) {
+func (s *session) fetch(ctx context.Context, st jobState, dir string, byName bool) (string, error) {
 	if st.job == nil || !finished(st.general) || st.general == "Deleted" {
 		return "", errNotEnded
 	}
@@ -244,6 +246,9 @@ func (s *session) fetch(ctx context.Context, st jobState, dir string) (string, e
 		return "", err
 	}
 	target := filepath.Join(dir, rec.LocalID)
+	if byName && st.arc.Name != "" && st.arc.Name == filepath.Base(st.arc.Name) && !strings.HasPrefix(st.arc.Name, ".") {
+		target = filepath.Join(dir, st.arc.Name)
+	}
 	if _, err := os.Stat(target); err == nil {
 		return "", errors.New("the download directory " + target + " already exists")
 	}

@@ -20,13 +20,16 @@ type selection struct {
 	all      bool
 	idFiles  []string
 	clusters []string
+	reject   []string
 	states   []string
 }
 
 func (sel *selection) add(fs *pflag.FlagSet, withStatus bool) {
 	fs.BoolVarP(&sel.all, "all", "a", false, "all jobs")
 	fs.StringArrayVarP(&sel.idFiles, "jobids-from-file", "i", nil, "a file containing a list of jobIDs")
-	fs.StringArrayVarP(&sel.clusters, "cluster", "c", nil, "only jobs of this CE")
+	fs.StringArrayVarP(&sel.clusters, "computing-element", "C", nil, "only select jobs that were submitted to this computing element")
+	fs.StringArrayVarP(&sel.clusters, "cluster", "c", nil, "as -C (ARC 6)")
+	fs.StringArrayVarP(&sel.reject, "rejectmanagement", "r", nil, "skip jobs that are on a computing element with a given URL")
 	if withStatus {
 		fs.StringArrayVarP(&sel.states, "status", "s", nil, "only jobs whose status is statusstr")
 	}
@@ -57,6 +60,7 @@ func (s *session) pick(ctx context.Context, sel *selection, joblistGiven bool) (
 		s.errorf("Unable to read job information from file (%s)", s.arcList)
 		return nil, 1, false
 	}
+	list = rejected(list, sel.reject)
 	if all {
 		return list, 0, true
 	}
@@ -85,6 +89,20 @@ func (s *session) match(list []arcjoblist.Job, ids, clusters []string) []arcjobl
 	for _, id := range ids {
 		if !found[id] {
 			fmt.Fprintf(s.f.IO.Out, "Warning: Job not found in job list: %s\n", id)
+		}
+	}
+	return out
+}
+
+// rejected drops the jobs of the CEs -r names.
+func rejected(list []arcjoblist.Job, reject []string) []arcjoblist.Job {
+	if len(reject) == 0 {
+		return list
+	}
+	var out []arcjoblist.Job
+	for _, j := range list {
+		if !slices.ContainsFunc(reject, func(c string) bool { return onCluster(j, c) }) {
+			out = append(out, j)
 		}
 	}
 	return out
