@@ -58,7 +58,7 @@ func compareDump(t *testing.T, s *arcSide) {
 	}
 }
 
-// compareStatOptions: -p, -S/-R, -s, -C, -i, -l, -l -J give the same lines.
+// compareStatOptions: -p, -S/-R, -s, -C (-c in 6.17), -i, -l, -l -J give the same lines.
 func compareStatOptions(t *testing.T, s *arcSide, ids []string) {
 	t.Helper()
 	local := ids[0][strings.LastIndex(ids[0], "/")+1:]
@@ -78,8 +78,12 @@ func compareStatOptions(t *testing.T, s *arcSide, ids []string) {
 		check("-R jobname", r, r.code == 0 && strings.Index(r.out, ids[0]) < strings.Index(r.out, ids[1]))
 		r = s.run(t, real, "arcstat", "-s", "Finished", "-a")
 		check("-s Finished", r, r.code == 0 && r.out == "Status of 2 jobs was queried, 0 jobs returned information\n")
-		r = s.run(t, real, "arcstat", "-C", s.url)
-		check("-C", r, r.code == 0 && strings.HasSuffix(r.out, summary))
+		ceFlag := "-C" // ARC 7; ARC 6.17's arcstat has only -c/--cluster
+		if s.name == "ARC-6.17" {
+			ceFlag = "-c"
+		}
+		r = s.run(t, real, "arcstat", ceFlag, s.url)
+		check(ceFlag, r, r.code == 0 && strings.HasSuffix(r.out, summary))
 		r = s.run(t, real, "arcstat", "-i", s.path(real, "ids.txt"))
 		check("-i", r, r.code == 0 && strings.HasSuffix(r.out, summary))
 		r = s.run(t, real, "arcstat", "-l", ids[0])
