@@ -149,3 +149,18 @@ func TestArcstatUnreachableCE(t *testing.T) {
 		t.Errorf("arcclean -f left %v", jobs)
 	}
 }
+
+// TestArcsubSeveralCEs: without brokering, arcsub says so and submits to
+// the first CE only (here unreachable: the error names it, exit 1).
+func TestArcsubSeveralCEs(t *testing.T) {
+	vars, _ := arcVars(t)
+	r := runTool(t, vars, "arcsub", "-t", "2", "-C", "https://127.0.0.1:1/arex", "-C", "https://127.0.0.1:2/arex", "-b", "FastestQueue",
+		"-e", `&(executable="/bin/true")`)
+	if r.code != 1 || !strings.Contains(r.err, "brokering between 2 computing elements is not implemented: submitting to the first, https://127.0.0.1:1/arex") ||
+		!strings.Contains(r.err, "127.0.0.1:1") || strings.Contains(r.err, "127.0.0.1:2/") {
+		t.Errorf("arcsub to two CEs: %d out %q err %q", r.code, r.out, r.err)
+	}
+	if strings.Contains(r.out, "Job submitted") {
+		t.Errorf("a job was reported submitted: %q", r.out)
+	}
+}
