@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cesub/cesub/internal/arcjoblist"
 	"github.com/cesub/cesub/internal/testbed"
 )
 
@@ -20,6 +22,8 @@ func TestArcDropInOptions(t *testing.T) {
 		t.Run(s.name, func(t *testing.T) {
 			defer cleanArcJobs(t, s)
 			compareDump(t, s)
+			compareInfoSync(t, s)
+			compareForce(t, s)
 			var ids []string
 			for i, real := range []bool{true, false} {
 				name := []string{"opt-b", "opt-a"}[i] // real's sorts last by name, first by id order of submission
@@ -98,5 +102,49 @@ func compareStatOptions(t *testing.T, s *arcSide, ids []string) {
 		err := json.Unmarshal([]byte(doc), &js)
 		check("-l -J", r, err == nil && len(js.Jobs) == 1 && js.Jobs[0]["specificState"] != nil && js.Jobs[0]["serviceId"] == local &&
 			js.Jobs[0]["jobManagementURL"] == s.url)
+	}
+}
+
+// compareInfoSync: arcinfo's line, and arcsync's lines by shape, on a job
+// list of their own (the CE holds other tests' jobs of the same identity:
+// they must not reach the list the test cleans).
+func compareInfoSync(t *testing.T, s *arcSide) {
+	t.Helper()
+	ceFlag := "-C"
+	if s.name == "ARC-6.17" {
+		ceFlag = "-c"
+	}
+	total := regexp.MustCompile(`(?m)^Total number of new jobs found: \d+\n\z`)
+	for _, real := range []bool{true, false} {
+		r := s.run(t, real, "arcinfo", ceFlag, s.url)
+		if r.code != 0 || r.out != "Computing service: localhost (production)\n" {
+			t.Errorf("arcinfo (real=%v): %d %q %q", real, r.code, r.out, r.err)
+		}
+		list := s.path(real, "sync.dat")
+		r = s.run(t, real, "arcsync", "-f", "-j", list, ceFlag, s.url)
+		if r.code != 0 || !total.MatchString(r.out) {
+			t.Errorf("arcsync (real=%v): %d %q %q", real, r.code, r.out, r.err)
+		}
+		_ = os.Remove(filepath.Join(s.work, "sync.dat"))
+	}
+}
+
+// compareForce: arcclean -f drops a job its CE does not know.
+func compareForce(t *testing.T, s *arcSide) {
+	t.Helper()
+	for _, real := range []bool{true, false} {
+		list := filepath.Join(s.work, "gone.dat")
+		job := arcjoblist.Job{ID: s.url + "/rest/1.0/jobs/gone0", IDFromEndpoint: "gone0", Name: "gone", Interface: arcjoblist.InterfaceREST,
+			ServiceURL: s.url}
+		if err := arcjoblist.Add(context.Background(), list, job); err != nil {
+			t.Fatal(err)
+		}
+		r := s.run(t, real, "arcclean", "-f", "-j", s.path(real, "gone.dat"), "gone")
+		if r.code != 0 || r.out != "Jobs processed: 1, deleted: 1\n" {
+			t.Errorf("arcclean -f (real=%v): %d %q %q", real, r.code, r.out, r.err)
+		}
+		if left, _ := arcjoblist.Read(context.Background(), list); len(left) != 0 {
+			t.Errorf("arcclean -f (real=%v) left %v", real, left)
+		}
 	}
 }
