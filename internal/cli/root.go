@@ -53,6 +53,7 @@ var commands = []struct {
 	{"sync", true, nil, func(f *cmdutil.Factory) *cobra.Command { return jobcmd.NewCmdSync(f, nil) }},
 	{"test", true, []string{"markdown"}, func(f *cmdutil.Factory) *cobra.Command { return testcmd.NewCmdTest(f, nil) }},
 	{"version", false, nil, func(f *cmdutil.Factory) *cobra.Command { return versioncmd.NewCmdVersion(f, nil) }},
+	{"compat", false, nil, func(f *cmdutil.Factory) *cobra.Command { return compat.NewCmdCompat(f, nil) }},
 	{"docs", false, nil, docscmd.NewCmdDocs},
 }
 

@@ -1,0 +1,76 @@
+package arctools
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/cesub/cesub/internal/arcjoblist"
+	"github.com/cesub/cesub/pkg/ce"
+)
+
+func TestGeneralState(t *testing.T) {
+	for _, c := range []struct {
+		job  *ce.Job
+		want string
+	}{
+		{nil, "Undefined"},
+		{&ce.Job{Flavour: ce.ARC, State: ce.StateQueuing, RawState: "SUBMITTING"}, "Submitting"},
+		{&ce.Job{Flavour: ce.ARC, State: ce.StateQueuing, RawState: "SUBMIT"}, "Submitting"},
+		{&ce.Job{Flavour: ce.ARC, State: ce.StateRunning, RawState: "KILLING"}, "Running"},
+		{&ce.Job{Flavour: ce.ARC, State: ce.StateFailed, RawState: "FINISHED"}, "Failed"},
+		{&ce.Job{Flavour: ce.ARC, State: ce.StateDeleted, RawState: "WIPED"}, "Deleted"},
+		{&ce.Job{Flavour: ce.EMIES, State: ce.StateHeld, RawState: "processing-queued"}, "Hold"},
+		{&ce.Job{Flavour: ce.EMIES, State: ce.StateUnknown}, "Other"},
+	} {
+		if got := generalState(c.job); got != c.want {
+			t.Errorf("generalState(%+v) = %q, want %q", c.job, got, c.want)
+		}
+	}
+}
+
+// TestJSONAsARC7: arcstat -J is valid JSON with ARC's field names, an
+// exit code a number, jobs separated as ARC separates them.
+func TestJSONAsARC7(t *testing.T) {
+	zero, one := 0, 1
+	list := []jobState{
+		{arc: arcjoblist.Job{ID: "https://h/arex/rest/1.0/jobs/a", Name: `q"uote`}, general: "Finished",
+			job: &ce.Job{State: ce.StateFinished, ExitCode: &zero}},
+		{arc: arcjoblist.Job{ID: "https://h/arex/rest/1.0/jobs/b"}, general: "Failed", specific: "FAILED",
+			job: &ce.Job{State: ce.StateFailed, ExitCode: &one, Errors: []string{"LRMS error"}}},
+	}
+	var w bytes.Buffer
+	printStates(&w, list, statOptions{json: true, long: true})
+	var doc struct{ Jobs []map[string]any }
+	if err := json.Unmarshal(w.Bytes(), &doc); err != nil || len(doc.Jobs) != 2 {
+		t.Fatalf("not JSON: %v\n%s", err, w.String())
+	}
+	a, b := doc.Jobs[0], doc.Jobs[1]
+	if a["name"] != `q"uote` || a["state"] != "Finished" || a["exitCode"] != 0.0 || b["name"] != nil ||
+		b["specificState"] != "FAILED" || b["exitCode"] != 1.0 || b["jobError"].([]any)[0] != "LRMS error" {
+		t.Errorf("fields: %v", doc.Jobs)
+	}
+	if !bytes.HasPrefix(w.Bytes(), []byte("{\"jobs\": [\n{\n \"id\": ")) || !bytes.HasSuffix(w.Bytes(), []byte("}\n]}\n")) {
+		t.Errorf("layout:\n%s", w.String())
+	}
+}
+
+func TestOnCluster(t *testing.T) {
+	j := arcjoblist.Job{ServiceURL: "https://ce.example.org:8443/arex"}
+	for c, want := range map[string]bool{"https://ce.example.org:8443/arex": true, "ce.example.org": true,
+		"ce.example.org:8443": true, "other.example.org": false, "https://ce.example.org:8443/arex2": false} {
+		if got := onCluster(j, c); got != want {
+			t.Errorf("onCluster(%q) = %v", c, got)
+		}
+	}
+}
+
+func TestUnknownOption(t *testing.T) {
+	for in, want := range map[string]string{"unknown flag: --bogus": "Unknown option --bogus",
+		"unknown shorthand flag: 'y' in -y": "Unknown option -y"} {
+		if got := unknownOption(errors.New(in)); got != want {
+			t.Errorf("%q -> %q, want %q", in, got, want)
+		}
+	}
+}
