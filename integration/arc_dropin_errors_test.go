@@ -15,6 +15,7 @@ import (
 // print and return for bad invocations, the same arguments to each (paths
 // as each sees them): the messages scripts see and the exit codes.
 func TestArcDropInRefusals(t *testing.T) {
+	t.Parallel() // beside the other long tests: go test -parallel (scripts/test.sh)
 	tb := testbed.Require(t)
 	for _, s := range arcSides(t, tb) {
 		t.Run(s.name, func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 // finished job, and arckill -k, with the real client and cesub's on the
 // same arguments and one job list.
 func TestArcDropInOptions(t *testing.T) {
+	t.Parallel() // beside the other long tests: go test -parallel (scripts/test.sh)
 	tb := testbed.Require(t)
 	for _, s := range arcSides(t, tb) {
 		t.Run(s.name, func(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 // with -I and -i, and the lines agree (the proxy's serial CN and the time
 // left by shape and within a minute).
 func TestArcDropInProxy(t *testing.T) {
+	t.Parallel() // beside the other long tests: go test -parallel (scripts/test.sh)
 	tb := testbed.Require(t)
 	if _, err := exec.LookPath("arcproxy"); err != nil {
 		t.Skip("no arcproxy on the host")

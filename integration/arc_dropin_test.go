@@ -129,6 +129,7 @@ func arc7Side(t *testing.T, tb *testbed.Env, links string) *arcSide {
 // sees, fetches and cleans the other's jobs, and the lines scripts parse
 // agree (ids and times by shape).
 func TestArcDropIn(t *testing.T) {
+	t.Parallel() // beside the other long tests: go test -parallel (scripts/test.sh)
 	tb := testbed.Require(t)
 	for _, s := range arcSides(t, tb) {
 		t.Run(s.name, func(t *testing.T) {

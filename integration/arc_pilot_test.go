@@ -19,6 +19,7 @@ var pilotTools = []string{"sh", "grep", "wc", "mktemp", "cat", "mkdir", "sleep",
 // reachable (PATH holds only the links and the shell tools it uses), on
 // A-REX 6.17 and ARC 7; and once with the host's real ARC 6.17 client.
 func TestArcDropInPilotScript(t *testing.T) {
+	t.Parallel() // beside the other long tests: go test -parallel (scripts/test.sh)
 	tb := testbed.Require(t)
 	root, _ := testbed.RepoRoot()
 	script := filepath.Join(root, "examples", "arc-pilot.sh")

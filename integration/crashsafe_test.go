@@ -258,6 +258,7 @@ func inParallel(n, width int, f func(i int)) {
 // submission to the same CE (made with the same credential before the
 // status). On A-REX 6.17, ARC 7 and the HTCondor-CE, each version.
 func TestSIGKILLAtTwentyInstants(t *testing.T) {
+	t.Parallel() // beside the other long tests: go test -parallel (scripts/test.sh)
 	tb := testbed.Require(t)
 	for name, mk := range crashCEs(tb) {
 		t.Run(name, func(t *testing.T) {
@@ -319,6 +320,7 @@ func drainRun(t *testing.T, tb *testbed.Env, r *crashRun) {
 // kill after the cluster id was written ahead and before the commit leaves
 // nothing on the CE and no pending row.
 func TestKilledBetweenRequestAndAnswer(t *testing.T) {
+	t.Parallel() // beside the other long tests: go test -parallel (scripts/test.sh)
 	tb := testbed.Require(t)
 	for name, mk := range crashCEs(tb) {
 		t.Run(name, func(t *testing.T) {

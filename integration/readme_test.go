@@ -66,6 +66,7 @@ func quickStartScripts(t *testing.T, readme string) (names, scripts []string) {
 // -euo pipefail. The token must be stored where discovery finds it, the job
 // must reach FINISHED, and its output must be downloaded.
 func TestReadmeQuickStart(t *testing.T) {
+	t.Parallel() // beside the other long tests: go test -parallel (scripts/test.sh)
 	tb := testbed.Require(t)
 	bin := cesubBinary(t)
 	readme, err := os.ReadFile(filepath.Join(tb.Root, "README.md"))

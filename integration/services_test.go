@@ -57,6 +57,7 @@ func stopSpare(t *testing.T, tb *testbed.Env, env []string, which ...string) {
 // token with "403 User can't be assigned configuration", which cesub turns
 // into a hint naming the token's issuer (exit 4).
 func TestServicesOutliveTheirShellAndStoppedIssuerHint(t *testing.T) {
+	t.Parallel() // beside the other long tests: go test -parallel (scripts/test.sh)
 	tb := testbed.Require(t)
 	spare := tb.Get(t, "CESUB_TESTBED_SPARE_ISSUER")
 	dir, err := os.MkdirTemp("", "cesub-spare-") // short: oidc-agent's socket path must stay under ~100 bytes
