@@ -1,0 +1,130 @@
+package htcondor
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/cesub/cesub/pkg/classad"
+)
+
+// What HTCondor's own tools (condor_q, condor_history, condor_rm, …) ask a
+// schedd, for the drop-in emulation of those tools: raw job ads with any
+// constraint and projection, and job actions by id or by constraint.
+
+// QueryAds returns the queue's job ads that match constraint ("" or
+// "true": all) with the attributes of projection (none: every attribute),
+// as condor_q -name asks them.
+func (c *Client) QueryAds(ctx context.Context, constraint string, projection []string) ([]*classad.Ad, error) {
+	if err := c.checkToken(ctx, "status"); err != nil {
+		return nil, err
+	}
+	return c.query(ctx, constraint, strings.Join(projection, " "))
+}
+
+// HistoryAds returns the schedd's history ads (newest first) that match
+// constraint, at most max (0: all), as condor_history -name asks them.
+func (c *Client) HistoryAds(ctx context.Context, constraint string, projection []string, max int) ([]*classad.Ad, error) {
+	if err := c.checkToken(ctx, "status"); err != nil {
+		return nil, err
+	}
+	if constraint == "" {
+		constraint = "true"
+	}
+	return c.history(ctx, constraint, projection, max)
+}
+
+// Action is a job action of the tools: "hold", "release" or "remove".
+type Action string
+
+// Action names.
+const (
+	ActHold    Action = "hold"
+	ActRelease Action = "release"
+	ActRemove  Action = "remove"
+)
+
+// ActResult is the schedd's answer for one job of an action.
+type ActResult struct {
+	ID   string // C.P
+	Code int    // 1 done, 2 not found, 3 wrong state, 4 done already, 5 permission denied, 0 error
+}
+
+// Act applies action to the jobs ids names (C.P, or C for a whole
+// cluster) or, with ids empty, to those constraint selects; reason is the
+// HoldReason/RemoveReason/ReleaseReason the schedd records. It returns the
+// per-job results, ordered by id, as condor_rm prints them.
+func (c *Client) Act(ctx context.Context, action Action, ids []string, constraint, reason string) ([]ActResult, error) {
+	ja, attr, err := actionOf(action)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.checkToken(ctx, "cancel"); err != nil {
+		return nil, err
+	}
+	req := &classad.Ad{}
+	req.SetInt("JobAction", int64(ja))
+	req.SetInt("ActionResultType", 1) // per job
+	if len(ids) > 0 {
+		req.SetString("ActionIds", strings.Join(ids, ","))
+	} else {
+		e, err := classad.ParseExpr(constraint, classad.Old)
+		if err != nil {
+			return nil, fmt.Errorf("constraint %q: %w", constraint, err)
+		}
+		req.Set("ActionConstraint", e)
+	}
+	req.SetString(attr, reason)
+	res, err := c.actRequest(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return actResults(res), nil
+}
+
+func actionOf(a Action) (jobAction, string, error) {
+	switch a {
+	case ActHold:
+		return jaHold, "HoldReason", nil
+	case ActRelease:
+		return jaRelease, "ReleaseReason", nil
+	case ActRemove:
+		return jaRemove, "RemoveReason", nil
+	}
+	return 0, "", fmt.Errorf("unknown job action %q", a)
+}
+
+// actResults reads the job_C_P attributes of an ACT_ON_JOBS answer.
+func actResults(res *classad.Ad) []ActResult {
+	var out []ActResult
+	for _, a := range res.Attrs {
+		rest, ok := strings.CutPrefix(a.Name, "job_")
+		if !ok {
+			continue
+		}
+		id := strings.Replace(rest, "_", ".", 1)
+		if _, _, err := parseProcID(id); err != nil {
+			continue
+		}
+		n, _ := a.Expr.(classad.Int)
+		out = append(out, ActResult{ID: id, Code: int(n)})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		ci, pi, _ := parseProcID(out[i].ID)
+		cj, pj, _ := parseProcID(out[j].ID)
+		return ci < cj || ci == cj && pi < pj
+	})
+	return out
+}
+
+// Schedd is the schedd's name and address (its sinful string), as
+// condor_q's header shows them.
+func (c *Client) Schedd(ctx context.Context) (name, addr string, err error) {
+	s, err := c.locate(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	return s.Name, s.Addr.Raw, nil
+}
+
