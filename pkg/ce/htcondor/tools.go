@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/cesub/cesub/pkg/cedar"
 	"github.com/cesub/cesub/pkg/classad"
 )
 
@@ -128,3 +129,24 @@ func (c *Client) Schedd(ctx context.Context) (name, addr string, err error) {
 	return s.Name, s.Addr.Raw, nil
 }
 
+// Owner is the user the schedd maps this client's credential to (without
+// the domain), as condor_q shows only that user's jobs by default: one
+// authenticated DC_SEC_QUERY.
+func (c *Client) Owner(ctx context.Context) (string, error) {
+	if err := c.checkToken(ctx, "status"); err != nil {
+		return "", err
+	}
+	s, err := c.locate(ctx)
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := c.ctxTimeout(ctx)
+	defer cancel()
+	conn, sess, err := c.dial(ctx, s.Addr, cedar.CmdDCSecQuery, cedar.CmdDCNopRead)
+	if err != nil {
+		return "", err
+	}
+	conn.Close()
+	owner, _, _ := strings.Cut(sess.User, "@")
+	return owner, nil
+}
