@@ -150,3 +150,39 @@ func (c *Client) Owner(ctx context.Context) (string, error) {
 	owner, _, _ := strings.Cut(sess.User, "@")
 	return owner, nil
 }
+
+// pingCommands are the DC_NOP_<LEVEL> commands condor_ping sends for each
+// authorization level (DC_NOP_READ … DC_NOP_ADVERTISE_MASTER).
+var pingCommands = map[string]int{"READ": 60020, "WRITE": 60021, "NEGOTIATOR": 60022, "ADMINISTRATOR": 60023,
+	"OWNER": 60024, "CONFIG": 60025, "DAEMON": 60026, "ADVERTISE_STARTD": 60027, "ADVERTISE_SCHEDD": 60028,
+	"ADVERTISE_MASTER": 60029}
+
+// LevelAnswer is what the schedd says of one authorization level, as
+// condor_ping -table shows it.
+type LevelAnswer struct {
+	Level, Verdict string // ALLOW, DENIED
+	User           string // the identity the schedd mapped the credential to
+	Method, Crypto string // SCITOKENS, AES
+	Err            error  // not answered (then Verdict is "")
+}
+
+// PingLevel asks the schedd (DC_SEC_QUERY) about one authorization level
+// (READ, WRITE, ADMINISTRATOR, …, or a command number).
+func (c *Client) PingLevel(ctx context.Context, level string) LevelAnswer {
+	out := LevelAnswer{Level: strings.ToUpper(level)}
+	cmd, ok := pingCommands[out.Level]
+	if !ok {
+		out.Err = fmt.Errorf("unknown authorization level %q", level)
+		return out
+	}
+	s, err := c.locate(ctx)
+	if err != nil {
+		out.Err = err
+		return out
+	}
+	ctx, cancel := c.ctxTimeout(ctx)
+	defer cancel()
+	a := c.secQuery(ctx, s, cmd)
+	out.Verdict, out.User, out.Method, out.Crypto, out.Err = a.verdict, a.user, a.method, a.crypto, a.err
+	return out
+}
