@@ -1,0 +1,61 @@
+package condortools
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Acceptance as condor_submit 25 decides it where cesub's reading of submit
+// files alone would differ: SUBMIT_SKIP_FILECHECK turns the checks of the
+// submitting machine's files off, and credential requests need a credd,
+// which a remote submission has none of.
+
+// skipFileCheck: _CONDOR_SUBMIT_SKIP_FILECHECK in the environment, or
+// SUBMIT_SKIP_FILECHECK set on the command line or in the file, true.
+func skipFileCheck(getenv func(string) string, text string, vars map[string]string) bool {
+	if truthy(getenv("_CONDOR_SUBMIT_SKIP_FILECHECK")) {
+		return true
+	}
+	for k, v := range vars {
+		if strings.EqualFold(k, "SUBMIT_SKIP_FILECHECK") && truthy(v) {
+			return true
+		}
+	}
+	for _, l := range strings.Split(text, "\n") {
+		k, v, ok := strings.Cut(l, "=")
+		if ok && strings.EqualFold(strings.TrimSpace(k), "SUBMIT_SKIP_FILECHECK") && truthy(v) {
+			return true
+		}
+	}
+	return false
+}
+
+func truthy(s string) bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "t", "yes", "y", "1":
+		return true
+	}
+	return false
+}
+
+// refuseRemote refuses what a remote submission cannot serve: OAuth
+// credentials (use_oauth_services, <service>_oauth_permissions, …) are
+// fetched by the submitting machine's credd, which cesub has none of.
+func refuseRemote(text string, vars map[string]string) error {
+	keys := []string{}
+	for k := range vars {
+		keys = append(keys, k)
+	}
+	for _, l := range strings.Split(text, "\n") {
+		if k, _, ok := strings.Cut(l, "="); ok {
+			keys = append(keys, strings.TrimSpace(k))
+		}
+	}
+	for _, k := range keys {
+		lk := strings.ToLower(k)
+		if lk == "use_oauth_services" || strings.Contains(lk, "_oauth_") {
+			return fmt.Errorf("%s: the job requests OAuth credentials, which only the submitting machine's credd can provide; cesub submits remotely and has no credd (send a token with the job instead)", k)
+		}
+	}
+	return nil
+}
