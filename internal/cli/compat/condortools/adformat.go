@@ -52,7 +52,7 @@ func (af *autoformat) print(w io.Writer, ads []*classad.Ad) {
 	case af.has("t"):
 		sep = "\t"
 	case af.has(","):
-		sep = ","
+		sep = ", "
 	case af.has("n"):
 		sep = "\n"
 	}
@@ -135,17 +135,21 @@ func sortedAttrs(ad *classad.Ad) []classad.Attr {
 	return out
 }
 
-// printJSON is -json: an array of objects, the attributes sorted, as
-// HTCondor writes them (literals as JSON values, undefined as null, other
-// expressions as "\/Expr(…)\/" strings).
-func printJSON(w io.Writer, ads []*classad.Ad) {
+// printJSON is -json: an array of objects (condor_q sorts the attributes,
+// condor_history keeps the ads' order), as HTCondor writes them (literals
+// as JSON values, undefined as null, other expressions as "\/Expr(…)\/"
+// strings).
+func printJSON(w io.Writer, ads []*classad.Ad, sorted bool) {
 	fmt.Fprint(w, "[\n")
 	for i, ad := range ads {
 		if i > 0 {
 			fmt.Fprint(w, ",\n")
 		}
 		fmt.Fprint(w, "{\n")
-		attrs := sortedAttrs(ad)
+		attrs := ad.Attrs
+		if sorted {
+			attrs = sortedAttrs(ad)
+		}
 		for k, a := range attrs {
 			name, _ := json.Marshal(a.Name)
 			end := ",\n"

@@ -33,7 +33,7 @@ func runHistory(ctx context.Context, f *cmdutil.Factory, list []string) int {
 	w := f.IO.Out
 	switch {
 	case o.json:
-		printJSON(w, ads)
+		printJSON(w, ads, false)
 	case o.long:
 		printLong(w, ads)
 	case o.af != nil:
@@ -52,12 +52,14 @@ func printHistoryTable(w io.Writer, ads []*classad.Ad) {
 	for _, ad := range ads {
 		owner, _ := ad.Str("Owner")
 		st, _ := ad.Int("JobStatus")
-		done := "       ???  "
+		done, run := "", ""
 		if c, ok := ad.Int("CompletionDate"); ok && c > 0 {
 			t := time.Unix(c, 0)
 			done = fmt.Sprintf("%2d/%-2d %02d:%02d", int(t.Month()), t.Day(), t.Hour(), t.Minute())
 		}
-		fmt.Fprintf(w, " %-6s %-14s %11s %12s %-2s %-11s %s\n", jobID(ad), owner, qdate(ad), runTime(ad, time.Time{}),
-			stCode[st], done, command(ad))
+		if v, ok := toNumber(ad.EvalAttr("RemoteWallClockTime")); ok && v > 0 {
+			run = runTime(ad, time.Time{})
+		}
+		fmt.Fprintf(w, "%-7s %-14s %11s %12s %-2s %11s %-15s\n", jobID(ad), owner, qdate(ad), run, stCode[st], done, command(ad))
 	}
 }

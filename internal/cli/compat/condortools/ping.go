@@ -94,7 +94,7 @@ func printPing(f *cmdutil.Factory, o *pingOpts, s *session, a htcondor.LevelAnsw
 	case ok:
 		fmt.Fprintf(w, "%s command using (%s, %s, and %s) succeeded as %s to schedd %s.\n", a.Level, a.Crypto, a.Crypto, a.Method, a.User, s.addr.Host)
 	default:
-		fmt.Fprintf(w, "%s command failed to schedd %s.\n", a.Level, s.addr.Host)
+		fmt.Fprintf(w, "%s failed!  Use -verbose for more information.\n", a.Level)
 	}
 	if o.verbose && a.Err != nil {
 		fmt.Fprintf(f.IO.ErrOut, "%s: %v\n", a.Level, a.Err)

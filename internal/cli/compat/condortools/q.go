@@ -57,7 +57,7 @@ func printQ(ctx context.Context, f *cmdutil.Factory, s *session, o *qOpts, owner
 	w := f.IO.Out
 	switch {
 	case o.json:
-		printJSON(w, ads)
+		printJSON(w, ads, true)
 	case o.long:
 		printLong(w, ads)
 	case o.af != nil:
