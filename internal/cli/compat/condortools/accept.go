@@ -2,7 +2,11 @@ package condortools
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+
+	"github.com/cesub/cesub/pkg/jobdesc"
 )
 
 // Acceptance as condor_submit 25 decides it where cesub's reading of submit
@@ -55,6 +59,42 @@ func refuseRemote(text string, vars map[string]string) error {
 		lk := strings.ToLower(k)
 		if lk == "use_oauth_services" || strings.Contains(lk, "_oauth_") {
 			return fmt.Errorf("%s: the job requests OAuth credentials, which only the submitting machine's credd can provide; cesub submits remotely and has no credd (send a token with the job instead)", k)
+		}
+	}
+	return nil
+}
+
+// matchTimeExecutable: an executable named with $$(…) is filled in at
+// match time, so condor_submit cannot check it (nor the other files).
+func matchTimeExecutable(text string) bool {
+	for _, l := range strings.Split(text, "\n") {
+		k, v, ok := strings.Cut(l, "=")
+		if ok && strings.EqualFold(strings.TrimSpace(k), "executable") && strings.Contains(v, "$$(") {
+			return true
+		}
+	}
+	return false
+}
+
+// checkExecutables is the check SUBMIT_SKIP_FILECHECK leaves on: a
+// transferred executable must exist on the submitting machine (unless
+// $$(…) names it).
+func checkExecutables(js []jobdesc.Job, dir string) error {
+	for _, j := range js {
+		for _, in := range j.Inputs {
+			if !in.IsExecutable || len(in.Sources) > 0 || strings.Contains(in.Name, "$$(") {
+				continue
+			}
+			p := in.LocalPath
+			if p == "" {
+				p = in.Name
+			}
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(dir, p)
+			}
+			if st, err := os.Stat(p); err != nil || st.IsDir() {
+				return fmt.Errorf("Executable file %s does not exist", in.Name)
+			}
 		}
 	}
 	return nil

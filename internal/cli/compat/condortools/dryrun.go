@@ -31,7 +31,10 @@ func dryRun(f *cmdutil.Factory, o *submitOpts, js []jobdesc.Job, dir string) int
 	if !o.terse {
 		fmt.Fprint(f.IO.Out, "Dry-Run job(s)")
 	}
-	for _, ad := range ads {
+	for i, ad := range ads {
+		if i > 0 {
+			ad = procDiff(ads[0], ad)
+		}
 		fmt.Fprint(sink, "\n"+ad)
 		if !o.terse {
 			fmt.Fprint(f.IO.Out, ".")
@@ -63,7 +66,11 @@ func planAds(f *cmdutil.Factory, o *submitOpts, js []jobdesc.Job, dir string) ([
 	if err != nil {
 		addr, _ = ce.ParseAddress("condor://localhost", ce.HTCondor) // a dry run needs no schedd
 	}
-	b, err := ce.Backends.New(ce.Config{Address: addr, Debugf: f.Debugf})
+	tlsFor, err := f.TLSFor(nil)
+	if err != nil {
+		return nil, err
+	}
+	b, err := ce.Backends.New(ce.Config{Address: addr, TLSFor: tlsFor, Debugf: f.Debugf})
 	if err != nil {
 		return nil, err
 	}
@@ -94,4 +101,25 @@ func dryRunSink(f *cmdutil.Factory, name string) (io.Writer, func() error, error
 		return nil, nil, fmt.Errorf("-dry-run %s: %w", name, err)
 	}
 	return fh, fh.Close, nil
+}
+
+// procDiff is how condor_submit -dry-run shows a proc after the first:
+// ProcId and JobStatus, then only the attributes whose value differs from
+// the first proc's.
+func procDiff(first, ad string) string {
+	seen := map[string]bool{}
+	for _, l := range strings.Split(first, "\n") {
+		seen[l] = true
+	}
+	var head, rest strings.Builder
+	for _, l := range strings.Split(strings.TrimSuffix(ad, "\n"), "\n") {
+		name, _, _ := strings.Cut(l, "=")
+		switch {
+		case name == "ProcId" || name == "JobStatus":
+			head.WriteString(l + "\n")
+		case !seen[l]:
+			rest.WriteString(l + "\n")
+		}
+	}
+	return head.String() + rest.String()
 }

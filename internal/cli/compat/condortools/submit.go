@@ -53,11 +53,17 @@ func readSubmit(f *cmdutil.Factory, o *submitOpts) ([]jobdesc.Job, string, error
 	if o.file != "" && o.file != "-" {
 		dir = filepath.Dir(o.file)
 	}
-	opts := format.Options{Vars: o.vars, Queue: o.queue, CheckFiles: !skipFileCheck(f.Env.Getenv, text, o.vars)}
 	if name != cmdutil.Stdin {
-		opts.Stdin = f.IO.In // queue … from -
+		if text, err = inlineStdinItems(text, f.IO.In); err != nil {
+			return nil, "", err
+		}
 	}
+	skip := skipFileCheck(f.Env.Getenv, text, o.vars)
+	opts := format.Options{Vars: o.vars, Queue: o.queue, CheckFiles: !skip && !matchTimeExecutable(text)}
 	js, err := format.Read(format.Submit, name, []byte(text), opts)
+	if err == nil && skip {
+		err = checkExecutables(js, dir)
+	}
 	if err != nil {
 		return nil, "", err
 	}

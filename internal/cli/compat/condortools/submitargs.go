@@ -2,6 +2,7 @@ package condortools
 
 import (
 	"fmt"
+	"io"
 	"strings"
 )
 
@@ -108,4 +109,26 @@ func withAppends(src string, o *submitOpts) string {
 func isQueueLine(l string) bool {
 	f := strings.Fields(strings.ToLower(l))
 	return len(f) > 0 && f[0] == "queue"
+}
+
+// inlineStdinItems turns `queue … from -` into `queue … from ( … )` with
+// the items read from stdin, so that whoever reads the file again (the
+// HTCondor backend expands it with the real cluster id) has them.
+func inlineStdinItems(src string, stdin io.Reader) (string, error) {
+	all := strings.SplitAfter(src, "\n")
+	for i, l := range all {
+		f := strings.Fields(l)
+		if !isQueueLine(l) || len(f) < 3 || f[len(f)-1] != "-" || !strings.EqualFold(f[len(f)-2], "from") {
+			continue
+		}
+		items, err := io.ReadAll(stdin)
+		if err != nil {
+			return "", fmt.Errorf("queue from -: %w", err)
+		}
+		head := strings.TrimRight(strings.TrimRight(l, "\r\n"), " \t")
+		body := strings.TrimRight(string(items), "\n")
+		all[i] = head[:len(head)-1] + "(\n" + body + "\n)\n"
+		return strings.Join(all, ""), nil
+	}
+	return src, nil
 }
