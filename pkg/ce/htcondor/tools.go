@@ -105,17 +105,15 @@ func actResults(res *classad.Ad) []ActResult {
 			continue
 		}
 		id := strings.Replace(rest, "_", ".", 1)
-		if _, _, err := parseProcID(id); err != nil {
+		if c, ok := strings.CutSuffix(id, ".-1"); ok && digits(c) {
+			id = c // a whole cluster (ActionIds named it without a proc)
+		} else if _, _, err := parseProcID(id); err != nil {
 			continue
 		}
 		n, _ := a.Expr.(classad.Int)
 		out = append(out, ActResult{ID: id, Code: int(n)})
 	}
-	sort.Slice(out, func(i, j int) bool {
-		ci, pi, _ := parseProcID(out[i].ID)
-		cj, pj, _ := parseProcID(out[j].ID)
-		return ci < cj || ci == cj && pi < pj
-	})
+	sort.SliceStable(out, func(i, j int) bool { return procLess(out[i].ID, out[j].ID) })
 	return out
 }
 
@@ -185,4 +183,14 @@ func (c *Client) PingLevel(ctx context.Context, level string) LevelAnswer {
 	a := c.secQuery(ctx, s, cmd)
 	out.Verdict, out.User, out.Method, out.Crypto, out.Err = a.verdict, a.user, a.method, a.crypto, a.err
 	return out
+}
+
+// procLess orders C.P ids (and bare cluster ids, first in their cluster).
+func procLess(a, b string) bool {
+	ac, ap, _ := strings.Cut(a, ".")
+	bc, bp, _ := strings.Cut(b, ".")
+	if len(ac) != len(bc) || ac != bc {
+		return len(ac) < len(bc) || len(ac) == len(bc) && ac < bc
+	}
+	return len(ap) < len(bp) || len(ap) == len(bp) && ap < bp
 }

@@ -160,7 +160,7 @@ func printIDResult(f *cmdutil.Factory, k actKind, id string, res []htcondor.ActR
 	}
 	n, ok := 0, true
 	for _, r := range res {
-		if strings.HasPrefix(r.ID, id+".") {
+		if r.ID == id || strings.HasPrefix(r.ID, id+".") {
 			n++
 			ok = ok && (r.Code == 1 || r.Code == 4)
 		}

@@ -49,8 +49,9 @@ func (o *submitOpts) one(a *args, arg string) error {
 	case isOpt(arg, "spool", 2):
 	case isOpt(arg, "dry-run", 3):
 		o.dryRun, err = a.value()
-	case isOpt(arg, "queue", 1):
-		o.queue, err = a.value()
+	case isOpt(arg, "queue", 1): // the rest of the line is the queue statement's arguments
+		o.queue = strings.Join(a.list[a.i:], " ")
+		a.i = len(a.list)
 	case isOpt(arg, "append", 1):
 		var v string
 		v, err = a.value()
