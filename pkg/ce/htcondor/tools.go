@@ -81,6 +81,7 @@ func (c *Client) Act(ctx context.Context, action Action, ids []string, constrain
 	if err != nil {
 		return nil, err
 	}
+	c.debugf("job action %s: the schedd answered\n%s", action, res.Long())
 	return actResults(res), nil
 }
 
@@ -117,36 +118,36 @@ func actResults(res *classad.Ad) []ActResult {
 	return out
 }
 
-// Schedd is the schedd's name and address (its sinful string), as
-// condor_q's header shows them.
-func (c *Client) Schedd(ctx context.Context) (name, addr string, err error) {
+// Schedd is the schedd's name, address (its sinful string) and HTCondor
+// version, as condor_q's header shows them.
+func (c *Client) Schedd(ctx context.Context) (name, addr, version string, err error) {
+	s, err := c.locate(ctx)
+	if err != nil {
+		return "", "", "", err
+	}
+	return s.Name, s.Addr.Raw, s.Version, nil
+}
+
+// Owner is the user the schedd maps this client's credential to, without
+// the domain (Owner) and with it (User), as condor_q shows only that
+// user's jobs by default: one authenticated DC_SEC_QUERY.
+func (c *Client) Owner(ctx context.Context) (owner, user string, err error) {
+	if err := c.checkToken(ctx, "status"); err != nil {
+		return "", "", err
+	}
 	s, err := c.locate(ctx)
 	if err != nil {
 		return "", "", err
-	}
-	return s.Name, s.Addr.Raw, nil
-}
-
-// Owner is the user the schedd maps this client's credential to (without
-// the domain), as condor_q shows only that user's jobs by default: one
-// authenticated DC_SEC_QUERY.
-func (c *Client) Owner(ctx context.Context) (string, error) {
-	if err := c.checkToken(ctx, "status"); err != nil {
-		return "", err
-	}
-	s, err := c.locate(ctx)
-	if err != nil {
-		return "", err
 	}
 	ctx, cancel := c.ctxTimeout(ctx)
 	defer cancel()
 	conn, sess, err := c.dial(ctx, s.Addr, cedar.CmdDCSecQuery, cedar.CmdDCNopRead)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	conn.Close()
-	owner, _, _ := strings.Cut(sess.User, "@")
-	return owner, nil
+	owner, _, _ = strings.Cut(sess.User, "@")
+	return owner, sess.User, nil
 }
 
 // pingCommands are the DC_NOP_<LEVEL> commands condor_ping sends for each

@@ -114,21 +114,29 @@ func actTool(k actKind) func(context.Context, *cmdutil.Factory, []string) int {
 	}
 }
 
-// actAll sends one request for the ids (or the constraint, or all jobs)
-// and prints a line per id as the real tools do: success on stdout,
-// failure (after an empty line) on stderr; exit 1 if any failed.
+// actAll sends one request for the job ids, one per cluster id (as a
+// constraint, as the real tools do) and one for -constraint or -all, and
+// prints a line per id as the real tools do: success on stdout, failure
+// (after an empty line) on stderr; exit 1 if any failed.
 func actAll(ctx context.Context, f *cmdutil.Factory, s *session, k actKind, o *actOpts, reason string) int {
-	code := 0
-	if len(o.ids) > 0 {
-		res, err := s.c.Act(ctx, k.action, o.ids, "", reason)
-		if err != nil {
+	var procs []string
+	for _, id := range o.ids {
+		if strings.Contains(id, ".") {
+			procs = append(procs, id)
+		}
+	}
+	var res []htcondor.ActResult
+	if len(procs) > 0 {
+		var err error
+		if res, err = s.c.Act(ctx, k.action, procs, "", reason); err != nil {
 			errorf(f, "%v", err)
 			return 1
 		}
-		for _, id := range o.ids {
-			if !printIDResult(f, k, id, res) {
-				code = 1
-			}
+	}
+	code := 0
+	for _, id := range o.ids {
+		if !actOne(ctx, f, s, k, id, res, reason) {
+			code = 1
 		}
 	}
 	if o.constraint != "" || o.all {
@@ -148,8 +156,9 @@ func actAll(ctx context.Context, f *cmdutil.Factory, s *session, k actKind, o *a
 	return code
 }
 
-// printIDResult prints the outcome for one id (a job or a whole cluster).
-func printIDResult(f *cmdutil.Factory, k actKind, id string, res []htcondor.ActResult) bool {
+// actOne prints the outcome for one id: a job (from res) or a whole
+// cluster (its own request).
+func actOne(ctx context.Context, f *cmdutil.Factory, s *session, k actKind, id string, res []htcondor.ActResult, reason string) bool {
 	if strings.Contains(id, ".") {
 		for _, r := range res {
 			if r.ID == id {
@@ -158,19 +167,23 @@ func printIDResult(f *cmdutil.Factory, k actKind, id string, res []htcondor.ActR
 		}
 		return printJobResult(f, k, id, 2)
 	}
-	n, ok := 0, true
-	for _, r := range res {
-		if r.ID == id || strings.HasPrefix(r.ID, id+".") {
-			n++
-			ok = ok && (r.Code == 1 || r.Code == 4)
-		}
-	}
-	if n == 0 || !ok {
+	cres, err := s.c.Act(ctx, k.action, nil, "ClusterId == "+id, reason)
+	if err != nil || !allDone(cres) {
 		fmt.Fprintf(f.IO.ErrOut, "\nCouldn't find/%s all jobs in cluster %s\n", k.verb, id)
 		return false
 	}
 	fmt.Fprintf(f.IO.Out, "All jobs in cluster %s %s\n", id, k.have)
 	return true
+}
+
+// allDone: some job was acted on, and every one was (or was already).
+func allDone(res []htcondor.ActResult) bool {
+	for _, r := range res {
+		if r.Code != 1 && r.Code != 4 {
+			return false
+		}
+	}
+	return len(res) > 0
 }
 
 func printJobResult(f *cmdutil.Factory, k actKind, id string, code int) bool {
@@ -205,10 +218,7 @@ func badStatus(k actKind) string {
 // printBulkResult prints the outcome of -constraint or -all (what is ""
 // for -all).
 func printBulkResult(f *cmdutil.Factory, k actKind, what string, res []htcondor.ActResult) bool {
-	ok := len(res) > 0
-	for _, r := range res {
-		ok = ok && r.Code == 1
-	}
+	ok := allDone(res)
 	switch {
 	case !ok && what == "":
 		fmt.Fprintf(f.IO.ErrOut, "\nCouldn't find/%s all jobs\n", k.verb)
@@ -217,7 +227,7 @@ func printBulkResult(f *cmdutil.Factory, k actKind, what string, res []htcondor.
 	case what == "":
 		fmt.Fprintf(f.IO.Out, "All jobs %s.\n", k.done)
 	default:
-		fmt.Fprintf(f.IO.Out, "Jobs %s %s\n", what, k.have)
+		fmt.Fprintf(f.IO.Out, "All jobs %s %s\n", what, k.have)
 	}
 	return ok
 }

@@ -180,7 +180,9 @@ func jsonValue(e classad.Expr) string {
 	case classad.Undefined:
 		return "null"
 	}
-	return strings.ReplaceAll(jsonString(`\/Expr(`+classad.Unparse(e)+`)\/`), `\\/`, `\/`)
+	// HTCondor's JSON writer unparses in the new syntax: =?= and =!= as is and isnt
+	x := strings.NewReplacer(" =?= ", " is ", " =!= ", " isnt ").Replace(classad.Unparse(e))
+	return strings.ReplaceAll(jsonString(`\/Expr(`+x+`)\/`), `\\/`, `\/`)
 }
 
 // jsonString quotes s for JSON without Go's HTML escapes.

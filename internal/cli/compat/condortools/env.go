@@ -63,6 +63,9 @@ func loadConfig(f *cmdutil.Factory) error {
 		return err
 	}
 	f.Config = cfg
+	if config.Get(cfg, config.Debug) { // CESUB_DEBUG=1: cesub's debug lines on stderr
+		f.Debugf = func(format string, a ...any) { fmt.Fprintf(f.IO.ErrOut, "debug: "+format+"\n", a...) }
+	}
 	return nil
 }
 

@@ -60,6 +60,19 @@ func printHistoryTable(w io.Writer, ads []*classad.Ad) {
 		if v, ok := toNumber(ad.EvalAttr("RemoteWallClockTime")); ok && v > 0 {
 			run = runTime(ad, time.Time{})
 		}
-		fmt.Fprintf(w, "%-7s %-14s %11s %12s %-2s %11s %-15s\n", jobID(ad), owner, qdate(ad), run, stCode[st], done, command(ad))
+		fmt.Fprintf(w, "%-7s %-14s %11s %12s %-2s %11s %-15s\n", jobID(ad), owner, qdate(ad), run, stCode[st], done, fullCommand(ad))
 	}
+}
+
+// fullCommand is condor_history's CMD: the executable as the ad has it
+// (the full path once the job has left the queue) and the arguments.
+func fullCommand(ad *classad.Ad) string {
+	cmd, _ := ad.Str("Cmd")
+	if a, ok := ad.Str("Arguments"); ok && a != "" {
+		return cmd + " " + a
+	}
+	if a, ok := ad.Str("Args"); ok && a != "" {
+		return cmd + " " + a
+	}
+	return cmd
 }

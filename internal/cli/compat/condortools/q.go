@@ -24,13 +24,14 @@ func runQ(ctx context.Context, f *cmdutil.Factory, list []string) int {
 		return 1
 	}
 	defer s.close()
-	owner := ""
+	var who user
 	if o.mine() || o.totals || o.table() {
-		if owner, err = s.c.Owner(ctx); err != nil {
+		if who.owner, who.full, err = s.c.Owner(ctx); err != nil {
 			qFailed(f, s, err)
 			return 1
 		}
 	}
+	owner := who.owner
 	ads, err := s.c.QueryAds(ctx, o.constraintExpr(owner), nil)
 	if err != nil {
 		qFailed(f, s, err)
@@ -40,8 +41,11 @@ func runQ(ctx context.Context, f *cmdutil.Factory, list []string) int {
 	if o.limit > 0 && len(ads) > o.limit {
 		ads = ads[:o.limit]
 	}
-	return printQ(ctx, f, s, o, owner, ads)
+	return printQ(ctx, f, s, o, who, ads)
 }
+
+// user is who the schedd takes this client for: Owner, and with its domain.
+type user struct{ owner, full string }
 
 // qFailed is condor_q's message when the schedd cannot be queried.
 func qFailed(f *cmdutil.Factory, s *session, err error) {
@@ -53,28 +57,31 @@ func (o *qOpts) table() bool {
 	return !o.long && !o.json && o.af == nil && len(o.formats) == 0
 }
 
-func printQ(ctx context.Context, f *cmdutil.Factory, s *session, o *qOpts, owner string, ads []*classad.Ad) int {
+func printQ(ctx context.Context, f *cmdutil.Factory, s *session, o *qOpts, who user, ads []*classad.Ad) int {
 	w := f.IO.Out
 	switch {
-	case o.json:
-		printJSON(w, ads, true)
-	case o.long:
-		printLong(w, ads)
+	case o.json || o.long:
+		withServerTime(ads, f.Now().Unix())
+		if o.json {
+			printJSON(w, ads, true)
+		} else {
+			printLong(w, ads)
+		}
 	case o.af != nil:
 		o.af.print(w, ads)
 	case len(o.formats) > 0:
 		printFormats(w, ads, o.formats)
 	default:
-		return printTables(ctx, f, s, o, owner, ads)
+		return printTables(ctx, f, s, o, who, ads)
 	}
 	return 0
 }
 
 // printTables writes the schedd header, the batch (or -nobatch) table
 // unless -totals, and the totals lines.
-func printTables(ctx context.Context, f *cmdutil.Factory, s *session, o *qOpts, owner string, ads []*classad.Ad) int {
+func printTables(ctx context.Context, f *cmdutil.Factory, s *session, o *qOpts, who user, ads []*classad.Ad) int {
 	w := f.IO.Out
-	name, addr, err := s.c.Schedd(ctx)
+	name, addr, version, err := s.c.Schedd(ctx)
 	if err != nil {
 		qFailed(f, s, err)
 		return 1
@@ -95,8 +102,12 @@ func printTables(ctx context.Context, f *cmdutil.Factory, s *session, o *qOpts, 
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintln(w, "Total for query: "+countLine(ads)+" ")
-	if o.mine() && owner != "" {
-		fmt.Fprintln(w, "Total for "+owner+": "+countLine(ownedBy(all, owner))+" ")
+	if o.mine() && who.owner != "" {
+		label := who.owner
+		if major(version) >= 24 { // HTCondor 24 and later name the user with its domain
+			label = who.full
+		}
+		fmt.Fprintln(w, "Total for "+label+": "+countLine(ownedBy(all, who.owner))+" ")
 	}
 	fmt.Fprintln(w, "Total for all users: "+countLine(all))
 	fmt.Fprintln(w)
@@ -138,4 +149,26 @@ func qdate(ad *classad.Ad) string {
 	q, _ := ad.Int("QDate")
 	t := time.Unix(q, 0)
 	return fmt.Sprintf("%2d/%-2d %02d:%02d", int(t.Month()), t.Day(), t.Hour(), t.Minute())
+}
+
+// withServerTime adds ServerTime, which condor_q asks the schedd for (cesub
+// takes its own clock: the schedd's is not asked).
+func withServerTime(ads []*classad.Ad, now int64) {
+	for _, ad := range ads {
+		if !ad.Has("ServerTime") {
+			ad.SetInt("ServerTime", now)
+		}
+	}
+}
+
+// major is the major number of an HTCondor version ("25.0.1" -> 25; 0 if unknown).
+func major(v string) int {
+	n := 0
+	for _, r := range v {
+		if r < '0' || r > '9' {
+			break
+		}
+		n = n*10 + int(r-'0')
+	}
+	return n
 }
