@@ -91,7 +91,11 @@ func (d *dropIn) realCmd(stdin string, env []string, args []string) *exec.Cmd {
 }
 
 func (d *dropIn) oursCmd(stdin string, env []string, args []string) *exec.Cmd {
-	cmd := exec.Command(filepath.Join(d.links, args[0]), args[1:]...)
+	name := args[0]
+	if !strings.Contains(name, "/") && name != "sh" {
+		name = filepath.Join(d.links, name)
+	}
+	cmd := exec.Command(name, args[1:]...)
 	cmd.Dir = d.dir
 	cmd.Env = append(append([]string(nil), d.env...), env...)
 	cmd.Stdin = strings.NewReader(stdin)
