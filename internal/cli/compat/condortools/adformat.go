@@ -20,6 +20,7 @@ import (
 type autoformat struct {
 	mods  string
 	attrs []string
+	v24   bool // HTCondor 24+'s -af:jh id column (as wide as the ids, no indent)
 }
 
 func (af *autoformat) has(m string) bool { return strings.Contains(af.mods, m) }
@@ -89,9 +90,16 @@ func (af *autoformat) printTable(w io.Writer, ads []*classad.Ad, rows [][]string
 			widths[c] = max(widths[c], len(r[c]))
 		}
 	}
+	idw := 0
+	for _, ad := range ads {
+		idw = max(idw, len(jobID(ad)))
+	}
 	line := func(id string, cells []string) {
 		var b strings.Builder
-		if af.has("j") {
+		switch {
+		case af.has("j") && af.v24:
+			fmt.Fprintf(&b, "%-*s ", idw, id)
+		case af.has("j"):
 			fmt.Fprintf(&b, " %-7s ", id)
 		}
 		for c, v := range cells {
@@ -106,7 +114,11 @@ func (af *autoformat) printTable(w io.Writer, ads []*classad.Ad, rows [][]string
 		}
 		fmt.Fprintln(w, b.String())
 	}
-	line("ID", af.attrs)
+	if af.v24 {
+		line(" ID", af.attrs)
+	} else {
+		line("ID", af.attrs)
+	}
 	for i, ad := range ads {
 		line(jobID(ad), rows[i])
 	}

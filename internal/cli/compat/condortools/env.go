@@ -106,3 +106,13 @@ func (s *session) close() { s.store.Close() }
 func errorf(f *cmdutil.Factory, format string, a ...any) {
 	fmt.Fprintf(f.IO.ErrOut, "ERROR: "+format+"\n", a...)
 }
+
+// major is the schedd's HTCondor major version (0 if unknown): some
+// tables changed shape in HTCondor 24.
+func (s *session) major(ctx context.Context) int {
+	_, _, v, err := s.c.Schedd(ctx)
+	if err != nil {
+		return 0
+	}
+	return major(v)
+}

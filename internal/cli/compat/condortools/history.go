@@ -37,9 +37,12 @@ func runHistory(ctx context.Context, f *cmdutil.Factory, list []string) int {
 	case o.long:
 		printLong(w, ads)
 	case o.af != nil:
+		o.af.v24 = o.af.has("h") && o.af.has("j") && s.major(ctx) >= 24
 		o.af.print(w, ads)
 	case len(o.formats) > 0:
 		printFormats(w, ads, o.formats)
+	case s.major(ctx) >= 24:
+		printHistoryTable24(w, ads)
 	default:
 		printHistoryTable(w, ads)
 	}
@@ -75,4 +78,20 @@ func fullCommand(ad *classad.Ad) string {
 		return cmd + " " + a
 	}
 	return cmd
+}
+
+// printHistoryTable24 is condor_history's table from HTCondor 24 on: a
+// wider id column, RUN_TIME always, the executable's base name.
+func printHistoryTable24(w io.Writer, ads []*classad.Ad) {
+	fmt.Fprintln(w, " ID          OWNER            SUBMITTED   RUN_TIME   ST   COMPLETED CMD")
+	for _, ad := range ads {
+		owner, _ := ad.Str("Owner")
+		st, _ := ad.Int("JobStatus")
+		done := ""
+		if c, ok := ad.Int("CompletionDate"); ok && c > 0 {
+			t := time.Unix(c, 0)
+			done = fmt.Sprintf("%2d/%-2d %02d:%02d", int(t.Month()), t.Day(), t.Hour(), t.Minute())
+		}
+		fmt.Fprintf(w, "%-12s %-14s %11s %12s %-2s %11s %s\n", jobID(ad), owner, qdate(ad), runTime(ad, time.Time{}), stCode[st], done, command(ad))
+	}
 }

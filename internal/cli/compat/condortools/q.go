@@ -68,6 +68,7 @@ func printQ(ctx context.Context, f *cmdutil.Factory, s *session, o *qOpts, who u
 			printLong(w, ads)
 		}
 	case o.af != nil:
+		o.af.v24 = o.af.has("h") && o.af.has("j") && s.major(ctx) >= 24
 		o.af.print(w, ads)
 	case len(o.formats) > 0:
 		printFormats(w, ads, o.formats)
