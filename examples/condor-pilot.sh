@@ -35,13 +35,15 @@ cluster=${ids%%.*}
 echo "submitted cluster $cluster"
 trap 'condor_rm -name "$NAME" -pool "$POOL" "$cluster" >/dev/null 2>&1 || true' EXIT
 
-# poll: JobStatus 4 is Completed, 5 Held, 3 Removed
+# poll: JobStatus 4 is Completed, 3 Removed, 5 Held — but held with HoldReasonCode 16 only until the
+# spooled inputs have arrived
 waited=0
 while :; do
-  st=$(condor_q -name "$NAME" -pool "$POOL" "$cluster" -af JobStatus)
+  st=$(condor_q -name "$NAME" -pool "$POOL" "$cluster" -af JobStatus HoldReasonCode)
   case $st in
-    4) break ;;
-    3|5) echo "job $cluster.0 ended in JobStatus $st" >&2
+    4*) break ;;
+    "5 16") ;;
+    3*|5*) echo "job $cluster.0 ended in JobStatus $st" >&2
          condor_q -name "$NAME" -pool "$POOL" "$cluster" -af HoldReason >&2; exit 1 ;;
     "") echo "job $cluster.0 left the queue" >&2; exit 1 ;;
   esac
