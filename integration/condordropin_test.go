@@ -28,7 +28,7 @@ func TestCondorDropInDiff(t *testing.T) {
 		d.file("job.sub", "executable = job.sh\narguments = $(Process)\noutput = out.$(Cluster).$(Process)\nerror = err.$(Cluster).$(Process)\n"+
 			"should_transfer_files = YES\nwhen_to_transfer_output = ON_EXIT\nqueue 2\n", 0o644)
 		d.file("noqueue.sub", "executable = job.sh\narguments = $(foo)\nrequirements = false\n", 0o644)
-		real, ours, rc1, oc1 := d.submitBoth("job.sub")
+		real, ours, rc1, oc1 := d.submitBoth("job.sub", "-spool") // spooled, as -remote: the CE writes the output to its spool
 		sameCode(t, "condor_submit", real, ours)
 		sameOut(t, "condor_submit", real, ours, func(s string) string { return renumber(renumber(s, rc1), oc1) })
 		real, ours, rc, oc := d.submitBoth("noqueue.sub", "-terse", "-a", "request_cpus = 1", "-batch-name", "dropin", "foo=bar", "-queue", "2")
