@@ -253,6 +253,10 @@ func dropInTransfer(t *testing.T, d *dropIn, rc, oc string) {
 	ours = execute(d.oursCmd("", nil, d.with("condor_rm", oc)))
 	sameCode(t, "condor_rm cluster", real, ours)
 	sameOut(t, "condor_rm cluster", real, ours, func(s string) string { return renumber(renumber(s, rc), oc) })
+	real, ours = d.both("", nil, d.with("condor_rm", "999999998", "999999999")...)
+	sameCode(t, "condor_rm of two clusters not there", real, ours)
+	sameOut(t, "condor_rm of two clusters not there", real, ours, nil)
+	sameErr(t, "condor_rm of two clusters not there", real, ours, nil)
 }
 
 // dropInHistory removes the second clusters (by constraint) and compares

@@ -119,10 +119,12 @@ func actTool(k actKind) func(context.Context, *cmdutil.Factory, []string) int {
 // prints a line per id as the real tools do: success on stdout, failure
 // (after an empty line) on stderr; exit 1 if any failed.
 func actAll(ctx context.Context, f *cmdutil.Factory, s *session, k actKind, o *actOpts, reason string) int {
-	var procs []string
+	var procs, clusters []string
 	for _, id := range o.ids {
 		if strings.Contains(id, ".") {
 			procs = append(procs, id)
+		} else {
+			clusters = append(clusters, "ClusterId == "+id)
 		}
 	}
 	var res []htcondor.ActResult
@@ -135,9 +137,15 @@ func actAll(ctx context.Context, f *cmdutil.Factory, s *session, k actKind, o *a
 	}
 	code := 0
 	for _, id := range o.ids {
+		if len(clusters) > 1 && !strings.Contains(id, ".") {
+			continue // several clusters: one constraint, as the real tools send it
+		}
 		if !actOne(ctx, f, s, k, id, res, reason) {
 			code = 1
 		}
+	}
+	if len(clusters) > 1 && !actConstraint(ctx, f, s, k, strings.Join(clusters, " || "), reason) {
+		code = 1
 	}
 	if o.constraint != "" || o.all {
 		c, what := o.constraint, "matching constraint ("+o.constraint+")"
@@ -154,6 +162,16 @@ func actAll(ctx context.Context, f *cmdutil.Factory, s *session, k actKind, o *a
 		}
 	}
 	return code
+}
+
+// actConstraint acts on the jobs constraint selects and prints the outcome.
+func actConstraint(ctx context.Context, f *cmdutil.Factory, s *session, k actKind, constraint, reason string) bool {
+	res, err := s.c.Act(ctx, k.action, nil, constraint, reason)
+	if err != nil {
+		errorf(f, "%v", err)
+		return false
+	}
+	return printBulkResult(f, k, "matching constraint ("+constraint+")", res)
 }
 
 // actOne prints the outcome for one id: a job (from res) or a whole
