@@ -90,6 +90,27 @@ func (d *dropIn) realCmd(stdin string, env []string, args []string) *exec.Cmd {
 	return cmd
 }
 
+// asPilot makes a real tool's command run as the chroot's user pilot
+// (uid 1000, whom the CE maps the token to), with the folder and the token
+// its own: condor_transfer_data writes the output as the job's owner, as
+// it does for a user who runs it.
+func (d *dropIn) asPilot(cmd *exec.Cmd) *exec.Cmd {
+	d.t.Helper()
+	_ = filepath.Walk(d.dir, func(p string, _ os.FileInfo, err error) error {
+		if err == nil {
+			err = os.Lchown(p, 1000, 1000)
+		}
+		return err
+	})
+	cmd.Args = append([]string{"chroot", "--userspec=1000:1000"}, cmd.Args[1:]...)
+	for i, a := range cmd.Args {
+		if a == "HOME=/root" {
+			cmd.Args[i] = "HOME=" + d.inside
+		}
+	}
+	return cmd
+}
+
 func (d *dropIn) oursCmd(stdin string, env []string, args []string) *exec.Cmd {
 	name := args[0]
 	if !strings.Contains(name, "/") && name != "sh" {

@@ -28,7 +28,7 @@ func TestCondorDropInPilotScript(t *testing.T) {
 		t.Log("note: an HTCondor client is installed on the host; the links still come first on PATH")
 	}
 	t.Run("real", func(t *testing.T) {
-		r := execute(d.realCmd("", env, []string{"sh", "./condor-pilot.sh", d.pool}))
+		r := execute(d.asPilot(d.realCmd("", env, []string{"sh", "./condor-pilot.sh", d.pool})))
 		checkPilot(t, r)
 	})
 	t.Run("cesub", func(t *testing.T) {

@@ -235,7 +235,7 @@ func dropInTransfer(t *testing.T, d *dropIn, rc, oc string) {
 	if !d.waitStatus(t, "4", rc, oc) {
 		t.Skip("the CE did not run the jobs within the wait (its queue is shared): transfer_data not compared")
 	}
-	real := execute(d.realCmd("", nil, d.with("condor_transfer_data", rc)))
+	real := execute(d.asPilot(d.realCmd("", nil, d.with("condor_transfer_data", rc))))
 	ours := execute(d.oursCmd("", nil, d.with("condor_transfer_data", oc)))
 	sameCode(t, "condor_transfer_data", real, ours)
 	sameOut(t, "condor_transfer_data", real, ours, nil)

@@ -36,11 +36,7 @@ func runTransfer(ctx context.Context, f *cmdutil.Factory, list []string) int {
 		errorf(f, "%v", err)
 		return 1
 	}
-	if len(ads) == 0 {
-		fmt.Fprintln(f.IO.ErrOut, "No jobs to transfer data for")
-		return 1
-	}
-	fmt.Fprintln(f.IO.Out, "Fetching data files...")
+	fmt.Fprintln(f.IO.Out, "Fetching data files...") // no job matching is no error, as the real tool has it
 	code := 0
 	for _, ad := range ads {
 		if err := fetchInto(ctx, s, ad); err != nil {
