@@ -96,16 +96,26 @@ func (d *dropIn) realCmd(stdin string, env []string, args []string) *exec.Cmd {
 // it does for a user who runs it.
 func (d *dropIn) asPilot(cmd *exec.Cmd) *exec.Cmd {
 	d.t.Helper()
+	tok, err := os.ReadFile(filepath.Join(d.dir, "token"))
+	if err == nil {
+		err = os.WriteFile(filepath.Join(d.dir, "token.pilot"), tok, 0o600)
+	}
+	if err != nil {
+		d.t.Fatal(err)
+	}
 	_ = filepath.Walk(d.dir, func(p string, _ os.FileInfo, err error) error {
-		if err == nil {
+		if err == nil && filepath.Base(p) != "token" { // cesub's (root's) token stays root's
 			err = os.Lchown(p, 1000, 1000)
 		}
 		return err
 	})
 	cmd.Args = append([]string{"chroot", "--userspec=1000:1000"}, cmd.Args[1:]...)
 	for i, a := range cmd.Args {
-		if a == "HOME=/root" {
+		switch a {
+		case "HOME=/root":
 			cmd.Args[i] = "HOME=" + d.inside
+		case "BEARER_TOKEN_FILE=" + d.inside + "/token":
+			cmd.Args[i] = "BEARER_TOKEN_FILE=" + d.inside + "/token.pilot"
 		}
 	}
 	return cmd
