@@ -43,25 +43,27 @@ func truthy(s string) bool {
 }
 
 // refuseRemote refuses what a remote submission cannot serve: OAuth
-// credentials (use_oauth_services, <service>_oauth_permissions, …) are
-// fetched by the submitting machine's credd, which cesub has none of.
+// credentials (use_oauth_services, with its <service>_oauth_* settings)
+// are fetched by the submitting machine's credd, which cesub has none of.
+// A <service>_oauth_* setting without use_oauth_services asks for nothing,
+// and condor_submit accepts it.
 func refuseRemote(text string, vars map[string]string) error {
-	keys := []string{}
-	for k := range vars {
-		keys = append(keys, k)
-	}
-	for _, l := range strings.Split(text, "\n") {
-		if k, _, ok := strings.Cut(l, "="); ok {
-			keys = append(keys, strings.TrimSpace(k))
+	for k, v := range vars {
+		if strings.EqualFold(k, "use_oauth_services") && strings.TrimSpace(v) != "" {
+			return oauthRefused(k)
 		}
 	}
-	for _, k := range keys {
-		lk := strings.ToLower(k)
-		if lk == "use_oauth_services" || strings.Contains(lk, "_oauth_") {
-			return fmt.Errorf("%s: the job requests OAuth credentials, which only the submitting machine's credd can provide; cesub submits remotely and has no credd (send a token with the job instead)", k)
+	for _, l := range strings.Split(text, "\n") {
+		k, v, ok := strings.Cut(l, "=")
+		if ok && strings.EqualFold(strings.TrimSpace(k), "use_oauth_services") && strings.TrimSpace(v) != "" {
+			return oauthRefused(strings.TrimSpace(k))
 		}
 	}
 	return nil
+}
+
+func oauthRefused(k string) error {
+	return fmt.Errorf("%s: the job requests OAuth credentials, which only the submitting machine's credd can provide; cesub submits remotely and has no credd (send a token with the job instead)", k)
 }
 
 // matchTimeExecutable: an executable named with $$(…) is filled in at

@@ -68,13 +68,18 @@ func TestAcceptance(t *testing.T) {
 		skipFileCheck(none, "SUBMIT_SKIP_FILECHECK = false\n", nil) {
 		t.Error("SUBMIT_SKIP_FILECHECK")
 	}
-	for _, text := range []string{"use_oauth_services = box\n", "box_oauth_permissions = read\n", "Scitokens_OAuth_Resource = x\n"} {
+	for _, text := range []string{"use_oauth_services = box\n", "USE_OAUTH_SERVICES = box, gdrive\nbox_oauth_permissions = read\n"} {
 		if refuseRemote(text, nil) == nil {
 			t.Errorf("%q accepted", text)
 		}
 	}
-	if refuseRemote("executable = oauth_helper\n", map[string]string{"x": "oauth"}) != nil {
-		t.Error("a value naming oauth refused")
+	if refuseRemote("", map[string]string{"use_oauth_services": "box"}) == nil {
+		t.Error("use_oauth_services=box on the command line accepted")
+	}
+	for _, text := range []string{"executable = oauth_helper\n", "box_oauth_permissions = read\n", "use_oauth_services =\n"} {
+		if refuseRemote(text, nil) != nil { // condor_submit accepts these
+			t.Errorf("%q refused", text)
+		}
 	}
 	if !matchTimeExecutable("executable = $$(OpSys).sh\n") || matchTimeExecutable("executable = job.sh\narguments = $$(Memory)\n") {
 		t.Error("$$() executable")
