@@ -96,6 +96,43 @@ func (c *Client) actChunk(ctx context.Context, action jobAction, reasonAttr, rea
 			return nil, err
 		}
 	}
+	req := &classad.Ad{}
+	req.SetInt("JobAction", int64(action))
+	req.SetInt("ActionResultType", 1) // per job
+	req.SetString("ActionIds", strings.Join(ids, ","))
+	req.SetString(reasonAttr, reason)
+	res, err := c.actRequest(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ce.Result, len(ids))
+	for i, id := range ids {
+		key := "job_" + strings.Replace(id, ".", "_", 1)
+		n, ok := res.Int(key)
+		code := actionResult(n)
+		var err error
+		switch {
+		case !ok:
+			err = fmt.Errorf("the schedd did not answer for %s", id)
+		case code == arSuccess || code == arAlreadyDone:
+		case code == arNotFound:
+			err = fmt.Errorf("%s: %w in the schedd's queue", c.JobID(id), ce.ErrNotFound)
+		case code == arBadStatus:
+			err = fmt.Errorf("%s: not possible in the job's state", c.JobID(id))
+		case code == arPermissionDenied:
+			err = &cedar.AuthError{Stage: "authorization", Msg: fmt.Sprintf("the schedd does not let this identity act on %s", c.JobID(id))}
+		default:
+			err = fmt.Errorf("%s: the schedd failed the action (result %d)", c.JobID(id), code)
+		}
+		out[i] = ce.Result{ID: c.JobID(id), Err: err}
+	}
+	return out, nil
+}
+
+// actRequest sends one ACT_ON_JOBS request and confirms it when the schedd
+// asks (it does when the action succeeded for some job); the answer ad has
+// the per-job results (job_C_P).
+func (c *Client) actRequest(ctx context.Context, req *classad.Ad) (*classad.Ad, error) {
 	ctx, cancel := c.ctxTimeout(ctx)
 	defer cancel()
 	conn, _, err := c.scheddConn(ctx, cedar.CmdActOnJobs)
@@ -103,11 +140,6 @@ func (c *Client) actChunk(ctx context.Context, action jobAction, reasonAttr, rea
 		return nil, err
 	}
 	defer conn.Close()
-	req := &classad.Ad{}
-	req.SetInt("JobAction", int64(action))
-	req.SetInt("ActionResultType", 1) // per job
-	req.SetString("ActionIds", strings.Join(ids, ","))
-	req.SetString(reasonAttr, reason)
 	conn.PutAd(req)
 	if err := conn.EndMessage(); err != nil {
 		return nil, err
@@ -135,26 +167,5 @@ func (c *Client) actChunk(ctx context.Context, action jobAction, reasonAttr, rea
 			return nil, fmt.Errorf("the schedd did not commit the job action (reply %d)", reply)
 		}
 	}
-	out := make([]ce.Result, len(ids))
-	for i, id := range ids {
-		key := "job_" + strings.Replace(id, ".", "_", 1)
-		n, ok := res.Int(key)
-		code := actionResult(n)
-		var err error
-		switch {
-		case !ok:
-			err = fmt.Errorf("the schedd did not answer for %s", id)
-		case code == arSuccess || code == arAlreadyDone:
-		case code == arNotFound:
-			err = fmt.Errorf("%s: %w in the schedd's queue", c.JobID(id), ce.ErrNotFound)
-		case code == arBadStatus:
-			err = fmt.Errorf("%s: not possible in the job's state", c.JobID(id))
-		case code == arPermissionDenied:
-			err = &cedar.AuthError{Stage: "authorization", Msg: fmt.Sprintf("the schedd does not let this identity act on %s", c.JobID(id))}
-		default:
-			err = fmt.Errorf("%s: the schedd failed the action (result %d)", c.JobID(id), code)
-		}
-		out[i] = ce.Result{ID: c.JobID(id), Err: err}
-	}
-	return out, nil
+	return res, nil
 }

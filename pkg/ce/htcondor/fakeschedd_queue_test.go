@@ -4,6 +4,7 @@ package htcondor
 // history queries, ACT_ON_JOBS.
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/cesub/cesub/pkg/cedar"
@@ -235,6 +236,9 @@ func (f *fakeScheddServer) serveAct(c *cedar.Conn) {
 	action, _ := req.Int("JobAction")
 	idList, _ := req.Str("ActionIds")
 	ids := strings.Split(idList, ",")
+	if cons, ok := req.Get("ActionConstraint"); ok && idList == "" { // the jobs the constraint selects
+		ids = f.matching(cons)
+	}
 	res := &classad.Ad{}
 	anyDone := false
 	f.mu.Lock()
@@ -308,4 +312,19 @@ func (f *fakeScheddServer) apply(action jobAction, id string, req *classad.Ad) {
 		f.queue = left
 		f.history = append(f.history, j)
 	}
+}
+
+// matching lists the ids of the queue's jobs that constraint selects.
+func (f *fakeScheddServer) matching(constraint classad.Expr) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var ids []string
+	for _, j := range f.queue {
+		if j.Matches(constraint) {
+			c, _ := j.Int("ClusterId")
+			p, _ := j.Int("ProcId")
+			ids = append(ids, fmt.Sprintf("%d.%d", c, p))
+		}
+	}
+	return ids
 }

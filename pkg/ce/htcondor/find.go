@@ -87,13 +87,3 @@ func findConstraint(key string, clusters []string) string {
 	}
 	return "(" + strings.Join(parts, " || ") + ") && " + c
 }
-
-// procLess orders cluster.proc ids numerically.
-func procLess(a, b string) bool {
-	ac, ap, _ := parseProcID(a)
-	bc, bp, _ := parseProcID(b)
-	if ac != bc {
-		return ac < bc
-	}
-	return ap < bp
-}

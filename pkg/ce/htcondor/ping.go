@@ -98,8 +98,9 @@ var pingLevels = []struct {
 
 // answer is the schedd's verdict on one level.
 type answer struct {
-	verdict, user string
-	err           error
+	verdict, user  string
+	method, crypto string // of the session the answer came on
+	err            error
 }
 
 // askLevels asks about READ and WRITE on two connections at once.
@@ -122,7 +123,7 @@ func (c *Client) askLevels(ctx context.Context, s *scheddInfo) []answer {
 func (c *Client) secQuery(ctx context.Context, s *scheddInfo, cmd int) (out answer) {
 	conn, sess, err := c.dial(ctx, s.Addr, cedar.CmdDCSecQuery, cmd)
 	if sess != nil {
-		out.user = sess.User
+		out.user, out.method, out.crypto = sess.User, sess.Method, sess.Crypto
 	}
 	if err != nil {
 		var ae *cedar.AuthError

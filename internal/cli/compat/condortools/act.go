@@ -1,0 +1,251 @@
+package condortools
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/cesub/cesub/internal/cli/cmdutil"
+	"github.com/cesub/cesub/pkg/ce/htcondor"
+)
+
+// actKind is one of condor_rm, condor_hold, condor_release: the action and
+// the words each prints.
+type actKind struct {
+	tool   string
+	action htcondor.Action
+	verb   string // "remove": Couldn't find/remove …
+	done   string // "marked for removal", "held", "released"
+	have   string // "have been marked for removal", …
+	reason string
+}
+
+var (
+	rmTool      = actKind{"condor_rm", htcondor.ActRemove, "remove", "marked for removal", "have been marked for removal", "via condor_rm (by user %s)"}
+	holdTool    = actKind{"condor_hold", htcondor.ActHold, "hold", "held", "have been held", "via condor_hold (by user %s)"}
+	releaseTool = actKind{"condor_release", htcondor.ActRelease, "release", "released", "have been released", "via condor_release (by user %s)"}
+)
+
+// actOpts is the command line of condor_rm/hold/release.
+type actOpts struct {
+	target
+	ids        []string // C or C.P
+	constraint string
+	all        bool
+	reason     string
+}
+
+func parseActArgs(k actKind, list []string) (*actOpts, error) {
+	o := &actOpts{}
+	a := &args{list: list}
+	for {
+		arg, ok := a.next()
+		if !ok {
+			break
+		}
+		var err error
+		switch {
+		case !strings.HasPrefix(arg, "-"):
+			if !isJobID(arg) {
+				return nil, fmt.Errorf("cesub emulates %s on job ids, -constraint and -all: a user name (%s) is not supported", k.tool, arg)
+			}
+			o.ids = append(o.ids, arg)
+		case isOpt(arg, "name", 1):
+			o.name, err = a.value()
+		case isOpt(arg, "pool", 1):
+			o.pool, err = a.value()
+		case isOpt(arg, "constraint", 1):
+			o.constraint, err = a.value()
+		case isOpt(arg, "all", 2):
+			o.all = true
+		case isOpt(arg, "reason", 1):
+			o.reason, err = a.value()
+		default:
+			return nil, fmt.Errorf("Unrecognized option: %s", arg)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", arg, err)
+		}
+	}
+	if len(o.ids) == 0 && o.constraint == "" && !o.all {
+		return nil, fmt.Errorf("You did not specify any jobs")
+	}
+	return o, nil
+}
+
+// isJobID: C or C.P, digits.
+func isJobID(s string) bool {
+	c, p, hasP := strings.Cut(s, ".")
+	return digits(c) && (!hasP || digits(p))
+}
+
+func digits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// actTool makes the Run of condor_rm, condor_hold or condor_release.
+func actTool(k actKind) func(context.Context, *cmdutil.Factory, []string) int {
+	return func(ctx context.Context, f *cmdutil.Factory, list []string) int {
+		o, err := parseActArgs(k, list)
+		if err != nil {
+			fmt.Fprintln(f.IO.ErrOut, err)
+			fmt.Fprintf(f.IO.ErrOut, "Usage: %s [options] [constraints]   (cesub: -name, -pool, -reason; cluster.proc, cluster, -constraint expr, -all)\n", k.tool)
+			return 1
+		}
+		s, err := open(ctx, f, o.target)
+		if err != nil {
+			errorf(f, "%v", err)
+			return 1
+		}
+		defer s.close()
+		reason := o.reason
+		if reason == "" {
+			reason = fmt.Sprintf(k.reason, "cesub")
+		}
+		return actAll(ctx, f, s, k, o, reason)
+	}
+}
+
+// actAll sends one request for the job ids, one per cluster id (as a
+// constraint, as the real tools do) and one for -constraint or -all, and
+// prints a line per id as the real tools do: success on stdout, failure
+// (after an empty line) on stderr; exit 1 if any failed.
+func actAll(ctx context.Context, f *cmdutil.Factory, s *session, k actKind, o *actOpts, reason string) int {
+	var procs, clusters []string
+	for _, id := range o.ids {
+		if strings.Contains(id, ".") {
+			procs = append(procs, id)
+		} else {
+			clusters = append(clusters, "ClusterId == "+id)
+		}
+	}
+	var res []htcondor.ActResult
+	if len(procs) > 0 {
+		var err error
+		if res, err = s.c.Act(ctx, k.action, procs, "", reason); err != nil {
+			errorf(f, "%v", err)
+			return 1
+		}
+	}
+	code := 0
+	for _, id := range o.ids {
+		if len(clusters) > 1 && !strings.Contains(id, ".") {
+			continue // several clusters: one constraint, as the real tools send it
+		}
+		if !actOne(ctx, f, s, k, id, res, reason) {
+			code = 1
+		}
+	}
+	if len(clusters) > 1 && !actConstraint(ctx, f, s, k, strings.Join(clusters, " || "), reason) {
+		code = 1
+	}
+	if o.constraint != "" || o.all {
+		c, what := o.constraint, "matching constraint ("+o.constraint+")"
+		if o.all {
+			c, what = "true", ""
+		}
+		res, err := s.c.Act(ctx, k.action, nil, c, reason)
+		if err != nil {
+			errorf(f, "%v", err)
+			return 1
+		}
+		if !printBulkResult(f, k, what, res) {
+			code = 1
+		}
+	}
+	return code
+}
+
+// actConstraint acts on the jobs constraint selects and prints the outcome.
+func actConstraint(ctx context.Context, f *cmdutil.Factory, s *session, k actKind, constraint, reason string) bool {
+	res, err := s.c.Act(ctx, k.action, nil, constraint, reason)
+	if err != nil {
+		errorf(f, "%v", err)
+		return false
+	}
+	return printBulkResult(f, k, "matching constraint ("+constraint+")", res)
+}
+
+// actOne prints the outcome for one id: a job (from res) or a whole
+// cluster (its own request).
+func actOne(ctx context.Context, f *cmdutil.Factory, s *session, k actKind, id string, res []htcondor.ActResult, reason string) bool {
+	if strings.Contains(id, ".") {
+		for _, r := range res {
+			if r.ID == id {
+				return printJobResult(f, k, id, r.Code)
+			}
+		}
+		return printJobResult(f, k, id, 2)
+	}
+	cres, err := s.c.Act(ctx, k.action, nil, "ClusterId == "+id, reason)
+	if err != nil || !allDone(cres) {
+		fmt.Fprintf(f.IO.ErrOut, "\nCouldn't find/%s all jobs in cluster %s\n", k.verb, id)
+		return false
+	}
+	fmt.Fprintf(f.IO.Out, "All jobs in cluster %s %s\n", id, k.have)
+	return true
+}
+
+// allDone: some job was acted on, and every one was (or was already).
+func allDone(res []htcondor.ActResult) bool {
+	for _, r := range res {
+		if r.Code != 1 && r.Code != 4 {
+			return false
+		}
+	}
+	return len(res) > 0
+}
+
+func printJobResult(f *cmdutil.Factory, k actKind, id string, code int) bool {
+	switch code {
+	case 1:
+		fmt.Fprintf(f.IO.Out, "Job %s %s\n", id, k.done)
+		return true
+	case 2:
+		fmt.Fprintf(f.IO.ErrOut, "\nJob %s not found\n", id)
+	case 3:
+		fmt.Fprintf(f.IO.ErrOut, "\nJob %s %s\n", id, badStatus(k))
+	case 4:
+		fmt.Fprintf(f.IO.ErrOut, "\nJob %s already %s\n", id, k.done)
+	case 5:
+		fmt.Fprintf(f.IO.ErrOut, "\nPermission denied to %s job %s\n", k.verb, id)
+	default:
+		fmt.Fprintf(f.IO.ErrOut, "\nJob %s could not be %s\n", id, k.done)
+	}
+	return false
+}
+
+func badStatus(k actKind) string {
+	switch k.action {
+	case htcondor.ActRelease:
+		return "not held to be released"
+	case htcondor.ActHold:
+		return "already held"
+	}
+	return "already marked for removal"
+}
+
+// printBulkResult prints the outcome of -constraint or -all (what is ""
+// for -all).
+func printBulkResult(f *cmdutil.Factory, k actKind, what string, res []htcondor.ActResult) bool {
+	ok := allDone(res)
+	switch {
+	case !ok && what == "":
+		fmt.Fprintf(f.IO.ErrOut, "\nCouldn't find/%s all jobs\n", k.verb)
+	case !ok:
+		fmt.Fprintf(f.IO.ErrOut, "\nCouldn't find/%s all jobs %s\n", k.verb, what)
+	case what == "":
+		fmt.Fprintf(f.IO.Out, "All jobs %s.\n", k.done)
+	default:
+		fmt.Fprintf(f.IO.Out, "All jobs %s %s\n", what, k.have)
+	}
+	return ok
+}

@@ -1,0 +1,186 @@
+package condortools
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/cesub/cesub/pkg/classad"
+)
+
+func TestParseSubmitArgs(t *testing.T) {
+	o, err := parseSubmitArgs([]string{"-r", "ce.example.org", "-pool", "ce.example.org:9619", "-spool", "-terse", "-a", "request_cpus = 2",
+		"-batch-name", "b", "foo=bar", "job.sub", "-queue", "3", "in", "(a b)"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.name != "ce.example.org" || o.pool != "ce.example.org:9619" || !o.terse || o.file != "job.sub" || o.vars["foo"] != "bar" ||
+		o.queue != "3 in (a b)" || o.batchName != "b" || len(o.appends) != 1 {
+		t.Errorf("%+v", o)
+	}
+	for _, bad := range [][]string{{"-bogus"}, {"a.sub", "b.sub"}, {"-dry-run"}} {
+		if _, err := parseSubmitArgs(bad); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}
+
+func TestIsOpt(t *testing.T) {
+	for _, c := range []struct {
+		arg, name string
+		min       int
+		want      bool
+	}{{"-af", "af", 2, true}, {"-af:jh", "af", 2, true}, {"--constraint", "constraint", 2, true}, {"-const", "constraint", 2, true},
+		{"-c", "constraint", 2, false}, {"-nob", "nobatch", 3, true}, {"-no", "nobatch", 3, false}, {"-", "name", 1, false}, {"-namex", "name", 1, false}} {
+		if got := isOpt(c.arg, c.name, c.min); got != c.want {
+			t.Errorf("isOpt(%q, %q) = %v", c.arg, c.name, got)
+		}
+	}
+}
+
+func TestWithAppends(t *testing.T) {
+	o := &submitOpts{appends: []string{"request_cpus = 2"}, batchName: "b"}
+	got := withAppends("executable = x\nQueue 2\nexecutable = y\nqueue\n", o)
+	want := "executable = x\nrequest_cpus = 2\nbatch_name = b\nQueue 2\nexecutable = y\nqueue\n"
+	if got != want {
+		t.Errorf("got %q", got)
+	}
+	if got := withAppends("executable = x", o); got != "executable = x\nrequest_cpus = 2\nbatch_name = b\n" {
+		t.Errorf("no queue: %q", got)
+	}
+}
+
+func TestInlineStdinItems(t *testing.T) {
+	got, err := inlineStdinItems("executable = x\nqueue a,b from -\n", strings.NewReader("1 2\n3 4\n"))
+	if err != nil || got != "executable = x\nqueue a,b from (\n1 2\n3 4\n)\n" {
+		t.Errorf("%q %v", got, err)
+	}
+	if got, _ := inlineStdinItems("queue a from items.txt\n", strings.NewReader("x")); got != "queue a from items.txt\n" {
+		t.Errorf("file source changed: %q", got)
+	}
+}
+
+func TestAcceptance(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	none := env(nil)
+	if !skipFileCheck(env(map[string]string{"_CONDOR_SUBMIT_SKIP_FILECHECK": "True"}), "", nil) ||
+		!skipFileCheck(none, "SUBMIT_SKIP_FILECHECK = yes\n", nil) || !skipFileCheck(none, "", map[string]string{"submit_skip_filecheck": "1"}) ||
+		skipFileCheck(none, "SUBMIT_SKIP_FILECHECK = false\n", nil) {
+		t.Error("SUBMIT_SKIP_FILECHECK")
+	}
+	for _, text := range []string{"use_oauth_services = box\n", "USE_OAUTH_SERVICES = box, gdrive\nbox_oauth_permissions = read\n"} {
+		if refuseRemote(text, nil) == nil {
+			t.Errorf("%q accepted", text)
+		}
+	}
+	if refuseRemote("", map[string]string{"use_oauth_services": "box"}) == nil {
+		t.Error("use_oauth_services=box on the command line accepted")
+	}
+	for _, text := range []string{"executable = oauth_helper\n", "box_oauth_permissions = read\n", "use_oauth_services =\n"} {
+		if refuseRemote(text, nil) != nil { // condor_submit accepts these
+			t.Errorf("%q refused", text)
+		}
+	}
+	if !matchTimeExecutable("executable = $$(OpSys).sh\n") || matchTimeExecutable("executable = job.sh\narguments = $$(Memory)\n") {
+		t.Error("$$() executable")
+	}
+}
+
+func ad(t *testing.T, kv ...string) *classad.Ad {
+	t.Helper()
+	a := &classad.Ad{}
+	for i := 0; i < len(kv); i += 2 {
+		e, err := classad.ParseExpr(kv[i+1], classad.Old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Set(kv[i], e)
+	}
+	return a
+}
+
+func sampleAds(t *testing.T) []*classad.Ad {
+	return []*classad.Ad{
+		ad(t, "ClusterId", "7", "ProcId", "0", "Owner", `"pilot"`, "JobStatus", "1", "QDate", "0", "Cmd", `"/x/job.sh"`, "Arguments", `"a"`,
+			"RequestMemory", "ifthenelse(MemoryUsage =!= undefined, MemoryUsage, 1)", "ImageSize", "2048"),
+		ad(t, "ClusterId", "7", "ProcId", "1", "Owner", `"pilot"`, "JobStatus", "5", "QDate", "0", "Cmd", `"/x/job.sh"`),
+	}
+}
+
+func TestAutoformat(t *testing.T) {
+	for _, c := range []struct {
+		mods  string
+		attrs []string
+		want  string
+	}{
+		{"", []string{"ProcId", "Owner", "Nope"}, "0 pilot undefined\n1 pilot undefined\n"},
+		{"j", []string{"Owner"}, "7.0 pilot\n7.1 pilot\n"},
+		{",", []string{"ClusterId", "ProcId"}, "7, 0\n7, 1\n"},
+		{"l", []string{"ProcId"}, "ProcId = 0\nProcId = 1\n"},
+		{"V", []string{"Owner"}, "\"pilot\"\n\"pilot\"\n"},
+		{"r", []string{"RequestMemory"}, "ifthenelse(MemoryUsage =!= undefined,MemoryUsage,1)\nundefined\n"},
+		{"", []string{"JobStatus == 5", "ImageSize / 1024"}, "false 2\ntrue undefined\n"},
+		{"jh", []string{"ProcId", "Owner"}, " ID      ProcId Owner\n 7.0     0      pilot\n 7.1     1      pilot\n"},
+	} {
+		var b bytes.Buffer
+		(&autoformat{mods: c.mods, attrs: c.attrs}).print(&b, sampleAds(t))
+		if b.String() != c.want {
+			t.Errorf("-af:%s %v:\n%q\nwant\n%q", c.mods, c.attrs, b.String(), c.want)
+		}
+	}
+}
+
+func TestFormat(t *testing.T) {
+	var b bytes.Buffer
+	printFormats(&b, sampleAds(t), []formatPair{{"%d.", "ClusterId"}, {"%d ", "ProcId"}, {"%s", "Owner"}, {"[%5.1f]\n", "ImageSize"}})
+	if want := "7.0 pilot[2048.0]\n7.1 pilot[undefined]\n"; b.String() != want {
+		t.Errorf("%q", b.String())
+	}
+}
+
+func TestJSON(t *testing.T) {
+	var b bytes.Buffer
+	printJSON(&b, sampleAds(t)[:1], true)
+	want := "[\n{\n  \"Arguments\": \"a\",\n  \"ClusterId\": 7,\n  \"Cmd\": \"/x/job.sh\",\n  \"ImageSize\": 2048,\n  \"JobStatus\": 1,\n" +
+		"  \"Owner\": \"pilot\",\n  \"ProcId\": 0,\n  \"QDate\": 0,\n" +
+		"  \"RequestMemory\": \"\\/Expr(ifthenelse(MemoryUsage isnt undefined,MemoryUsage,1))\\/\"\n}\n]\n"
+	if b.String() != want {
+		t.Errorf("%s", b.String())
+	}
+}
+
+func TestBatchTable(t *testing.T) {
+	var b bytes.Buffer
+	printBatch(&b, sampleAds(t))
+	lines := strings.Split(b.String(), "\n")
+	if lines[0] != "OWNER BATCH_NAME    SUBMITTED   DONE   RUN    IDLE   HOLD  TOTAL JOB_IDS" {
+		t.Errorf("header %q", lines[0])
+	}
+	if f := strings.Fields(lines[1]); strings.Join(f[:3], " ") != "pilot ID: 7" || strings.Join(f[5:], " ") != "_ _ 1 1 2 7.0-1" {
+		t.Errorf("row %q", lines[1])
+	}
+	if got := countLine(sampleAds(t)); got != "2 jobs; 0 completed, 0 removed, 1 idle, 0 running, 1 held, 0 suspended" {
+		t.Error(got)
+	}
+}
+
+func TestProcDiff(t *testing.T) {
+	first := "ClusterId=1\nCmd=\"x\"\nOut=\"out.1.0\"\nProcId=0\nJobStatus=1\n"
+	got := procDiff(first, "ClusterId=1\nCmd=\"x\"\nOut=\"out.1.1\"\nProcId=1\nJobStatus=1\n")
+	if got != "ProcId=1\nJobStatus=1\nOut=\"out.1.1\"\n" {
+		t.Errorf("%q", got)
+	}
+}
+
+func TestQConstraint(t *testing.T) {
+	o := &qOpts{ids: []string{"7", "8.1"}, constraint: []string{"JobStatus == 1"}}
+	if got := o.constraintExpr("pilot"); got != "(ClusterId == 7 || (ClusterId == 8 && ProcId == 1)) && (JobStatus == 1)" {
+		t.Error(got)
+	}
+	if got := (&qOpts{}).constraintExpr("pilot"); got != `(Owner == "pilot")` {
+		t.Error(got)
+	}
+	if got := (&qOpts{allUsers: true}).constraintExpr("pilot"); got != "true" {
+		t.Error(got)
+	}
+}
