@@ -11,6 +11,7 @@ import (
 	"github.com/cesub/cesub/internal/arcjoblist"
 	"github.com/cesub/cesub/internal/jobstore"
 	"github.com/cesub/cesub/pkg/ce"
+	"github.com/spf13/pflag"
 )
 
 // manageOptions are the options arcget, arckill and arcclean share.
@@ -90,22 +91,41 @@ func (s *session) forget(ctx context.Context, ids []string) bool {
 	return true
 }
 
-func runKill(ctx context.Context, s *session, args []string) int {
-	var o manageOptions
+// managed parses a job tool's command line (own adds the tool's own
+// flags) and selects its jobs with their states; ok false means the tool
+// ends with the code returned. The caller closes the session.
+func (s *session) managed(ctx context.Context, args []string, o *manageOptions, own func(*pflag.FlagSet)) ([]jobState, int, bool) {
 	fs := newFlags("[job ...]")
 	o.sel.add(fs, true)
-	fs.BoolVarP(&o.keep, "keep", "k", false, "keep the files on the server (do not clean)")
+	if own != nil {
+		own(fs)
+	}
 	o.addCommon(fs)
 	if code, ok := s.parse(fs, &o.common, args); !ok {
-		return code
+		return nil, code, false
 	}
-	list, code, ok := s.pickStated(ctx, fs.Args(), &o)
+	return s.pickStated(ctx, fs.Args(), o)
+}
+
+// noJobs says so, as the ARC tools do, when nothing was selected.
+func (s *session) noJobs(list []jobState) bool {
+	if len(list) == 0 {
+		fmt.Fprintln(s.f.IO.Out, "No jobs")
+		return true
+	}
+	return false
+}
+
+func runKill(ctx context.Context, s *session, args []string) int {
+	var o manageOptions
+	list, code, ok := s.managed(ctx, args, &o, func(fs *pflag.FlagSet) {
+		fs.BoolVarP(&o.keep, "keep", "k", false, "keep the files on the server (do not clean)")
+	})
 	if !ok {
 		return code
 	}
 	defer s.close()
-	if len(list) == 0 {
-		fmt.Fprintln(s.f.IO.Out, "No jobs")
+	if s.noJobs(list) {
 		return 1
 	}
 	killed := s.act(ctx, "kill", list)
@@ -121,19 +141,12 @@ func runKill(ctx context.Context, s *session, args []string) int {
 
 func runResume(ctx context.Context, s *session, args []string) int {
 	var o manageOptions
-	fs := newFlags("[job ...]")
-	o.sel.add(fs, true)
-	o.addCommon(fs)
-	if code, ok := s.parse(fs, &o.common, args); !ok {
-		return code
-	}
-	list, code, ok := s.pickStated(ctx, fs.Args(), &o)
+	list, code, ok := s.managed(ctx, args, &o, nil)
 	if !ok {
 		return code
 	}
 	defer s.close()
-	if len(list) == 0 {
-		fmt.Fprintln(s.f.IO.Out, "No jobs")
+	if s.noJobs(list) {
 		return 1
 	}
 	resumed := s.act(ctx, "resume", list)
@@ -143,14 +156,9 @@ func runResume(ctx context.Context, s *session, args []string) int {
 
 func runClean(ctx context.Context, s *session, args []string) int {
 	var o manageOptions
-	fs := newFlags("[job ...]")
-	o.sel.add(fs, true)
-	fs.BoolVarP(&o.force, "force", "f", false, "removes the job from the local list of jobs even if the job is not found in the infosys")
-	o.addCommon(fs)
-	if code, ok := s.parse(fs, &o.common, args); !ok {
-		return code
-	}
-	list, code, ok := s.pickStated(ctx, fs.Args(), &o)
+	list, code, ok := s.managed(ctx, args, &o, func(fs *pflag.FlagSet) {
+		fs.BoolVarP(&o.force, "force", "f", false, "removes the job from the local list of jobs even if the job is not found in the infosys")
+	})
 	if !ok {
 		return code
 	}
@@ -182,22 +190,16 @@ func runClean(ctx context.Context, s *session, args []string) int {
 
 func runGet(ctx context.Context, s *session, args []string) int {
 	var o manageOptions
-	fs := newFlags("[job ...]")
-	o.sel.add(fs, true)
-	fs.BoolVarP(&o.keep, "keep", "k", false, "keep the files on the server (do not clean)")
-	fs.StringVarP(&o.dir, "dir", "D", "", "specify the path of the download directory")
-	fs.BoolVarP(&o.byName, "usejobname", "J", false, "use the jobname instead of the short ID as the job directory name")
-	o.addCommon(fs)
-	if code, ok := s.parse(fs, &o.common, args); !ok {
-		return code
-	}
-	list, code, ok := s.pickStated(ctx, fs.Args(), &o)
+	list, code, ok := s.managed(ctx, args, &o, func(fs *pflag.FlagSet) {
+		fs.BoolVarP(&o.keep, "keep", "k", false, "keep the files on the server (do not clean)")
+		fs.StringVarP(&o.dir, "dir", "D", "", "specify the path of the download directory")
+		fs.BoolVarP(&o.byName, "usejobname", "J", false, "use the jobname instead of the short ID as the job directory name")
+	})
 	if !ok {
 		return code
 	}
 	defer s.close()
-	if len(list) == 0 {
-		fmt.Fprintln(s.f.IO.Out, "No jobs")
+	if s.noJobs(list) {
 		return 1
 	}
 	got, failed := map[string]bool{}, false
