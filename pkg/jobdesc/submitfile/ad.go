@@ -185,6 +185,9 @@ type session struct {
 	strict  error          // first undefined macro under StrictMacros
 	attrs   int            // attributes of the last proc made: the next one's ad is sized for as many
 	exprs   map[string]parsedExpr
+	slots   map[string]int // command name (lower case) -> its index in memo and kept
+	memo    []memoVal      // the values of the proc being made
+	kept    []keptVal      // values that stay the same from proc to proc
 }
 
 type parsedExpr struct {

@@ -21,6 +21,10 @@ type macros struct {
 	// work counts the bytes one expand call has produced at every level,
 	// bounded by maxExpandWork
 	work int
+	// lookups and draws count the macro lookups and random draws made so
+	// far: an expansion that made neither gives the same text every time
+	// (its value can be kept for the next proc)
+	lookups, draws int
 }
 
 // maxExpandWork bounds the bytes one expansion produces at all levels of
@@ -107,6 +111,9 @@ func (e *fatalExpansion) Error() string { return e.msg }
 // set only when the expansion had to stop (nested too deeply, larger than
 // MaxExpanded).
 func (m *macros) expand(s string, overlay map[string]string) (string, []string, error) {
+	if strings.IndexByte(s, '$') < 0 {
+		return s, nil, nil
+	}
 	var warns []string
 	m.work = 0
 	out, err := m.expandDepth(s, overlay, 0, &warns)
@@ -120,6 +127,7 @@ func (m *macros) expand(s string, overlay map[string]string) (string, []string, 
 }
 
 func (m *macros) get(name string, overlay map[string]string) (string, bool) {
+	m.lookups++
 	if v, ok := overlay[strings.ToLower(name)]; ok {
 		return v, true
 	}
@@ -270,6 +278,7 @@ func (m *macros) function(name, args string, overlay map[string]string, depth in
 		v, err = c.choice(args)
 	case name == "RANDOM_CHOICE":
 		items := splitArgs(args)
+		m.draws++
 		v, err = c.exp(items[m.rnd.Intn(len(items))])
 	case name == "RANDOM_INTEGER":
 		v, err = m.randomInteger(args)
@@ -401,6 +410,7 @@ func (m *macros) randomInteger(args string) (string, error) {
 	if hi < lo || step < 1 {
 		return "", fmt.Errorf("$RANDOM_INTEGER(%s): bad range", args)
 	}
+	m.draws++
 	return strconv.Itoa(lo + step*m.rnd.Intn((hi-lo)/step+1)), nil
 }
 

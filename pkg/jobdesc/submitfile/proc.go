@@ -37,6 +37,7 @@ func (s *session) makeProc(q *queueSpec, ov map[string]string) (Proc, error) {
 	b := &procBuilder{session: s, q: q, ov: ov,
 		p: Proc{ClusterID: s.cluster, ProcID: s.proc, Vars: ov, Macros: make(map[string]string, len(s.keys)), Pos: q.pos}}
 	b.ad = &b.p.Ad
+	clear(s.memo) // values of the previous proc
 	b.ad.Attrs = make([]classad.Attr, 0, max(s.attrs, 16))
 	defer func() { s.attrs = len(b.p.Ad.Attrs) }()
 	for _, k := range s.keys {
@@ -61,13 +62,24 @@ func (s *session) makeProc(q *queueSpec, ov map[string]string) (Proc, error) {
 // strict, as the session's error.
 func (b *procBuilder) val(key string) (string, bool) {
 	lk := strings.ToLower(key)
+	i := b.slotOf(lk)
+	if sl := &b.memo[i]; sl.done {
+		return sl.v, sl.ok
+	}
 	raw, ok := b.ov[lk]
-	if !ok || b.static[lk] != "" {
+	fromOv := ok && b.static[lk] == ""
+	if !fromOv {
 		raw, ok = b.m.vals[lk]
 	}
 	if !ok {
+		b.memo[i] = memoVal{done: true}
 		return "", false
 	}
+	if k := b.kept[i]; k.set && !fromOv && k.raw == raw {
+		b.memo[i] = memoVal{done: true, v: k.v, ok: true}
+		return k.v, true
+	}
+	lookups, draws := b.m.lookups, b.m.draws
 	v, warns, err := b.m.expand(raw, b.ov)
 	pos := b.q.pos
 	if kp, ok := b.keyPos[lk]; ok {
@@ -80,7 +92,43 @@ func (b *procBuilder) val(key string) (string, bool) {
 	if len(warns) > 0 && b.opts.StrictMacros && b.strict == nil {
 		b.strict = &Error{Pos: pos, Msg: key + ": " + warns[0]}
 	}
+	if err == nil && len(warns) == 0 && b.m.draws == draws {
+		// the same text again for this proc; and for the next procs too
+		// while raw stays when it looked no macro up
+		b.memo[i] = memoVal{done: true, v: v, ok: true}
+		if !fromOv && b.m.lookups == lookups {
+			b.kept[i] = keptVal{set: true, raw: raw, v: v}
+		}
+	}
 	return v, true
+}
+
+// memoVal is a command's value for the proc being made.
+type memoVal struct {
+	done, ok bool
+	v        string
+}
+
+// keptVal is a command's expansion that looked up no macro and drew no
+// random number: the same for every proc while the raw text is.
+type keptVal struct {
+	set    bool
+	raw, v string
+}
+
+// slotOf numbers command names (lower case) for b.memo and b.kept.
+func (s *session) slotOf(lk string) int {
+	i, ok := s.slots[lk]
+	if !ok {
+		if s.slots == nil {
+			s.slots = map[string]int{}
+		}
+		i = len(s.slots)
+		s.slots[lk] = i
+		s.memo = append(s.memo, memoVal{})
+		s.kept = append(s.kept, keptVal{})
+	}
+	return i
 }
 
 func (b *procBuilder) set(name string, e classad.Expr) { b.ad.Set(name, e) }
