@@ -188,6 +188,10 @@ type session struct {
 	slots   map[string]int // command name (lower case) -> its index in memo and kept
 	memo    []memoVal      // the values of the proc being made
 	kept    []keptVal      // values that stay the same from proc to proc
+	// what procs mostly share, made once per text (see remember)
+	argsDone, envDone map[string]string
+	sizes             map[sizeKey]sizeDone
+	reqs              map[reqKey]classad.Expr
 }
 
 type parsedExpr struct {

@@ -245,19 +245,19 @@ func (b *procBuilder) arguments() error {
 		}
 	}
 	if v, ok := b.val("arguments2"); ok {
-		list, err := parseArgsV2(v)
+		a, err := b.argsV2(v)
 		if err != nil {
 			return b.fail("arguments2: %s", err)
 		}
-		b.str("Arguments", joinArgsV2(list))
+		b.str("Arguments", a)
 	} else if argKey != "" {
 		v, _ := b.val(argKey)
 		if strings.HasPrefix(strings.TrimSpace(v), `"`) {
-			list, err := parseArgsV2(v)
+			a, err := b.argsV2(v)
 			if err != nil {
 				return b.fail("%s: %s", argKey, err)
 			}
-			b.str("Arguments", joinArgsV2(list))
+			b.str("Arguments", a)
 		} else {
 			b.str("Args", v)
 		}
@@ -267,6 +267,46 @@ func (b *procBuilder) arguments() error {
 	return nil
 }
 
+// argsV2 is V2 arguments as HTCondor stores them, read once per text.
+func (s *session) argsV2(v string) (string, error) {
+	if a, ok := s.argsDone[v]; ok {
+		return a, nil
+	}
+	list, err := parseArgsV2(v)
+	if err != nil {
+		return "", err
+	}
+	a := joinArgsV2(list)
+	s.argsDone = remember(s.argsDone, v, a)
+	return a, nil
+}
+
+// envV2 is a V2 environment as HTCondor stores it, read once per text.
+func (s *session) envV2(v string) (string, error) {
+	if e, ok := s.envDone[v]; ok {
+		return e, nil
+	}
+	list, err := parseEnvV2(v)
+	if err != nil {
+		return "", err
+	}
+	e := joinEnvV2(list)
+	s.envDone = remember(s.envDone, v, e)
+	return e, nil
+}
+
+// remember adds k -> v to a bounded memo (a thousand procs mostly share
+// their texts; a million different ones are not all kept).
+func remember[K comparable, V any](m map[K]V, k K, v V) map[K]V {
+	if m == nil {
+		m = map[K]V{}
+	}
+	if len(m) < 10000 {
+		m[k] = v
+	}
+	return m
+}
+
 // environment sets Environment (V2) or Env (V1).
 func (b *procBuilder) environment() error {
 	envSet := false
@@ -274,11 +314,11 @@ func (b *procBuilder) environment() error {
 		if v, ok := b.val(k); ok {
 			envSet = true
 			if strings.HasPrefix(strings.TrimSpace(v), `"`) {
-				list, err := parseEnvV2(v)
+				e, err := b.envV2(v)
 				if err != nil {
 					return b.fail("%s: %s", k, err)
 				}
-				b.str("Environment", joinEnvV2(list))
+				b.str("Environment", e)
 			} else {
 				b.str("Env", v)
 			}
@@ -392,11 +432,8 @@ func (b *procBuilder) requests() error {
 	} else {
 		b.set("RequestCpus", classad.Int(1))
 	}
-	for _, r := range []struct {
-		key, attr string
-		unit      float64
-	}{{"request_memory", "RequestMemory", 1024 * 1024}, {"request_disk", "RequestDisk", 1024}} {
-		if err := b.size(r.key, r.attr, r.unit); err != nil {
+	for _, r := range sizeCommands {
+		if err := b.size(r); err != nil {
 			return err
 		}
 	}
@@ -413,46 +450,83 @@ func (b *procBuilder) requests() error {
 	return nil
 }
 
-// size sets attr from request_memory or request_disk (key), and Retry<attr>
-// from its further sizes and retry_<key>.
-func (b *procBuilder) size(key, attr string, unit float64) error {
-	v, ok := b.val(key)
+// sizeCommand is request_memory or request_disk: the attribute it sets,
+// its unit, its retry command and attribute.
+type sizeCommand struct {
+	key, attr, retryKey, retryAttr string
+	unit                           float64
+}
+
+var sizeCommands = []sizeCommand{{"request_memory", "RequestMemory", "retry_request_memory", "RetryRequestMemory", 1024 * 1024},
+	{"request_disk", "RequestDisk", "retry_request_disk", "RetryRequestDisk", 1024}}
+
+// sizeKey and sizeDone are a size command's texts and what they made.
+type sizeKey struct {
+	v, retry string
+	unit     float64
+}
+
+type sizeDone struct {
+	first classad.Expr
+	list  classad.List
+}
+
+// size sets the attribute of request_memory or request_disk, and its
+// Retry attribute from its further sizes and retry_<command>; once per text.
+func (b *procBuilder) size(c sizeCommand) error {
+	v, ok := b.val(c.key)
 	if !ok || v == "" {
-		if attr == "RequestDisk" {
+		if c.attr == "RequestDisk" {
 			b.set("RequestDisk", classad.AttrRef{Name: "DiskUsage"})
 		}
 		return nil
 	}
-	// "1GB, 2G, 8 gb": the first size is requested, the others are the sizes to retry with
+	extra, _ := b.val(c.retryKey)
+	k := sizeKey{v: v, retry: extra, unit: c.unit}
+	d, ok := b.sizes[k]
+	if !ok {
+		var err error
+		if d, err = b.sizeOf(c, v, extra); err != nil {
+			return err
+		}
+		b.sizes = remember(b.sizes, k, d)
+	}
+	b.set(c.attr, d.first)
+	if len(d.list) > 0 {
+		b.set(c.retryAttr, d.list)
+	}
+	return nil
+}
+
+// sizeOf reads v ("1GB, 2G, 8 gb": the first size is requested, the others
+// are the sizes to retry with) and extra (retry_<command>).
+func (b *procBuilder) sizeOf(c sizeCommand, v, extra string) (sizeDone, error) {
+	var d sizeDone
 	sizes := []string{v}
 	if !strings.ContainsAny(v, "({") {
 		sizes = strings.Split(v, ",")
 	}
-	var list classad.List
 	for i, sz := range sizes {
-		e, err := sizeExpr(sz, unit)
+		e, err := sizeExpr(sz, c.unit)
 		if err != nil {
-			return b.fail("%s: %s", key, err)
+			return d, b.fail("%s: %s", c.key, err)
 		}
 		if i == 0 {
-			b.set(attr, e)
+			d.first = e
 		} else {
-			list = append(list, e)
+			d.list = append(d.list, e)
 		}
 	}
-	if extra, ok := b.val("retry_" + key); ok && extra != "" {
+	if extra != "" {
 		for _, sz := range strings.Split(extra, ",") {
-			e, err := sizeExpr(sz, unit)
+			e, err := sizeExpr(sz, c.unit)
 			if err != nil {
-				return b.fail("retry_%s: %s", key, err)
+				return d, b.fail("%s: %s", c.retryKey, err)
 			}
-			list = append(list, e)
+			d.list = append(d.list, e)
 		}
 	}
-	if len(list) > 0 {
-		b.set("Retry"+attr, list)
-	}
-	return nil
+	return d, nil
 }
 
 // named sets the attributes that come from one submit command each: grid
@@ -525,16 +599,32 @@ func (b *procBuilder) requirements() error {
 	}
 	mem, memLit := literal("RequestMemory")
 	disk, diskLit := literal("RequestDisk")
-	req, err := b.session.requirements(b.val, reqFlags{cpus: b.cpus, transfer: b.stf != "NO", universe: b.universe,
-		gpus: b.ad.Has("RequestGPUs"), docker: b.universe == "docker", inputs: transferInputs(b.ad),
-		memTiny: memLit && mem <= 1, diskZero: diskLit && disk <= 0})
-	if err != nil {
-		return &Error{Pos: b.q.pos, Msg: err.Error()}
+	user, userGiven := b.val("requirements")
+	input, _ := b.ad.Get("TransferInput")
+	inputs, _ := input.(classad.String)
+	k := reqKey{cpus: b.cpus, transfer: b.stf != "NO", universe: b.universe, gpus: b.ad.Has("RequestGPUs"),
+		memTiny: memLit && mem <= 1, diskZero: diskLit && disk <= 0, hasInputs: input != nil, inputs: string(inputs), user: user}
+	req, ok := b.reqs[k]
+	if !ok {
+		var err error
+		given := func(string) (string, bool) { return user, userGiven } // expanded once (a random choice draws once)
+		req, err = b.session.requirements(given, reqFlags{cpus: k.cpus, transfer: k.transfer, universe: k.universe,
+			gpus: k.gpus, docker: b.universe == "docker", inputs: transferInputs(b.ad), memTiny: k.memTiny, diskZero: k.diskZero})
+		if err != nil {
+			return &Error{Pos: b.q.pos, Msg: err.Error()}
+		}
+		b.reqs = remember(b.reqs, k, req)
 	}
 	if req != nil {
 		b.set("Requirements", req)
 	}
 	return nil
+}
+
+// reqKey is what Requirements is made of (the session's options aside).
+type reqKey struct {
+	cpus, transfer, gpus, memTiny, diskZero, hasInputs bool
+	universe, inputs, user                             string
 }
 
 // status sets JobStatus: held for spooling (and left in the queue after
