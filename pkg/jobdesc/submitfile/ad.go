@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,11 +18,52 @@ type Proc struct {
 	ClusterID, ProcID int
 	// Ad holds the CE-subset attributes condor_submit would set.
 	Ad classad.Ad
-	// Vars are the macro values used for this proc (queue variables, built-ins).
-	Vars map[string]string
-	// Macros is every submit command with its expanded value for this proc.
-	Macros map[string]string
+	// Vars are the macro values used for this proc (queue variables,
+	// built-ins), by lower-case name.
+	Vars Table
+	// Macros is every submit command with its expanded value for this proc,
+	// by name as written.
+	Macros Table
 	Pos    Pos // of its queue statement
+}
+
+// Table is a proc's values by name: the names are shared with the other
+// procs of its queue statement (never modified), the values are its own.
+type Table struct {
+	names, vals []string
+	has         []bool // nil: every name has a value
+}
+
+// Lookup is name's value and whether it has one.
+func (t Table) Lookup(name string) (string, bool) {
+	for i, n := range t.names {
+		if n == name {
+			if t.has != nil && !t.has[i] {
+				return "", false
+			}
+			return t.vals[i], true
+		}
+	}
+	return "", false
+}
+
+// Get is name's value ("" when it has none).
+func (t Table) Get(name string) string { v, _ := t.Lookup(name); return v }
+
+// Each calls fn with every name that has a value, in the table's order.
+func (t Table) Each(fn func(name, value string)) {
+	for i, n := range t.names {
+		if t.has == nil || t.has[i] {
+			fn(n, t.vals[i])
+		}
+	}
+}
+
+// Map is the table as a new map.
+func (t Table) Map() map[string]string {
+	m := make(map[string]string, len(t.names))
+	t.Each(func(k, v string) { m[k] = v })
+	return m
 }
 
 // File is a parsed submit description.
@@ -176,6 +218,7 @@ type session struct {
 	static  map[string]string
 	opts    ParseOptions
 	keys    []string // submit commands in first-assignment order (as written)
+	lkeys   []string // keys in lower case
 	seen    map[string]bool
 	warns   []Warning
 	cluster int
@@ -224,6 +267,7 @@ func (s *session) noteKey(k string) {
 	if !s.seen[lk] {
 		s.seen[lk] = true
 		s.keys = append(s.keys, k)
+		s.lkeys = append(s.lkeys, lk)
 	}
 }
 
@@ -264,31 +308,14 @@ func (s *session) queue(q *queueSpec, f *File) error {
 	if s.opts.Reserve != nil {
 		s.opts.Reserve(len(items) * count)
 	}
+	o := s.overlayBase(q, vars)
 	for _, it := range items {
 		for step := 0; step < count; step++ {
 			if s.made >= s.opts.MaxProcs {
 				return &Error{Pos: q.pos, Msg: fmt.Sprintf("more than %d procs", s.opts.MaxProcs)}
 			}
-			ov := make(map[string]string, len(s.static)+8+len(vars))
-			for k, v := range s.static {
-				ov[k] = v
-			}
-			cl, pr := strconv.Itoa(s.cluster), strconv.Itoa(s.proc)
-			ov["cluster"], ov["clusterid"], ov["process"], ov["procid"] = cl, cl, pr, pr
-			ov["node"] = "#pArAlLeLnOdE#"
-			ov["step"] = strconv.Itoa(step)
-			ov["itemindex"] = strconv.Itoa(it.index)
-			ov["row"] = strconv.Itoa(it.index)
-			for i, v := range vars {
-				if i < len(it.vals) {
-					ov[strings.ToLower(v)] = it.vals[i]
-				}
-			}
-			if q.mode == qCount {
-				delete(ov, "itemindex")
-				delete(ov, "row")
-			}
-			p, err := s.makeProc(q, ov)
+			vars := o.next(s, q, it, step)
+			p, err := s.makeProc(q, o.m, vars)
 			if err != nil {
 				return err
 			}
@@ -304,6 +331,90 @@ func (s *session) queue(q *queueSpec, f *File) error {
 		}
 	}
 	return nil
+}
+
+// overlay is the macro overlay of a queue statement's procs: built-ins
+// and queue variables, one map reused from proc to proc.
+type overlay struct {
+	m     map[string]string // the values of the proc being made
+	base  map[string]string // the static macros and $(Node)
+	vars  []string          // the queue variables, lower case
+	names []string          // every name m can hold, for the procs' Vars
+}
+
+// builtins are the names set for each proc before its queue variables.
+var builtins = []string{"cluster", "clusterid", "process", "procid", "step", "itemindex", "row"}
+
+// overlayBase makes the overlay of q's procs.
+func (s *session) overlayBase(q *queueSpec, vars []string) *overlay {
+	o := &overlay{m: make(map[string]string, len(s.static)+8+len(vars)), base: make(map[string]string, len(s.static)+1)}
+	for k, v := range s.static {
+		o.base[k] = v
+	}
+	o.base["node"] = "#pArAlLeLnOdE#"
+	seen := map[string]bool{}
+	add := func(k string) {
+		if !seen[k] {
+			seen[k] = true
+			o.names = append(o.names, k)
+		}
+	}
+	for k, v := range o.base {
+		o.m[k] = v
+		add(k)
+	}
+	for _, k := range builtins {
+		if q.mode != qCount || k != "itemindex" && k != "row" {
+			add(k)
+		}
+	}
+	for _, v := range vars {
+		o.vars = append(o.vars, strings.ToLower(v))
+		add(strings.ToLower(v))
+	}
+	return o
+}
+
+// next sets the overlay for the proc of item it at step, and returns the
+// proc's Vars.
+func (o *overlay) next(s *session, q *queueSpec, it rowItem, step int) Table {
+	cl, pr := strconv.Itoa(s.cluster), strconv.Itoa(s.proc)
+	o.m["cluster"], o.m["clusterid"], o.m["process"], o.m["procid"] = cl, cl, pr, pr
+	o.m["step"] = strconv.Itoa(step)
+	if q.mode != qCount {
+		o.m["itemindex"] = strconv.Itoa(it.index)
+		o.m["row"] = o.m["itemindex"]
+	}
+	// a variable this item gives no value keeps the built-in or static
+	// value, or is absent (the previous item's value goes)
+	for i := len(it.vals); i < len(o.vars); i++ {
+		v := o.vars[i]
+		if b, ok := o.base[v]; ok {
+			o.m[v] = b
+		} else if !slices.Contains(builtins, v) {
+			delete(o.m, v)
+		}
+	}
+	for i, v := range o.vars {
+		if i < len(it.vals) {
+			o.m[v] = it.vals[i]
+		}
+	}
+	t := Table{names: o.names, vals: make([]string, len(o.names))}
+	for i, n := range o.names {
+		v, ok := o.m[n]
+		if !ok && t.has == nil {
+			t.has = make([]bool, len(o.names))
+			for j := range i {
+				t.has[j] = true
+			}
+		}
+		if t.has != nil {
+			t.has[i] = ok
+		}
+		t.vals[i] = v
+	}
+	return t
 }
 
 // procCount is items x count as a number, or the product written out when

@@ -25,6 +25,8 @@ type macros struct {
 	// far: an expansion that made neither gives the same text every time
 	// (its value can be kept for the next proc)
 	lookups, draws int
+	// lowered maps names as written ($(Cluster)) to lower case, made once
+	lowered map[string]string
 }
 
 // maxExpandWork bounds the bytes one expansion produces at all levels of
@@ -87,8 +89,25 @@ func lowerASCII(c byte) byte {
 }
 
 func (m *macros) lookup(name string) (string, bool) {
-	v, ok := m.vals[strings.ToLower(name)]
+	v, ok := m.vals[m.lower(name)]
 	return v, ok
+}
+
+// lower is name in lower case; a name with capitals is lowered once.
+func (m *macros) lower(name string) string {
+	if l, ok := m.lowered[name]; ok {
+		return l
+	}
+	l := strings.ToLower(name)
+	if l != name {
+		if m.lowered == nil {
+			m.lowered = map[string]string{}
+		}
+		if len(m.lowered) < 10000 {
+			m.lowered[name] = l
+		}
+	}
+	return l
 }
 
 // maxExpandDepth bounds macro recursion (a = $(b), b = $(a)).
@@ -128,10 +147,12 @@ func (m *macros) expand(s string, overlay map[string]string) (string, []string, 
 
 func (m *macros) get(name string, overlay map[string]string) (string, bool) {
 	m.lookups++
-	if v, ok := overlay[strings.ToLower(name)]; ok {
+	lk := m.lower(name)
+	if v, ok := overlay[lk]; ok {
 		return v, true
 	}
-	return m.lookup(name)
+	v, ok := m.vals[lk]
+	return v, ok
 }
 
 func (m *macros) expandDepth(s string, overlay map[string]string, depth int, warns *[]string) (string, error) {
@@ -142,7 +163,7 @@ func (m *macros) expandDepth(s string, overlay map[string]string, depth int, war
 		return s, nil
 	}
 	var b strings.Builder
-	b.Grow(len(s))
+	b.Grow(len(s) + 64) // most expansions are longer than their text
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c != '$' || i+1 >= len(s) {

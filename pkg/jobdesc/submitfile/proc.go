@@ -33,17 +33,18 @@ var procSteps = []func(*procBuilder) error{(*procBuilder).dirAndUniverse, (*proc
 	(*procBuilder).requests, (*procBuilder).named, (*procBuilder).raw, (*procBuilder).requirements, (*procBuilder).status}
 
 // makeProc evaluates every submit command for one proc and maps the CE subset to attributes.
-func (s *session) makeProc(q *queueSpec, ov map[string]string) (Proc, error) {
+func (s *session) makeProc(q *queueSpec, ov map[string]string, vars Table) (Proc, error) {
 	b := &procBuilder{session: s, q: q, ov: ov,
-		p: Proc{ClusterID: s.cluster, ProcID: s.proc, Vars: ov, Macros: make(map[string]string, len(s.keys)), Pos: q.pos}}
+		p: Proc{ClusterID: s.cluster, ProcID: s.proc, Vars: vars, Pos: q.pos}}
 	b.ad = &b.p.Ad
 	clear(s.memo) // values of the previous proc
 	b.ad.Attrs = make([]classad.Attr, 0, max(s.attrs, 16))
 	defer func() { s.attrs = len(b.p.Ad.Attrs) }()
-	for _, k := range s.keys {
-		v, _ := b.val(k)
-		b.p.Macros[k] = v
+	vals := make([]string, len(s.keys))
+	for i, k := range s.keys {
+		vals[i], _ = b.valAs(k, s.lkeys[i])
 	}
+	b.p.Macros = Table{names: s.keys[:len(s.keys):len(s.keys)], vals: vals}
 	if s.strict != nil {
 		return b.p, s.strict
 	}
@@ -60,8 +61,10 @@ func (s *session) makeProc(q *queueSpec, ov map[string]string) (Proc, error) {
 // val is a submit command's value for this proc (a queue variable acts as
 // one too), macros expanded; an expansion problem is kept as a warning or,
 // strict, as the session's error.
-func (b *procBuilder) val(key string) (string, bool) {
-	lk := strings.ToLower(key)
+func (b *procBuilder) val(key string) (string, bool) { return b.valAs(key, strings.ToLower(key)) }
+
+// valAs is val of key, whose lower case is lk.
+func (b *procBuilder) valAs(key, lk string) (string, bool) {
 	i := b.slotOf(lk)
 	if sl := &b.memo[i]; sl.done {
 		return sl.v, sl.ok
@@ -561,7 +564,7 @@ func (b *procBuilder) named() error {
 
 // raw sets +Attr and MY.Attr: raw ClassAd expressions.
 func (b *procBuilder) raw() error {
-	for _, k := range b.keys {
+	for i, k := range b.keys {
 		name := ""
 		switch {
 		case strings.HasPrefix(k, "+"):
@@ -571,7 +574,7 @@ func (b *procBuilder) raw() error {
 		default:
 			continue
 		}
-		v := b.p.Macros[k]
+		v := b.p.Macros.vals[i]
 		e, err := b.expr(v)
 		if err != nil {
 			return b.fail("%s = %s: not a ClassAd expression: %v", k, v, err)
@@ -602,8 +605,11 @@ func (b *procBuilder) requirements() error {
 	user, userGiven := b.val("requirements")
 	input, _ := b.ad.Get("TransferInput")
 	inputs, _ := input.(classad.String)
+	if !strings.Contains(string(inputs), "://") {
+		inputs = "" // only URLs' schemes make a difference
+	}
 	k := reqKey{cpus: b.cpus, transfer: b.stf != "NO", universe: b.universe, gpus: b.ad.Has("RequestGPUs"),
-		memTiny: memLit && mem <= 1, diskZero: diskLit && disk <= 0, hasInputs: input != nil, inputs: string(inputs), user: user}
+		memTiny: memLit && mem <= 1, diskZero: diskLit && disk <= 0, inputs: string(inputs), user: user}
 	req, ok := b.reqs[k]
 	if !ok {
 		var err error
@@ -623,8 +629,8 @@ func (b *procBuilder) requirements() error {
 
 // reqKey is what Requirements is made of (the session's options aside).
 type reqKey struct {
-	cpus, transfer, gpus, memTiny, diskZero, hasInputs bool
-	universe, inputs, user                             string
+	cpus, transfer, gpus, memTiny, diskZero bool
+	universe, inputs, user                  string
 }
 
 // status sets JobStatus: held for spooling (and left in the queue after
