@@ -226,11 +226,15 @@ type session struct {
 	made    int            // procs made so far, all clusters
 	keyPos  map[string]Pos // where each command was last assigned
 	strict  error          // first undefined macro under StrictMacros
-	attrs   int            // attributes of the last proc made: the next one's ad is sized for as many
-	exprs   map[string]parsedExpr
-	slots   map[string]int // command name (lower case) -> its index in memo and kept
-	memo    []memoVal      // the values of the proc being made
-	kept    []keptVal      // values that stay the same from proc to proc
+	pb      *procBuilder   // reset for each proc
+	scratch []classad.Attr // where a proc's attributes are set, then copied to slab
+	slab    []classad.Attr // the unused rest of the block procs' attributes are kept in
+	// the overlays of queue statements, by their variables
+	overlays map[string]*overlay
+	exprs    map[string]parsedExpr
+	slots    map[string]int // command name (lower case) -> its index in memo and kept
+	memo     []memoVal      // the values of the proc being made
+	kept     []keptVal      // values that stay the same from proc to proc
 	// what procs mostly share, made once per text (see remember)
 	argsDone, envDone map[string]string
 	sizes             map[sizeKey]sizeDone
@@ -308,7 +312,12 @@ func (s *session) queue(q *queueSpec, f *File) error {
 	if s.opts.Reserve != nil {
 		s.opts.Reserve(len(items) * count)
 	}
-	o := s.overlayBase(q, vars)
+	ok := strings.Join(vars, ",") + strconv.FormatBool(q.mode == qCount)
+	o := s.overlays[ok]
+	if o == nil {
+		o = s.overlayBase(q, vars)
+		s.overlays = remember(s.overlays, ok, o)
+	}
 	for _, it := range items {
 		for step := 0; step < count; step++ {
 			if s.made >= s.opts.MaxProcs {

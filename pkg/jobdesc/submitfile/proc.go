@@ -34,28 +34,52 @@ var procSteps = []func(*procBuilder) error{(*procBuilder).dirAndUniverse, (*proc
 
 // makeProc evaluates every submit command for one proc and maps the CE subset to attributes.
 func (s *session) makeProc(q *queueSpec, ov map[string]string, vars Table) (Proc, error) {
-	b := &procBuilder{session: s, q: q, ov: ov,
-		p: Proc{ClusterID: s.cluster, ProcID: s.proc, Vars: vars, Pos: q.pos}}
+	if s.pb == nil {
+		s.pb = &procBuilder{}
+	}
+	b := s.pb // one builder, reset for each proc
+	*b = procBuilder{session: s, q: q, ov: ov, p: Proc{ClusterID: s.cluster, ProcID: s.proc, Vars: vars, Pos: q.pos}}
 	b.ad = &b.p.Ad
 	clear(s.memo) // values of the previous proc
-	b.ad.Attrs = make([]classad.Attr, 0, max(s.attrs, 16))
-	defer func() { s.attrs = len(b.p.Ad.Attrs) }()
+	b.ad.Attrs = s.scratch[:0]
+	err := b.build()
+	s.scratch = b.ad.Attrs[:0]
+	b.ad.Attrs = s.keepAttrs(b.ad.Attrs)
+	return b.p, err
+}
+
+// build evaluates the proc's commands and sets its attributes.
+func (b *procBuilder) build() error {
+	s := b.session
 	vals := make([]string, len(s.keys))
 	for i, k := range s.keys {
 		vals[i], _ = b.valAs(k, s.lkeys[i])
 	}
 	b.p.Macros = Table{names: s.keys[:len(s.keys):len(s.keys)], vals: vals}
 	if s.strict != nil {
-		return b.p, s.strict
+		return s.strict
 	}
 	b.set("ClusterId", classad.Int(s.cluster))
 	b.set("ProcId", classad.Int(s.proc))
 	for _, step := range procSteps {
 		if err := step(b); err != nil {
-			return b.p, err
+			return err
 		}
 	}
-	return b.p, nil
+	return nil
+}
+
+// keepAttrs copies a proc's attributes into a block shared with the next
+// procs' (one allocation for many small ones); each proc's slice is full,
+// so appending to it copies.
+func (s *session) keepAttrs(a []classad.Attr) []classad.Attr {
+	if len(s.slab) < len(a) {
+		s.slab = make([]classad.Attr, max(64*len(a), 256))
+	}
+	out := s.slab[:len(a):len(a)]
+	copy(out, a)
+	s.slab = s.slab[len(a):]
+	return out
 }
 
 // val is a submit command's value for this proc (a queue variable acts as
