@@ -312,6 +312,9 @@ func (s *session) queue(q *queueSpec, f *File) error {
 	if s.opts.Reserve != nil {
 		s.opts.Reserve(len(items) * count)
 	}
+	if s.opts.EachProc == nil {
+		f.Procs = slices.Grow(f.Procs, len(items)*count)
+	}
 	ok := strings.Join(vars, ",") + strconv.FormatBool(q.mode == qCount)
 	o := s.overlays[ok]
 	if o == nil {
@@ -345,10 +348,12 @@ func (s *session) queue(q *queueSpec, f *File) error {
 // overlay is the macro overlay of a queue statement's procs: built-ins
 // and queue variables, one map reused from proc to proc.
 type overlay struct {
-	m     map[string]string // the values of the proc being made
-	base  map[string]string // the static macros and $(Node)
-	vars  []string          // the queue variables, lower case
-	names []string          // every name m can hold, for the procs' Vars
+	m       map[string]string // the values of the proc being made
+	base    map[string]string // the static macros and $(Node)
+	vars    []string          // the queue variables, lower case
+	names   []string          // every name m can hold, for the procs' Vars
+	cl      string            // cluster as text
+	cluster int
 }
 
 // builtins are the names set for each proc before its queue variables.
@@ -379,7 +384,9 @@ func (s *session) overlayBase(q *queueSpec, vars []string) *overlay {
 	}
 	for _, v := range vars {
 		o.vars = append(o.vars, strings.ToLower(v))
-		add(strings.ToLower(v))
+		if q.mode != qCount { // `queue N` gives its variable (Item) no value
+			add(strings.ToLower(v))
+		}
 	}
 	return o
 }
@@ -387,7 +394,10 @@ func (s *session) overlayBase(q *queueSpec, vars []string) *overlay {
 // next sets the overlay for the proc of item it at step, and returns the
 // proc's Vars.
 func (o *overlay) next(s *session, q *queueSpec, it rowItem, step int) Table {
-	cl, pr := strconv.Itoa(s.cluster), strconv.Itoa(s.proc)
+	if o.cluster != s.cluster || o.cl == "" {
+		o.cluster, o.cl = s.cluster, strconv.Itoa(s.cluster)
+	}
+	cl, pr := o.cl, strconv.Itoa(s.proc)
 	o.m["cluster"], o.m["clusterid"], o.m["process"], o.m["procid"] = cl, cl, pr, pr
 	o.m["step"] = strconv.Itoa(step)
 	if q.mode != qCount {

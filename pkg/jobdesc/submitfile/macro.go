@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -27,6 +28,7 @@ type macros struct {
 	lookups, draws int
 	// lowered maps names as written ($(Cluster)) to lower case, made once
 	lowered map[string]string
+	warnBuf []string // the warnings of the expansion under way
 }
 
 // maxExpandWork bounds the bytes one expansion produces at all levels of
@@ -133,13 +135,14 @@ func (m *macros) expand(s string, overlay map[string]string) (string, []string, 
 	if strings.IndexByte(s, '$') < 0 {
 		return s, nil, nil
 	}
-	var warns []string
 	m.work = 0
-	out, err := m.expandDepth(s, overlay, 0, &warns)
-	if fe := (*fatalExpansion)(nil); errors.As(err, &fe) {
-		return "", warns, fe
-	}
+	m.warnBuf = m.warnBuf[:0] // (one buffer: no slice header to allocate per call)
+	out, err := m.expandDepth(s, overlay, 0, &m.warnBuf)
+	warns := slices.Clone(m.warnBuf)
 	if err != nil {
+		if fe := (*fatalExpansion)(nil); errors.As(err, &fe) {
+			return "", warns, fe
+		}
 		warns = append(warns, err.Error())
 	}
 	return out, warns, nil
