@@ -227,6 +227,8 @@ type session struct {
 	keyPos  map[string]Pos // where each command was last assigned
 	strict  error          // first undefined macro under StrictMacros
 	pb      *procBuilder   // reset for each proc
+	strs    []lastCall     // the previous proc's str calls, in order
+	lastAbs lastCall       // the last abs made
 	scratch []classad.Attr // where a proc's attributes are set, then copied to slab
 	slab    []classad.Attr // the unused rest of the block procs' attributes are kept in
 	// the overlays of queue statements, by their variables
@@ -494,14 +496,19 @@ func urlScheme(s string) bool {
 
 // commaList normalises a file list as condor_submit stores it: comma-separated, no blanks around commas.
 func commaList(v string) string {
-	parts := strings.Split(v, ",")
-	var out []string
-	for _, p := range parts {
+	var b strings.Builder
+	b.Grow(len(v))
+	for rest, more := v, true; more; {
+		var p string
+		p, rest, more = strings.Cut(rest, ",")
 		if t := strings.TrimSpace(p); t != "" {
-			out = append(out, t)
+			if b.Len() > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(t)
 		}
 	}
-	return strings.Join(out, ",")
+	return b.String()
 }
 
 // requirements builds Requirements as condor_submit does: the user's

@@ -25,6 +25,7 @@ type procBuilder struct {
 	image    string // container_image
 	cpus     bool   // request_cpus given
 	stf      string // should_transfer_files: YES, NO or IF_NEEDED
+	nstr     int    // str calls made for this proc
 }
 
 // procSteps make a proc's ad, in condor_submit's order.
@@ -159,7 +160,30 @@ func (s *session) slotOf(lk string) int {
 }
 
 func (b *procBuilder) set(name string, e classad.Expr) { b.ad.Set(name, e) }
-func (b *procBuilder) str(name, v string)              { b.set(name, classad.String(v)) }
+
+// str sets a string attribute; the value boxed for the previous proc's
+// same call is used again when it is the same (most are).
+func (b *procBuilder) str(name, v string) {
+	i := b.nstr
+	b.nstr++
+	if i == len(b.strs) {
+		b.strs = append(b.strs, lastCall{})
+	}
+	if c := &b.strs[i]; c.set && c.a == name && c.b == v {
+		b.set(name, c.e)
+		return
+	}
+	var e classad.Expr = classad.String(v)
+	b.strs[i] = lastCall{set: true, a: name, b: v, e: e}
+	b.set(name, e)
+}
+
+// lastCall is what a call made for the previous proc, from a and b.
+type lastCall struct {
+	set       bool
+	a, b, out string
+	e         classad.Expr
+}
 
 // fail is an error at the queue statement.
 func (b *procBuilder) fail(format string, args ...any) error {
@@ -171,7 +195,12 @@ func (b *procBuilder) abs(path string) string {
 	if path == "" || filepath.IsAbs(path) || strings.Contains(path, "://") || path == "/dev/null" {
 		return path
 	}
-	return filepath.Join(b.iwd, path)
+	if c := &b.lastAbs; c.set && c.a == b.iwd && c.b == path {
+		return c.out
+	}
+	out := filepath.Join(b.iwd, path)
+	b.lastAbs = lastCall{set: true, a: b.iwd, b: path, out: out}
+	return out
 }
 
 // dirAndUniverse sets Iwd and JobUniverse; the standard universe and a grid
