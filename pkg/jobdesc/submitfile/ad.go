@@ -229,8 +229,8 @@ type session struct {
 	pb      *procBuilder   // reset for each proc
 	strs    []lastCall     // the previous proc's str calls, in order
 	lastAbs lastCall       // the last abs made
-	scratch []classad.Attr // where a proc's attributes are set, then copied to slab
-	slab    []classad.Attr // the unused rest of the block procs' attributes are kept in
+	slab    []classad.Attr // the unused rest of the block procs' attributes are set in
+	valSeq  []slotCall     // the slots of the previous proc's val calls, in order
 	// the overlays of queue statements, by their variables
 	overlays map[string]*overlay
 	exprs    map[string]parsedExpr

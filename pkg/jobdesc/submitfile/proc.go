@@ -26,6 +26,7 @@ type procBuilder struct {
 	cpus     bool   // request_cpus given
 	stf      string // should_transfer_files: YES, NO or IF_NEEDED
 	nstr     int    // str calls made for this proc
+	nval     int    // val calls made for this proc
 }
 
 // procSteps make a proc's ad, in condor_submit's order.
@@ -42,10 +43,16 @@ func (s *session) makeProc(q *queueSpec, ov map[string]string, vars Table) (Proc
 	*b = procBuilder{session: s, q: q, ov: ov, p: Proc{ClusterID: s.cluster, ProcID: s.proc, Vars: vars, Pos: q.pos}}
 	b.ad = &b.p.Ad
 	clear(s.memo) // values of the previous proc
-	b.ad.Attrs = s.scratch[:0]
+	if cap(s.slab) < 64 {
+		s.slab = make([]classad.Attr, 0, 4096)
+	}
+	b.ad.Attrs = s.slab[:0] // set in place in a block shared with the next procs
 	err := b.build()
-	s.scratch = b.ad.Attrs[:0]
-	b.ad.Attrs = s.keepAttrs(b.ad.Attrs)
+	n := len(b.ad.Attrs)
+	if cap(b.ad.Attrs) == cap(s.slab) { // (else it outgrew the block and has its own)
+		s.slab = s.slab[n:n]
+	}
+	b.ad.Attrs = b.ad.Attrs[:n:n] // full: appending to it copies
 	return b.p, err
 }
 
@@ -70,19 +77,6 @@ func (b *procBuilder) build() error {
 	return nil
 }
 
-// keepAttrs copies a proc's attributes into a block shared with the next
-// procs' (one allocation for many small ones); each proc's slice is full,
-// so appending to it copies.
-func (s *session) keepAttrs(a []classad.Attr) []classad.Attr {
-	if len(s.slab) < len(a) {
-		s.slab = make([]classad.Attr, max(64*len(a), 256))
-	}
-	out := s.slab[:len(a):len(a)]
-	copy(out, a)
-	s.slab = s.slab[len(a):]
-	return out
-}
-
 // val is a submit command's value for this proc (a queue variable acts as
 // one too), macros expanded; an expansion problem is kept as a warning or,
 // strict, as the session's error.
@@ -90,7 +84,20 @@ func (b *procBuilder) val(key string) (string, bool) { return b.valAs(key, strin
 
 // valAs is val of key, whose lower case is lk.
 func (b *procBuilder) valAs(key, lk string) (string, bool) {
-	i := b.slotOf(lk)
+	// the n-th call of a proc mostly asks for what the previous proc's did
+	var i int
+	if n := b.nval; n < len(b.valSeq) && b.valSeq[n].lk == lk {
+		i = b.valSeq[n].slot
+	} else {
+		i = b.slotOf(lk)
+		if n == len(b.valSeq) {
+			b.valSeq = append(b.valSeq, slotCall{})
+		}
+		if n < len(b.valSeq) {
+			b.valSeq[n] = slotCall{lk: lk, slot: i}
+		}
+	}
+	b.nval++
 	if sl := &b.memo[i]; sl.done {
 		return sl.v, sl.ok
 	}
@@ -129,6 +136,12 @@ func (b *procBuilder) valAs(key, lk string) (string, bool) {
 		}
 	}
 	return v, true
+}
+
+// slotCall is the slot a val call of the previous proc used.
+type slotCall struct {
+	lk   string
+	slot int
 }
 
 // memoVal is a command's value for the proc being made.
