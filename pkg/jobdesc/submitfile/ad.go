@@ -228,7 +228,7 @@ type session struct {
 	strict  error          // first undefined macro under StrictMacros
 	pb      *procBuilder   // reset for each proc
 	strs    []lastCall     // the previous proc's str calls, in order
-	lastAbs lastCall       // the last abs made
+	abss    []lastCall     // the previous proc's abs calls, in order
 	slab    []classad.Attr // the unused rest of the block procs' attributes are set in
 	valSeq  []slotCall     // the slots of the previous proc's val calls, in order
 	// the overlays of queue statements, by their variables

@@ -27,6 +27,7 @@ type procBuilder struct {
 	stf      string // should_transfer_files: YES, NO or IF_NEEDED
 	nstr     int    // str calls made for this proc
 	nval     int    // val calls made for this proc
+	nabs     int    // abs calls made for this proc
 }
 
 // procSteps make a proc's ad, in condor_submit's order.
@@ -208,11 +209,16 @@ func (b *procBuilder) abs(path string) string {
 	if path == "" || filepath.IsAbs(path) || strings.Contains(path, "://") || path == "/dev/null" {
 		return path
 	}
-	if c := &b.lastAbs; c.set && c.a == b.iwd && c.b == path {
+	i := b.nabs // the previous proc's same call mostly made the same path
+	b.nabs++
+	if i == len(b.abss) {
+		b.abss = append(b.abss, lastCall{})
+	}
+	if c := &b.abss[i]; c.set && c.a == b.iwd && c.b == path {
 		return c.out
 	}
 	out := filepath.Join(b.iwd, path)
-	b.lastAbs = lastCall{set: true, a: b.iwd, b: path, out: out}
+	b.abss[i] = lastCall{set: true, a: b.iwd, b: path, out: out}
 	return out
 }
 
