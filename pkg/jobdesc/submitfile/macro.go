@@ -52,6 +52,9 @@ func (m *macros) set(name, value string) {
 }
 
 func replaceSelf(value, name, old string) string {
+	if strings.IndexByte(value, '$') < 0 {
+		return value
+	}
 	pat := "$(" + name + ")"
 	if indexFoldASCII(value, pat) < 0 {
 		return value
