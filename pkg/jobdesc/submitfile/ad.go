@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,11 +18,52 @@ type Proc struct {
 	ClusterID, ProcID int
 	// Ad holds the CE-subset attributes condor_submit would set.
 	Ad classad.Ad
-	// Vars are the macro values used for this proc (queue variables, built-ins).
-	Vars map[string]string
-	// Macros is every submit command with its expanded value for this proc.
-	Macros map[string]string
+	// Vars are the macro values used for this proc (queue variables,
+	// built-ins), by lower-case name.
+	Vars Table
+	// Macros is every submit command with its expanded value for this proc,
+	// by name as written.
+	Macros Table
 	Pos    Pos // of its queue statement
+}
+
+// Table is a proc's values by name: the names are shared with the other
+// procs of its queue statement (never modified), the values are its own.
+type Table struct {
+	names, vals []string
+	has         []bool // nil: every name has a value
+}
+
+// Lookup is name's value and whether it has one.
+func (t Table) Lookup(name string) (string, bool) {
+	for i, n := range t.names {
+		if n == name {
+			if t.has != nil && !t.has[i] {
+				return "", false
+			}
+			return t.vals[i], true
+		}
+	}
+	return "", false
+}
+
+// Get is name's value ("" when it has none).
+func (t Table) Get(name string) string { v, _ := t.Lookup(name); return v }
+
+// Each calls fn with every name that has a value, in the table's order.
+func (t Table) Each(fn func(name, value string)) {
+	for i, n := range t.names {
+		if t.has == nil || t.has[i] {
+			fn(n, t.vals[i])
+		}
+	}
+}
+
+// Map is the table as a new map.
+func (t Table) Map() map[string]string {
+	m := make(map[string]string, len(t.names))
+	t.Each(func(k, v string) { m[k] = v })
+	return m
 }
 
 // File is a parsed submit description.
@@ -176,6 +218,7 @@ type session struct {
 	static  map[string]string
 	opts    ParseOptions
 	keys    []string // submit commands in first-assignment order (as written)
+	lkeys   []string // keys in lower case
 	seen    map[string]bool
 	warns   []Warning
 	cluster int
@@ -183,8 +226,21 @@ type session struct {
 	made    int            // procs made so far, all clusters
 	keyPos  map[string]Pos // where each command was last assigned
 	strict  error          // first undefined macro under StrictMacros
-	attrs   int            // attributes of the last proc made: the next one's ad is sized for as many
-	exprs   map[string]parsedExpr
+	pb      *procBuilder   // reset for each proc
+	strs    []lastCall     // the previous proc's str calls, in order
+	abss    []lastCall     // the previous proc's abs calls, in order
+	slab    []classad.Attr // the unused rest of the block procs' attributes are set in
+	valSeq  []slotCall     // the slots of the previous proc's val calls, in order
+	// the overlays of queue statements, by their variables
+	overlays map[string]*overlay
+	exprs    map[string]parsedExpr
+	slots    map[string]int // command name (lower case) -> its index in memo and kept
+	memo     []memoVal      // the values of the proc being made
+	kept     []keptVal      // values that stay the same from proc to proc
+	// what procs mostly share, made once per text (see remember)
+	argsDone, envDone map[string]string
+	sizes             map[sizeKey]sizeDone
+	reqs              map[reqKey]classad.Expr
 }
 
 type parsedExpr struct {
@@ -217,6 +273,7 @@ func (s *session) noteKey(k string) {
 	if !s.seen[lk] {
 		s.seen[lk] = true
 		s.keys = append(s.keys, k)
+		s.lkeys = append(s.lkeys, lk)
 	}
 }
 
@@ -257,31 +314,22 @@ func (s *session) queue(q *queueSpec, f *File) error {
 	if s.opts.Reserve != nil {
 		s.opts.Reserve(len(items) * count)
 	}
+	if s.opts.EachProc == nil {
+		f.Procs = slices.Grow(f.Procs, len(items)*count)
+	}
+	ok := strings.Join(vars, ",") + strconv.FormatBool(q.mode == qCount)
+	o := s.overlays[ok]
+	if o == nil {
+		o = s.overlayBase(q, vars)
+		s.overlays = remember(s.overlays, ok, o)
+	}
 	for _, it := range items {
 		for step := 0; step < count; step++ {
 			if s.made >= s.opts.MaxProcs {
 				return &Error{Pos: q.pos, Msg: fmt.Sprintf("more than %d procs", s.opts.MaxProcs)}
 			}
-			ov := make(map[string]string, len(s.static)+8+len(vars))
-			for k, v := range s.static {
-				ov[k] = v
-			}
-			cl, pr := strconv.Itoa(s.cluster), strconv.Itoa(s.proc)
-			ov["cluster"], ov["clusterid"], ov["process"], ov["procid"] = cl, cl, pr, pr
-			ov["node"] = "#pArAlLeLnOdE#"
-			ov["step"] = strconv.Itoa(step)
-			ov["itemindex"] = strconv.Itoa(it.index)
-			ov["row"] = strconv.Itoa(it.index)
-			for i, v := range vars {
-				if i < len(it.vals) {
-					ov[strings.ToLower(v)] = it.vals[i]
-				}
-			}
-			if q.mode == qCount {
-				delete(ov, "itemindex")
-				delete(ov, "row")
-			}
-			p, err := s.makeProc(q, ov)
+			vars := o.next(s, q, it, step)
+			p, err := s.makeProc(q, o.m, vars)
 			if err != nil {
 				return err
 			}
@@ -297,6 +345,97 @@ func (s *session) queue(q *queueSpec, f *File) error {
 		}
 	}
 	return nil
+}
+
+// overlay is the macro overlay of a queue statement's procs: built-ins
+// and queue variables, one map reused from proc to proc.
+type overlay struct {
+	m       map[string]string // the values of the proc being made
+	base    map[string]string // the static macros and $(Node)
+	vars    []string          // the queue variables, lower case
+	names   []string          // every name m can hold, for the procs' Vars
+	cl      string            // cluster as text
+	cluster int
+}
+
+// builtins are the names set for each proc before its queue variables.
+var builtins = []string{"cluster", "clusterid", "process", "procid", "step", "itemindex", "row"}
+
+// overlayBase makes the overlay of q's procs.
+func (s *session) overlayBase(q *queueSpec, vars []string) *overlay {
+	o := &overlay{m: make(map[string]string, len(s.static)+8+len(vars)), base: make(map[string]string, len(s.static)+1)}
+	for k, v := range s.static {
+		o.base[k] = v
+	}
+	o.base["node"] = "#pArAlLeLnOdE#"
+	seen := map[string]bool{}
+	add := func(k string) {
+		if !seen[k] {
+			seen[k] = true
+			o.names = append(o.names, k)
+		}
+	}
+	for k, v := range o.base {
+		o.m[k] = v
+		add(k)
+	}
+	for _, k := range builtins {
+		if q.mode != qCount || k != "itemindex" && k != "row" {
+			add(k)
+		}
+	}
+	for _, v := range vars {
+		o.vars = append(o.vars, strings.ToLower(v))
+		if q.mode != qCount { // `queue N` gives its variable (Item) no value
+			add(strings.ToLower(v))
+		}
+	}
+	return o
+}
+
+// next sets the overlay for the proc of item it at step, and returns the
+// proc's Vars.
+func (o *overlay) next(s *session, q *queueSpec, it rowItem, step int) Table {
+	if o.cluster != s.cluster || o.cl == "" {
+		o.cluster, o.cl = s.cluster, strconv.Itoa(s.cluster)
+	}
+	cl, pr := o.cl, strconv.Itoa(s.proc)
+	o.m["cluster"], o.m["clusterid"], o.m["process"], o.m["procid"] = cl, cl, pr, pr
+	o.m["step"] = strconv.Itoa(step)
+	if q.mode != qCount {
+		o.m["itemindex"] = strconv.Itoa(it.index)
+		o.m["row"] = o.m["itemindex"]
+	}
+	// a variable this item gives no value keeps the built-in or static
+	// value, or is absent (the previous item's value goes)
+	for i := len(it.vals); i < len(o.vars); i++ {
+		v := o.vars[i]
+		if b, ok := o.base[v]; ok {
+			o.m[v] = b
+		} else if !slices.Contains(builtins, v) {
+			delete(o.m, v)
+		}
+	}
+	for i, v := range o.vars {
+		if i < len(it.vals) {
+			o.m[v] = it.vals[i]
+		}
+	}
+	t := Table{names: o.names, vals: make([]string, len(o.names))}
+	for i, n := range o.names {
+		v, ok := o.m[n]
+		if !ok && t.has == nil {
+			t.has = make([]bool, len(o.names))
+			for j := range i {
+				t.has[j] = true
+			}
+		}
+		if t.has != nil {
+			t.has[i] = ok
+		}
+		t.vals[i] = v
+	}
+	return t
 }
 
 // procCount is items x count as a number, or the product written out when
@@ -357,14 +496,19 @@ func urlScheme(s string) bool {
 
 // commaList normalises a file list as condor_submit stores it: comma-separated, no blanks around commas.
 func commaList(v string) string {
-	parts := strings.Split(v, ",")
-	var out []string
-	for _, p := range parts {
+	var b strings.Builder
+	b.Grow(len(v))
+	for rest, more := v, true; more; {
+		var p string
+		p, rest, more = strings.Cut(rest, ",")
 		if t := strings.TrimSpace(p); t != "" {
-			out = append(out, t)
+			if b.Len() > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(t)
 		}
 	}
-	return strings.Join(out, ",")
+	return b.String()
 }
 
 // requirements builds Requirements as condor_submit does: the user's

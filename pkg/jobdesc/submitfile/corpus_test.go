@@ -261,7 +261,7 @@ func checkCorpusItems(t *testing.T, c *caseSpec, file *File, tl *corpusTally) {
 		}
 		for i, row := range c.ItemData {
 			for k, v := range row {
-				if got := file.Procs[i].Vars[strings.ToLower(k)]; got != v {
+				if got := file.Procs[i].Vars.Get(strings.ToLower(k)); got != v {
 					t.Errorf("item %d: %s = %q, want %q", i, k, got, v)
 				}
 			}
@@ -279,7 +279,7 @@ func checkCorpusItems(t *testing.T, c *caseSpec, file *File, tl *corpusTally) {
 		if k == "iftest39" || k == "iftest40" {
 			continue // STARTER_INITIAL_UPDATE_INTERVAL is a pool configuration default, not defined when submitting (the corpus note)
 		}
-		if got := file.Procs[0].Macros[k]; got != v {
+		if got := file.Procs[0].Macros.Get(k); got != v {
 			t.Errorf("%s = %q, want %q", k, got, v)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -21,6 +22,13 @@ type macros struct {
 	// work counts the bytes one expand call has produced at every level,
 	// bounded by maxExpandWork
 	work int
+	// lookups and draws count the macro lookups and random draws made so
+	// far: an expansion that made neither gives the same text every time
+	// (its value can be kept for the next proc)
+	lookups, draws int
+	// lowered maps names as written ($(Cluster)) to lower case, made once
+	lowered map[string]string
+	warnBuf []string // the warnings of the expansion under way
 }
 
 // maxExpandWork bounds the bytes one expansion produces at all levels of
@@ -44,6 +52,9 @@ func (m *macros) set(name, value string) {
 }
 
 func replaceSelf(value, name, old string) string {
+	if strings.IndexByte(value, '$') < 0 {
+		return value
+	}
 	pat := "$(" + name + ")"
 	if indexFoldASCII(value, pat) < 0 {
 		return value
@@ -83,8 +94,25 @@ func lowerASCII(c byte) byte {
 }
 
 func (m *macros) lookup(name string) (string, bool) {
-	v, ok := m.vals[strings.ToLower(name)]
+	v, ok := m.vals[m.lower(name)]
 	return v, ok
+}
+
+// lower is name in lower case; a name with capitals is lowered once.
+func (m *macros) lower(name string) string {
+	if l, ok := m.lowered[name]; ok {
+		return l
+	}
+	l := strings.ToLower(name)
+	if l != name {
+		if m.lowered == nil {
+			m.lowered = map[string]string{}
+		}
+		if len(m.lowered) < 10000 {
+			m.lowered[name] = l
+		}
+	}
+	return l
 }
 
 // maxExpandDepth bounds macro recursion (a = $(b), b = $(a)).
@@ -107,23 +135,30 @@ func (e *fatalExpansion) Error() string { return e.msg }
 // set only when the expansion had to stop (nested too deeply, larger than
 // MaxExpanded).
 func (m *macros) expand(s string, overlay map[string]string) (string, []string, error) {
-	var warns []string
-	m.work = 0
-	out, err := m.expandDepth(s, overlay, 0, &warns)
-	if fe := (*fatalExpansion)(nil); errors.As(err, &fe) {
-		return "", warns, fe
+	if strings.IndexByte(s, '$') < 0 {
+		return s, nil, nil
 	}
+	m.work = 0
+	m.warnBuf = m.warnBuf[:0] // (one buffer: no slice header to allocate per call)
+	out, err := m.expandDepth(s, overlay, 0, &m.warnBuf)
+	warns := slices.Clone(m.warnBuf)
 	if err != nil {
+		if fe := (*fatalExpansion)(nil); errors.As(err, &fe) {
+			return "", warns, fe
+		}
 		warns = append(warns, err.Error())
 	}
 	return out, warns, nil
 }
 
 func (m *macros) get(name string, overlay map[string]string) (string, bool) {
-	if v, ok := overlay[strings.ToLower(name)]; ok {
+	m.lookups++
+	lk := m.lower(name)
+	if v, ok := overlay[lk]; ok {
 		return v, true
 	}
-	return m.lookup(name)
+	v, ok := m.vals[lk]
+	return v, ok
 }
 
 func (m *macros) expandDepth(s string, overlay map[string]string, depth int, warns *[]string) (string, error) {
@@ -134,7 +169,7 @@ func (m *macros) expandDepth(s string, overlay map[string]string, depth int, war
 		return s, nil
 	}
 	var b strings.Builder
-	b.Grow(len(s))
+	b.Grow(len(s) + 64) // most expansions are longer than their text
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c != '$' || i+1 >= len(s) {
@@ -270,6 +305,7 @@ func (m *macros) function(name, args string, overlay map[string]string, depth in
 		v, err = c.choice(args)
 	case name == "RANDOM_CHOICE":
 		items := splitArgs(args)
+		m.draws++
 		v, err = c.exp(items[m.rnd.Intn(len(items))])
 	case name == "RANDOM_INTEGER":
 		v, err = m.randomInteger(args)
@@ -401,6 +437,7 @@ func (m *macros) randomInteger(args string) (string, error) {
 	if hi < lo || step < 1 {
 		return "", fmt.Errorf("$RANDOM_INTEGER(%s): bad range", args)
 	}
+	m.draws++
 	return strconv.Itoa(lo + step*m.rnd.Intn((hi-lo)/step+1)), nil
 }
 

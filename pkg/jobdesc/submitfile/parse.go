@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -110,10 +111,10 @@ type rawLine struct {
 
 // logicalLines joins continuations and drops comments and blank lines.
 func logicalLines(file string, src []byte) ([]rawLine, error) {
-	var out []rawLine
 	if err := checkBytes(file, src); err != nil {
 		return nil, err
 	}
+	out := make([]rawLine, 0, bytes.Count(src, []byte{'\n'})+1)
 	n := 0
 	var cur strings.Builder
 	var start Pos
@@ -207,6 +208,7 @@ func (r *reader) read(file string, src []byte) error {
 	if err != nil {
 		return err
 	}
+	r.stmts = slices.Grow(r.stmts, len(lines))
 	var cs conds
 	for li := 0; li < len(lines); li++ {
 		l := lines[li]

@@ -25,6 +25,9 @@ type procBuilder struct {
 	image    string // container_image
 	cpus     bool   // request_cpus given
 	stf      string // should_transfer_files: YES, NO or IF_NEEDED
+	nstr     int    // str calls made for this proc
+	nval     int    // val calls made for this proc
+	nabs     int    // abs calls made for this proc
 }
 
 // procSteps make a proc's ad, in condor_submit's order.
@@ -33,41 +36,86 @@ var procSteps = []func(*procBuilder) error{(*procBuilder).dirAndUniverse, (*proc
 	(*procBuilder).requests, (*procBuilder).named, (*procBuilder).raw, (*procBuilder).requirements, (*procBuilder).status}
 
 // makeProc evaluates every submit command for one proc and maps the CE subset to attributes.
-func (s *session) makeProc(q *queueSpec, ov map[string]string) (Proc, error) {
-	b := &procBuilder{session: s, q: q, ov: ov,
-		p: Proc{ClusterID: s.cluster, ProcID: s.proc, Vars: ov, Macros: make(map[string]string, len(s.keys)), Pos: q.pos}}
-	b.ad = &b.p.Ad
-	b.ad.Attrs = make([]classad.Attr, 0, max(s.attrs, 16))
-	defer func() { s.attrs = len(b.p.Ad.Attrs) }()
-	for _, k := range s.keys {
-		v, _ := b.val(k)
-		b.p.Macros[k] = v
+func (s *session) makeProc(q *queueSpec, ov map[string]string, vars Table) (Proc, error) {
+	if s.pb == nil {
+		s.pb = &procBuilder{}
 	}
+	b := s.pb // one builder, reset for each proc
+	*b = procBuilder{session: s, q: q, ov: ov, p: Proc{ClusterID: s.cluster, ProcID: s.proc, Vars: vars, Pos: q.pos}}
+	b.ad = &b.p.Ad
+	clear(s.memo) // values of the previous proc
+	if cap(s.slab) < 64 {
+		s.slab = make([]classad.Attr, 0, 4096)
+	}
+	b.ad.Attrs = s.slab[:0] // set in place in a block shared with the next procs
+	err := b.build()
+	n := len(b.ad.Attrs)
+	if cap(b.ad.Attrs) == cap(s.slab) { // (else it outgrew the block and has its own)
+		s.slab = s.slab[n:n]
+	}
+	b.ad.Attrs = b.ad.Attrs[:n:n] // full: appending to it copies
+	return b.p, err
+}
+
+// build evaluates the proc's commands and sets its attributes.
+func (b *procBuilder) build() error {
+	s := b.session
+	vals := make([]string, len(s.keys))
+	for i, k := range s.keys {
+		vals[i], _ = b.valAs(k, s.lkeys[i])
+	}
+	b.p.Macros = Table{names: s.keys[:len(s.keys):len(s.keys)], vals: vals}
 	if s.strict != nil {
-		return b.p, s.strict
+		return s.strict
 	}
 	b.set("ClusterId", classad.Int(s.cluster))
 	b.set("ProcId", classad.Int(s.proc))
 	for _, step := range procSteps {
 		if err := step(b); err != nil {
-			return b.p, err
+			return err
 		}
 	}
-	return b.p, nil
+	return nil
 }
 
 // val is a submit command's value for this proc (a queue variable acts as
 // one too), macros expanded; an expansion problem is kept as a warning or,
 // strict, as the session's error.
-func (b *procBuilder) val(key string) (string, bool) {
-	lk := strings.ToLower(key)
+func (b *procBuilder) val(key string) (string, bool) { return b.valAs(key, strings.ToLower(key)) }
+
+// valAs is val of key, whose lower case is lk.
+func (b *procBuilder) valAs(key, lk string) (string, bool) {
+	// the n-th call of a proc mostly asks for what the previous proc's did
+	var i int
+	if n := b.nval; n < len(b.valSeq) && b.valSeq[n].lk == lk {
+		i = b.valSeq[n].slot
+	} else {
+		i = b.slotOf(lk)
+		if n == len(b.valSeq) {
+			b.valSeq = append(b.valSeq, slotCall{})
+		}
+		if n < len(b.valSeq) {
+			b.valSeq[n] = slotCall{lk: lk, slot: i}
+		}
+	}
+	b.nval++
+	if sl := &b.memo[i]; sl.done {
+		return sl.v, sl.ok
+	}
 	raw, ok := b.ov[lk]
-	if !ok || b.static[lk] != "" {
+	fromOv := ok && b.static[lk] == ""
+	if !fromOv {
 		raw, ok = b.m.vals[lk]
 	}
 	if !ok {
+		b.memo[i] = memoVal{done: true}
 		return "", false
 	}
+	if k := b.kept[i]; k.set && !fromOv && k.raw == raw {
+		b.memo[i] = memoVal{done: true, v: k.v, ok: true}
+		return k.v, true
+	}
+	lookups, draws := b.m.lookups, b.m.draws
 	v, warns, err := b.m.expand(raw, b.ov)
 	pos := b.q.pos
 	if kp, ok := b.keyPos[lk]; ok {
@@ -80,11 +128,76 @@ func (b *procBuilder) val(key string) (string, bool) {
 	if len(warns) > 0 && b.opts.StrictMacros && b.strict == nil {
 		b.strict = &Error{Pos: pos, Msg: key + ": " + warns[0]}
 	}
+	if err == nil && len(warns) == 0 && b.m.draws == draws {
+		// the same text again for this proc; and for the next procs too
+		// while raw stays when it looked no macro up
+		b.memo[i] = memoVal{done: true, v: v, ok: true}
+		if !fromOv && b.m.lookups == lookups {
+			b.kept[i] = keptVal{set: true, raw: raw, v: v}
+		}
+	}
 	return v, true
 }
 
+// slotCall is the slot a val call of the previous proc used.
+type slotCall struct {
+	lk   string
+	slot int
+}
+
+// memoVal is a command's value for the proc being made.
+type memoVal struct {
+	done, ok bool
+	v        string
+}
+
+// keptVal is a command's expansion that looked up no macro and drew no
+// random number: the same for every proc while the raw text is.
+type keptVal struct {
+	set    bool
+	raw, v string
+}
+
+// slotOf numbers command names (lower case) for b.memo and b.kept.
+func (s *session) slotOf(lk string) int {
+	i, ok := s.slots[lk]
+	if !ok {
+		if s.slots == nil {
+			s.slots = map[string]int{}
+		}
+		i = len(s.slots)
+		s.slots[lk] = i
+		s.memo = append(s.memo, memoVal{})
+		s.kept = append(s.kept, keptVal{})
+	}
+	return i
+}
+
 func (b *procBuilder) set(name string, e classad.Expr) { b.ad.Set(name, e) }
-func (b *procBuilder) str(name, v string)              { b.set(name, classad.String(v)) }
+
+// str sets a string attribute; the value boxed for the previous proc's
+// same call is used again when it is the same (most are).
+func (b *procBuilder) str(name, v string) {
+	i := b.nstr
+	b.nstr++
+	if i == len(b.strs) {
+		b.strs = append(b.strs, lastCall{})
+	}
+	if c := &b.strs[i]; c.set && c.a == name && c.b == v {
+		b.set(name, c.e)
+		return
+	}
+	var e classad.Expr = classad.String(v)
+	b.strs[i] = lastCall{set: true, a: name, b: v, e: e}
+	b.set(name, e)
+}
+
+// lastCall is what a call made for the previous proc, from a and b.
+type lastCall struct {
+	set       bool
+	a, b, out string
+	e         classad.Expr
+}
 
 // fail is an error at the queue statement.
 func (b *procBuilder) fail(format string, args ...any) error {
@@ -96,7 +209,17 @@ func (b *procBuilder) abs(path string) string {
 	if path == "" || filepath.IsAbs(path) || strings.Contains(path, "://") || path == "/dev/null" {
 		return path
 	}
-	return filepath.Join(b.iwd, path)
+	i := b.nabs // the previous proc's same call mostly made the same path
+	b.nabs++
+	if i == len(b.abss) {
+		b.abss = append(b.abss, lastCall{})
+	}
+	if c := &b.abss[i]; c.set && c.a == b.iwd && c.b == path {
+		return c.out
+	}
+	out := filepath.Join(b.iwd, path)
+	b.abss[i] = lastCall{set: true, a: b.iwd, b: path, out: out}
+	return out
 }
 
 // dirAndUniverse sets Iwd and JobUniverse; the standard universe and a grid
@@ -197,19 +320,19 @@ func (b *procBuilder) arguments() error {
 		}
 	}
 	if v, ok := b.val("arguments2"); ok {
-		list, err := parseArgsV2(v)
+		a, err := b.argsV2(v)
 		if err != nil {
 			return b.fail("arguments2: %s", err)
 		}
-		b.str("Arguments", joinArgsV2(list))
+		b.str("Arguments", a)
 	} else if argKey != "" {
 		v, _ := b.val(argKey)
 		if strings.HasPrefix(strings.TrimSpace(v), `"`) {
-			list, err := parseArgsV2(v)
+			a, err := b.argsV2(v)
 			if err != nil {
 				return b.fail("%s: %s", argKey, err)
 			}
-			b.str("Arguments", joinArgsV2(list))
+			b.str("Arguments", a)
 		} else {
 			b.str("Args", v)
 		}
@@ -219,6 +342,46 @@ func (b *procBuilder) arguments() error {
 	return nil
 }
 
+// argsV2 is V2 arguments as HTCondor stores them, read once per text.
+func (s *session) argsV2(v string) (string, error) {
+	if a, ok := s.argsDone[v]; ok {
+		return a, nil
+	}
+	list, err := parseArgsV2(v)
+	if err != nil {
+		return "", err
+	}
+	a := joinArgsV2(list)
+	s.argsDone = remember(s.argsDone, v, a)
+	return a, nil
+}
+
+// envV2 is a V2 environment as HTCondor stores it, read once per text.
+func (s *session) envV2(v string) (string, error) {
+	if e, ok := s.envDone[v]; ok {
+		return e, nil
+	}
+	list, err := parseEnvV2(v)
+	if err != nil {
+		return "", err
+	}
+	e := joinEnvV2(list)
+	s.envDone = remember(s.envDone, v, e)
+	return e, nil
+}
+
+// remember adds k -> v to a bounded memo (a thousand procs mostly share
+// their texts; a million different ones are not all kept).
+func remember[K comparable, V any](m map[K]V, k K, v V) map[K]V {
+	if m == nil {
+		m = map[K]V{}
+	}
+	if len(m) < 10000 {
+		m[k] = v
+	}
+	return m
+}
+
 // environment sets Environment (V2) or Env (V1).
 func (b *procBuilder) environment() error {
 	envSet := false
@@ -226,11 +389,11 @@ func (b *procBuilder) environment() error {
 		if v, ok := b.val(k); ok {
 			envSet = true
 			if strings.HasPrefix(strings.TrimSpace(v), `"`) {
-				list, err := parseEnvV2(v)
+				e, err := b.envV2(v)
 				if err != nil {
 					return b.fail("%s: %s", k, err)
 				}
-				b.str("Environment", joinEnvV2(list))
+				b.str("Environment", e)
 			} else {
 				b.str("Env", v)
 			}
@@ -344,11 +507,8 @@ func (b *procBuilder) requests() error {
 	} else {
 		b.set("RequestCpus", classad.Int(1))
 	}
-	for _, r := range []struct {
-		key, attr string
-		unit      float64
-	}{{"request_memory", "RequestMemory", 1024 * 1024}, {"request_disk", "RequestDisk", 1024}} {
-		if err := b.size(r.key, r.attr, r.unit); err != nil {
+	for _, r := range sizeCommands {
+		if err := b.size(r); err != nil {
 			return err
 		}
 	}
@@ -365,46 +525,83 @@ func (b *procBuilder) requests() error {
 	return nil
 }
 
-// size sets attr from request_memory or request_disk (key), and Retry<attr>
-// from its further sizes and retry_<key>.
-func (b *procBuilder) size(key, attr string, unit float64) error {
-	v, ok := b.val(key)
+// sizeCommand is request_memory or request_disk: the attribute it sets,
+// its unit, its retry command and attribute.
+type sizeCommand struct {
+	key, attr, retryKey, retryAttr string
+	unit                           float64
+}
+
+var sizeCommands = []sizeCommand{{"request_memory", "RequestMemory", "retry_request_memory", "RetryRequestMemory", 1024 * 1024},
+	{"request_disk", "RequestDisk", "retry_request_disk", "RetryRequestDisk", 1024}}
+
+// sizeKey and sizeDone are a size command's texts and what they made.
+type sizeKey struct {
+	v, retry string
+	unit     float64
+}
+
+type sizeDone struct {
+	first classad.Expr
+	list  classad.List
+}
+
+// size sets the attribute of request_memory or request_disk, and its
+// Retry attribute from its further sizes and retry_<command>; once per text.
+func (b *procBuilder) size(c sizeCommand) error {
+	v, ok := b.val(c.key)
 	if !ok || v == "" {
-		if attr == "RequestDisk" {
+		if c.attr == "RequestDisk" {
 			b.set("RequestDisk", classad.AttrRef{Name: "DiskUsage"})
 		}
 		return nil
 	}
-	// "1GB, 2G, 8 gb": the first size is requested, the others are the sizes to retry with
+	extra, _ := b.val(c.retryKey)
+	k := sizeKey{v: v, retry: extra, unit: c.unit}
+	d, ok := b.sizes[k]
+	if !ok {
+		var err error
+		if d, err = b.sizeOf(c, v, extra); err != nil {
+			return err
+		}
+		b.sizes = remember(b.sizes, k, d)
+	}
+	b.set(c.attr, d.first)
+	if len(d.list) > 0 {
+		b.set(c.retryAttr, d.list)
+	}
+	return nil
+}
+
+// sizeOf reads v ("1GB, 2G, 8 gb": the first size is requested, the others
+// are the sizes to retry with) and extra (retry_<command>).
+func (b *procBuilder) sizeOf(c sizeCommand, v, extra string) (sizeDone, error) {
+	var d sizeDone
 	sizes := []string{v}
 	if !strings.ContainsAny(v, "({") {
 		sizes = strings.Split(v, ",")
 	}
-	var list classad.List
 	for i, sz := range sizes {
-		e, err := sizeExpr(sz, unit)
+		e, err := sizeExpr(sz, c.unit)
 		if err != nil {
-			return b.fail("%s: %s", key, err)
+			return d, b.fail("%s: %s", c.key, err)
 		}
 		if i == 0 {
-			b.set(attr, e)
+			d.first = e
 		} else {
-			list = append(list, e)
+			d.list = append(d.list, e)
 		}
 	}
-	if extra, ok := b.val("retry_" + key); ok && extra != "" {
+	if extra != "" {
 		for _, sz := range strings.Split(extra, ",") {
-			e, err := sizeExpr(sz, unit)
+			e, err := sizeExpr(sz, c.unit)
 			if err != nil {
-				return b.fail("retry_%s: %s", key, err)
+				return d, b.fail("%s: %s", c.retryKey, err)
 			}
-			list = append(list, e)
+			d.list = append(d.list, e)
 		}
 	}
-	if len(list) > 0 {
-		b.set("Retry"+attr, list)
-	}
-	return nil
+	return d, nil
 }
 
 // named sets the attributes that come from one submit command each: grid
@@ -439,7 +636,7 @@ func (b *procBuilder) named() error {
 
 // raw sets +Attr and MY.Attr: raw ClassAd expressions.
 func (b *procBuilder) raw() error {
-	for _, k := range b.keys {
+	for i, k := range b.keys {
 		name := ""
 		switch {
 		case strings.HasPrefix(k, "+"):
@@ -449,7 +646,7 @@ func (b *procBuilder) raw() error {
 		default:
 			continue
 		}
-		v := b.p.Macros[k]
+		v := b.p.Macros.vals[i]
 		e, err := b.expr(v)
 		if err != nil {
 			return b.fail("%s = %s: not a ClassAd expression: %v", k, v, err)
@@ -477,16 +674,35 @@ func (b *procBuilder) requirements() error {
 	}
 	mem, memLit := literal("RequestMemory")
 	disk, diskLit := literal("RequestDisk")
-	req, err := b.session.requirements(b.val, reqFlags{cpus: b.cpus, transfer: b.stf != "NO", universe: b.universe,
-		gpus: b.ad.Has("RequestGPUs"), docker: b.universe == "docker", inputs: transferInputs(b.ad),
-		memTiny: memLit && mem <= 1, diskZero: diskLit && disk <= 0})
-	if err != nil {
-		return &Error{Pos: b.q.pos, Msg: err.Error()}
+	user, userGiven := b.val("requirements")
+	input, _ := b.ad.Get("TransferInput")
+	inputs, _ := input.(classad.String)
+	if !strings.Contains(string(inputs), "://") {
+		inputs = "" // only URLs' schemes make a difference
+	}
+	k := reqKey{cpus: b.cpus, transfer: b.stf != "NO", universe: b.universe, gpus: b.ad.Has("RequestGPUs"),
+		memTiny: memLit && mem <= 1, diskZero: diskLit && disk <= 0, inputs: string(inputs), user: user}
+	req, ok := b.reqs[k]
+	if !ok {
+		var err error
+		given := func(string) (string, bool) { return user, userGiven } // expanded once (a random choice draws once)
+		req, err = b.session.requirements(given, reqFlags{cpus: k.cpus, transfer: k.transfer, universe: k.universe,
+			gpus: k.gpus, docker: b.universe == "docker", inputs: transferInputs(b.ad), memTiny: k.memTiny, diskZero: k.diskZero})
+		if err != nil {
+			return &Error{Pos: b.q.pos, Msg: err.Error()}
+		}
+		b.reqs = remember(b.reqs, k, req)
 	}
 	if req != nil {
 		b.set("Requirements", req)
 	}
 	return nil
+}
+
+// reqKey is what Requirements is made of (the session's options aside).
+type reqKey struct {
+	cpus, transfer, gpus, memTiny, diskZero bool
+	universe, inputs, user                  string
 }
 
 // status sets JobStatus: held for spooling (and left in the queue after

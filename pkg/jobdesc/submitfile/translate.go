@@ -47,7 +47,7 @@ func ToJob(p Proc) jobdesc.Job {
 	t.resources()
 	t.j.Name = t.str("JobBatchName")
 	if u, ok := p.Ad.Get("JobUniverse"); ok && u != classad.Int(5) {
-		t.warn("universe", fmt.Sprintf("universe %s has no equivalent outside HTCondor; the job is translated as an ordinary batch job", p.Macros["universe"]))
+		t.warn("universe", fmt.Sprintf("universe %s has no equivalent outside HTCondor; the job is translated as an ordinary batch job", p.Macros.Get("universe")))
 	}
 	t.extras()
 	return t.j
@@ -91,7 +91,7 @@ func (t *translation) intOf(attr string) (int64, bool) {
 // arguments and environment.
 func (t *translation) program() {
 	j := &t.j
-	if cmd := t.p.Macros["executable"]; cmd != "" || t.str("Cmd") != "" {
+	if cmd := t.p.Macros.Get("executable"); cmd != "" || t.str("Cmd") != "" {
 		exe := firstNonEmpty(lookupCI(t.p.Macros, "executable"), t.str("Cmd"))
 		j.Executable.Path = exe
 		if !filepath.IsAbs(exe) && !strings.Contains(exe, "://") {
@@ -186,17 +186,15 @@ func (t *translation) resources() {
 // extras keeps everything else the file said, named, with a warning.
 func (t *translation) extras() {
 	var keys []string
-	for k := range t.p.Macros {
-		keys = append(keys, k)
-	}
+	t.p.Macros.Each(func(k, _ string) { keys = append(keys, k) })
 	sort.Strings(keys)
 	for _, k := range keys {
 		lk := strings.ToLower(k)
-		if mapped[lk] || t.p.Vars[lk] != "" {
+		if mapped[lk] || t.p.Vars.Get(lk) != "" {
 			continue
 		}
 		if strings.HasPrefix(k, "+") || strings.HasPrefix(lk, "my.") || known[lk] {
-			t.j.Extra = append(t.j.Extra, jobdesc.Attr{Name: "classad:" + k, Value: t.p.Macros[k]})
+			t.j.Extra = append(t.j.Extra, jobdesc.Attr{Name: "classad:" + k, Value: t.p.Macros.Get(k)})
 			t.warn(k, fmt.Sprintf("submit command %q has no equivalent in xRSL/ADL; kept as an extra attribute", k))
 		}
 	}
@@ -210,13 +208,14 @@ var known = map[string]bool{"log": true, "requirements": true, "rank": true, "no
 	"accounting_group_user": true, "getenv": true, "output_destination": true, "transfer_output_remaps": true,
 	"max_retries": true, "nice_user": true, "job_lease_duration": true, "leave_in_queue": true}
 
-func lookupCI(m map[string]string, k string) string {
-	for kk, v := range m {
-		if strings.EqualFold(kk, k) {
-			return v
+func lookupCI(m Table, k string) string {
+	v := ""
+	m.Each(func(kk, vv string) {
+		if v == "" && strings.EqualFold(kk, k) {
+			v = vv
 		}
-	}
-	return ""
+	})
+	return v
 }
 
 func firstNonEmpty(v ...string) string {

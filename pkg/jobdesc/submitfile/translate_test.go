@@ -190,8 +190,8 @@ queue 1 n, word from (
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("args:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if f.Procs[7].Vars["word"] != "beta gamma" || f.Procs[9].Vars["n"] != "4" || f.Procs[3].Vars["step"] != "1" {
-		t.Errorf("queue variables: %v %v %v", f.Procs[7].Vars, f.Procs[9].Vars, f.Procs[3].Vars)
+	if f.Procs[7].Vars.Get("word") != "beta gamma" || f.Procs[9].Vars.Get("n") != "4" || f.Procs[3].Vars.Get("step") != "1" {
+		t.Errorf("queue variables: %v %v %v", f.Procs[7].Vars.Map(), f.Procs[9].Vars.Map(), f.Procs[3].Vars.Map())
 	}
 	if f.Procs[2].ClusterID != 1 || f.Procs[9].ProcID != 9 {
 		t.Errorf("ids")
