@@ -27,6 +27,13 @@ CI=${CI:-}
 t0=$(date +%s)
 step() { printf '\n== release: %s (%ss)\n' "$*" "$(( $(date +%s) - t0 ))"; }
 die() { echo "release-test: FAIL: $*" >&2; exit 1; }
+# readme_block NAME: the commands of README.md's fenced block after <!-- release-test: NAME -->
+# (comments and blank lines dropped)
+readme_block() {
+  awk -v m="<!-- release-test: $1 -->" '$0 == m { mark = 1; next }
+       mark && /^```/ { if (inblock) exit; inblock = 1; next }
+       inblock { print }' README.md | sed -e 's/[[:space:]]*#.*$//' -e '/^[[:space:]]*$/d'
+}
 skip() { # skip WHY: a missing prerequisite fails under CI=true and skips otherwise
   [ "$CI" = true ] && die "$1 (CI=true: nothing may be skipped)"
   echo "release-test: SKIPPED: $1"
@@ -145,9 +152,7 @@ if [ $can_chroot = yes ]; then
 
   step "install the .deb with README.md's commands (<!-- release-test: deb -->)"
   debversion=$(dpkg-deb -f "$deb" Version)
-  cmds=$(awk '/<!-- release-test: deb -->/ { mark = 1; next }
-              mark && /^```/ { if (inblock) exit; inblock = 1; next }
-              inblock { print }' README.md | sed -e 's/[[:space:]]*#.*$//' -e '/^[[:space:]]*$/d' -e "s/VERSION/$debversion/g")
+  cmds=$(readme_block deb | sed "s/VERSION/$debversion/g")
   [ -n "$cmds" ] || die "README.md has no fenced block after <!-- release-test: deb -->"
   printf '%s\n' "$cmds" | sed 's/^/  $ /'
   cp "$deb" "$R/root/"
@@ -174,6 +179,23 @@ if [ $can_chroot = yes ]; then
     [ -s "$R$f" ] || die "$f missing in the chroot"
   done
   echo "  zsh, fish completions, /usr/share/doc/cesub: present"
+
+  step "the tar.gz with README.md's commands (<!-- release-test: tar -->), into a fresh home in the chroot"
+  cmds=$(readme_block tar | sed "s/VERSION/$version/g")
+  [ -n "$cmds" ] || die "README.md has no fenced block after <!-- release-test: tar -->"
+  printf '%s\n' "$cmds" | sed 's/^/  $ /'
+  tgz=dist/cesub_${version}_linux_amd64.tar.gz
+  [ -s "$tgz" ] || die "no $tgz"
+  mkdir -p "$R/home/tarball"
+  cp "$tgz" "$R/home/tarball/"
+  tarsh() { inch env HOME=/home/tarball sh -euc "cd ~; $1"; }
+  tarsh "$cmds" > "$BASE/tar.log" 2>&1 || { tail -20 "$BASE/tar.log"; die "the README's tar.gz install failed in the chroot"; }
+  out=$(tarsh '~/.local/bin/cesub --version') || die "~/.local/bin/cesub --version failed"
+  [[ "$out" == "cesub $version "* ]] || die "the tar.gz's cesub --version says '$out'"
+  tarsh 'MANPATH=~/.local/share/man: man -w cesub-submit' >/dev/null || die "man -w finds no page from the tar.gz"
+  tarsh 'bash -c "source ~/.local/share/bash-completion/completions/cesub; complete -p cesub"' >/dev/null \
+    || die "the tar.gz's bash completion does not load"
+  echo "  tar.gz: ~/.local/bin/cesub --version: $out; man page and bash completion found"
 
   step "in the chroot: cesub ping against the testbed's A-REX"
   if scripts/testbed/arex status >/dev/null 2>&1; then
