@@ -721,7 +721,7 @@ func TestHTCondorRefusals(t *testing.T) {
 				1, "the schedd refused the submission (nothing was created): cesub testbed policy: request_memory must stay below 100000 MB"},
 			{"does not parse", write("bad.sub", "executable = /bin/true\nqueue 3 foo bar\n"), 2, "bad.sub:2:1: queue"},
 			{"missing input", write("in.sub", "executable = /bin/true\ntransfer_executable = false\ntransfer_input_files = nope.txt\nqueue\n"),
-				1, "nothing was submitted"},
+				2, "nothing was submitted"}, // bad input: docs/exit-codes.md
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				r := cesub(t, tb, env, "submit", "-C", ceAddr, "-f", tc.file)

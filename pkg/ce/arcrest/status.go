@@ -3,9 +3,11 @@ package arcrest
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/cesub/cesub/pkg/ce"
+	"github.com/cesub/cesub/pkg/ce/arexhttp"
 )
 
 // How Status asks A-REX for the states of k jobs. There are two requests:
@@ -82,12 +84,34 @@ func (c *Client) Status(ctx context.Context, ids []string) ([]ce.Result, error) 
 		}
 	}
 	if len(pending) <= liveChecks {
+		var ended []*ce.Job
 		for _, i := range pending {
 			c.liveOrGone(ctx, &results[i])
+			if j := results[i].Job; j != nil && j.State == ce.StateFinished {
+				ended = append(ended, j)
+			}
 		}
+		c.settleFinished(ctx, ended)
 	}
 	c.explainFailed(ctx, results)
 	return results, nil
+}
+
+// settleFinished: the grid manager says FINISHED for a job that ended well,
+// failed or was killed alike; diagnose/failed, missing for a job that ended
+// well, tells them apart. A job with a reason is FAILED, which explainFailed
+// refines (a kill by request is KILLED).
+func (c *Client) settleFinished(ctx context.Context, jobs []*ce.Job) {
+	base, err := c.base(ctx)
+	if err != nil {
+		return
+	}
+	for _, j := range jobs {
+		reason, err := c.h.Text(ctx, base+"/jobs/"+j.LocalID+"/diagnose/failed", "text/plain", "diagnose/failed", arexhttp.DiagnoseLimit)
+		if err == nil && strings.TrimSpace(reason) != "" {
+			j.State = ce.StateFailed
+		}
+	}
 }
 
 // statusByListing answers from one live listing; the jobs missing from it
