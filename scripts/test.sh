@@ -60,7 +60,7 @@ fi
 step "go test"
 # -parallel: the long integration tests (drop-in, crash, README) run side by side; they mostly
 # wait for the servers
-go test -count=1 -timeout 30m -parallel 6 ./...
+go test -count=1 -timeout 45m -parallel 6 ./...
 
 if [ -n "$release_pid" ]; then
   step "release test (its output)"
