@@ -100,9 +100,8 @@ func actTool(k actKind) func(context.Context, *cmdutil.Factory, []string) int {
 			fmt.Fprintf(f.IO.ErrOut, "Usage: %s [options] [constraints]   (cesub: -name, -pool, -reason; cluster.proc, cluster, -constraint expr, -all)\n", k.tool)
 			return 1
 		}
-		s, err := open(ctx, f, o.target)
-		if err != nil {
-			errorf(f, "%v", err)
+		s, ok := connect(ctx, f, o.target)
+		if !ok {
 			return 1
 		}
 		defer s.close()

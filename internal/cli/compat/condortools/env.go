@@ -100,6 +100,17 @@ func open(ctx context.Context, f *cmdutil.Factory, t target) (*session, error) {
 	return s, nil
 }
 
+// connect is open for a tool: a CE it cannot reach is reported as the real
+// tools do (ERROR: …) and ok is false (the tool exits 1).
+func connect(ctx context.Context, f *cmdutil.Factory, t target) (*session, bool) {
+	s, err := open(ctx, f, t)
+	if err != nil {
+		errorf(f, "%v", err)
+		return nil, false
+	}
+	return s, true
+}
+
 func (s *session) close() { s.store.Close() }
 
 // errorf prints an HTCondor-style error line on stderr.

@@ -19,9 +19,8 @@ func runHistory(ctx context.Context, f *cmdutil.Factory, list []string) int {
 		return 1
 	}
 	o.allUsers = true // condor_history shows every user's jobs unless given a user
-	s, err := open(ctx, f, o.target)
-	if err != nil {
-		errorf(f, "%v", err)
+	s, ok := connect(ctx, f, o.target)
+	if !ok {
 		return 1
 	}
 	defer s.close()

@@ -18,9 +18,8 @@ func runQ(ctx context.Context, f *cmdutil.Factory, list []string) int {
 		fmt.Fprintln(f.IO.ErrOut, err)
 		return 1
 	}
-	s, err := open(ctx, f, o.target)
-	if err != nil {
-		errorf(f, "%v", err)
+	s, ok := connect(ctx, f, o.target)
+	if !ok {
 		return 1
 	}
 	defer s.close()

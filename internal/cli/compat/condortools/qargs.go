@@ -38,8 +38,11 @@ func parseQArgs(tool string, list []string) (*qOpts, error) {
 	}
 }
 
-func (o *qOpts) one(a *args, arg string) error {
-	var err error
+// selects reads the arguments that name the schedd and the jobs (ids,
+// owners, -name, -pool, -constraint, abbreviated to at least minC letters),
+// which condor_q, condor_history and condor_transfer_data share; ok false:
+// arg is none of them.
+func (o *qOpts) selects(a *args, arg string, minC int) (ok bool, err error) {
 	var v string
 	switch {
 	case !strings.HasPrefix(arg, "-"):
@@ -52,9 +55,25 @@ func (o *qOpts) one(a *args, arg string) error {
 		o.name, err = a.value()
 	case isOpt(arg, "pool", 1):
 		o.pool, err = a.value()
-	case isOpt(arg, "constraint", 2):
+	case isOpt(arg, "constraint", minC):
 		v, err = a.value()
 		o.constraint = append(o.constraint, v)
+	default:
+		return false, nil
+	}
+	return true, err
+}
+
+func (o *qOpts) one(a *args, arg string) error {
+	ok, err := o.selects(a, arg, 2)
+	if ok {
+		if err != nil {
+			return fmt.Errorf("%s: %v", arg, err)
+		}
+		return nil
+	}
+	var v string
+	switch {
 	case isOpt(arg, "allusers", 2):
 		o.allUsers = true
 	case isOpt(arg, "long", 1):

@@ -100,9 +100,8 @@ func procIDs(cluster string, procs []string) string {
 // submitJobs sends the jobs through jobs.Submitter (recorded on cesub's
 // job list) and prints what condor_submit prints.
 func submitJobs(ctx context.Context, f *cmdutil.Factory, o *submitOpts, js []jobdesc.Job, dir string) int {
-	s, err := open(ctx, f, o.target)
-	if err != nil {
-		errorf(f, "%v", err)
+	s, ok := connect(ctx, f, o.target)
+	if !ok {
 		return 1
 	}
 	defer s.close()

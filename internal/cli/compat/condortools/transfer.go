@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/cesub/cesub/internal/cli/cmdutil"
 	"github.com/cesub/cesub/pkg/ce"
@@ -21,9 +20,8 @@ func runTransfer(ctx context.Context, f *cmdutil.Factory, list []string) int {
 		fmt.Fprintln(f.IO.ErrOut, err)
 		return 1
 	}
-	s, err := open(ctx, f, o.target)
-	if err != nil {
-		errorf(f, "%v", err)
+	s, ok := connect(ctx, f, o.target)
+	if !ok {
 		return 1
 	}
 	defer s.close()
@@ -55,22 +53,9 @@ func parseTransferArgs(list []string) (*transferOpts, error) {
 		if !ok {
 			break
 		}
-		var err error
-		var v string
+		sel, err := o.selects(a, arg, 1)
 		switch {
-		case !strings.HasPrefix(arg, "-"):
-			if isJobID(arg) {
-				o.ids = append(o.ids, arg)
-			} else {
-				o.owners = append(o.owners, arg)
-			}
-		case isOpt(arg, "name", 1):
-			o.name, err = a.value()
-		case isOpt(arg, "pool", 1):
-			o.pool, err = a.value()
-		case isOpt(arg, "constraint", 1):
-			v, err = a.value()
-			o.constraint = append(o.constraint, v)
+		case sel:
 		case isOpt(arg, "all", 2):
 			o.all = true
 		default:
