@@ -86,7 +86,8 @@ func (c *crashCE) settle(t *testing.T, tb *testbed.Env, r *crashRun, bystander m
 	t.Helper()
 	time.Sleep(c.settleDelay) // a CE may still be creating the jobs of the killed request
 	e := map[string]string{"BEARER_TOKEN_FILE": r.token, "CESUB_JOBLIST": r.list}
-	if res := cesub(t, tb, e, "status", "-a"); res.code != 0 && res.code != 1 && res.code != 3 {
+	res := cesub(t, tb, e, "status", "-a")
+	if res.code != 0 && res.code != 1 && res.code != 3 {
 		t.Fatalf("%s: status -a: exit %d %s", r.name, res.code, res.err)
 	}
 	l := listed(t, r.list)
@@ -111,7 +112,7 @@ func (c *crashCE) settle(t *testing.T, tb *testbed.Env, r *crashRun, bystander m
 		}
 	}
 	if n := pendingRows(t, r.list); n != 0 {
-		t.Errorf("%s: %d pending submissions left after status -a", r.name, n)
+		t.Errorf("%s: %d pending submissions left after status -a; it said: %s", r.name, n, res.err)
 	}
 }
 

@@ -287,8 +287,14 @@ func (e *env) cachedBackend(ctx context.Context, addr ce.Address) (ce.Backend, b
 // recover resolves the pending submissions to the CE and says, in one
 // line, what it recorded.
 func (e *env) recover(ctx context.Context, addr ce.Address, b ce.Backend) {
-	if note := jobs.RecoveredNote(e.recovery.CE(ctx, addr, b)); note != "" && e.Notef != nil {
+	rs := e.recovery.CE(ctx, addr, b)
+	if note := jobs.RecoveredNote(rs); note != "" && e.Notef != nil {
 		e.Notef("%s: %s", addr.URL(), note)
+	}
+	for _, r := range rs {
+		if r.Err != "" && e.Warnf != nil {
+			e.Warnf("%s (the next command tries again)", r.Err)
+		}
 	}
 }
 
@@ -308,7 +314,9 @@ func (e *env) recoverAll(ctx context.Context, ces []string) {
 			continue
 		}
 		cctx, cancel := e.Deadline(ctx, 3)
-		_, _, _ = e.backendOf(cctx, p[0], p[1]) // a CE that cannot be reached keeps its rows
+		if _, _, err := e.backendOf(cctx, p[0], p[1]); err != nil && e.Warnf != nil { // it keeps its rows
+			e.Warnf("%s: its interrupted submissions are not resolved (the next command tries again): %v", p[0], err)
+		}
 		cancel()
 	}
 }

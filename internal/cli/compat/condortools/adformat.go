@@ -100,7 +100,7 @@ func (af *autoformat) printTable(w io.Writer, ads []*classad.Ad, rows [][]string
 		case af.has("j") && af.v24:
 			fmt.Fprintf(&b, "%-*s ", idw, id)
 		case af.has("j"):
-			fmt.Fprintf(&b, " %-7s ", id)
+			b.WriteString(id + " ")
 		}
 		for c, v := range cells {
 			if c > 0 {
@@ -117,10 +117,14 @@ func (af *autoformat) printTable(w io.Writer, ads []*classad.Ad, rows [][]string
 	if af.v24 {
 		line(" ID", af.attrs)
 	} else {
-		line("ID", af.attrs)
+		line(" ID     ", af.attrs) // as wide as idCell
 	}
 	for i, ad := range ads {
-		line(jobID(ad), rows[i])
+		if af.v24 {
+			line(jobID(ad), rows[i])
+		} else {
+			line(idCell(ad), rows[i])
+		}
 	}
 }
 
@@ -128,6 +132,14 @@ func jobID(ad *classad.Ad) string {
 	c, _ := ad.Int("ClusterId")
 	p, _ := ad.Int("ProcId")
 	return fmt.Sprintf("%d.%d", c, p)
+}
+
+// idCell is the ID column of condor_q's tables before 24: the cluster
+// right-aligned in four, the proc left-aligned in three ("   7.0  ").
+func idCell(ad *classad.Ad) string {
+	c, _ := ad.Int("ClusterId")
+	p, _ := ad.Int("ProcId")
+	return fmt.Sprintf("%4d.%-3d", c, p)
 }
 
 // printLong is -long: each ad's attributes, sorted, NAME = value, and an

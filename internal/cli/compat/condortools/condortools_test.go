@@ -120,7 +120,7 @@ func TestAutoformat(t *testing.T) {
 		{"V", []string{"Owner"}, "\"pilot\"\n\"pilot\"\n"},
 		{"r", []string{"RequestMemory"}, "ifthenelse(MemoryUsage =!= undefined,MemoryUsage,1)\nundefined\n"},
 		{"", []string{"JobStatus == 5", "ImageSize / 1024"}, "false 2\ntrue undefined\n"},
-		{"jh", []string{"ProcId", "Owner"}, " ID      ProcId Owner\n 7.0     0      pilot\n 7.1     1      pilot\n"},
+		{"jh", []string{"ProcId", "Owner"}, " ID      ProcId Owner\n   7.0   0      pilot\n   7.1   1      pilot\n"},
 	} {
 		var b bytes.Buffer
 		(&autoformat{mods: c.mods, attrs: c.attrs}).print(&b, sampleAds(t))
@@ -182,5 +182,18 @@ func TestQConstraint(t *testing.T) {
 	}
 	if got := (&qOpts{allUsers: true}).constraintExpr("pilot"); got != "true" {
 		t.Error(got)
+	}
+}
+
+func TestIDCellAlignsAsCondorQ(t *testing.T) {
+	for _, c := range []struct{ cluster, proc, want string }{
+		{"7", "0", "   7.0  "},
+		{"2220", "1", "2220.1  "},
+		{"123456", "0", "123456.0  "},
+		{"12", "1500", "  12.1500"},
+	} {
+		if got := idCell(ad(t, "ClusterId", c.cluster, "ProcId", c.proc)); got != c.want {
+			t.Errorf("idCell(%s.%s) = %q, want %q", c.cluster, c.proc, got, c.want)
+		}
 	}
 }

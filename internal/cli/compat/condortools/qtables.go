@@ -111,7 +111,7 @@ func printNoBatch(w io.Writer, ads []*classad.Ad, now time.Time) {
 		owner, _ := ad.Str("Owner")
 		st, _ := ad.Int("JobStatus")
 		prio, _ := ad.Int("JobPrio")
-		fmt.Fprintf(w, " %-7s %-14s %11s %12s %-2s %-3d %4.1f %s\n", jobID(ad), owner, qdate(ad), runTime(ad, now),
+		fmt.Fprintf(w, "%s %-14s %11s %12s %-2s %-3d %4.1f %s\n", idCell(ad), owner, qdate(ad), runTime(ad, now),
 			stCode[st], prio, imageMB(ad), command(ad))
 	}
 }
