@@ -87,7 +87,7 @@ go_bin() {
 build_tools() {
   mkdir -p "$BIN"
   local go; go=$(go_bin) || die "no Go toolchain"
-  ( cd "$REPO_ROOT" && CGO_ENABLED=0 "$go" build -o "$BIN/cesub-testissuer" ./cmd/cesub-testissuer ) || die "building the test issuer failed"
+  ( cd "$REPO_ROOT" && CGO_ENABLED=0 "$go" build -trimpath -buildvcs=false -o "$BIN/cesub-testissuer" ./cmd/cesub-testissuer ) || die "building the test issuer failed"
 }
 
 expires_soon() { ! openssl x509 -in "$1" -noout -checkend $(( ${2:-2} * 86400 )) >/dev/null 2>&1; }
