@@ -63,7 +63,7 @@ func (s *arcSide) run(t *testing.T, real bool, tool string, args ...string) resu
 func arcSides(t *testing.T, tb *testbed.Env) []*arcSide {
 	bin := cesubBinary(t)
 	links := t.TempDir()
-	for _, n := range []string{"arcsub", "arcstat", "arcget", "arckill", "arcclean", "arccat", "arcresume", "arcinfo", "arcsync"} {
+	for _, n := range []string{"arcsub", "arcstat", "arcget", "arckill", "arcclean", "arccat", "arcresume", "arcrenew", "arcinfo", "arcsync"} {
 		if err := os.Symlink(bin, filepath.Join(links, n)); err != nil {
 			t.Fatal(err)
 		}

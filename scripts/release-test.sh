@@ -179,6 +179,16 @@ if [ $can_chroot = yes ]; then
     [ -s "$R$f" ] || die "$f missing in the chroot"
   done
   echo "  zsh, fish completions, /usr/share/doc/cesub: present"
+  # the drop-in links: each one /usr/lib/cesub/compat/TOOL, the same set as `cesub compat list`, and
+  # each says under --version that it is cesub emulating that tool
+  want=$(inch cesub compat list | awk '{print $1}' | sort)
+  have=$(ls "$R/usr/lib/cesub/compat" | sort)
+  [ "$want" = "$have" ] || die "the package's drop-in links differ from cesub compat list: $(diff <(echo "$want") <(echo "$have") | tr '\n' ' ')"
+  for t in $have; do
+    v=$(inch /usr/lib/cesub/compat/$t --version 2>&1) || die "/usr/lib/cesub/compat/$t --version failed: $v"
+    [[ "$v" == *cesub*emulating* && "$v" == *"$t"* ]] || die "/usr/lib/cesub/compat/$t --version says '$v'"
+  done
+  echo "  /usr/lib/cesub/compat: $(echo $have | wc -w) drop-in links, each --version naming cesub and its tool"
 
   step "the tar.gz with README.md's commands (<!-- release-test: tar -->), into a fresh home in the chroot"
   cmds=$(readme_block tar | sed "s/VERSION/$version/g")

@@ -5,6 +5,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,7 +38,7 @@ func TestCompatInstallLinksRunTheTools(t *testing.T) {
 		t.Fatalf("install: %d %s", r.code, r.err)
 	}
 	exe, _ := os.Executable()
-	for _, name := range []string{"arcsub", "arcstat", "arcget", "arckill", "arcclean", "arccat", "arcresume", "arcinfo", "arcsync", "arcproxy"} {
+	for _, name := range []string{"arcsub", "arcstat", "arcget", "arckill", "arcclean", "arccat", "arcresume", "arcrenew", "arcinfo", "arcsync", "arcproxy"} {
 		target, err := os.Readlink(filepath.Join(dir, name))
 		if err != nil || target != exe {
 			t.Errorf("%s -> %q (%v), want %s", name, target, err, exe)
@@ -162,5 +164,28 @@ func TestArcsubSeveralCEs(t *testing.T) {
 	}
 	if strings.Contains(r.out, "Job submitted") {
 		t.Errorf("a job was reported submitted: %q", r.out)
+	}
+}
+
+// TestPackagesShipEveryLink: the deb and rpm (.goreleaser.yaml) carry a
+// link in /usr/lib/cesub/compat for each tool `compat list` names, no more.
+func TestPackagesShipEveryLink(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", ".goreleaser.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shipped []string
+	for _, m := range regexp.MustCompile(`(?m)^\s+dst: /usr/lib/cesub/compat/(\S+)$`).FindAllStringSubmatch(string(b), -1) {
+		shipped = append(shipped, m[1])
+	}
+	r := run(t, nil, "compat", "list")
+	var listed []string
+	for _, l := range strings.Split(strings.TrimSpace(r.out), "\n") {
+		listed = append(listed, strings.Fields(l)[0])
+	}
+	slices.Sort(shipped)
+	slices.Sort(listed)
+	if len(listed) < 10 || !slices.Equal(shipped, listed) {
+		t.Errorf("packaged links %v, compat list %v", shipped, listed)
 	}
 }

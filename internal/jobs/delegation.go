@@ -140,3 +140,23 @@ func authIdentity(ctx context.Context, src token.Source, cred *x509proxy.Credent
 	}
 	return "token:" + j.Claims.Issuer + " " + j.Claims.Subject, nil
 }
+
+// Renew puts the local proxy into delegation id on the CE (in place: the
+// jobs using it get the new credential), as arcrenew does for each job's
+// delegation.
+func (m *Delegations) Renew(ctx context.Context, b ce.Backend, id string) error {
+	cred, err := m.Proxy()
+	if err != nil {
+		return fmt.Errorf("X.509 delegation: %w", err)
+	}
+	now := m.Now()
+	sign := func(csr []byte) ([]byte, error) {
+		return x509proxy.SignRequest(cred, csr, x509proxy.Options{Lifetime: cred.TimeLeft(now), Now: m.Now})
+	}
+	d, err := b.Delegate(ctx, ce.DelegateRequest{Type: ce.DelegateX509, Sign: sign, RenewID: id})
+	if err != nil {
+		return fmt.Errorf("renewing delegation %s: %w", id, err)
+	}
+	m.say(m.Infof, "renewed delegation %s", d.ID)
+	return nil
+}

@@ -1,5 +1,5 @@
 // Package arctools emulates the ARC client's commands (arcsub, arcstat,
-// arcget, arckill, arcclean, arccat, arcresume, arcinfo, arcsync, arcproxy): their options, output and exit
+// arcget, arckill, arcclean, arccat, arcresume, arcrenew, arcinfo, arcsync, arcproxy): their options, output and exit
 // codes, over cesub's job lifecycle (internal/jobs). The jobs are those of
 // ARC's own job list, ~/.arc/jobs.dat or -j FILE (internal/arcjoblist), so
 // that the real ARC client and these emulations share one list.
@@ -32,6 +32,7 @@ func Tools() []tool.Tool {
 		arcTool("arcclean", runClean),
 		arcTool("arccat", runCat),
 		arcTool("arcresume", runResume),
+		arcTool("arcrenew", runRenew),
 		arcTool("arcinfo", runInfo),
 		arcTool("arcsync", runSync),
 		arcTool("arcproxy", runProxy),

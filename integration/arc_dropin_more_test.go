@@ -1,0 +1,165 @@
+package integration
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/cesub/cesub/internal/testbed"
+)
+
+// TestArcDropInMore: the options TestArcDropIn leaves out, real client and
+// cesub's on the same arguments and one job list: arcsub -t -d -z and -D,
+// arccat -e, arcget -k -J, arcresume of a finished job, and arcrenew (with
+// the proxy the real client delegated on A-REX 6.17, and without a proxy).
+func TestArcDropInMore(t *testing.T) {
+	t.Parallel() // beside the other long tests: go test -parallel (scripts/test.sh)
+	tb := testbed.Require(t)
+	for _, s := range arcSides(t, tb) {
+		t.Run(s.name, func(t *testing.T) {
+			defer cleanArcJobs(t, s)
+			ids := submitMore(t, s)
+			compareDryRun(t, s)
+			waitFinished(t, s, ids)
+			for _, real := range []bool{true, false} {
+				for i, id := range ids {
+					r := s.run(t, real, "arccat", "-e", id)
+					if want := "err-" + []string{"real", "cesub"}[i] + "\n"; r.code != 0 || r.out != want {
+						t.Errorf("arccat -e (real=%v): %d %q %q, want %q", real, r.code, r.out, r.err, want)
+					}
+				}
+			}
+			compareGetKeep(t, s, ids)
+			for _, real := range []bool{true, false} {
+				r := s.run(t, real, "arcresume", ids[0])
+				if r.code != 1 || r.out != "Jobs processed: 1, resumed: 0\n" {
+					t.Errorf("arcresume of a finished job (real=%v): %d %q %q", real, r.code, r.out, r.err)
+				}
+			}
+			compareRenew(t, s, ids)
+		})
+	}
+}
+
+// submitMore submits a job writing stdout and stderr with each client,
+// with -t, -d and -z (an empty client.conf); it returns the ids, real's first.
+func submitMore(t *testing.T, s *arcSide) []string {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(s.work, "empty.conf"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	idRe := regexp.MustCompile(`^Job submitted with jobid: (` + regexp.QuoteMeta(s.url) + `/rest/1\.[01]/jobs/[A-Za-z0-9]+)\n$`)
+	var ids []string
+	for i, real := range []bool{true, false} {
+		who := []string{"real", "cesub"}[i]
+		desc := `&(executable="/bin/sh")(arguments="-c" "echo out-` + who + `; echo err-` + who + ` >&2")` +
+			`(stdout="out.txt")(stderr="err.txt")(jobname="more-` + who + `")`
+		r := s.run(t, real, "arcsub", "-t", "60", "-d", "ERROR", "-z", s.path(real, "empty.conf"), "-C", s.url, "-T", "arcrest", "-e", desc)
+		m := idRe.FindStringSubmatch(r.out)
+		if r.code != 0 || m == nil {
+			t.Fatalf("arcsub -t -d -z (real=%v): %d %q %q", real, r.code, r.out, r.err)
+		}
+		ids = append(ids, m[1])
+	}
+	return ids
+}
+
+// compareDryRun: arcsub -D submits a job the CE accepts and does not run
+// (xRSL dryrun); both record it, and the CE ends it with its dry-run error.
+func compareDryRun(t *testing.T, s *arcSide) {
+	t.Helper()
+	for _, real := range []bool{true, false} {
+		r := s.run(t, real, "arcsub", "-D", "-C", s.url, "-T", "arcrest", "-e", `&(executable="/bin/true")(jobname="more-dry")`)
+		if r.code != 0 || !strings.HasPrefix(r.out, "Job submitted with jobid: "+s.url+"/rest/") {
+			t.Errorf("arcsub -D (real=%v): %d %q %q", real, r.code, r.out, r.err)
+		}
+	}
+	r := s.run(t, false, "arcstat", "-a")
+	if n := strings.Count(r.out, " Name: more-dry\n"); n != 2 {
+		t.Errorf("arcstat lists %d dry-run jobs, want 2:\n%s", n, r.out)
+	}
+}
+
+// compareGetKeep: arcget -k -J: each client fetches the other's job into a
+// folder named by the job name and leaves the job on the CE.
+func compareGetKeep(t *testing.T, s *arcSide, ids []string) {
+	t.Helper()
+	for i, real := range []bool{false, true} { // cesub gets ids[0] (real's), real gets ids[1]
+		who := []string{"real", "cesub"}[i]
+		dir := []string{"keep-cesub", "keep-real"}[i]
+		if err := os.MkdirAll(filepath.Join(s.work, dir), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		r := s.run(t, real, "arcget", "-k", "-J", "-D", s.path(real, dir), ids[i])
+		want := "Results stored at: " + dir + "/more-" + who + "\nJobs processed: 1, successfully retrieved: 1\n"
+		if r.code != 0 || r.out != want {
+			t.Errorf("arcget -k -J (real=%v): %d %q %q, want %q", real, r.code, r.out, r.err, want)
+		}
+		for f, want := range map[string]string{"out.txt": "out-" + who + "\n", "err.txt": "err-" + who + "\n"} {
+			if b, err := os.ReadFile(filepath.Join(s.work, dir, "more-"+who, f)); err != nil || string(b) != want {
+				t.Errorf("arcget -k -J (real=%v) %s: %q %v", real, f, b, err)
+			}
+		}
+	}
+	for _, real := range []bool{true, false} { // kept: still on the CE and on the list
+		if r := s.run(t, real, "arcstat", ids[0], ids[1]); !strings.HasSuffix(r.out, "2 jobs returned information\n") {
+			t.Errorf("after arcget -k (real=%v): %d %q", real, r.code, r.out)
+		}
+	}
+}
+
+// compareRenew: without any proxy both fail (exit 1); on A-REX 6.17, whose
+// real client delegated its proxy with the job, both renew that delegation.
+func compareRenew(t *testing.T, s *arcSide, ids []string) {
+	t.Helper()
+	bare := s.withEnv("X509_USER_PROXY=" + filepath.Join(s.view, "no-proxy"))
+	for _, real := range []bool{true, false} {
+		if r := bare.run(t, real, "arcrenew", ids[0]); r.code != 1 || strings.Contains(r.out, "renewed") {
+			t.Errorf("arcrenew without a proxy (real=%v): %d %q %q", real, r.code, r.out, r.err)
+		}
+	}
+	proxy := ""
+	for _, e := range s.realEnv {
+		if v, ok := strings.CutPrefix(e, "X509_USER_PROXY="); ok {
+			proxy = v
+		}
+	}
+	if proxy == "" {
+		return // ARC 7's client here submits with the token alone: no delegation to renew
+	}
+	withProxy := s.withEnv("X509_USER_PROXY=" + proxy)
+	for _, real := range []bool{true, false} {
+		if r := withProxy.run(t, real, "arcrenew", ids[0]); r.code != 0 || r.out != "Jobs processed: 1, renewed: 1\n" {
+			t.Errorf("arcrenew (real=%v): %d %q %q", real, r.code, r.out, r.err)
+		}
+	}
+}
+
+// withEnv is s with extra variables (NAME=VALUE, replacing) for both
+// clients; the real ARC 7 client in its chroot keeps its own environment.
+func (s *arcSide) withEnv(extra ...string) *arcSide {
+	c := *s
+	set := func(env []string) []string {
+		out := slices.Clone(env)
+		for _, kv := range extra {
+			name := kv[:strings.IndexByte(kv, '=')+1]
+			out = slices.DeleteFunc(out, func(e string) bool { return strings.HasPrefix(e, name) })
+			out = append(out, kv)
+		}
+		return out
+	}
+	c.cesubEnv = set(s.cesubEnv)
+	if s.realEnv != nil {
+		c.realEnv = set(s.realEnv)
+		c.realCmd = func(tool string, args ...string) *exec.Cmd {
+			cmd := s.realCmd(tool, args...)
+			cmd.Env = c.realEnv
+			return cmd
+		}
+	}
+	return &c
+}
