@@ -209,14 +209,31 @@ func describeRun(opts *Options) error {
 	return err
 }
 
+// dedupe drops repeated warnings, and says a warning repeated at other
+// places of the file once, with how many more places have it.
 func dedupe(v []string) []string {
-	seen := map[string]bool{}
+	exact := map[string]bool{}
+	first := map[string]int{} // the message (without its place): its line in out
+	more := map[int]int{}
 	var out []string
 	for _, s := range v {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
+		if exact[s] {
+			continue
 		}
+		exact[s] = true
+		msg := s
+		if i := strings.Index(s, "warning: "); i > 0 {
+			msg = s[i:]
+		}
+		if at, ok := first[msg]; ok { // a file of thousands of queue statements says it once
+			more[at]++
+			continue
+		}
+		first[msg] = len(out)
+		out = append(out, s)
+	}
+	for at, n := range more {
+		out[at] += fmt.Sprintf(" (and at %d more places)", n)
 	}
 	return out
 }
