@@ -35,8 +35,8 @@ func TestArcDropInMore(t *testing.T) {
 			}
 			compareGetKeep(t, s, ids)
 			for _, real := range []bool{true, false} {
-				r := s.run(t, real, "arcresume", ids[0])
-				if r.code != 1 || r.out != "Jobs processed: 1, resumed: 0\n" {
+				r := s.run(t, real, "arcresume", ids[0]) // a finished job is passed over: no failure
+				if r.code != 0 || r.out != "Jobs processed: 1, resumed: 0\n" {
 					t.Errorf("arcresume of a finished job (real=%v): %d %q %q", real, r.code, r.out, r.err)
 				}
 			}
@@ -117,14 +117,15 @@ func compareGetKeep(t *testing.T, s *arcSide, ids []string) {
 	}
 }
 
-// compareRenew: without any proxy both fail (exit 1); on A-REX 6.17, whose
-// real client delegated its proxy with the job, both renew that delegation.
+// compareRenew: a finished job is passed over by both (renewed: 0, exit
+// 0); on A-REX 6.17, whose real client delegates its proxy with each job,
+// both renew a running job's delegation, and cesub without a proxy says so
+// (exit 1).
 func compareRenew(t *testing.T, s *arcSide, ids []string) {
 	t.Helper()
-	bare := s.withEnv("X509_USER_PROXY=" + filepath.Join(s.view, "no-proxy"))
 	for _, real := range []bool{true, false} {
-		if r := bare.run(t, real, "arcrenew", ids[0]); r.code != 1 || strings.Contains(r.out, "renewed") {
-			t.Errorf("arcrenew without a proxy (real=%v): %d %q %q", real, r.code, r.out, r.err)
+		if r := s.run(t, real, "arcrenew", ids[0]); r.code != 0 || r.out != "Jobs processed: 1, renewed: 0\n" {
+			t.Errorf("arcrenew of a finished job (real=%v): %d %q %q", real, r.code, r.out, r.err)
 		}
 	}
 	proxy := ""
@@ -136,11 +137,21 @@ func compareRenew(t *testing.T, s *arcSide, ids []string) {
 	if proxy == "" {
 		return // ARC 7's client here submits with the token alone: no delegation to renew
 	}
+	r := s.run(t, true, "arcsub", "-C", s.url, "-T", "arcrest", "-e", `&(executable="/bin/sleep")(arguments="600")(jobname="more-renew")`)
+	id := strings.TrimSpace(strings.TrimPrefix(r.out, "Job submitted with jobid: "))
+	if r.code != 0 || !strings.HasPrefix(id, s.url) {
+		t.Fatalf("arcsub of a long job: %d %q %q", r.code, r.out, r.err)
+	}
+	defer s.run(t, false, "arckill", id)
 	withProxy := s.withEnv("X509_USER_PROXY=" + proxy)
 	for _, real := range []bool{true, false} {
-		if r := withProxy.run(t, real, "arcrenew", ids[0]); r.code != 0 || r.out != "Jobs processed: 1, renewed: 1\n" {
-			t.Errorf("arcrenew (real=%v): %d %q %q", real, r.code, r.out, r.err)
+		if r := withProxy.run(t, real, "arcrenew", id); r.code != 0 || r.out != "Jobs processed: 1, renewed: 1\n" {
+			t.Errorf("arcrenew of a running job (real=%v): %d %q %q", real, r.code, r.out, r.err)
 		}
+	}
+	bare := s.withEnv("X509_USER_PROXY=" + filepath.Join(s.work, "no-proxy"))
+	if r := bare.run(t, false, "arcrenew", id); r.code != 1 || strings.Contains(r.out, "renewed") {
+		t.Errorf("cesub's arcrenew without a proxy: %d %q %q", r.code, r.out, r.err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/cesub/cesub/internal/arcjoblist"
@@ -72,5 +73,32 @@ func TestUnknownOption(t *testing.T) {
 		if got := unknownOption(errors.New(in)); got != want {
 			t.Errorf("%q -> %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestActionable: resume and renew pass over jobs without information and
+// ended ones (not Failed: a failed job is what arcresume is for).
+func TestActionable(t *testing.T) {
+	var list []jobState
+	for _, g := range []string{"Running", "Finished", "Killed", "Deleted", "Failed", "Queuing", "Undefined"} {
+		st := jobState{arc: arcjoblist.Job{ID: g}, general: g, job: &ce.Job{}}
+		if g == "Undefined" {
+			st.job = nil // the CE had no information on it
+		}
+		list = append(list, st)
+	}
+	var got []string
+	for _, st := range actionable(list) {
+		got = append(got, st.general)
+	}
+	if want := []string{"Running", "Failed", "Queuing"}; !slices.Equal(got, want) {
+		t.Errorf("actionable: %v, want %v", got, want)
+	}
+	if delegated(list) {
+		t.Error("delegated without a delegation id")
+	}
+	list[0].arc.DelegationID = "d1"
+	if !delegated(list) {
+		t.Error("delegated missed d1")
 	}
 }

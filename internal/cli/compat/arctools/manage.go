@@ -149,9 +149,10 @@ func runResume(ctx context.Context, s *session, args []string) int {
 	if s.noJobs(list) {
 		return 1
 	}
-	resumed := s.act(ctx, "resume", list)
+	act := actionable(list) // the others are passed over, as ARC does: no failure
+	resumed := s.act(ctx, "resume", act)
 	fmt.Fprintf(s.f.IO.Out, "Jobs processed: %d, resumed: %d\n", len(list), len(resumed))
-	return exitIf(len(resumed) < len(list))
+	return exitIf(len(resumed) < len(act))
 }
 
 func runClean(ctx context.Context, s *session, args []string) int {

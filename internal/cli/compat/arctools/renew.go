@@ -15,9 +15,9 @@ import (
 
 // runRenew is arcrenew: the local proxy is put into the delegations of the
 // selected jobs (each job's delegation ids from the job list), renewed in
-// place so the running jobs get it. Like arcrenew it needs a proxy, takes
-// the jobs the CEs know, and counts a job renewed when all its delegations
-// were.
+// place so the running jobs get it. Like arcrenew it takes the jobs the CEs
+// know, passes over ended ones, needs a proxy when a job is left to renew,
+// and counts a job renewed when all its delegations were.
 func runRenew(ctx context.Context, s *session, args []string) int {
 	var o manageOptions
 	fs := newFlags("[job ...]")
@@ -25,10 +25,6 @@ func runRenew(ctx context.Context, s *session, args []string) int {
 	o.addCommon(fs)
 	if code, ok := s.parse(fs, &o.common, args); !ok {
 		return code
-	}
-	if msg, w := s.proxyProblem(); msg != "" {
-		fmt.Fprintln(w, msg)
-		return 1
 	}
 	all, code, ok := s.pickStated(ctx, fs.Args(), &o)
 	if !ok {
@@ -44,9 +40,26 @@ func runRenew(ctx context.Context, s *session, args []string) int {
 	if s.noJobs(list) {
 		return 1
 	}
-	renewed := s.renew(ctx, list)
+	act := actionable(list) // ended jobs are passed over, as ARC does: no failure
+	if delegated(act) {
+		if msg, w := s.proxyProblem(); msg != "" {
+			fmt.Fprintln(w, msg)
+			return 1
+		}
+	}
+	renewed, failed := s.renew(ctx, act)
 	fmt.Fprintf(s.f.IO.Out, "Jobs processed: %d, renewed: %d\n", len(list), renewed)
-	return exitIf(renewed < len(list))
+	return exitIf(failed > 0)
+}
+
+// delegated: some job has a delegation to renew.
+func delegated(list []jobState) bool {
+	for _, st := range list {
+		if strings.TrimSpace(st.arc.DelegationID) != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // proxyProblem is what arcrenew prints, and where, when there is no proxy
@@ -77,11 +90,11 @@ func (s *session) haveUserCert() bool {
 }
 
 // renew renews each job's delegations on its CE, each delegation once; it
-// returns how many jobs had all theirs renewed.
-func (s *session) renew(ctx context.Context, list []jobState) int {
+// returns how many jobs had all theirs renewed and how many failed (a job
+// without a delegation is neither: ARC passes it over).
+func (s *session) renew(ctx context.Context, list []jobState) (renewed, failed int) {
 	deleg := s.f.Delegations(s.store)
 	done := map[string]error{} // CE + delegation id: the outcome
-	n := 0
 	for _, st := range list {
 		ids := strings.Fields(st.arc.DelegationID)
 		if len(ids) == 0 {
@@ -93,10 +106,12 @@ func (s *session) renew(ctx context.Context, list []jobState) int {
 			ok = s.renewOne(ctx, deleg, st, id, done) && ok
 		}
 		if ok {
-			n++
+			renewed++
+		} else {
+			failed++
 		}
 	}
-	return n
+	return renewed, failed
 }
 
 // renewOne renews delegation id of job st's CE (once per CE and id).

@@ -55,6 +55,20 @@ func finished(state string) bool {
 	return false
 }
 
+// actionable splits jobs as ARC's JobSupervisor does before resuming or
+// renewing: a job without a state, or Finished, Killed or Deleted, is
+// passed over (counted, not acted on, not a failure); the others are acted on.
+func actionable(list []jobState) (act []jobState) {
+	for _, st := range list {
+		switch {
+		case st.job == nil, st.general == "Finished", st.general == "Killed", st.general == "Deleted":
+		default:
+			act = append(act, st)
+		}
+	}
+	return act
+}
+
 // stateMatches is -s: the general or the CE's own state.
 func stateMatches(states []string, general, specific string) bool {
 	if len(states) == 0 {
