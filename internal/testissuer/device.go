@@ -110,6 +110,9 @@ func (s *Server) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
 	s.devices.byCode[code], s.devices.byUser[dl.userCode] = dl, code
 	s.devices.mu.Unlock()
 	s.logf("POST /device_authorization client=%s scope=%q -> 200 user_code=%s", cl.ID, scope, dl.userCode)
+	if s.OnDeviceAuthorization != nil {
+		s.OnDeviceAuthorization(dl.userCode)
+	}
 	writeJSON(w, 200, map[string]any{"device_code": code, "user_code": dl.userCode,
 		"verification_uri": s.Issuer + "/device", "verification_uri_complete": s.Issuer + "/device?user_code=" + dl.userCode,
 		"expires_in": int64(s.deviceExpiry() / time.Second), "interval": int64(dl.interval / time.Second)})

@@ -43,6 +43,9 @@ type Server struct {
 	// AdminSecret enables the test-only POST /admin/device (approve, deny,
 	// expire a pending login), for requests bearing it; empty: no such route.
 	AdminSecret string
+	// OnDeviceAuthorization, when set, is told each new login's user code
+	// (in-process tests play the user with SetDeviceState).
+	OnDeviceAuthorization func(userCode string)
 
 	tokenRequests atomic.Int64
 	devices       deviceTable

@@ -35,6 +35,11 @@ func (s *LoginState) Wrote(path string, t Token) bool {
 	return s != nil && path != "" && filepath.Clean(path) == filepath.Clean(s.TokenFile) && s.TokenSHA256 == tokenHash(t)
 }
 
+// SetToken records that the login wrote t to path.
+func (s *LoginState) SetToken(path string, t Token) {
+	s.TokenFile, s.TokenSHA256 = path, tokenHash(t)
+}
+
 func tokenHash(t Token) string {
 	sum := sha256.Sum256([]byte(t.Reveal()))
 	return hex.EncodeToString(sum[:])
@@ -45,6 +50,9 @@ func tokenHash(t Token) string {
 type LoginStore struct {
 	Dir  string
 	EUID int
+	// Read reads a file through one descriptor with its fstat (Env.ReadFile;
+	// nil: ownfile.ReadFile).
+	Read func(string) ([]byte, fs.FileInfo, error)
 }
 
 // Login store file names.
@@ -71,7 +79,7 @@ func NewLoginStore(env Env) (LoginStore, error) {
 	if d == "" {
 		return LoginStore{}, errors.New("no folder for the refresh token: neither XDG_CONFIG_HOME nor HOME is set")
 	}
-	return LoginStore{Dir: d, EUID: env.EUID}, nil
+	return LoginStore{Dir: d, EUID: env.EUID, Read: env.ReadFile}, nil
 }
 
 // LoginFileError is a login file cesub refuses to use: another user owns
@@ -148,7 +156,11 @@ func (s LoginStore) RemoveRefreshToken() error {
 // file, and readable by nobody else.
 func (s LoginStore) readPrivate(name string) ([]byte, error) {
 	p := filepath.Join(s.Dir, name)
-	b, fi, err := ownfile.ReadFile(p)
+	read := s.Read
+	if read == nil {
+		read = ownfile.ReadFile
+	}
+	b, fi, err := read(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, ErrNoLogin
 	}
