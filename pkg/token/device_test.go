@@ -3,6 +3,7 @@ package token
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -192,5 +193,47 @@ func TestLoginFilesMustBePrivate(t *testing.T) {
 	}
 	if _, err := store.RefreshToken(); !errors.As(err, &lf) || !strings.Contains(err.Error(), "belongs to uid 65534") {
 		t.Errorf("another user's refresh token: %v", err)
+	}
+}
+
+// hostileDeviceIssuer serves a discovery document and a device
+// authorization endpoint answering body (none when body is "").
+func hostileDeviceIssuer(t *testing.T, body string) *httptest.Server {
+	t.Helper()
+	var ts *httptest.Server
+	ts = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/.well-known/openid-configuration":
+			md := `{"issuer":"` + ts.URL + `","token_endpoint":"` + ts.URL + `/token"`
+			if body != "" {
+				md += `,"device_authorization_endpoint":"` + ts.URL + `/device_authorization"`
+			}
+			_, _ = w.Write([]byte(md + "}"))
+		default:
+			_, _ = w.Write([]byte(body))
+		}
+	}))
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+// TestDeviceLoginHostileIssuer: an issuer without a device endpoint is
+// named; a device authorization answer over the issuer limits, or with
+// control characters in the code or URL, is refused before any prompt.
+func TestDeviceLoginHostileIssuer(t *testing.T) {
+	huge := `{"device_code":"d","user_code":"` + strings.Repeat("A", 2<<20) + `","verification_uri":"https://x/"}`
+	for body, want := range map[string]string{
+		"":   "offers no device login",
+		huge: "limit",
+		`{"device_code":"d","user_code":"AB\u001b[2J","verification_uri":"https://x/"}`: "control characters",
+		`{"device_code":"d","user_code":"AB"}`:                                           "lacks device_code, user_code or verification_uri",
+	} {
+		ts := hostileDeviceIssuer(t, body)
+		d := &DeviceLogin{Issuer: ts.URL, ClientID: "c", HTTPClient: ts.Client(),
+			Prompt: func(DevicePrompt) { t.Errorf("%s: prompted", want) }}
+		if _, err := d.Run(context.Background()); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want %q: %v", want, err)
+		}
 	}
 }
