@@ -227,7 +227,7 @@ func TestDeviceLoginHostileIssuer(t *testing.T) {
 		"":   "offers no device login",
 		huge: "limit",
 		`{"device_code":"d","user_code":"AB\u001b[2J","verification_uri":"https://x/"}`: "control characters",
-		`{"device_code":"d","user_code":"AB"}`:                                           "lacks device_code, user_code or verification_uri",
+		`{"device_code":"d","user_code":"AB"}`:                                          "lacks device_code, user_code or verification_uri",
 	} {
 		ts := hostileDeviceIssuer(t, body)
 		d := &DeviceLogin{Issuer: ts.URL, ClientID: "c", HTTPClient: ts.Client(),
