@@ -120,6 +120,10 @@ func TestTokenGetDeviceAndRenewal(t *testing.T) {
 	if r.code != 0 || string(again) == string(renewed) || !strings.Contains(r.err, "written to "+w.btFile) || w.secretsIn(r.out+r.err) {
 		t.Errorf("token get --refresh: %d %s", r.code, r.err)
 	}
+	r = run(t, w.vars, "token", "get", "--refresh", "-o", "json")
+	if r.code != 0 || !strings.Contains(r.out, `"path": "`+w.btFile+`"`) || strings.Contains(r.out, `"token"`) || w.secretsIn(r.out+r.err) {
+		t.Errorf("token get --refresh -o json: %d %s %s", r.code, r.out, r.err)
+	}
 }
 
 // TestTokenGetDeviceFailures: a denied login (exit 4), an expired code
@@ -157,5 +161,34 @@ func TestTokenGetDeviceFailures(t *testing.T) {
 	}
 	if r := run(t, w.vars, "token", "get", "--device", "--client-id", "laptop"); r.code != 2 || !strings.Contains(r.err, "--device needs --issuer") {
 		t.Errorf("--device without --issuer: %d %s", r.code, r.err)
+	}
+}
+
+// TestEndpointSourceDevice: an endpoint file's `token: {source: device}`
+// gives that CE the device login's token (renewed like a discovered one);
+// without a login it is an authentication error saying how to log in.
+func TestEndpointSourceDevice(t *testing.T) {
+	w := newDeviceWorld(t)
+	eps := filepath.Join(w.run, "eps.yaml")
+	if err := os.WriteFile(eps, []byte("endpoints:\n  - ce: "+w.ce.URL+"/arex\n    token: {source: device}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"submit", "-E", eps, "-e", "&(executable=/bin/true)", "-j", filepath.Join(w.run, "jobs.db")}
+	if r := run(t, w.vars, args...); r.code != 4 || !strings.Contains(r.err, "no device login stored") {
+		t.Errorf("source device without a login: %d %s", r.code, r.err)
+	}
+	if r := w.login(t, testissuer.DeviceApproved); r.code != 0 {
+		t.Fatalf("login: %d %s", r.code, r.err)
+	}
+	first, _ := os.ReadFile(w.btFile)
+	vars := map[string]string{"XDG_CONFIG_HOME": w.cfg, "CESUB_CA_DIR": w.caDir, "BEARER_TOKEN": "unused-by-this-endpoint"}
+	if r := run(t, vars, args...); r.code != 0 {
+		t.Fatalf("submit -E with source device: %d %s", r.code, r.err)
+	}
+	renewed, _ := os.ReadFile(w.btFile)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if string(renewed) == string(first) || !w.tokensSeen[strings.TrimSpace(string(renewed))] {
+		t.Error("the endpoint did not get the device login's renewed token")
 	}
 }
