@@ -206,7 +206,9 @@ func TestDeviceLoginWatchRenews(t *testing.T) {
 	start := time.Now()
 	r = cesub(t, tb, env, "--debug", "status", "-a", "--watch", "--interval", "10s", "-o", "json")
 	took := time.Since(start)
-	var st struct{ Jobs []struct{ State, Error string } }
+	var st struct {
+		Jobs []struct{ State, Error string }
+	}
 	if err := json.Unmarshal([]byte(r.out), &st); r.code != 0 || err != nil || len(st.Jobs) != 2 {
 		t.Fatalf("status --watch: %d %v %s %s", r.code, err, r.out, lastLines(r.err, 20))
 	}
