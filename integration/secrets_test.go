@@ -10,6 +10,7 @@ import (
 
 	"github.com/cesub/cesub/internal/testbed"
 	"github.com/cesub/cesub/internal/testissuer"
+	"github.com/cesub/cesub/pkg/token"
 )
 
 // keyChunks are pieces of a PEM private key's base64 body, long enough to
@@ -46,13 +47,15 @@ func keyChunks(t *testing.T, file string) []string {
 
 // TestNoSecretsInAnyOutput runs every command at every verbosity (none,
 // -v, -vv, --debug), the dry runs included, against the real A-REX and
-// HTCondor-CE, and looks for the bearer tokens, the client secret, the user
-// key and the proxy key in stdout, stderr and the job list's files. It also
-// checks the modes of what cesub writes and its warnings for loose files.
+// HTCondor-CE, and looks for the bearer tokens, the client secret, the
+// device login's refresh token, the user key and the proxy key in stdout,
+// stderr and the job list's files. It also checks the modes of what cesub
+// writes and its warnings for loose files.
 func TestNoSecretsInAnyOutput(t *testing.T) {
 	tb := testbed.Require(t)
 	s := newSecretsRun(t, tb)
 	s.proxyInit(t)
+	s.deviceLogin(t)
 	s.runEverywhere(t, s.steps(t))
 	s.checkJobListFiles(t)
 	s.checkLooseFileWarnings(t)
@@ -67,6 +70,7 @@ type secretsRun struct {
 	env                       map[string]string
 	arex, condorCE, condorTok string
 	secretFile, written       string
+	deviceToken, refreshFile  string // the device login's token file and refresh token file
 	secrets                   map[string]string
 }
 
@@ -86,6 +90,7 @@ func newSecretsRun(t *testing.T, tb *testbed.Env) *secretsRun {
 	joblist := filepath.Join(dir, "jobs.db")
 	proxy := filepath.Join(dir, "x509up")
 	env := jobEnv(t, tb, joblist)
+	env["XDG_CONFIG_HOME"] = filepath.Join(dir, "cfg") // the device login's refresh token, for every step
 	env["X509_USER_PROXY"] = proxy
 	env["X509_USER_CERT"] = tb.Get(t, "CESUB_TESTBED_USERCERT")
 	env["X509_USER_KEY"] = tb.Get(t, "CESUB_TESTBED_USERKEY")
@@ -140,6 +145,36 @@ func (s *secretsRun) proxyInit(t *testing.T) {
 	}
 }
 
+// deviceLogin logs in with the device flow at --debug (the token to its
+// own file, not the one the other steps use) and adds the access and
+// refresh tokens to the secrets.
+func (s *secretsRun) deviceLogin(t *testing.T) {
+	t.Helper()
+	s.deviceToken = filepath.Join(s.dir, "device-token")
+	r := deviceLogin(t, s.tb, s.env, s.tb.Get(t, "CESUB_TESTBED_DEVICE_CLIENT_ID"), testissuer.DeviceApproved,
+		"--debug", "--write-path", s.deviceToken)
+	if r.code != 0 || !strings.Contains(r.err, "debug:") {
+		t.Fatalf("token get --device --debug: %d %s", r.code, r.err)
+	}
+	s.refreshFile = filepath.Join(s.env["XDG_CONFIG_HOME"], "cesub", token.RefreshTokenFile)
+	b, err := os.ReadFile(s.refreshFile)
+	if err != nil || strings.TrimSpace(string(b)) == "" {
+		t.Fatalf("no refresh token stored: %v", err)
+	}
+	s.secrets["the refresh token"] = strings.TrimSpace(string(b))
+	s.readDeviceToken(t)
+	s.checkNone(t, "token get --device --debug", r.out+r.err)
+}
+
+// readDeviceToken adds the device login's current access token (renewed
+// by the steps) to the secrets.
+func (s *secretsRun) readDeviceToken(t *testing.T) {
+	t.Helper()
+	if b, err := os.ReadFile(s.deviceToken); err == nil {
+		s.secrets["the device login's token"] = strings.TrimSpace(string(b))
+	}
+}
+
 // steps writes the job descriptions and returns every command to run,
 // against the A-REX and then the HTCondor-CE.
 func (s *secretsRun) steps(t *testing.T) []secretStep {
@@ -157,6 +192,8 @@ func (s *secretsRun) steps(t *testing.T) []secretStep {
 		{args: []string{"token", "check", "--ce", arex}},
 		{args: []string{"token", "get", "--client-credentials", "--issuer", tb.Get(t, "CESUB_TESTBED_ISSUER"),
 			"--client-id", tb.Get(t, "CESUB_TESTBED_CLIENT_ID"), "--client-secret-file", s.secretFile, "--write", "--write-path", s.written}},
+		{args: []string{"token", "get", "--refresh"}},
+		{args: []string{"ping", "-C", arex}, extra: map[string]string{"BEARER_TOKEN_FILE": s.deviceToken}},
 		{args: []string{"describe", desc, "--to", "adl"}},
 		{args: []string{"proxy", "info"}},
 		{args: []string{"ping", "-C", arex}},
@@ -205,6 +242,7 @@ func (s *secretsRun) runEverywhere(t *testing.T, steps []secretStep) {
 			if st.args[0] == "submit" && r.code == 0 && !strings.Contains(strings.Join(st.args, " "), "dry-run") {
 				job = strings.TrimSpace(r.out)
 			}
+			s.readDeviceToken(t) // --refresh wrote a new one
 			s.checkNone(t, strings.Join(args, " "), r.out+r.err)
 			if len(v) > 0 && v[0] == "--debug" && st.args[0] != "version" && st.args[0] != "describe" && !strings.Contains(r.err, "debug:") {
 				t.Errorf("%v: no debug output; the check would prove nothing", args)
@@ -230,6 +268,11 @@ func (s *secretsRun) checkJobListFiles(t *testing.T) {
 	if fi, err := os.Stat(s.written); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("token get --write: %v %v, want mode 0600", err, fi)
 	}
+	for _, p := range []string{s.deviceToken, s.refreshFile} {
+		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("token get --device: %s: %v %v, want mode 0600", p, err, fi)
+		}
+	}
 }
 
 // checkLooseFileWarnings: looser files than cesub makes are warned about.
@@ -247,5 +290,17 @@ func (s *secretsRun) checkLooseFileWarnings(t *testing.T) {
 	_ = os.WriteFile(loose, []byte(s.secrets["the A-REX token"]), 0o644)
 	if r := cesub(t, s.tb, map[string]string{"BEARER_TOKEN_FILE": loose}, "token", "show"); !strings.Contains(r.err, "has mode 0644") {
 		t.Errorf("a token file readable by others: no warning: %s", r.err)
+	}
+	// the refresh token: readable by others, or another user's, is refused (exit 4), not used
+	_ = os.Chmod(s.refreshFile, 0o644)
+	if r := cesub(t, s.tb, s.env, "token", "get", "--refresh"); r.code != 4 || !strings.Contains(r.err, "has mode 0644") || !strings.Contains(r.err, "refused") {
+		t.Errorf("a refresh token readable by others: %d %s", r.code, r.err)
+	}
+	_ = os.Chmod(s.refreshFile, 0o600)
+	if err := os.Chown(s.refreshFile, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	if r := cesub(t, s.tb, s.env, "token", "get", "--refresh"); r.code != 4 || !strings.Contains(r.err, "belongs to uid 65534") {
+		t.Errorf("another user's refresh token: %d %s", r.code, r.err)
 	}
 }

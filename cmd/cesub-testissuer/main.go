@@ -5,11 +5,14 @@
 //	cesub-testissuer serve -issuer URL -listen ADDR[,ADDR] -cert F -key-file F -signkey F -client ID:SECRET[:scopes]
 //	cesub-testissuer mint -signkey F -issuer URL [-aud A,B] [-scope S] [-groups G] [-lifetime D] ...
 //	cesub-testissuer mint-rt -signkey F -client-id ID -sub S -scope S
+//	cesub-testissuer device -issuer URL -admin-secret-file F -user-code CODE -state approved|denied|expired|slow_down [-ca F]
 //	cesub-testissuer agent-probe -sock PATH   (lists oidc-agent's loaded accounts; readiness probe)
 package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -29,7 +32,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: cesub-testissuer genkey|serve|mint|mint-rt [flags]")
+		fmt.Fprintln(os.Stderr, "usage: cesub-testissuer genkey|serve|mint|mint-rt|device|agent-probe [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -42,6 +45,8 @@ func main() {
 		err = mint(os.Args[2:])
 	case "mint-rt":
 		err = mintRT(os.Args[2:])
+	case "device":
+		err = device(os.Args[2:])
 	case "agent-probe":
 		err = agentProbe(os.Args[2:])
 	default:
@@ -81,7 +86,9 @@ func serve(args []string) error {
 	keyFile := fs.String("key-file", "", "TLS key (PEM)")
 	signkey := fs.String("signkey", "", "token signing key (from genkey)")
 	var clients multi
-	fs.Var(&clients, "client", "ID:SECRET[:LIFETIME] of a registered client (repeatable; LIFETIME overrides -lifetime for its tokens)")
+	fs.Var(&clients, "client", "ID:SECRET[:LIFETIME] of a registered client (repeatable; LIFETIME overrides -lifetime for its tokens; an empty SECRET is a public client: device logins and refresh only)")
+	adminSecretFile := fs.String("admin-secret-file", "", "enables POST /admin/device (approve/deny/expire device logins) for requests bearing this file's secret")
+	deviceInterval := fs.Duration("device-interval", 5*time.Second, "polling interval device logins are given")
 	clientScopes := fs.String("client-scopes", "", "scopes clients may request (space-separated; empty: any)")
 	clientSub := fs.String("client-sub", "", "sub of client_credentials tokens (default client:<ID>)")
 	clientGroups := fs.String("client-groups", "", "wlcg.groups of client_credentials tokens (comma-separated)")
@@ -94,7 +101,17 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	srv := &testissuer.Server{Issuer: strings.TrimSuffix(*issuer, "/"), Key: k, Lifetime: *lifetime, DefaultAud: list(*defAud)}
+	srv := &testissuer.Server{Issuer: strings.TrimSuffix(*issuer, "/"), Key: k, Lifetime: *lifetime, DefaultAud: list(*defAud),
+		DeviceInterval: *deviceInterval}
+	if *adminSecretFile != "" {
+		b, err := os.ReadFile(*adminSecretFile)
+		if err != nil {
+			return fmt.Errorf("admin secret: %w", err)
+		}
+		if srv.AdminSecret = strings.TrimSpace(string(b)); srv.AdminSecret == "" {
+			return fmt.Errorf("admin secret file %s is empty", *adminSecretFile)
+		}
+	}
 	if !*quiet {
 		srv.Logger = log.New(os.Stderr, "", log.LstdFlags)
 	}
@@ -198,6 +215,35 @@ func mintRT(args []string) error {
 	}
 	fmt.Println(rt)
 	return nil
+}
+
+// device plays the user at the browser: it approves, denies or expires a
+// pending device login (or makes the issuer answer its next poll slow_down).
+func device(args []string) error {
+	fs := flag.NewFlagSet("device", flag.ExitOnError)
+	issuer := fs.String("issuer", "https://localhost:8443", "issuer URL")
+	secretFile := fs.String("admin-secret-file", "", "the issuer's admin secret (serve -admin-secret-file)")
+	userCode := fs.String("user-code", "", "the login's user code")
+	state := fs.String("state", testissuer.DeviceApproved, "approved, denied, expired or slow_down")
+	ca := fs.String("ca", "", "CA certificate (PEM) the issuer's TLS certificate is checked against (default: the system's)")
+	_ = fs.Parse(args)
+	b, err := os.ReadFile(*secretFile)
+	if err != nil {
+		return fmt.Errorf("admin secret: %w", err)
+	}
+	hc := &http.Client{Timeout: 10 * time.Second}
+	if *ca != "" {
+		pem, err := os.ReadFile(*ca)
+		if err != nil {
+			return fmt.Errorf("CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("CA %s: no certificate", *ca)
+		}
+		hc.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	}
+	return testissuer.SetDeviceStateAt(context.Background(), hc, *issuer, strings.TrimSpace(string(b)), *userCode, *state)
 }
 
 func agentProbe(args []string) error {

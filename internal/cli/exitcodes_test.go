@@ -146,6 +146,8 @@ func exitCases(w *exitWorld) []exitCase {
 		{cmd: "token check", code: 4, why: "no token", vars: none, args: plain("--ce", w.ce)},
 		{cmd: "token get", code: 1, why: "no OIDC_SOCK", args: plain("--oidc-agent", "a")},
 		{cmd: "token get", code: 2, why: "no source named", args: plain()},
+		{cmd: "token get", code: 2, why: "--device without --issuer", args: plain("--device", "--client-id", "c")},
+		{cmd: "token get", code: 4, why: "--refresh without a device login", args: plain("--refresh")},
 		{cmd: "proxy info", code: 4, why: "no proxy", args: plain("--proxy", filepath.Join(w.dir, "noproxy"))},
 		{cmd: "proxy init", code: 4, why: "no user certificate", args: plain("--cert", filepath.Join(w.dir, "nocert"), "--key", filepath.Join(w.dir, "nokey"), "--proxy", filepath.Join(w.dir, "p"))},
 		{cmd: "proxy destroy", code: 0, why: "no proxy is not an error", args: plain("--proxy", filepath.Join(w.dir, "noproxy"))},

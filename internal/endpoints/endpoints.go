@@ -20,8 +20,8 @@ import (
 
 // Token says where an endpoint's token comes from.
 type Token struct {
-	// Source: "discovery" (WLCG token discovery, the default), "file",
-	// "oidc-agent" or "client-credentials".
+	// Source: "discovery" (WLCG token discovery, the default), "device"
+	// (the device login's token), "file", "oidc-agent" or "client-credentials".
 	Source string `yaml:"source"`
 	File   string `yaml:"file"`    // source file
 	Agent  string `yaml:"account"` // source oidc-agent: the account short name
@@ -129,6 +129,7 @@ func Parse(path string, src []byte) (*File, error) {
 		switch e.Token.Source {
 		case "", "discovery":
 			e.Token.Source = "discovery"
+		case "device": // the token of the device login (`cesub token get --device`), renewed by its refresh token
 		case "file":
 			if e.Token.File == "" {
 				return nil, fmt.Errorf("%s: token source file needs 'file'", where)
@@ -142,7 +143,7 @@ func Parse(path string, src []byte) (*File, error) {
 				return nil, fmt.Errorf("%s: token source client-credentials needs 'issuer', 'client-id' and 'secret-file'", where)
 			}
 		default:
-			return nil, fmt.Errorf("%s: token source %q: want discovery, file, oidc-agent or client-credentials", where, e.Token.Source)
+			return nil, fmt.Errorf("%s: token source %q: want discovery, device, file, oidc-agent or client-credentials", where, e.Token.Source)
 		}
 		for _, p := range []*string{&e.Token.File, &e.Token.SecretFile} {
 			if *p != "" && !filepath.IsAbs(*p) {

@@ -46,7 +46,7 @@ endpoints:
 		{"endpoints:\n  - ce: x\n    token: {source: file, fil: y}\n", "unknown key \"fil\""},
 		{"endpoints:\n  - name: a\n", "eps.yaml:2: endpoint 1 has no 'ce'"},
 		{"endpoints: []\n", "no endpoints"},
-		{"endpoints:\n  - ce: x\n    token: {source: vault}\n", "token source \"vault\""},
+		{"endpoints:\n  - ce: x\n    token: {source: vault}\n", "want discovery, device, file, oidc-agent or client-credentials"},
 		{"endpoints:\n  - ce: x\n    token: {source: file}\n", "needs 'file'"},
 		{"endpoints:\n  - ce: x\n    token: {source: client-credentials, issuer: i}\n", "needs 'issuer', 'client-id' and 'secret-file'"},
 		{"endpoints:\n  - ce: http://x\n", "plain http is refused"},
@@ -58,6 +58,14 @@ endpoints:
 		if _, err := Parse("eps.yaml", []byte(tc.src)); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: %v, want %q", tc.src, err, tc.want)
 		}
+	}
+}
+
+// TestDeviceSource: token.source device (the device login's token) is accepted.
+func TestDeviceSource(t *testing.T) {
+	f, err := Parse("eps.yaml", []byte("endpoints:\n  - ce: x\n    token: {source: device}\n"))
+	if err != nil || f.Endpoints[0].Token.Source != "device" {
+		t.Fatalf("source device: %v", err)
 	}
 }
 

@@ -1,6 +1,8 @@
 // Package testissuer is cesub's own OAuth2/OIDC token issuer for tests and the
 // local testbed. It serves an OpenID discovery document, a JWKS, and a token
-// endpoint (client_credentials and refresh_token grants) that honours the
+// endpoint (client_credentials, refresh_token and RFC 8628 device_code grants,
+// with a device authorization endpoint, refresh-token revocation and a
+// test-only way to approve a pending login) that honours the
 // requested scope and audience, and it mints WLCG-profile JWTs with arbitrary
 // claims for negative tests. It is test infrastructure: never run it anywhere
 // but on loopback.

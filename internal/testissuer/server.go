@@ -2,6 +2,7 @@ package testissuer
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log"
 	"net/http"
@@ -33,8 +34,21 @@ type Server struct {
 	Lifetime   time.Duration // access token lifetime (default 20m)
 	DefaultAud []string      // audience when none is requested (default: WLCG any)
 	Logger     *log.Logger   // nil: no request log
+	// DeviceInterval is the polling interval device logins are given (default 5s).
+	DeviceInterval time.Duration
+	// DeviceExpiry is how long a device code stays valid (default 10m).
+	DeviceExpiry time.Duration
+	// RefreshLifetime of the refresh tokens device logins get (default 30 days).
+	RefreshLifetime time.Duration
+	// AdminSecret enables the test-only POST /admin/device (approve, deny,
+	// expire a pending login), for requests bearing it; empty: no such route.
+	AdminSecret string
+	// OnDeviceAuthorization, when set, is told each new login's user code
+	// (in-process tests play the user with SetDeviceState).
+	OnDeviceAuthorization func(userCode string)
 
 	tokenRequests atomic.Int64
+	devices       deviceTable
 }
 
 // DefaultScopes is what scopes_supported lists; oidc-agent requires the list.
@@ -50,6 +64,12 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /.well-known/openid-configuration", s.discovery)
 	mux.HandleFunc("GET /jwks", s.jwks)
 	mux.HandleFunc("POST /token", s.token)
+	mux.HandleFunc("POST /device_authorization", s.deviceAuthorization)
+	mux.HandleFunc("GET /device", s.verificationPage)
+	mux.HandleFunc("POST /revoke", s.revoke)
+	if s.AdminSecret != "" {
+		mux.HandleFunc("POST /admin/device", s.adminDevice)
+	}
 	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, 200, map[string]any{"token_requests": s.TokenRequests()})
 	})
@@ -61,7 +81,9 @@ func (s *Server) discovery(w http.ResponseWriter, _ *http.Request) {
 		"issuer":                                s.Issuer,
 		"jwks_uri":                              s.Issuer + "/jwks",
 		"token_endpoint":                        s.Issuer + "/token",
-		"grant_types_supported":                 []string{"client_credentials", "refresh_token"},
+		"device_authorization_endpoint":         s.Issuer + "/device_authorization",
+		"revocation_endpoint":                   s.Issuer + "/revoke",
+		"grant_types_supported":                 []string{"client_credentials", "refresh_token", GrantDeviceCode},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
 		"response_types_supported":              []string{"token"},
 		"subject_types_supported":               []string{"public"},
@@ -81,24 +103,24 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		s.oauthError(w, r, 400, "invalid_request", "cannot parse form")
 		return
 	}
+	grant := r.PostForm.Get("grant_type")
 	cl := s.authenticate(r)
+	if grant == GrantDeviceCode || grant == "refresh_token" {
+		cl = s.authenticateAny(r) // public clients too
+	}
 	if cl == nil {
 		s.oauthError(w, r, 401, "invalid_client", "client authentication failed")
 		return
 	}
-	grant := r.PostForm.Get("grant_type")
-	var sub, granted string
-	var groups []string
+	g := grantResult{grant: grant, aud: strings.Fields(r.PostForm.Get("audience"))}
 	switch grant {
 	case "client_credentials":
-		sub = cl.Subject
-		if sub == "" {
-			sub = "client:" + cl.ID
-		}
-		granted = strings.Join(cl.Scopes, " ")
-		groups = cl.Groups
+		g.sub, g.granted, g.groups = clientSubject(cl), strings.Join(cl.Scopes, " "), cl.Groups
 	case "refresh_token":
 		rt, err := s.Key.parseRefreshToken(r.PostForm.Get("refresh_token"))
+		if err == nil && s.isRevoked(r.PostForm.Get("refresh_token")) {
+			err = errors.New("refresh token was revoked")
+		}
 		if err != nil {
 			s.oauthError(w, r, 400, "invalid_grant", err.Error())
 			return
@@ -107,16 +129,47 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 			s.oauthError(w, r, 400, "invalid_grant", "refresh token was issued to another client")
 			return
 		}
-		sub, granted, groups = rt.Subject, rt.Scope, rt.Groups
+		g.sub, g.granted, g.groups = rt.Subject, rt.Scope, rt.Groups
+	case GrantDeviceCode:
+		dl, kind, desc := s.devicePoll(r.PostForm.Get("device_code"), cl)
+		if dl == nil {
+			s.oauthError(w, r, 400, kind, desc)
+			return
+		}
+		g.sub, g.granted, g.groups, g.device = clientSubject(cl), dl.scope, cl.Groups, true
+		if len(g.aud) == 0 {
+			g.aud = dl.audience
+		}
 	default:
 		s.oauthError(w, r, 400, "unsupported_grant_type", fmt.Sprintf("grant_type %q not supported", grant))
 		return
 	}
+	s.issue(w, r, cl, g)
+}
+
+// grantResult is what a grant established: whom a token is for, what it
+// may hold, and (for a device login) that a refresh token goes with it.
+type grantResult struct {
+	grant, sub, granted string
+	groups, aud         []string
+	device              bool
+}
+
+func clientSubject(cl *Client) string {
+	if cl.Subject != "" {
+		return cl.Subject
+	}
+	return "client:" + cl.ID
+}
+
+// issue answers the token request: the requested scope (within what was
+// granted) and audience.
+func (s *Server) issue(w http.ResponseWriter, r *http.Request, cl *Client, g grantResult) {
 	scope := strings.Join(strings.Fields(r.PostForm.Get("scope")), " ")
-	if scope == "" {
-		scope = granted
-	} else if granted != "" {
-		have := strings.Fields(granted)
+	if scope == "" || g.device {
+		scope = g.granted
+	} else if g.granted != "" {
+		have := strings.Fields(g.granted)
 		for _, sc := range strings.Fields(scope) {
 			if !slices.Contains(have, sc) {
 				s.oauthError(w, r, 400, "invalid_scope", fmt.Sprintf("scope '%s' was not granted to this client", sc))
@@ -131,7 +184,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 			atScope = append(atScope, sc)
 		}
 	}
-	aud := strings.Fields(r.PostForm.Get("audience"))
+	aud := g.aud
 	if len(aud) == 0 {
 		aud = s.DefaultAud
 	}
@@ -142,15 +195,28 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	if life == 0 {
 		life = 20 * time.Minute
 	}
-	tok, err := s.Key.Mint(Claims{Issuer: s.Issuer, Subject: sub, Audience: aud, Scope: strings.Join(atScope, " "),
-		Groups: groups, Lifetime: life, ClientID: cl.ID})
+	tok, err := s.Key.Mint(Claims{Issuer: s.Issuer, Subject: g.sub, Audience: aud, Scope: strings.Join(atScope, " "),
+		Groups: g.groups, Lifetime: life, ClientID: cl.ID})
 	if err != nil {
 		s.oauthError(w, r, 500, "server_error", err.Error())
 		return
 	}
-	s.logf("POST /token grant=%s client=%s scope=%q audience=%q -> 200", grant, cl.ID, scope, strings.Join(aud, " "))
-	writeJSON(w, 200, map[string]any{"access_token": tok, "token_type": "Bearer",
-		"expires_in": int64(life / time.Second), "scope": strings.Join(atScope, " ")})
+	answer := map[string]any{"access_token": tok, "token_type": "Bearer",
+		"expires_in": int64(life / time.Second), "scope": strings.Join(atScope, " ")}
+	if g.device && slices.Contains(strings.Fields(scope), "offline_access") {
+		rl := s.RefreshLifetime
+		if rl == 0 {
+			rl = 30 * 24 * time.Hour
+		}
+		rt, err := s.Key.MintRefreshToken(cl.ID, g.sub, scope, g.groups, rl)
+		if err != nil {
+			s.oauthError(w, r, 500, "server_error", err.Error())
+			return
+		}
+		answer["refresh_token"] = rt
+	}
+	s.logf("POST /token grant=%s client=%s scope=%q audience=%q -> 200", g.grant, cl.ID, scope, strings.Join(aud, " "))
+	writeJSON(w, 200, answer)
 }
 
 func (s *Server) authenticate(r *http.Request) *Client {
@@ -158,8 +224,8 @@ func (s *Server) authenticate(r *http.Request) *Client {
 	if !ok {
 		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 	}
-	for i := range s.Clients {
-		if s.Clients[i].ID == id && s.Clients[i].Secret == secret && id != "" {
+	for i := range s.Clients { // a public client (no secret) cannot use client_credentials
+		if s.Clients[i].ID == id && s.Clients[i].Secret == secret && id != "" && secret != "" {
 			return &s.Clients[i]
 		}
 	}

@@ -24,6 +24,8 @@ type IssuerMetadata struct {
 	TokenEndpoint   string   `json:"token_endpoint"`
 	JWKSURI         string   `json:"jwks_uri"`
 	ScopesSupported []string `json:"scopes_supported"`
+	// DeviceAuthorizationEndpoint is RFC 8628's (RFC 8414 metadata); "" when the issuer has none.
+	DeviceAuthorizationEndpoint string `json:"device_authorization_endpoint"`
 }
 
 // HTTPError is a non-success answer from an issuer, with its status line and

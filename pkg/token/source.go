@@ -128,11 +128,17 @@ func IsRefusal(err error) bool {
 	var ae *AgentError
 	var he *HTTPError
 	var de *DiscoveryError
+	var dev *DeviceError
+	var rr *RefreshRejectedError
+	var lf *LoginFileError
 	switch {
-	case errors.As(err, &ae), errors.As(err, &de):
+	case errors.As(err, &ae), errors.As(err, &de), errors.As(err, &rr), errors.As(err, &lf):
 		return true
+	case errors.As(err, &dev):
+		return dev.Refused()
 	case errors.As(err, &he):
 		return he.Refused()
 	}
-	return errors.Is(err, ErrNotFound) || errors.Is(err, ErrCannotRefresh) || errors.Is(err, ErrMalformed)
+	return errors.Is(err, ErrNotFound) || errors.Is(err, ErrCannotRefresh) || errors.Is(err, ErrMalformed) ||
+		errors.Is(err, ErrNoRefreshToken) || errors.Is(err, ErrNoLogin)
 }

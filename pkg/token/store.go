@@ -24,30 +24,35 @@ func WritePath(env Env) string {
 // WriteFile stores a token atomically with mode 0600: a temporary file in the
 // same directory, fsynced, then renamed over the target.
 func WriteFile(path string, t Token) error {
+	if err := writePrivate(path, []byte(t.Reveal()+"\n")); err != nil {
+		return fmt.Errorf("write token: %w", err)
+	}
+	return nil
+}
+
+// writePrivate stores data atomically with mode 0600 (see WriteFile).
+func writePrivate(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return fmt.Errorf("write token: %w", err)
+		return err
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp) // no-op after a successful rename
 	if err := f.Chmod(0o600); err != nil {
 		f.Close()
-		return fmt.Errorf("write token: %w", err)
+		return err
 	}
-	if _, err := f.WriteString(t.Reveal() + "\n"); err != nil {
+	if _, err := f.Write(data); err != nil {
 		f.Close()
-		return fmt.Errorf("write token %s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return fmt.Errorf("write token %s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("write token %s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write token: %w", err)
-	}
-	return nil
+	return os.Rename(tmp, path)
 }

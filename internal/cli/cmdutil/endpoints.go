@@ -44,7 +44,8 @@ func (f *Factory) EndpointAudience(ep endpoints.Endpoint) string {
 // EndpointSource builds the token source an endpoint file gives one
 // endpoint: discovery (the token settings' source: WLCG token discovery,
 // or --token-file, --oidc-agent or --client-credentials when given), a
-// file, an oidc-agent account or the client-credentials grant, the last two
+// file, the device login's token, an oidc-agent account or the
+// client-credentials grant, the last two
 // asking for the endpoint's audience and scopes and refreshing during long
 // runs.
 func (f *Factory) EndpointSource(ep endpoints.Endpoint) (token.Source, error) {
@@ -61,6 +62,12 @@ func (f *Factory) EndpointSource(ep endpoints.Endpoint) (token.Source, error) {
 			return nil, err
 		}
 		return t.forAudience(aud), nil
+	case "device":
+		src, err := f.deviceLoginSource()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		return src, nil
 	case "file":
 		found, err := token.FromFile(f.Env, ep.Token.File)
 		if err != nil {
@@ -90,6 +97,31 @@ func (f *Factory) EndpointSource(ep endpoints.Endpoint) (token.Source, error) {
 			Audiences: []string{aud}, HTTPClient: hc}), aud), nil
 	}
 	return nil, fmt.Errorf("%s: token source %q", where, ep.Token.Source)
+}
+
+// deviceLoginSource is the token the device login wrote (`cesub token get
+// --device`), renewed through its refresh token when it runs low.
+func (f *Factory) deviceLoginSource() (token.Source, error) {
+	store, err := token.NewLoginStore(f.Env)
+	if err != nil {
+		return nil, AuthError(err)
+	}
+	st, err := store.State()
+	if errors.Is(err, token.ErrNoLogin) {
+		return nil, AuthError(errors.New("token source device: no device login stored: log in with `cesub token get --device`"))
+	}
+	if err != nil {
+		return nil, err
+	}
+	found, err := token.FromFile(f.Env, st.TokenFile)
+	if err != nil {
+		return nil, err
+	}
+	f.AddSecret(found.Token.Reveal())
+	if src := f.loginSource(found); src != nil {
+		return src, nil
+	}
+	return nil, AuthError(fmt.Errorf("token source device: %s no longer holds the device login's token: log in again with `cesub token get --device`", st.TokenFile))
 }
 
 // endpointSources gives every endpoint of the file its token source, by

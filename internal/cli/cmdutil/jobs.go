@@ -86,7 +86,41 @@ func (f *Factory) TokenSource() (token.Source, error) {
 	}
 	f.AddSecret(found.Token.Reveal()) // a CE echoing it back prints no token
 	f.Infof("using the token from %s", found.Source)
+	if src := f.loginSource(found); src != nil {
+		return src, nil
+	}
 	return &token.Static{Found: found, Now: f.Now}, nil
+}
+
+// loginSource renews found through the device login's refresh token when
+// found is the token that login wrote (`token get --device`); nil otherwise.
+func (f *Factory) loginSource(found *token.Found) token.Source {
+	store, err := token.NewLoginStore(f.Env)
+	if err != nil || found.Path == "" {
+		return nil
+	}
+	st, err := store.State()
+	if errors.Is(err, token.ErrNoLogin) {
+		return nil
+	}
+	if err != nil {
+		f.Warnf("the token from %s cannot be renewed: %v", found.Source, err)
+		return nil
+	}
+	if !st.Wrote(found.Path, found.Token) {
+		return nil
+	}
+	hc, err := f.HTTPClient()
+	if err != nil {
+		f.Warnf("the token from %s cannot be renewed: %v", found.Source, err)
+		return nil
+	}
+	f.Debugf("the token from %s came from the device login (%s at %s): renewed when it runs low", found.Source, st.ClientID, st.Issuer)
+	return &token.LoginSource{Found: found, Refresher: &token.LoginRefresher{Store: store, Env: f.Env, HTTPClient: hc,
+		OnRefresh: func(is *token.Issued) {
+			f.AddSecret(is.Token.Reveal())
+			f.Debugf("new token from %s (valid until %s)", is.Source, is.Expiry.UTC().Format(time.RFC3339))
+		}}}
 }
 
 // Backend builds the backend for a CE address, with the token source, TLS

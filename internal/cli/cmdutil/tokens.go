@@ -32,7 +32,9 @@ func AddTokenFlags(fs *pflag.FlagSet) {
 
 // Tokens gives each CE its token source. A token from a file or discovery
 // is the same for every CE and cannot be refreshed (one about to expire
-// stops the command with a message before a request fails). With
+// stops the command with a message before a request fails) unless a device
+// login wrote it (`token get --device`): then it is renewed with the
+// login's refresh token and rewritten (token.LoginSource). With
 // --oidc-agent or --client-credentials each CE audience gets its own
 // source, which fetches a token for that audience and a fresh one whenever
 // less than a minute of the last is left, so long runs (status --watch,

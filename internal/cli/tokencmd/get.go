@@ -25,6 +25,8 @@ type GetOptions struct {
 	MinValid          time.Duration
 	Write             bool
 	WritePath         string
+	Device            bool // the RFC 8628 device login
+	Refresh           bool // renew the device login's token now
 }
 
 // GetJSON is the schema of `token get -o json` (docs/json.md).
@@ -32,8 +34,10 @@ type GetJSON struct {
 	Schema  string     `json:"schema"`
 	Source  string     `json:"source"`
 	Expires *time.Time `json:"expires,omitempty"`
-	Path    string     `json:"path,omitempty"`  // with --write
+	Path    string     `json:"path,omitempty"`  // with --write, --device, --refresh
 	Token   string     `json:"token,omitempty"` // without --write
+	// RefreshFile is where --device stored the refresh token ("" when the issuer gave none).
+	RefreshFile string `json:"refresh_file,omitempty"`
 }
 
 // NewCmdGet builds `token get`.
@@ -41,7 +45,7 @@ func NewCmdGet(f *cmdutil.Factory, runF func(*GetOptions) error) *cobra.Command 
 	opts := &GetOptions{F: f}
 	cmd := &cobra.Command{
 		Use:   "get",
-		Short: "Fetch a token from oidc-agent or by OAuth2 client credentials",
+		Short: "Fetch a token from oidc-agent, by OAuth2 client credentials, or by a device login",
 		Long: `Fetch a fresh access token and print it (for $(...) use), or store it with
 --write, atomically and with mode 0600, where token discovery finds it:
 $BEARER_TOKEN_FILE if set, else $XDG_RUNTIME_DIR/bt_u<euid>, else /tmp/bt_u<euid>.
@@ -51,9 +55,24 @@ Sources:
   --oidc-issuer URL        a running oidc-agent, by issuer URL
   --client-credentials     the OAuth2 client-credentials grant at --issuer with
                            --client-id; the secret from --client-secret-file or
-                           $CESUB_CLIENT_SECRET (never a flag value: ps shows those)`,
+                           $CESUB_CLIENT_SECRET (never a flag value: ps shows those)
+  --device                 log in in a browser (the OAuth2 device flow, RFC 8628) at
+                           --issuer as --client-id (a public client; a secret, if the
+                           client has one, from --client-secret-file): cesub prints a
+                           URL and a code, waits for the login, writes the token where
+                           discovery finds it and keeps the refresh token (0600) in
+                           $XDG_CONFIG_HOME/cesub/ (~/.config/cesub/); job commands
+                           renew the token with it when it runs low
+  --refresh                renew the device login's token now
+
+--device asks for offline_access (for the refresh token) besides --scope
+(default: the four compute scopes). Exit codes: 4 when the login is denied
+(access_denied) or the issuer rejects the stored refresh token (it is then
+removed: log in again); 1 when the code expired before the login was done.`,
 		Example: `  cesub token get --oidc-agent wlcg --scope compute.create --scope compute.read --audience https://ce.example.org:443 --write
-  export BEARER_TOKEN=$(cesub token get --client-credentials --issuer https://iam.example.org/ --client-id pilot --client-secret-file ~/.secret)`,
+  export BEARER_TOKEN=$(cesub token get --client-credentials --issuer https://iam.example.org/ --client-id pilot --client-secret-file ~/.secret)
+  cesub token get --device --issuer https://wlcg.cloud.cnaf.infn.it/ --client-id my-laptop-client --audience https://ce.example.org:443
+  cesub token get --refresh`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			// --oidc-agent and --client-credentials are settings (env, config
@@ -65,18 +84,27 @@ Sources:
 				opts.AgentAccount = config.Get(f.Config, config.OIDCAgent)
 				opts.ClientCredentials = config.Get(f.Config, config.ClientCredentials)
 			}
+			if opts.Device || opts.Refresh {
+				opts.AgentAccount, opts.ClientCredentials = "", false // a setting (env, config file) does not count
+			}
 			n := 0
-			for _, b := range []bool{opts.AgentAccount != "", opts.AgentIssuer != "", opts.ClientCredentials} {
+			for _, b := range []bool{opts.AgentAccount != "", opts.AgentIssuer != "", opts.ClientCredentials, opts.Device, opts.Refresh} {
 				if b {
 					n++
 				}
 			}
 			if n != 1 {
-				return cmdutil.UsageError(errors.New("give exactly one of --oidc-agent ACCOUNT, --oidc-issuer URL, --client-credentials"))
+				return cmdutil.UsageError(errors.New("give exactly one of --oidc-agent ACCOUNT, --oidc-issuer URL, --client-credentials, --device, --refresh"))
 			}
 			opts.Write = c.Flags().Changed("write") || opts.Write
 			if runF != nil {
 				return runF(opts)
+			}
+			switch {
+			case opts.Device:
+				return deviceRun(c.Context(), opts, fl.Changed("scope"))
+			case opts.Refresh:
+				return refreshRun(c.Context(), opts)
 			}
 			return getRun(c.Context(), opts)
 		},
@@ -89,7 +117,9 @@ Sources:
 	fl.StringSliceVar(&opts.Audiences, "audience", nil, "audience to request (repeatable)")
 	fl.DurationVar(&opts.MinValid, "min-valid", 5*time.Minute, "minimum validity the token must have")
 	fl.BoolVar(&opts.Write, "write", false, "store the token where discovery finds it instead of printing it")
-	fl.StringVar(&opts.WritePath, "write-path", "", "with --write: store here instead")
+	fl.StringVar(&opts.WritePath, "write-path", "", "with --write or --device: store here instead")
+	fl.BoolVar(&opts.Device, "device", false, "log in with the OAuth2 device flow (prints a URL and a code) and store the token and a refresh token")
+	fl.BoolVar(&opts.Refresh, "refresh", false, "renew the device login's token now with its stored refresh token")
 	config.AddFlag(fl, config.OIDCSock)
 	config.AddFlag(fl, config.Issuer)
 	config.AddFlag(fl, config.ClientID)
