@@ -1,0 +1,169 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/cesub/cesub/internal/broker"
+	"github.com/cesub/cesub/pkg/ce"
+	"github.com/cesub/cesub/pkg/jobdesc"
+)
+
+// BrokerCE is one CE a brokered submission may use: its Submitter, or
+// why it could not be set up (then it is dropped for every job).
+type BrokerCE struct {
+	Label string
+	Sub   *Submitter
+	Err   error
+}
+
+// Brokered sends each job to ONE of several CEs, as arcsub does: the
+// CEs' information is read first, the broker ranks the queues that fit
+// each job (broker.Session), and the job goes to the first; a CE that
+// refuses it passes it to the next (ARC's Submitter tries every ranked
+// target). A job whose request may have been created on a CE although
+// its answer was lost is not sent elsewhere (it would run twice): the
+// pending row stays for the next command to resolve.
+type Brokered struct {
+	Broker *broker.Broker
+	CEs    []BrokerCE
+	// InfoContext bounds the information request to one CE (nil: ctx).
+	InfoContext func(ctx context.Context) (context.Context, context.CancelFunc)
+	// Retry is told that a CE refused a job that is now offered to the
+	// next candidate (may be nil).
+	Retry func(job string, from string, err error)
+}
+
+// BrokeredJob is what became of one job.
+type BrokeredJob struct {
+	Result  ce.Result
+	CE      string           // the CE it went to (as given), "" if none took it
+	Queue   string           // the queue chosen there
+	Dropped []broker.Dropped // the queues the filter and the broker left out for it
+	Refused []Attempt        // the CEs that refused it, in the order tried
+}
+
+// Attempt is a CE that refused a job.
+type Attempt struct {
+	CE    string `json:"ce"`
+	Error string `json:"error"`
+}
+
+// BrokeredResult is a brokered submission's outcome, a BrokeredJob per
+// job in the order of the descriptions.
+type BrokeredResult struct {
+	Jobs       []BrokeredJob
+	OK, Failed int
+	AuthFailed bool
+	BadInput   bool
+	NoInfo     bool // no CE answered with its information: nothing was sent
+}
+
+// ErrNoTarget is a job that no CE fits.
+var ErrNoTarget = errors.New("no computing element fits the job")
+
+// Submit reads the CEs' information and sends each job of batches to
+// the CE the broker chooses.
+func (b *Brokered) Submit(ctx context.Context, batches []Batch) BrokeredResult {
+	s := b.Broker.NewSession(b.infos(ctx))
+	var out BrokeredResult
+	out.NoInfo = true
+	for _, c := range b.CEs {
+		if c.Err == nil && c.Sub != nil {
+			out.NoInfo = false
+		}
+	}
+	for _, batch := range batches {
+		for _, j := range batch.Jobs {
+			if ctx.Err() != nil {
+				out.add(BrokeredJob{Result: ce.Result{Err: ctx.Err()}})
+				continue
+			}
+			out.add(b.one(ctx, s, j, batch.Dir))
+		}
+	}
+	return out
+}
+
+// infos asks every CE set up for its information, in parallel.
+func (b *Brokered) infos(ctx context.Context) []broker.CE {
+	out := make([]broker.CE, len(b.CEs))
+	var wg sync.WaitGroup
+	for i, c := range b.CEs {
+		out[i] = broker.CE{Label: c.Label, Err: c.Err}
+		if c.Err != nil || c.Sub == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cctx, cancel := ctx, context.CancelFunc(func() {})
+			if b.InfoContext != nil {
+				cctx, cancel = b.InfoContext(ctx)
+			}
+			defer cancel()
+			out[i].Info, out[i].Err = c.Sub.Backend.Info(cctx)
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// one sends j to its candidates in rank order until one takes it.
+func (b *Brokered) one(ctx context.Context, s *broker.Session, j jobdesc.Job, dir string) BrokeredJob {
+	order, dropped := s.Choose(j, nil)
+	res := BrokeredJob{Dropped: dropped}
+	if len(order) == 0 {
+		res.Result.Err = ErrNoTarget
+		return res
+	}
+	for _, t := range order {
+		sub := b.CEs[t.CE].Sub
+		r, err := sendOne(ctx, sub, broker.Prepare(j, t), dir)
+		if err == nil {
+			s.Register(t, j)
+			res.Result, res.CE, res.Queue = r, t.Label, t.Queue.Name
+			return res
+		}
+		res.Result = ce.Result{Err: err}
+		res.Refused = append(res.Refused, Attempt{CE: t.Label, Error: err.Error()})
+		var mc *ce.MaybeCreatedError
+		if errors.As(err, &mc) || ctx.Err() != nil {
+			return res // it may be on that CE: not sent again
+		}
+		if b.Retry != nil && t != order[len(order)-1] {
+			b.Retry(j.Name, t.Label, err)
+		}
+	}
+	return res
+}
+
+// sendOne submits one job through sub: its result, or why it failed.
+func sendOne(ctx context.Context, sub *Submitter, j jobdesc.Job, dir string) (ce.Result, error) {
+	got, err := sub.Submit(ctx, []Batch{{Jobs: []jobdesc.Job{j}, Dir: dir}})
+	if err != nil {
+		return ce.Result{}, err
+	}
+	for _, r := range got.Results {
+		if r.Err != nil {
+			return ce.Result{}, r.Err
+		}
+	}
+	if len(got.Results) == 0 || got.OK == 0 {
+		return ce.Result{}, fmt.Errorf("%s: the CE answered with no job", sub.Addr.URL())
+	}
+	return got.Results[0], nil
+}
+
+func (o *BrokeredResult) add(j BrokeredJob) {
+	o.Jobs = append(o.Jobs, j)
+	if j.Result.Err == nil {
+		o.OK++
+		return
+	}
+	o.Failed++
+	o.AuthFailed = o.AuthFailed || ce.IsAuthFailure(j.Result.Err)
+	o.BadInput = o.BadInput || ce.IsInputError(j.Result.Err)
+}
