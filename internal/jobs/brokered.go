@@ -38,6 +38,7 @@ type Brokered struct {
 
 // BrokeredJob is what became of one job.
 type BrokeredJob struct {
+	Name    string // the job's name in its description
 	Result  ce.Result
 	CE      string           // the CE it went to (as given), "" if none took it
 	Queue   string           // the queue chosen there
@@ -78,7 +79,7 @@ func (b *Brokered) Submit(ctx context.Context, batches []Batch) BrokeredResult {
 	for _, batch := range batches {
 		for _, j := range batch.Jobs {
 			if ctx.Err() != nil {
-				out.add(BrokeredJob{Result: ce.Result{Err: ctx.Err()}})
+				out.add(BrokeredJob{Name: j.Name, Result: ce.Result{Err: ctx.Err()}})
 				continue
 			}
 			out.add(b.one(ctx, s, j, batch.Dir))
@@ -114,7 +115,7 @@ func (b *Brokered) infos(ctx context.Context) []broker.CE {
 // one sends j to its candidates in rank order until one takes it.
 func (b *Brokered) one(ctx context.Context, s *broker.Session, j jobdesc.Job, dir string) BrokeredJob {
 	order, dropped := s.Choose(j, nil)
-	res := BrokeredJob{Dropped: dropped}
+	res := BrokeredJob{Name: j.Name, Dropped: dropped}
 	if len(order) == 0 {
 		res.Result.Err = ErrNoTarget
 		return res
