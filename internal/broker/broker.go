@@ -49,6 +49,23 @@ type Dropped struct {
 	Reason string `json:"reason"`
 }
 
+// Reasons lists the CEs and queues a job could not go to, and why, on
+// one line.
+func Reasons(ds []Dropped) string {
+	if len(ds) == 0 {
+		return "none"
+	}
+	var parts []string
+	for _, d := range ds {
+		where := d.CE
+		if d.Queue != "" {
+			where += " (queue " + d.Queue + ")"
+		}
+		parts = append(parts, where+": "+d.Reason)
+	}
+	return strings.Join(parts, "; ")
+}
+
 // ranker is what tells brokers apart: a check of its own after Match
 // ("" keeps the target) and the order of the targets that fit.
 type ranker interface {

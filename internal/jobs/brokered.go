@@ -68,11 +68,11 @@ var ErrNoTarget = errors.New("no computing element fits the job")
 // Submit reads the CEs' information and sends each job of batches to
 // the CE the broker chooses.
 func (b *Brokered) Submit(ctx context.Context, batches []Batch) BrokeredResult {
-	s := b.Broker.NewSession(b.infos(ctx))
-	var out BrokeredResult
-	out.NoInfo = true
-	for _, c := range b.CEs {
-		if c.Err == nil && c.Sub != nil {
+	infos := b.infos(ctx)
+	s := b.Broker.NewSession(infos)
+	out := BrokeredResult{NoInfo: true}
+	for _, in := range infos {
+		if in.Err == nil && in.Info != nil {
 			out.NoInfo = false
 		}
 	}

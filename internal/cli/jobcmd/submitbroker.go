@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/cesub/cesub/internal/broker"
@@ -117,29 +116,13 @@ func brokeredJSON(opts *SubmitOptions, name string, res jobs.BrokeredResult) sub
 		if err := bj.Result.Err; err != nil {
 			jj.Error = err.Error()
 			if errors.Is(err, jobs.ErrNoTarget) {
-				opts.Report.PrintError(fmt.Errorf("%s: %w: %s", label, err, dropReasons(bj.Dropped)))
+				opts.Report.PrintError(fmt.Errorf("%s: %w: %s", label, err, broker.Reasons(bj.Dropped)))
 			}
 		}
 		if bj.CE != "" {
-			opts.Debugf("broker %s: %s to %s (queue %s); dropped: %s", name, label, bj.CE, bj.Queue, dropReasons(bj.Dropped))
+			opts.Debugf("broker %s: %s to %s (queue %s); dropped: %s", name, label, bj.CE, bj.Queue, broker.Reasons(bj.Dropped))
 		}
 		out.jobs = append(out.jobs, jj)
 	}
 	return out
-}
-
-// dropReasons lists the dropped CEs and queues with their reasons.
-func dropReasons(ds []broker.Dropped) string {
-	if len(ds) == 0 {
-		return "none"
-	}
-	var parts []string
-	for _, d := range ds {
-		where := d.CE
-		if d.Queue != "" {
-			where += " (queue " + d.Queue + ")"
-		}
-		parts = append(parts, where+": "+d.Reason)
-	}
-	return strings.Join(parts, "; ")
 }
