@@ -129,6 +129,9 @@ func (b *Broker) NewSession(ces []CE) *Session {
 	return s
 }
 
+// NoInfo are the CEs the session has no queue of, with the reasons.
+func (s *Session) NoInfo() []Dropped { return slices.Clone(s.noInfo) }
+
 // Choose returns the targets j may go to, best first, and the queues and
 // CEs it may not, with the reasons (skip: targets already tried for j).
 func (s *Session) Choose(j jobdesc.Job, skip func(*Target) bool) (order []*Target, dropped []Dropped) {

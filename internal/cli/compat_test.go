@@ -151,13 +151,14 @@ func TestArcstatUnreachableCE(t *testing.T) {
 }
 
 // TestArcsubSeveralCEs: with several CEs arcsub brokers: it asks each for
-// its information first, and when none answers it stops as ARC's does
-// (exit 2), having sent nothing.
+// its information first; the first does not answer, and arcsub stops as
+// ARC's does (exit 1) without trying the second, having sent nothing.
 func TestArcsubSeveralCEs(t *testing.T) {
 	vars, _ := arcVars(t)
 	r := runTool(t, vars, "arcsub", "-t", "2", "-C", "https://127.0.0.1:1/arex", "-C", "https://127.0.0.1:2/arex", "-b", "FastestQueue",
 		"-e", `&(executable="/bin/true")`)
-	if r.code != 2 || !strings.Contains(r.err, "ERROR: Job submission aborted because no resource returned any information") {
+	if r.code != 1 || !strings.Contains(r.err, "ERROR: Job submission aborted because no resource returned any information") ||
+		!strings.Contains(r.err, "127.0.0.1:1") || strings.Contains(r.err, "127.0.0.1:2") {
 		t.Errorf("arcsub to two CEs: %d out %q err %q", r.code, r.out, r.err)
 	}
 	if strings.Contains(r.out, "Job submitted") {

@@ -62,8 +62,12 @@ type BrokeredResult struct {
 	NoInfo     bool // no CE answered with its information: nothing was sent
 }
 
-// ErrNoTarget is a job that no CE fits.
-var ErrNoTarget = errors.New("no computing element fits the job")
+// ErrNoTarget is a job that no CE fits; ErrNoInfo one left when a CE
+// that had to be asked did not answer with its information (CEByCE).
+var (
+	ErrNoTarget = errors.New("no computing element fits the job")
+	ErrNoInfo   = errors.New("job submission aborted: no information from the computing element")
+)
 
 // Submit reads the CEs' information and sends each job of batches to
 // the CE the broker chooses.
@@ -93,19 +97,10 @@ func (b *Brokered) infos(ctx context.Context) []broker.CE {
 	out := make([]broker.CE, len(b.CEs))
 	var wg sync.WaitGroup
 	for i, c := range b.CEs {
-		out[i] = broker.CE{Label: c.Label, Err: c.Err}
-		if c.Err != nil || c.Sub == nil {
-			continue
-		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cctx, cancel := ctx, context.CancelFunc(func() {})
-			if b.InfoContext != nil {
-				cctx, cancel = b.InfoContext(ctx)
-			}
-			defer cancel()
-			out[i].Info, out[i].Err = c.Sub.Backend.Info(cctx)
+			out[i] = b.infoOf(ctx, c)
 		}()
 	}
 	wg.Wait()
@@ -114,6 +109,11 @@ func (b *Brokered) infos(ctx context.Context) []broker.CE {
 
 // one sends j to its candidates in rank order until one takes it.
 func (b *Brokered) one(ctx context.Context, s *broker.Session, j jobdesc.Job, dir string) BrokeredJob {
+	return b.oneOf(ctx, s, j, dir, func(t *broker.Target) *Submitter { return b.CEs[t.CE].Sub })
+}
+
+// oneOf is one with subOf giving the Submitter of a target.
+func (b *Brokered) oneOf(ctx context.Context, s *broker.Session, j jobdesc.Job, dir string, subOf func(*broker.Target) *Submitter) BrokeredJob {
 	order, dropped := s.Choose(j, nil)
 	res := BrokeredJob{Name: j.Name, Dropped: dropped}
 	if len(order) == 0 {
@@ -121,7 +121,7 @@ func (b *Brokered) one(ctx context.Context, s *broker.Session, j jobdesc.Job, di
 		return res
 	}
 	for _, t := range order {
-		sub := b.CEs[t.CE].Sub
+		sub := subOf(t)
 		r, err := sendOne(ctx, sub, broker.Prepare(j, t), dir)
 		if err == nil {
 			s.Register(t, j)
@@ -160,6 +160,11 @@ func sendOne(ctx context.Context, sub *Submitter, j jobdesc.Job, dir string) (ce
 
 func (o *BrokeredResult) add(j BrokeredJob) {
 	o.Jobs = append(o.Jobs, j)
+	o.count(j)
+}
+
+// count adds j's outcome to the tallies.
+func (o *BrokeredResult) count(j BrokeredJob) {
 	if j.Result.Err == nil {
 		o.OK++
 		return
@@ -167,4 +172,76 @@ func (o *BrokeredResult) add(j BrokeredJob) {
 	o.Failed++
 	o.AuthFailed = o.AuthFailed || ce.IsAuthFailure(j.Result.Err)
 	o.BadInput = o.BadInput || ce.IsInputError(j.Result.Err)
+}
+
+// CEByCE is how ARC's arcsub (6 and 7) uses its broker with several -C:
+// the CEs in the order given, one at a time, each asked for its
+// information only when jobs are left for it; the broker ranks that
+// CE's queues for each job left, and the jobs it does not take go on to
+// the next CE. A CE that does not answer with its information stops the
+// submission (the jobs left fail with ErrNoInfo, NoInfo is set). done is
+// told after each CE how many jobs are still left (may be nil).
+func (b *Brokered) CEByCE(ctx context.Context, batches []Batch, done func(ce string, left int)) BrokeredResult {
+	type pending struct {
+		j   jobdesc.Job
+		dir string
+		at  int // index in out.Jobs
+	}
+	var out BrokeredResult
+	var left []pending
+	for _, batch := range batches {
+		for _, j := range batch.Jobs {
+			left = append(left, pending{j, batch.Dir, len(out.Jobs)})
+			out.Jobs = append(out.Jobs, BrokeredJob{Name: j.Name, Result: ce.Result{Err: ErrNoTarget}})
+		}
+	}
+	for _, c := range b.CEs {
+		if len(left) == 0 || ctx.Err() != nil {
+			break
+		}
+		info := b.infoOf(ctx, c)
+		if info.Err != nil || info.Info == nil {
+			out.NoInfo = true
+			for _, p := range left {
+				out.Jobs[p.at].Result.Err = ErrNoInfo
+				out.Jobs[p.at].Dropped = append(out.Jobs[p.at].Dropped, b.Broker.NewSession([]broker.CE{info}).NoInfo()...)
+			}
+			break
+		}
+		s := b.Broker.NewSession([]broker.CE{info})
+		var still []pending
+		for _, p := range left {
+			r := b.oneOf(ctx, s, p.j, p.dir, func(*broker.Target) *Submitter { return c.Sub })
+			prev := out.Jobs[p.at]
+			r.Dropped = append(prev.Dropped, r.Dropped...)
+			r.Refused = append(prev.Refused, r.Refused...)
+			out.Jobs[p.at] = r
+			if r.Result.Err != nil {
+				still = append(still, p)
+			}
+		}
+		left = still
+		if done != nil {
+			done(c.Label, len(left))
+		}
+	}
+	for _, j := range out.Jobs {
+		out.count(j)
+	}
+	return out
+}
+
+// infoOf asks one CE for its information.
+func (b *Brokered) infoOf(ctx context.Context, c BrokerCE) broker.CE {
+	out := broker.CE{Label: c.Label, Err: c.Err}
+	if c.Err != nil || c.Sub == nil {
+		return out
+	}
+	cctx, cancel := ctx, context.CancelFunc(func() {})
+	if b.InfoContext != nil {
+		cctx, cancel = b.InfoContext(ctx)
+	}
+	defer cancel()
+	out.Info, out.Err = c.Sub.Backend.Info(cctx)
+	return out
 }

@@ -80,3 +80,32 @@ func TestBrokeredOneCEEach(t *testing.T) {
 		t.Errorf("maybe created on idle, then sent to busy too: %+v", res.Jobs[0])
 	}
 }
+
+// TestBrokeredCEByCE: arcsub's way: the CEs in the order given whatever
+// their queues, the jobs the first does not take going on to the next;
+// a CE without information stops it, and a later CE is not asked once
+// no job is left.
+func TestBrokeredCEByCE(t *testing.T) {
+	w := newWorld(t)
+	busy, busyFake := w.brokerCE(t, "busy", 50)
+	proxy, proxyFake := w.brokerCE(t, "proxy", 0, "ENV/PROXY")
+	rb, _ := broker.New(broker.Random, nil)
+	b := &Brokered{Broker: rb, CEs: []BrokerCE{busy, proxy, {Label: "down", Err: errors.New("unreachable")}}}
+	proxyJob := someJobs("needs-proxy")[0]
+	proxyJob.Resources.RuntimeEnvironments = []jobdesc.Software{{Name: "ENV/PROXY"}}
+	var after []string
+	res := b.CEByCE(context.Background(), []Batch{{Jobs: append(someJobs("a", "b"), proxyJob)}}, func(ce string, left int) {
+		after = append(after, ce+":"+string(rune('0'+left)))
+	})
+	if res.OK != 3 || res.NoInfo || len(busyFake.Jobs()) != 2 || len(proxyFake.Jobs()) != 1 || res.Jobs[2].CE != "proxy" ||
+		strings.Join(after, ",") != "busy:1,proxy:0" {
+		t.Fatalf("%+v, after each CE %v", res, after)
+	}
+	// the down CE is reached with a job no one fits: stop there
+	none := someJobs("needs-atlas")[0]
+	none.Resources.RuntimeEnvironments = []jobdesc.Software{{Name: "APPS/ATLAS"}}
+	res = b.CEByCE(context.Background(), []Batch{{Jobs: []jobdesc.Job{none}}}, nil)
+	if !res.NoInfo || !errors.Is(res.Jobs[0].Result.Err, ErrNoInfo) || res.Failed != 1 {
+		t.Errorf("%+v", res)
+	}
+}

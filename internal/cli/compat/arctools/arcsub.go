@@ -69,7 +69,7 @@ func runSub(ctx context.Context, s *session, args []string) int {
 	b, brokered := (*broker.Broker)(nil), !o.direct && !o.dump && (len(addrs) > 1 || o.broker != "")
 	if brokered {
 		if b, ok = s.broker(o.broker); !ok {
-			return 2
+			return 1 // ARC's arcsub: 2 from the submission, 1 from the tool
 		}
 	}
 	if err := s.open(ctx); err != nil {
