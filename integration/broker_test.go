@@ -40,7 +40,7 @@ func newBrokerBed(t *testing.T) *brokerBed {
 	auds := []string{strings.TrimSuffix(b.a617, "/arex"), strings.TrimSuffix(b.sid, "/arex")}
 	b.token = filepath.Join(b.work, "token")
 	mint := exec.Command(tb.Get(t, "CESUB_TESTBED_ISSUER_BIN"), "mint", "-signkey", tb.Get(t, "CESUB_TESTBED_SIGNKEY"),
-		"-issuer", tb.Get(t, "CESUB_TESTBED_ISSUER"), "-sub", "cesub-test-user", "-scope-array", "-aud", strings.Join(auds, ","),
+		"-issuer", tb.Get(t, "CESUB_TESTBED_ISSUER"), "-sub", "cesub-test-user", "-aud", strings.Join(auds, ","),
 		"-groups", "/wlcg/pilots", "-lifetime", "1h")
 	tok, err := mint.Output()
 	if err != nil || os.WriteFile(b.token, tok, 0o600) != nil {
