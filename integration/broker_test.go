@@ -213,3 +213,75 @@ func TestBrokerCEOrderAndFastestQueue(t *testing.T) {
 		}
 	}
 }
+
+// freeSlots reads each CE's free slots as cesub info publishes them
+// (a count of 0 is left out of the JSON).
+func (b *brokerBed) freeSlots(t *testing.T, ces ...string) []int {
+	t.Helper()
+	args := []string{"info", "-o", "json"}
+	for _, c := range ces {
+		args = append(args, "-C", c)
+	}
+	var doc struct {
+		CEs []struct {
+			Info struct {
+				Queues []struct {
+					FreeSlots int `json:"free_slots"`
+				}
+			}
+		} `json:"ces"`
+	}
+	r := b.cesub(t, args...)
+	if err := json.Unmarshal([]byte(r.out), &doc); err != nil || len(doc.CEs) != len(ces) {
+		t.Fatalf("info: %v %s %s", err, r.out, r.err)
+	}
+	out := make([]int, len(ces))
+	for i, c := range doc.CEs {
+		if len(c.Info.Queues) != 1 {
+			t.Fatalf("%s: queues %+v", ces[i], c.Info.Queues)
+		}
+		out[i] = c.Info.Queues[0].FreeSlots
+	}
+	return out
+}
+
+// TestBrokerFastestQueueFreeSlots: the testbed's A-REXes run jobs by
+// fork, so no queue ever has waiting jobs; FastestQueue then ranks by
+// free slots, ARC's rule putting the CE with FEWER first. A long job on
+// sid takes one of its slots; once the information shows sid with fewer
+// free slots than A-REX 6.17, cesub submit --broker FastestQueue sends a
+// job to sid (and counts it: a second job goes there too).
+func TestBrokerFastestQueueFreeSlots(t *testing.T) {
+	b := newBrokerBed(t)
+	defer b.cleanJobs(t)
+	if r := b.cesub(t, "submit", "-C", b.sid, "-e", `&(executable="/bin/sleep")(arguments="400")(jobname="broker-busy")`); r.code != 0 {
+		t.Fatalf("busy job: %d %s", r.code, r.err)
+	}
+	t0 := time.Now()
+	for {
+		free := b.freeSlots(t, b.a617, b.sid)
+		if free[1] < free[0] {
+			t.Logf("free slots after %s: A-REX 6.17 %d, sid %d", time.Since(t0).Round(time.Second), free[0], free[1])
+			break
+		}
+		if time.Since(t0) > 3*time.Minute {
+			t.Skipf("sid never had fewer free slots than A-REX 6.17 (other jobs on the testbed): %v", free)
+		}
+		time.Sleep(5 * time.Second)
+	}
+	r := b.cesub(t, "submit", "--broker", "FastestQueue", "-n", "2", "-C", b.a617, "-C", b.sid, "-o", "json",
+		"-e", `&(executable="/bin/true")(jobname="broker-fq")`)
+	after := b.freeSlots(t, b.a617, b.sid)
+	var doc struct{ Jobs []struct{ ID string } }
+	if err := json.Unmarshal([]byte(r.out), &doc); r.code != 0 || err != nil || len(doc.Jobs) != 2 {
+		t.Fatalf("submit --broker FastestQueue: %d %v %s %s", r.code, err, r.out, r.err)
+	}
+	for _, j := range doc.Jobs {
+		if !strings.HasPrefix(j.ID, b.sid+"/") {
+			if after[1] >= after[0] {
+				t.Skipf("the free slots changed while submitting (now %v): %s", after, j.ID)
+			}
+			t.Errorf("job %s: want sid, the CE with fewer free slots (ARC's FastestQueue rule)", j.ID)
+		}
+	}
+}
