@@ -194,6 +194,17 @@ type Info struct {
 	APIVersions         []string `json:"api_versions,omitempty"`
 	Queues              []Queue  `json:"queues,omitempty"`
 	RuntimeEnvironments []string `json:"runtime_environments,omitempty"`
+	// HealthState is the submission endpoint's (GLUE2: ok, warning,
+	// critical, unknown, other); "" when the CE does not say.
+	HealthState string `json:"health_state,omitempty"`
+	// MainMemoryMB is a worker node's memory (GLUE2 ExecutionEnvironment
+	// MainMemorySize); 0 when not published.
+	MainMemoryMB int64 `json:"main_memory_mb,omitempty"`
+	// GLUE2: the information is a GLUE2 document (ARC CEs). Brokers treat
+	// what it leaves out as ARC's do (unpublished memory or slots drop the
+	// CE for a job that asks for them); other flavours publish less by
+	// nature and are kept.
+	GLUE2 bool `json:"-"`
 }
 
 // Queue is a CE queue (share).
@@ -205,7 +216,30 @@ type Queue struct {
 	RunningJobs  int    `json:"running_jobs,omitempty"`
 	WaitingJobs  int    `json:"waiting_jobs,omitempty"`
 	ServingState string `json:"serving_state,omitempty"`
+	// MaxVirtualMemoryMB is per job slot; 0 when not published.
+	MaxVirtualMemoryMB int64 `json:"max_virtual_memory_mb,omitempty"`
+	// TotalSlots are the CE's (GLUE2 ComputingManager), FreeSlots the
+	// queue's.
+	TotalSlots int `json:"total_slots,omitempty"`
+	FreeSlots  int `json:"free_slots,omitempty"`
+	// Published says which counts the CE published: one it leaves out
+	// reads 0 but is unknown (ARC's FastestQueue broker tells them apart).
+	Published Counts `json:"-"`
 }
+
+// Counts are the queue counts a CE may publish (Queue.Published).
+type Counts uint8
+
+// The counts of a queue.
+const (
+	CountRunning Counts = 1 << iota
+	CountWaiting
+	CountTotalSlots
+	CountFreeSlots
+)
+
+// Has reports whether every count of want is in c.
+func (c Counts) Has(want Counts) bool { return c&want == want }
 
 // Backend is what every CE flavour implements.
 type Backend interface {

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cesub/cesub/internal/broker"
 	"github.com/cesub/cesub/internal/cli/cmdutil"
 	"github.com/cesub/cesub/internal/config"
 	"github.com/cesub/cesub/internal/endpoints"
@@ -44,7 +45,9 @@ type SubmitOptions struct {
 	Delegations    func(*jobstore.Store) *jobs.Delegations
 	Templates      func() (submitfile.Templates, error) // for `use template :`
 
-	CEs       []string // -C, repeatable: every CE gets every job
+	CEs       []string // -C, repeatable: every CE gets every job (unless Broker)
+	Broker    string   // --broker: each job to ONE of the CEs, chosen by this broker
+	Debugf    func(format string, args ...any)
 	Endpoints []string // --endpoint: without -C, these endpoints of the endpoint file (default: all)
 	Parallel  int      // CEs submitted to at once
 	Count     int      // N of each job
@@ -72,6 +75,8 @@ type JobJSON struct {
 	Submitted     string   `json:"submitted,omitempty"`
 	JobError      []string `json:"jobError,omitempty"`
 	Error         string   `json:"error,omitempty"`
+	// Broker: where submit --broker sent the job, and why not elsewhere.
+	Broker *BrokerJSON `json:"broker,omitempty"`
 	// the long fields of status -l, flattened (arcstat -l's names)
 	*ce.Details
 }
@@ -105,7 +110,12 @@ func NewCmdSubmit(f *cmdutil.Factory, runF func(*SubmitOptions) error) *cobra.Co
 			}
 			return filepath.Abs(f.ProxyPath())
 		},
-		JobList: f.JobList, Backend: f.Backend, Delegations: f.Delegations, Templates: f.SubmitTemplates}
+		JobList: f.JobList, Backend: f.Backend, Delegations: f.Delegations, Templates: f.SubmitTemplates,
+		Debugf: func(format string, args ...any) {
+			if f.Debugf != nil {
+				f.Debugf(format, args...)
+			}
+		}}
 	cmd := &cobra.Command{
 		Use:   "submit -C CE (-f FILE… | -e DESCRIPTION | FILE…)",
 		Short: "Submit jobs (xRSL, ADL or HTCondor submit files) to a CE",
@@ -122,6 +132,14 @@ has accepted it, so a script can act before the run ends. With several -C,
 the CEs are submitted to in parallel (--parallel at once), each with its own
 token (audience) and time limits.
 
+With --broker NAME (Random or FastestQueue, as arcsub -b), each job goes to ONE
+of the CEs instead of to every one: their information is read first, the
+CEs and queues the job cannot run in are dropped (a runtime environment
+missing, a wall time, CPU time or memory limit too small, a closed queue),
+the broker ranks the rest, and a CE that refuses the job passes it to the
+next. -o json names the CE each job went to and why the others were
+dropped; --debug prints the reasons too.
+
 Without -C, the jobs go to the CEs of the endpoint file (-E or CESUB_ENDPOINTS,
 docs/endpoints.md; --endpoint NAME to pick some), each with the token source
 and audience the file gives it; the job commands given the same file use the
@@ -136,7 +154,8 @@ Exit: 0 all submitted, 3 some failed, 4 refused (authentication), 1 otherwise.`,
   cesub submit -C ce.example.org -e '&(executable=/bin/hostname)(stdout=out.txt)'
   cesub submit -C ce.example.org -f pilot.sub -o json
   cesub submit -C ce1.example.org -C condor://ce2.example.org:9619 -f pilot.sub --count 100 -o jsonl
-  cesub submit -E factory.yaml --endpoint site-a --endpoint site-b -f pilot.sub --count 50`,
+  cesub submit -E factory.yaml --endpoint site-a --endpoint site-b -f pilot.sub --count 50
+  cesub submit -C ce1.example.org -C ce2.example.org --broker FastestQueue -f job.xrsl`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Files = append(opts.Files, args...)
@@ -157,6 +176,10 @@ Exit: 0 all submitted, 3 some failed, 4 refused (authentication), 1 otherwise.`,
 	}
 	fl := cmd.Flags()
 	fl.StringArrayVarP(&opts.CEs, "ce", "C", nil, "CE address (host, host:port or URL); repeatable: every CE gets every job")
+	fl.StringVar(&opts.Broker, "broker", "", "each job to ONE of the CEs, chosen by this broker: Random or FastestQueue (as arcsub -b; default: every CE gets every job)")
+	_ = cmd.RegisterFlagCompletionFunc("broker", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return broker.Names(), cobra.ShellCompDirectiveNoFileComp
+	})
 	fl.StringArrayVar(&opts.Endpoints, "endpoint", nil, "without -C: submit to this endpoint of the endpoint file (-E; by name, repeatable; default: every endpoint not marked skip)")
 	fl.IntVar(&opts.Parallel, "parallel", 4, "with several CEs: CEs submitted to at once")
 	fl.IntVarP(&opts.Count, "count", "n", 1, "N of each job (submit files: each queue statement queues N times as many procs, one cluster; xRSL/ADL: N jobs in the request)")
@@ -243,6 +266,9 @@ func submitRun(ctx context.Context, opts *SubmitOptions) error {
 	targets, err := submitTargets(opts)
 	if err != nil {
 		return err
+	}
+	if opts.Broker != "" {
+		return submitBrokered(ctx, opts, targets)
 	}
 	p := newSubmitPrinter(opts, len(targets))
 	defer p.done()

@@ -16,18 +16,25 @@ type GLUE2Service struct {
 		InterfaceVersion      []string `xml:"InterfaceVersion"`
 		ImplementationName    string   `xml:"ImplementationName"`
 		ImplementationVersion string   `xml:"ImplementationVersion"`
+		HealthState           string   `xml:"HealthState"`
 	} `xml:"ComputingEndpoint"`
 	Shares []struct {
-		Name          string `xml:"Name"`
-		MappingQueue  string `xml:"MappingQueue"`
-		MaxWallTime   string `xml:"MaxWallTime"`
-		MaxCPUTime    string `xml:"MaxCPUTime"`
-		MaxMainMemory string `xml:"MaxMainMemory"`
-		RunningJobs   string `xml:"RunningJobs"`
-		WaitingJobs   string `xml:"WaitingJobs"`
-		ServingState  string `xml:"ServingState"`
+		Name             string  `xml:"Name"`
+		MappingQueue     string  `xml:"MappingQueue"`
+		MaxWallTime      string  `xml:"MaxWallTime"`
+		MaxCPUTime       string  `xml:"MaxCPUTime"`
+		MaxMainMemory    string  `xml:"MaxMainMemory"`
+		MaxVirtualMemory string  `xml:"MaxVirtualMemory"`
+		RunningJobs      *string `xml:"RunningJobs"`
+		WaitingJobs      *string `xml:"WaitingJobs"`
+		FreeSlots        *string `xml:"FreeSlots"`
+		ServingState     string  `xml:"ServingState"`
 	} `xml:"ComputingShare"`
 	Managers []struct {
+		TotalSlots *string `xml:"TotalSlots"`
+		ExecEnvs   []struct {
+			MainMemorySize string `xml:"MainMemorySize"`
+		} `xml:"ExecutionEnvironments>ExecutionEnvironment"`
 		AppEnvs []struct {
 			AppName    string `xml:"AppName"`
 			AppVersion string `xml:"AppVersion"`
@@ -40,27 +47,55 @@ func atoi64(s string) int64 {
 	return n
 }
 
+// count reads a published count: a missing or unreadable element (or
+// ARC's negative "undefined") is not published.
+func count(s *string, bit ce.Counts, q *ce.Queue) int {
+	if s == nil {
+		return 0
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(*s))
+	if err != nil || n < 0 {
+		return 0
+	}
+	q.Published |= bit
+	return n
+}
+
 // SummariseGLUE2 makes the CE summary from GLUE2 services; the
 // implementation is taken from the endpoint with interface iface.
 func SummariseGLUE2(endpoint string, services []GLUE2Service, iface string) *ce.Info {
-	info := &ce.Info{Endpoint: endpoint}
+	info := &ce.Info{Endpoint: endpoint, GLUE2: true}
 	seen := map[string]bool{}
 	for _, s := range services {
 		for _, e := range s.Endpoints {
 			if e.InterfaceName == iface || info.Implementation == "" {
 				info.Implementation, info.Version = e.ImplementationName, e.ImplementationVersion
 			}
-		}
-		for _, sh := range s.Shares {
-			q := sh.MappingQueue
-			if q == "" {
-				q = sh.Name
+			if e.InterfaceName == iface {
+				info.HealthState = strings.TrimSpace(e.HealthState)
 			}
-			info.Queues = append(info.Queues, ce.Queue{Name: q, MaxWallTime: atoi64(sh.MaxWallTime), MaxCPUTime: atoi64(sh.MaxCPUTime),
-				MaxMemoryMB: atoi64(sh.MaxMainMemory), RunningJobs: int(atoi64(sh.RunningJobs)), WaitingJobs: int(atoi64(sh.WaitingJobs)),
-				ServingState: sh.ServingState})
+		}
+		total, totalKnown := managerSlots(s)
+		for _, sh := range s.Shares {
+			q := ce.Queue{Name: sh.MappingQueue, MaxWallTime: atoi64(sh.MaxWallTime), MaxCPUTime: atoi64(sh.MaxCPUTime),
+				MaxMemoryMB: atoi64(sh.MaxMainMemory), MaxVirtualMemoryMB: atoi64(sh.MaxVirtualMemory), ServingState: sh.ServingState}
+			if q.Name == "" {
+				q.Name = sh.Name
+			}
+			q.RunningJobs = count(sh.RunningJobs, ce.CountRunning, &q)
+			q.WaitingJobs = count(sh.WaitingJobs, ce.CountWaiting, &q)
+			q.FreeSlots = count(sh.FreeSlots, ce.CountFreeSlots, &q)
+			if totalKnown {
+				q.TotalSlots, q.Published = total, q.Published|ce.CountTotalSlots
+			}
+			info.Queues = append(info.Queues, q)
 		}
 		for _, m := range s.Managers {
+			for _, ee := range m.ExecEnvs {
+				if mem := atoi64(ee.MainMemorySize); mem > 0 && info.MainMemoryMB == 0 {
+					info.MainMemoryMB = mem
+				}
+			}
 			for _, a := range m.AppEnvs {
 				name := a.AppName
 				if a.AppVersion != "" {
@@ -75,6 +110,17 @@ func SummariseGLUE2(endpoint string, services []GLUE2Service, iface string) *ce.
 	}
 	sort.Strings(info.RuntimeEnvironments)
 	return info
+}
+
+// managerSlots is the service's TotalSlots (its first ComputingManager's,
+// as ARC's client reads it).
+func managerSlots(s GLUE2Service) (int, bool) {
+	if len(s.Managers) == 0 {
+		return 0, false
+	}
+	var q ce.Queue
+	n := count(s.Managers[0].TotalSlots, ce.CountTotalSlots, &q)
+	return n, q.Published.Has(ce.CountTotalSlots)
 }
 
 // Audiences are the token audiences an A-REX accepts by default (REST and

@@ -44,6 +44,7 @@ type Fake struct {
 	DelegateFunc func(ctx context.Context, req ce.DelegateRequest) (*ce.Delegation, error)
 	PingFunc     func(ctx context.Context) (*ce.PingResult, error)
 	FindFunc     func(ctx context.Context, key string, hint ce.PendingHint) ([]ce.Job, error)
+	InfoFunc     func(ctx context.Context) (*ce.Info, error)
 	// AutoFinish: a job finishes (exit 0) the first time its status is asked.
 	AutoFinish bool
 
@@ -353,6 +354,9 @@ func writeOne(d *dlfs.Dir, name, body string) error {
 // Info implements ce.Backend.
 func (f *Fake) Info(ctx context.Context) (*ce.Info, error) {
 	f.called("info", 0)
+	if f.InfoFunc != nil {
+		return f.InfoFunc(ctx)
+	}
 	return &ce.Info{Endpoint: f.Endpoint, Implementation: "cetest", Version: "1", Queues: []ce.Queue{{Name: "fakeq", RunningJobs: 1}}}, ctx.Err()
 }
 

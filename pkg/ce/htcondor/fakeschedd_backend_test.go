@@ -333,7 +333,8 @@ func TestFakeScheddListInfoPing(t *testing.T) {
 		t.Errorf("list: %+v %v", jobs, err)
 	}
 	info, err := c.Info(ctx)
-	if err != nil || info.Version != "23.9.6" || len(info.Queues) != 1 || info.Queues[0].WaitingJobs != 2 {
+	if err != nil || info.Version != "23.9.6" || len(info.Queues) != 1 || info.Queues[0].WaitingJobs != 2 ||
+		!info.Queues[0].Published.Has(ce.CountWaiting|ce.CountRunning) || info.Queues[0].Published.Has(ce.CountFreeSlots) {
 		t.Errorf("info: %+v %v", info, err)
 	}
 	p, err := c.Ping(ctx)

@@ -57,9 +57,14 @@ func (c *Client) Info(ctx context.Context) (*ce.Info, error) {
 		name, _ := ad.Str("Name")
 		ver, _ := ad.Str("CondorVersion")
 		info.Version = versionNumber(ver)
-		running, _ := ad.Int("TotalRunningJobs")
-		idle, _ := ad.Int("TotalIdleJobs")
-		info.Queues = append(info.Queues, ce.Queue{Name: name, RunningJobs: int(running), WaitingJobs: int(idle), ServingState: "production"})
+		q := ce.Queue{Name: name, ServingState: "production"}
+		if running, ok := ad.Int("TotalRunningJobs"); ok {
+			q.RunningJobs, q.Published = int(running), q.Published|ce.CountRunning
+		}
+		if idle, ok := ad.Int("TotalIdleJobs"); ok {
+			q.WaitingJobs, q.Published = int(idle), q.Published|ce.CountWaiting
+		}
+		info.Queues = append(info.Queues, q)
 	}
 	return info, nil
 }

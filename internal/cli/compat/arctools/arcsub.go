@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/cesub/cesub/internal/arcjoblist"
+	"github.com/cesub/cesub/internal/broker"
 	"github.com/cesub/cesub/internal/jobs"
 	"github.com/cesub/cesub/pkg/ce"
 	"github.com/cesub/cesub/pkg/jobdesc"
@@ -19,7 +20,7 @@ type subOptions struct {
 	common
 	ces      []string
 	endpoint string // -T
-	info     string // -Q (cesub does no information discovery: accepted, not used)
+	info     string // -Q (accepted; brokering asks each CE's own interface)
 	inline   []string
 	files    []string
 	idFile   string
@@ -36,14 +37,14 @@ func runSub(ctx context.Context, s *session, args []string) int {
 	fs.StringArrayVarP(&o.ces, "computing-element", "C", nil, "the computing element to submit to")
 	fs.StringArrayVarP(&o.ces, "cluster", "c", nil, "the computing element to submit to (as -C)")
 	fs.StringVarP(&o.endpoint, "submission-endpoint-type", "T", "", "submission interface: arcrest or emies")
-	fs.StringVarP(&o.info, "info-endpoint-type", "Q", "", "information interface (cesub does no information discovery)")
+	fs.StringVarP(&o.info, "info-endpoint-type", "Q", "", "information interface (cesub asks the CE's own)")
 	fs.StringArrayVarP(&o.inline, "jobdescrstring", "e", nil, "jobdescription string describing the job to be submitted")
 	fs.StringArrayVarP(&o.files, "jobdescrfile", "f", nil, "jobdescription file describing the job to be submitted")
 	fs.StringVarP(&o.idFile, "jobids-to-file", "o", "", "the IDs of the submitted jobs will be appended to this file")
 	fs.BoolVarP(&o.dryRun, "dryrun", "D", false, "submit jobs as dry run (no submission to batch system)")
 	fs.BoolVarP(&o.dump, "dumpdescription", "x", false, "do not submit - dump job description in the language accepted by the target")
-	fs.StringVarP(&o.broker, "broker", "b", "", "broker (not implemented: the first CE is used)")
-	fs.BoolVar(&o.direct, "direct", false, "submit directly (the only way cesub submits)")
+	fs.StringVarP(&o.broker, "broker", "b", "", "selected broker: Random (default) or FastestQueue")
+	fs.BoolVar(&o.direct, "direct", false, "submit directly - no resource discovery or matchmaking")
 	noDeleg := fs.BoolP("no-delegation", "n", false, "do not delegate credentials")
 	x509Deleg := fs.BoolP("x509-delegation", "X", false, "delegate the X.509 proxy")
 	tokenDeleg := fs.BoolP("token-delegation", "K", false, "delegate the token (ARC REST 1.1)")
@@ -61,19 +62,40 @@ func runSub(ctx context.Context, s *session, args []string) int {
 	if !ok {
 		return code
 	}
-	addr, code, ok := s.target(o)
+	addrs, code, ok := s.targets(o)
 	if !ok {
 		return code
+	}
+	b, brokered := (*broker.Broker)(nil), !o.direct && !o.dump && (len(addrs) > 1 || o.broker != "")
+	if brokered {
+		if b, ok = s.broker(o.broker); !ok {
+			return 1 // ARC's arcsub: 2 from the submission, 1 from the tool
+		}
 	}
 	if err := s.open(ctx); err != nil {
 		s.errorf("%v", err)
 		return 1
 	}
 	defer s.close()
-	if o.dump {
-		return s.dump(addr, batches)
+	switch {
+	case o.dump:
+		return s.dump(addrs[0], batches)
+	case brokered:
+		return s.submitBrokered(ctx, b, addrs, batches, o)
 	}
-	return s.submit(ctx, addr, batches, o)
+	return s.submit(ctx, addrs[0], batches, o)
+}
+
+// broker is -b NAME (ARC's NAME:ARGUMENTS form taken; Random by default).
+func (s *session) broker(name string) (*broker.Broker, bool) {
+	name, _, _ = strings.Cut(name, ":")
+	b, err := broker.New(name, nil)
+	if err != nil {
+		s.errorf("Unable to load broker %s", name)
+		s.f.Infof("%v", err)
+		return nil, false
+	}
+	return b, true
 }
 
 // delegationAsked is cesub's --delegate for -n, -X, -K (the last wins).
@@ -129,15 +151,11 @@ func dryRun(js []jobdesc.Job, on bool) []jobdesc.Job {
 	return js
 }
 
-// target is the CE to submit to: the first of -C (brokering among several
-// is not implemented), with the flavour -T names.
-func (s *session) target(o subOptions) (ce.Address, int, bool) {
+// targets are the CEs of -C, with the flavour -T names.
+func (s *session) targets(o subOptions) ([]ce.Address, int, bool) {
 	if len(o.ces) == 0 {
 		s.errorf("No computing element given (-C): cesub does not read the registry or the client.conf services")
-		return ce.Address{}, 1, false
-	}
-	if len(o.ces) > 1 {
-		fmt.Fprintf(s.f.IO.ErrOut, "WARNING: brokering between %d computing elements is not implemented: submitting to the first, %s\n", len(o.ces), o.ces[0])
+		return nil, 1, false
 	}
 	flavour := ce.Flavour("")
 	switch strings.ToLower(o.endpoint) {
@@ -148,14 +166,18 @@ func (s *session) target(o subOptions) (ce.Address, int, bool) {
 		flavour = ce.EMIES
 	default:
 		s.errorf("Unsupported submission endpoint type: %s", o.endpoint)
-		return ce.Address{}, 1, false
+		return nil, 1, false
 	}
-	addr, err := ce.ParseAddress(o.ces[0], flavour)
-	if err != nil {
-		s.errorf("%v", err)
-		return addr, 1, false
+	var out []ce.Address
+	for _, c := range o.ces {
+		addr, err := ce.ParseAddress(c, flavour)
+		if err != nil {
+			s.errorf("%v", err)
+			return nil, 1, false
+		}
+		out = append(out, addr)
 	}
-	return addr, 0, true
+	return out, 0, true
 }
 
 // dump prints each job as it would be sent (-x), sending nothing.
@@ -188,6 +210,7 @@ func (s *session) submit(ctx context.Context, addr ce.Address, batches []jobs.Ba
 		s.errorf("%v", err)
 		return 1
 	}
+	s.store = nil // the submitter closes it
 	defer sub.Close()
 	var accepted []ce.Job
 	sub.Accepted = func(j ce.Job) {
@@ -200,14 +223,19 @@ func (s *session) submit(ctx context.Context, addr ce.Address, batches []jobs.Ba
 		s.errorf("%v", err)
 	}
 	s.keep(ctx, accepted, batches, sub.Delegation.Mode != "", o.idFile)
+	return s.summary(batches, len(accepted), err != nil || res.Failed > 0)
+}
+
+// summary prints arcsub's summary (several jobs) and makes its exit code.
+func (s *session) summary(batches []jobs.Batch, accepted int, failed bool) int {
 	total := 0
 	for _, b := range batches {
 		total += len(b.Jobs)
 	}
 	if total > 1 {
-		fmt.Fprintf(s.f.IO.Out, "\nJob submission summary:\n-----------------------\n%d of %d jobs were submitted\n", len(accepted), total)
+		fmt.Fprintf(s.f.IO.Out, "\nJob submission summary:\n-----------------------\n%d of %d jobs were submitted\n", accepted, total)
 	}
-	if len(accepted) < total || err != nil || res.Failed > 0 {
+	if accepted < total || failed {
 		fmt.Fprintln(s.f.IO.ErrOut, "ERROR: One or multiple job descriptions was not submitted.")
 		return 1
 	}
@@ -237,7 +265,6 @@ func (s *session) submitter(ctx context.Context, addr ce.Address, delegate strin
 		Delegation: d, ProxyFile: proxyFile, BatchSize: 100, Warnf: s.f.Warnf,
 		NotRecorded: func(id string) { s.errorf("submitted but not recorded: %s", id) }}
 	sub.Warm(ctx)
-	s.store = nil // the submitter closes it
 	return sub, nil
 }
 
