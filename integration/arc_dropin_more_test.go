@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,7 +9,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/cesub/cesub/internal/arcjoblist"
 	"github.com/cesub/cesub/internal/testbed"
 )
 
@@ -25,6 +28,7 @@ func TestArcDropInMore(t *testing.T) {
 			ids := submitMore(t, s)
 			compareDryRun(t, s)
 			waitFinished(t, s, ids)
+			checkDryRunEnded(t, s)
 			for _, real := range []bool{true, false} {
 				for i, id := range ids {
 					r := s.run(t, real, "arccat", "-e", id)
@@ -74,7 +78,7 @@ func submitMore(t *testing.T, s *arcSide) []string {
 }
 
 // compareDryRun: arcsub -D submits a job the CE accepts and does not run
-// (xRSL dryrun); both record it, and the CE ends it with its dry-run error.
+// (xRSL dryrun); both clients record it.
 func compareDryRun(t *testing.T, s *arcSide) {
 	t.Helper()
 	for _, real := range []bool{true, false} {
@@ -83,10 +87,29 @@ func compareDryRun(t *testing.T, s *arcSide) {
 			t.Errorf("arcsub -D (real=%v): %d %q %q", real, r.code, r.out, r.err)
 		}
 	}
-	r := s.run(t, false, "arcstat", "-a")
-	if n := strings.Count(r.out, " Name: more-dry\n"); n != 2 {
-		t.Errorf("arcstat lists %d dry-run jobs, want 2:\n%s", n, r.out)
+	jobs, err := arcjoblist.Read(context.Background(), filepath.Join(s.work, ".arc", "jobs.dat"))
+	n := 0
+	for _, j := range jobs {
+		if j.Name == "more-dry" {
+			n++
+		}
 	}
+	if err != nil || n != 2 {
+		t.Errorf("the job list holds %d dry-run jobs, want 2 (%v)", n, err)
+	}
+}
+
+// checkDryRunEnded: the CE ended both dry-run jobs with its dry-run error.
+func checkDryRunEnded(t *testing.T, s *arcSide) {
+	t.Helper()
+	want := " Name: more-dry\n State: Failed\n Job Error: Job has dryrun requested. Job skipped.\n"
+	var r result
+	for end := time.Now().Add(2 * time.Minute); time.Now().Before(end); time.Sleep(3 * time.Second) {
+		if r = s.run(t, false, "arcstat", "-a"); strings.Count(r.out, want) == 2 {
+			return
+		}
+	}
+	t.Errorf("arcstat does not show both dry-run jobs ended:\n%s", r.out)
 }
 
 // compareGetKeep: arcget -k -J: each client fetches the other's job into a
