@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cesub/cesub/pkg/ce"
@@ -84,33 +85,46 @@ func (c *Client) Status(ctx context.Context, ids []string) ([]ce.Result, error) 
 		}
 	}
 	if len(pending) <= liveChecks {
-		var ended []*ce.Job
-		for _, i := range pending {
-			c.liveOrGone(ctx, &results[i])
-			if j := results[i].Job; j != nil && j.State == ce.StateFinished {
-				ended = append(ended, j)
+		base, err := c.base(ctx)
+		inParallel(len(pending), liveParallel, func(k int) { // on their own connections: no round trip waits for another
+			r := &results[pending[k]]
+			c.liveOrGone(ctx, r)
+			if r.Job != nil && r.Job.State == ce.StateFinished && err == nil {
+				c.settleFinished(ctx, base, r.Job)
 			}
-		}
-		c.settleFinished(ctx, ended)
+		})
 	}
 	c.explainFailed(ctx, results)
 	return results, nil
+}
+
+// liveParallel bounds the live reads of one status call in flight at once.
+const liveParallel = 8
+
+// inParallel runs f(0) … f(n-1), at most width at a time, and waits for them.
+func inParallel(n, width int, f func(int)) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, width)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			f(i)
+		}()
+	}
+	wg.Wait()
 }
 
 // settleFinished: the grid manager says FINISHED for a job that ended well,
 // failed or was killed alike; diagnose/failed, missing for a job that ended
 // well, tells them apart. A job with a reason is FAILED, which explainFailed
 // refines (a kill by request is KILLED).
-func (c *Client) settleFinished(ctx context.Context, jobs []*ce.Job) {
-	base, err := c.base(ctx)
-	if err != nil {
-		return
-	}
-	for _, j := range jobs {
-		reason, err := c.h.Text(ctx, base+"/jobs/"+j.LocalID+"/diagnose/failed", "text/plain", "diagnose/failed", arexhttp.DiagnoseLimit)
-		if err == nil && strings.TrimSpace(reason) != "" {
-			j.State = ce.StateFailed
-		}
+func (c *Client) settleFinished(ctx context.Context, base string, j *ce.Job) {
+	reason, err := c.h.Text(ctx, base+"/jobs/"+j.LocalID+"/diagnose/failed", "text/plain", "diagnose/failed", arexhttp.DiagnoseLimit)
+	if err == nil && strings.TrimSpace(reason) != "" {
+		j.State = ce.StateFailed
 	}
 }
 
