@@ -37,6 +37,7 @@ func TestArcDropInMore(t *testing.T) {
 					}
 				}
 			}
+			compareJobLog(t, s, ids)
 			compareGetKeep(t, s, ids)
 			for _, real := range []bool{true, false} {
 				r := s.run(t, real, "arcresume", ids[0]) // a finished job is passed over: no failure
@@ -45,6 +46,7 @@ func TestArcDropInMore(t *testing.T) {
 				}
 			}
 			compareRenew(t, s, ids)
+			compareCleanByState(t, s)
 		})
 	}
 }
@@ -110,6 +112,47 @@ func checkDryRunEnded(t *testing.T, s *arcSide) {
 		}
 	}
 	t.Errorf("arcstat does not show both dry-run jobs ended:\n%s", r.out)
+}
+
+// compareJobLog: arccat -l prints the same job log with both clients.
+func compareJobLog(t *testing.T, s *arcSide, ids []string) {
+	t.Helper()
+	var logs []string
+	for _, real := range []bool{true, false} {
+		r := s.run(t, real, "arccat", "-l", ids[0])
+		if r.code != 0 || !strings.Contains(r.out, "Job state change") {
+			t.Errorf("arccat -l (real=%v): %d %q %q", real, r.code, r.out, r.err)
+		}
+		logs = append(logs, r.out)
+	}
+	if logs[0] != logs[1] {
+		t.Errorf("arccat -l differs:\nreal:\n%s\ncesub:\n%s", logs[0], logs[1])
+	}
+}
+
+// compareCleanByState: arcclean -s Failed, each client on its own dry-run
+// job (which the CE ended as Failed), removes it from the CE and the list.
+func compareCleanByState(t *testing.T, s *arcSide) {
+	t.Helper()
+	jobs, err := arcjoblist.Read(context.Background(), filepath.Join(s.work, ".arc", "jobs.dat"))
+	var dry []string
+	for _, j := range jobs {
+		if j.Name == "more-dry" {
+			dry = append(dry, j.ID)
+		}
+	}
+	if err != nil || len(dry) != 2 {
+		t.Fatalf("dry-run jobs on the list: %v %v", dry, err)
+	}
+	for i, real := range []bool{true, false} {
+		r := s.run(t, real, "arcclean", "-s", "Failed", dry[i])
+		if r.code != 0 || r.out != "Jobs processed: 1, deleted: 1\n" {
+			t.Errorf("arcclean -s Failed (real=%v): %d %q %q", real, r.code, r.out, r.err)
+		}
+	}
+	if r := s.run(t, false, "arcstat", dry...); r.code != 1 {
+		t.Errorf("the cleaned jobs are still listed: %d %q", r.code, r.out)
+	}
 }
 
 // compareGetKeep: arcget -k -J: each client fetches the other's job into a
