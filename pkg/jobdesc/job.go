@@ -86,6 +86,10 @@ type Origin struct {
 	// Templates are the submit templates `use template :` found (by
 	// upper-cased name), from the submitting machine's HTCondor configuration.
 	Templates map[string]string
+	// Stdin is what `queue … from -` read from standard input (nil when
+	// nothing was read): standard input is read once, and given again to
+	// whoever reads the file again.
+	Stdin []byte
 }
 
 // Executable is a program with arguments.

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -205,6 +206,7 @@ type submitReading struct {
 	allow     bool
 	count     int
 	templates func() (submitfile.Templates, error) // `use template :` (read once, when a file uses one)
+	stdin     io.Reader                            // for `queue … from -` (nil when a description is read from it)
 }
 
 // readJobs parses a description in any format; each job remembers its
@@ -219,7 +221,7 @@ func readJobs(name string, src []byte, sr submitReading) ([]jobdesc.Job, error) 
 		}
 	}
 	return format.Read(f, name, src, format.Options{Vars: sr.vars, Queue: sr.queue, AllowCommands: sr.allow, CheckFiles: true, Templates: tpl,
-		Count: sr.count})
+		Count: sr.count, Stdin: sr.stdin})
 }
 
 // readBatches reads the description files and the inline descriptions.
@@ -238,6 +240,9 @@ func readBatches(opts *SubmitOptions) ([]jobs.Batch, error) {
 	}
 	if n := slices.Index(opts.Files, cmdutil.Stdin); n >= 0 && slices.Index(opts.Files[n+1:], cmdutil.Stdin) >= 0 {
 		return nil, cmdutil.UsageError(errors.New(`"-" (stdin) given twice: stdin is read once`))
+	}
+	if !slices.Contains(opts.Files, cmdutil.Stdin) {
+		sr.stdin = opts.IO.In
 	}
 	for _, file := range opts.Files {
 		src, name, err := cmdutil.ReadDescription(opts.IO.In, file)

@@ -1,6 +1,7 @@
 package htcondor
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -102,6 +103,9 @@ func (c *Client) eachAd(g group, cluster int, now time.Time, proxy string, fn fu
 	if g.origin != nil {
 		po.Vars, po.AllowCommands, queue = g.origin.Vars, g.origin.AllowCommands, g.origin.Queue
 		po.Templates = g.origin.Templates
+		if g.origin.Stdin != nil { // `queue … from -`: the items standard input gave the first reading
+			po.Stdin = bytes.NewReader(g.origin.Stdin)
+		}
 	}
 	repeat := 0
 	if g.origin != nil {

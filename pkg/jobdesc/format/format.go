@@ -101,6 +101,7 @@ type Options struct {
 func Read(f Format, name string, src []byte, o Options) ([]jobdesc.Job, error) {
 	var jobs []jobdesc.Job
 	var err error
+	var stdin *recorder
 	dir := o.Dir
 	if dir == "" {
 		dir = filepath.Dir(name)
@@ -115,8 +116,9 @@ func Read(f Format, name string, src []byte, o Options) ([]jobdesc.Job, error) {
 	case ADL:
 		jobs, err = adl.Parse(name, src)
 	case Submit:
+		stdin = &recorder{r: o.Stdin}
 		jobs, err = submitfile.Jobs(name, src, submitfile.ParseOptions{Options: submitfile.Options{Dir: dir, Vars: o.Vars,
-			AllowCommands: o.AllowCommands, SkipCommands: o.SkipCommands, CheckFiles: o.CheckFiles, Templates: o.Templates, Stdin: o.Stdin},
+			AllowCommands: o.AllowCommands, SkipCommands: o.SkipCommands, CheckFiles: o.CheckFiles, Templates: o.Templates, Stdin: stdin.reader()},
 			Queue: o.Queue, Repeat: o.Count})
 	default:
 		return nil, fmt.Errorf("unknown description format %q", f)
@@ -136,9 +138,35 @@ func Read(f Format, name string, src []byte, o Options) ([]jobdesc.Job, error) {
 			Vars: o.Vars, Queue: o.Queue, AllowCommands: o.AllowCommands, Templates: o.Templates}
 		if f == Submit {
 			jobs[i].Origin.Repeat = o.Count
+			jobs[i].Origin.Stdin = stdin.read
 		}
 	}
 	return jobs, nil
+}
+
+// recorder keeps what a submit file's `queue … from -` read of standard
+// input (read only when a queue statement asks), so that the jobs can carry
+// it to whoever reads the file again.
+type recorder struct {
+	r    io.Reader
+	read []byte
+}
+
+// reader is the standard input the parser reads (nil when there is none).
+func (c *recorder) reader() io.Reader {
+	if c.r == nil {
+		return nil
+	}
+	return c
+}
+
+func (c *recorder) Read(p []byte) (int, error) {
+	if c.read == nil {
+		c.read = []byte{} // read, even if empty
+	}
+	n, err := c.r.Read(p)
+	c.read = append(c.read, p[:n]...)
+	return n, err
 }
 
 // Write renders jobs in language f: xRSL (several jobs as a +(…)(…) list),

@@ -72,3 +72,24 @@ func TestReadWriteEachLanguage(t *testing.T) {
 		t.Errorf("two jobs are not written as a +(…)(…) list: %s", text)
 	}
 }
+
+// TestReadKeepsStdinItems: what `queue … from -` read of standard input is
+// on each job's origin (for the backend that reads the file again); a file
+// that does not read it leaves standard input unread.
+func TestReadKeepsStdinItems(t *testing.T) {
+	src := []byte("executable = /bin/echo\narguments = $(item)\nqueue item from -\n")
+	jobs, err := Read(Submit, "q.sub", src, Options{Dir: t.TempDir(), Stdin: strings.NewReader("a\nb\n")})
+	if err != nil || len(jobs) != 2 {
+		t.Fatalf("%v %d", err, len(jobs))
+	}
+	for _, j := range jobs {
+		if string(j.Origin.Stdin) != "a\nb\n" {
+			t.Errorf("origin stdin %q", j.Origin.Stdin)
+		}
+	}
+	in := strings.NewReader("untouched")
+	jobs, err = Read(Submit, "one.sub", []byte("executable = /bin/echo\nqueue\n"), Options{Dir: t.TempDir(), Stdin: in})
+	if err != nil || len(jobs) != 1 || jobs[0].Origin.Stdin != nil || in.Len() != len("untouched") {
+		t.Errorf("a file without `from -` read stdin: %v %q %d", err, jobs[0].Origin.Stdin, in.Len())
+	}
+}
