@@ -84,13 +84,8 @@ func (s *Server) deviceExpiry() time.Duration {
 // deviceAuthorization is the device authorization endpoint: it registers a
 // login and answers its device code, user code and where to enter it.
 func (s *Server) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		s.oauthError(w, r, 400, "invalid_request", "cannot parse form")
-		return
-	}
-	cl := s.authenticateAny(r)
+	cl := s.formClient(w, r)
 	if cl == nil {
-		s.oauthError(w, r, 401, "invalid_client", "client authentication failed")
 		return
 	}
 	scope := strings.Join(strings.Fields(r.PostForm.Get("scope")), " ")
@@ -218,13 +213,8 @@ func (s *Server) verificationPage(w http.ResponseWriter, r *http.Request) {
 // revoke is the RFC 7009 revocation endpoint for refresh tokens: the
 // token is refused from now on; unknown tokens are no error.
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		s.oauthError(w, r, 400, "invalid_request", "cannot parse form")
-		return
-	}
-	cl := s.authenticateAny(r)
+	cl := s.formClient(w, r)
 	if cl == nil {
-		s.oauthError(w, r, 401, "invalid_client", "client authentication failed")
 		return
 	}
 	s.RevokeRefreshToken(r.PostForm.Get("token"))
@@ -256,6 +246,21 @@ func rtHash(rt string) string {
 // authenticateAny authenticates a confidential client by its secret and a
 // public client (no secret) by its id: the device and refresh grants
 // accept both; client_credentials only confidential ones.
+// formClient parses the request's form and authenticates its client
+// (public clients too); on failure it has answered the OAuth error and
+// returns nil.
+func (s *Server) formClient(w http.ResponseWriter, r *http.Request) *Client {
+	if err := r.ParseForm(); err != nil {
+		s.oauthError(w, r, 400, "invalid_request", "cannot parse form")
+		return nil
+	}
+	cl := s.authenticateAny(r)
+	if cl == nil {
+		s.oauthError(w, r, 401, "invalid_client", "client authentication failed")
+	}
+	return cl
+}
+
 func (s *Server) authenticateAny(r *http.Request) *Client {
 	id, secret, ok := r.BasicAuth()
 	if !ok {
