@@ -1,13 +1,16 @@
-// Package jobstore is cesub's local job list: an SQLite database (pure Go)
-// in WAL mode with a busy timeout, so that many cesub processes can record
-// and update jobs at once. A job is recorded exactly once (its id is the
+// Package jobstore is cesub's job list: an SQLite database (pure Go) in WAL
+// mode with a busy timeout, so that many cesub processes can record and
+// update jobs at once, or a PostgreSQL database (pgx) that the processes of
+// many hosts share (postgres.go). A job is recorded exactly once (its id is the
 // primary key); what a CE offers (its API version) is remembered per CE.
 // A submission request is written ahead as pending (its key, CE and job
 // count) and turned into jobs when answered or recovered (pending.go).
 //
-// The schema only grows by tables and indexes created IF NOT EXISTS: an
-// older list gets the new ones the first time a newer cesub opens it, and
-// an older cesub ignores them (there is no schema version to bump).
+// Both engines have one schema, brought up to date by versioned migrations
+// the first time a newer cesub opens a list (schema.go); the statements are
+// written once, and a small dialect says what differs (dialect.go). A job
+// being fetched is claimed by one process (claim.go); a list is copied
+// between engines without losing a field (copy.go).
 package jobstore
 
 import (
@@ -46,58 +49,11 @@ type Job struct {
 // Store is an open job list.
 type Store struct {
 	db   *sql.DB
-	path string
+	d    dialect
+	path string // the file, or the server's URL without its password
 	fix  ModeFix
 }
 
-const schema = `
-CREATE TABLE IF NOT EXISTS jobs (
-  id TEXT PRIMARY KEY,
-  local_id TEXT NOT NULL,
-  ce TEXT NOT NULL,
-  flavour TEXT NOT NULL,
-  name TEXT NOT NULL DEFAULT '',
-  submitted INTEGER NOT NULL,
-  description TEXT NOT NULL DEFAULT '',
-  delegation_id TEXT NOT NULL DEFAULT '',
-  state TEXT NOT NULL DEFAULT '',
-  exit_code INTEGER,
-  updated INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS jobs_ce ON jobs(ce);
-CREATE TABLE IF NOT EXISTS ces (
-  endpoint TEXT PRIMARY KEY,
-  flavour TEXT NOT NULL,
-  api_version TEXT NOT NULL,
-  updated INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS ce_census (
-  endpoint TEXT PRIMARY KEY,
-  jobs INTEGER NOT NULL,
-  counted INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS delegations (
-  ce TEXT NOT NULL,
-  identity TEXT NOT NULL,
-  type TEXT NOT NULL,
-  id TEXT NOT NULL,
-  not_after INTEGER NOT NULL,
-  updated INTEGER NOT NULL,
-  PRIMARY KEY (ce, identity, type)
-);
-CREATE TABLE IF NOT EXISTS pending (
-  key TEXT PRIMARY KEY,
-  ce TEXT NOT NULL,
-  flavour TEXT NOT NULL,
-  jobs INTEGER NOT NULL,
-  created INTEGER NOT NULL,
-  host TEXT NOT NULL DEFAULT '',
-  pid INTEGER NOT NULL DEFAULT 0,
-  pid_start INTEGER NOT NULL DEFAULT 0,
-  clusters TEXT NOT NULL DEFAULT '',
-  delegation_id TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS pending_ce ON pending(ce);`
 
 // DefaultPath is $XDG_DATA_HOME/cesub/jobs.db (~/.local/share/cesub/jobs.db).
 func DefaultPath(getenv func(string) string, home string) string {
@@ -107,9 +63,14 @@ func DefaultPath(getenv func(string) string, home string) string {
 	return filepath.Join(home, ".local", "share", "cesub", "jobs.db")
 }
 
-// Open opens (creating) the job list at path. The list must be the user's
-// own (see claim); one other users could read is made 0600 (see ModeFix).
+// Open opens (creating) the job list at path: a file, or a PostgreSQL
+// server's URL or keyword/value string (see IsPostgres). A file must be the
+// user's own (see claim); one other users could read is made 0600 (see
+// ModeFix).
 func Open(ctx context.Context, path string) (*Store, error) {
+	if IsPostgres(path) {
+		return openPostgres(ctx, path)
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("job list %s: %w", path, err)
 	}
@@ -128,21 +89,23 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// before SQLite opens anything: closing any descriptor of a file drops
 	// every POSIX lock this process holds on it, SQLite's included
 	tightenSideFiles(path)
-	db, err := openDB(ctx, path, claimed)
+	s, err := openDB(ctx, path, claimed)
 	if err != nil {
 		return nil, fmt.Errorf("job list %s: %w", path, err)
 	}
-	return &Store{db: db, path: path, fix: fix}, nil
+	s.fix = fix
+	return s, nil
 }
 
-func openDB(ctx context.Context, path string, claimed fs.FileInfo) (*sql.DB, error) {
+func openDB(ctx context.Context, path string, claimed fs.FileInfo) (*Store, error) {
 	dsn := "file:" + path + "?_pragma=busy_timeout(15000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err
 	}
 	db.SetMaxOpenConns(1) // one connection per process; processes share the file through SQLite's locks
-	if err := initSchema(ctx, db); err != nil {
+	s := &Store{db: db, d: sqliteDialect, path: path}
+	if err := s.initSchema(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -150,20 +113,20 @@ func openDB(ctx context.Context, path string, claimed fs.FileInfo) (*sql.DB, err
 		db.Close()
 		return nil, err
 	}
-	return db, nil
+	return s, nil
 }
 
 // ModeFix says whether Open made a loose job list 0600.
 func (s *Store) ModeFix() ModeFix { return s.fix }
 
-// initSchema creates the tables. When many processes open a new job list at
-// once, switching it to WAL and creating the schema can fail with
-// SQLITE_BUSY without SQLite's busy handler being asked; that is retried
-// with a jittered pause for up to the busy timeout.
-func initSchema(ctx context.Context, db *sql.DB) error {
+// initSchema brings the schema up to date. When many processes open a new
+// job list at once, switching it to WAL and creating the schema can fail
+// with SQLITE_BUSY without SQLite's busy handler being asked; that is
+// retried with a jittered pause for up to the busy timeout.
+func (s *Store) initSchema(ctx context.Context) error {
 	deadline := time.Now().Add(15 * time.Second)
 	for attempt := 0; ; attempt++ {
-		_, err := db.ExecContext(ctx, schema)
+		err := s.migrate(ctx)
 		if err == nil || !isBusy(err) || time.Now().After(deadline) {
 			return err
 		}
@@ -184,7 +147,7 @@ func isBusy(err error) bool {
 // Close closes the store.
 func (s *Store) Close() error { return s.db.Close() }
 
-// Path is the database file.
+// Path is the database file, or the server's URL without its password.
 func (s *Store) Path() string { return s.path }
 
 // Add records jobs in one transaction; a job already recorded is left as it
@@ -195,7 +158,7 @@ func (s *Store) Add(ctx context.Context, jobs ...Job) (int, error) {
 		return 0, fmt.Errorf("job list: %w", err)
 	}
 	defer tx.Rollback()
-	n, err := addTx(ctx, tx, jobs)
+	n, err := s.addTx(ctx, tx, jobs)
 	if err != nil {
 		return 0, err
 	}
@@ -207,13 +170,13 @@ func (s *Store) Add(ctx context.Context, jobs ...Job) (int, error) {
 
 // addTx inserts the jobs not yet recorded within tx; it returns how many
 // were new.
-func addTx(ctx context.Context, tx *sql.Tx, jobs []Job) (int, error) {
+func (s *Store) addTx(ctx context.Context, tx *sql.Tx, jobs []Job) (int, error) {
 	if len(jobs) == 0 {
 		return 0, nil
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO jobs
+	stmt, err := tx.PrepareContext(ctx, s.d.q(`INSERT INTO jobs
 	  (id, local_id, ce, flavour, name, submitted, description, delegation_id, state, exit_code, updated)
-	  VALUES (?,?,?,?,?,?,?,?,?,?,?)`)
+	  VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING`))
 	if err != nil {
 		return 0, fmt.Errorf("job list: %w", err)
 	}
@@ -256,7 +219,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Job, error) {
 	var where []string
 	var args []any
 	if len(f.IDs) > 0 {
-		where = append(where, "id IN ("+strings.TrimSuffix(strings.Repeat("?,", len(f.IDs)), ",")+")")
+		where = append(where, "id IN ("+placeholders(len(f.IDs))+")")
 		for _, id := range f.IDs {
 			args = append(args, id)
 		}
@@ -266,7 +229,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Job, error) {
 		args = append(args, f.CE)
 	}
 	if len(f.States) > 0 {
-		where = append(where, "state IN ("+strings.TrimSuffix(strings.Repeat("?,", len(f.States)), ",")+")")
+		where = append(where, "state IN ("+placeholders(len(f.States))+")")
 		for _, st := range f.States {
 			args = append(args, st)
 		}
@@ -277,10 +240,10 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Job, error) {
 	}
 	// sized once: 10,000 jobs grown by append copied ~10 MB
 	var n int
-	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM jobs"+cond, args...).Scan(&n); err != nil {
+	if err := s.queryRow(ctx, "SELECT COUNT(*) FROM jobs"+cond, args...).Scan(&n); err != nil {
 		return nil, fmt.Errorf("job list: %w", err)
 	}
-	rows, err := s.db.QueryContext(ctx, q+cond+" ORDER BY submitted, id", args...)
+	rows, err := s.query(ctx, q+cond+" ORDER BY submitted, id", args...)
 	if err != nil {
 		return nil, fmt.Errorf("job list: %w", err)
 	}
@@ -325,7 +288,7 @@ func (s *Store) UpdateStates(ctx context.Context, ups []StateUpdate) error {
 		return fmt.Errorf("job list: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	st, err := tx.PrepareContext(ctx, `UPDATE jobs SET state = ?, exit_code = COALESCE(?, exit_code), updated = ? WHERE id = ?`)
+	st, err := tx.PrepareContext(ctx, s.d.q(`UPDATE jobs SET state = ?, exit_code = COALESCE(?, exit_code), updated = ? WHERE id = ?`))
 	if err != nil {
 		return fmt.Errorf("job list: %w", err)
 	}
@@ -351,7 +314,7 @@ func (s *Store) UpdateStates(ctx context.Context, ups []StateUpdate) error {
 // Remove drops jobs from the list.
 func (s *Store) Remove(ctx context.Context, ids ...string) error {
 	for _, id := range ids {
-		if _, err := s.db.ExecContext(ctx, `DELETE FROM jobs WHERE id = ?`, id); err != nil {
+		if _, err := s.exec(ctx, `DELETE FROM jobs WHERE id = ?`, id); err != nil {
 			return fmt.Errorf("job list: remove %s: %w", id, err)
 		}
 	}
@@ -361,13 +324,13 @@ func (s *Store) Remove(ctx context.Context, ids ...string) error {
 // CEVersion returns the remembered API version of a CE endpoint.
 func (s *Store) CEVersion(ctx context.Context, endpoint string) (string, bool) {
 	var v string
-	err := s.db.QueryRowContext(ctx, `SELECT api_version FROM ces WHERE endpoint = ?`, endpoint).Scan(&v)
+	err := s.queryRow(ctx, `SELECT api_version FROM ces WHERE endpoint = ?`, endpoint).Scan(&v)
 	return v, err == nil
 }
 
 // SetCEVersion remembers a CE's API version.
 func (s *Store) SetCEVersion(ctx context.Context, endpoint, flavour, version string) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO ces (endpoint, flavour, api_version, updated) VALUES (?,?,?,?)
+	_, err := s.exec(ctx, `INSERT INTO ces (endpoint, flavour, api_version, updated) VALUES (?,?,?,?)
 	  ON CONFLICT(endpoint) DO UPDATE SET api_version = excluded.api_version, updated = excluded.updated`,
 		endpoint, flavour, version, time.Now().Unix())
 	if err != nil {
@@ -380,14 +343,14 @@ func (s *Store) SetCEVersion(ctx context.Context, endpoint, flavour, version str
 // counted (a listing of all of them), and when.
 func (s *Store) CEJobCount(ctx context.Context, endpoint string) (int, time.Time, bool) {
 	var n, at int64
-	err := s.db.QueryRowContext(ctx, `SELECT jobs, counted FROM ce_census WHERE endpoint = ?`, endpoint).Scan(&n, &at)
+	err := s.queryRow(ctx, `SELECT jobs, counted FROM ce_census WHERE endpoint = ?`, endpoint).Scan(&n, &at)
 	return int(n), time.Unix(at, 0), err == nil
 }
 
 // SetCEJobCount remembers a CE's job count (kept if at is older than the
 // one remembered: processes may finish out of order).
 func (s *Store) SetCEJobCount(ctx context.Context, endpoint string, n int, at time.Time) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO ce_census (endpoint, jobs, counted) VALUES (?,?,?)
+	_, err := s.exec(ctx, `INSERT INTO ce_census (endpoint, jobs, counted) VALUES (?,?,?)
 	  ON CONFLICT(endpoint) DO UPDATE SET jobs = excluded.jobs, counted = excluded.counted WHERE excluded.counted >= ce_census.counted`,
 		endpoint, n, at.Unix())
 	if err != nil {
@@ -410,7 +373,7 @@ type Delegation struct {
 func (s *Store) Delegation(ctx context.Context, ce, identity, typ string) (Delegation, bool) {
 	d := Delegation{CE: ce, Identity: identity, Type: typ}
 	var na int64
-	err := s.db.QueryRowContext(ctx, `SELECT id, not_after FROM delegations WHERE ce = ? AND identity = ? AND type = ?`,
+	err := s.queryRow(ctx, `SELECT id, not_after FROM delegations WHERE ce = ? AND identity = ? AND type = ?`,
 		ce, identity, typ).Scan(&d.ID, &na)
 	if err != nil {
 		return d, false
@@ -421,7 +384,7 @@ func (s *Store) Delegation(ctx context.Context, ce, identity, typ string) (Deleg
 
 // SetDelegation remembers a delegation (replacing the previous one).
 func (s *Store) SetDelegation(ctx context.Context, d Delegation) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO delegations (ce, identity, type, id, not_after, updated) VALUES (?,?,?,?,?,?)
+	_, err := s.exec(ctx, `INSERT INTO delegations (ce, identity, type, id, not_after, updated) VALUES (?,?,?,?,?,?)
 	  ON CONFLICT(ce, identity, type) DO UPDATE SET id = excluded.id, not_after = excluded.not_after, updated = excluded.updated`,
 		d.CE, d.Identity, d.Type, d.ID, d.NotAfter.Unix(), time.Now().Unix())
 	if err != nil {
@@ -432,15 +395,23 @@ func (s *Store) SetDelegation(ctx context.Context, d Delegation) error {
 
 // ForgetDelegation drops a remembered delegation (the CE no longer has it).
 func (s *Store) ForgetDelegation(ctx context.Context, ce, identity, typ string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM delegations WHERE ce = ? AND identity = ? AND type = ?`, ce, identity, typ); err != nil {
+	if _, err := s.exec(ctx, `DELETE FROM delegations WHERE ce = ? AND identity = ? AND type = ?`, ce, identity, typ); err != nil {
 		return fmt.Errorf("job list: forget delegation: %w", err)
 	}
 	return nil
 }
 
 // Check runs SQLite's integrity check over the whole list ("ok", or what
-// is broken).
+// is broken); a PostgreSQL list is checked by its server (Check asks it a
+// question).
 func (s *Store) Check(ctx context.Context) error {
+	if s.d.name == "postgres" {
+		var n int
+		if err := s.queryRow(ctx, `SELECT COUNT(*) FROM jobs`).Scan(&n); err != nil {
+			return fmt.Errorf("job list %s: %w", s.path, err)
+		}
+		return nil
+	}
 	rows, err := s.db.QueryContext(ctx, "PRAGMA integrity_check")
 	if err != nil {
 		return fmt.Errorf("job list %s: integrity check: %w", s.path, err)
@@ -515,7 +486,7 @@ func checkOwn(ctx context.Context, path string) error {
 		// no jobs table: another program's database, unless cesub's own
 		// tables are there by now (another cesub process creating the list)
 		var ours, others int
-		if err := db.QueryRowContext(ctx, "SELECT count(*) FILTER (WHERE name IN ('jobs', 'ces', 'ce_census', 'delegations', 'pending')), count(*) FILTER (WHERE name NOT IN ('jobs', 'ces', 'ce_census', 'delegations', 'pending')) "+
+		if err := db.QueryRowContext(ctx, "SELECT count(*) FILTER (WHERE name IN ('jobs', 'ces', 'ce_census', 'delegations', 'pending', 'schema_version')), count(*) FILTER (WHERE name NOT IN ('jobs', 'ces', 'ce_census', 'delegations', 'pending', 'schema_version')) "+
 			"FROM sqlite_master WHERE type = 'table'").Scan(&ours, &others); err == nil && ours == 0 && others > 0 {
 			return &ForeignError{Path: path, What: "an SQLite database of another program"}
 		}

@@ -1,0 +1,75 @@
+package jobstore
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+)
+
+// dialect is what differs between the engines the job list runs on: the
+// statements are written once with ? placeholders and portable SQL
+// (INSERT … ON CONFLICT, which SQLite has since 3.24), and the dialect
+// rewrites placeholders and adds what only one engine has.
+type dialect struct {
+	name string
+	// dollar: placeholders are $1, $2, … (PostgreSQL) rather than ?
+	dollar bool
+	// skipLocked ends a SELECT that claims rows: rows another transaction
+	// is claiming are passed over rather than waited for (PostgreSQL);
+	// SQLite's transactions take the write lock at BEGIN, so none is needed
+	skipLocked string
+	// lockSchema serialises migrations across clients within a transaction
+	// ("" on SQLite, whose immediate transactions are serialised already)
+	lockSchema string
+}
+
+var (
+	sqliteDialect   = dialect{name: "sqlite"}
+	postgresDialect = dialect{name: "postgres", dollar: true, skipLocked: " FOR UPDATE SKIP LOCKED",
+		lockSchema: "SELECT pg_advisory_xact_lock(7120342518)"}
+)
+
+// q rewrites a statement written with ? placeholders for the engine.
+func (d dialect) q(query string) string {
+	if !d.dollar || !strings.Contains(query, "?") {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// placeholders is "?,?,…" for n values.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+// execer is a *sql.DB or a *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return s.db.ExecContext(ctx, s.d.q(query), args...)
+}
+
+func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return s.db.QueryContext(ctx, s.d.q(query), args...)
+}
+
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return s.db.QueryRowContext(ctx, s.d.q(query), args...)
+}
