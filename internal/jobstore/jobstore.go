@@ -54,7 +54,6 @@ type Store struct {
 	fix  ModeFix
 }
 
-
 // DefaultPath is $XDG_DATA_HOME/cesub/jobs.db (~/.local/share/cesub/jobs.db).
 func DefaultPath(getenv func(string) string, home string) string {
 	if d := getenv("XDG_DATA_HOME"); d != "" {
