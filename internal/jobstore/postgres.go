@@ -52,6 +52,20 @@ func Redact(name string) string {
 	return describe(cfg)
 }
 
+// Password is the password a PostgreSQL job list name leads to (from the
+// URL, PGPASSWORD or the pgpass file; "" for none or a file), so that the
+// caller can keep it out of everything it prints.
+func Password(name string) string {
+	if !IsPostgres(name) {
+		return ""
+	}
+	cfg, err := pgconn.ParseConfig(name)
+	if err != nil {
+		return ""
+	}
+	return cfg.Password
+}
+
 func describe(cfg *pgconn.Config) string {
 	return "postgres://" + cfg.User + "@" + net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))) + "/" + cfg.Database
 }
