@@ -16,10 +16,18 @@ const claimChunk = 500
 // process fetched and removed it), is not returned. On PostgreSQL the rows
 // another transaction is claiming at this moment are passed over (SKIP
 // LOCKED); SQLite serialises the transactions.
-func (s *Store) Claim(ctx context.Context, owner string, ttl time.Duration, ids ...string) ([]string, error) {
+func (s *Store) Claim(ctx context.Context, owner string, ttl time.Duration, ids ...string) (got []string, err error) {
 	if owner == "" {
 		return nil, fmt.Errorf("job list: a claim needs an owner")
 	}
+	err = s.retry(ctx, func() (err error) {
+		got, err = s.claimTx(ctx, owner, ttl, ids)
+		return err
+	})
+	return got, err
+}
+
+func (s *Store) claimTx(ctx context.Context, owner string, ttl time.Duration, ids []string) ([]string, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("job list: %w", err)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // dialect is what differs between the engines the job list runs on: the
@@ -62,12 +63,43 @@ type execer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// exec runs one statement outside a transaction. Every such statement of
+// the job list can run twice with the same result (an upsert, a delete, an
+// update to given values): on PostgreSQL one the server could not take
+// (restarting, the connection dropped) is tried again for up to 15 s.
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return s.db.ExecContext(ctx, s.d.q(query), args...)
+	var r sql.Result
+	err := s.retry(ctx, func() (err error) {
+		r, err = s.db.ExecContext(ctx, s.d.q(query), args...)
+		return err
+	})
+	return r, err
 }
 
 func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return s.db.QueryContext(ctx, s.d.q(query), args...)
+	var rows *sql.Rows
+	err := s.retry(ctx, func() (err error) {
+		rows, err = s.db.QueryContext(ctx, s.d.q(query), args...)
+		return err
+	})
+	return rows, err
+}
+
+// retry runs f again while it fails for a reason that passes (PostgreSQL
+// only: SQLite waits in its busy handler).
+func (s *Store) retry(ctx context.Context, f func() error) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		err := f()
+		if err == nil || s.d.name != "postgres" || !transient(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {

@@ -151,7 +151,15 @@ func (s *Store) Path() string { return s.path }
 
 // Add records jobs in one transaction; a job already recorded is left as it
 // is (never recorded twice). It returns how many were new.
-func (s *Store) Add(ctx context.Context, jobs ...Job) (int, error) {
+func (s *Store) Add(ctx context.Context, jobs ...Job) (n int, err error) {
+	err = s.retry(ctx, func() (err error) {
+		n, err = s.add(ctx, jobs)
+		return err
+	})
+	return n, err
+}
+
+func (s *Store) add(ctx context.Context, jobs []Job) (int, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("job list: %w", err)
@@ -282,6 +290,10 @@ func (s *Store) UpdateStates(ctx context.Context, ups []StateUpdate) error {
 	if len(ups) == 0 {
 		return nil
 	}
+	return s.retry(ctx, func() error { return s.updateStates(ctx, ups) })
+}
+
+func (s *Store) updateStates(ctx context.Context, ups []StateUpdate) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("job list: %w", err)

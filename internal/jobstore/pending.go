@@ -133,7 +133,15 @@ func (s *Store) SetPendingCluster(ctx context.Context, key, cluster string) erro
 // ResolvePending records the jobs of pending submission key (those not on
 // the list yet) and deletes its row, in one transaction. It returns how
 // many jobs were new.
-func (s *Store) ResolvePending(ctx context.Context, key string, jobs ...Job) (int, error) {
+func (s *Store) ResolvePending(ctx context.Context, key string, jobs ...Job) (n int, err error) {
+	err = s.retry(ctx, func() (err error) {
+		n, err = s.resolvePending(ctx, key, jobs)
+		return err
+	})
+	return n, err
+}
+
+func (s *Store) resolvePending(ctx context.Context, key string, jobs []Job) (int, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("job list: %w", err)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"database/sql/driver"
 	"errors"
+	"io"
 	"fmt"
 	"net"
 	"strconv"
@@ -121,6 +123,9 @@ func (s *Store) connect(ctx context.Context) error {
 // transient: the server is not there now (refused, restarting), and
 // asking again in a moment may work.
 func transient(err error) bool {
+	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, pgconn.ErrConnClosed) {
+		return true
+	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		// 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now
