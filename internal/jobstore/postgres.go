@@ -6,8 +6,8 @@ import (
 	"crypto/x509"
 	"database/sql/driver"
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -123,6 +123,11 @@ func (s *Store) connect(ctx context.Context) error {
 // transient: the server is not there now (refused, restarting), and
 // asking again in a moment may work.
 func transient(err error) bool {
+	var ve *tls.CertificateVerificationError
+	var ae tls.AlertError
+	if errors.As(err, &ve) || errors.As(err, &ae) {
+		return false
+	}
 	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, pgconn.ErrConnClosed) {
 		return true
 	}
