@@ -56,6 +56,7 @@ type fleet struct {
 	hosts                     []fleetHost
 
 	mu        sync.Mutex
+	log       []string // every command's stderr lines, "host: args: line"
 	commands  int
 	codes     map[int]int
 	submitted map[string]bool
@@ -137,6 +138,11 @@ func (f *fleet) exec(t *testing.T, h fleetHost, c fleetCE, args ...string) (stri
 		t.Errorf("%s: cesub %v printed the job list's password", h.name, args)
 	}
 	f.mu.Lock()
+	for _, l := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		if l != "" {
+			f.log = append(f.log, fmt.Sprintf("%s: %v: %s", h.name, args[:min(2, len(args))], l))
+		}
+	}
 	f.commands++
 	f.codes[code]++
 	f.mu.Unlock()
@@ -218,6 +224,11 @@ func (f *fleet) settle(t *testing.T) {
 	list := listed(t, f.list)
 	onCE := f.onCEs(t)
 	sameSet(t, f.name+": the CEs and the job list", onCE, list)
+	for id := range list {
+		if !onCE[id] {
+			t.Logf("%s: on the list, not on the CE: %s; the commands said:\n%s", f.name, id, f.said(localOf(id)))
+		}
+	}
 	downloaded := f.downloads(t)
 	for id := range f.submitted {
 		if list[id] == 0 && downloaded[localOf(id)] == 0 {
@@ -295,12 +306,12 @@ func (f *fleet) drain(t *testing.T) {
 		time.Sleep(2 * time.Second)
 	}
 	if left := listed(t, f.list); len(left) > 0 {
-		t.Errorf("%s: %d jobs still on the list after draining", f.name, len(left))
+		t.Errorf("%s: %d jobs still on the list after draining: %v", f.name, len(left), f.states(t))
 	}
 	got := f.downloads(t)
 	for id := range all {
 		if got[id] != 1 {
-			t.Errorf("%s: job %s downloaded %d times, want 1", f.name, id, got[id])
+			t.Errorf("%s: job %s downloaded %d times, want 1; what the commands said of it:\n%s", f.name, id, got[id], f.said(id))
 		}
 	}
 	for id, n := range got {
@@ -310,7 +321,36 @@ func (f *fleet) drain(t *testing.T) {
 	}
 }
 
-// downloads counts each job's output folders across the hosts' get folders.
+// states counts the jobs left on the list by CE flavour and last known state.
+func (f *fleet) states(t *testing.T) map[string]int {
+	st, err := jobstore.Open(context.Background(), f.list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	jobs, _ := st.List(context.Background(), jobstore.Filter{})
+	m := map[string]int{}
+	for _, j := range jobs {
+		m[j.Flavour+" "+j.State]++
+	}
+	return m
+}
+
+// said is what the commands printed about a job.
+func (f *fleet) said(local string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, l := range f.log {
+		if strings.Contains(l, local) {
+			out = append(out, "  "+l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// downloads counts each job's complete output folders (no .cesub-get
+// marker: an interrupted download leaves one) across the hosts' get folders.
 func (f *fleet) downloads(t *testing.T) map[string]int {
 	n := map[string]int{}
 	for _, h := range f.hosts {
@@ -319,7 +359,7 @@ func (f *fleet) downloads(t *testing.T) map[string]int {
 			t.Fatal(err)
 		}
 		for _, e := range ents {
-			if e.IsDir() {
+			if _, err := os.Stat(filepath.Join(h.get, e.Name(), ".cesub-get")); e.IsDir() && os.IsNotExist(err) {
 				n[e.Name()]++
 			}
 		}

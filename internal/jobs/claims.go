@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/cesub/cesub/internal/jobstore"
@@ -34,9 +35,16 @@ type TakenError struct {
 	Until time.Time
 }
 
+// Fetched says that the job's outputs were downloaded (by By) and only its
+// clean failed: it is not to be downloaded again, only cleaned.
+func (e *TakenError) Fetched() bool { return strings.HasPrefix(e.By, jobstore.FetchedPrefix) }
+
 func (e *TakenError) Error() string {
-	if e.By == "" {
+	switch {
+	case e.By == "":
 		return "no longer on the job list (another cesub fetched or removed it)"
+	case e.Fetched():
+		return "downloaded already (" + strings.TrimPrefix(e.By, jobstore.FetchedPrefix) + "), not yet cleaned from the CE"
 	}
 	return fmt.Sprintf("being fetched by another cesub (%s, claim until %s)", e.By, e.Until.UTC().Format(time.RFC3339))
 }
@@ -57,6 +65,12 @@ func (c *Claims) Take(ctx context.Context, j jobstore.Job) error {
 	}
 	by, until, _ := c.Store.Claimant(ctx, j.ID)
 	return &TakenError{ID: j.ID, By: by, Until: until}
+}
+
+// Fetched marks job j as downloaded: if its clean failed, no process
+// downloads it again (see TakenError.Fetched).
+func (c *Claims) Fetched(ctx context.Context, j jobstore.Job) {
+	_ = c.Store.MarkFetched(context.WithoutCancel(ctx), c.Owner, j.ID)
 }
 
 // Give gives job j back (its work failed, or it stays on the list): another

@@ -123,3 +123,19 @@ func (s *Store) Claimant(ctx context.Context, id string) (string, time.Time, err
 	}
 	return owner, time.Unix(until, 0), nil
 }
+
+// FetchedPrefix starts the claim of a job whose outputs are downloaded but
+// which is not yet cleaned from its CE: nobody downloads it again, and any
+// process may clean it.
+const FetchedPrefix = "fetched "
+
+// MarkFetched turns owner's claim on job id into a lasting "fetched" mark
+// (see FetchedPrefix).
+func (s *Store) MarkFetched(ctx context.Context, owner, id string) error {
+	_, err := s.exec(ctx, `UPDATE jobs SET claim_owner = ?, claim_until = ? WHERE id = ? AND claim_owner = ?`,
+		FetchedPrefix+owner, int64(1)<<62, id, owner)
+	if err != nil {
+		return fmt.Errorf("job list: mark %s fetched: %w", id, err)
+	}
+	return nil
+}
