@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -43,7 +44,8 @@ func TestFleetOnPostgres(t *testing.T) {
 		f.run(t, d)
 		f.settle(t)
 		f.drain(t)
-		t.Logf("%s: %d commands (%v), %d jobs submitted, %d downloaded", f.name, f.commands, f.codes, len(f.submitted), len(f.downloads(t)))
+		t.Logf("%s: %d commands (exit codes %v), %d jobs submitted, %d downloaded; what they said of the job list:\n%s",
+			f.name, f.commands, f.codes, len(f.submitted), len(f.downloads(t)), f.saidOfList())
 	}
 }
 
@@ -221,8 +223,19 @@ func (f *fleet) settle(t *testing.T) {
 		f.exec(t, h, c, "sync", "--pending")
 	}
 	f.exec(t, h, f.arex, "sync", "-C", f.arex.url)
-	list := listed(t, f.list)
-	onCE := f.onCEs(t)
+	// A-REX lists a job a get cleaned for a few seconds more
+	var list map[string]int
+	var onCE map[string]bool
+	for end := time.Now().Add(30 * time.Second); ; time.Sleep(2 * time.Second) {
+		list, onCE = listed(t, f.list), f.onCEs(t)
+		same := len(list) == len(onCE)
+		for id := range onCE {
+			same = same && list[id] == 1
+		}
+		if same || time.Now().After(end) {
+			break
+		}
+	}
 	sameSet(t, f.name+": the CEs and the job list", onCE, list)
 	for id := range list {
 		if !onCE[id] {
@@ -294,7 +307,7 @@ func (f *fleet) drain(t *testing.T) {
 		all[localOf(id)] = true
 	}
 	f.exec(t, f.hosts[0], f.arex, "kill", "-a", "-C", f.arex.url)
-	for end := time.Now().Add(90 * time.Second); len(listed(t, f.list)) > 0 && time.Now().Before(end); {
+	for end := time.Now().Add(60 * time.Second); len(listed(t, f.list)) > 0 && time.Now().Before(end); {
 		var wg sync.WaitGroup
 		for _, h := range f.hosts {
 			for _, c := range []fleetCE{f.arex, f.condor} {
@@ -334,6 +347,25 @@ func (f *fleet) states(t *testing.T) map[string]int {
 		m[j.Flavour+" "+j.State]++
 	}
 	return m
+}
+
+// saidOfList is the distinct messages about the job list itself (the
+// server down, a retry), without the job ids.
+func (f *fleet) saidOfList() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	seen := map[string]int{}
+	for _, l := range f.log {
+		if i := strings.Index(l, "job list"); i >= 0 {
+			seen[l[strings.Index(l, "]: ")+3:]]++
+		}
+	}
+	var out []string
+	for l, n := range seen {
+		out = append(out, fmt.Sprintf("  %dx %s", n, l))
+	}
+	sort.Strings(out)
+	return strings.Join(out, "\n")
 }
 
 // said is what the commands printed about a job.

@@ -235,7 +235,7 @@ func (r *Runner) Act(ctx context.Context, action string, jobs []jobstore.Job, fo
 		default:
 			ok++
 			if action == "clean" {
-				_ = r.Store.Remove(ctx, res.ID)
+				_ = r.Store.Cleaned(ctx, res.ID)
 			} else {
 				_ = r.Store.UpdateState(ctx, res.ID, done, nil)
 			}

@@ -19,6 +19,7 @@ var tables = []struct {
 	{"ce_census", []string{"endpoint", "jobs", "counted"}, "endpoint"},
 	{"delegations", []string{"ce", "identity", "type", "id", "not_after", "updated"}, "ce, identity, type"},
 	{"pending", []string{"key", "ce", "flavour", "jobs", "created", "host", "pid", "pid_start", "clusters", "delegation_id"}, "key"},
+	{"cleaned", []string{"id", "at"}, "id"},
 }
 
 // Copied is what Copy did to one table.

@@ -197,6 +197,9 @@ func filled(t *testing.T, name string) *Store {
 	must(t, err)
 	_, err = s.Claim(ctx, "h:1:2", time.Hour, "condor://ce:9619/12.0")
 	must(t, err)
+	_, err = s.Add(ctx, Job{ID: "gone", LocalID: "gone", CE: "https://ce/arex", Flavour: "arc"})
+	must(t, err)
+	must(t, s.Cleaned(ctx, "gone"))
 	must(t, s.SetCEVersion(ctx, "https://ce/arex", "arc", "1.1"))
 	must(t, s.SetCEJobCount(ctx, "https://ce/arex", 12, time.Unix(1700000002, 0)))
 	must(t, s.SetDelegation(ctx, Delegation{CE: "https://ce/arex", Identity: "me", Type: "x509", ID: "d", NotAfter: time.Unix(1800000000, 0)}))
@@ -229,6 +232,28 @@ func dump(t *testing.T, s *Store, table string, cols []string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestCleanedNotAddedBack: a job cleaned from its CE leaves the list and is
+// not added back from a CE listing that still shows it (sync on another
+// host); other jobs are added as before.
+func TestCleanedNotAddedBack(t *testing.T) { eachStore(t, testCleanedNotAddedBack) }
+
+func testCleanedNotAddedBack(t *testing.T, name string) {
+	ctx := context.Background()
+	s := openT(t, name)
+	ids := addN(t, s, 2)
+	must(t, s.Cleaned(ctx, ids[0]))
+	if got, _ := s.List(ctx, Filter{}); len(got) != 1 || got[0].ID != ids[1] {
+		t.Fatalf("after clean: %+v", got)
+	}
+	n, err := s.Add(ctx, Job{ID: ids[0], LocalID: "j000", CE: "https://ce/arex", Flavour: "arc"}, Job{ID: "new", LocalID: "new", CE: "https://ce/arex", Flavour: "arc"})
+	if err != nil || n != 1 {
+		t.Fatalf("add: %d %v, want only the new job", n, err)
+	}
+	if got, _ := s.List(ctx, Filter{IDs: []string{ids[0]}}); len(got) != 0 {
+		t.Fatalf("a cleaned job was added back: %+v", got)
+	}
 }
 
 func TestPostgresNames(t *testing.T) {

@@ -175,15 +175,21 @@ func (s *Store) add(ctx context.Context, jobs []Job) (int, error) {
 	return n, nil
 }
 
-// addTx inserts the jobs not yet recorded within tx; it returns how many
-// were new.
+// CleanedMemory is how long a job cleaned from its CE is not added back
+// (a CE may list a cleaned job for a while: sync on another host would
+// record it again, and a get there download it twice).
+const CleanedMemory = time.Hour
+
+// addTx inserts the jobs not yet recorded, nor cleaned lately, within tx;
+// it returns how many were new.
 func (s *Store) addTx(ctx context.Context, tx *sql.Tx, jobs []Job) (int, error) {
 	if len(jobs) == 0 {
 		return 0, nil
 	}
 	stmt, err := tx.PrepareContext(ctx, s.d.q(`INSERT INTO jobs
 	  (id, local_id, ce, flavour, name, submitted, description, delegation_id, state, exit_code, updated)
-	  VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING`))
+	  SELECT ?,?,?,?,?,?,?,?,?,?,? WHERE NOT EXISTS (SELECT 1 FROM cleaned WHERE id = ? AND at > ?)
+	  ON CONFLICT (id) DO NOTHING`))
 	if err != nil {
 		return 0, fmt.Errorf("job list: %w", err)
 	}
@@ -195,7 +201,7 @@ func (s *Store) addTx(ctx context.Context, tx *sql.Tx, jobs []Job) (int, error) 
 			return 0, errors.New("job list: a job needs an id and a CE")
 		}
 		r, err := stmt.ExecContext(ctx, j.ID, j.LocalID, j.CE, j.Flavour, j.Name, j.Submitted.Unix(), j.Description,
-			j.DelegationID, j.State, j.ExitCode, now)
+			j.DelegationID, j.State, j.ExitCode, now, j.ID, now-int64(CleanedMemory/time.Second))
 		if err != nil {
 			return 0, fmt.Errorf("job list: record %s: %w", j.ID, err)
 		}
@@ -364,6 +370,22 @@ func (s *Store) Remove(ctx context.Context, ids ...string) error {
 		}
 	}
 	return nil
+}
+
+// Cleaned drops jobs cleaned from their CEs from the list, and remembers
+// them for CleanedMemory so that a CE listing them still does not bring
+// them back (see Add).
+func (s *Store) Cleaned(ctx context.Context, ids ...string) error {
+	now := time.Now().Unix()
+	for _, id := range ids {
+		if _, err := s.exec(ctx, `INSERT INTO cleaned (id, at) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at`, id, now); err != nil {
+			return fmt.Errorf("job list: remember %s cleaned: %w", id, err)
+		}
+	}
+	if _, err := s.exec(ctx, `DELETE FROM cleaned WHERE at < ?`, now-int64(CleanedMemory/time.Second)); err != nil {
+		return fmt.Errorf("job list: %w", err)
+	}
+	return s.Remove(ctx, ids...)
 }
 
 // CEVersion returns the remembered API version of a CE endpoint.

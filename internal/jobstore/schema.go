@@ -63,10 +63,16 @@ CREATE TABLE IF NOT EXISTS pending (
   delegation_id TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS pending_ce ON pending(ce)`,
-	// 2: claims (a job being fetched by one process of the fleet), and
-	// indexes for selecting by state and listing in order
+	// 2: claims (a job being fetched by one process of the fleet), the
+	// jobs cleaned from their CEs lately (not added back from a CE's
+	// listing that still shows them), and indexes for selecting by state
+	// and listing in order
 	`ALTER TABLE jobs ADD COLUMN claim_owner TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN claim_until BIGINT NOT NULL DEFAULT 0;
+CREATE TABLE IF NOT EXISTS cleaned (
+  id TEXT PRIMARY KEY,
+  at BIGINT NOT NULL
+);
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, submitted, id);
 CREATE INDEX IF NOT EXISTS jobs_order ON jobs(submitted, id)`,
 }

@@ -896,10 +896,10 @@ func cleanFetched(ctx context.Context, e *env, j jobstore.Job) error {
 	if err == nil && len(cr) == 1 && cr[0].Err != nil {
 		err = cr[0].Err
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, ce.ErrNotFound) { // not found: another get cleaned it
 		return fmt.Errorf("downloaded already, but cleaning failed: %w", err)
 	}
-	return e.store.Remove(ctx, j.ID)
+	return e.store.Cleaned(ctx, j.ID)
 }
 
 // fetchOne downloads a claimed job and cleans it unless --keep; removed
@@ -942,7 +942,7 @@ func fetchOne(ctx context.Context, e *env, opts *GetOptions, j jobstore.Job, st 
 	if err != nil {
 		return false, true, err
 	}
-	return e.store.Remove(ctx, j.ID) == nil, true, nil
+	return e.store.Cleaned(ctx, j.ID) == nil, true, nil
 }
 
 // safeDir refuses a job whose id cannot name its download folder under -D.
