@@ -339,6 +339,12 @@ func (s *Store) updateStates(ctx context.Context, ups []StateUpdate) error {
 		return fmt.Errorf("job list: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	if s.d.batchUpdates {
+		if err := s.updateBatches(ctx, tx, ups); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}
 	st, err := tx.PrepareContext(ctx, s.d.q(`UPDATE jobs SET state = ?, exit_code = COALESCE(?, exit_code), updated = ? WHERE id = ?`))
 	if err != nil {
 		return fmt.Errorf("job list: %w", err)
@@ -358,6 +364,28 @@ func (s *Store) updateStates(ctx context.Context, ups []StateUpdate) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("job list: %w", err)
+	}
+	return nil
+}
+
+// updateBatches writes the states in statements of 1,000 jobs each, an
+// UPDATE … FROM (VALUES …): one round trip per 1,000 rather than per job
+// (a server's round trip is ~100 µs; SQLite's statement a few µs).
+func (s *Store) updateBatches(ctx context.Context, tx *sql.Tx, ups []StateUpdate) error {
+	now := time.Now().Unix()
+	for start := 0; start < len(ups); start += 1000 {
+		chunk := ups[start:min(start+1000, len(ups))]
+		args := make([]any, 0, 3*len(chunk)+1)
+		args = append(args, now)
+		rows := strings.TrimSuffix(strings.Repeat("(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT)),", len(chunk)), ",")
+		for _, u := range chunk {
+			args = append(args, u.ID, u.State, u.ExitCode)
+		}
+		_, err := tx.ExecContext(ctx, s.d.q(`UPDATE jobs SET state = v.column2, exit_code = COALESCE(v.column3, jobs.exit_code),
+		  updated = ? FROM (VALUES `+rows+`) AS v WHERE jobs.id = v.column1`), args...)
+		if err != nil {
+			return fmt.Errorf("job list: update states: %w", err)
+		}
 	}
 	return nil
 }
