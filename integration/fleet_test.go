@@ -308,17 +308,7 @@ func (f *fleet) drain(t *testing.T) {
 		all[localOf(id)] = true
 	}
 	f.exec(t, f.hosts[0], f.arex, "kill", "-a", "-C", f.arex.url)
-	for end := time.Now().Add(45 * time.Second); len(listed(t, f.list)) > 0 && time.Now().Before(end); {
-		var wg sync.WaitGroup
-		for _, h := range f.hosts {
-			for _, c := range []fleetCE{f.arex, f.condor} {
-				wg.Add(1)
-				go func() { defer wg.Done(); f.exec(t, h, c, "get", "-a", "-C", c.url, "-D", h.get) }()
-			}
-		}
-		wg.Wait()
-		time.Sleep(2 * time.Second)
-	}
+	f.fetchRounds(t)
 	// what is left must still be waiting or running on its CE (a busy
 	// HTCondor-CE may not have run the last minute's jobs yet): never a
 	// finished job that no host fetched
@@ -343,6 +333,30 @@ func (f *fleet) drain(t *testing.T) {
 		if !all[id] {
 			t.Errorf("%s: %s downloaded (%d times) but never listed or submitted", f.name, id, n)
 		}
+	}
+}
+
+// fetchRounds runs get -a on every host and CE at once, round after round.
+func (f *fleet) fetchRounds(t *testing.T) {
+	// rounds of get -a from every host at once, until three rounds in a row
+	// fetch nothing (what is left waits on its CE) or 60 s
+	for idle, end := 0, time.Now().Add(60*time.Second); idle < 3 && time.Now().Before(end); {
+		before := len(f.downloads(t))
+		var wg sync.WaitGroup
+		for _, h := range f.hosts {
+			for _, c := range []fleetCE{f.arex, f.condor} {
+				wg.Add(1)
+				go func() { defer wg.Done(); f.exec(t, h, c, "get", "-a", "-C", c.url, "-D", h.get) }()
+			}
+		}
+		wg.Wait()
+		if idle++; len(f.downloads(t)) > before || len(listed(t, f.list)) == 0 {
+			idle = 0
+		}
+		if len(listed(t, f.list)) == 0 {
+			break
+		}
+		time.Sleep(3 * time.Second)
 	}
 }
 
@@ -372,7 +386,7 @@ func (f *fleet) saidOfList() string {
 	defer f.mu.Unlock()
 	seen := map[string]int{}
 	for _, l := range f.log {
-		if i := strings.Index(l, "job list"); i >= 0 {
+		if strings.Contains(l, "job list postgres") || strings.Contains(l, "job list:") {
 			seen[l[strings.Index(l, "]: ")+3:]]++
 		}
 	}
