@@ -94,8 +94,11 @@ func (s *Store) retry(ctx context.Context, f func() error) error {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		err := f()
-		if err == nil || s.d.name != "postgres" || !transient(err) || time.Now().After(deadline) {
+		if err == nil || s.d.name != "postgres" || !transient(err) {
 			return err
+		}
+		if time.Now().After(deadline) {
+			return &serverError{name: s.path, err: err}
 		}
 		select {
 		case <-ctx.Done():

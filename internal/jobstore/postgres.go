@@ -202,3 +202,14 @@ func lastPart(err error) string {
 		err = next
 	}
 }
+
+// serverError is a PostgreSQL job list's server that stayed out of reach
+// (retried for 15 s): said in one line naming the server, as ConnError.
+type serverError struct {
+	name string
+	err  error
+}
+
+func (e *serverError) Error() string { return e.name + ": " + connReason(e.err) }
+
+func (e *serverError) Unwrap() error { return e.err }
