@@ -33,7 +33,7 @@ JL=$WORK/joblist
 pglist() {
   local s="bench_$$_$1"; SCHEMAS+=("$s")
   psql -qX "$CESUB_TESTBED_POSTGRES_URL" -c "CREATE SCHEMA $s" >/dev/null
-  echo "$CESUB_TESTBED_POSTGRES_URL&search_path=$s"
+  echo "$CESUB_TESTBED_POSTGRES_URL&options=-csearch_path%3D$s"   # libpq and pgx both take it
 }
 # med N CMD... -> the median of what N runs of CMD print (seconds)
 med() { local n=$1; shift; for _ in $(seq "$n"); do "$@"; done | median; }
