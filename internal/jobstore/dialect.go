@@ -23,8 +23,9 @@ type dialect struct {
 	// lockSchema serialises migrations across clients within a transaction
 	// ("" on SQLite, whose immediate transactions are serialised already)
 	lockSchema string
-	// batchUpdates: many rows' states are written by one statement per
-	// 1,000 (a server's round trips cost more than SQLite's statements)
+	// batchUpdates: many rows' states are written by one statement with
+	// arrays (PostgreSQL: a server's round trips cost more than SQLite's
+	// statements)
 	batchUpdates bool
 }
 
