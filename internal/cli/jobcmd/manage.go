@@ -868,7 +868,7 @@ func getOne(ctx context.Context, e *env, opts *GetOptions, claims *jobs.Claims, 
 		return g, fmt.Errorf("the job is %s: get fetches finished jobs (look at a running job's files with `cesub cat`)", st.Job.State)
 	}
 	var taken *jobs.TakenError
-	if err := claims.Take(ctx, j); errors.As(err, &taken) && taken.Fetched() {
+	if err := claims.Take(ctx, j); errors.As(err, &taken) && taken.Fetched() && !opts.Keep {
 		return g, cleanFetched(ctx, e, j) // downloaded by a get whose clean failed
 	} else if err != nil {
 		return g, err
