@@ -126,6 +126,13 @@ func exitCases(w *exitWorld) []exitCase {
 		{cmd: "get", code: 3, why: "one job lost", done: true, lose: 1, args: get},
 		{cmd: "get", code: 4, why: "no credential", done: true, vars: none, args: get},
 		{cmd: "version", code: 0, args: plain()},
+		{cmd: "joblist", code: 0, why: "its help", args: plain()},
+		{cmd: "joblist migrate", code: 0, args: func(list, _, _ string) []string {
+			return []string{"--from", list, "--to", filepath.Join(w.dir, "copy.db")}
+		}},
+		{cmd: "joblist migrate", code: 1, why: "--to cannot be made", args: func(list, _, _ string) []string {
+			return []string{"--from", list, "--to", "/dev/null/x/jobs.db"}
+		}},
 		{cmd: "token", code: 0, why: "its help", args: plain()},
 		{cmd: "proxy", code: 0, why: "its help", args: plain()},
 		{cmd: "docs", code: 0, why: "its help", args: plain()},
@@ -237,7 +244,7 @@ func TestExitCodesOfEveryCommand(t *testing.T) {
 // needsJobs: the commands that act on jobs get two on their list.
 func needsJobs(c exitCase) bool {
 	switch c.cmd {
-	case "status", "kill", "clean", "resume", "hold", "release", "cat", "get":
+	case "status", "kill", "clean", "resume", "hold", "release", "cat", "get", "joblist migrate":
 		return true
 	}
 	return false

@@ -20,6 +20,7 @@ import (
 	"github.com/cesub/cesub/internal/cli/describecmd"
 	"github.com/cesub/cesub/internal/cli/docscmd"
 	"github.com/cesub/cesub/internal/cli/jobcmd"
+	"github.com/cesub/cesub/internal/cli/joblistcmd"
 	"github.com/cesub/cesub/internal/cli/proxycmd"
 	"github.com/cesub/cesub/internal/cli/testcmd"
 	"github.com/cesub/cesub/internal/cli/tokencmd"
@@ -51,6 +52,7 @@ var commands = []struct {
 	{"info", true, nil, func(f *cmdutil.Factory) *cobra.Command { return jobcmd.NewCmdInfo(f, nil) }},
 	{"ping", true, nil, func(f *cmdutil.Factory) *cobra.Command { return jobcmd.NewCmdPing(f, nil) }},
 	{"sync", true, nil, func(f *cmdutil.Factory) *cobra.Command { return jobcmd.NewCmdSync(f, nil) }},
+	{"joblist", false, nil, joblistcmd.NewCmdJoblist},
 	{"test", true, []string{"markdown"}, func(f *cmdutil.Factory) *cobra.Command { return testcmd.NewCmdTest(f, nil) }},
 	{"version", false, nil, func(f *cmdutil.Factory) *cobra.Command { return versioncmd.NewCmdVersion(f, nil) }},
 	{"compat", false, nil, func(f *cmdutil.Factory) *cobra.Command { return compat.NewCmdCompat(f, nil) }},

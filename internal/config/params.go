@@ -26,7 +26,7 @@ var (
 		Help: "credential shown to CEs: auto (the bearer token when one is found, else the X.509 proxy), token, x509"})
 
 	JobList = declare[string](Param{Name: "joblist", Short: "j", Kind: String, Default: "",
-		Help: "job list database (default $XDG_DATA_HOME/cesub/jobs.db)"})
+		Help: "job list: an SQLite file (default $XDG_DATA_HOME/cesub/jobs.db) or a PostgreSQL server shared by many hosts (postgres://… or libpq keywords)"})
 	TokenFile = declare[string](Param{Name: "token-file", Kind: String, Default: "",
 		Help: "read the bearer token from this file instead of token discovery"})
 	OIDCAgent = declare[string](Param{Name: "oidc-agent", Kind: String, Default: "",

@@ -225,3 +225,20 @@ func TestDelegationsWithoutProxy(t *testing.T) {
 		t.Error("a delegation without a proxy is reusable")
 	}
 }
+
+// TestCleanTwiceFromTwoProcesses: two processes sharing the list selected
+// the same job; the second clean finds it gone from the CE and from the
+// list (the first cleaned it) and counts it as done, not failed.
+func TestCleanTwiceFromTwoProcesses(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	w.submit(t, "jobstest://ce1:7777", "a1")
+	sel, _ := Selection{All: true}.Resolve(ctx, w.store)
+	if _, ok, failed, _ := w.runner().Act(ctx, "clean", sel, false); ok != 1 || failed != 0 {
+		t.Fatalf("first clean: ok %d failed %d", ok, failed)
+	}
+	res, ok, failed, _ := w.runner().Act(ctx, "clean", sel, false)
+	if ok != 1 || failed != 0 || res[0].State != string(ce.StateDeleted) {
+		t.Fatalf("second clean of the same selection: %+v ok %d failed %d", res, ok, failed)
+	}
+}

@@ -179,6 +179,13 @@ type ActResult struct {
 	Forgotten bool // clean --forget dropped a job the CE no longer has
 }
 
+// goneFromList reports that job id is no longer on the job list (another
+// process cleaned or fetched it).
+func (r *Runner) goneFromList(ctx context.Context, id string) bool {
+	jobs, err := r.Store.List(ctx, jobstore.Filter{IDs: []string{id}})
+	return err == nil && len(jobs) == 0
+}
+
 // doneState is what a successful action leaves a job in.
 func doneState(action string) string {
 	switch action {
@@ -230,12 +237,16 @@ func (r *Runner) Act(ctx context.Context, action string, jobs []jobstore.Job, fo
 			} else {
 				failed++
 			}
+		case res.Err != nil && action == "clean" && errors.Is(res.Err, ce.ErrNotFound) && r.goneFromList(ctx, res.ID):
+			// another cesub sharing the list cleaned it meanwhile: done
+			ar = ActResult{ID: res.ID, State: doneState(action)}
+			ok++
 		case res.Err != nil:
 			failed++
 		default:
 			ok++
 			if action == "clean" {
-				_ = r.Store.Remove(ctx, res.ID)
+				_ = r.Store.Cleaned(ctx, res.ID)
 			} else {
 				_ = r.Store.UpdateState(ctx, res.ID, done, nil)
 			}

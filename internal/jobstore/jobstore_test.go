@@ -14,9 +14,11 @@ import (
 	"time"
 )
 
-func TestAddListUpdateRemove(t *testing.T) {
+func TestAddListUpdateRemove(t *testing.T) { eachStore(t, testAddListUpdateRemove) }
+
+func testAddListUpdateRemove(t *testing.T, name string) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "sub", "jobs.db"))
+	s, err := Open(ctx, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,9 +58,11 @@ func TestAddListUpdateRemove(t *testing.T) {
 
 // TestConcurrentWriters: 20 writers, each with its own connection (as 20
 // cesub processes would be), add jobs at once; every job is recorded once.
-func TestConcurrentWriters(t *testing.T) {
+func TestConcurrentWriters(t *testing.T) { eachStore(t, testConcurrentWriters) }
+
+func testConcurrentWriters(t *testing.T, name string) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "jobs.db")
+	path := name
 	var wg sync.WaitGroup
 	errs := make(chan error, 20)
 	for w := 0; w < 20; w++ {
@@ -99,9 +103,11 @@ func TestConcurrentWriters(t *testing.T) {
 	}
 }
 
-func TestDelegationsRemembered(t *testing.T) {
+func TestDelegationsRemembered(t *testing.T) { eachStore(t, testDelegationsRemembered) }
+
+func testDelegationsRemembered(t *testing.T, name string) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "jobs.db")
+	path := name
 	s, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
@@ -139,9 +145,11 @@ func TestDelegationsRemembered(t *testing.T) {
 	}
 }
 
-func TestUpdateStatesInOneTransaction(t *testing.T) {
+func TestUpdateStatesInOneTransaction(t *testing.T) { eachStore(t, testUpdateStatesInOneTransaction) }
+
+func testUpdateStatesInOneTransaction(t *testing.T, name string) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "jobs.db"))
+	s, err := Open(ctx, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,9 +250,11 @@ func TestForeignFilesAreLeftAlone(t *testing.T) {
 
 // TestCEJobCountRemembered: a CE's job count survives the process (another
 // Open sees it), a newer count replaces it and an older one does not.
-func TestCEJobCountRemembered(t *testing.T) {
+func TestCEJobCountRemembered(t *testing.T) { eachStore(t, testCEJobCountRemembered) }
+
+func testCEJobCountRemembered(t *testing.T, name string) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "jobs.db")
+	path := name
 	s, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)

@@ -38,17 +38,31 @@ type Owner struct {
 
 // Self is this process as an Owner.
 func Self() Owner {
-	host, _ := os.Hostname()
 	pid := os.Getpid()
-	return Owner{Host: host, PID: pid, Start: procStart(pid)}
+	return Owner{Host: hostname(), PID: pid, Start: procStart(pid)}
+}
+
+// String names the owner as claims record it: host:pid:start.
+func (o Owner) String() string {
+	return o.Host + ":" + strconv.Itoa(o.PID) + ":" + strconv.FormatUint(o.Start, 10)
+}
+
+// hostname is this host's name, as pending rows and claims record it.
+// CESUB_TEST_HOSTNAME replaces it: tests simulate a fleet of hosts with
+// processes of one machine.
+func hostname() string {
+	if h := os.Getenv("CESUB_TEST_HOSTNAME"); h != "" {
+		return h
+	}
+	h, _ := os.Hostname()
+	return h
 }
 
 // Alive reports whether the owner is a live process on this host (a
 // process of another host cannot be told: false, ok false). A zombie (killed,
 // not yet reaped by its parent) is not alive.
 func (o Owner) Alive() (alive, ok bool) {
-	host, _ := os.Hostname()
-	if o.Host != host || o.PID <= 0 {
+	if o.Host != hostname() || o.PID <= 0 {
 		return false, false
 	}
 	if start, state := procStat(o.PID); start != 0 {
@@ -95,8 +109,10 @@ func (s *Store) AddPending(ctx context.Context, p Pending) error {
 	if p.Created.IsZero() {
 		p.Created = time.Now()
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO pending (key, ce, flavour, jobs, created, host, pid, pid_start, clusters, delegation_id)
-	  VALUES (?,?,?,?,?,?,?,?,?,?)`, p.Key, p.CE, p.Flavour, p.Jobs, p.Created.UnixMilli(), p.Owner.Host, p.Owner.PID,
+	_, err := s.exec(ctx, `INSERT INTO pending (key, ce, flavour, jobs, created, host, pid, pid_start, clusters, delegation_id)
+	  VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (key) DO UPDATE SET ce = excluded.ce, flavour = excluded.flavour,
+	  jobs = excluded.jobs, created = excluded.created, host = excluded.host, pid = excluded.pid,
+	  pid_start = excluded.pid_start, clusters = excluded.clusters, delegation_id = excluded.delegation_id`, p.Key, p.CE, p.Flavour, p.Jobs, p.Created.UnixMilli(), p.Owner.Host, p.Owner.PID,
 		int64(p.Owner.Start), strings.Join(p.Clusters, " "), p.DelegationID)
 	if err != nil {
 		return fmt.Errorf("job list: write submission %s ahead: %w", p.Key, err)
@@ -107,7 +123,7 @@ func (s *Store) AddPending(ctx context.Context, p Pending) error {
 // SetPendingCluster adds a cluster id the CE gave the pending submission
 // key (HTCondor's NewCluster answer, before the commit).
 func (s *Store) SetPendingCluster(ctx context.Context, key, cluster string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE pending SET clusters = ltrim(clusters || ' ' || ?) WHERE key = ?`, cluster, key)
+	_, err := s.exec(ctx, `UPDATE pending SET clusters = ltrim(clusters || ' ' || CAST(? AS TEXT)) WHERE key = ?`, cluster, key)
 	if err != nil {
 		return fmt.Errorf("job list: submission %s: cluster %s: %w", key, cluster, err)
 	}
@@ -117,17 +133,25 @@ func (s *Store) SetPendingCluster(ctx context.Context, key, cluster string) erro
 // ResolvePending records the jobs of pending submission key (those not on
 // the list yet) and deletes its row, in one transaction. It returns how
 // many jobs were new.
-func (s *Store) ResolvePending(ctx context.Context, key string, jobs ...Job) (int, error) {
+func (s *Store) ResolvePending(ctx context.Context, key string, jobs ...Job) (n int, err error) {
+	err = s.retry(ctx, func() (err error) {
+		n, err = s.resolvePending(ctx, key, jobs)
+		return err
+	})
+	return n, err
+}
+
+func (s *Store) resolvePending(ctx context.Context, key string, jobs []Job) (int, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("job list: %w", err)
 	}
 	defer tx.Rollback()
-	n, err := addTx(ctx, tx, jobs)
+	n, err := s.addTx(ctx, tx, jobs)
 	if err != nil {
 		return 0, err
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM pending WHERE key = ?`, key); err != nil {
+	if _, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM pending WHERE key = ?`), key); err != nil {
 		return 0, fmt.Errorf("job list: clear submission %s: %w", key, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -139,7 +163,7 @@ func (s *Store) ResolvePending(ctx context.Context, key string, jobs ...Job) (in
 // DropPending deletes a pending row (its request failed before the CE
 // could have created anything).
 func (s *Store) DropPending(ctx context.Context, key string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM pending WHERE key = ?`, key); err != nil {
+	if _, err := s.exec(ctx, `DELETE FROM pending WHERE key = ?`, key); err != nil {
 		return fmt.Errorf("job list: clear submission %s: %w", key, err)
 	}
 	return nil
@@ -154,7 +178,7 @@ func (s *Store) ListPending(ctx context.Context, ce string) ([]Pending, error) {
 		q += ` WHERE ce = ?`
 		args = append(args, ce)
 	}
-	rows, err := s.db.QueryContext(ctx, q+` ORDER BY created, key`, args...)
+	rows, err := s.query(ctx, q+` ORDER BY created, key`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("job list: %w", err)
 	}

@@ -12,9 +12,11 @@ import (
 	"time"
 )
 
-func TestPendingLifecycle(t *testing.T) {
+func TestPendingLifecycle(t *testing.T) { eachStore(t, testPendingLifecycle) }
+
+func testPendingLifecycle(t *testing.T, name string) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "jobs.db"))
+	s, err := Open(ctx, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,9 +70,11 @@ func TestPendingLifecycle(t *testing.T) {
 
 // TestResolvePendingAtomic: a job that cannot be recorded leaves the row
 // pending and no job of it on the list.
-func TestResolvePendingAtomic(t *testing.T) {
+func TestResolvePendingAtomic(t *testing.T) { eachStore(t, testResolvePendingAtomic) }
+
+func testResolvePendingAtomic(t *testing.T, name string) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "jobs.db"))
+	s, err := Open(ctx, name)
 	if err != nil {
 		t.Fatal(err)
 	}

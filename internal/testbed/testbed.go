@@ -191,3 +191,70 @@ func EachVersion(t *testing.T, e *Env, kind string, f func(t *testing.T, tb *Env
 		t.Run(names[i], func(t *testing.T) { f(t, tb) })
 	}
 }
+
+// Postgres returns the testbed's PostgreSQL server (scripts/testbed/postgres)
+// as its `env` exports (CESUB_TESTBED_POSTGRES_URL, PGPASSFILE, …), bringing
+// up that one service if it is down: the job list's tests need no CE. It
+// skips, or under CI=true fails, as Require does.
+func Postgres(t testing.TB) map[string]string {
+	t.Helper()
+	pgOnce.Do(setupPostgres)
+	if pgSkip != "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("integration test cannot run under CI=true: %s", pgSkip)
+		}
+		t.Skip("integration: " + pgSkip)
+	}
+	if pgFailure != nil {
+		t.Fatalf("testbed postgres: %v", pgFailure)
+	}
+	return pgVars
+}
+
+var (
+	pgOnce    sync.Once
+	pgVars    map[string]string
+	pgFailure error
+	pgSkip    string
+)
+
+func setupPostgres() {
+	switch {
+	case os.Getenv("CESUB_SKIP_INTEGRATION") == "1" && os.Getenv("CI") != "true":
+		pgSkip = "CESUB_SKIP_INTEGRATION=1"
+	case os.Geteuid() != 0:
+		pgSkip = "needs root to run the testbed's PostgreSQL (scripts/testbed/postgres up)"
+	}
+	if pgSkip != "" {
+		return
+	}
+	root, err := RepoRoot()
+	if err != nil {
+		pgFailure = err
+		return
+	}
+	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "cesub-testbed.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		pgFailure = err
+		return
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		pgFailure = fmt.Errorf("lock: %w", err)
+		return
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	script := filepath.Join(root, "scripts", "testbed", "postgres")
+	if err := exec.Command(script, "status").Run(); err != nil {
+		if out, err := exec.Command(script, "up").CombinedOutput(); err != nil {
+			pgFailure = fmt.Errorf("%s up: %v\n%s", script, err, out)
+			return
+		}
+	}
+	out, err := exec.Command(script, "env").Output()
+	if err != nil {
+		pgFailure = fmt.Errorf("%s env: %w", script, err)
+		return
+	}
+	pgVars = ParseExports(out)
+}

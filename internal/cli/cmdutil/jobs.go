@@ -18,14 +18,23 @@ import (
 	"github.com/cesub/cesub/pkg/token"
 )
 
-// JobList opens the job list named by --joblist / CESUB_JOBLIST or the default.
+// JobList opens the job list named by --joblist / CESUB_JOBLIST or the
+// default: a file, or a PostgreSQL server (whose password is never shown).
 func (f *Factory) JobList(ctx context.Context) (*jobstore.Store, error) {
 	path := config.Get(f.Config, config.JobList)
 	if path == "" {
 		home, _ := os.UserHomeDir()
 		path = jobstore.DefaultPath(f.Env.Getenv, home)
 	}
-	f.Debugf("job list %s", path)
+	return f.OpenJobList(ctx, path)
+}
+
+// OpenJobList opens the job list path (a file or a PostgreSQL server).
+func (f *Factory) OpenJobList(ctx context.Context, path string) (*jobstore.Store, error) {
+	if pw := jobstore.Password(path); pw != "" {
+		f.AddSecret(pw)
+	}
+	f.Debugf("job list %s", jobstore.Redact(path))
 	st, err := jobstore.Open(ctx, path)
 	var fe *jobstore.ForeignError
 	var no *ownfile.NotOwnedError

@@ -807,8 +807,15 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 	}{Schema: "cesub.get/v1"}
 	ok, failed, authFailed := 0, 0, false
 	stateOf := currentStates(ctx, e, selected)
+	claims := jobs.NewClaims(e.store)
 	for _, j := range selected {
-		g, err := getOne(ctx, e, opts, j, stateOf)
+		g, err := getOne(ctx, e, opts, claims, j, stateOf)
+		var taken *jobs.TakenError
+		if errors.As(err, &taken) {
+			// another host's get has it: neither done nor failed here
+			r.Errorf("%s: skipped: %v", j.ID, err)
+			continue
+		}
 		if err != nil {
 			authFailed = authFailed || ce.IsAuthFailure(err)
 			failed++
@@ -817,7 +824,11 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 			r.Hint(err)
 		} else {
 			ok++
-			if !r.JSON() {
+			switch {
+			case r.JSON():
+			case g.Dir == "":
+				fmt.Fprintf(opts.IO.ErrOut, "%s: cleaned (its outputs were downloaded before)\n", j.ID)
+			default:
 				fmt.Fprintf(opts.IO.ErrOut, "%s: %d files, %d bytes in %s\n", j.ID, g.Files, g.Bytes, g.Dir)
 			}
 		}
@@ -845,28 +856,69 @@ func currentStates(ctx context.Context, e *env, selected []jobstore.Job) map[str
 }
 
 // getOne downloads one job that has ended, and cleans it unless --keep.
-func getOne(ctx context.Context, e *env, opts *GetOptions, j jobstore.Job, stateOf map[string]ce.Result) (gotJSON, error) {
+// The job is claimed first (hosts sharing the job list download it once) and
+// given back unless it was cleaned and removed from the list.
+func getOne(ctx context.Context, e *env, opts *GetOptions, claims *jobs.Claims, j jobstore.Job, stateOf map[string]ce.Result) (gotJSON, error) {
 	g := gotJSON{JobJSON: JobJSON{ID: j.ID, Name: j.Name}}
 	st, known := stateOf[j.ID]
 	if st.Job != nil {
 		g.State, g.SpecificState = string(st.Job.State), st.Job.RawState
 	}
+	if known && st.Err == nil && !st.Job.State.Terminal() {
+		return g, fmt.Errorf("the job is %s: get fetches finished jobs (look at a running job's files with `cesub cat`)", st.Job.State)
+	}
+	var taken *jobs.TakenError
+	if err := claims.Take(ctx, j); errors.As(err, &taken) && taken.Fetched() && !opts.Keep {
+		return g, cleanFetched(ctx, e, j) // downloaded by a get whose clean failed
+	} else if err != nil {
+		return g, err
+	}
+	removed, fetched, err := fetchOne(ctx, e, opts, j, st, known, &g)
+	switch {
+	case removed:
+	case fetched && !opts.Keep:
+		claims.Fetched(ctx, j)
+	default:
+		claims.Give(ctx, j)
+	}
+	return g, err
+}
+
+// cleanFetched cleans a job another get downloaded, and removes it from the list.
+func cleanFetched(ctx context.Context, e *env, j jobstore.Job) error {
+	b, _, err := e.backendOf(ctx, j.CE, j.Flavour)
+	if err != nil {
+		return err
+	}
+	cctx, cancel := e.Deadline(ctx, 1)
+	defer cancel()
+	cr, err := b.Clean(cctx, []string{j.LocalID})
+	if err == nil && len(cr) == 1 && cr[0].Err != nil {
+		err = cr[0].Err
+	}
+	if err != nil && !errors.Is(err, ce.ErrNotFound) { // not found: another get cleaned it
+		return fmt.Errorf("downloaded already, but cleaning failed: %w", err)
+	}
+	return e.store.Cleaned(ctx, j.ID)
+}
+
+// fetchOne downloads a claimed job and cleans it unless --keep; removed
+// says that it is off the job list now, fetched that its outputs are here.
+func fetchOne(ctx context.Context, e *env, opts *GetOptions, j jobstore.Job, st ce.Result, known bool, g *gotJSON) (removed, fetched bool, err error) {
 	switch {
 	case !known:
-		return g, fmt.Errorf("no state from the CE")
+		return false, false, fmt.Errorf("no state from the CE")
 	case st.Err != nil:
-		return g, st.Err
-	case !st.Job.State.Terminal():
-		return g, fmt.Errorf("the job is %s: get fetches finished jobs (look at a running job's files with `cesub cat`)", st.Job.State)
+		return false, false, st.Err
 	}
 	// the id names the job's folder under -D: one that is not a plain
 	// name (a list written by an older cesub) would lead out
 	if err := safeDir(j); err != nil {
-		return g, err
+		return false, false, err
 	}
 	b, _, err := e.backendOf(ctx, j.CE, j.Flavour)
 	if err != nil {
-		return g, err
+		return false, false, err
 	}
 	// no deadline for the whole download (see submit): each request has
 	// --timeout, transfers an idle limit
@@ -877,20 +929,20 @@ func getOne(ctx context.Context, e *env, opts *GetOptions, j jobstore.Job, state
 		Progress: func(_ string, n int64) { prog.Add(n) }})
 	prog.Done()
 	if err != nil {
-		return g, err
+		return false, false, err
 	}
 	g.Dir, g.Files, g.Bytes = res.Dir, res.Files, res.Bytes
 	if opts.Keep {
-		return g, nil
+		return false, true, nil
 	}
 	cr, err := b.Clean(cctx, []string{j.LocalID})
 	if err == nil && len(cr) == 1 && cr[0].Err != nil {
 		err = fmt.Errorf("downloaded, but cleaning failed: %w", cr[0].Err)
 	}
-	if err == nil {
-		_ = e.store.Remove(ctx, j.ID)
+	if err != nil {
+		return false, true, err
 	}
-	return g, err
+	return e.store.Cleaned(ctx, j.ID) == nil, true, nil
 }
 
 // safeDir refuses a job whose id cannot name its download folder under -D.
