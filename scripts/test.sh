@@ -59,8 +59,10 @@ fi
 
 step "go test"
 # -parallel: the long integration tests (drop-in, crash, README) run side by side; they mostly
-# wait for the servers
-go test -count=1 -timeout 45m -parallel 6 ./...
+# wait for the servers. The fleet test runs alone after them: its 40 processes load the CEs as a
+# factory would, and beside the others it stalls their HTCondor-CE commands.
+fleet='^TestFleetOnPostgres$'
+go test -count=1 -timeout 45m -parallel 6 -skip "$fleet" ./...
 
 if [ -n "$release_pid" ]; then
   step "release test (its output)"
@@ -68,6 +70,11 @@ if [ -n "$release_pid" ]; then
   cat "$release_log"
 fi
 rm -f "$tools_log" "$release_log"
+
+if [ "$testbed" = yes ]; then
+  step "go test (the fleet on PostgreSQL, alone: 4 hosts x 10 processes, twice)"
+  go test -count=1 -timeout 25m -run "$fleet" -v ./integration/
+fi
 
 step "go test -race (the unit tests: pipelined connections, parallel spooling, signals)"
 go test -race -count=1 -timeout 15m ./pkg/... ./internal/...
