@@ -151,8 +151,9 @@ func (r *Runner) Status(ctx context.Context, jobs []jobstore.Job, long bool) (ro
 	rows = make([]Row, 0, len(results))
 	for _, res := range results {
 		var rec jobstore.Job
+		var was *jobstore.Job
 		if i, ok := records[res.ID]; ok {
-			rec = jobs[i]
+			rec, was = jobs[i], &jobs[i]
 		}
 		rows = append(rows, Row{Record: rec, Result: res})
 		if res.Err != nil {
@@ -160,7 +161,7 @@ func (r *Runner) Status(ctx context.Context, jobs []jobstore.Job, long bool) (ro
 			continue
 		}
 		ok++
-		ups = append(ups, jobstore.StateUpdate{ID: res.ID, State: string(res.Job.State), ExitCode: res.Job.ExitCode})
+		ups = append(ups, jobstore.StateUpdate{ID: res.ID, State: string(res.Job.State), ExitCode: res.Job.ExitCode, Was: was})
 	}
 	if err := r.Store.UpdateStates(ctx, ups); err != nil {
 		r.warnf("%v", err)

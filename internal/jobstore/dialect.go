@@ -27,10 +27,14 @@ type dialect struct {
 	// arrays (PostgreSQL: a server's round trips cost more than SQLite's
 	// statements)
 	batchUpdates bool
+	// countFirst: List counts the rows first to size its slice once
+	// (SQLite: an index walk in the process; PostgreSQL: a round trip and a
+	// scan on the server, which cost more than the slice's growth)
+	countFirst bool
 }
 
 var (
-	sqliteDialect   = dialect{name: "sqlite"}
+	sqliteDialect   = dialect{name: "sqlite", countFirst: true}
 	postgresDialect = dialect{name: "postgres", dollar: true, skipLocked: " FOR UPDATE SKIP LOCKED",
 		lockSchema: "SELECT pg_advisory_xact_lock(7120342518)", batchUpdates: true}
 )

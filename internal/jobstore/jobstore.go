@@ -225,10 +225,13 @@ type Filter struct {
 // List returns matching jobs, oldest first.
 func (s *Store) List(ctx context.Context, f Filter) ([]Job, error) {
 	q, cond, args := listQuery(f)
-	// sized once: 10,000 jobs grown by append copied ~10 MB
+	// sized once where counting is cheap: 10,000 jobs grown by append
+	// copied ~10 MB
 	var n int
-	if err := s.queryRow(ctx, "SELECT COUNT(*) FROM jobs"+cond, args...).Scan(&n); err != nil {
-		return nil, fmt.Errorf("job list: %w", err)
+	if s.d.countFirst {
+		if err := s.queryRow(ctx, "SELECT COUNT(*) FROM jobs"+cond, args...).Scan(&n); err != nil {
+			return nil, fmt.Errorf("job list: %w", err)
+		}
 	}
 	rows, err := s.query(ctx, q+cond+" ORDER BY submitted, id", args...)
 	if err != nil {
@@ -318,22 +321,41 @@ func (s *Store) UpdateState(ctx context.Context, id, state string, exit *int) er
 	return s.UpdateStates(ctx, []StateUpdate{{ID: id, State: state, ExitCode: exit}})
 }
 
-// StateUpdate is a job's newly seen state.
+// StateUpdate is a job's newly seen state. Was, when set, is the job as
+// the caller read it from the list: an update that changes nothing of it
+// is not sent to the engine at all.
 type StateUpdate struct {
 	ID       string
 	State    string
 	ExitCode *int
+	Was      *Job
+}
+
+// unchanged says that u would write what Was holds already.
+func (u StateUpdate) unchanged() bool {
+	if u.Was == nil || u.Was.State != u.State {
+		return false
+	}
+	return u.ExitCode == nil || (u.Was.ExitCode != nil && *u.Was.ExitCode == *u.ExitCode)
 }
 
 // UpdateStates records many jobs' states in one transaction. A job whose
 // state and exit code are those on record is not written (Updated is when
 // its state last changed): a status of 10,000 jobs of which few changed
-// writes few rows.
+// writes few rows, and those the caller knows unchanged (Was) are not even
+// sent. Another process may have written a job since the caller read it;
+// its write came from the CE as well, so the row keeps what it says.
 func (s *Store) UpdateStates(ctx context.Context, ups []StateUpdate) error {
-	if len(ups) == 0 {
+	changed := make([]StateUpdate, 0, len(ups))
+	for _, u := range ups {
+		if !u.unchanged() {
+			changed = append(changed, u)
+		}
+	}
+	if len(changed) == 0 {
 		return nil
 	}
-	return s.retry(ctx, func() error { return s.updateStates(ctx, ups) })
+	return s.retry(ctx, func() error { return s.updateStates(ctx, changed) })
 }
 
 func (s *Store) updateStates(ctx context.Context, ups []StateUpdate) error {

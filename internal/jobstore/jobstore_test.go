@@ -178,6 +178,59 @@ func testUpdateStatesInOneTransaction(t *testing.T, name string) {
 	}
 }
 
+// TestUpdateStatesSkipsWhatTheCallerKnows: an update equal to the job as
+// the caller read it (Was) is not sent; one that differs from it is
+// written, exit code included. The proof that nothing was sent: the row,
+// changed behind the caller's back, keeps its value.
+func TestUpdateStatesSkipsWhatTheCallerKnows(t *testing.T) {
+	eachStore(t, testUpdateStatesSkipsWhatTheCallerKnows)
+}
+
+func testUpdateStatesSkipsWhatTheCallerKnows(t *testing.T, name string) {
+	ctx := context.Background()
+	s, err := Open(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	zero, two := 0, 2
+	read := map[string]Job{}
+	for _, id := range []string{"same", "moved", "exit", "sameexit"} {
+		j := Job{ID: id, LocalID: id, CE: "https://ce/arex", Flavour: "arc", Submitted: time.Now(), State: "RUNNING"}
+		if id == "sameexit" {
+			j.State, j.ExitCode = "FAILED", &two
+		}
+		read[id] = j
+		if _, err := s.Add(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// another process writes "same" and "sameexit" after this one read them
+	must(t, s.UpdateState(ctx, "same", "KILLING", nil))
+	must(t, s.UpdateState(ctx, "sameexit", "KILLED", nil))
+	was := func(id string) *Job { j := read[id]; return &j }
+	must(t, s.UpdateStates(ctx, []StateUpdate{
+		{ID: "same", State: "RUNNING", Was: was("same")},
+		{ID: "moved", State: "FINISHED", Was: was("moved")},
+		{ID: "exit", State: "RUNNING", ExitCode: &zero, Was: was("exit")},
+		{ID: "sameexit", State: "FAILED", ExitCode: &two, Was: was("sameexit")},
+	}))
+	got, _ := s.List(ctx, Filter{})
+	states := map[string]string{}
+	for _, j := range got {
+		states[j.ID] = j.State
+		if j.ID == "exit" && (j.ExitCode == nil || *j.ExitCode != 0) {
+			t.Errorf("exit: exit code %v, want 0 (a new exit code is an update)", j.ExitCode)
+		}
+	}
+	want := map[string]string{"same": "KILLING", "moved": "FINISHED", "exit": "RUNNING", "sameexit": "KILLED"}
+	for id, w := range want {
+		if states[id] != w {
+			t.Errorf("%s: %s, want %s (all: %v)", id, states[id], w, states)
+		}
+	}
+}
+
 // TestFilesArePrivate: a new job list and its -wal and -shm files are 0600
 // whatever the umask (they were 0644: SQLite copies the database's mode).
 func TestFilesArePrivate(t *testing.T) {
