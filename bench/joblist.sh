@@ -11,7 +11,9 @@
 #      UpdateStates of every one, one in ten of them changed, what status -a does around the CE
 #      requests; the CE part is the same on both engines and bench/bulk.sh measures it on the real
 #      A-REX): median of JOBLIST_STATUS_RUNS (7) runs, the engines alternating, the ratio
-#      PostgreSQL/SQLite (target: within 1.3x) and peak RSS.
+#      PostgreSQL/SQLite and peak RSS.
+#   4. `cesub status -a` of 10,000 jobs as a whole command on the real HTCondor-CE (the testbed's; JOBLIST_CE=no
+#      leaves it out): median of JOBLIST_STATUS_RUNS runs, alternating, the ratio (target: within 1.3x).
 # The 1,000,000 rows are written by bench/joblist `fill` on SQLite and by one INSERT … SELECT
 # generate_series on PostgreSQL (the same rows; a million one-row round trips would take minutes).
 set -euo pipefail
@@ -83,7 +85,30 @@ S=$WORK/st.db; P=$(pglist st)
 : > "$WORK/st.s"; : > "$WORK/st.p"
 for _ in $(seq "${JOBLIST_STATUS_RUNS:-7}"); do "$JL" "$S" status >> "$WORK/st.s"; "$JL" "$P" status >> "$WORK/st.p"; done
 s=$(median < "$WORK/st.s"); p=$(median < "$WORK/st.p")
-row "status -a of 10,000 jobs: List + UpdateStates" "$(ms "$s")" "$(ms "$p")" "$(ratio "$p" "$s")"
+row "status -a of 10,000 jobs: job-list part only" "$(ms "$s")" "$(ms "$p")" "$(ratio "$p" "$s")"
 s=$(rss "$WORK" "$JL" "$S" status); p=$(rss "$WORK" "$JL" "$P" status)
 row "  peak RSS" "$s MB" "$p MB" ""
+
+# 4. cesub status -a of 10,000 jobs, the whole command, on the real HTCondor-CE: one submission of 10,000
+#    procs that never match a machine (they stay idle), recorded on SQLite and copied to PostgreSQL by
+#    `cesub joblist migrate`; then status -a on each list, alternating. Only this run's cluster is removed.
+if [ "${JOBLIST_CE:-yes}" = yes ]; then
+  eval "$("$ROOT/scripts/testbed/htcondor-ce" env)"
+  S=$WORK/ce.db; P=$(pglist ce)
+  mkdir -p "$WORK/sub"; printf '#!/bin/sh\necho "proc $*"\n' > "$WORK/sub/job.sh"; chmod +x "$WORK/sub/job.sh"
+  sed 's/^queue 1000$/queue 10000/; /shared.txt/d' "$ROOT/pkg/ce/htcondor/testdata/bulk1000.sub" > "$WORK/sub/job.sub"
+  export BEARER_TOKEN_FILE=$CESUB_TESTBED_CONDOR_TOKEN_FILE
+  ( cd "$WORK/sub" && "$WORK/cesub" -j "$S" submit -C "$CESUB_TESTBED_CONDOR_CE" -o jsonl job.sub > "$WORK/sub.jsonl" )
+  cluster=$(grep -m1 -oE '/[0-9]+\.0"' "$WORK/sub.jsonl" | sed -E 's%/([0-9]+)\.0"%\1%')
+  trap 'chroot "$CESUB_TESTBED_CONDOR_ROOT" condor_rm "$cluster" >/dev/null 2>&1 || true; cleanup' EXIT
+  "$WORK/cesub" joblist migrate --from "$S" --to "$P" >/dev/null
+  : > "$WORK/ce.s"; : > "$WORK/ce.p"
+  for _ in $(seq "${JOBLIST_STATUS_RUNS:-7}"); do
+    timeit 1 "$WORK/cesub" -j "$S" status -a -o json >> "$WORK/ce.s"; timeit 1 "$WORK/cesub" -j "$P" status -a -o json >> "$WORK/ce.p"
+  done
+  s=$(median < "$WORK/ce.s"); p=$(median < "$WORK/ce.p")
+  row "cesub status -a, 10,000 jobs (whole command, HTCondor-CE)" "$(ms "$s")" "$(ms "$p")" "$(ratio "$p" "$s")"
+  s=$(rss "$WORK" "$WORK/cesub" -j "$S" status -a -o json); p=$(rss "$WORK" "$WORK/cesub" -j "$P" status -a -o json)
+  row "  peak RSS" "$s MB" "$p MB" ""
+fi
 echo "target: PostgreSQL within 1.3x of SQLite for status -a of 10,000 jobs; selections by state in milliseconds"

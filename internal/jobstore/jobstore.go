@@ -409,6 +409,13 @@ func (s *Store) updateBatches(ctx context.Context, tx *sql.Tx, ups []StateUpdate
 			exits[i] = &e
 		}
 	}
+	// States are what the CEs said, said again by the next status: their
+	// commit need not wait for the server's disk (as SQLite's WAL commits
+	// with synchronous=NORMAL); a server crash loses at most the last few,
+	// never a submission (those commit synchronously)
+	if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit TO OFF`); err != nil {
+		return fmt.Errorf("job list: update states: %w", err)
+	}
 	_, err := tx.ExecContext(ctx, `UPDATE jobs SET state = v.state, exit_code = COALESCE(v.exit, jobs.exit_code), updated = $1
 	  FROM unnest($2::text[], $3::text[], $4::bigint[]) AS v(id, state, exit) WHERE jobs.id = v.id
 	  AND (jobs.state IS DISTINCT FROM v.state OR (v.exit IS NOT NULL AND jobs.exit_code IS DISTINCT FROM v.exit))`,
