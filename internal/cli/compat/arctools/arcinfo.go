@@ -84,8 +84,11 @@ func printLong(w io.Writer, host, iface, state string, info *ce.Info) {
 	if len(info.APIVersions) > 0 {
 		fmt.Fprintf(w, "    Interface versions:\n      %s\n", strings.Join(info.APIVersions, "\n      "))
 	}
-	if info.Implementation != "" {
-		fmt.Fprintf(w, "    Implementation name: %s\n", oneLine(info.Implementation))
+	if impl := info.Implementation; impl != "" {
+		if info.Version != "" { // ARC's Software name: NAME-VERSION
+			impl += "-" + info.Version
+		}
+		fmt.Fprintf(w, "    Implementation name: %s\n", oneLine(impl))
 	}
 	if info.HealthState != "" {
 		fmt.Fprintf(w, "    Health state: %s\n", oneLine(info.HealthState))

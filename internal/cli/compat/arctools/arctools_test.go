@@ -110,7 +110,7 @@ func TestActionable(t *testing.T) {
 // TestInfoLong: arcinfo -l's blocks carry ARC's labels (Share Information,
 // Health and Serving state under the endpoint, periods as ARC writes them).
 func TestInfoLong(t *testing.T) {
-	info := &ce.Info{Endpoint: "https://h:1/arex", Implementation: "nordugrid-arc-7.1.0", HealthState: "ok",
+	info := &ce.Info{Endpoint: "https://h:1/arex", Implementation: "nordugrid-arc", Version: "7.1.0", HealthState: "ok",
 		Queues: []ce.Queue{{Name: "fork", MaxWallTime: 5400, FreeSlots: 2, Published: ce.CountFreeSlots}}}
 	var w bytes.Buffer
 	printLong(&w, "h", "org.nordugrid.arcrest", "production", info)
