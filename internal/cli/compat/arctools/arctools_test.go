@@ -126,3 +126,25 @@ func TestInfoLong(t *testing.T) {
 		}
 	}
 }
+
+// TestPruned: arcsync without -T drops the listed jobs of a CE that
+// answered and no longer holds them (as the real ARC 6.17 arcsync does on
+// the testbed: TestArcDropInRest), keeps other CEs' and keeps all when the
+// CE listed nothing.
+func TestPruned(t *testing.T) {
+	a, b := "https://h:1/arex", "https://h:2/arex"
+	job := func(ce, id string) arcjoblist.Job {
+		return arcjoblist.Job{ID: ce + "/rest/1.0/jobs/" + id, IDFromEndpoint: id, ServiceURL: ce}
+	}
+	have := []arcjoblist.Job{job(a, "kept"), job(a, "gone"), job(b, "other")}
+	found := []arcjoblist.Job{job(a, "kept"), job(a, "new")}
+	if got := pruned(have, found, []string{a}); !slices.Equal(got, []string{a + "/rest/1.0/jobs/gone"}) {
+		t.Errorf("pruned: %q", got)
+	}
+	if got := pruned(have, nil, []string{a}); got != nil {
+		t.Errorf("pruned with nothing found: %q", got)
+	}
+	if got := pruned(have, found, nil); got != nil {
+		t.Errorf("pruned with no CE answering: %q", got)
+	}
+}
