@@ -67,7 +67,7 @@ func parseActArgs(k actKind, list []string) (*actOpts, error) {
 			if c, err = a.value(); err == nil {
 				o.addConstraint(c)
 			}
-		case isOpt(arg, "all", 2):
+		case isOpt(arg, "all", 1): // -a is -all for the real tools too
 			// the real tools refuse -all after a constraint or a cluster (not after C.P)
 			if o.constraint != "" || slices.ContainsFunc(o.ids, func(id string) bool { return !strings.Contains(id, ".") }) {
 				return nil, argError{msg: k.tool + ": can't mix -all with other constraints"}

@@ -218,6 +218,7 @@ func TestParseActArgsAll(t *testing.T) {
 		{args: []string{"-all", "-constraint", "X"}, constraint: "X"},
 		{args: []string{"-constraint", "A", "-constraint", "B", "-constraint", "C"}, constraint: "(A) && (B) && (C)"},
 		{args: []string{"-all"}, all: true},
+		{args: []string{"-constraint", "X", "-a"}, msg: "condor_rm: can't mix -all with other constraints"},
 	} {
 		o, err := parseActArgs(rmTool, c.args)
 		if c.msg != "" || c.usage {
