@@ -15,7 +15,8 @@ import (
 // it connects (-all after -constraint or a cluster, an id after -all; run
 // against a pool that does not answer, so that a tool taking one acts on
 // nothing), and -all followed by -constraint, which the real tool reads as
-// the constraint alone: each removes its own held job, and a third job
+// the constraint alone: each removes its own idle job (one no machine
+// matches), and a third job
 // that matches neither constraint is left.
 func TestCondorDropInRmAll(t *testing.T) {
 	t.Parallel() // beside the other long tests: go test -parallel (scripts/test.sh)
@@ -53,11 +54,12 @@ func rmAllRefusals(t *testing.T, d *dropIn) {
 	}
 }
 
-// rmAllConstraint: condor_rm -all -constraint X removes X's jobs only.
+// rmAllConstraint: condor_rm -all -constraint X removes X's jobs only (the
+// jobs never run: requirements = false; hold = true is refused with -spool).
 func rmAllConstraint(t *testing.T, d *dropIn) {
 	t.Helper()
 	key := fmt.Sprintf("rmall%d", time.Now().UnixNano())
-	d.file("held.sub", "executable = /bin/sleep\narguments = 600\nhold = true\n+CesubRmAll = \"$(key)\"\nqueue\n", 0o644)
+	d.file("idle.sub", "executable = /bin/sleep\narguments = 600\nrequirements = false\n+CesubRmAll = \"$(key)\"\nqueue\n", 0o644)
 	cluster := func(r run, who string) string {
 		m := submittedRE.FindStringSubmatch(r.out)
 		if r.code != 0 || m == nil {
@@ -67,9 +69,9 @@ func rmAllConstraint(t *testing.T, d *dropIn) {
 		t.Cleanup(func() { d.real(d.with("condor_rm", c)...) })
 		return c
 	}
-	rc := cluster(d.real(d.with("condor_submit", "held.sub", "-spool", "key="+key+"-real")...), "real")
-	oc := cluster(d.ours(d.with("condor_submit", "held.sub", "-spool", "key="+key+"-ours")...), "cesub")
-	canary := cluster(d.real(d.with("condor_submit", "held.sub", "-spool", "key="+key+"-canary")...), "canary")
+	rc := cluster(d.real(d.with("condor_submit", "idle.sub", "-spool", "key="+key+"-real")...), "real")
+	oc := cluster(d.ours(d.with("condor_submit", "idle.sub", "-spool", "key="+key+"-ours")...), "cesub")
+	canary := cluster(d.real(d.with("condor_submit", "idle.sub", "-spool", "key="+key+"-canary")...), "canary")
 	constraint := func(who string) []string {
 		return []string{"-all", "-constraint", `CesubRmAll == "` + key + "-" + who + `"`}
 	}
@@ -87,7 +89,7 @@ func rmAllConstraint(t *testing.T, d *dropIn) {
 			t.Errorf("cluster %s not removed: %q %q", c, r.out, r.err)
 		}
 	}
-	if r := d.real(d.with("condor_q", canary, "-af", "JobStatus")...); strings.TrimSpace(r.out) != "5" {
+	if r := d.real(d.with("condor_q", canary, "-af", "JobStatus")...); strings.TrimSpace(r.out) != "1" {
 		t.Errorf("the job neither constraint names (cluster %s) was touched: %q %q", canary, r.out, r.err)
 	}
 }
