@@ -17,7 +17,8 @@ import (
 // nothing), and -all followed by -constraint, which the real tool reads as
 // the constraint alone: each removes its own idle job (one no machine
 // matches), and a third job
-// that matches neither constraint is left.
+// that matches neither constraint is left; and a cluster beside
+// -constraint (condor_hold, each tool on its own cluster).
 func TestCondorDropInRmAll(t *testing.T) {
 	t.Parallel() // beside the other long tests: go test -parallel (scripts/test.sh)
 	testbed.EachVersion(t, testbed.Require(t), "CONDOR", func(t *testing.T, tb *testbed.Env) {
@@ -75,9 +76,16 @@ func rmAllConstraint(t *testing.T, d *dropIn) {
 	constraint := func(who string) []string {
 		return []string{"-all", "-constraint", `CesubRmAll == "` + key + "-" + who + `"`}
 	}
-	real := execute(d.realCmd("", nil, d.with("condor_rm", constraint("real")...)))
-	ours := execute(d.oursCmd("", nil, d.with("condor_rm", constraint("ours")...)))
 	norm := func(s string) string { return strings.NewReplacer(key+"-real", "KEY", key+"-ours", "KEY").Replace(s) }
+	// a cluster beside -constraint: the real tools AND them into one constraint
+	real := execute(d.realCmd("", nil, d.with("condor_hold", append([]string{rc}, constraint("real")[1:]...)...)))
+	ours := execute(d.oursCmd("", nil, d.with("condor_hold", append([]string{oc}, constraint("ours")[1:]...)...)))
+	byCluster := func(s string) string { return renumber(renumber(norm(s), rc), oc) }
+	sameCode(t, "condor_hold C -constraint", real, ours)
+	sameOut(t, "condor_hold C -constraint", real, ours, byCluster)
+	sameErr(t, "condor_hold C -constraint", real, ours, byCluster)
+	real = execute(d.realCmd("", nil, d.with("condor_rm", constraint("real")...)))
+	ours = execute(d.oursCmd("", nil, d.with("condor_rm", constraint("ours")...)))
 	sameCode(t, "condor_rm -all -constraint", real, ours)
 	sameOut(t, "condor_rm -all -constraint", real, ours, norm)
 	sameErr(t, "condor_rm -all -constraint", real, ours, norm)
