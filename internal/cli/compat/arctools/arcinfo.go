@@ -3,6 +3,7 @@ package arctools
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/cesub/cesub/pkg/ce"
@@ -69,22 +70,75 @@ func (s *session) infoOne(ctx context.Context, arg string, long bool) bool {
 		fmt.Fprintf(w, "Computing service: %s (%s)\n", addr.Host, oneLine(state))
 		return true
 	}
-	fmt.Fprintf(w, "Computing service:\n  Name: %s\n  Serving state: %s\n", addr.Host, oneLine(state))
-	fmt.Fprintf(w, "\n  Endpoint Information:\n    URL: %s\n    Interface: %s\n", info.Endpoint, interfaceOf(addr.Flavour))
+	printLong(w, addr.Host, interfaceOf(addr.Flavour), state, info)
+	return true
+}
+
+// printLong prints arcinfo -l's blocks under ARC's labels (its
+// ExecutionTarget printer): the service, its endpoint with the health and
+// serving states, each share (queue) and the runtime environments. Only
+// what cesub reads is printed; ARC's client prints the whole GLUE2 tree.
+func printLong(w io.Writer, host, iface, state string, info *ce.Info) {
+	fmt.Fprintf(w, "Computing service:\n  Name: %s\n", host)
+	fmt.Fprintf(w, "\n  Endpoint Information:\n    URL: %s\n    Interface: %s\n", info.Endpoint, iface)
 	if len(info.APIVersions) > 0 {
 		fmt.Fprintf(w, "    Interface versions:\n      %s\n", strings.Join(info.APIVersions, "\n      "))
 	}
-	if info.Implementation != "" {
-		fmt.Fprintf(w, "    Implementation name: %s\n", oneLine(info.Implementation))
+	if impl := info.Implementation; impl != "" {
+		if info.Version != "" { // ARC's Software name: NAME-VERSION
+			impl += "-" + info.Version
+		}
+		fmt.Fprintf(w, "    Implementation name: %s\n", oneLine(impl))
 	}
+	if info.HealthState != "" {
+		fmt.Fprintf(w, "    Health state: %s\n", oneLine(info.HealthState))
+	}
+	fmt.Fprintf(w, "    Serving state: %s\n", oneLine(state))
 	for _, q := range info.Queues {
-		fmt.Fprintf(w, "\n  Queue Information:\n    Mapping queue: %s\n    Running jobs: %d\n    Waiting jobs: %d\n", oneLine(q.Name), q.RunningJobs, q.WaitingJobs)
+		fmt.Fprintf(w, "\n  Share Information:\n    Name: %s\n    Mapping queue: %s\n", oneLine(q.Name), oneLine(q.Name))
 		if q.MaxWallTime > 0 {
-			fmt.Fprintf(w, "    Maximum wall-time: %d seconds\n", q.MaxWallTime)
+			fmt.Fprintf(w, "    Max wall-time: %s\n", period(q.MaxWallTime))
+		}
+		if q.MaxCPUTime > 0 {
+			fmt.Fprintf(w, "    Max CPU time: %s\n", period(q.MaxCPUTime))
+		}
+		if q.Published.Has(ce.CountRunning) {
+			fmt.Fprintf(w, "    Running jobs: %d\n", q.RunningJobs)
+		}
+		if q.Published.Has(ce.CountWaiting) {
+			fmt.Fprintf(w, "    Waiting jobs: %d\n", q.WaitingJobs)
+		}
+		if q.Published.Has(ce.CountFreeSlots) {
+			fmt.Fprintf(w, "    Free slots: %d\n", q.FreeSlots)
 		}
 	}
 	if len(info.RuntimeEnvironments) > 0 {
 		fmt.Fprintf(w, "\n  Application Environments:\n    %s\n", strings.Join(info.RuntimeEnvironments, "\n    "))
 	}
-	return true
+}
+
+// period is a duration as ARC's Period::istr writes it: hours, minutes
+// and seconds, each only when not zero ("1 hour 30 minutes").
+func period(sec int64) string {
+	var parts []string
+	unit := func(n int64, one, many string) {
+		if n == 1 {
+			parts = append(parts, "1 "+one)
+		} else {
+			parts = append(parts, fmt.Sprintf("%d %s", n, many))
+		}
+	}
+	rest := sec
+	if rest >= 3600 {
+		unit(rest/3600, "hour", "hours")
+		rest %= 3600
+	}
+	if rest >= 60 {
+		unit(rest/60, "minute", "minutes")
+		rest %= 60
+	}
+	if rest >= 1 || sec == 0 {
+		unit(rest, "second", "seconds")
+	}
+	return strings.Join(parts, " ")
 }

@@ -44,8 +44,8 @@ func runSync(ctx context.Context, s *session, args []string) int {
 		return 1
 	}
 	defer s.close()
-	found, ok := s.listCEs(ctx, o)
-	return s.writeSynced(ctx, found, o.truncate, ok)
+	found, queried, ok := s.listCEs(ctx, o)
+	return s.writeSynced(ctx, found, queried, o.truncate, ok)
 }
 
 // confirmSync asks as arcsync does; y goes on.
@@ -58,10 +58,10 @@ func (s *session) confirmSync() bool {
 	return strings.ToLower(strings.TrimSpace(line)) == "y"
 }
 
-// listCEs asks each CE for the identity's jobs.
-func (s *session) listCEs(ctx context.Context, o syncOptions) ([]arcjoblist.Job, bool) {
-	var out []arcjoblist.Job
-	ok := true
+// listCEs asks each CE for the identity's jobs; queried are the CEs
+// that answered (their URLs).
+func (s *session) listCEs(ctx context.Context, o syncOptions) (out []arcjoblist.Job, queried []string, ok bool) {
+	ok = true
 	for _, arg := range o.ces {
 		flavour := ce.Flavour("")
 		if strings.Contains(strings.ToLower(o.endpoint), "emies") {
@@ -82,17 +82,19 @@ func (s *session) listCEs(ctx context.Context, o syncOptions) ([]arcjoblist.Job,
 			ok = false
 			continue
 		}
+		queried = append(queried, addr.URL())
 		for _, j := range list {
 			out = append(out, arcjoblist.Job{ID: j.ID, IDFromEndpoint: j.LocalID, Name: j.Name, Interface: interfaceOf(j.Flavour),
 				ServiceURL: j.CE})
 		}
 	}
-	return out, ok
+	return out, queried, ok
 }
 
 // writeSynced adds the jobs not on ARC's list (all of them, the list
-// emptied first, with truncate) and says which.
-func (s *session) writeSynced(ctx context.Context, found []arcjoblist.Job, truncate, ok bool) int {
+// emptied first, with truncate) and says which; without truncate it drops
+// the listed jobs of the CEs that answered that they no longer hold.
+func (s *session) writeSynced(ctx context.Context, found []arcjoblist.Job, queried []string, truncate, ok bool) int {
 	known := map[string]bool{}
 	if !truncate {
 		have, err := arcjoblist.Read(ctx, s.arcList)
@@ -102,6 +104,9 @@ func (s *session) writeSynced(ctx context.Context, found []arcjoblist.Job, trunc
 		}
 		for _, j := range have {
 			known[j.ServiceURL+" "+j.IDFromEndpoint] = true
+		}
+		if gone := pruned(have, found, queried); len(gone) > 0 {
+			_ = arcjoblist.Remove(ctx, s.arcList, gone...)
 		}
 	} else if have, err := arcjoblist.Read(ctx, s.arcList); err == nil {
 		ids := make([]string, len(have))
@@ -136,4 +141,30 @@ func (s *session) writeSynced(ctx context.Context, found []arcjoblist.Job, trunc
 	}
 	fmt.Fprintf(s.f.IO.Out, "Total number of %s found: %d\n", what, len(added))
 	return exitIf(!ok)
+}
+
+// pruned are the ids of the listed jobs (have) on a CE that answered
+// (queried) which that CE no longer holds (not in found), as ARC's arcsync
+// prunes them; nothing when no CE listed a job (ARC writes nothing then).
+func pruned(have, found []arcjoblist.Job, queried []string) []string {
+	if len(found) == 0 {
+		return nil
+	}
+	listed := map[string]bool{}
+	for _, j := range found {
+		listed[j.ServiceURL+" "+j.IDFromEndpoint] = true
+	}
+	var gone []string
+	for _, j := range have {
+		if listed[j.ServiceURL+" "+j.IDFromEndpoint] {
+			continue
+		}
+		for _, q := range queried {
+			if onCluster(j, q) {
+				gone = append(gone, j.ID)
+				break
+			}
+		}
+	}
+	return gone
 }

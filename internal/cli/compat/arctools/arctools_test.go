@@ -59,8 +59,12 @@ func TestJSONAsARC7(t *testing.T) {
 
 func TestOnCluster(t *testing.T) {
 	j := arcjoblist.Job{ServiceURL: "https://ce.example.org:8443/arex"}
+	// as the real ARC 6.17 arcstat -c/-r selects (compared on the testbed: TestArcDropInRest)
 	for c, want := range map[string]bool{"https://ce.example.org:8443/arex": true, "ce.example.org": true,
-		"ce.example.org:8443": true, "other.example.org": false, "https://ce.example.org:8443/arex2": false} {
+		"ce.example.org:8443": true, "other.example.org": false, "https://ce.example.org:8443/arex2": false,
+		"ce.example.org:8443/arex": true, "https://ce.example.org/arex": true, "https://CE.example.org:8443/arex/": true,
+		"https://ce.example.org:8443": true, "https://ce.example.org:8444/arex": false, "ce.example.org.uk": false,
+		"https://ce.example.org:8443/arex/rest/1.0": false, "": false, "https://": false} {
 		if got := onCluster(j, c); got != want {
 			t.Errorf("onCluster(%q) = %v", c, got)
 		}
@@ -100,5 +104,47 @@ func TestActionable(t *testing.T) {
 	list[0].arc.DelegationID = "d1"
 	if !delegated(list) {
 		t.Error("delegated missed d1")
+	}
+}
+
+// TestInfoLong: arcinfo -l's blocks carry ARC's labels (Share Information,
+// Health and Serving state under the endpoint, periods as ARC writes them).
+func TestInfoLong(t *testing.T) {
+	info := &ce.Info{Endpoint: "https://h:1/arex", Implementation: "nordugrid-arc", Version: "7.1.0", HealthState: "ok",
+		Queues: []ce.Queue{{Name: "fork", MaxWallTime: 5400, FreeSlots: 2, Published: ce.CountFreeSlots}}}
+	var w bytes.Buffer
+	printLong(&w, "h", "org.nordugrid.arcrest", "production", info)
+	want := "Computing service:\n  Name: h\n\n  Endpoint Information:\n    URL: https://h:1/arex\n    Interface: org.nordugrid.arcrest\n" +
+		"    Implementation name: nordugrid-arc-7.1.0\n    Health state: ok\n    Serving state: production\n\n" +
+		"  Share Information:\n    Name: fork\n    Mapping queue: fork\n    Max wall-time: 1 hour 30 minutes\n    Free slots: 2\n"
+	if w.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", w.String(), want)
+	}
+	for sec, want := range map[int64]string{0: "0 seconds", 1: "1 second", 61: "1 minute 1 second", 7200: "2 hours"} {
+		if got := period(sec); got != want {
+			t.Errorf("period(%d) = %q, want %q", sec, got, want)
+		}
+	}
+}
+
+// TestPruned: arcsync without -T drops the listed jobs of a CE that
+// answered and no longer holds them (as the real ARC 6.17 arcsync does on
+// the testbed: TestArcDropInRest), keeps other CEs' and keeps all when the
+// CE listed nothing.
+func TestPruned(t *testing.T) {
+	a, b := "https://h:1/arex", "https://h:2/arex"
+	job := func(ce, id string) arcjoblist.Job {
+		return arcjoblist.Job{ID: ce + "/rest/1.0/jobs/" + id, IDFromEndpoint: id, ServiceURL: ce}
+	}
+	have := []arcjoblist.Job{job(a, "kept"), job(a, "gone"), job(b, "other")}
+	found := []arcjoblist.Job{job(a, "kept"), job(a, "new")}
+	if got := pruned(have, found, []string{a}); !slices.Equal(got, []string{a + "/rest/1.0/jobs/gone"}) {
+		t.Errorf("pruned: %q", got)
+	}
+	if got := pruned(have, nil, []string{a}); got != nil {
+		t.Errorf("pruned with nothing found: %q", got)
+	}
+	if got := pruned(have, found, nil); got != nil {
+		t.Errorf("pruned with no CE answering: %q", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -108,17 +109,39 @@ func rejected(list []arcjoblist.Job, reject []string) []arcjoblist.Job {
 	return out
 }
 
-// onCluster says whether -c c names the CE of j: its URL, or its host.
+// onCluster says whether -c/-r c names the CE of j, as ARC's client
+// compares it with the job's management URL (URL::StringMatches): an
+// optional scheme, the host in any case, an optional port, then nothing or
+// the URL's path ("localhost", "localhost:8444/arex", "https://localhost/arex"
+// all name https://localhost:8444/arex).
 func onCluster(j arcjoblist.Job, c string) bool {
-	u := strings.TrimSuffix(j.ServiceURL, "/")
+	u, err := url.Parse(j.ServiceURL)
 	c = strings.TrimSuffix(c, "/")
-	if u == c || strings.HasPrefix(u, c+"/") {
-		return true
+	if err != nil || u.Host == "" || c == "" {
+		return false
 	}
-	host := strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://")
-	host, _, _ = strings.Cut(host, "/")
-	h, _, _ := strings.Cut(host, ":")
-	return c == host || c == h
+	if p := u.Scheme + "://"; len(c) >= len(p) && strings.EqualFold(c[:len(p)], p) {
+		if c = c[len(p):]; c == "" {
+			return false
+		}
+	}
+	host := u.Hostname()
+	if len(c) < len(host) || !strings.EqualFold(c[:len(host)], host) {
+		return false
+	}
+	c = strings.TrimPrefix(c[len(host):], ":"+portOf(u))
+	return c == "" || c == u.Path
+}
+
+// portOf is u's port, else its scheme's.
+func portOf(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if u.Scheme == "http" {
+		return "80"
+	}
+	return "443"
 }
 
 // readIDs reads a job id file as arcsub -o writes it: one id a line.

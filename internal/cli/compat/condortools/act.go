@@ -3,6 +3,7 @@ package condortools
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/cesub/cesub/internal/cli/cmdutil"
@@ -30,10 +31,20 @@ var (
 type actOpts struct {
 	target
 	ids        []string // C or C.P
-	constraint string
+	constraint string   // the -constraint expressions, joined as the real tools join them
+	nConstr    int
 	all        bool
 	reason     string
 }
+
+// argError is a command line the real tools refuse: its message alone
+// (usage false), or the usage after it.
+type argError struct {
+	msg   string
+	usage bool
+}
+
+func (e argError) Error() string { return e.msg }
 
 func parseActArgs(k actKind, list []string) (*actOpts, error) {
 	o := &actOpts{}
@@ -46,31 +57,66 @@ func parseActArgs(k actKind, list []string) (*actOpts, error) {
 		var err error
 		switch {
 		case !strings.HasPrefix(arg, "-"):
-			if !isJobID(arg) {
-				return nil, fmt.Errorf("cesub emulates %s on job ids, -constraint and -all: a user name (%s) is not supported", k.tool, arg)
-			}
-			o.ids = append(o.ids, arg)
+			err = o.addID(k, arg)
 		case isOpt(arg, "name", 1):
 			o.name, err = a.value()
 		case isOpt(arg, "pool", 1):
 			o.pool, err = a.value()
 		case isOpt(arg, "constraint", 1):
-			o.constraint, err = a.value()
-		case isOpt(arg, "all", 2):
+			var c string
+			if c, err = a.value(); err == nil {
+				o.addConstraint(c)
+			}
+		case isOpt(arg, "all", 1): // -a is -all for the real tools too
+			// the real tools refuse -all after a constraint or a cluster (not after C.P)
+			if o.constraint != "" || slices.ContainsFunc(o.ids, func(id string) bool { return !strings.Contains(id, ".") }) {
+				return nil, argError{msg: k.tool + ": can't mix -all with other constraints"}
+			}
 			o.all = true
 		case isOpt(arg, "reason", 1):
 			o.reason, err = a.value()
 		default:
-			return nil, fmt.Errorf("Unrecognized option: %s", arg)
+			return nil, argError{msg: "Unrecognized option: " + arg, usage: true}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", arg, err)
+			if _, ok := err.(argError); ok {
+				return nil, err
+			}
+			return nil, argError{msg: fmt.Sprintf("%s: %v", arg, err), usage: true}
 		}
 	}
 	if len(o.ids) == 0 && o.constraint == "" && !o.all {
-		return nil, fmt.Errorf("You did not specify any jobs")
+		return nil, argError{msg: "You did not specify any jobs", usage: true}
 	}
 	return o, nil
+}
+
+// addID takes a job or cluster id; after -all the real tools print their
+// usage and act on nothing.
+func (o *actOpts) addID(k actKind, arg string) error {
+	if o.all {
+		return argError{usage: true}
+	}
+	if !isJobID(arg) {
+		return argError{msg: fmt.Sprintf("cesub emulates %s on job ids, -constraint and -all: a user name (%s) is not supported", k.tool, arg), usage: true}
+	}
+	o.ids = append(o.ids, arg)
+	return nil
+}
+
+// addConstraint joins -constraint expressions as the real tools do: the
+// first as given, then (A) && (B), then (A) && (B) && (C). A -constraint
+// after -all replaces it (the real tools then act on the constraint only).
+func (o *actOpts) addConstraint(c string) {
+	switch {
+	case o.all || o.nConstr == 0:
+		o.all, o.constraint = false, c
+	case o.nConstr == 1:
+		o.constraint = "(" + o.constraint + ") && (" + c + ")"
+	default:
+		o.constraint += " && (" + c + ")"
+	}
+	o.nConstr++
 }
 
 // isJobID: C or C.P, digits.
@@ -96,8 +142,12 @@ func actTool(k actKind) func(context.Context, *cmdutil.Factory, []string) int {
 	return func(ctx context.Context, f *cmdutil.Factory, list []string) int {
 		o, err := parseActArgs(k, list)
 		if err != nil {
-			fmt.Fprintln(f.IO.ErrOut, err)
-			fmt.Fprintf(f.IO.ErrOut, "Usage: %s [options] [constraints]   (cesub: -name, -pool, -reason; cluster.proc, cluster, -constraint expr, -all)\n", k.tool)
+			if err.Error() != "" {
+				fmt.Fprintln(f.IO.ErrOut, err)
+			}
+			if ae, ok := err.(argError); !ok || ae.usage {
+				fmt.Fprintf(f.IO.ErrOut, "Usage: %s [options] [constraints]   (cesub: -name, -pool, -reason; cluster.proc, cluster, -constraint expr, -all)\n", k.tool)
+			}
 			return 1
 		}
 		s, ok := connect(ctx, f, o.target)
@@ -126,8 +176,16 @@ func actAll(ctx context.Context, f *cmdutil.Factory, s *session, k actKind, o *a
 			clusters = append(clusters, "ClusterId == "+id)
 		}
 	}
+	// with -constraint, the real tools AND the clusters into it: one request
+	combined := *o
+	if o.constraint != "" && len(clusters) > 0 {
+		combined.addConstraint(strings.Join(clusters, " || "))
+	}
 	var res []htcondor.ActResult
 	if len(procs) > 0 {
+		if o.constraint != "" || o.all {
+			fmt.Fprintln(f.IO.ErrOut, "Warning, -constraint is ignored for fully qualified job ids") // and then acted on, as by the real tools
+		}
 		var err error
 		if res, err = s.c.Act(ctx, k.action, procs, "", reason); err != nil {
 			errorf(f, "%v", err)
@@ -136,31 +194,34 @@ func actAll(ctx context.Context, f *cmdutil.Factory, s *session, k actKind, o *a
 	}
 	code := 0
 	for _, id := range o.ids {
-		if len(clusters) > 1 && !strings.Contains(id, ".") {
-			continue // several clusters: one constraint, as the real tools send it
+		if !strings.Contains(id, ".") && (len(clusters) > 1 || o.constraint != "") {
+			continue // several clusters, or clusters and -constraint: one constraint, as the real tools send it
 		}
 		if !actOne(ctx, f, s, k, id, res, reason) {
 			code = 1
 		}
 	}
-	if len(clusters) > 1 && !actConstraint(ctx, f, s, k, strings.Join(clusters, " || "), reason) {
+	if len(clusters) > 1 && o.constraint == "" && !actConstraint(ctx, f, s, k, strings.Join(clusters, " || "), reason) {
 		code = 1
 	}
-	if o.constraint != "" || o.all {
-		c, what := o.constraint, "matching constraint ("+o.constraint+")"
-		if o.all {
-			c, what = "true", ""
-		}
-		res, err := s.c.Act(ctx, k.action, nil, c, reason)
-		if err != nil {
-			errorf(f, "%v", err)
-			return 1
-		}
-		if !printBulkResult(f, k, what, res) {
-			code = 1
-		}
+	if (o.constraint != "" || o.all) && !actBulk(ctx, f, s, k, &combined, reason) {
+		code = 1
 	}
 	return code
+}
+
+// actBulk acts on -constraint's jobs, or on all with -all.
+func actBulk(ctx context.Context, f *cmdutil.Factory, s *session, k actKind, o *actOpts, reason string) bool {
+	c, what := o.constraint, "matching constraint ("+o.constraint+")"
+	if o.all {
+		c, what = "true", ""
+	}
+	res, err := s.c.Act(ctx, k.action, nil, c, reason)
+	if err != nil {
+		errorf(f, "%v", err)
+		return false
+	}
+	return printBulkResult(f, k, what, res)
 }
 
 // actConstraint acts on the jobs constraint selects and prints the outcome.

@@ -197,3 +197,39 @@ func TestIDCellAlignsAsCondorQ(t *testing.T) {
 		}
 	}
 }
+
+// TestParseActArgsAll: -all beside other selections as the real
+// condor_rm/hold/release (23.9.6 and 25.x) take it: refused after a
+// constraint or a cluster, usage after it for an id, replaced by a later
+// -constraint; several -constraint are ANDed.
+func TestParseActArgsAll(t *testing.T) {
+	for _, c := range []struct {
+		args       []string
+		msg        string // the refusal, "" when taken
+		usage      bool
+		constraint string
+		all        bool
+	}{
+		{args: []string{"-constraint", "X", "-all"}, msg: "condor_rm: can't mix -all with other constraints"},
+		{args: []string{"5", "-all"}, msg: "condor_rm: can't mix -all with other constraints"},
+		{args: []string{"-all", "5"}, usage: true},
+		{args: []string{"-all", "5.0"}, usage: true},
+		{args: []string{"5.0", "-all"}, all: true},
+		{args: []string{"-all", "-constraint", "X"}, constraint: "X"},
+		{args: []string{"-constraint", "A", "-constraint", "B", "-constraint", "C"}, constraint: "(A) && (B) && (C)"},
+		{args: []string{"-all"}, all: true},
+		{args: []string{"-constraint", "X", "-a"}, msg: "condor_rm: can't mix -all with other constraints"},
+	} {
+		o, err := parseActArgs(rmTool, c.args)
+		if c.msg != "" || c.usage {
+			ae, ok := err.(argError)
+			if !ok || ae.msg != c.msg || ae.usage != c.usage {
+				t.Errorf("%q: %#v, want the refusal %q (usage %v)", c.args, err, c.msg, c.usage)
+			}
+			continue
+		}
+		if err != nil || o.constraint != c.constraint || o.all != c.all {
+			t.Errorf("%q: %+v %v, want constraint %q all %v", c.args, o, err, c.constraint, c.all)
+		}
+	}
+}
