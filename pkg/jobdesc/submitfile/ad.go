@@ -237,6 +237,9 @@ type session struct {
 	slots    map[string]int // command name (lower case) -> its index in memo and kept
 	memo     []memoVal      // the values of the proc being made
 	kept     []keptVal      // values that stay the same from proc to proc
+	res      []resolved     // where each command's text comes from
+	gen      int            // counts queue statements: the commands change between them
+	ovr      *overlay       // the overlay of the queue statement being run
 	// what procs mostly share, made once per text (see remember)
 	argsDone, envDone map[string]string
 	sizes             map[sizeKey]sizeDone
@@ -323,6 +326,8 @@ func (s *session) queue(q *queueSpec, f *File) error {
 		o = s.overlayBase(q, vars)
 		s.overlays = remember(s.overlays, ok, o)
 	}
+	s.gen++
+	s.ovr = o
 	for _, it := range items {
 		for step := 0; step < count; step++ {
 			if s.made >= s.opts.MaxProcs {
@@ -354,6 +359,7 @@ type overlay struct {
 	base    map[string]string // the static macros and $(Node)
 	vars    []string          // the queue variables, lower case
 	names   []string          // every name m can hold, for the procs' Vars
+	can     map[string]bool   // every name m can hold, and the variables
 	cl      string            // cluster as text
 	cluster int
 }
@@ -389,6 +395,10 @@ func (s *session) overlayBase(q *queueSpec, vars []string) *overlay {
 		if q.mode != qCount { // `queue N` gives its variable (Item) no value
 			add(strings.ToLower(v))
 		}
+	}
+	o.can = map[string]bool{}
+	for _, k := range append(slices.Clone(o.names), o.vars...) {
+		o.can[k] = true
 	}
 	return o
 }

@@ -21,13 +21,14 @@ type procBuilder struct {
 	ad       *classad.Ad
 	iwd      string // the job's initial working directory
 	universe string
-	docker   string // docker_image
-	image    string // container_image
-	cpus     bool   // request_cpus given
-	stf      string // should_transfer_files: YES, NO or IF_NEEDED
-	nstr     int    // str calls made for this proc
-	nval     int    // val calls made for this proc
-	nabs     int    // abs calls made for this proc
+	docker   string    // docker_image
+	image    string    // container_image
+	cpus     bool      // request_cpus given
+	stf      string    // should_transfer_files: YES, NO or IF_NEEDED
+	nstr     int       // str calls made for this proc
+	nval     int       // val calls made for this proc
+	nabs     int       // abs calls made for this proc
+	names    [4]uint64 // the nameHash of every attribute set for this proc
 }
 
 // procSteps make a proc's ad, in condor_submit's order.
@@ -80,8 +81,9 @@ func (b *procBuilder) build() error {
 
 // val is a submit command's value for this proc (a queue variable acts as
 // one too), macros expanded; an expansion problem is kept as a warning or,
-// strict, as the session's error.
-func (b *procBuilder) val(key string) (string, bool) { return b.valAs(key, strings.ToLower(key)) }
+// strict, as the session's error. key is in lower case (the callers name
+// commands by constants).
+func (b *procBuilder) val(key string) (string, bool) { return b.valAs(key, key) }
 
 // valAs is val of key, whose lower case is lk.
 func (b *procBuilder) valAs(key, lk string) (string, bool) {
@@ -102,11 +104,7 @@ func (b *procBuilder) valAs(key, lk string) (string, bool) {
 	if sl := &b.memo[i]; sl.done {
 		return sl.v, sl.ok
 	}
-	raw, ok := b.ov[lk]
-	fromOv := ok && b.static[lk] == ""
-	if !fromOv {
-		raw, ok = b.m.vals[lk]
-	}
+	raw, ok, fromOv := b.text(i, lk)
 	if !ok {
 		b.memo[i] = memoVal{done: true}
 		return "", false
@@ -117,6 +115,50 @@ func (b *procBuilder) valAs(key, lk string) (string, bool) {
 	}
 	lookups, draws := b.m.lookups, b.m.draws
 	v, warns, err := b.m.expand(raw, b.ov)
+	if err != nil || len(warns) > 0 {
+		b.expandProblem(key, lk, err, warns)
+	}
+	if err == nil && len(warns) == 0 && b.m.draws == draws {
+		// the same text again for this proc; and for the next procs too
+		// while raw stays when it looked no macro up
+		b.memo[i] = memoVal{done: true, v: v, ok: true}
+		if !fromOv && b.m.lookups == lookups {
+			b.kept[i] = keptVal{set: true, raw: raw, v: v}
+		}
+	}
+	return v, true
+}
+
+// text is the unexpanded text of command lk (slot i) for this proc: a queue
+// variable or built-in of that name (fromOv) wins over the command unless
+// it is one of the static macros. Where it comes from is worked out once
+// per queue statement (the commands do not change during one).
+func (b *procBuilder) text(i int, lk string) (raw string, ok, fromOv bool) {
+	r := &b.res[i]
+	if r.gen != b.gen {
+		_, inOv := b.ovr.can[lk]
+		*r = resolved{gen: b.gen, maybeOv: inOv && b.static[lk] == ""}
+		r.raw, r.ok = b.m.vals[lk]
+	}
+	if r.maybeOv {
+		if raw, ok = b.ov[lk]; ok {
+			return raw, true, true
+		}
+	}
+	return r.raw, r.ok, false
+}
+
+// resolved is where a command's text comes from during one queue statement.
+type resolved struct {
+	gen     int  // the queue statement (session.gen) it holds for
+	maybeOv bool // a queue variable or built-in of its name may give it
+	ok      bool
+	raw     string // the command's own text
+}
+
+// expandProblem keeps an expansion's warnings (at the line that assigned
+// key) and, strict or fatal, the session's first error.
+func (b *procBuilder) expandProblem(key, lk string, err error, warns []string) {
 	pos := b.q.pos
 	if kp, ok := b.keyPos[lk]; ok {
 		pos = kp // name the line that uses the macro
@@ -128,15 +170,6 @@ func (b *procBuilder) valAs(key, lk string) (string, bool) {
 	if len(warns) > 0 && b.opts.StrictMacros && b.strict == nil {
 		b.strict = &Error{Pos: pos, Msg: key + ": " + warns[0]}
 	}
-	if err == nil && len(warns) == 0 && b.m.draws == draws {
-		// the same text again for this proc; and for the next procs too
-		// while raw stays when it looked no macro up
-		b.memo[i] = memoVal{done: true, v: v, ok: true}
-		if !fromOv && b.m.lookups == lookups {
-			b.kept[i] = keptVal{set: true, raw: raw, v: v}
-		}
-	}
-	return v, true
 }
 
 // slotCall is the slot a val call of the previous proc used.
@@ -169,11 +202,31 @@ func (s *session) slotOf(lk string) int {
 		s.slots[lk] = i
 		s.memo = append(s.memo, memoVal{})
 		s.kept = append(s.kept, keptVal{})
+		s.res = append(s.res, resolved{})
 	}
 	return i
 }
 
-func (b *procBuilder) set(name string, e classad.Expr) { b.ad.Set(name, e) }
+// set sets an attribute: appended when no attribute of the proc can have
+// its name (a filter of their lengths and first and last letters says so),
+// else replacing the one of the same name (classad.Ad.Set).
+func (b *procBuilder) set(name string, e classad.Expr) {
+	h := nameHash(name)
+	if bit := uint64(1) << (h & 63); b.names[h>>6]&bit == 0 {
+		b.names[h>>6] |= bit
+		b.ad.Attrs = append(b.ad.Attrs, classad.Attr{Name: name, Expr: e})
+		return
+	}
+	b.ad.Set(name, e)
+}
+
+// nameHash is a number below 256 that names equal but for ASCII case share.
+func nameHash(name string) uint {
+	if name == "" {
+		return 0
+	}
+	return (uint(len(name))*7 + uint(lowerASCII(name[0]))*3 + uint(lowerASCII(name[len(name)-1]))) & 255
+}
 
 // str sets a string attribute; the value boxed for the previous proc's
 // same call is used again when it is the same (most are).
@@ -476,9 +529,7 @@ func (b *procBuilder) checkFiles() error {
 func (b *procBuilder) transfer() error {
 	b.stf = "YES"
 	if v, ok := b.val("should_transfer_files"); ok && v != "" {
-		// HTCondor's own table (enum_utils.cpp)
-		b.stf, ok = map[string]string{"YES": "YES", "TRUE": "YES", "ALWAYS": "YES", "NO": "NO", "FALSE": "NO",
-			"NEVER": "NO", "IF_NEEDED": "IF_NEEDED", "AUTO": "IF_NEEDED"}[strings.ToUpper(strings.TrimSpace(v))]
+		b.stf, ok = transferWords[strings.ToUpper(strings.TrimSpace(v))]
 		if !ok {
 			return b.fail("should_transfer_files %q is not YES, NO or IF_NEEDED", v)
 		}
@@ -493,6 +544,10 @@ func (b *procBuilder) transfer() error {
 	}
 	return nil
 }
+
+// transferWords are should_transfer_files' values, HTCondor's own table (enum_utils.cpp).
+var transferWords = map[string]string{"YES": "YES", "TRUE": "YES", "ALWAYS": "YES", "NO": "NO", "FALSE": "NO",
+	"NEVER": "NO", "IF_NEEDED": "IF_NEEDED", "AUTO": "IF_NEEDED"}
 
 // requests sets RequestCpus, RequestMemory, RequestDisk (with the sizes to
 // retry with) and RequestGPUs.
