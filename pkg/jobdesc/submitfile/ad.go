@@ -230,6 +230,7 @@ type session struct {
 	strs    []lastCall     // the previous proc's str calls, in order
 	abss    []lastCall     // the previous proc's abs calls, in order
 	slab    []classad.Attr // the unused rest of the block procs' attributes are set in
+	strSlab []string       // the unused rest of the block procs' tables take their values from
 	valSeq  []slotCall     // the slots of the previous proc's val calls, in order
 	// the overlays of queue statements, by their variables
 	overlays map[string]*overlay
@@ -266,6 +267,20 @@ func (s *session) expr(text string) (classad.Expr, error) {
 		s.exprs[text] = parsedExpr{e, err}
 	}
 	return e, err
+}
+
+// strings is n empty strings for a proc's table, cut from a block shared
+// with the next procs (one allocation for many).
+func (s *session) strings(n int) []string {
+	if n > 256 {
+		return make([]string, n)
+	}
+	if cap(s.strSlab)-len(s.strSlab) < n {
+		s.strSlab = make([]string, 0, 4096)
+	}
+	l := len(s.strSlab)
+	s.strSlab = s.strSlab[:l+n]
+	return s.strSlab[l : l+n : l+n]
 }
 
 func (s *session) noteKey(k string) {
@@ -339,7 +354,8 @@ func (s *session) queue(q *queueSpec, f *File) error {
 				return err
 			}
 			if s.opts.EachProc != nil {
-				if err := s.opts.EachProc(s.made, &p); err != nil {
+				pp := p // (p itself stays off the heap)
+				if err := s.opts.EachProc(s.made, &pp); err != nil {
 					return err
 				}
 			} else {
@@ -431,7 +447,7 @@ func (o *overlay) next(s *session, q *queueSpec, it rowItem, step int) Table {
 			o.m[v] = it.vals[i]
 		}
 	}
-	t := Table{names: o.names, vals: make([]string, len(o.names))}
+	t := Table{names: o.names, vals: s.strings(len(o.names))}
 	for i, n := range o.names {
 		v, ok := o.m[n]
 		if !ok && t.has == nil {

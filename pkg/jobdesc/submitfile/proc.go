@@ -61,7 +61,7 @@ func (s *session) makeProc(q *queueSpec, ov map[string]string, vars Table) (Proc
 // build evaluates the proc's commands and sets its attributes.
 func (b *procBuilder) build() error {
 	s := b.session
-	vals := make([]string, len(s.keys))
+	vals := s.strings(len(s.keys))
 	for i, k := range s.keys {
 		vals[i], _ = b.valAs(k, s.lkeys[i])
 	}
