@@ -241,6 +241,7 @@ type session struct {
 	res      []resolved     // where each command's text comes from
 	gen      int            // counts queue statements: the commands change between them
 	ovr      *overlay       // the overlay of the queue statement being run
+	fillBuf  []string       // the values of a template's references being filled in
 	// what procs mostly share, made once per text (see remember)
 	argsDone, envDone map[string]string
 	sizes             map[sizeKey]sizeDone
@@ -349,7 +350,7 @@ func (s *session) queue(q *queueSpec, f *File) error {
 				return &Error{Pos: q.pos, Msg: fmt.Sprintf("more than %d procs", s.opts.MaxProcs)}
 			}
 			vars := o.next(s, q, it, step)
-			p, err := s.makeProc(q, o.m, vars)
+			p, err := s.makeProc(q, vars)
 			if err != nil {
 				return err
 			}
@@ -369,15 +370,33 @@ func (s *session) queue(q *queueSpec, f *File) error {
 }
 
 // overlay is the macro overlay of a queue statement's procs: built-ins
-// and queue variables, one map reused from proc to proc.
+// and queue variables, values by the index of their names, reused from
+// proc to proc.
 type overlay struct {
-	m       map[string]string // the values of the proc being made
-	base    map[string]string // the static macros and $(Node)
-	vars    []string          // the queue variables, lower case
-	names   []string          // every name m can hold, for the procs' Vars
-	can     map[string]bool   // every name m can hold, and the variables
-	cl      string            // cluster as text
-	cluster int
+	base  map[string]string // the static macros and $(Node)
+	vars  []string          // the queue variables, lower case
+	names []string          // every name the overlay can hold, for the procs' Vars
+	idx   map[string]int    // names -> their index
+	vals  []string          // the values of the proc being made, by index
+	has   []bool            // whether the proc being made has a value, by index
+	vi    []overlayVar      // the variables' places
+	bi    [7]int            // the index of each of the builtins, or -1
+	// m is the values as a map, for expanding what the compiled
+	// templates cannot (made again when serial has moved on)
+	m          map[string]string
+	mFor       int
+	serial     int
+	cl         string // cluster as text
+	cluster    int
+	allPresent bool // every name has a value for the proc being made
+}
+
+// overlayVar is where a queue variable goes and what it falls back to.
+type overlayVar struct {
+	at      int    // its index in names, -1 when the overlay never holds it
+	base    string // its static value
+	inBase  bool
+	builtin bool
 }
 
 // builtins are the names set for each proc before its queue variables.
@@ -385,20 +404,18 @@ var builtins = []string{"cluster", "clusterid", "process", "procid", "step", "it
 
 // overlayBase makes the overlay of q's procs.
 func (s *session) overlayBase(q *queueSpec, vars []string) *overlay {
-	o := &overlay{m: make(map[string]string, len(s.static)+8+len(vars)), base: make(map[string]string, len(s.static)+1)}
+	o := &overlay{base: make(map[string]string, len(s.static)+1), idx: map[string]int{}, mFor: -1}
 	for k, v := range s.static {
 		o.base[k] = v
 	}
 	o.base["node"] = "#pArAlLeLnOdE#"
-	seen := map[string]bool{}
 	add := func(k string) {
-		if !seen[k] {
-			seen[k] = true
+		if _, ok := o.idx[k]; !ok {
+			o.idx[k] = len(o.names)
 			o.names = append(o.names, k)
 		}
 	}
-	for k, v := range o.base {
-		o.m[k] = v
+	for k := range o.base {
 		add(k)
 	}
 	for _, k := range builtins {
@@ -412,56 +429,93 @@ func (s *session) overlayBase(q *queueSpec, vars []string) *overlay {
 			add(strings.ToLower(v))
 		}
 	}
-	o.can = map[string]bool{}
-	for _, k := range append(slices.Clone(o.names), o.vars...) {
-		o.can[k] = true
+	o.vals, o.has = make([]string, len(o.names)), make([]bool, len(o.names))
+	for k, v := range o.base {
+		o.vals[o.idx[k]], o.has[o.idx[k]] = v, true
+	}
+	for i, k := range builtins {
+		o.bi[i] = o.at(k)
+	}
+	for _, v := range o.vars {
+		b, inBase := o.base[v]
+		o.vi = append(o.vi, overlayVar{at: o.at(v), base: b, inBase: inBase, builtin: slices.Contains(builtins, v)})
 	}
 	return o
+}
+
+// at is the index of name, or -1.
+func (o *overlay) at(name string) int {
+	if i, ok := o.idx[name]; ok {
+		return i
+	}
+	return -1
+}
+
+// put gives the name at index i a value.
+func (o *overlay) put(i int, v string) {
+	if i >= 0 {
+		o.vals[i], o.has[i] = v, true
+	}
 }
 
 // next sets the overlay for the proc of item it at step, and returns the
 // proc's Vars.
 func (o *overlay) next(s *session, q *queueSpec, it rowItem, step int) Table {
+	o.serial++
 	if o.cluster != s.cluster || o.cl == "" {
 		o.cluster, o.cl = s.cluster, strconv.Itoa(s.cluster)
 	}
 	cl, pr := o.cl, strconv.Itoa(s.proc)
-	o.m["cluster"], o.m["clusterid"], o.m["process"], o.m["procid"] = cl, cl, pr, pr
-	o.m["step"] = strconv.Itoa(step)
+	o.put(o.bi[0], cl)
+	o.put(o.bi[1], cl)
+	o.put(o.bi[2], pr)
+	o.put(o.bi[3], pr)
+	o.put(o.bi[4], strconv.Itoa(step))
 	if q.mode != qCount {
-		o.m["itemindex"] = strconv.Itoa(it.index)
-		o.m["row"] = o.m["itemindex"]
+		ii := strconv.Itoa(it.index)
+		o.put(o.bi[5], ii)
+		o.put(o.bi[6], ii)
 	}
 	// a variable this item gives no value keeps the built-in or static
 	// value, or is absent (the previous item's value goes)
 	for i := len(it.vals); i < len(o.vars); i++ {
-		v := o.vars[i]
-		if b, ok := o.base[v]; ok {
-			o.m[v] = b
-		} else if !slices.Contains(builtins, v) {
-			delete(o.m, v)
+		v := o.vi[i]
+		if v.inBase {
+			o.put(v.at, v.base)
+		} else if !v.builtin && v.at >= 0 {
+			o.vals[v.at], o.has[v.at] = "", false
 		}
 	}
-	for i, v := range o.vars {
+	for i := range o.vars {
 		if i < len(it.vals) {
-			o.m[v] = it.vals[i]
+			o.put(o.vi[i].at, it.vals[i])
 		}
 	}
 	t := Table{names: o.names, vals: s.strings(len(o.names))}
-	for i, n := range o.names {
-		v, ok := o.m[n]
-		if !ok && t.has == nil {
-			t.has = make([]bool, len(o.names))
-			for j := range i {
-				t.has[j] = true
-			}
-		}
-		if t.has != nil {
-			t.has[i] = ok
-		}
-		t.vals[i] = v
+	copy(t.vals, o.vals)
+	o.allPresent = !slices.Contains(o.has, false)
+	if !o.allPresent {
+		t.has = slices.Clone(o.has)
 	}
 	return t
+}
+
+// asMap is the values of the proc being made as a map (for macros.expand).
+func (o *overlay) asMap() map[string]string {
+	if o.mFor == o.serial {
+		return o.m
+	}
+	if o.m == nil {
+		o.m = make(map[string]string, len(o.names))
+	}
+	clear(o.m)
+	for i, n := range o.names {
+		if o.has[i] {
+			o.m[n] = o.vals[i]
+		}
+	}
+	o.mFor = o.serial
+	return o.m
 }
 
 // procCount is items x count as a number, or the product written out when

@@ -16,7 +16,6 @@ import (
 type procBuilder struct {
 	*session
 	q        *queueSpec
-	ov       map[string]string // queue variables and built-ins
 	p        Proc
 	ad       *classad.Ad
 	iwd      string // the job's initial working directory
@@ -37,12 +36,12 @@ var procSteps = []func(*procBuilder) error{(*procBuilder).dirAndUniverse, (*proc
 	(*procBuilder).requests, (*procBuilder).named, (*procBuilder).raw, (*procBuilder).requirements, (*procBuilder).status}
 
 // makeProc evaluates every submit command for one proc and maps the CE subset to attributes.
-func (s *session) makeProc(q *queueSpec, ov map[string]string, vars Table) (Proc, error) {
+func (s *session) makeProc(q *queueSpec, vars Table) (Proc, error) {
 	if s.pb == nil {
 		s.pb = &procBuilder{}
 	}
 	b := s.pb // one builder, reset for each proc
-	*b = procBuilder{session: s, q: q, ov: ov, p: Proc{ClusterID: s.cluster, ProcID: s.proc, Vars: vars, Pos: q.pos}}
+	*b = procBuilder{session: s, q: q, p: Proc{ClusterID: s.cluster, ProcID: s.proc, Vars: vars, Pos: q.pos}}
 	b.ad = &b.p.Ad
 	clear(s.memo) // values of the previous proc
 	if cap(s.slab) < 64 {
@@ -113,8 +112,14 @@ func (b *procBuilder) valAs(key, lk string) (string, bool) {
 		b.memo[i] = memoVal{done: true, v: k.v, ok: true}
 		return k.v, true
 	}
+	if !fromOv {
+		if v, ok := b.fill(&b.res[i]); ok {
+			b.memo[i] = memoVal{done: true, v: v, ok: true}
+			return v, true
+		}
+	}
 	lookups, draws := b.m.lookups, b.m.draws
-	v, warns, err := b.m.expand(raw, b.ov)
+	v, warns, err := b.m.expand(raw, b.ovr.asMap())
 	if err != nil || len(warns) > 0 {
 		b.expandProblem(key, lk, err, warns)
 	}
@@ -136,24 +141,137 @@ func (b *procBuilder) valAs(key, lk string) (string, bool) {
 func (b *procBuilder) text(i int, lk string) (raw string, ok, fromOv bool) {
 	r := &b.res[i]
 	if r.gen != b.gen {
-		_, inOv := b.ovr.can[lk]
-		*r = resolved{gen: b.gen, maybeOv: inOv && b.static[lk] == ""}
-		r.raw, r.ok = b.m.vals[lk]
+		b.resolve(r, lk)
 	}
-	if r.maybeOv {
-		if raw, ok = b.ov[lk]; ok {
-			return raw, true, true
-		}
+	if r.ov >= 0 && b.ovr.has[r.ov] {
+		return b.ovr.vals[r.ov], true, true
 	}
 	return r.raw, r.ok, false
 }
 
-// resolved is where a command's text comes from during one queue statement.
+// resolved is where a command's text comes from during one queue
+// statement, and the template of that text with where its references'
+// values come from.
 type resolved struct {
-	gen     int  // the queue statement (session.gen) it holds for
-	maybeOv bool // a queue variable or built-in of its name may give it
-	ok      bool
-	raw     string // the command's own text
+	gen  int // the queue statement (session.gen) it holds for
+	ov   int // the overlay's index of a queue variable or built-in of its name that gives it, or -1
+	ok   bool
+	raw  string // the command's own text
+	tm   *tmpl  // raw's template, nil when it has none
+	tmOK bool   // every reference of tm can be filled in without expanding further
+	refs []refAt
+}
+
+// refAt is where a template's reference finds its value: the overlay's
+// index (-1: not there), else the command's text v (ok: there is one).
+type refAt struct {
+	ov int
+	ok bool
+	v  string
+}
+
+// resolve works out r for the queue statement being run.
+func (b *procBuilder) resolve(r *resolved, lk string) {
+	raw, ok := b.m.vals[lk]
+	tm := r.tm
+	if raw != r.raw || !ok {
+		tm = nil
+		if ok && strings.IndexByte(raw, '$') >= 0 {
+			tm = compileTmpl(raw)
+		}
+	}
+	*r = resolved{gen: b.gen, ov: -1, ok: ok, raw: raw, tm: tm, refs: r.refs[:0]}
+	if b.static[lk] == "" {
+		r.ov = b.ovr.at(lk)
+	}
+	if tm == nil {
+		return
+	}
+	r.tmOK = true
+	for _, name := range tm.refs {
+		v, ok := b.m.vals[name]
+		if ok && strings.IndexByte(v, '$') >= 0 {
+			r.tmOK = false // its value has macros of its own
+		}
+		r.refs = append(r.refs, refAt{ov: b.ovr.at(name), ok: ok, v: v})
+	}
+}
+
+// fill expands r's template for this proc: ok is false when it cannot
+// (no template, a reference with no value or with macros in its value, a
+// text too long), and macros.expand must.
+func (b *procBuilder) fill(r *resolved) (string, bool) {
+	if r.tm == nil || !r.tmOK {
+		return "", false
+	}
+	o, t := b.ovr, r.tm
+	vals := b.fillBuf[:0]
+	n := 0
+	for k := range r.refs {
+		ra := &r.refs[k]
+		var v string
+		switch {
+		case ra.ov >= 0 && o.has[ra.ov]:
+			v = o.vals[ra.ov]
+			if strings.IndexByte(v, '$') >= 0 {
+				return "", false
+			}
+		case ra.ok:
+			v = ra.v
+		default:
+			return "", false
+		}
+		vals = append(vals, v)
+		n += len(v) + len(t.lits[k])
+	}
+	b.fillBuf = vals
+	n += len(t.lits[len(t.lits)-1])
+	if n > MaxExpanded {
+		return "", false
+	}
+	var sb strings.Builder
+	sb.Grow(n)
+	for k, v := range vals {
+		sb.WriteString(t.lits[k])
+		sb.WriteString(v)
+	}
+	sb.WriteString(t.lits[len(t.lits)-1])
+	b.m.lookups += len(vals)
+	return sb.String(), true
+}
+
+// tmpl is a text cut at its $(name) references (lits[i] comes before
+// refs[i]; the last literal after the last reference), for a text with no
+// other macro syntax.
+type tmpl struct {
+	lits, refs []string // refs in lower case
+}
+
+// compileTmpl is s's template, or nil when s uses more than plain $(name)
+// references ($(name:default), $$(attr), $FUNC(), $(a$(b)), a lone $).
+func compileTmpl(s string) *tmpl {
+	t := &tmpl{}
+	for {
+		i := strings.IndexByte(s, '$')
+		if i < 0 {
+			t.lits = append(t.lits, s)
+			return t
+		}
+		if i+1 >= len(s) || s[i+1] != '(' {
+			return nil
+		}
+		end := matchParen(s, i+1)
+		if end < 0 {
+			return nil
+		}
+		inner := s[i+2 : end]
+		if strings.ContainsAny(inner, "$:") {
+			return nil
+		}
+		t.lits = append(t.lits, s[:i])
+		t.refs = append(t.refs, strings.ToLower(strings.TrimSpace(inner)))
+		s = s[end+1:]
+	}
 }
 
 // expandProblem keeps an expansion's warnings (at the line that assigned
