@@ -112,6 +112,13 @@ func (b *procBuilder) valAs(key, lk string) (string, bool) {
 		b.memo[i] = memoVal{done: true, v: k.v, ok: true}
 		return k.v, true
 	}
+	if strings.IndexByte(raw, '$') < 0 { // no macros: the text itself, as macros.expand gives it
+		b.memo[i] = memoVal{done: true, v: raw, ok: true}
+		if !fromOv {
+			b.kept[i] = keptVal{set: true, raw: raw, v: raw}
+		}
+		return raw, true
+	}
 	if !fromOv {
 		if v, ok := b.fill(&b.res[i]); ok {
 			b.memo[i] = memoVal{done: true, v: v, ok: true}
@@ -153,13 +160,15 @@ func (b *procBuilder) text(i int, lk string) (raw string, ok, fromOv bool) {
 // statement, and the template of that text with where its references'
 // values come from.
 type resolved struct {
-	gen  int // the queue statement (session.gen) it holds for
-	ov   int // the overlay's index of a queue variable or built-in of its name that gives it, or -1
-	ok   bool
-	raw  string // the command's own text
-	tm   *tmpl  // raw's template, nil when it has none
-	tmOK bool   // every reference of tm can be filled in without expanding further
-	refs []refAt
+	gen    int // the queue statement (session.gen) it holds for
+	ov     int // the overlay's index of a queue variable or built-in of its name that gives it, or -1
+	ok     bool
+	raw    string // the command's own text
+	tm     *tmpl  // raw's template, nil when it has none (yet)
+	uses   int    // fill calls for raw
+	noTmpl bool   // raw has no template
+	tmOK   bool   // every reference of tm can be filled in without expanding further
+	refs   []refAt
 }
 
 // refAt is where a template's reference finds its value: the overlay's
@@ -173,17 +182,20 @@ type refAt struct {
 // resolve works out r for the queue statement being run.
 func (b *procBuilder) resolve(r *resolved, lk string) {
 	raw, ok := b.m.vals[lk]
-	tm := r.tm
+	tm, uses, no := r.tm, r.uses, r.noTmpl
 	if raw != r.raw || !ok {
-		tm = nil
-		if ok && strings.IndexByte(raw, '$') >= 0 {
-			tm = compileTmpl(raw)
-		}
+		tm, uses, no = nil, 0, !ok
 	}
-	*r = resolved{gen: b.gen, ov: -1, ok: ok, raw: raw, tm: tm, refs: r.refs[:0]}
+	*r = resolved{gen: b.gen, ov: -1, ok: ok, raw: raw, tm: tm, uses: uses, noTmpl: no, refs: r.refs[:0]}
 	if b.static[lk] == "" {
 		r.ov = b.ovr.at(lk)
 	}
+	b.resolveRefs(r)
+}
+
+// resolveRefs works out where r's template finds its references' values.
+func (b *procBuilder) resolveRefs(r *resolved) {
+	tm := r.tm
 	if tm == nil {
 		return
 	}
@@ -201,6 +213,18 @@ func (b *procBuilder) resolve(r *resolved, lk string) {
 // (no template, a reference with no value or with macros in its value, a
 // text too long), and macros.expand must.
 func (b *procBuilder) fill(r *resolved) (string, bool) {
+	if r.tm == nil && !r.noTmpl {
+		// a text expanded once is not compiled (most are used once or
+		// by many procs)
+		if r.uses++; r.uses < 2 {
+			return "", false
+		}
+		if r.tm = compileTmpl(r.raw); r.tm == nil {
+			r.noTmpl = true
+			return "", false
+		}
+		b.resolveRefs(r)
+	}
 	if r.tm == nil || !r.tmOK {
 		return "", false
 	}
