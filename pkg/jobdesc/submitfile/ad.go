@@ -233,15 +233,17 @@ type session struct {
 	strSlab []string       // the unused rest of the block procs' tables take their values from
 	valSeq  []slotCall     // the slots of the previous proc's val calls, in order
 	// the overlays of queue statements, by their variables
-	overlays map[string]*overlay
-	exprs    map[string]parsedExpr
-	slots    map[string]int // command name (lower case) -> its index in memo and kept
-	memo     []memoVal      // the values of the proc being made
-	kept     []keptVal      // values that stay the same from proc to proc
-	res      []resolved     // where each command's text comes from
-	gen      int            // counts queue statements: the commands change between them
-	ovr      *overlay       // the overlay of the queue statement being run
-	fillBuf  []string       // the values of a template's references being filled in
+	overlays   map[string]*overlay
+	exprs      map[string]parsedExpr
+	slots      map[string]int // command name (lower case) -> its index in memo and kept
+	memo       []memoVal      // the values of the proc being made
+	kept       []keptVal      // values that stay the same from proc to proc
+	res        []resolved     // where each command's text comes from
+	gen        int            // counts queue statements: the commands change between them
+	ovr        *overlay       // the overlay of the queue statement being run
+	fillBuf    []string       // the values of a template's references being filled in
+	rawScanned int            // keys looked at for rawKeys
+	rawKeys    []rawKey       // the +Attr and MY.Attr commands
 	// what procs mostly share, made once per text (see remember)
 	argsDone, envDone map[string]string
 	sizes             map[sizeKey]sizeDone
@@ -373,20 +375,15 @@ func (s *session) queue(q *queueSpec, f *File) error {
 // and queue variables, values by the index of their names, reused from
 // proc to proc.
 type overlay struct {
-	base  map[string]string // the static macros and $(Node)
-	vars  []string          // the queue variables, lower case
-	names []string          // every name the overlay can hold, for the procs' Vars
-	idx   map[string]int    // names -> their index
-	vals  []string          // the values of the proc being made, by index
-	has   []bool            // whether the proc being made has a value, by index
-	vi    []overlayVar      // the variables' places
-	bi    [7]int            // the index of each of the builtins, or -1
-	// m is the values as a map, for expanding what the compiled
-	// templates cannot (made again when serial has moved on)
-	m          map[string]string
-	mFor       int
-	serial     int
-	cl         string // cluster as text
+	base       map[string]string // the static macros and $(Node)
+	vars       []string          // the queue variables, lower case
+	names      []string          // every name the overlay can hold, for the procs' Vars
+	idx        map[string]int    // names -> their index
+	vals       []string          // the values of the proc being made, by index
+	has        []bool            // whether the proc being made has a value, by index
+	vi         []overlayVar      // the variables' places
+	bi         [7]int            // the index of each of the builtins, or -1
+	cl         string            // cluster as text
 	cluster    int
 	allPresent bool // every name has a value for the proc being made
 }
@@ -404,7 +401,7 @@ var builtins = []string{"cluster", "clusterid", "process", "procid", "step", "it
 
 // overlayBase makes the overlay of q's procs.
 func (s *session) overlayBase(q *queueSpec, vars []string) *overlay {
-	o := &overlay{base: make(map[string]string, len(s.static)+1), idx: map[string]int{}, mFor: -1}
+	o := &overlay{base: make(map[string]string, len(s.static)+1), idx: map[string]int{}}
 	for k, v := range s.static {
 		o.base[k] = v
 	}
@@ -461,7 +458,6 @@ func (o *overlay) put(i int, v string) {
 // next sets the overlay for the proc of item it at step, and returns the
 // proc's Vars.
 func (o *overlay) next(s *session, q *queueSpec, it rowItem, step int) Table {
-	o.serial++
 	if o.cluster != s.cluster || o.cl == "" {
 		o.cluster, o.cl = s.cluster, strconv.Itoa(s.cluster)
 	}
@@ -500,22 +496,12 @@ func (o *overlay) next(s *session, q *queueSpec, it rowItem, step int) Table {
 	return t
 }
 
-// asMap is the values of the proc being made as a map (for macros.expand).
-func (o *overlay) asMap() map[string]string {
-	if o.mFor == o.serial {
-		return o.m
+// lookup is the value of the proc being made for lk (macros.expand's scope).
+func (o *overlay) lookup(lk string) (string, bool) {
+	if i, ok := o.idx[lk]; ok && o.has[i] {
+		return o.vals[i], true
 	}
-	if o.m == nil {
-		o.m = make(map[string]string, len(o.names))
-	}
-	clear(o.m)
-	for i, n := range o.names {
-		if o.has[i] {
-			o.m[n] = o.vals[i]
-		}
-	}
-	o.mFor = o.serial
-	return o.m
+	return "", false
 }
 
 // procCount is items x count as a number, or the product written out when

@@ -126,7 +126,7 @@ func (b *procBuilder) valAs(key, lk string) (string, bool) {
 		}
 	}
 	lookups, draws := b.m.lookups, b.m.draws
-	v, warns, err := b.m.expand(raw, b.ovr.asMap())
+	v, warns, err := b.m.expand(raw, b.ovr)
 	if err != nil || len(warns) > 0 {
 		b.expandProblem(key, lk, err, warns)
 	}
@@ -833,24 +833,41 @@ func (b *procBuilder) named() error {
 
 // raw sets +Attr and MY.Attr: raw ClassAd expressions.
 func (b *procBuilder) raw() error {
-	for i, k := range b.keys {
-		name := ""
+	for ; b.rawScanned < len(b.keys); b.rawScanned++ { // the +Attr and MY.Attr commands among the keys, found once
+		i := b.rawScanned
+		k := b.keys[i]
 		switch {
 		case strings.HasPrefix(k, "+"):
-			name = k[1:]
+			b.rawKeys = append(b.rawKeys, rawKey{at: i, name: k[1:]})
 		case len(k) > 3 && strings.EqualFold(k[:3], "MY."):
-			name = k[3:]
-		default:
-			continue
+			b.rawKeys = append(b.rawKeys, rawKey{at: i, name: k[3:]})
 		}
-		v := b.p.Macros.vals[i]
-		e, err := b.expr(v)
+	}
+	for j := range b.rawKeys {
+		rk := &b.rawKeys[j]
+		k, name, v := b.keys[rk.at], rk.name, b.p.Macros.vals[rk.at]
+		if !rk.done || rk.v != v { // (mostly the previous proc's text)
+			rk.e, rk.err = b.expr(v)
+			rk.v, rk.done = v, true
+		}
+		e, err := rk.e, rk.err
 		if err != nil {
 			return b.fail("%s = %s: not a ClassAd expression: %v", k, v, err)
 		}
 		b.set(name, e)
 	}
 	return nil
+}
+
+// rawKey is a +Attr or MY.Attr command: its index in the session's keys,
+// the attribute's name and the expression of the last text it had.
+type rawKey struct {
+	at   int
+	name string
+	done bool
+	v    string
+	e    classad.Expr
+	err  error
 }
 
 // requirements sets Requirements: the user's and the clauses

@@ -278,7 +278,7 @@ func (s *session) items(q *queueSpec) ([]rowItem, int, error) {
 // expandNow expands text with the macros set so far; the warnings go to
 // the queue statement.
 func (s *session) expandNow(q *queueSpec, text string) (string, error) {
-	v, warns, err := s.m.expand(text, s.static)
+	v, warns, err := s.m.expand(text, mapScope(s.static))
 	if err != nil {
 		return "", &Error{Pos: q.pos, Msg: err.Error()}
 	}
@@ -291,7 +291,7 @@ func (s *session) queueCount(q *queueSpec) (int, error) {
 	if q.count == "" {
 		return 1, nil
 	}
-	c, warns, err := s.m.expand(q.count, s.static)
+	c, warns, err := s.m.expand(q.count, mapScope(s.static))
 	if err != nil {
 		return 0, &Error{Pos: q.pos, Msg: "queue count: " + err.Error()}
 	}
