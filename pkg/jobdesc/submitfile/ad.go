@@ -169,6 +169,7 @@ func Parse(file string, src []byte, o ParseOptions) (*File, error) {
 	for _, st := range r.stmts {
 		if st.queue == nil {
 			s.m.set(st.key, st.value)
+			s.assigned(st.key)
 			s.noteKey(st.key)
 			s.keyPos[strings.ToLower(st.key)] = st.pos
 			continue
@@ -235,15 +236,15 @@ type session struct {
 	// the overlays of queue statements, by their variables
 	overlays   map[string]*overlay
 	exprs      map[string]parsedExpr
-	slots      map[string]int // command name (lower case) -> its index in memo and kept
-	memo       []memoVal      // the values of the proc being made
-	kept       []keptVal      // values that stay the same from proc to proc
-	res        []resolved     // where each command's text comes from
-	gen        int            // counts queue statements: the commands change between them
-	ovr        *overlay       // the overlay of the queue statement being run
-	fillBuf    []string       // the values of a template's references being filled in
-	rawScanned int            // keys looked at for rawKeys
-	rawKeys    []rawKey       // the +Attr and MY.Attr commands
+	slots      map[string]int   // command name (lower case) -> its index in memo and kept
+	memo       []memoVal        // the values of the proc being made
+	kept       []keptVal        // values that stay the same from proc to proc
+	res        []resolved       // where each command's text comes from
+	deps       map[string][]int // macro name (lower case) -> the slots whose templates refer to it
+	ovr        *overlay         // the overlay of the queue statement being run
+	fillBuf    []string         // the values of a template's references being filled in
+	rawScanned int              // keys looked at for rawKeys
+	rawKeys    []rawKey         // the +Attr and MY.Attr commands
 	// what procs mostly share, made once per text (see remember)
 	argsDone, envDone map[string]string
 	sizes             map[sizeKey]sizeDone
@@ -270,6 +271,20 @@ func (s *session) expr(text string) (classad.Expr, error) {
 		s.exprs[text] = parsedExpr{e, err}
 	}
 	return e, err
+}
+
+// assigned notes that command k was assigned again: what was worked out
+// from its text (its own slot's, and the templates that refer to it) is
+// worked out again.
+func (s *session) assigned(k string) {
+	lk := strings.ToLower(k)
+	if i, ok := s.slots[lk]; ok {
+		s.res[i].valid = false
+	}
+	for _, i := range s.deps[lk] {
+		s.res[i].valid = false
+	}
+	delete(s.deps, lk)
 }
 
 // strings is n empty strings for a proc's table, cut from a block shared
@@ -344,7 +359,6 @@ func (s *session) queue(q *queueSpec, f *File) error {
 		o = s.overlayBase(q, vars)
 		s.overlays = remember(s.overlays, ok, o)
 	}
-	s.gen++
 	s.ovr = o
 	for _, it := range items {
 		for step := 0; step < count; step++ {

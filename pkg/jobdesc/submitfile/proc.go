@@ -120,7 +120,7 @@ func (b *procBuilder) valAs(key, lk string) (string, bool) {
 		return raw, true
 	}
 	if !fromOv {
-		if v, ok := b.fill(&b.res[i]); ok {
+		if v, ok := b.fill(&b.res[i], i); ok {
 			b.memo[i] = memoVal{done: true, v: v, ok: true}
 			return v, true
 		}
@@ -144,11 +144,12 @@ func (b *procBuilder) valAs(key, lk string) (string, bool) {
 // text is the unexpanded text of command lk (slot i) for this proc: a queue
 // variable or built-in of that name (fromOv) wins over the command unless
 // it is one of the static macros. Where it comes from is worked out once
-// per queue statement (the commands do not change during one).
+// per queue statement and kept while neither the command nor a macro its
+// template refers to is assigned again (see session.assigned).
 func (b *procBuilder) text(i int, lk string) (raw string, ok, fromOv bool) {
 	r := &b.res[i]
-	if r.gen != b.gen {
-		b.resolve(r, lk)
+	if !r.valid || r.ovr != b.ovr {
+		b.resolve(r, i, lk)
 	}
 	if r.ov >= 0 && b.ovr.has[r.ov] {
 		return b.ovr.vals[r.ov], true, true
@@ -160,8 +161,9 @@ func (b *procBuilder) text(i int, lk string) (raw string, ok, fromOv bool) {
 // statement, and the template of that text with where its references'
 // values come from.
 type resolved struct {
-	gen    int // the queue statement (session.gen) it holds for
-	ov     int // the overlay's index of a queue variable or built-in of its name that gives it, or -1
+	valid  bool     // made for ovr, and the command and its references not assigned since
+	ovr    *overlay // the overlay it was made for
+	ov     int      // the overlay's index of a queue variable or built-in of its name that gives it, or -1
 	ok     bool
 	raw    string // the command's own text
 	tm     *tmpl  // raw's template, nil when it has none (yet)
@@ -180,21 +182,21 @@ type refAt struct {
 }
 
 // resolve works out r for the queue statement being run.
-func (b *procBuilder) resolve(r *resolved, lk string) {
+func (b *procBuilder) resolve(r *resolved, i int, lk string) {
 	raw, ok := b.m.vals[lk]
 	tm, uses, no := r.tm, r.uses, r.noTmpl
 	if raw != r.raw || !ok {
 		tm, uses, no = nil, 0, !ok
 	}
-	*r = resolved{gen: b.gen, ov: -1, ok: ok, raw: raw, tm: tm, uses: uses, noTmpl: no, refs: r.refs[:0]}
+	*r = resolved{valid: true, ovr: b.ovr, ov: -1, ok: ok, raw: raw, tm: tm, uses: uses, noTmpl: no, refs: r.refs[:0]}
 	if b.static[lk] == "" {
 		r.ov = b.ovr.at(lk)
 	}
-	b.resolveRefs(r)
+	b.resolveRefs(r, i)
 }
 
 // resolveRefs works out where r's template finds its references' values.
-func (b *procBuilder) resolveRefs(r *resolved) {
+func (b *procBuilder) resolveRefs(r *resolved, i int) {
 	tm := r.tm
 	if tm == nil {
 		return
@@ -206,13 +208,19 @@ func (b *procBuilder) resolveRefs(r *resolved) {
 			r.tmOK = false // its value has macros of its own
 		}
 		r.refs = append(r.refs, refAt{ov: b.ovr.at(name), ok: ok, v: v})
+		if d := b.deps[name]; len(d) == 0 || d[len(d)-1] != i {
+			if b.deps == nil {
+				b.deps = map[string][]int{}
+			}
+			b.deps[name] = append(d, i)
+		}
 	}
 }
 
 // fill expands r's template for this proc: ok is false when it cannot
 // (no template, a reference with no value or with macros in its value, a
 // text too long), and macros.expand must.
-func (b *procBuilder) fill(r *resolved) (string, bool) {
+func (b *procBuilder) fill(r *resolved, i int) (string, bool) {
 	if r.tm == nil && !r.noTmpl {
 		// a text expanded once is not compiled (most are used once or
 		// by many procs)
@@ -223,7 +231,7 @@ func (b *procBuilder) fill(r *resolved) (string, bool) {
 			r.noTmpl = true
 			return "", false
 		}
-		b.resolveRefs(r)
+		b.resolveRefs(r, i)
 	}
 	if r.tm == nil || !r.tmOK {
 		return "", false
