@@ -350,8 +350,12 @@ func (s *session) queue(q *queueSpec, f *File) error {
 	if s.opts.Reserve != nil {
 		s.opts.Reserve(len(items) * count)
 	}
-	if s.opts.EachProc == nil {
-		f.Procs = slices.Grow(f.Procs, len(items)*count)
+	if need := len(items) * count; s.opts.EachProc == nil && cap(f.Procs)-len(f.Procs) < need {
+		// doubled (not append's quarter for large slices): a file of
+		// thousands of `queue 1` would copy its procs over and over
+		grown := make([]Proc, len(f.Procs), max(2*cap(f.Procs), len(f.Procs)+need))
+		copy(grown, f.Procs)
+		f.Procs = grown
 	}
 	ok := strings.Join(vars, ",") + strconv.FormatBool(q.mode == qCount)
 	o := s.overlays[ok]
