@@ -249,6 +249,7 @@ type session struct {
 	argsDone, envDone map[string]string
 	sizes             map[sizeKey]sizeDone
 	reqs              map[reqKey]classad.Expr
+	lastReq           lastReq
 }
 
 type parsedExpr struct {

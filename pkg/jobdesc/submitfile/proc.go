@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -171,6 +172,10 @@ type resolved struct {
 	noTmpl bool   // raw has no template
 	tmOK   bool   // every reference of tm can be filled in without expanding further
 	refs   []refAt
+	// the last fill: its references' values and its text
+	filled   bool
+	lastVals []string
+	lastOut  string
 }
 
 // refAt is where a template's reference finds its value: the overlay's
@@ -188,7 +193,7 @@ func (b *procBuilder) resolve(r *resolved, i int, lk string) {
 	if raw != r.raw || !ok {
 		tm, uses, no = nil, 0, !ok
 	}
-	*r = resolved{valid: true, ovr: b.ovr, ov: -1, ok: ok, raw: raw, tm: tm, uses: uses, noTmpl: no, refs: r.refs[:0]}
+	*r = resolved{valid: true, ovr: b.ovr, ov: -1, ok: ok, raw: raw, tm: tm, uses: uses, noTmpl: no, refs: r.refs[:0], lastVals: r.lastVals[:0]}
 	if b.static[lk] == "" {
 		r.ov = b.ovr.at(lk)
 	}
@@ -261,6 +266,10 @@ func (b *procBuilder) fill(r *resolved, i int) (string, bool) {
 	if n > MaxExpanded {
 		return "", false
 	}
+	b.m.lookups += len(vals)
+	if r.filled && slices.Equal(r.lastVals, vals) { // (mostly the same strings: compared by address)
+		return r.lastOut, true
+	}
 	var sb strings.Builder
 	sb.Grow(n)
 	for k, v := range vals {
@@ -268,8 +277,8 @@ func (b *procBuilder) fill(r *resolved, i int) (string, bool) {
 		sb.WriteString(v)
 	}
 	sb.WriteString(t.lits[len(t.lits)-1])
-	b.m.lookups += len(vals)
-	return sb.String(), true
+	r.filled, r.lastVals, r.lastOut = true, append(r.lastVals[:0], vals...), sb.String()
+	return r.lastOut, true
 }
 
 // tmpl is a text cut at its $(name) references (lits[i] comes before
@@ -904,7 +913,10 @@ func (b *procBuilder) requirements() error {
 	}
 	k := reqKey{cpus: b.cpus, transfer: b.stf != "NO", universe: b.universe, gpus: b.ad.Has("RequestGPUs"),
 		memTiny: memLit && mem <= 1, diskZero: diskLit && disk <= 0, inputs: string(inputs), user: user}
-	req, ok := b.reqs[k]
+	req, ok := b.lastReq.e, b.lastReq.set && b.lastReq.k == k // (mostly the previous proc's)
+	if !ok {
+		req, ok = b.reqs[k]
+	}
 	if !ok {
 		var err error
 		given := func(string) (string, bool) { return user, userGiven } // expanded once (a random choice draws once)
@@ -915,10 +927,18 @@ func (b *procBuilder) requirements() error {
 		}
 		b.reqs = remember(b.reqs, k, req)
 	}
+	b.lastReq = lastReq{set: true, k: k, e: req}
 	if req != nil {
 		b.set("Requirements", req)
 	}
 	return nil
+}
+
+// lastReq is the previous proc's Requirements and what it was made of.
+type lastReq struct {
+	set bool
+	k   reqKey
+	e   classad.Expr
 }
 
 // reqKey is what Requirements is made of (the session's options aside).
