@@ -249,6 +249,10 @@ type session struct {
 	argsDone, envDone map[string]string
 	sizes             map[sizeKey]sizeDone
 	reqs              map[reqKey]classad.Expr
+	recentExprs       recent[parsedExpr]
+	recentArgs        recent[string]
+	recentEnvs        recent[string]
+	lastSize          [2]lastSize // per sizeCommands
 	lastReq           lastReq
 }
 
@@ -261,7 +265,11 @@ type parsedExpr struct {
 // thousand procs mostly share their expressions, and parsed expressions
 // are never modified.
 func (s *session) expr(text string) (classad.Expr, error) {
+	if p, ok := s.recentExprs.get(text); ok {
+		return p.e, p.err
+	}
 	if p, ok := s.exprs[text]; ok {
+		s.recentExprs.put(text, p)
 		return p.e, p.err
 	}
 	e, err := classad.ParseExpr(text, classad.Old)
@@ -271,7 +279,37 @@ func (s *session) expr(text string) (classad.Expr, error) {
 	if len(s.exprs) < 10000 {
 		s.exprs[text] = parsedExpr{e, err}
 	}
+	s.recentExprs.put(text, parsedExpr{e, err})
 	return e, err
+}
+
+// recent is the last few texts looked up in a memo and what they gave: a
+// proc mostly asks for the previous proc's texts, the same strings, which
+// compare faster than a map hashes them.
+type recent[V any] struct {
+	k    [4]string
+	v    [4]V
+	n    int // entries in use
+	next int // the entry put replaces
+}
+
+func (r *recent[V]) get(k string) (V, bool) {
+	for i := 0; i < r.n; i++ {
+		if r.k[i] == k {
+			return r.v[i], true
+		}
+	}
+	var zero V
+	return zero, false
+}
+
+func (r *recent[V]) put(k string, v V) {
+	r.k[r.next], r.v[r.next] = k, v
+	r.next = (r.next + 1) % len(r.k)
+	r.n = max(r.n, r.next)
+	if r.next == 0 {
+		r.n = len(r.k)
+	}
 }
 
 // assigned notes that command k was assigned again: what was worked out

@@ -556,7 +556,11 @@ func (b *procBuilder) arguments() error {
 
 // argsV2 is V2 arguments as HTCondor stores them, read once per text.
 func (s *session) argsV2(v string) (string, error) {
+	if a, ok := s.recentArgs.get(v); ok {
+		return a, nil
+	}
 	if a, ok := s.argsDone[v]; ok {
+		s.recentArgs.put(v, a)
 		return a, nil
 	}
 	list, err := parseArgsV2(v)
@@ -565,12 +569,17 @@ func (s *session) argsV2(v string) (string, error) {
 	}
 	a := joinArgsV2(list)
 	s.argsDone = remember(s.argsDone, v, a)
+	s.recentArgs.put(v, a)
 	return a, nil
 }
 
 // envV2 is a V2 environment as HTCondor stores it, read once per text.
 func (s *session) envV2(v string) (string, error) {
+	if e, ok := s.recentEnvs.get(v); ok {
+		return e, nil
+	}
 	if e, ok := s.envDone[v]; ok {
+		s.recentEnvs.put(v, e)
 		return e, nil
 	}
 	list, err := parseEnvV2(v)
@@ -579,6 +588,7 @@ func (s *session) envV2(v string) (string, error) {
 	}
 	e := joinEnvV2(list)
 	s.envDone = remember(s.envDone, v, e)
+	s.recentEnvs.put(v, e)
 	return e, nil
 }
 
@@ -721,8 +731,8 @@ func (b *procBuilder) requests() error {
 	} else {
 		b.set("RequestCpus", classad.Int(1))
 	}
-	for _, r := range sizeCommands {
-		if err := b.size(r); err != nil {
+	for i, r := range sizeCommands {
+		if err := b.size(i, r); err != nil {
 			return err
 		}
 	}
@@ -755,6 +765,13 @@ type sizeKey struct {
 	unit     float64
 }
 
+// lastSize is a size command's previous texts and what they made.
+type lastSize struct {
+	set bool
+	k   sizeKey
+	d   sizeDone
+}
+
 type sizeDone struct {
 	first classad.Expr
 	list  classad.List
@@ -762,7 +779,7 @@ type sizeDone struct {
 
 // size sets the attribute of request_memory or request_disk, and its
 // Retry attribute from its further sizes and retry_<command>; once per text.
-func (b *procBuilder) size(c sizeCommand) error {
+func (b *procBuilder) size(ci int, c sizeCommand) error {
 	v, ok := b.val(c.key)
 	if !ok || v == "" {
 		if c.attr == "RequestDisk" {
@@ -772,7 +789,11 @@ func (b *procBuilder) size(c sizeCommand) error {
 	}
 	extra, _ := b.val(c.retryKey)
 	k := sizeKey{v: v, retry: extra, unit: c.unit}
-	d, ok := b.sizes[k]
+	last := &b.lastSize[ci]
+	d, ok := last.d, last.set && last.k == k // (mostly the previous proc's)
+	if !ok {
+		d, ok = b.sizes[k]
+	}
 	if !ok {
 		var err error
 		if d, err = b.sizeOf(c, v, extra); err != nil {
@@ -780,6 +801,7 @@ func (b *procBuilder) size(c sizeCommand) error {
 		}
 		b.sizes = remember(b.sizes, k, d)
 	}
+	*last = lastSize{set: true, k: k, d: d}
 	b.set(c.attr, d.first)
 	if len(d.list) > 0 {
 		b.set(c.retryAttr, d.list)
