@@ -429,9 +429,32 @@ func (b *procBuilder) abs(path string) string {
 	if c := &b.abss[i]; c.set && c.a == b.iwd && c.b == path {
 		return c.out
 	}
-	out := filepath.Join(b.iwd, path)
+	out := joinPath(b.iwd, path)
 	b.abss[i] = lastCall{set: true, a: b.iwd, b: path, out: out}
 	return out
+}
+
+// joinPath is filepath.Join(dir, p), without cleaning what is clean
+// already: an absolute dir and a relative p with no empty, . or .. parts.
+func joinPath(dir, p string) string {
+	if len(dir) > 1 && dir[0] == '/' && cleanRel(dir[1:]) && cleanRel(p) {
+		return dir + "/" + p
+	}
+	return filepath.Join(dir, p)
+}
+
+// cleanRel says whether p is a relative path filepath.Clean leaves as it is.
+func cleanRel(p string) bool {
+	if p == "" {
+		return false
+	}
+	for part, rest, more := "", p, true; more; {
+		part, rest, more = strings.Cut(rest, "/")
+		if part == "" || part == "." || part == ".." {
+			return false
+		}
+	}
+	return true
 }
 
 // dirAndUniverse sets Iwd and JobUniverse; the standard universe and a grid
