@@ -168,10 +168,11 @@ func Parse(file string, src []byte, o ParseOptions) (*File, error) {
 	sawQueue := false
 	for _, st := range r.stmts {
 		if st.queue == nil {
-			s.m.set(st.key, st.value)
-			s.assigned(st.key)
-			s.noteKey(st.key)
-			s.keyPos[strings.ToLower(st.key)] = st.pos
+			lk := s.m.lower(st.key)
+			s.m.setLower(st.key, lk, st.value)
+			s.assigned(lk)
+			s.noteKey(st.key, lk)
+			s.keyPos[lk] = st.pos
 			continue
 		}
 		if o.Queue != "" { // condor_submit refuses both
@@ -312,11 +313,10 @@ func (r *recent[V]) put(k string, v V) {
 	}
 }
 
-// assigned notes that command k was assigned again: what was worked out
-// from its text (its own slot's, and the templates that refer to it) is
-// worked out again.
-func (s *session) assigned(k string) {
-	lk := strings.ToLower(k)
+// assigned notes that command lk (lower case) was assigned again: what
+// was worked out from its text (its own slot's, and the templates that
+// refer to it) is worked out again.
+func (s *session) assigned(lk string) {
 	if i, ok := s.slots[lk]; ok {
 		s.res[i].valid = false
 	}
@@ -340,11 +340,10 @@ func (s *session) strings(n int) []string {
 	return s.strSlab[l : l+n : l+n]
 }
 
-func (s *session) noteKey(k string) {
+func (s *session) noteKey(k, lk string) {
 	if s.seen == nil {
 		s.seen = map[string]bool{}
 	}
-	lk := strings.ToLower(k)
 	if !s.seen[lk] {
 		s.seen[lk] = true
 		s.keys = append(s.keys, k)

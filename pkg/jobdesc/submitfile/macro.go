@@ -40,8 +40,10 @@ func newMacros(getenv func(string) string, dir string) *macros {
 	return &macros{vals: map[string]string{}, getenv: getenv, dir: dir, rnd: rand.New(rand.NewSource(1))}
 }
 
-func (m *macros) set(name, value string) {
-	key := strings.ToLower(name)
+func (m *macros) set(name, value string) { m.setLower(name, strings.ToLower(name), value) }
+
+// setLower is set of name, whose lower case is key.
+func (m *macros) setLower(name, key, value string) {
 	// a self-reference refers to the previous value: X = $(X) more appends
 	if old, ok := m.vals[key]; ok {
 		value = replaceSelf(value, name, old)

@@ -381,10 +381,13 @@ func (b *procBuilder) set(name string, e classad.Expr) {
 
 // nameHash is a number below 256 that names equal but for ASCII case share.
 func nameHash(name string) uint {
-	if name == "" {
-		return 0
+	h := uint32(len(name)) * 0x9e3779b1
+	if n := len(name); n > 0 {
+		for _, c := range [...]byte{name[0], name[n/2], name[n-1], name[min(n-1, 7)]} {
+			h = (h ^ uint32(lowerASCII(c))) * 0x01000193
+		}
 	}
-	return (uint(len(name))*7 + uint(lowerASCII(name[0]))*3 + uint(lowerASCII(name[len(name)-1]))) & 255
+	return uint(h>>24) & 255
 }
 
 // str sets a string attribute; the value boxed for the previous proc's
