@@ -379,15 +379,15 @@ func (b *procBuilder) set(name string, e classad.Expr) {
 	b.ad.Set(name, e)
 }
 
-// nameHash is a number below 256 that names equal but for ASCII case share.
+// nameHash is a number below 256 that names equal but for ASCII case share
+// (c|0x20 lowers A-Z; other bytes may map together, which only costs a search).
 func nameHash(name string) uint {
-	h := uint32(len(name)) * 0x9e3779b1
-	if n := len(name); n > 0 {
-		for _, c := range [...]byte{name[0], name[n/2], name[n-1], name[min(n-1, 7)]} {
-			h = (h ^ uint32(lowerASCII(c))) * 0x01000193
-		}
+	n := len(name)
+	if n == 0 {
+		return 0
 	}
-	return uint(h>>24) & 255
+	h := uint32(n) | uint32(name[0]|0x20)<<8 | uint32(name[n/2]|0x20)<<16 | uint32(name[n-1]|0x20)<<24
+	return uint((h*0x9e3779b1)>>24) & 255
 }
 
 // str sets a string attribute; the value boxed for the previous proc's
