@@ -255,6 +255,8 @@ type session struct {
 	recentEnvs        recent[string]
 	lastSize          [2]lastSize // per sizeCommands
 	lastReq           lastReq
+	steps             []stepRecord // by procSteps
+	reads             []stepRead   // of the step being recorded
 }
 
 type parsedExpr struct {

@@ -29,12 +29,26 @@ type procBuilder struct {
 	nval     int       // val calls made for this proc
 	nabs     int       // abs calls made for this proc
 	names    [4]uint64 // the nameHash of every attribute set for this proc
+	nset     int       // set calls made for this proc
+	rec      bool      // a step is being recorded (see stepRecord)
+	recBad   bool      // and it cannot be replayed
 }
 
 // procSteps make a proc's ad, in condor_submit's order.
-var procSteps = []func(*procBuilder) error{(*procBuilder).dirAndUniverse, (*procBuilder).executable, (*procBuilder).container,
-	(*procBuilder).arguments, (*procBuilder).environment, (*procBuilder).files, (*procBuilder).checkFiles, (*procBuilder).transfer,
-	(*procBuilder).requests, (*procBuilder).named, (*procBuilder).raw, (*procBuilder).requirements, (*procBuilder).status}
+var procSteps = []procStep{{run: (*procBuilder).dirAndUniverse}, {run: (*procBuilder).executable}, {run: (*procBuilder).container},
+	{run: (*procBuilder).arguments}, {run: (*procBuilder).environment}, {run: (*procBuilder).files, readsAd: always},
+	{run: (*procBuilder).checkFiles, readsAd: func(b *procBuilder) bool { return b.opts.CheckFiles }}, {run: (*procBuilder).transfer},
+	{run: (*procBuilder).requests, readsAd: func(b *procBuilder) bool { return b.universe == "vm" }}, {run: (*procBuilder).named},
+	{run: (*procBuilder).raw}, {run: (*procBuilder).requirements, readsAd: always}, {run: (*procBuilder).status}}
+
+// procStep is one of them, and whether it may read attributes an earlier
+// step set (nil: never; such a step is always run in full, see stepRecord).
+type procStep struct {
+	run     func(*procBuilder) error
+	readsAd func(*procBuilder) bool
+}
+
+func always(*procBuilder) bool { return true }
 
 // makeProc evaluates every submit command for one proc and maps the CE subset to attributes.
 func (s *session) makeProc(q *queueSpec, vars Table) (Proc, error) {
@@ -71,10 +85,18 @@ func (b *procBuilder) build() error {
 	}
 	b.set("ClusterId", classad.Int(s.cluster))
 	b.set("ProcId", classad.Int(s.proc))
-	for _, step := range procSteps {
-		if err := step(b); err != nil {
+	if len(s.steps) < len(procSteps) {
+		s.steps = make([]stepRecord, len(procSteps))
+	}
+	for k, step := range procSteps {
+		if b.skip(k) {
+			continue
+		}
+		start := b.begin()
+		if err := step.run(b); err != nil {
 			return err
 		}
+		b.end(k, start)
 	}
 	return nil
 }
@@ -102,8 +124,23 @@ func (b *procBuilder) valAs(key, lk string) (string, bool) {
 	}
 	b.nval++
 	if sl := &b.memo[i]; sl.done {
+		if b.rec {
+			b.reads = append(b.reads, stepRead{slot: i, lk: lk, v: sl.v, ok: sl.ok, at: -1})
+		}
 		return sl.v, sl.ok
 	}
+	v, ok := b.valSlot(key, lk, i)
+	if b.rec {
+		if !b.memo[i].done || ok { // worked out inside the step: not replayed
+			b.recBad = true
+		}
+		b.reads = append(b.reads, stepRead{slot: i, lk: lk, v: v, ok: ok, at: -1})
+	}
+	return v, ok
+}
+
+// valSlot is valAs of the command in slot i, not yet worked out for this proc.
+func (b *procBuilder) valSlot(key, lk string, i int) (string, bool) {
 	raw, ok, fromOv := b.text(i, lk)
 	if !ok {
 		b.memo[i] = memoVal{done: true}
@@ -331,6 +368,106 @@ func (b *procBuilder) expandProblem(key, lk string, err error, warns []string) {
 	}
 }
 
+// stepRecord is what a step of procSteps read and did when it last ran
+// in full: when it would read the same now, it would do the same, and its
+// attributes and the builder's state are set as they were instead (a
+// proc mostly differs from the previous one in a few commands).
+type stepRecord struct {
+	ok             bool // recorded (no warning, no expansion inside the step, every set an append)
+	nKeys          int
+	before, after  builderState
+	reads          []stepRead
+	attrs          []classad.Attr
+	dval, dstr, da int // the val, str and abs calls it made
+}
+
+// stepRead is a value a step read: command slot (named lk) or, at >= 0,
+// the proc's Macros value at that index.
+type stepRead struct {
+	slot, at int
+	lk, v    string
+	ok       bool
+}
+
+// builderState is what steps leave in the builder for the next ones.
+type builderState struct {
+	iwd, universe, docker, image, stf string
+	cpus                              bool
+}
+
+func (b *procBuilder) state() builderState {
+	return builderState{iwd: b.iwd, universe: b.universe, docker: b.docker, image: b.image, stf: b.stf, cpus: b.cpus}
+}
+
+// stepReadsAd says whether step k may read attributes earlier steps set.
+func (b *procBuilder) stepReadsAd(k int) bool {
+	f := procSteps[k].readsAd
+	return f != nil && f(b)
+}
+
+// stepStart is where the builder stood when a step began.
+type stepStart struct {
+	before                   builderState
+	nval, nstr, nabs, nattrs int
+	nwarns, nset             int
+}
+
+// begin starts recording a step.
+func (b *procBuilder) begin() stepStart {
+	b.rec, b.recBad, b.reads = true, false, b.reads[:0]
+	return stepStart{before: b.state(), nval: b.nval, nstr: b.nstr, nabs: b.nabs, nattrs: len(b.ad.Attrs), nwarns: len(b.warns), nset: b.nset}
+}
+
+// end records step k, begun at st, when it can be replayed.
+func (b *procBuilder) end(k int, st stepStart) {
+	b.rec = false
+	r := &b.steps[k]
+	appended := len(b.ad.Attrs) - st.nattrs
+	r.ok = !b.recBad && len(b.warns) == st.nwarns && b.nset-st.nset == appended && !b.stepReadsAd(k)
+	if !r.ok {
+		return
+	}
+	r.nKeys, r.before, r.after = len(b.keys), st.before, b.state()
+	r.reads = append(r.reads[:0], b.reads...)
+	r.attrs = append(r.attrs[:0], b.ad.Attrs[st.nattrs:]...)
+	r.dval, r.dstr, r.da = b.nval-st.nval, b.nstr-st.nstr, b.nabs-st.nabs
+}
+
+// skip replays step k when it would read what it read when recorded.
+func (b *procBuilder) skip(k int) bool {
+	r := &b.steps[k]
+	if !r.ok || r.nKeys != len(b.keys) || r.before != b.state() || b.stepReadsAd(k) {
+		return false
+	}
+	for _, rd := range r.reads {
+		if rd.at >= 0 {
+			if b.p.Macros.vals[rd.at] != rd.v {
+				return false
+			}
+			continue
+		}
+		m := &b.memo[rd.slot]
+		if !m.done {
+			if _, ok, _ := b.text(rd.slot, rd.lk); ok {
+				return false // would be worked out now
+			}
+			*m = memoVal{done: true}
+		}
+		if m.ok != rd.ok || m.v != rd.v {
+			return false
+		}
+	}
+	for _, a := range r.attrs {
+		b.set(a.Name, a.Expr)
+	}
+	a := r.after
+	b.iwd, b.universe, b.docker, b.image, b.stf, b.cpus = a.iwd, a.universe, a.docker, a.image, a.stf, a.cpus
+	b.nval += r.dval
+	b.nstr += r.dstr
+	b.nabs += r.da
+	return true
+}
+
 // slotCall is the slot a val call of the previous proc used.
 type slotCall struct {
 	lk   string
@@ -370,6 +507,7 @@ func (s *session) slotOf(lk string) int {
 // its name (a filter of their lengths and first and last letters says so),
 // else replacing the one of the same name (classad.Ad.Set).
 func (b *procBuilder) set(name string, e classad.Expr) {
+	b.nset++
 	h := nameHash(name)
 	if bit := uint64(1) << (h & 63); b.names[h>>6]&bit == 0 {
 		b.names[h>>6] |= bit
@@ -911,6 +1049,9 @@ func (b *procBuilder) raw() error {
 	for j := range b.rawKeys {
 		rk := &b.rawKeys[j]
 		k, name, v := b.keys[rk.at], rk.name, b.p.Macros.vals[rk.at]
+		if b.rec {
+			b.reads = append(b.reads, stepRead{at: rk.at, v: v})
+		}
 		if !rk.done || rk.v != v { // (mostly the previous proc's text)
 			rk.e, rk.err = b.expr(v)
 			rk.v, rk.done = v, true
