@@ -168,9 +168,11 @@ func Parse(file string, src []byte, o ParseOptions) (*File, error) {
 	sawQueue := false
 	for _, st := range r.stmts {
 		if st.queue == nil {
-			s.m.set(st.key, st.value)
-			s.noteKey(st.key)
-			s.keyPos[strings.ToLower(st.key)] = st.pos
+			lk := s.m.lower(st.key)
+			s.m.setLower(st.key, lk, st.value)
+			s.assigned(lk)
+			s.noteKey(st.key, lk)
+			s.keyPos[lk] = st.pos
 			continue
 		}
 		if o.Queue != "" { // condor_submit refuses both
@@ -230,17 +232,31 @@ type session struct {
 	strs    []lastCall     // the previous proc's str calls, in order
 	abss    []lastCall     // the previous proc's abs calls, in order
 	slab    []classad.Attr // the unused rest of the block procs' attributes are set in
+	strSlab []string       // the unused rest of the block procs' tables take their values from
 	valSeq  []slotCall     // the slots of the previous proc's val calls, in order
 	// the overlays of queue statements, by their variables
-	overlays map[string]*overlay
-	exprs    map[string]parsedExpr
-	slots    map[string]int // command name (lower case) -> its index in memo and kept
-	memo     []memoVal      // the values of the proc being made
-	kept     []keptVal      // values that stay the same from proc to proc
+	overlays   map[string]*overlay
+	exprs      map[string]parsedExpr
+	slots      map[string]int   // command name (lower case) -> its index in memo and kept
+	memo       []memoVal        // the values of the proc being made
+	kept       []keptVal        // values that stay the same from proc to proc
+	res        []resolved       // where each command's text comes from
+	deps       map[string][]int // macro name (lower case) -> the slots whose templates refer to it
+	ovr        *overlay         // the overlay of the queue statement being run
+	fillBuf    []string         // the values of a template's references being filled in
+	rawScanned int              // keys looked at for rawKeys
+	rawKeys    []rawKey         // the +Attr and MY.Attr commands
 	// what procs mostly share, made once per text (see remember)
 	argsDone, envDone map[string]string
 	sizes             map[sizeKey]sizeDone
 	reqs              map[reqKey]classad.Expr
+	recentExprs       recent[parsedExpr]
+	recentArgs        recent[string]
+	recentEnvs        recent[string]
+	lastSize          [2]lastSize // per sizeCommands
+	lastReq           lastReq
+	steps             []stepRecord // by procSteps
+	reads             []stepRead   // of the step being recorded
 }
 
 type parsedExpr struct {
@@ -252,7 +268,11 @@ type parsedExpr struct {
 // thousand procs mostly share their expressions, and parsed expressions
 // are never modified.
 func (s *session) expr(text string) (classad.Expr, error) {
+	if p, ok := s.recentExprs.get(text); ok {
+		return p.e, p.err
+	}
 	if p, ok := s.exprs[text]; ok {
+		s.recentExprs.put(text, p)
 		return p.e, p.err
 	}
 	e, err := classad.ParseExpr(text, classad.Old)
@@ -262,14 +282,70 @@ func (s *session) expr(text string) (classad.Expr, error) {
 	if len(s.exprs) < 10000 {
 		s.exprs[text] = parsedExpr{e, err}
 	}
+	s.recentExprs.put(text, parsedExpr{e, err})
 	return e, err
 }
 
-func (s *session) noteKey(k string) {
+// recent is the last few texts looked up in a memo and what they gave: a
+// proc mostly asks for the previous proc's texts, the same strings, which
+// compare faster than a map hashes them.
+type recent[V any] struct {
+	k    [4]string
+	v    [4]V
+	n    int // entries in use
+	next int // the entry put replaces
+}
+
+func (r *recent[V]) get(k string) (V, bool) {
+	for i := 0; i < r.n; i++ {
+		if r.k[i] == k {
+			return r.v[i], true
+		}
+	}
+	var zero V
+	return zero, false
+}
+
+func (r *recent[V]) put(k string, v V) {
+	r.k[r.next], r.v[r.next] = k, v
+	r.next = (r.next + 1) % len(r.k)
+	r.n = max(r.n, r.next)
+	if r.next == 0 {
+		r.n = len(r.k)
+	}
+}
+
+// assigned notes that command lk (lower case) was assigned again: what
+// was worked out from its text (its own slot's, and the templates that
+// refer to it) is worked out again.
+func (s *session) assigned(lk string) {
+	if i, ok := s.slots[lk]; ok {
+		s.res[i].valid = false
+	}
+	for _, i := range s.deps[lk] {
+		s.res[i].valid = false
+	}
+	delete(s.deps, lk)
+}
+
+// strings is n empty strings for a proc's table, cut from a block shared
+// with the next procs (one allocation for many).
+func (s *session) strings(n int) []string {
+	if n > 256 {
+		return make([]string, n)
+	}
+	if cap(s.strSlab)-len(s.strSlab) < n {
+		s.strSlab = make([]string, 0, 4096)
+	}
+	l := len(s.strSlab)
+	s.strSlab = s.strSlab[:l+n]
+	return s.strSlab[l : l+n : l+n]
+}
+
+func (s *session) noteKey(k, lk string) {
 	if s.seen == nil {
 		s.seen = map[string]bool{}
 	}
-	lk := strings.ToLower(k)
 	if !s.seen[lk] {
 		s.seen[lk] = true
 		s.keys = append(s.keys, k)
@@ -314,8 +390,12 @@ func (s *session) queue(q *queueSpec, f *File) error {
 	if s.opts.Reserve != nil {
 		s.opts.Reserve(len(items) * count)
 	}
-	if s.opts.EachProc == nil {
-		f.Procs = slices.Grow(f.Procs, len(items)*count)
+	if need := len(items) * count; s.opts.EachProc == nil && cap(f.Procs)-len(f.Procs) < need {
+		// doubled (not append's quarter for large slices): a file of
+		// thousands of `queue 1` would copy its procs over and over
+		grown := make([]Proc, len(f.Procs), max(2*cap(f.Procs), len(f.Procs)+need))
+		copy(grown, f.Procs)
+		f.Procs = grown
 	}
 	ok := strings.Join(vars, ",") + strconv.FormatBool(q.mode == qCount)
 	o := s.overlays[ok]
@@ -323,18 +403,20 @@ func (s *session) queue(q *queueSpec, f *File) error {
 		o = s.overlayBase(q, vars)
 		s.overlays = remember(s.overlays, ok, o)
 	}
+	s.ovr = o
 	for _, it := range items {
 		for step := 0; step < count; step++ {
 			if s.made >= s.opts.MaxProcs {
 				return &Error{Pos: q.pos, Msg: fmt.Sprintf("more than %d procs", s.opts.MaxProcs)}
 			}
 			vars := o.next(s, q, it, step)
-			p, err := s.makeProc(q, o.m, vars)
+			p, err := s.makeProc(q, vars)
 			if err != nil {
 				return err
 			}
 			if s.opts.EachProc != nil {
-				if err := s.opts.EachProc(s.made, &p); err != nil {
+				pp := p // (p itself stays off the heap)
+				if err := s.opts.EachProc(s.made, &pp); err != nil {
 					return err
 				}
 			} else {
@@ -348,14 +430,28 @@ func (s *session) queue(q *queueSpec, f *File) error {
 }
 
 // overlay is the macro overlay of a queue statement's procs: built-ins
-// and queue variables, one map reused from proc to proc.
+// and queue variables, values by the index of their names, reused from
+// proc to proc.
 type overlay struct {
-	m       map[string]string // the values of the proc being made
-	base    map[string]string // the static macros and $(Node)
-	vars    []string          // the queue variables, lower case
-	names   []string          // every name m can hold, for the procs' Vars
-	cl      string            // cluster as text
-	cluster int
+	base       map[string]string // the static macros and $(Node)
+	vars       []string          // the queue variables, lower case
+	names      []string          // every name the overlay can hold, for the procs' Vars
+	idx        map[string]int    // names -> their index
+	vals       []string          // the values of the proc being made, by index
+	has        []bool            // whether the proc being made has a value, by index
+	vi         []overlayVar      // the variables' places
+	bi         [7]int            // the index of each of the builtins, or -1
+	cl         string            // cluster as text
+	cluster    int
+	allPresent bool // every name has a value for the proc being made
+}
+
+// overlayVar is where a queue variable goes and what it falls back to.
+type overlayVar struct {
+	at      int    // its index in names, -1 when the overlay never holds it
+	base    string // its static value
+	inBase  bool
+	builtin bool
 }
 
 // builtins are the names set for each proc before its queue variables.
@@ -363,20 +459,18 @@ var builtins = []string{"cluster", "clusterid", "process", "procid", "step", "it
 
 // overlayBase makes the overlay of q's procs.
 func (s *session) overlayBase(q *queueSpec, vars []string) *overlay {
-	o := &overlay{m: make(map[string]string, len(s.static)+8+len(vars)), base: make(map[string]string, len(s.static)+1)}
+	o := &overlay{base: make(map[string]string, len(s.static)+1), idx: map[string]int{}}
 	for k, v := range s.static {
 		o.base[k] = v
 	}
 	o.base["node"] = "#pArAlLeLnOdE#"
-	seen := map[string]bool{}
 	add := func(k string) {
-		if !seen[k] {
-			seen[k] = true
+		if _, ok := o.idx[k]; !ok {
+			o.idx[k] = len(o.names)
 			o.names = append(o.names, k)
 		}
 	}
-	for k, v := range o.base {
-		o.m[k] = v
+	for k := range o.base {
 		add(k)
 	}
 	for _, k := range builtins {
@@ -390,7 +484,33 @@ func (s *session) overlayBase(q *queueSpec, vars []string) *overlay {
 			add(strings.ToLower(v))
 		}
 	}
+	o.vals, o.has = make([]string, len(o.names)), make([]bool, len(o.names))
+	for k, v := range o.base {
+		o.vals[o.idx[k]], o.has[o.idx[k]] = v, true
+	}
+	for i, k := range builtins {
+		o.bi[i] = o.at(k)
+	}
+	for _, v := range o.vars {
+		b, inBase := o.base[v]
+		o.vi = append(o.vi, overlayVar{at: o.at(v), base: b, inBase: inBase, builtin: slices.Contains(builtins, v)})
+	}
 	return o
+}
+
+// at is the index of name, or -1.
+func (o *overlay) at(name string) int {
+	if i, ok := o.idx[name]; ok {
+		return i
+	}
+	return -1
+}
+
+// put gives the name at index i a value.
+func (o *overlay) put(i int, v string) {
+	if i >= 0 {
+		o.vals[i], o.has[i] = v, true
+	}
 }
 
 // next sets the overlay for the proc of item it at step, and returns the
@@ -400,42 +520,46 @@ func (o *overlay) next(s *session, q *queueSpec, it rowItem, step int) Table {
 		o.cluster, o.cl = s.cluster, strconv.Itoa(s.cluster)
 	}
 	cl, pr := o.cl, strconv.Itoa(s.proc)
-	o.m["cluster"], o.m["clusterid"], o.m["process"], o.m["procid"] = cl, cl, pr, pr
-	o.m["step"] = strconv.Itoa(step)
+	o.put(o.bi[0], cl)
+	o.put(o.bi[1], cl)
+	o.put(o.bi[2], pr)
+	o.put(o.bi[3], pr)
+	o.put(o.bi[4], strconv.Itoa(step))
 	if q.mode != qCount {
-		o.m["itemindex"] = strconv.Itoa(it.index)
-		o.m["row"] = o.m["itemindex"]
+		ii := strconv.Itoa(it.index)
+		o.put(o.bi[5], ii)
+		o.put(o.bi[6], ii)
 	}
 	// a variable this item gives no value keeps the built-in or static
 	// value, or is absent (the previous item's value goes)
 	for i := len(it.vals); i < len(o.vars); i++ {
-		v := o.vars[i]
-		if b, ok := o.base[v]; ok {
-			o.m[v] = b
-		} else if !slices.Contains(builtins, v) {
-			delete(o.m, v)
+		v := o.vi[i]
+		if v.inBase {
+			o.put(v.at, v.base)
+		} else if !v.builtin && v.at >= 0 {
+			o.vals[v.at], o.has[v.at] = "", false
 		}
 	}
-	for i, v := range o.vars {
+	for i := range o.vars {
 		if i < len(it.vals) {
-			o.m[v] = it.vals[i]
+			o.put(o.vi[i].at, it.vals[i])
 		}
 	}
-	t := Table{names: o.names, vals: make([]string, len(o.names))}
-	for i, n := range o.names {
-		v, ok := o.m[n]
-		if !ok && t.has == nil {
-			t.has = make([]bool, len(o.names))
-			for j := range i {
-				t.has[j] = true
-			}
-		}
-		if t.has != nil {
-			t.has[i] = ok
-		}
-		t.vals[i] = v
+	t := Table{names: o.names, vals: s.strings(len(o.names))}
+	copy(t.vals, o.vals)
+	o.allPresent = !slices.Contains(o.has, false)
+	if !o.allPresent {
+		t.has = slices.Clone(o.has)
 	}
 	return t
+}
+
+// lookup is the value of the proc being made for lk (macros.expand's scope).
+func (o *overlay) lookup(lk string) (string, bool) {
+	if i, ok := o.idx[lk]; ok && o.has[i] {
+		return o.vals[i], true
+	}
+	return "", false
 }
 
 // procCount is items x count as a number, or the product written out when

@@ -40,8 +40,10 @@ func newMacros(getenv func(string) string, dir string) *macros {
 	return &macros{vals: map[string]string{}, getenv: getenv, dir: dir, rnd: rand.New(rand.NewSource(1))}
 }
 
-func (m *macros) set(name, value string) {
-	key := strings.ToLower(name)
+func (m *macros) set(name, value string) { m.setLower(name, strings.ToLower(name), value) }
+
+// setLower is set of name, whose lower case is key.
+func (m *macros) setLower(name, key, value string) {
 	// a self-reference refers to the previous value: X = $(X) more appends
 	if old, ok := m.vals[key]; ok {
 		value = replaceSelf(value, name, old)
@@ -134,7 +136,7 @@ func (e *fatalExpansion) Error() string { return e.msg }
 // macros expand to "" (as condor_submit does) with a warning. The error is
 // set only when the expansion had to stop (nested too deeply, larger than
 // MaxExpanded).
-func (m *macros) expand(s string, overlay map[string]string) (string, []string, error) {
+func (m *macros) expand(s string, overlay scope) (string, []string, error) {
 	if strings.IndexByte(s, '$') < 0 {
 		return s, nil, nil
 	}
@@ -151,17 +153,30 @@ func (m *macros) expand(s string, overlay map[string]string) (string, []string, 
 	return out, warns, nil
 }
 
-func (m *macros) get(name string, overlay map[string]string) (string, bool) {
+// scope is what an expansion looks names up in before the macros: a
+// proc's built-ins and queue variables, or the static macros.
+type scope interface {
+	lookup(lk string) (string, bool)
+}
+
+// mapScope is a scope of a map by lower-case name.
+type mapScope map[string]string
+
+func (s mapScope) lookup(lk string) (string, bool) { v, ok := s[lk]; return v, ok }
+
+func (m *macros) get(name string, overlay scope) (string, bool) {
 	m.lookups++
 	lk := m.lower(name)
-	if v, ok := overlay[lk]; ok {
-		return v, true
+	if overlay != nil {
+		if v, ok := overlay.lookup(lk); ok {
+			return v, true
+		}
 	}
 	v, ok := m.vals[lk]
 	return v, ok
 }
 
-func (m *macros) expandDepth(s string, overlay map[string]string, depth int, warns *[]string) (string, error) {
+func (m *macros) expandDepth(s string, overlay scope, depth int, warns *[]string) (string, error) {
 	if depth > maxExpandDepth {
 		return s, &fatalExpansion{fmt.Sprintf("macro expansion nested deeper than %d (a macro refers to itself?)", maxExpandDepth)}
 	}
@@ -294,7 +309,7 @@ func splitArgs(s string) []string {
 
 // function expands $NAME(args) when NAME is one of condor_submit's macro
 // functions; ok is false for any other name.
-func (m *macros) function(name, args string, overlay map[string]string, depth int, warns *[]string) (v string, ok bool, err error) {
+func (m *macros) function(name, args string, overlay scope, depth int, warns *[]string) (v string, ok bool, err error) {
 	c := macroCall{m: m, overlay: overlay, depth: depth, warns: warns}
 	switch {
 	case name == "ENV":
@@ -329,7 +344,7 @@ func (m *macros) function(name, args string, overlay map[string]string, depth in
 // macroCall is one macro function being expanded.
 type macroCall struct {
 	m       *macros
-	overlay map[string]string
+	overlay scope
 	depth   int
 	warns   *[]string
 }

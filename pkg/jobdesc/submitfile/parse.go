@@ -152,9 +152,12 @@ func logicalLines(file string, src []byte) ([]rawLine, error) {
 			cont = true
 			continue
 		}
-		cur.WriteString(line)
-		text := cur.String()
-		cur.Reset()
+		text := line // (a line not continued is not copied)
+		if cont {
+			cur.WriteString(line)
+			text = cur.String()
+			cur.Reset()
+		}
 		cont = false
 		if i := strings.Index(text, "@="); i > 0 && !strings.Contains(text[:i], "=") {
 			tag := strings.TrimSpace(text[i+2:])

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -16,32 +17,46 @@ import (
 type procBuilder struct {
 	*session
 	q        *queueSpec
-	ov       map[string]string // queue variables and built-ins
 	p        Proc
 	ad       *classad.Ad
 	iwd      string // the job's initial working directory
 	universe string
-	docker   string // docker_image
-	image    string // container_image
-	cpus     bool   // request_cpus given
-	stf      string // should_transfer_files: YES, NO or IF_NEEDED
-	nstr     int    // str calls made for this proc
-	nval     int    // val calls made for this proc
-	nabs     int    // abs calls made for this proc
+	docker   string    // docker_image
+	image    string    // container_image
+	cpus     bool      // request_cpus given
+	stf      string    // should_transfer_files: YES, NO or IF_NEEDED
+	nstr     int       // str calls made for this proc
+	nval     int       // val calls made for this proc
+	nabs     int       // abs calls made for this proc
+	names    [4]uint64 // the nameHash of every attribute set for this proc
+	nset     int       // set calls made for this proc
+	rec      bool      // a step is being recorded (see stepRecord)
+	recBad   bool      // and it cannot be replayed
 }
 
 // procSteps make a proc's ad, in condor_submit's order.
-var procSteps = []func(*procBuilder) error{(*procBuilder).dirAndUniverse, (*procBuilder).executable, (*procBuilder).container,
-	(*procBuilder).arguments, (*procBuilder).environment, (*procBuilder).files, (*procBuilder).checkFiles, (*procBuilder).transfer,
-	(*procBuilder).requests, (*procBuilder).named, (*procBuilder).raw, (*procBuilder).requirements, (*procBuilder).status}
+var procSteps = []procStep{{run: (*procBuilder).dirAndUniverse}, {run: (*procBuilder).executable}, {run: (*procBuilder).container},
+	{run: (*procBuilder).arguments}, {run: (*procBuilder).environment}, {run: (*procBuilder).files, readsAd: always},
+	{run: (*procBuilder).checkFiles, readsAd: func(b *procBuilder) bool { return b.opts.CheckFiles }}, {run: (*procBuilder).transfer},
+	{run: (*procBuilder).requests, readsAd: func(b *procBuilder) bool { return b.universe == "vm" }}, {run: (*procBuilder).named},
+	{run: (*procBuilder).raw}, {run: (*procBuilder).requirements, readsAd: always}, {run: (*procBuilder).status}}
+
+// procStep is one of them, and whether it may read attributes an earlier
+// step set (nil: never; such a step is always run in full, see stepRecord).
+type procStep struct {
+	run     func(*procBuilder) error
+	readsAd func(*procBuilder) bool
+}
+
+func always(*procBuilder) bool { return true }
 
 // makeProc evaluates every submit command for one proc and maps the CE subset to attributes.
-func (s *session) makeProc(q *queueSpec, ov map[string]string, vars Table) (Proc, error) {
+func (s *session) makeProc(q *queueSpec, vars Table) (Proc, error) {
 	if s.pb == nil {
 		s.pb = &procBuilder{}
 	}
 	b := s.pb // one builder, reset for each proc
-	*b = procBuilder{session: s, q: q, ov: ov, p: Proc{ClusterID: s.cluster, ProcID: s.proc, Vars: vars, Pos: q.pos}}
+	*b = procBuilder{session: s, q: q, p: Proc{ClusterID: s.cluster, ProcID: s.proc, Vars: vars, Pos: q.pos}}
 	b.ad = &b.p.Ad
 	clear(s.memo) // values of the previous proc
 	if cap(s.slab) < 64 {
@@ -60,7 +75,7 @@ func (s *session) makeProc(q *queueSpec, ov map[string]string, vars Table) (Proc
 // build evaluates the proc's commands and sets its attributes.
 func (b *procBuilder) build() error {
 	s := b.session
-	vals := make([]string, len(s.keys))
+	vals := s.strings(len(s.keys))
 	for i, k := range s.keys {
 		vals[i], _ = b.valAs(k, s.lkeys[i])
 	}
@@ -70,18 +85,27 @@ func (b *procBuilder) build() error {
 	}
 	b.set("ClusterId", classad.Int(s.cluster))
 	b.set("ProcId", classad.Int(s.proc))
-	for _, step := range procSteps {
-		if err := step(b); err != nil {
+	if len(s.steps) < len(procSteps) {
+		s.steps = make([]stepRecord, len(procSteps))
+	}
+	for k, step := range procSteps {
+		if b.skip(k) {
+			continue
+		}
+		start := b.begin()
+		if err := step.run(b); err != nil {
 			return err
 		}
+		b.end(k, start)
 	}
 	return nil
 }
 
 // val is a submit command's value for this proc (a queue variable acts as
 // one too), macros expanded; an expansion problem is kept as a warning or,
-// strict, as the session's error.
-func (b *procBuilder) val(key string) (string, bool) { return b.valAs(key, strings.ToLower(key)) }
+// strict, as the session's error. key is in lower case (the callers name
+// commands by constants).
+func (b *procBuilder) val(key string) (string, bool) { return b.valAs(key, key) }
 
 // valAs is val of key, whose lower case is lk.
 func (b *procBuilder) valAs(key, lk string) (string, bool) {
@@ -100,13 +124,24 @@ func (b *procBuilder) valAs(key, lk string) (string, bool) {
 	}
 	b.nval++
 	if sl := &b.memo[i]; sl.done {
+		if b.rec {
+			b.reads = append(b.reads, stepRead{slot: i, lk: lk, v: sl.v, ok: sl.ok, at: -1})
+		}
 		return sl.v, sl.ok
 	}
-	raw, ok := b.ov[lk]
-	fromOv := ok && b.static[lk] == ""
-	if !fromOv {
-		raw, ok = b.m.vals[lk]
+	v, ok := b.valSlot(key, lk, i)
+	if b.rec {
+		if !b.memo[i].done || ok { // worked out inside the step: not replayed
+			b.recBad = true
+		}
+		b.reads = append(b.reads, stepRead{slot: i, lk: lk, v: v, ok: ok, at: -1})
 	}
+	return v, ok
+}
+
+// valSlot is valAs of the command in slot i, not yet worked out for this proc.
+func (b *procBuilder) valSlot(key, lk string, i int) (string, bool) {
+	raw, ok, fromOv := b.text(i, lk)
 	if !ok {
 		b.memo[i] = memoVal{done: true}
 		return "", false
@@ -115,8 +150,211 @@ func (b *procBuilder) valAs(key, lk string) (string, bool) {
 		b.memo[i] = memoVal{done: true, v: k.v, ok: true}
 		return k.v, true
 	}
+	if strings.IndexByte(raw, '$') < 0 { // no macros: the text itself, as macros.expand gives it
+		b.memo[i] = memoVal{done: true, v: raw, ok: true}
+		if !fromOv {
+			b.kept[i] = keptVal{set: true, raw: raw, v: raw}
+		}
+		return raw, true
+	}
+	if !fromOv {
+		if v, ok := b.fill(&b.res[i], i); ok {
+			b.memo[i] = memoVal{done: true, v: v, ok: true}
+			return v, true
+		}
+	}
 	lookups, draws := b.m.lookups, b.m.draws
-	v, warns, err := b.m.expand(raw, b.ov)
+	v, warns, err := b.m.expand(raw, b.ovr)
+	if err != nil || len(warns) > 0 {
+		b.expandProblem(key, lk, err, warns)
+	}
+	if err == nil && len(warns) == 0 && b.m.draws == draws {
+		// the same text again for this proc; and for the next procs too
+		// while raw stays when it looked no macro up
+		b.memo[i] = memoVal{done: true, v: v, ok: true}
+		if !fromOv && b.m.lookups == lookups {
+			b.kept[i] = keptVal{set: true, raw: raw, v: v}
+		}
+	}
+	return v, true
+}
+
+// text is the unexpanded text of command lk (slot i) for this proc: a queue
+// variable or built-in of that name (fromOv) wins over the command unless
+// it is one of the static macros. Where it comes from is worked out once
+// per queue statement and kept while neither the command nor a macro its
+// template refers to is assigned again (see session.assigned).
+func (b *procBuilder) text(i int, lk string) (raw string, ok, fromOv bool) {
+	r := &b.res[i]
+	if !r.valid || r.ovr != b.ovr {
+		b.resolve(r, i, lk)
+	}
+	if r.ov >= 0 && b.ovr.has[r.ov] {
+		return b.ovr.vals[r.ov], true, true
+	}
+	return r.raw, r.ok, false
+}
+
+// resolved is where a command's text comes from during one queue
+// statement, and the template of that text with where its references'
+// values come from.
+type resolved struct {
+	valid  bool     // made for ovr, and the command and its references not assigned since
+	ovr    *overlay // the overlay it was made for
+	ov     int      // the overlay's index of a queue variable or built-in of its name that gives it, or -1
+	ok     bool
+	raw    string // the command's own text
+	tm     *tmpl  // raw's template, nil when it has none (yet)
+	uses   int    // fill calls for raw
+	noTmpl bool   // raw has no template
+	tmOK   bool   // every reference of tm can be filled in without expanding further
+	refs   []refAt
+	// the last fill: its references' values and its text
+	filled   bool
+	lastVals []string
+	lastOut  string
+}
+
+// refAt is where a template's reference finds its value: the overlay's
+// index (-1: not there), else the command's text v (ok: there is one).
+type refAt struct {
+	ov int
+	ok bool
+	v  string
+}
+
+// resolve works out r for the queue statement being run.
+func (b *procBuilder) resolve(r *resolved, i int, lk string) {
+	raw, ok := b.m.vals[lk]
+	tm, uses, no := r.tm, r.uses, r.noTmpl
+	if raw != r.raw || !ok {
+		tm, uses, no = nil, 0, !ok
+	}
+	*r = resolved{valid: true, ovr: b.ovr, ov: -1, ok: ok, raw: raw, tm: tm, uses: uses, noTmpl: no, refs: r.refs[:0], lastVals: r.lastVals[:0]}
+	if b.static[lk] == "" {
+		r.ov = b.ovr.at(lk)
+	}
+	b.resolveRefs(r, i)
+}
+
+// resolveRefs works out where r's template finds its references' values.
+func (b *procBuilder) resolveRefs(r *resolved, i int) {
+	tm := r.tm
+	if tm == nil {
+		return
+	}
+	r.tmOK = true
+	for _, name := range tm.refs {
+		v, ok := b.m.vals[name]
+		if ok && strings.IndexByte(v, '$') >= 0 {
+			r.tmOK = false // its value has macros of its own
+		}
+		r.refs = append(r.refs, refAt{ov: b.ovr.at(name), ok: ok, v: v})
+		if d := b.deps[name]; len(d) == 0 || d[len(d)-1] != i {
+			if b.deps == nil {
+				b.deps = map[string][]int{}
+			}
+			b.deps[name] = append(d, i)
+		}
+	}
+}
+
+// fill expands r's template for this proc: ok is false when it cannot
+// (no template, a reference with no value or with macros in its value, a
+// text too long), and macros.expand must.
+func (b *procBuilder) fill(r *resolved, i int) (string, bool) {
+	if r.tm == nil && !r.noTmpl {
+		// a text expanded once is not compiled (most are used once or
+		// by many procs)
+		if r.uses++; r.uses < 2 {
+			return "", false
+		}
+		if r.tm = compileTmpl(r.raw); r.tm == nil {
+			r.noTmpl = true
+			return "", false
+		}
+		b.resolveRefs(r, i)
+	}
+	if r.tm == nil || !r.tmOK {
+		return "", false
+	}
+	o, t := b.ovr, r.tm
+	vals := b.fillBuf[:0]
+	n := 0
+	for k := range r.refs {
+		ra := &r.refs[k]
+		var v string
+		switch {
+		case ra.ov >= 0 && o.has[ra.ov]:
+			v = o.vals[ra.ov]
+			if strings.IndexByte(v, '$') >= 0 {
+				return "", false
+			}
+		case ra.ok:
+			v = ra.v
+		default:
+			return "", false
+		}
+		vals = append(vals, v)
+		n += len(v) + len(t.lits[k])
+	}
+	b.fillBuf = vals
+	n += len(t.lits[len(t.lits)-1])
+	if n > MaxExpanded {
+		return "", false
+	}
+	b.m.lookups += len(vals)
+	if r.filled && slices.Equal(r.lastVals, vals) { // (mostly the same strings: compared by address)
+		return r.lastOut, true
+	}
+	var sb strings.Builder
+	sb.Grow(n)
+	for k, v := range vals {
+		sb.WriteString(t.lits[k])
+		sb.WriteString(v)
+	}
+	sb.WriteString(t.lits[len(t.lits)-1])
+	r.filled, r.lastVals, r.lastOut = true, append(r.lastVals[:0], vals...), sb.String()
+	return r.lastOut, true
+}
+
+// tmpl is a text cut at its $(name) references (lits[i] comes before
+// refs[i]; the last literal after the last reference), for a text with no
+// other macro syntax.
+type tmpl struct {
+	lits, refs []string // refs in lower case
+}
+
+// compileTmpl is s's template, or nil when s uses more than plain $(name)
+// references ($(name:default), $$(attr), $FUNC(), $(a$(b)), a lone $).
+func compileTmpl(s string) *tmpl {
+	t := &tmpl{}
+	for {
+		i := strings.IndexByte(s, '$')
+		if i < 0 {
+			t.lits = append(t.lits, s)
+			return t
+		}
+		if i+1 >= len(s) || s[i+1] != '(' {
+			return nil
+		}
+		end := matchParen(s, i+1)
+		if end < 0 {
+			return nil
+		}
+		inner := s[i+2 : end]
+		if strings.ContainsAny(inner, "$:") {
+			return nil
+		}
+		t.lits = append(t.lits, s[:i])
+		t.refs = append(t.refs, strings.ToLower(strings.TrimSpace(inner)))
+		s = s[end+1:]
+	}
+}
+
+// expandProblem keeps an expansion's warnings (at the line that assigned
+// key) and, strict or fatal, the session's first error.
+func (b *procBuilder) expandProblem(key, lk string, err error, warns []string) {
 	pos := b.q.pos
 	if kp, ok := b.keyPos[lk]; ok {
 		pos = kp // name the line that uses the macro
@@ -128,15 +366,106 @@ func (b *procBuilder) valAs(key, lk string) (string, bool) {
 	if len(warns) > 0 && b.opts.StrictMacros && b.strict == nil {
 		b.strict = &Error{Pos: pos, Msg: key + ": " + warns[0]}
 	}
-	if err == nil && len(warns) == 0 && b.m.draws == draws {
-		// the same text again for this proc; and for the next procs too
-		// while raw stays when it looked no macro up
-		b.memo[i] = memoVal{done: true, v: v, ok: true}
-		if !fromOv && b.m.lookups == lookups {
-			b.kept[i] = keptVal{set: true, raw: raw, v: v}
+}
+
+// stepRecord is what a step of procSteps read and did when it last ran
+// in full: when it would read the same now, it would do the same, and its
+// attributes and the builder's state are set as they were instead (a
+// proc mostly differs from the previous one in a few commands).
+type stepRecord struct {
+	ok             bool // recorded (no warning, no expansion inside the step, every set an append)
+	nKeys          int
+	before, after  builderState
+	reads          []stepRead
+	attrs          []classad.Attr
+	dval, dstr, da int // the val, str and abs calls it made
+}
+
+// stepRead is a value a step read: command slot (named lk) or, at >= 0,
+// the proc's Macros value at that index.
+type stepRead struct {
+	slot, at int
+	lk, v    string
+	ok       bool
+}
+
+// builderState is what steps leave in the builder for the next ones.
+type builderState struct {
+	iwd, universe, docker, image, stf string
+	cpus                              bool
+}
+
+func (b *procBuilder) state() builderState {
+	return builderState{iwd: b.iwd, universe: b.universe, docker: b.docker, image: b.image, stf: b.stf, cpus: b.cpus}
+}
+
+// stepReadsAd says whether step k may read attributes earlier steps set.
+func (b *procBuilder) stepReadsAd(k int) bool {
+	f := procSteps[k].readsAd
+	return f != nil && f(b)
+}
+
+// stepStart is where the builder stood when a step began.
+type stepStart struct {
+	before                   builderState
+	nval, nstr, nabs, nattrs int
+	nwarns, nset             int
+}
+
+// begin starts recording a step.
+func (b *procBuilder) begin() stepStart {
+	b.rec, b.recBad, b.reads = true, false, b.reads[:0]
+	return stepStart{before: b.state(), nval: b.nval, nstr: b.nstr, nabs: b.nabs, nattrs: len(b.ad.Attrs), nwarns: len(b.warns), nset: b.nset}
+}
+
+// end records step k, begun at st, when it can be replayed.
+func (b *procBuilder) end(k int, st stepStart) {
+	b.rec = false
+	r := &b.steps[k]
+	appended := len(b.ad.Attrs) - st.nattrs
+	r.ok = !b.recBad && len(b.warns) == st.nwarns && b.nset-st.nset == appended && !b.stepReadsAd(k)
+	if !r.ok {
+		return
+	}
+	r.nKeys, r.before, r.after = len(b.keys), st.before, b.state()
+	r.reads = append(r.reads[:0], b.reads...)
+	r.attrs = append(r.attrs[:0], b.ad.Attrs[st.nattrs:]...)
+	r.dval, r.dstr, r.da = b.nval-st.nval, b.nstr-st.nstr, b.nabs-st.nabs
+}
+
+// skip replays step k when it would read what it read when recorded.
+func (b *procBuilder) skip(k int) bool {
+	r := &b.steps[k]
+	if !r.ok || r.nKeys != len(b.keys) || r.before != b.state() || b.stepReadsAd(k) {
+		return false
+	}
+	for _, rd := range r.reads {
+		if rd.at >= 0 {
+			if b.p.Macros.vals[rd.at] != rd.v {
+				return false
+			}
+			continue
+		}
+		m := &b.memo[rd.slot]
+		if !m.done {
+			if _, ok, _ := b.text(rd.slot, rd.lk); ok {
+				return false // would be worked out now
+			}
+			*m = memoVal{done: true}
+		}
+		if m.ok != rd.ok || m.v != rd.v {
+			return false
 		}
 	}
-	return v, true
+	for _, a := range r.attrs {
+		b.set(a.Name, a.Expr)
+	}
+	a := r.after
+	b.iwd, b.universe, b.docker, b.image, b.stf, b.cpus = a.iwd, a.universe, a.docker, a.image, a.stf, a.cpus
+	b.nval += r.dval
+	b.nstr += r.dstr
+	b.nabs += r.da
+	return true
 }
 
 // slotCall is the slot a val call of the previous proc used.
@@ -169,11 +498,35 @@ func (s *session) slotOf(lk string) int {
 		s.slots[lk] = i
 		s.memo = append(s.memo, memoVal{})
 		s.kept = append(s.kept, keptVal{})
+		s.res = append(s.res, resolved{})
 	}
 	return i
 }
 
-func (b *procBuilder) set(name string, e classad.Expr) { b.ad.Set(name, e) }
+// set sets an attribute: appended when no attribute of the proc can have
+// its name (a filter of their lengths and first and last letters says so),
+// else replacing the one of the same name (classad.Ad.Set).
+func (b *procBuilder) set(name string, e classad.Expr) {
+	b.nset++
+	h := nameHash(name)
+	if bit := uint64(1) << (h & 63); b.names[h>>6]&bit == 0 {
+		b.names[h>>6] |= bit
+		b.ad.Attrs = append(b.ad.Attrs, classad.Attr{Name: name, Expr: e})
+		return
+	}
+	b.ad.Set(name, e)
+}
+
+// nameHash is a number below 256 that names equal but for ASCII case share
+// (c|0x20 lowers A-Z; other bytes may map together, which only costs a search).
+func nameHash(name string) uint {
+	n := len(name)
+	if n == 0 {
+		return 0
+	}
+	h := uint32(n) | uint32(name[0]|0x20)<<8 | uint32(name[n/2]|0x20)<<16 | uint32(name[n-1]|0x20)<<24
+	return uint((h*0x9e3779b1)>>24) & 255
+}
 
 // str sets a string attribute; the value boxed for the previous proc's
 // same call is used again when it is the same (most are).
@@ -217,9 +570,32 @@ func (b *procBuilder) abs(path string) string {
 	if c := &b.abss[i]; c.set && c.a == b.iwd && c.b == path {
 		return c.out
 	}
-	out := filepath.Join(b.iwd, path)
+	out := joinPath(b.iwd, path)
 	b.abss[i] = lastCall{set: true, a: b.iwd, b: path, out: out}
 	return out
+}
+
+// joinPath is filepath.Join(dir, p), without cleaning what is clean
+// already: an absolute dir and a relative p with no empty, . or .. parts.
+func joinPath(dir, p string) string {
+	if len(dir) > 1 && dir[0] == '/' && cleanRel(dir[1:]) && cleanRel(p) {
+		return dir + "/" + p
+	}
+	return filepath.Join(dir, p)
+}
+
+// cleanRel says whether p is a relative path filepath.Clean leaves as it is.
+func cleanRel(p string) bool {
+	if p == "" {
+		return false
+	}
+	for part, rest, more := "", p, true; more; {
+		part, rest, more = strings.Cut(rest, "/")
+		if part == "" || part == "." || part == ".." {
+			return false
+		}
+	}
+	return true
 }
 
 // dirAndUniverse sets Iwd and JobUniverse; the standard universe and a grid
@@ -344,7 +720,11 @@ func (b *procBuilder) arguments() error {
 
 // argsV2 is V2 arguments as HTCondor stores them, read once per text.
 func (s *session) argsV2(v string) (string, error) {
+	if a, ok := s.recentArgs.get(v); ok {
+		return a, nil
+	}
 	if a, ok := s.argsDone[v]; ok {
+		s.recentArgs.put(v, a)
 		return a, nil
 	}
 	list, err := parseArgsV2(v)
@@ -353,12 +733,17 @@ func (s *session) argsV2(v string) (string, error) {
 	}
 	a := joinArgsV2(list)
 	s.argsDone = remember(s.argsDone, v, a)
+	s.recentArgs.put(v, a)
 	return a, nil
 }
 
 // envV2 is a V2 environment as HTCondor stores it, read once per text.
 func (s *session) envV2(v string) (string, error) {
+	if e, ok := s.recentEnvs.get(v); ok {
+		return e, nil
+	}
 	if e, ok := s.envDone[v]; ok {
+		s.recentEnvs.put(v, e)
 		return e, nil
 	}
 	list, err := parseEnvV2(v)
@@ -367,6 +752,7 @@ func (s *session) envV2(v string) (string, error) {
 	}
 	e := joinEnvV2(list)
 	s.envDone = remember(s.envDone, v, e)
+	s.recentEnvs.put(v, e)
 	return e, nil
 }
 
@@ -476,9 +862,7 @@ func (b *procBuilder) checkFiles() error {
 func (b *procBuilder) transfer() error {
 	b.stf = "YES"
 	if v, ok := b.val("should_transfer_files"); ok && v != "" {
-		// HTCondor's own table (enum_utils.cpp)
-		b.stf, ok = map[string]string{"YES": "YES", "TRUE": "YES", "ALWAYS": "YES", "NO": "NO", "FALSE": "NO",
-			"NEVER": "NO", "IF_NEEDED": "IF_NEEDED", "AUTO": "IF_NEEDED"}[strings.ToUpper(strings.TrimSpace(v))]
+		b.stf, ok = transferWords[strings.ToUpper(strings.TrimSpace(v))]
 		if !ok {
 			return b.fail("should_transfer_files %q is not YES, NO or IF_NEEDED", v)
 		}
@@ -494,6 +878,10 @@ func (b *procBuilder) transfer() error {
 	return nil
 }
 
+// transferWords are should_transfer_files' values, HTCondor's own table (enum_utils.cpp).
+var transferWords = map[string]string{"YES": "YES", "TRUE": "YES", "ALWAYS": "YES", "NO": "NO", "FALSE": "NO",
+	"NEVER": "NO", "IF_NEEDED": "IF_NEEDED", "AUTO": "IF_NEEDED"}
+
 // requests sets RequestCpus, RequestMemory, RequestDisk (with the sizes to
 // retry with) and RequestGPUs.
 func (b *procBuilder) requests() error {
@@ -507,8 +895,8 @@ func (b *procBuilder) requests() error {
 	} else {
 		b.set("RequestCpus", classad.Int(1))
 	}
-	for _, r := range sizeCommands {
-		if err := b.size(r); err != nil {
+	for i, r := range sizeCommands {
+		if err := b.size(i, r); err != nil {
 			return err
 		}
 	}
@@ -541,6 +929,13 @@ type sizeKey struct {
 	unit     float64
 }
 
+// lastSize is a size command's previous texts and what they made.
+type lastSize struct {
+	set bool
+	k   sizeKey
+	d   sizeDone
+}
+
 type sizeDone struct {
 	first classad.Expr
 	list  classad.List
@@ -548,7 +943,7 @@ type sizeDone struct {
 
 // size sets the attribute of request_memory or request_disk, and its
 // Retry attribute from its further sizes and retry_<command>; once per text.
-func (b *procBuilder) size(c sizeCommand) error {
+func (b *procBuilder) size(ci int, c sizeCommand) error {
 	v, ok := b.val(c.key)
 	if !ok || v == "" {
 		if c.attr == "RequestDisk" {
@@ -558,7 +953,11 @@ func (b *procBuilder) size(c sizeCommand) error {
 	}
 	extra, _ := b.val(c.retryKey)
 	k := sizeKey{v: v, retry: extra, unit: c.unit}
-	d, ok := b.sizes[k]
+	last := &b.lastSize[ci]
+	d, ok := last.d, last.set && last.k == k // (mostly the previous proc's)
+	if !ok {
+		d, ok = b.sizes[k]
+	}
 	if !ok {
 		var err error
 		if d, err = b.sizeOf(c, v, extra); err != nil {
@@ -566,6 +965,7 @@ func (b *procBuilder) size(c sizeCommand) error {
 		}
 		b.sizes = remember(b.sizes, k, d)
 	}
+	*last = lastSize{set: true, k: k, d: d}
 	b.set(c.attr, d.first)
 	if len(d.list) > 0 {
 		b.set(c.retryAttr, d.list)
@@ -636,24 +1036,44 @@ func (b *procBuilder) named() error {
 
 // raw sets +Attr and MY.Attr: raw ClassAd expressions.
 func (b *procBuilder) raw() error {
-	for i, k := range b.keys {
-		name := ""
+	for ; b.rawScanned < len(b.keys); b.rawScanned++ { // the +Attr and MY.Attr commands among the keys, found once
+		i := b.rawScanned
+		k := b.keys[i]
 		switch {
 		case strings.HasPrefix(k, "+"):
-			name = k[1:]
+			b.rawKeys = append(b.rawKeys, rawKey{at: i, name: k[1:]})
 		case len(k) > 3 && strings.EqualFold(k[:3], "MY."):
-			name = k[3:]
-		default:
-			continue
+			b.rawKeys = append(b.rawKeys, rawKey{at: i, name: k[3:]})
 		}
-		v := b.p.Macros.vals[i]
-		e, err := b.expr(v)
+	}
+	for j := range b.rawKeys {
+		rk := &b.rawKeys[j]
+		k, name, v := b.keys[rk.at], rk.name, b.p.Macros.vals[rk.at]
+		if b.rec {
+			b.reads = append(b.reads, stepRead{at: rk.at, v: v})
+		}
+		if !rk.done || rk.v != v { // (mostly the previous proc's text)
+			rk.e, rk.err = b.expr(v)
+			rk.v, rk.done = v, true
+		}
+		e, err := rk.e, rk.err
 		if err != nil {
 			return b.fail("%s = %s: not a ClassAd expression: %v", k, v, err)
 		}
 		b.set(name, e)
 	}
 	return nil
+}
+
+// rawKey is a +Attr or MY.Attr command: its index in the session's keys,
+// the attribute's name and the expression of the last text it had.
+type rawKey struct {
+	at   int
+	name string
+	done bool
+	v    string
+	e    classad.Expr
+	err  error
 }
 
 // requirements sets Requirements: the user's and the clauses
@@ -682,7 +1102,10 @@ func (b *procBuilder) requirements() error {
 	}
 	k := reqKey{cpus: b.cpus, transfer: b.stf != "NO", universe: b.universe, gpus: b.ad.Has("RequestGPUs"),
 		memTiny: memLit && mem <= 1, diskZero: diskLit && disk <= 0, inputs: string(inputs), user: user}
-	req, ok := b.reqs[k]
+	req, ok := b.lastReq.e, b.lastReq.set && b.lastReq.k == k // (mostly the previous proc's)
+	if !ok {
+		req, ok = b.reqs[k]
+	}
 	if !ok {
 		var err error
 		given := func(string) (string, bool) { return user, userGiven } // expanded once (a random choice draws once)
@@ -693,10 +1116,18 @@ func (b *procBuilder) requirements() error {
 		}
 		b.reqs = remember(b.reqs, k, req)
 	}
+	b.lastReq = lastReq{set: true, k: k, e: req}
 	if req != nil {
 		b.set("Requirements", req)
 	}
 	return nil
+}
+
+// lastReq is the previous proc's Requirements and what it was made of.
+type lastReq struct {
+	set bool
+	k   reqKey
+	e   classad.Expr
 }
 
 // reqKey is what Requirements is made of (the session's options aside).

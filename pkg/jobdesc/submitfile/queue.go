@@ -278,7 +278,7 @@ func (s *session) items(q *queueSpec) ([]rowItem, int, error) {
 // expandNow expands text with the macros set so far; the warnings go to
 // the queue statement.
 func (s *session) expandNow(q *queueSpec, text string) (string, error) {
-	v, warns, err := s.m.expand(text, s.static)
+	v, warns, err := s.m.expand(text, mapScope(s.static))
 	if err != nil {
 		return "", &Error{Pos: q.pos, Msg: err.Error()}
 	}
@@ -291,7 +291,7 @@ func (s *session) queueCount(q *queueSpec) (int, error) {
 	if q.count == "" {
 		return 1, nil
 	}
-	c, warns, err := s.m.expand(q.count, s.static)
+	c, warns, err := s.m.expand(q.count, mapScope(s.static))
 	if err != nil {
 		return 0, &Error{Pos: q.pos, Msg: "queue count: " + err.Error()}
 	}
@@ -409,19 +409,32 @@ func (s *session) rows(q *queueSpec, raw []string) ([]rowItem, error) {
 	if len(vars) == 0 {
 		vars = []string{"Item"}
 	}
-	var out []rowItem
+	out := make([]rowItem, 0, len(sliced))
 	for _, is := range sliced {
 		i, _ := strconv.Atoi(is)
 		line := all[i]
 		var vals []string
 		if q.mode == qFrom {
-			vals = splitRow(line, len(vars))
+			vals = s.splitRow(line, len(vars))
 		} else {
-			vals = []string{line}
+			vals = s.strings(1)
+			vals[0] = line
 		}
 		out = append(out, rowItem{vals: vals, index: i})
 	}
 	return out, nil
+}
+
+// splitRow is splitRow with the values in a block shared by the rows.
+func (s *session) splitRow(line string, n int) []string {
+	if n > 64 {
+		return splitRow(line, n)
+	}
+	var buf [64]string
+	vals := splitRowInto(buf[:0], line, n)
+	out := s.strings(len(vals))
+	copy(out, vals)
+	return out
 }
 
 func indexStrings(n int) []string {
@@ -434,13 +447,16 @@ func indexStrings(n int) []string {
 
 // splitRow splits a `from` line into n fields at commas and/or blanks; the
 // last field takes the rest of the line.
-func splitRow(line string, n int) []string {
+func splitRow(line string, n int) []string { return splitRowInto(nil, line, n) }
+
+// splitRowInto is splitRow appending to out.
+func splitRowInto(out []string, line string, n int) []string {
 	if n == 1 {
-		return []string{strings.TrimSpace(line)}
+		return append(out, strings.TrimSpace(line))
 	}
-	var out []string
+	start := len(out)
 	rest := strings.TrimSpace(line)
-	for len(out) < n-1 && rest != "" {
+	for len(out)-start < n-1 && rest != "" {
 		i := strings.IndexAny(rest, ", \t")
 		if i < 0 {
 			out = append(out, rest)
@@ -451,7 +467,7 @@ func splitRow(line string, n int) []string {
 		rest = strings.TrimLeft(rest[i:], ", \t")
 	}
 	out = append(out, rest)
-	for len(out) < n {
+	for len(out)-start < n {
 		out = append(out, "")
 	}
 	return out
