@@ -66,7 +66,10 @@ func (c *Client) Act(ctx context.Context, action Action, ids []string, constrain
 
 // Bulk is the schedd's answer to a job action by constraint.
 type Bulk struct {
-	Jobs []ActResult // per job, ordered by id
+	Jobs []ActResult // per job, ordered by id (other users' jobs: permission denied)
+	// Done is the schedd's ActionResult: the action was done on at least
+	// one job (what the real tools print "All jobs … have been …" for).
+	Done bool
 	// TotalJobAds is the number of job ads the schedd holds (all users';
 	// -1: the answer lacks it). When nothing was acted on, condor_rm
 	// reads 0 as "There are no jobs in the queue", not as a failure.
@@ -81,6 +84,11 @@ func (c *Client) ActBulk(ctx context.Context, action Action, constraint, reason 
 		return Bulk{}, err
 	}
 	b := Bulk{Jobs: actResults(res), TotalJobAds: -1}
+	r, ok := res.Int("ActionResult")
+	if !ok {
+		return b, nil // the real tools count a missing ActionResult as a failure
+	}
+	b.Done = r == 1
 	if n, ok := res.Int("TotalJobAds"); ok {
 		b.TotalJobAds = int(n)
 	}

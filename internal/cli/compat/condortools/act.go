@@ -255,16 +255,6 @@ func actOne(ctx context.Context, f *cmdutil.Factory, s *session, k actKind, id s
 	return printBulkResult(f, k, " in cluster "+id, b, failed)
 }
 
-// allDone: some job was acted on, and every one was (or was already).
-func allDone(res []htcondor.ActResult) bool {
-	for _, r := range res {
-		if r.Code != 1 && r.Code != 4 {
-			return false
-		}
-	}
-	return len(res) > 0
-}
-
 func printJobResult(f *cmdutil.Factory, k actKind, id string, code int) bool {
 	switch code {
 	case 1:
@@ -296,12 +286,14 @@ func badStatus(k actKind) string {
 
 // printBulkResult prints the outcome of a constraint, a cluster or -all
 // (what: " matching constraint (X)", " in cluster C", "") as the real tools
-// do: success on stdout; else, when the schedd holds no job ads at all,
+// do: success (the schedd did it on at least one job: other users' jobs
+// that -all also selects are refused, and jobs already held count as not
+// done) on stdout; else, when the schedd holds no job ads at all,
 // "TOOL:0:There are no jobs in the queue" on stderr, which is no failure
 // (though "Couldn't find/…" follows if an earlier part failed), or an
 // empty line and "Couldn't find/…" on stderr.
 func printBulkResult(f *cmdutil.Factory, k actKind, what string, b htcondor.Bulk, failed bool) bool {
-	if allDone(b.Jobs) {
+	if b.Done {
 		fmt.Fprintf(f.IO.Out, "All jobs%s %s\n", what, k.have)
 		return true
 	}

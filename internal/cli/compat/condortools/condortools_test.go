@@ -237,8 +237,9 @@ func TestParseActArgsAll(t *testing.T) {
 }
 
 // TestPrintBulkResult: the lines of condor_rm/hold/release for -all, a
-// cluster and a constraint as the real tools print them (tool.cpp's
-// handleConstraints): "All jobs have been …" for -all; when nothing was
+// cluster and a constraint as the real tools print them (rm.cpp's
+// handleConstraints): "All jobs have been …" for -all, when the schedd did
+// it on some job (-all also selects other users' jobs, which it refuses); when nothing was
 // acted on and the schedd holds no job ads at all (TotalJobAds 0, as
 // HTCondor 25's schedd answers with an empty queue), its "There are no jobs
 // in the queue" line and no failure; otherwise an empty line and
@@ -246,6 +247,7 @@ func TestParseActArgsAll(t *testing.T) {
 // failure.
 func TestPrintBulkResult(t *testing.T) {
 	done := []htcondor.ActResult{{ID: "7.0", Code: 1}, {ID: "7.1", Code: 1}}
+	others := []htcondor.ActResult{{ID: "3.0", Code: 5}, {ID: "7.0", Code: 1}} // -all also selects other users' jobs
 	for _, c := range []struct {
 		k        actKind
 		what     string
@@ -254,9 +256,11 @@ func TestPrintBulkResult(t *testing.T) {
 		ok       bool
 		out, err string
 	}{
-		{rmTool, "", htcondor.Bulk{Jobs: done, TotalJobAds: 9}, false, true, "All jobs have been marked for removal\n", ""},
-		{holdTool, "", htcondor.Bulk{Jobs: done, TotalJobAds: 9}, false, true, "All jobs have been held\n", ""},
-		{releaseTool, " in cluster 7", htcondor.Bulk{Jobs: done}, false, true, "All jobs in cluster 7 have been released\n", ""},
+		{rmTool, "", htcondor.Bulk{Jobs: others, Done: true, TotalJobAds: 9}, false, true, "All jobs have been marked for removal\n", ""},
+		{holdTool, "", htcondor.Bulk{Jobs: done, Done: true, TotalJobAds: 9}, false, true, "All jobs have been held\n", ""},
+		{releaseTool, " in cluster 7", htcondor.Bulk{Jobs: done, Done: true}, false, true, "All jobs in cluster 7 have been released\n", ""},
+		{holdTool, " in cluster 7", htcondor.Bulk{Jobs: []htcondor.ActResult{{ID: "7.0", Code: 4}}, TotalJobAds: 9}, false, false, "",
+			"\nCouldn't find/hold all jobs in cluster 7\n"},
 		{rmTool, "", htcondor.Bulk{TotalJobAds: 0}, false, true, "", "condor_rm:0:There are no jobs in the queue\n"},
 		{holdTool, "", htcondor.Bulk{TotalJobAds: 3}, false, false, "", "\nCouldn't find/hold all jobs\n"},
 		{rmTool, "", htcondor.Bulk{TotalJobAds: -1}, false, false, "", "\nCouldn't find/remove all jobs\n"},
