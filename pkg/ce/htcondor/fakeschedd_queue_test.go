@@ -247,6 +247,7 @@ func (f *fakeScheddServer) serveAct(c *cedar.Conn) {
 		anyDone = anyDone || code == arSuccess
 		res.SetInt("job_"+strings.Replace(id, ".", "_", 1), int64(code))
 	}
+	res.SetInt("TotalJobAds", int64(len(f.queue))) // the whole queue, as the schedd counts it
 	f.mu.Unlock()
 	res.SetInt("ActionResult", 0)
 	if anyDone {

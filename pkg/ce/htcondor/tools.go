@@ -57,6 +57,46 @@ type ActResult struct {
 // HoldReason/RemoveReason/ReleaseReason the schedd records. It returns the
 // per-job results, ordered by id, as condor_rm prints them.
 func (c *Client) Act(ctx context.Context, action Action, ids []string, constraint, reason string) ([]ActResult, error) {
+	res, err := c.toolAct(ctx, action, ids, constraint, reason)
+	if err != nil {
+		return nil, err
+	}
+	return actResults(res), nil
+}
+
+// Bulk is the schedd's answer to a job action by constraint.
+type Bulk struct {
+	Jobs []ActResult // per job, ordered by id (other users' jobs: permission denied)
+	// Done is the schedd's ActionResult: the action was done on at least
+	// one job (what the real tools print "All jobs … have been …" for).
+	Done bool
+	// TotalJobAds is the number of job ads the schedd holds (all users';
+	// -1: the answer lacks it). When nothing was acted on, condor_rm
+	// reads 0 as "There are no jobs in the queue", not as a failure.
+	TotalJobAds int
+}
+
+// ActBulk is Act on the jobs constraint selects, with the schedd's count
+// of job ads.
+func (c *Client) ActBulk(ctx context.Context, action Action, constraint, reason string) (Bulk, error) {
+	res, err := c.toolAct(ctx, action, nil, constraint, reason)
+	if err != nil {
+		return Bulk{}, err
+	}
+	b := Bulk{Jobs: actResults(res), TotalJobAds: -1}
+	r, ok := res.Int("ActionResult")
+	if !ok {
+		return b, nil // the real tools count a missing ActionResult as a failure
+	}
+	b.Done = r == 1
+	if n, ok := res.Int("TotalJobAds"); ok {
+		b.TotalJobAds = int(n)
+	}
+	return b, nil
+}
+
+// toolAct sends one ACT_ON_JOBS request and returns the schedd's answer.
+func (c *Client) toolAct(ctx context.Context, action Action, ids []string, constraint, reason string) (*classad.Ad, error) {
 	ja, attr, err := actionOf(action)
 	if err != nil {
 		return nil, err
@@ -82,7 +122,7 @@ func (c *Client) Act(ctx context.Context, action Action, ids []string, constrain
 		return nil, err
 	}
 	c.debugf("job action %s: the schedd answered\n%s", action, res.Long())
-	return actResults(res), nil
+	return res, nil
 }
 
 func actionOf(a Action) (jobAction, string, error) {

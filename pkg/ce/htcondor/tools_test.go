@@ -38,6 +38,17 @@ func TestFakeScheddTools(t *testing.T) {
 	if ads, err := c.QueryAds(ctx, "", nil); err != nil || len(ads) != 0 {
 		t.Errorf("after removing all: %d ads %v", len(ads), err)
 	}
+	// ActBulk: the schedd's count of job ads (0 now, and so condor_rm's "There are no jobs in the queue")
+	if b, err := c.ActBulk(ctx, ActRemove, "ClusterId >= 0", "all"); err != nil || len(b.Jobs) != 0 || b.Done || b.TotalJobAds != 0 {
+		t.Errorf("remove all on an empty queue: %+v %v", b, err)
+	}
+	more := fakeSubmit(t, f, c)
+	if b, err := c.ActBulk(ctx, ActHold, "ClusterId < 0", ""); err != nil || len(b.Jobs) != 0 || b.Done || b.TotalJobAds != len(more) {
+		t.Errorf("hold of no job with %d in the queue: %+v %v", len(more), b, err)
+	}
+	if b, err := c.ActBulk(ctx, ActHold, "true", ""); err != nil || !b.Done || len(b.Jobs) != len(more) {
+		t.Errorf("hold of all %d jobs: %+v %v", len(more), b, err)
+	}
 	if _, err := c.Act(ctx, "bogus", ids, "", ""); err == nil {
 		t.Error("an unknown action was sent")
 	}

@@ -197,46 +197,49 @@ func actAll(ctx context.Context, f *cmdutil.Factory, s *session, k actKind, o *a
 		if !strings.Contains(id, ".") && (len(clusters) > 1 || o.constraint != "") {
 			continue // several clusters, or clusters and -constraint: one constraint, as the real tools send it
 		}
-		if !actOne(ctx, f, s, k, id, res, reason) {
+		if !actOne(ctx, f, s, k, id, res, reason, code != 0) {
 			code = 1
 		}
 	}
-	if len(clusters) > 1 && o.constraint == "" && !actConstraint(ctx, f, s, k, strings.Join(clusters, " || "), reason) {
+	if len(clusters) > 1 && o.constraint == "" && !actConstraint(ctx, f, s, k, strings.Join(clusters, " || "), "", reason, code != 0) {
 		code = 1
 	}
-	if (o.constraint != "" || o.all) && !actBulk(ctx, f, s, k, &combined, reason) {
+	if (o.constraint != "" || o.all) && !actBulk(ctx, f, s, k, &combined, reason, code != 0) {
 		code = 1
 	}
 	return code
 }
 
-// actBulk acts on -constraint's jobs, or on all with -all.
-func actBulk(ctx context.Context, f *cmdutil.Factory, s *session, k actKind, o *actOpts, reason string) bool {
-	c, what := o.constraint, "matching constraint ("+o.constraint+")"
+// actBulk acts on -constraint's jobs, or on all with -all (the constraint
+// the real tools send for it).
+func actBulk(ctx context.Context, f *cmdutil.Factory, s *session, k actKind, o *actOpts, reason string, failed bool) bool {
 	if o.all {
-		c, what = "true", ""
+		return actConstraint(ctx, f, s, k, "ClusterId >= 0", " ", reason, failed)
 	}
-	res, err := s.c.Act(ctx, k.action, nil, c, reason)
-	if err != nil {
-		errorf(f, "%v", err)
-		return false
-	}
-	return printBulkResult(f, k, what, res)
+	return actConstraint(ctx, f, s, k, o.constraint, "", reason, failed)
 }
 
-// actConstraint acts on the jobs constraint selects and prints the outcome.
-func actConstraint(ctx context.Context, f *cmdutil.Factory, s *session, k actKind, constraint, reason string) bool {
-	res, err := s.c.Act(ctx, k.action, nil, constraint, reason)
+// actConstraint acts on the jobs constraint selects and prints the outcome
+// (what: how the lines name them; "" for "matching constraint (X)", " " for
+// -all); failed says an earlier part of the command failed.
+func actConstraint(ctx context.Context, f *cmdutil.Factory, s *session, k actKind, constraint, what, reason string, failed bool) bool {
+	switch what {
+	case "":
+		what = " matching constraint (" + constraint + ")"
+	case " ":
+		what = ""
+	}
+	b, err := s.c.ActBulk(ctx, k.action, constraint, reason)
 	if err != nil {
 		errorf(f, "%v", err)
 		return false
 	}
-	return printBulkResult(f, k, "matching constraint ("+constraint+")", res)
+	return printBulkResult(f, k, what, b, failed)
 }
 
 // actOne prints the outcome for one id: a job (from res) or a whole
 // cluster (its own request).
-func actOne(ctx context.Context, f *cmdutil.Factory, s *session, k actKind, id string, res []htcondor.ActResult, reason string) bool {
+func actOne(ctx context.Context, f *cmdutil.Factory, s *session, k actKind, id string, res []htcondor.ActResult, reason string, failed bool) bool {
 	if strings.Contains(id, ".") {
 		for _, r := range res {
 			if r.ID == id {
@@ -245,23 +248,11 @@ func actOne(ctx context.Context, f *cmdutil.Factory, s *session, k actKind, id s
 		}
 		return printJobResult(f, k, id, 2)
 	}
-	cres, err := s.c.Act(ctx, k.action, nil, "ClusterId == "+id, reason)
-	if err != nil || !allDone(cres) {
-		fmt.Fprintf(f.IO.ErrOut, "\nCouldn't find/%s all jobs in cluster %s\n", k.verb, id)
-		return false
+	b, err := s.c.ActBulk(ctx, k.action, "ClusterId == "+id, reason)
+	if err != nil {
+		b = htcondor.Bulk{TotalJobAds: -1}
 	}
-	fmt.Fprintf(f.IO.Out, "All jobs in cluster %s %s\n", id, k.have)
-	return true
-}
-
-// allDone: some job was acted on, and every one was (or was already).
-func allDone(res []htcondor.ActResult) bool {
-	for _, r := range res {
-		if r.Code != 1 && r.Code != 4 {
-			return false
-		}
-	}
-	return len(res) > 0
+	return printBulkResult(f, k, " in cluster "+id, b, failed)
 }
 
 func printJobResult(f *cmdutil.Factory, k actKind, id string, code int) bool {
@@ -293,19 +284,27 @@ func badStatus(k actKind) string {
 	return "already marked for removal"
 }
 
-// printBulkResult prints the outcome of -constraint or -all (what is ""
-// for -all).
-func printBulkResult(f *cmdutil.Factory, k actKind, what string, res []htcondor.ActResult) bool {
-	ok := allDone(res)
-	switch {
-	case !ok && what == "":
-		fmt.Fprintf(f.IO.ErrOut, "\nCouldn't find/%s all jobs\n", k.verb)
-	case !ok:
-		fmt.Fprintf(f.IO.ErrOut, "\nCouldn't find/%s all jobs %s\n", k.verb, what)
-	case what == "":
-		fmt.Fprintf(f.IO.Out, "All jobs %s.\n", k.done)
-	default:
-		fmt.Fprintf(f.IO.Out, "All jobs %s %s\n", what, k.have)
+// printBulkResult prints the outcome of a constraint, a cluster or -all
+// (what: " matching constraint (X)", " in cluster C", "") as the real tools
+// do: success (the schedd did it on at least one job: other users' jobs
+// that -all also selects are refused, and jobs already held count as not
+// done) on stdout; else, when the schedd holds no job ads at all,
+// "TOOL:0:There are no jobs in the queue" on stderr, which is no failure
+// (though "Couldn't find/…" follows if an earlier part failed), or an
+// empty line and "Couldn't find/…" on stderr.
+func printBulkResult(f *cmdutil.Factory, k actKind, what string, b htcondor.Bulk, failed bool) bool {
+	if b.Done {
+		fmt.Fprintf(f.IO.Out, "All jobs%s %s\n", what, k.have)
+		return true
 	}
-	return ok
+	empty := b.TotalJobAds == 0
+	if empty {
+		fmt.Fprintf(f.IO.ErrOut, "%s:0:There are no jobs in the queue\n", k.tool)
+	} else {
+		fmt.Fprintln(f.IO.ErrOut)
+	}
+	if !empty || failed {
+		fmt.Fprintf(f.IO.ErrOut, "Couldn't find/%s all jobs%s\n", k.verb, what)
+	}
+	return empty
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cesub/cesub/internal/cli/cmdutil"
+	"github.com/cesub/cesub/pkg/ce/htcondor"
 	"github.com/cesub/cesub/pkg/classad"
 )
 
@@ -230,6 +232,48 @@ func TestParseActArgsAll(t *testing.T) {
 		}
 		if err != nil || o.constraint != c.constraint || o.all != c.all {
 			t.Errorf("%q: %+v %v, want constraint %q all %v", c.args, o, err, c.constraint, c.all)
+		}
+	}
+}
+
+// TestPrintBulkResult: the lines of condor_rm/hold/release for -all, a
+// cluster and a constraint as the real tools print them (rm.cpp's
+// handleConstraints): "All jobs have been …" for -all, when the schedd did
+// it on some job (-all also selects other users' jobs, which it refuses); when nothing was
+// acted on and the schedd holds no job ads at all (TotalJobAds 0, as
+// HTCondor 25's schedd answers with an empty queue), its "There are no jobs
+// in the queue" line and no failure; otherwise an empty line and
+// "Couldn't find/…", which also follows the no-jobs line after an earlier
+// failure.
+func TestPrintBulkResult(t *testing.T) {
+	done := []htcondor.ActResult{{ID: "7.0", Code: 1}, {ID: "7.1", Code: 1}}
+	others := []htcondor.ActResult{{ID: "3.0", Code: 5}, {ID: "7.0", Code: 1}} // -all also selects other users' jobs
+	for _, c := range []struct {
+		k        actKind
+		what     string
+		b        htcondor.Bulk
+		failed   bool
+		ok       bool
+		out, err string
+	}{
+		{rmTool, "", htcondor.Bulk{Jobs: others, Done: true, TotalJobAds: 9}, false, true, "All jobs have been marked for removal\n", ""},
+		{holdTool, "", htcondor.Bulk{Jobs: done, Done: true, TotalJobAds: 9}, false, true, "All jobs have been held\n", ""},
+		{releaseTool, " in cluster 7", htcondor.Bulk{Jobs: done, Done: true}, false, true, "All jobs in cluster 7 have been released\n", ""},
+		{holdTool, " in cluster 7", htcondor.Bulk{Jobs: []htcondor.ActResult{{ID: "7.0", Code: 4}}, TotalJobAds: 9}, false, false, "",
+			"\nCouldn't find/hold all jobs in cluster 7\n"},
+		{rmTool, "", htcondor.Bulk{TotalJobAds: 0}, false, true, "", "condor_rm:0:There are no jobs in the queue\n"},
+		{holdTool, "", htcondor.Bulk{TotalJobAds: 3}, false, false, "", "\nCouldn't find/hold all jobs\n"},
+		{rmTool, "", htcondor.Bulk{TotalJobAds: -1}, false, false, "", "\nCouldn't find/remove all jobs\n"},
+		{releaseTool, " matching constraint (X)", htcondor.Bulk{TotalJobAds: 0}, true, true, "",
+			"condor_release:0:There are no jobs in the queue\nCouldn't find/release all jobs matching constraint (X)\n"},
+		{rmTool, " in cluster 7", htcondor.Bulk{Jobs: []htcondor.ActResult{{ID: "7.0", Code: 3}}, TotalJobAds: 4}, false, false, "",
+			"\nCouldn't find/remove all jobs in cluster 7\n"},
+	} {
+		var out, errb bytes.Buffer
+		f := &cmdutil.Factory{IO: &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errb}}
+		ok := printBulkResult(f, c.k, c.what, c.b, c.failed)
+		if ok != c.ok || out.String() != c.out || errb.String() != c.err {
+			t.Errorf("%s%s %+v failed=%v: %v %q %q, want %v %q %q", c.k.tool, c.what, c.b, c.failed, ok, out.String(), errb.String(), c.ok, c.out, c.err)
 		}
 	}
 }
