@@ -79,20 +79,12 @@ func submitMore(t *testing.T, s *arcSide) []string {
 	return ids
 }
 
-// submitRetry runs arcsub with args, again (up to three times) when the
-// CE did not take the job: a busy shared A-REX sometimes refuses one, and
-// what is compared is the clients' behaviour, not the CE's load.
+// submitRetry runs arcsub with args, again when the CE did not take the
+// job (see runSettled).
 func (s *arcSide) submitRetry(t *testing.T, real bool, args ...string) result {
 	t.Helper()
-	var r result
-	for try := 0; try < 3; try++ {
-		if r = s.run(t, real, "arcsub", args...); r.code == 0 || !strings.Contains(r.out+r.err, "not submitted") {
-			return r
-		}
-		t.Logf("arcsub (real=%v) try %d: the CE did not take the job: %q", real, try+1, r.err)
-		time.Sleep(5 * time.Second)
-	}
-	return r
+	return s.runSettled(t, real, "the CE did not take the job",
+		func(r result) bool { return r.code == 0 || !strings.Contains(r.out+r.err, "not submitted") }, "arcsub", args...)
 }
 
 // compareDryRun: arcsub -D submits a job the CE accepts and does not run

@@ -207,19 +207,27 @@ func compareStat(t *testing.T, s *arcSide, ids []string) {
 	}
 }
 
-// statAll runs arcstat -a, again (up to three times) when the CE answered
-// for fewer than n jobs: a busy shared A-REX sometimes fails a request (the
-// real client says "wrong response: 403" when its token check timed out),
-// and what is compared is the clients' behaviour, not the CE's load.
+// statAll runs arcstat -a, again when the CE answered for fewer than n
+// jobs (the real client says "wrong response: 403" when A-REX's token check
+// timed out).
 func (s *arcSide) statAll(t *testing.T, real bool, n int) result {
 	t.Helper()
 	want := fmt.Sprintf("Status of %d jobs was queried, %d jobs returned information\n", n, n)
+	return s.runSettled(t, real, "the CE answered for fewer jobs", func(r result) bool { return strings.HasSuffix(r.out, want) },
+		"arcstat", "-a")
+}
+
+// runSettled runs tool with args, again (up to three times) while ok says
+// the busy shared CE failed the request (why names how): what is compared
+// is the clients' behaviour, not the CE's load.
+func (s *arcSide) runSettled(t *testing.T, real bool, why string, ok func(result) bool, tool string, args ...string) result {
+	t.Helper()
 	var r result
 	for try := 0; try < 3; try++ {
-		if r = s.run(t, real, "arcstat", "-a"); strings.HasSuffix(r.out, want) {
+		if r = s.run(t, real, tool, args...); ok(r) {
 			return r
 		}
-		t.Logf("arcstat -a (real=%v) try %d: the CE answered for fewer jobs: %q %q", real, try+1, r.out, r.err)
+		t.Logf("%s (real=%v) try %d: %s: %q %q", tool, real, try+1, why, r.out, r.err)
 		time.Sleep(5 * time.Second)
 	}
 	return r

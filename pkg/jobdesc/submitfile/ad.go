@@ -236,7 +236,7 @@ type session struct {
 	valSeq  []slotCall     // the slots of the previous proc's val calls, in order
 	// the overlays of queue statements, by their variables
 	overlays   map[string]*overlay
-	exprs      map[string]parsedExpr
+	exprs      textMemo[parsedExpr]
 	slots      map[string]int   // command name (lower case) -> its index in memo and kept
 	memo       []memoVal        // the values of the proc being made
 	kept       []keptVal        // values that stay the same from proc to proc
@@ -247,16 +247,13 @@ type session struct {
 	rawScanned int              // keys looked at for rawKeys
 	rawKeys    []rawKey         // the +Attr and MY.Attr commands
 	// what procs mostly share, made once per text (see remember)
-	argsDone, envDone map[string]string
-	sizes             map[sizeKey]sizeDone
-	reqs              map[reqKey]classad.Expr
-	recentExprs       recent[parsedExpr]
-	recentArgs        recent[string]
-	recentEnvs        recent[string]
-	lastSize          [2]lastSize // per sizeCommands
-	lastReq           lastReq
-	steps             []stepRecord // by procSteps
-	reads             []stepRead   // of the step being recorded
+	args, envs textMemo[string] // V2 arguments and environments as HTCondor stores them
+	sizes      map[sizeKey]sizeDone
+	reqs       map[reqKey]classad.Expr
+	lastSize   [2]lastSize // per sizeCommands
+	lastReq    lastReq
+	steps      []stepRecord // by procSteps
+	reads      []stepRead   // of the step being recorded
 }
 
 type parsedExpr struct {
@@ -268,27 +265,40 @@ type parsedExpr struct {
 // thousand procs mostly share their expressions, and parsed expressions
 // are never modified.
 func (s *session) expr(text string) (classad.Expr, error) {
-	if p, ok := s.recentExprs.get(text); ok {
-		return p.e, p.err
-	}
-	if p, ok := s.exprs[text]; ok {
-		s.recentExprs.put(text, p)
-		return p.e, p.err
-	}
-	e, err := classad.ParseExpr(text, classad.Old)
-	if s.exprs == nil {
-		s.exprs = map[string]parsedExpr{}
-	}
-	if len(s.exprs) < 10000 {
-		s.exprs[text] = parsedExpr{e, err}
-	}
-	s.recentExprs.put(text, parsedExpr{e, err})
-	return e, err
+	p, _ := s.exprs.do(text, func(text string) (parsedExpr, error) {
+		e, err := classad.ParseExpr(text, classad.Old)
+		return parsedExpr{e, err}, nil // a refused text is remembered too
+	})
+	return p.e, p.err
 }
 
-// recent is the last few texts looked up in a memo and what they gave: a
-// proc mostly asks for the previous proc's texts, the same strings, which
-// compare faster than a map hashes them.
+// textMemo is what a function made of texts: the last few, compared first
+// (a proc mostly asks for the previous proc's texts, the same strings,
+// which compare faster than a map hashes them), then up to 10,000 more.
+type textMemo[V any] struct {
+	all    map[string]V
+	recent recent[V]
+}
+
+// do is make(text), made once per text; an error is not remembered.
+func (m *textMemo[V]) do(text string, make func(string) (V, error)) (V, error) {
+	if v, ok := m.recent.get(text); ok {
+		return v, nil
+	}
+	if v, ok := m.all[text]; ok {
+		m.recent.put(text, v)
+		return v, nil
+	}
+	v, err := make(text)
+	if err != nil {
+		return v, err
+	}
+	m.all = remember(m.all, text, v)
+	m.recent.put(text, v)
+	return v, nil
+}
+
+// recent is the last few texts looked up in a memo and what they gave.
 type recent[V any] struct {
 	k    [4]string
 	v    [4]V
@@ -309,10 +319,7 @@ func (r *recent[V]) get(k string) (V, bool) {
 func (r *recent[V]) put(k string, v V) {
 	r.k[r.next], r.v[r.next] = k, v
 	r.next = (r.next + 1) % len(r.k)
-	r.n = max(r.n, r.next)
-	if r.next == 0 {
-		r.n = len(r.k)
-	}
+	r.n = min(r.n+1, len(r.k))
 }
 
 // assigned notes that command lk (lower case) was assigned again: what

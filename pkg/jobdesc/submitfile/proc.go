@@ -720,40 +720,24 @@ func (b *procBuilder) arguments() error {
 
 // argsV2 is V2 arguments as HTCondor stores them, read once per text.
 func (s *session) argsV2(v string) (string, error) {
-	if a, ok := s.recentArgs.get(v); ok {
-		return a, nil
-	}
-	if a, ok := s.argsDone[v]; ok {
-		s.recentArgs.put(v, a)
-		return a, nil
-	}
-	list, err := parseArgsV2(v)
-	if err != nil {
-		return "", err
-	}
-	a := joinArgsV2(list)
-	s.argsDone = remember(s.argsDone, v, a)
-	s.recentArgs.put(v, a)
-	return a, nil
+	return s.args.do(v, func(v string) (string, error) {
+		list, err := parseArgsV2(v)
+		if err != nil {
+			return "", err
+		}
+		return joinArgsV2(list), nil
+	})
 }
 
 // envV2 is a V2 environment as HTCondor stores it, read once per text.
 func (s *session) envV2(v string) (string, error) {
-	if e, ok := s.recentEnvs.get(v); ok {
-		return e, nil
-	}
-	if e, ok := s.envDone[v]; ok {
-		s.recentEnvs.put(v, e)
-		return e, nil
-	}
-	list, err := parseEnvV2(v)
-	if err != nil {
-		return "", err
-	}
-	e := joinEnvV2(list)
-	s.envDone = remember(s.envDone, v, e)
-	s.recentEnvs.put(v, e)
-	return e, nil
+	return s.envs.do(v, func(v string) (string, error) {
+		list, err := parseEnvV2(v)
+		if err != nil {
+			return "", err
+		}
+		return joinEnvV2(list), nil
+	})
 }
 
 // remember adds k -> v to a bounded memo (a thousand procs mostly share

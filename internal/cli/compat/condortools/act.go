@@ -177,9 +177,10 @@ func actAll(ctx context.Context, f *cmdutil.Factory, s *session, k actKind, o *a
 		}
 	}
 	// with -constraint, the real tools AND the clusters into it: one request
+	anyCluster := strings.Join(clusters, " || ")
 	combined := *o
 	if o.constraint != "" && len(clusters) > 0 {
-		combined.addConstraint(strings.Join(clusters, " || "))
+		combined.addConstraint(anyCluster)
 	}
 	var res []htcondor.ActResult
 	if len(procs) > 0 {
@@ -201,7 +202,7 @@ func actAll(ctx context.Context, f *cmdutil.Factory, s *session, k actKind, o *a
 			code = 1
 		}
 	}
-	if len(clusters) > 1 && o.constraint == "" && !actConstraint(ctx, f, s, k, strings.Join(clusters, " || "), "", reason, code != 0) {
+	if len(clusters) > 1 && o.constraint == "" && !actConstraint(ctx, f, s, k, anyCluster, matching(anyCluster), reason, code != 0) {
 		code = 1
 	}
 	if (o.constraint != "" || o.all) && !actBulk(ctx, f, s, k, &combined, reason, code != 0) {
@@ -214,21 +215,18 @@ func actAll(ctx context.Context, f *cmdutil.Factory, s *session, k actKind, o *a
 // the real tools send for it).
 func actBulk(ctx context.Context, f *cmdutil.Factory, s *session, k actKind, o *actOpts, reason string, failed bool) bool {
 	if o.all {
-		return actConstraint(ctx, f, s, k, "ClusterId >= 0", " ", reason, failed)
+		return actConstraint(ctx, f, s, k, "ClusterId >= 0", "", reason, failed)
 	}
-	return actConstraint(ctx, f, s, k, o.constraint, "", reason, failed)
+	return actConstraint(ctx, f, s, k, o.constraint, matching(o.constraint), reason, failed)
 }
 
+// matching is how the outcome lines name the jobs constraint selects.
+func matching(constraint string) string { return " matching constraint (" + constraint + ")" }
+
 // actConstraint acts on the jobs constraint selects and prints the outcome
-// (what: how the lines name them; "" for "matching constraint (X)", " " for
-// -all); failed says an earlier part of the command failed.
+// (what: how the lines name them, see printBulkResult); failed says an
+// earlier part of the command failed.
 func actConstraint(ctx context.Context, f *cmdutil.Factory, s *session, k actKind, constraint, what, reason string, failed bool) bool {
-	switch what {
-	case "":
-		what = " matching constraint (" + constraint + ")"
-	case " ":
-		what = ""
-	}
 	b, err := s.c.ActBulk(ctx, k.action, constraint, reason)
 	if err != nil {
 		errorf(f, "%v", err)
