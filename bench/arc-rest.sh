@@ -6,8 +6,8 @@
 # Per CE: one submit with a token (median of N, default 7); one job with 9 input files to
 # upload (median of N); one job with a 200 MB input (median of 3, and peak RSS); 100 jobs (one
 # cesub bulk submit, median of 3, vs a loop of 100 arcsub calls, once); status of 100 jobs
-# (median of N), on the CE as it is and again with $CESUB_BENCH_FILLER (10,000) other jobs of the same
-# identity on it. Every row is printed with its ratio to curl doing the same requests.
+# (median of N; cesub, curl and arcstat in turn, once the CE has settled), on the CE as it is and again
+# with $CESUB_BENCH_FILLER (10,000) other jobs of the same identity on it. Every row is printed with its ratio to curl doing the same requests.
 # Every call is a fresh process with fresh TLS connections, as users and pilot factories run them.
 # CESUB_BENCH_ONLY=6|7 runs one CE only; CESUB_BENCH_ROWS=status only the status rows.
 set -euo pipefail
@@ -63,16 +63,20 @@ fill_ce() {
   done
 }
 
-# unfill_ce REST TOKEN FILE: clean the filler jobs (500 ids a request)
+# unfill_ce REST TOKEN FILE: kill, then clean, the filler jobs (500 ids a request). A-REX queues
+# the clean of a job still PREPARING but carries it out only once the job has finished: without
+# the kill the fillers would stay on the CE, waiting for their input, and load the next run.
 unfill_ce() {
-  local rest=$1 token=$2 file=$3
+  local rest=$1 token=$2 file=$3 act part
   split -l 500 "$file" "$WORK/unfill."
-  for part in "$WORK"/unfill.*; do
-    awk 'BEGIN{printf "{\"job\":["} {printf "%s{\"id\":\"%s\"}", (NR>1?",":""), $1} END{printf "]}"}' "$part" |
-      curl -sS --capath "$X509_CERT_DIR" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-        --data-binary @- "$rest/jobs?action=clean" >/dev/null || true
-    rm -f "$part"
+  for act in kill clean; do
+    for part in "$WORK"/unfill.*; do
+      awk 'BEGIN{printf "{\"job\":["} {printf "%s{\"id\":\"%s\"}", (NR>1?",":""), $1} END{printf "]}"}' "$part" |
+        curl -sS --capath "$X509_CERT_DIR" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+          --data-binary @- "$rest/jobs?action=$act" >/dev/null || true
+    done
   done
+  rm -f "$WORK"/unfill.*
 }
 
 # bench_ce LABEL URL TOKENFILE ARCSUB-PREFIX... : ARCSUB-PREFIX runs arc* commands (host or chroot)
@@ -151,9 +155,13 @@ bench_ce() {
   "$CESUB" clean -a >/dev/null 2>&1 || true
   "$CESUB" submit -C "$url" -f "$WORK/100.xrsl" > "$WORK/ids"
   local ids; ids=$(awk -F/ 'BEGIN{printf "{\"job\":["} {printf "%s{\"id\":\"%s\"}", (NR>1?",":""), $NF} END{printf "]}"}' "$WORK/ids")
-  t_s=$(timeit "$N" "$CESUB" status --all)
-  t_scurl=$(timeit "$N" curl -sSf --capath "$X509_CERT_DIR" -H "Authorization: Bearer $token" -H 'Accept: application/json' -H 'Content-Type: application/json' --data-binary "$ids" "$rest/jobs?action=status")
-  t_as=$(timeit "$N" "${arc[@]}" arcstat -j "$jobs" -a)
+  # the three in turn, N rounds, once the CE has settled (its new jobs processed): an idle CE
+  s_cesub() { "$CESUB" status --all; }
+  s_curl() { curl -sSf --capath "$X509_CERT_DIR" -H "Authorization: Bearer $token" -H 'Accept: application/json' -H 'Content-Type: application/json' --data-binary "$ids" "$rest/jobs?action=status"; }
+  s_arcstat() { "${arc[@]}" arcstat -j "$jobs" -a; }
+  settle 240
+  local res; res=$(timeeach "$N" s_cesub s_curl s_arcstat)
+  read -r t_s t_scurl t_as <<< "$(echo $res)"
   row "cesub status --all (100 jobs)" "$t_s"
   row "curl POST jobs?action=status (100 ids)" "$t_scurl"
   row "arcstat -a (100 jobs, its own job list)" "$t_as"
@@ -164,10 +172,10 @@ bench_ce() {
   local t0 t_s1 t_sb t_scb t_asb
   fill_ce "$rest" "$token" "$FILLER" "$WORK/filler-$label"
   echo "# $(wc -l < "$WORK/filler-$label") filler jobs made (they wait for an input nobody uploads)"
+  settle 300
   t0=$(now); "$CESUB" status --all >/dev/null 2>&1 || true; t_s1=$(echo "$(now) - $t0" | bc -l)
-  t_sb=$(timeit "$N" "$CESUB" status --all)
-  t_scb=$(timeit "$N" curl -sSf --capath "$X509_CERT_DIR" -H "Authorization: Bearer $token" -H 'Accept: application/json' -H 'Content-Type: application/json' --data-binary "$ids" "$rest/jobs?action=status")
-  t_asb=$(timeit "$N" "${arc[@]}" arcstat -j "$jobs" -a)
+  res=$(timeeach "$N" s_cesub s_curl s_arcstat)
+  read -r t_sb t_scb t_asb <<< "$(echo $res)"
   row "cesub status --all, first run (a listing: learns the count)" "$t_s1"
   row "cesub status --all (100 jobs)" "$t_sb"
   row "curl POST jobs?action=status (100 ids)" "$t_scb"
