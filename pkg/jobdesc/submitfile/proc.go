@@ -75,11 +75,12 @@ func (s *session) makeProc(q *queueSpec, vars Table) (Proc, error) {
 // build evaluates the proc's commands and sets its attributes.
 func (b *procBuilder) build() error {
 	s := b.session
-	vals := s.strings(len(s.keys))
+	vals := slices.Grow(s.mvals[:0], len(s.keys))[:len(s.keys)]
+	s.mvals = vals
 	for i, k := range s.keys {
 		vals[i], _ = b.valAs(k, s.lkeys[i])
 	}
-	b.p.Macros = Table{names: s.keys[:len(s.keys):len(s.keys)], vals: vals}
+	b.p.Macros = s.macros.make(s.keys[:len(s.keys):len(s.keys)], vals, nil)
 	if s.strict != nil {
 		return s.strict
 	}
@@ -441,7 +442,7 @@ func (b *procBuilder) skip(k int) bool {
 	}
 	for _, rd := range r.reads {
 		if rd.at >= 0 {
-			if b.p.Macros.vals[rd.at] != rd.v {
+			if b.mvals[rd.at] != rd.v {
 				return false
 			}
 			continue
@@ -1032,7 +1033,7 @@ func (b *procBuilder) raw() error {
 	}
 	for j := range b.rawKeys {
 		rk := &b.rawKeys[j]
-		k, name, v := b.keys[rk.at], rk.name, b.p.Macros.vals[rk.at]
+		k, name, v := b.keys[rk.at], rk.name, b.mvals[rk.at]
 		if b.rec {
 			b.reads = append(b.reads, stepRead{at: rk.at, v: v})
 		}
