@@ -19,6 +19,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/cesub/cesub/pkg/classad"
 )
 
 // Pos is a place in a submit file.
@@ -487,10 +489,11 @@ func (r *reader) condition(pos Pos, expr string, eval bool) (bool, error) {
 
 func truth(s string) (bool, bool) {
 	s = strings.TrimSpace(s)
-	switch strings.ToLower(s) {
-	case "", "false", "no":
+	same := classad.SameName // ASCII case: what ToLower gave, without a copy for every proc's True
+	switch {
+	case s == "" || same(s, "false") || same(s, "no"):
 		return false, true
-	case "true", "yes":
+	case same(s, "true") || same(s, "yes"):
 		return true, true
 	}
 	var f float64
