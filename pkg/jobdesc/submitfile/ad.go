@@ -277,6 +277,14 @@ func Parse(file string, src []byte, o ParseOptions) (*File, error) {
 	f := &File{}
 	sawQueue := false
 	for _, st := range r.stmts {
+		if st.queue != nil {
+			s.queuesLeft++
+		}
+	}
+	for _, st := range r.stmts {
+		if st.queue != nil {
+			s.queuesLeft--
+		}
 		if st.queue == nil {
 			lk := s.m.lower(st.key)
 			s.m.setLower(st.key, lk, st.value)
@@ -325,27 +333,28 @@ func staticVars(file string, o ParseOptions) map[string]string {
 }
 
 type session struct {
-	r       *reader
-	m       *macros
-	static  map[string]string
-	opts    ParseOptions
-	keys    []string // submit commands in first-assignment order (as written)
-	lkeys   []string // keys in lower case
-	seen    map[string]bool
-	warns   []Warning
-	cluster int
-	proc    int
-	made    int            // procs made so far, all clusters
-	keyPos  map[string]Pos // where each command was last assigned
-	strict  error          // first undefined macro under StrictMacros
-	pb      *procBuilder   // reset for each proc
-	strs    []lastCall     // the previous proc's str calls, in order
-	abss    []lastCall     // the previous proc's abs calls, in order
-	slab    []classad.Attr // the unused rest of the block procs' attributes are set in
-	strSlab []string       // the unused rest of the block rows take their values from
-	macros  tableMaker     // the procs' Macros
-	mvals   []string       // the Macros values of the proc being made
-	valSeq  []slotCall     // the slots of the previous proc's val calls, in order
+	r          *reader
+	m          *macros
+	static     map[string]string
+	opts       ParseOptions
+	keys       []string // submit commands in first-assignment order (as written)
+	lkeys      []string // keys in lower case
+	seen       map[string]bool
+	warns      []Warning
+	cluster    int
+	proc       int
+	made       int            // procs made so far, all clusters
+	queuesLeft int            // queue statements of the file after the one being run
+	keyPos     map[string]Pos // where each command was last assigned
+	strict     error          // first undefined macro under StrictMacros
+	pb         *procBuilder   // reset for each proc
+	strs       []lastCall     // the previous proc's str calls, in order
+	abss       []lastCall     // the previous proc's abs calls, in order
+	slab       []classad.Attr // the unused rest of the block procs' attributes are set in
+	strSlab    []string       // the unused rest of the block rows take their values from
+	macros     tableMaker     // the procs' Macros
+	mvals      []string       // the Macros values of the proc being made
+	valSeq     []slotCall     // the slots of the previous proc's val calls, in order
 	// the overlays of queue statements, by their variables
 	overlays   map[string]*overlay
 	exprs      textMemo[parsedExpr]
@@ -511,8 +520,11 @@ func (s *session) queue(q *queueSpec, f *File) error {
 	}
 	if need := len(items) * count; s.opts.EachProc == nil && cap(f.Procs)-len(f.Procs) < need {
 		// doubled (not append's quarter for large slices): a file of
-		// thousands of `queue 1` would copy its procs over and over
-		grown := make([]Proc, len(f.Procs), max(2*cap(f.Procs), len(f.Procs)+need))
+		// thousands of `queue 1` would copy its procs over and over; with
+		// room for a proc of each queue statement after this one (most
+		// make one or more)
+		room := min(s.queuesLeft, 1<<16, s.opts.MaxProcs-s.made-need)
+		grown := make([]Proc, len(f.Procs), max(2*cap(f.Procs), len(f.Procs)+need+max(room, 0)))
 		copy(grown, f.Procs)
 		f.Procs = grown
 	}

@@ -218,7 +218,7 @@ func (r *reader) read(file string, src []byte) error {
 	for li := 0; li < len(lines); li++ {
 		l := lines[li]
 		word, rest := firstWord(l.text)
-		lw := strings.ToLower(word)
+		lw := r.vars.lower(word)
 		if ok, err := r.conditional(&cs, l.pos, lw, rest); ok || err != nil {
 			if err != nil {
 				return err
@@ -351,7 +351,7 @@ func (r *reader) statement(lines []rawLine, li int, word, lw, rest string) (int,
 		value = l.text[strings.Index(l.text, "=")+2:]
 	}
 	r.stmts = append(r.stmts, statement{pos: l.pos, key: key, value: value})
-	r.vars.set(key, value)
+	r.vars.setLower(key, r.vars.lower(key), value)
 	return li, nil
 }
 
