@@ -658,7 +658,10 @@ func (o *overlay) next(s *session, q *queueSpec, it rowItem, step int) Table {
 	o.put(o.bi[3], pr)
 	o.put(o.bi[4], strconv.Itoa(step))
 	if q.mode != qCount {
-		ii := strconv.Itoa(it.index)
+		ii := it.text // (made for the slice already)
+		if ii == "" {
+			ii = strconv.Itoa(it.index)
+		}
 		o.put(o.bi[5], ii)
 		o.put(o.bi[6], ii)
 	}
