@@ -270,21 +270,13 @@ func Parse(file string, src []byte, o ParseOptions) (*File, error) {
 		}
 		return nil, &Error{Pos: Pos{File: file}, Msg: err.Error()}
 	}
-	s := &session{r: r, m: newMacros(o.Env, o.Dir), static: static, opts: o, keyPos: map[string]Pos{}}
+	s := &session{r: r, m: newMacros(o.Env, o.Dir), static: static, opts: o, keyPos: map[string]Pos{}, queuesLeft: queueCount(r.stmts)}
 	for k, v := range static {
 		s.m.vals[k] = v
 	}
 	f := &File{}
 	sawQueue := false
 	for _, st := range r.stmts {
-		if st.queue != nil {
-			s.queuesLeft++
-		}
-	}
-	for _, st := range r.stmts {
-		if st.queue != nil {
-			s.queuesLeft--
-		}
 		if st.queue == nil {
 			lk := s.m.lower(st.key)
 			s.m.setLower(st.key, lk, st.value)
@@ -518,15 +510,9 @@ func (s *session) queue(q *queueSpec, f *File) error {
 	if s.opts.Reserve != nil {
 		s.opts.Reserve(len(items) * count)
 	}
-	if need := len(items) * count; s.opts.EachProc == nil && cap(f.Procs)-len(f.Procs) < need {
-		// doubled (not append's quarter for large slices): a file of
-		// thousands of `queue 1` would copy its procs over and over; with
-		// room for a proc of each queue statement after this one (most
-		// make one or more)
-		room := min(s.queuesLeft, 1<<16, s.opts.MaxProcs-s.made-need)
-		grown := make([]Proc, len(f.Procs), max(2*cap(f.Procs), len(f.Procs)+need+max(room, 0)))
-		copy(grown, f.Procs)
-		f.Procs = grown
+	s.queuesLeft = max(s.queuesLeft-1, 0) // (the one of --queue is not among them)
+	if s.opts.EachProc == nil {
+		s.grow(f, len(items)*count)
 	}
 	ok := strings.Join(vars, ",") + strconv.FormatBool(q.mode == qCount)
 	o := s.overlays[ok]
@@ -558,6 +544,31 @@ func (s *session) queue(q *queueSpec, f *File) error {
 		}
 	}
 	return nil
+}
+
+// queueCount is the number of queue statements among stmts.
+func queueCount(stmts []statement) int {
+	n := 0
+	for _, st := range stmts {
+		if st.queue != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// grow makes room in f.Procs for need more procs: doubled (not append's
+// quarter for large slices: a file of thousands of `queue 1` would copy
+// its procs over and over), with room for a proc of each queue statement
+// after this one (most make one or more).
+func (s *session) grow(f *File, need int) {
+	if cap(f.Procs)-len(f.Procs) >= need {
+		return
+	}
+	room := max(min(s.queuesLeft, 1<<16, s.opts.MaxProcs-s.made-need), 0)
+	grown := make([]Proc, len(f.Procs), max(2*cap(f.Procs), len(f.Procs)+need+room))
+	copy(grown, f.Procs)
+	f.Procs = grown
 }
 
 // overlay is the macro overlay of a queue statement's procs: built-ins
