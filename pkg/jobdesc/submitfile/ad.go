@@ -27,21 +27,59 @@ type Proc struct {
 	Pos    Pos // of its queue statement
 }
 
-// Table is a proc's values by name: the names are shared with the other
-// procs of its queue statement (never modified), the values are its own.
+// Table is a proc's values by name. Procs share what is the same for
+// them: the names, which names have a value, and a base of values (never
+// modified once shared); a proc keeps only its values that differ from
+// the base (most of a proc's values are its neighbours').
 type Table struct {
-	names, vals []string
+	sh  *tableShape
+	own []ownVal // by increasing index
+}
+
+// tableShape is what the procs of a Table share.
+type tableShape struct {
+	names, base []string
 	has         []bool // nil: every name has a value
+}
+
+// ownVal is a proc's value at index at of its table's names.
+type ownVal struct {
+	at int
+	v  string
+}
+
+// size is the number of names the table can hold.
+func (t Table) size() int {
+	if t.sh == nil {
+		return 0
+	}
+	return len(t.sh.names)
+}
+
+// at is the value at index i (whether or not the name has one).
+func (t Table) at(i int) string {
+	for _, o := range t.own {
+		if o.at == i {
+			return o.v
+		}
+		if o.at > i {
+			break
+		}
+	}
+	return t.sh.base[i]
 }
 
 // Lookup is name's value and whether it has one.
 func (t Table) Lookup(name string) (string, bool) {
-	for i, n := range t.names {
+	if t.sh == nil {
+		return "", false
+	}
+	for i, n := range t.sh.names {
 		if n == name {
-			if t.has != nil && !t.has[i] {
+			if t.sh.has != nil && !t.sh.has[i] {
 				return "", false
 			}
-			return t.vals[i], true
+			return t.at(i), true
 		}
 	}
 	return "", false
@@ -52,18 +90,90 @@ func (t Table) Get(name string) string { v, _ := t.Lookup(name); return v }
 
 // Each calls fn with every name that has a value, in the table's order.
 func (t Table) Each(fn func(name, value string)) {
-	for i, n := range t.names {
-		if t.has == nil || t.has[i] {
-			fn(n, t.vals[i])
+	if t.sh == nil {
+		return
+	}
+	own := t.own
+	for i, n := range t.sh.names {
+		v := t.sh.base[i]
+		if len(own) > 0 && own[0].at == i {
+			v, own = own[0].v, own[1:]
+		}
+		if t.sh.has == nil || t.sh.has[i] {
+			fn(n, v)
 		}
 	}
 }
 
 // Map is the table as a new map.
 func (t Table) Map() map[string]string {
-	m := make(map[string]string, len(t.names))
+	m := make(map[string]string, t.size())
 	t.Each(func(k, v string) { m[k] = v })
 	return m
+}
+
+// tableMaker makes the tables of a run of procs: each proc's values are
+// compared with a shared base, and a proc keeps those that differ (a new
+// base is made when too many do).
+type tableMaker struct {
+	sh   *tableShape
+	diff []ownVal // the differences found for the proc being made
+	slab []ownVal // the unused rest of the block procs' own values are cut from
+}
+
+// make is the table of vals (reused by the caller: copied when kept) by
+// names, has as newTable's (also copied when kept).
+func (m *tableMaker) make(names, vals []string, has []bool) Table {
+	sh := m.sh
+	if sh == nil || !sameStrings(sh.names, names) || !slices.Equal(sh.has, has) || (sh.has == nil) != (has == nil) {
+		return m.rebase(names, vals, has)
+	}
+	m.diff = m.diff[:0]
+	for i, v := range vals {
+		if sh.base[i] != v {
+			m.diff = append(m.diff, ownVal{at: i, v: v})
+		}
+	}
+	if len(m.diff) == 0 {
+		return Table{sh: sh}
+	}
+	if 2*len(m.diff) > len(vals) {
+		return m.rebase(names, vals, has)
+	}
+	return Table{sh: sh, own: m.cut(m.diff)}
+}
+
+// rebase makes a new base of vals.
+func (m *tableMaker) rebase(names, vals []string, has []bool) Table {
+	m.sh = &tableShape{names: names, base: slices.Clone(vals), has: slices.Clone(has)}
+	return Table{sh: m.sh}
+}
+
+// cut copies d into a block shared with the next procs (one allocation
+// for many).
+func (m *tableMaker) cut(d []ownVal) []ownVal {
+	n := len(d)
+	if n > 256 {
+		return slices.Clone(d)
+	}
+	if cap(m.slab)-len(m.slab) < n {
+		m.slab = make([]ownVal, 0, 2048)
+	}
+	l := len(m.slab)
+	m.slab = append(m.slab, d...)
+	return m.slab[l : l+n : l+n]
+}
+
+// sameStrings says whether a and b are the same slice (the names of a
+// queue statement or the session's keys, shared) or hold the same strings.
+func sameStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if len(a) == 0 || &a[0] == &b[0] {
+		return true
+	}
+	return slices.Equal(a, b)
 }
 
 // File is a parsed submit description.
@@ -160,7 +270,7 @@ func Parse(file string, src []byte, o ParseOptions) (*File, error) {
 		}
 		return nil, &Error{Pos: Pos{File: file}, Msg: err.Error()}
 	}
-	s := &session{r: r, m: newMacros(o.Env, o.Dir), static: static, opts: o, keyPos: map[string]Pos{}}
+	s := &session{r: r, m: newMacros(o.Env, o.Dir), static: static, opts: o, keyPos: map[string]Pos{}, queuesLeft: queueCount(r.stmts)}
 	for k, v := range static {
 		s.m.vals[k] = v
 	}
@@ -215,25 +325,28 @@ func staticVars(file string, o ParseOptions) map[string]string {
 }
 
 type session struct {
-	r       *reader
-	m       *macros
-	static  map[string]string
-	opts    ParseOptions
-	keys    []string // submit commands in first-assignment order (as written)
-	lkeys   []string // keys in lower case
-	seen    map[string]bool
-	warns   []Warning
-	cluster int
-	proc    int
-	made    int            // procs made so far, all clusters
-	keyPos  map[string]Pos // where each command was last assigned
-	strict  error          // first undefined macro under StrictMacros
-	pb      *procBuilder   // reset for each proc
-	strs    []lastCall     // the previous proc's str calls, in order
-	abss    []lastCall     // the previous proc's abs calls, in order
-	slab    []classad.Attr // the unused rest of the block procs' attributes are set in
-	strSlab []string       // the unused rest of the block procs' tables take their values from
-	valSeq  []slotCall     // the slots of the previous proc's val calls, in order
+	r          *reader
+	m          *macros
+	static     map[string]string
+	opts       ParseOptions
+	keys       []string // submit commands in first-assignment order (as written)
+	lkeys      []string // keys in lower case
+	seen       map[string]bool
+	warns      []Warning
+	cluster    int
+	proc       int
+	made       int            // procs made so far, all clusters
+	queuesLeft int            // queue statements of the file after the one being run
+	keyPos     map[string]Pos // where each command was last assigned
+	strict     error          // first undefined macro under StrictMacros
+	pb         *procBuilder   // reset for each proc
+	strs       []lastCall     // the previous proc's str calls, in order
+	abss       []lastCall     // the previous proc's abs calls, in order
+	slab       []classad.Attr // the unused rest of the block procs' attributes are set in
+	strSlab    []string       // the unused rest of the block rows take their values from
+	macros     tableMaker     // the procs' Macros
+	mvals      []string       // the Macros values of the proc being made
+	valSeq     []slotCall     // the slots of the previous proc's val calls, in order
 	// the overlays of queue statements, by their variables
 	overlays   map[string]*overlay
 	exprs      textMemo[parsedExpr]
@@ -335,8 +448,8 @@ func (s *session) assigned(lk string) {
 	delete(s.deps, lk)
 }
 
-// strings is n empty strings for a proc's table, cut from a block shared
-// with the next procs (one allocation for many).
+// strings is n empty strings for a row of queue items, cut from a block
+// shared with the next rows (one allocation for many).
 func (s *session) strings(n int) []string {
 	if n > 256 {
 		return make([]string, n)
@@ -397,12 +510,9 @@ func (s *session) queue(q *queueSpec, f *File) error {
 	if s.opts.Reserve != nil {
 		s.opts.Reserve(len(items) * count)
 	}
-	if need := len(items) * count; s.opts.EachProc == nil && cap(f.Procs)-len(f.Procs) < need {
-		// doubled (not append's quarter for large slices): a file of
-		// thousands of `queue 1` would copy its procs over and over
-		grown := make([]Proc, len(f.Procs), max(2*cap(f.Procs), len(f.Procs)+need))
-		copy(grown, f.Procs)
-		f.Procs = grown
+	s.queuesLeft = max(s.queuesLeft-1, 0) // (the one of --queue is not among them)
+	if s.opts.EachProc == nil {
+		s.grow(f, len(items)*count)
 	}
 	ok := strings.Join(vars, ",") + strconv.FormatBool(q.mode == qCount)
 	o := s.overlays[ok]
@@ -436,6 +546,31 @@ func (s *session) queue(q *queueSpec, f *File) error {
 	return nil
 }
 
+// queueCount is the number of queue statements among stmts.
+func queueCount(stmts []statement) int {
+	n := 0
+	for _, st := range stmts {
+		if st.queue != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// grow makes room in f.Procs for need more procs: doubled (not append's
+// quarter for large slices: a file of thousands of `queue 1` would copy
+// its procs over and over), with room for a proc of each queue statement
+// after this one (most make one or more).
+func (s *session) grow(f *File, need int) {
+	if cap(f.Procs)-len(f.Procs) >= need {
+		return
+	}
+	room := max(min(s.queuesLeft, 1<<16, s.opts.MaxProcs-s.made-need), 0)
+	grown := make([]Proc, len(f.Procs), max(2*cap(f.Procs), len(f.Procs)+need+room))
+	copy(grown, f.Procs)
+	f.Procs = grown
+}
+
 // overlay is the macro overlay of a queue statement's procs: built-ins
 // and queue variables, values by the index of their names, reused from
 // proc to proc.
@@ -450,7 +585,8 @@ type overlay struct {
 	bi         [7]int            // the index of each of the builtins, or -1
 	cl         string            // cluster as text
 	cluster    int
-	allPresent bool // every name has a value for the proc being made
+	allPresent bool       // every name has a value for the proc being made
+	tables     tableMaker // the procs' Vars
 }
 
 // overlayVar is where a queue variable goes and what it falls back to.
@@ -533,7 +669,10 @@ func (o *overlay) next(s *session, q *queueSpec, it rowItem, step int) Table {
 	o.put(o.bi[3], pr)
 	o.put(o.bi[4], strconv.Itoa(step))
 	if q.mode != qCount {
-		ii := strconv.Itoa(it.index)
+		ii := it.text // (made for the slice already)
+		if ii == "" {
+			ii = strconv.Itoa(it.index)
+		}
 		o.put(o.bi[5], ii)
 		o.put(o.bi[6], ii)
 	}
@@ -552,13 +691,12 @@ func (o *overlay) next(s *session, q *queueSpec, it rowItem, step int) Table {
 			o.put(o.vi[i].at, it.vals[i])
 		}
 	}
-	t := Table{names: o.names, vals: s.strings(len(o.names))}
-	copy(t.vals, o.vals)
 	o.allPresent = !slices.Contains(o.has, false)
+	var has []bool
 	if !o.allPresent {
-		t.has = slices.Clone(o.has)
+		has = o.has
 	}
-	return t
+	return o.tables.make(o.names, o.vals, has)
 }
 
 // lookup is the value of the proc being made for lk (macros.expand's scope).

@@ -19,6 +19,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/cesub/cesub/pkg/classad"
 )
 
 // Pos is a place in a submit file.
@@ -216,7 +218,7 @@ func (r *reader) read(file string, src []byte) error {
 	for li := 0; li < len(lines); li++ {
 		l := lines[li]
 		word, rest := firstWord(l.text)
-		lw := strings.ToLower(word)
+		lw := r.vars.lower(word)
 		if ok, err := r.conditional(&cs, l.pos, lw, rest); ok || err != nil {
 			if err != nil {
 				return err
@@ -349,7 +351,7 @@ func (r *reader) statement(lines []rawLine, li int, word, lw, rest string) (int,
 		value = l.text[strings.Index(l.text, "=")+2:]
 	}
 	r.stmts = append(r.stmts, statement{pos: l.pos, key: key, value: value})
-	r.vars.set(key, value)
+	r.vars.setLower(key, r.vars.lower(key), value)
 	return li, nil
 }
 
@@ -487,10 +489,11 @@ func (r *reader) condition(pos Pos, expr string, eval bool) (bool, error) {
 
 func truth(s string) (bool, bool) {
 	s = strings.TrimSpace(s)
-	switch strings.ToLower(s) {
-	case "", "false", "no":
+	same := classad.SameName // ASCII case: what ToLower gave, without a copy for every proc's True
+	switch {
+	case s == "" || same(s, "false") || same(s, "no"):
 		return false, true
-	case "true", "yes":
+	case same(s, "true") || same(s, "yes"):
 		return true, true
 	}
 	var f float64

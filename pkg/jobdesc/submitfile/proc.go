@@ -75,11 +75,12 @@ func (s *session) makeProc(q *queueSpec, vars Table) (Proc, error) {
 // build evaluates the proc's commands and sets its attributes.
 func (b *procBuilder) build() error {
 	s := b.session
-	vals := s.strings(len(s.keys))
+	vals := slices.Grow(s.mvals[:0], len(s.keys))[:len(s.keys)]
+	s.mvals = vals
 	for i, k := range s.keys {
 		vals[i], _ = b.valAs(k, s.lkeys[i])
 	}
-	b.p.Macros = Table{names: s.keys[:len(s.keys):len(s.keys)], vals: vals}
+	b.p.Macros = s.macros.make(s.keys[:len(s.keys):len(s.keys)], vals, nil)
 	if s.strict != nil {
 		return s.strict
 	}
@@ -377,8 +378,9 @@ type stepRecord struct {
 	nKeys          int
 	before, after  builderState
 	reads          []stepRead
-	attrs          []classad.Attr
-	dval, dstr, da int // the val, str and abs calls it made
+	attrs          []classad.Attr // (each set appended them: their names differ)
+	names          [4]uint64      // the nameHash of each of attrs, as procBuilder.names
+	dval, dstr, da int            // the val, str and abs calls it made
 }
 
 // stepRead is a value a step read: command slot (named lk) or, at >= 0,
@@ -430,6 +432,11 @@ func (b *procBuilder) end(k int, st stepStart) {
 	r.nKeys, r.before, r.after = len(b.keys), st.before, b.state()
 	r.reads = append(r.reads[:0], b.reads...)
 	r.attrs = append(r.attrs[:0], b.ad.Attrs[st.nattrs:]...)
+	r.names = [4]uint64{}
+	for _, a := range r.attrs {
+		h := nameHash(a.Name)
+		r.names[h>>6] |= 1 << (h & 63)
+	}
 	r.dval, r.dstr, r.da = b.nval-st.nval, b.nstr-st.nstr, b.nabs-st.nabs
 }
 
@@ -441,7 +448,7 @@ func (b *procBuilder) skip(k int) bool {
 	}
 	for _, rd := range r.reads {
 		if rd.at >= 0 {
-			if b.p.Macros.vals[rd.at] != rd.v {
+			if b.mvals[rd.at] != rd.v {
 				return false
 			}
 			continue
@@ -457,15 +464,30 @@ func (b *procBuilder) skip(k int) bool {
 			return false
 		}
 	}
-	for _, a := range r.attrs {
-		b.set(a.Name, a.Expr)
-	}
+	b.replay(r)
 	a := r.after
 	b.iwd, b.universe, b.docker, b.image, b.stf, b.cpus = a.iwd, a.universe, a.docker, a.image, a.stf, a.cpus
 	b.nval += r.dval
 	b.nstr += r.dstr
 	b.nabs += r.da
 	return true
+}
+
+// replay sets the attributes of record r: appended at once when no
+// attribute of the proc can have one of their names, else one by one.
+func (b *procBuilder) replay(r *stepRecord) {
+	n := &b.names
+	if n[0]&r.names[0]|n[1]&r.names[1]|n[2]&r.names[2]|n[3]&r.names[3] != 0 {
+		for _, a := range r.attrs {
+			b.set(a.Name, a.Expr)
+		}
+		return
+	}
+	b.ad.Attrs = append(b.ad.Attrs, r.attrs...)
+	for i := range n {
+		n[i] |= r.names[i]
+	}
+	b.nset += len(r.attrs)
 }
 
 // slotCall is the slot a val call of the previous proc used.
@@ -1032,7 +1054,7 @@ func (b *procBuilder) raw() error {
 	}
 	for j := range b.rawKeys {
 		rk := &b.rawKeys[j]
-		k, name, v := b.keys[rk.at], rk.name, b.p.Macros.vals[rk.at]
+		k, name, v := b.keys[rk.at], rk.name, b.mvals[rk.at]
 		if b.rec {
 			b.reads = append(b.reads, stepRead{at: rk.at, v: v})
 		}

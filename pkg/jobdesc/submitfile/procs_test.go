@@ -1,6 +1,7 @@
 package submitfile
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -49,5 +50,21 @@ func TestProcAllocations(t *testing.T) {
 	})
 	if perProc := allocs / 2000; perProc > 50 {
 		t.Errorf("%.0f allocations per proc, want at most 50", perProc)
+	}
+}
+
+// TestProcsRoom: the room made for the procs of later queue statements
+// stays within MaxProcs, and the procs are those of every statement.
+func TestProcsRoom(t *testing.T) {
+	src := "executable = x\nqueue 1\n" + strings.Repeat("queue 0\n", 1000) + "arguments = last\nqueue 1\n"
+	f, err := Parse("r.sub", []byte(src), ParseOptions{MaxProcs: 10, Options: Options{Dir: "/tmp", Env: func(string) string { return "" }}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Procs) != 2 || cap(f.Procs) > 10 {
+		t.Fatalf("%d procs, room for %d (MaxProcs 10)", len(f.Procs), cap(f.Procs))
+	}
+	if f.Procs[0].ProcID != 0 || f.Procs[1].ProcID != 1 || f.Procs[1].Macros.Get("arguments") != "last" || f.Procs[0].Macros.Get("arguments") != "" {
+		t.Errorf("procs: %+v %+v", f.Procs[0].Macros.Map(), f.Procs[1].Macros.Map())
 	}
 }

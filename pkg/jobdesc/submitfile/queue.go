@@ -251,7 +251,8 @@ func applySlice(pos Pos, slice string, items []string) ([]string, error) {
 // rowItem is one item of a queue: values for the queue variables.
 type rowItem struct {
 	vals  []string
-	index int // ItemIndex / Row
+	index int    // ItemIndex / Row
+	text  string // index as text ("" when not made yet)
 }
 
 // items computes the queue's items with macros expanded now (queue time),
@@ -420,7 +421,7 @@ func (s *session) rows(q *queueSpec, raw []string) ([]rowItem, error) {
 			vals = s.strings(1)
 			vals[0] = line
 		}
-		out = append(out, rowItem{vals: vals, index: i})
+		out = append(out, rowItem{vals: vals, index: i, text: is})
 	}
 	return out, nil
 }

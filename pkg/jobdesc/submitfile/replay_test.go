@@ -57,3 +57,40 @@ queue 2
 		}
 	}
 }
+
+// TestStepReplayReplaces: a replayed step whose attribute an earlier step
+// of this proc set already (and of the recorded proc did not) replaces it,
+// as running the step would, instead of adding it twice.
+func TestStepReplayReplaces(t *testing.T) {
+	src := []byte(`executable = run.sh
+request_gpus = $(g)
++RequestGPUs = 2
++Other = 3
+queue x, g from (
+  a
+  b, 1
+  c
+)
+`)
+	f, err := Parse("r.sub", src, ParseOptions{Options: Options{Dir: "/sub", Env: func(string) string { return "" }, Now: time.Unix(0, 0)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range f.Procs {
+		n := 0
+		for _, a := range p.Ad.Attrs {
+			if a.Name == "RequestGPUs" {
+				n++
+				if a.Expr != classad.Int(2) {
+					t.Errorf("proc %d: RequestGPUs = %v, want 2", i, a.Expr)
+				}
+			}
+		}
+		if n != 1 {
+			t.Errorf("proc %d: %d RequestGPUs attributes, want 1", i, n)
+		}
+		if e, _ := p.Ad.Get("Other"); e != classad.Int(3) {
+			t.Errorf("proc %d: Other = %v", i, e)
+		}
+	}
+}
