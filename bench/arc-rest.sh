@@ -68,6 +68,7 @@ fill_ce() {
 # the kill the fillers would stay on the CE, waiting for their input, and load the next run.
 unfill_ce() {
   local rest=$1 token=$2 file=$3 act part
+  [ -s "$file" ] || return 0
   split -l 500 "$file" "$WORK/unfill."
   for act in kill clean; do
     for part in "$WORK"/unfill.*; do
