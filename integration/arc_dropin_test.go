@@ -323,9 +323,12 @@ func compareKill(t *testing.T, s *arcSide) {
 }
 
 // cleanArcJobs cleans every job left on the shared list (the killed ones
-// once the CE has ended them), with cesub's arcclean.
+// once the CE has ended them), with cesub's arcclean. It waits up to 8
+// minutes: on the loaded CI machine A-REX 6.17's submit-fork-job has taken
+// 2.5 minutes to hand a job to the fork LRMS, and a job is cleaned only
+// once it has ended.
 func cleanArcJobs(t *testing.T, s *arcSide) {
-	deadline := time.Now().Add(3 * time.Minute)
+	deadline := time.Now().Add(8 * time.Minute)
 	for time.Now().Before(deadline) {
 		r := s.run(t, false, "arcclean", "-a")
 		if r.code == 1 && strings.Contains(r.out+r.err, "No jobs") || strings.Contains(r.err, "doesn't exist") {
