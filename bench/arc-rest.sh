@@ -162,7 +162,7 @@ bench_ce() {
   s_arcstat() { "${arc[@]}" arcstat -j "$jobs" -a; }
   settle 240
   local res; res=$(timeeach "$N" s_cesub s_curl s_arcstat)
-  read -r t_s t_scurl t_as <<< "$(echo $res)"
+  read -r t_s t_scurl t_as <<< "$res"
   row "cesub status --all (100 jobs)" "$t_s"
   row "curl POST jobs?action=status (100 ids)" "$t_scurl"
   row "arcstat -a (100 jobs, its own job list)" "$t_as"
@@ -176,7 +176,7 @@ bench_ce() {
   settle 300
   t0=$(now); "$CESUB" status --all >/dev/null 2>&1 || true; t_s1=$(echo "$(now) - $t0" | bc -l)
   res=$(timeeach "$N" s_cesub s_curl s_arcstat)
-  read -r t_sb t_scb t_asb <<< "$(echo $res)"
+  read -r t_sb t_scb t_asb <<< "$res"
   row "cesub status --all, first run (a listing: learns the count)" "$t_s1"
   row "cesub status --all (100 jobs)" "$t_sb"
   row "curl POST jobs?action=status (100 ids)" "$t_scb"

@@ -4,12 +4,14 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+
 # timeit N cmd... -> median seconds (a failing run aborts: a benchmark of failures is meaningless)
 timeit() {
   local n=$1; shift; local f=$WORK/times; : > "$f"
-  for _ in $(seq "$n"); do
-    local t0; t0=$(now)
-    "$@" > "$WORK/last.out" 2>&1 || { echo "FAILED: $*" >&2; tail -5 "$WORK/last.out" >&2; exit 1; }
-    echo "$(now) - $t0" | bc -l >> "$f"
-  done
+  for _ in $(seq "$n"); do timeonce "$f" "$@"; done
   median < "$f"
+}
+# timeonce FILE cmd...: runs cmd once and appends its seconds to FILE (a failing run aborts)
+timeonce() {
+  local f=$1 t0; shift; t0=$(now)
+  "$@" > "$WORK/last.out" 2>&1 || { echo "FAILED: $*" >&2; tail -5 "$WORK/last.out" >&2; exit 1; }
+  echo "$(now) - $t0" | bc -l >> "$f"
 }
 # ratio A B -> A/B with two decimals
 ratio() { echo "scale=2; $1 / $2" | bc -l | sed 's/^\./0./'; }
@@ -22,18 +24,14 @@ rss() {
 # timein DIR N CMD... -> timeit in DIR
 timein() { local dir=$1; shift; ( cd "$dir" && timeit "$@" ); }
 # timeeach N F1 F2 ...: runs F1 F2 … in turn, N rounds (A B C A B C …: a drift in the machine's
-# speed falls on every command alike), and prints each one's median seconds, in order
+# speed falls on every command alike), and prints each one's median seconds on one line, in order
 timeeach() {
-  local n=$1 f i; shift
+  local n=$1 f; shift
   for f in "$@"; do : > "$WORK/times.$f"; done
   for _ in $(seq "$n"); do
-    for f in "$@"; do
-      local t0; t0=$(now)
-      "$f" > "$WORK/last.out" 2>&1 || { echo "FAILED: $f" >&2; tail -5 "$WORK/last.out" >&2; exit 1; }
-      echo "$(now) - $t0" | bc -l >> "$WORK/times.$f"
-    done
+    for f in "$@"; do timeonce "$WORK/times.$f" "$f"; done
   done
-  for f in "$@"; do median < "$WORK/times.$f"; done
+  echo $(for f in "$@"; do median < "$WORK/times.$f"; done)
 }
 # busy_pct: how busy the machine's CPUs were over the last 2 s, in percent (from /proc/stat)
 busy_pct() {

@@ -117,8 +117,8 @@ func (t Table) Map() map[string]string {
 // base is made when too many do).
 type tableMaker struct {
 	sh   *tableShape
-	diff []ownVal // the differences found for the proc being made
-	slab []ownVal // the unused rest of the block procs' own values are cut from
+	diff []ownVal      // the differences found for the proc being made
+	slab block[ownVal] // procs' own values are cut from it
 }
 
 // make is the table of vals (reused by the caller: copied when kept) by
@@ -152,16 +152,28 @@ func (m *tableMaker) rebase(names, vals []string, has []bool) Table {
 // cut copies d into a block shared with the next procs (one allocation
 // for many).
 func (m *tableMaker) cut(d []ownVal) []ownVal {
-	n := len(d)
+	own := m.slab.take(len(d))
+	copy(own, d)
+	return own
+}
+
+// block hands out short slices cut from one allocation shared by many
+// (the procs' tables, rows of queue items); a long one gets its own.
+type block[T any] struct {
+	rest []T // the unused rest of the current block
+}
+
+// take is n zero values, cut from the block.
+func (b *block[T]) take(n int) []T {
 	if n > 256 {
-		return slices.Clone(d)
+		return make([]T, n)
 	}
-	if cap(m.slab)-len(m.slab) < n {
-		m.slab = make([]ownVal, 0, 2048)
+	if len(b.rest) < n {
+		b.rest = make([]T, 4096)
 	}
-	l := len(m.slab)
-	m.slab = append(m.slab, d...)
-	return m.slab[l : l+n : l+n]
+	s := b.rest[:n:n]
+	b.rest = b.rest[n:]
+	return s
 }
 
 // sameStrings says whether a and b are the same slice (the names of a
@@ -343,7 +355,7 @@ type session struct {
 	strs       []lastCall     // the previous proc's str calls, in order
 	abss       []lastCall     // the previous proc's abs calls, in order
 	slab       []classad.Attr // the unused rest of the block procs' attributes are set in
-	strSlab    []string       // the unused rest of the block rows take their values from
+	strSlab    block[string]  // rows take their values from it
 	macros     tableMaker     // the procs' Macros
 	mvals      []string       // the Macros values of the proc being made
 	valSeq     []slotCall     // the slots of the previous proc's val calls, in order
@@ -450,17 +462,7 @@ func (s *session) assigned(lk string) {
 
 // strings is n empty strings for a row of queue items, cut from a block
 // shared with the next rows (one allocation for many).
-func (s *session) strings(n int) []string {
-	if n > 256 {
-		return make([]string, n)
-	}
-	if cap(s.strSlab)-len(s.strSlab) < n {
-		s.strSlab = make([]string, 0, 4096)
-	}
-	l := len(s.strSlab)
-	s.strSlab = s.strSlab[:l+n]
-	return s.strSlab[l : l+n : l+n]
-}
+func (s *session) strings(n int) []string { return s.strSlab.take(n) }
 
 func (s *session) noteKey(k, lk string) {
 	if s.seen == nil {
